@@ -1,0 +1,169 @@
+"""Load the contracts in ``contracts/``: the single source of truth for every body.
+
+Nothing here restates a schema. The JSON Schemas are read from disk, linked through a
+``referencing`` registry, and handed out as validators with real format checking.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import ValidationError
+from referencing import Registry, Resource
+
+SCHEMA_BASE = "https://snapconform.dev/contracts/"
+
+#: Error body schema per documented HTTP status of the list endpoint.
+ERROR_SCHEMAS_BY_STATUS: dict[int, tuple[str, ...]] = {
+    400: ("InvalidArgument",),
+    401: ("Unauthenticated",),
+    403: ("Unauthorized",),
+    500: ("ResourceInaccessible", "Error"),
+    503: ("ServiceUnavailable",),
+}
+
+
+def contracts_dir() -> Path:
+    """Where the contracts live: shipped in the wheel, or the checkout's ``contracts/``."""
+    packaged = Path(__file__).parent / "_contracts"
+    if packaged.is_dir():
+        return packaged
+    return Path(__file__).resolve().parent.parent / "contracts"
+
+
+class UnknownSchemaError(KeyError):
+    """A schema name that has no file in ``contracts/schemas``."""
+
+
+@dataclass(frozen=True)
+class Contracts:
+    """The loaded contracts: schemas, registry, the OpenAPI document and version profiles."""
+
+    root: Path
+    schemas: dict[str, dict[str, Any]]
+    documents: dict[str, dict[str, Any]]
+    registry: Registry = field(repr=False)
+
+    @classmethod
+    def load(cls, root: Path | None = None) -> Contracts:
+        root = root or contracts_dir()
+        schemas: dict[str, dict[str, Any]] = {}
+        resources: list[tuple[str, Resource[Any]]] = []
+        for path in sorted((root / "schemas").glob("*.json")):
+            schema = json.loads(path.read_text(encoding="utf-8"))
+            schemas[path.stem] = schema
+            resources.append((schema["$id"], Resource.from_contents(schema)))
+        documents: dict[str, dict[str, Any]] = {}
+        for path in sorted(root.glob("*.schema.json")):
+            document = json.loads(path.read_text(encoding="utf-8"))
+            documents[path.name.removesuffix(".schema.json")] = document
+            resources.append((document["$id"], Resource.from_contents(document)))
+        registry: Registry = Registry().with_resources(resources)
+        return cls(root=root, schemas=schemas, documents=documents, registry=registry)
+
+    def schema(self, name: str) -> dict[str, Any]:
+        try:
+            return self.schemas[name]
+        except KeyError:
+            raise UnknownSchemaError(name) from None
+
+    def validator(self, name: str) -> Draft202012Validator:
+        """A validator for a type schema (``ListResult``) or a document (``state``)."""
+        schema = self.documents.get(name) or self.schema(name)
+        return Draft202012Validator(
+            schema,
+            registry=self.registry,
+            format_checker=Draft202012Validator.FORMAT_CHECKER,
+        )
+
+    def errors(self, name: str, instance: Any) -> list[ValidationError]:
+        """Every violation of ``name`` by ``instance``, deepest path first."""
+        return sorted(self.validator(name).iter_errors(instance), key=lambda e: -len(e.path))
+
+    def profiles(self) -> dict[str, Any]:
+        return json.loads((self.root / "profiles.json").read_text(encoding="utf-8"))
+
+    def profile(self, api_version: str) -> dict[str, Any]:
+        profiles = self.profiles()["profiles"]
+        if api_version not in profiles:
+            known = ", ".join(profiles)
+            raise ValueError(f"unknown API version {api_version!r} (known: {known})")
+        return profiles[api_version]
+
+    def openapi_path(self) -> Path:
+        return self.root / "openapi.yaml"
+
+    def openapi(self) -> dict[str, Any]:
+        """The OpenAPI document as written: schema references point into ``schemas/``."""
+        return yaml.safe_load(self.openapi_path().read_text(encoding="utf-8"))
+
+    def bundled_openapi(self) -> dict[str, Any]:
+        """The OpenAPI document with every referenced schema copied into ``components``.
+
+        Tools that cannot follow file references (schemathesis loading from a dict) get one
+        self-contained document; the schemas are still the files in ``contracts/schemas``.
+        """
+        document = self.openapi()
+        components = document.setdefault("components", {}).setdefault("schemas", {})
+        for name, schema in self.schemas.items():
+            inlined = copy.deepcopy(schema)
+            inlined.pop("$schema", None)
+            inlined.pop("$id", None)
+            components[name] = _rewrite_refs(inlined, "#/components/schemas/")
+        return _rewrite_refs(document, "#/components/schemas/", prefix="schemas/")
+
+    def property_names(self, name: str) -> frozenset[str]:
+        """Property names a schema declares (following ``allOf`` references)."""
+        schema = self.schema(name)
+        names = set(schema.get("properties", {}))
+        for part in schema.get("allOf", []):
+            ref = part.get("$ref")
+            if ref:
+                names |= self.property_names(_ref_name(ref))
+        return frozenset(names)
+
+
+def _ref_name(ref: str) -> str:
+    return ref.rsplit("/", 1)[-1].removesuffix(".json")
+
+
+def _rewrite_refs(node: Any, target: str, prefix: str = "") -> Any:
+    if isinstance(node, dict):
+        out = {}
+        for key, value in node.items():
+            if key == "$ref" and isinstance(value, str) and value.endswith(".json"):
+                if value.startswith(prefix) or not prefix:
+                    out[key] = target + _ref_name(value)
+                    continue
+            out[key] = _rewrite_refs(value, target, prefix)
+        return out
+    if isinstance(node, list):
+        return [_rewrite_refs(item, target, prefix) for item in node]
+    return node
+
+
+def iter_refs(node: Any) -> Iterator[str]:
+    """Every ``$ref`` value in a schema tree."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == "$ref" and isinstance(value, str):
+                yield value
+            else:
+                yield from iter_refs(value)
+    elif isinstance(node, list):
+        for item in node:
+            yield from iter_refs(item)
+
+
+@cache
+def default_contracts() -> Contracts:
+    """The contracts shipped with this installation, loaded once per process."""
+    return Contracts.load()

@@ -1,0 +1,1 @@
+"""The conformance engine: target client, oracle, requirement catalogue and runner."""

@@ -1,0 +1,1 @@
+"""The reference server: a faithful GET /api/snapservice/tasks with the control protocol."""
