@@ -1,0 +1,46 @@
+"""RunConfig: every option of ``snapconform run`` as one explicit, immutable object."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+Mode = Literal["controlled", "declared", "observed"]
+AuthMode = Literal["session", "basic"]
+API_VERSIONS = ("8.0.3", "9.0", "9.1")
+
+
+@dataclass(frozen=True)
+class Credentials:
+    """A principal's login. ``repr`` never shows the password."""
+
+    username: str
+    password: str = field(repr=False)
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    base_url: str | None = None  # None: start the embedded reference server (controlled mode)
+    credentials: Credentials | None = None  # privileged principal (has System.Read)
+    unprivileged: Credentials | None = None  # lacks System.Read
+    auth: AuthMode = "session"
+    control_url: str | None = None  # controlled mode
+    state_file: Path | None = None  # declared mode
+    api_version: str = "8.0.3"
+    report_dir: Path = Path("reports")
+    seed: int | None = None
+    max_examples: int = 100
+    max_requests: int = 5000
+    rate_limit: float | None = None  # requests per second; None: the default for the target kind
+    insecure: bool = False
+    ca_bundle: Path | None = None
+    timeout: float = 30.0
+
+    @property
+    def mode(self) -> Mode:
+        if self.control_url is not None or self.base_url is None:
+            return "controlled"
+        if self.state_file is not None:
+            return "declared"
+        return "observed"
