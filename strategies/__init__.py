@@ -1,0 +1,1 @@
+"""Hypothesis strategies for snapconform, derived from the schemas in ``contracts/``."""
