@@ -1,0 +1,430 @@
+"""Configuration layering for ``snapconform run``: defaults < file < environment < flags.
+
+The file is ``snapconform.toml`` in the working directory (top-level keys), or the
+``[tool.snapconform]`` table of ``pyproject.toml`` there, or the file named by ``--config`` /
+``SNAPCONFORM_CONFIG``. Environment variables are ``SNAPCONFORM_<KEY>`` (``SNAPCONFORM_BASE_URL``,
+``SNAPCONFORM_PASSWORD``, ...). Flags are the ``run`` options, given here as a mapping of key to
+value in which ``None`` means "not given".
+
+Every value is parsed and checked here, so a wrong key or value is reported as one line naming
+where it came from (``snapconform.toml: unknown key 'base_ur' (did you mean 'base_url'?)``) and
+never reaches the engine. Each resolved value remembers its source, which ``snapconform config``
+prints.
+"""
+
+from __future__ import annotations
+
+import difflib
+import sys
+import tomllib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from snapconform.engine.config import API_VERSIONS, Credentials, RunConfig
+
+ENV_PREFIX = "SNAPCONFORM_"
+CONFIG_FILE_NAME = "snapconform.toml"
+PYPROJECT_NAME = "pyproject.toml"
+#: environment variable / flag key naming an explicit configuration file
+CONFIG_PATH_ENV = "SNAPCONFORM_CONFIG"
+CONFIG_PATH_FLAG = "config"
+#: ``SNAPCONFORM_*`` variables that are not settings but are used by the harness itself; never
+#: reported as unknown
+RESERVED_ENV = frozenset({CONFIG_PATH_ENV, "SNAPCONFORM_PROGRESS", "SNAPCONFORM_PROGRESS_FILE"})
+MASK = "********"
+
+
+class SettingsError(ValueError):
+    """A configuration key or value is wrong; ``str()`` is one line naming where it came from."""
+
+
+# ---------------------------------------------------------------------------------------------
+# value parsers: accept the typed values of TOML and flags and the strings of the environment
+
+
+def _parse_str(value: object) -> str:
+    if not isinstance(value, str):
+        raise ValueError(f"expected a string, got {_describe(value)}")
+    if not value.strip():
+        raise ValueError("must not be empty")
+    return value
+
+
+def _parse_url(value: object) -> str:
+    text = _parse_str(value).strip()
+    parts = urlsplit(text)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(f"expected an http(s) URL like https://vcenter.example, got {text!r}")
+    if parts.query or parts.fragment:
+        raise ValueError(f"must not have a query or fragment, got {text!r}")
+    try:
+        parts.port  # noqa: B018 - raises ValueError for a malformed port
+    except ValueError:
+        raise ValueError(f"has an invalid port: {text!r}") from None
+    return text.rstrip("/")
+
+
+def _parse_int(value: object, *, minimum: int) -> int:
+    if isinstance(value, bool):
+        raise ValueError(f"expected an integer, got {_describe(value)}")
+    if isinstance(value, int):
+        number = value
+    elif isinstance(value, str):
+        try:
+            number = int(value.strip())
+        except ValueError:
+            raise ValueError(f"expected an integer, got {value!r}") from None
+    else:
+        raise ValueError(f"expected an integer, got {_describe(value)}")
+    if number < minimum:
+        raise ValueError(f"must be at least {minimum}, got {number}")
+    return number
+
+
+def _parse_positive_float(value: object) -> float:
+    if isinstance(value, bool):
+        raise ValueError(f"expected a number, got {_describe(value)}")
+    if isinstance(value, int | float):
+        number = float(value)
+    elif isinstance(value, str):
+        try:
+            number = float(value.strip())
+        except ValueError:
+            raise ValueError(f"expected a number, got {value!r}") from None
+    else:
+        raise ValueError(f"expected a number, got {_describe(value)}")
+    if not number > 0 or number == float("inf"):
+        raise ValueError(f"must be a positive number, got {value!r}")
+    return number
+
+
+_TRUE = frozenset({"1", "true", "yes", "on"})
+_FALSE = frozenset({"0", "false", "no", "off", ""})
+
+
+def _parse_bool(value: object) -> bool:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().lower() in _TRUE | _FALSE:
+        return value.strip().lower() in _TRUE
+    raise ValueError(f"expected true or false, got {_describe(value)}")
+
+
+def _parse_choice(choices: tuple[str, ...]) -> Callable[[object], str]:
+    def parse(value: object) -> str:
+        text = _parse_str(value).strip()
+        if text not in choices:
+            raise ValueError(f"expected one of {', '.join(choices)}; got {text!r}")
+        return text
+
+    return parse
+
+
+def _parse_path(value: object) -> Path:
+    if isinstance(value, Path):
+        return value
+    return Path(_parse_str(value))
+
+
+def _describe(value: object) -> str:
+    if isinstance(value, bool):
+        return f"boolean {str(value).lower()}"
+    if isinstance(value, str):
+        return repr(value)
+    return f"{type(value).__name__} {value!r}"
+
+
+# ---------------------------------------------------------------------------------------------
+# the settings
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One configurable value: its key (file key, ``SNAPCONFORM_<KEY>``, flag ``--<key>``)."""
+
+    key: str
+    parse: Callable[[object], Any]
+    help: str
+    secret: bool = False
+    is_path: bool = False
+
+    @property
+    def env_var(self) -> str:
+        return ENV_PREFIX + self.key.upper()
+
+    @property
+    def flag(self) -> str:
+        return "--" + self.key.replace("_", "-")
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("base_url", _parse_url, "the server under test; unset: the embedded reference server"),
+    Setting("username", _parse_str, "privileged principal (has System.Read)"),
+    Setting("password", _parse_str, "password of the privileged principal", secret=True),
+    Setting("unprivileged_username", _parse_str, "a principal lacking System.Read (403 checks)"),
+    Setting(
+        "unprivileged_password", _parse_str, "password of the unprivileged principal", secret=True
+    ),
+    Setting("auth", _parse_choice(("session", "basic")), "session (default) or basic"),
+    Setting("control_url", _parse_url, "control endpoint of a mock: controlled mode"),
+    Setting("state_file", _parse_path, "state document of a mock: declared mode", is_path=True),
+    Setting("api_version", _parse_choice(API_VERSIONS), "the API release the target claims"),
+    Setting("report_dir", _parse_path, "where summary.json and the reports go", is_path=True),
+    Setting("seed", lambda v: _parse_int(v, minimum=0), "Hypothesis seed, for a repeatable run"),
+    Setting("max_examples", lambda v: _parse_int(v, minimum=1), "Hypothesis examples per check"),
+    Setting("max_requests", lambda v: _parse_int(v, minimum=1), "request budget for the run"),
+    Setting("rate_limit", _parse_positive_float, "requests per second"),
+    Setting("insecure", _parse_bool, "skip TLS certificate verification"),
+    Setting("ca_bundle", _parse_path, "CA bundle (PEM) to verify the server with", is_path=True),
+    Setting("timeout", _parse_positive_float, "seconds per request"),
+)
+SETTINGS_BY_KEY: Mapping[str, Setting] = {setting.key: setting for setting in SETTINGS}
+_CREDENTIAL_PAIRS = (
+    ("username", "password", "credentials"),
+    ("unprivileged_username", "unprivileged_password", "unprivileged"),
+)
+
+
+@dataclass(frozen=True)
+class Value:
+    """A resolved value and where it came from (``default``, a file name, ``env X``, ``--flag``)."""
+
+    value: Any
+    source: str
+
+
+@dataclass(frozen=True)
+class ResolvedSettings:
+    """The effective configuration: every key's value and source, plus the warnings seen."""
+
+    values: Mapping[str, Value]
+    config_file: Path | None
+    warnings: tuple[str, ...] = field(default=())
+
+    def run_config(self) -> RunConfig:
+        kwargs: dict[str, Any] = {
+            key: entry.value
+            for key, entry in self.values.items()
+            if key not in {"username", "password", "unprivileged_username", "unprivileged_password"}
+            and entry.source != "default"
+        }
+        for user_key, password_key, field_name in _CREDENTIAL_PAIRS:
+            username = self.values[user_key].value
+            password = self.values[password_key].value
+            if username is not None:
+                kwargs[field_name] = Credentials(username=username, password=password)
+        return RunConfig(**kwargs)
+
+    def describe(self) -> list[tuple[str, str, str]]:
+        """``(key, shown value, source)`` rows with secrets masked, for ``snapconform config``."""
+        rows = []
+        for setting in SETTINGS:
+            entry = self.values[setting.key]
+            if entry.value is None:
+                shown = "-"
+            elif setting.secret:
+                shown = MASK
+            else:
+                shown = str(entry.value)
+            rows.append((setting.key, shown, entry.source))
+        rows.append(("mode", self.run_config().mode, "derived"))
+        return rows
+
+
+def _defaults() -> dict[str, Any]:
+    default = RunConfig()
+    values: dict[str, Any] = {
+        key: getattr(default, key) for key in SETTINGS_BY_KEY if hasattr(default, key)
+    }
+    for user_key, password_key, field_name in _CREDENTIAL_PAIRS:
+        credentials: Credentials | None = getattr(default, field_name)
+        values[user_key] = credentials.username if credentials else None
+        values[password_key] = credentials.password if credentials else None
+    return values
+
+
+def _suggest(key: str, known: Mapping[str, Any] | frozenset[str]) -> str:
+    matches = difflib.get_close_matches(key, list(known), n=1, cutoff=0.6)
+    return f" (did you mean {matches[0]!r}?)" if matches else ""
+
+
+# ---------------------------------------------------------------------------------------------
+# the file layer
+
+
+def find_config_file(
+    flags: Mapping[str, Any], environ: Mapping[str, str], cwd: Path
+) -> tuple[Path, Mapping[str, Any]] | None:
+    """The configuration file in force and its snapconform table, or None.
+
+    An explicit file (``--config`` or ``SNAPCONFORM_CONFIG``) must exist; otherwise
+    ``snapconform.toml`` in *cwd* wins over ``[tool.snapconform]`` in ``pyproject.toml``.
+    """
+    explicit = flags.get(CONFIG_PATH_FLAG) or environ.get(CONFIG_PATH_ENV) or None
+    if explicit:
+        path = Path(explicit)
+        path = path if path.is_absolute() else cwd / path
+        if not path.is_file():
+            origin = "--config" if flags.get(CONFIG_PATH_FLAG) else CONFIG_PATH_ENV
+            raise SettingsError(f"{origin}: no such file: {explicit}")
+        document = _load_toml(path, cwd)
+        if path.name == PYPROJECT_NAME:
+            return path, _tool_table(path, document, cwd)
+        return path, document
+    candidate = cwd / CONFIG_FILE_NAME
+    if candidate.is_file():
+        return candidate, _load_toml(candidate, cwd)
+    pyproject = cwd / PYPROJECT_NAME
+    if pyproject.is_file():
+        document = _load_toml(pyproject, cwd)
+        if "snapconform" in document.get("tool", {}):
+            return pyproject, _tool_table(pyproject, document, cwd)
+    return None
+
+
+def _display(path: Path, cwd: Path) -> str:
+    try:
+        return str(path.relative_to(cwd))
+    except ValueError:
+        return str(path)
+
+
+def _load_toml(path: Path, cwd: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as handle:
+            return tomllib.load(handle)
+    except tomllib.TOMLDecodeError as error:
+        raise SettingsError(f"{_display(path, cwd)}: not valid TOML: {error}") from None
+    except OSError as error:
+        raise SettingsError(f"{_display(path, cwd)}: cannot read: {error.strerror}") from None
+
+
+def _tool_table(path: Path, document: Mapping[str, Any], cwd: Path) -> Mapping[str, Any]:
+    table = document.get("tool", {}).get("snapconform", {})
+    if not isinstance(table, Mapping):
+        raise SettingsError(f"{_display(path, cwd)}: [tool.snapconform] must be a table")
+    return table
+
+
+# ---------------------------------------------------------------------------------------------
+# resolution
+
+
+def resolve_settings(
+    flags: Mapping[str, Any], environ: Mapping[str, str], cwd: Path
+) -> ResolvedSettings:
+    """Layer defaults < file < environment < flags; raise SettingsError on a wrong key or value."""
+    values = {key: Value(value, "default") for key, value in _defaults().items()}
+    warnings: list[str] = []
+
+    found = find_config_file(flags, environ, cwd)
+    config_file = None
+    if found is not None:
+        config_file, table = found
+        name = _display(config_file, cwd)
+        where = f"{name} [tool.snapconform]" if config_file.name == PYPROJECT_NAME else name
+        for key, raw in table.items():
+            setting = SETTINGS_BY_KEY.get(key)
+            if setting is None:
+                raise SettingsError(f"{where}: unknown key {key!r}{_suggest(key, SETTINGS_BY_KEY)}")
+            value = _parse(setting, raw, where)
+            if setting.is_path and not value.is_absolute():
+                value = config_file.parent / value
+            values[key] = Value(value, name)
+            if setting.secret:
+                warnings.append(
+                    f"{where}: {key!r} is stored in a configuration file; prefer the "
+                    f"environment variable {setting.env_var} (from your CI's secret store)"
+                )
+
+    known_env = {setting.env_var for setting in SETTINGS}
+    for name in sorted(environ):
+        if not name.startswith(ENV_PREFIX) or name in RESERVED_ENV:
+            continue
+        if name not in known_env:
+            hint = _suggest(name, known_env)
+            warnings.append(f"ignoring unknown environment variable {name}{hint}")
+    for setting in SETTINGS:
+        raw = environ.get(setting.env_var)
+        if raw is None or (raw == "" and not setting.secret):
+            continue  # an empty variable counts as unset, the usual shell convention
+        where = f"environment variable {setting.env_var}"
+        value = _parse(setting, raw, where)
+        if setting.is_path and not value.is_absolute():
+            value = cwd / value
+        values[setting.key] = Value(value, f"env {setting.env_var}")
+
+    for key, raw in flags.items():
+        setting = SETTINGS_BY_KEY.get(key)
+        if setting is None or raw is None:
+            continue  # the run command has options that are not settings (e.g. --config)
+        if raw is False and setting.parse is _parse_bool:
+            continue  # a store_true flag left off: not given (use --no-FLAG to force false)
+        value = _parse(setting, raw, setting.flag)
+        if setting.is_path and not value.is_absolute():
+            value = cwd / value
+        values[key] = Value(value, setting.flag)
+
+    _check_consistency(values)
+    return ResolvedSettings(values=values, config_file=config_file, warnings=tuple(warnings))
+
+
+def _parse(setting: Setting, raw: object, where: str) -> Any:
+    try:
+        return setting.parse(raw)
+    except ValueError as error:
+        # a secret's value must not leak into the message, even when it is wrong
+        reason = "expected a non-empty string" if setting.secret else str(error)
+        raise SettingsError(f"{where}: {setting.key}: {reason}") from None
+
+
+def _check_consistency(values: Mapping[str, Value]) -> None:
+    for user_key, password_key, _ in _CREDENTIAL_PAIRS:
+        user, password = values[user_key], values[password_key]
+        if user.value is not None and password.value is None:
+            raise SettingsError(
+                f"{user.source}: {user_key} is set but {password_key} is not; "
+                f"set {SETTINGS_BY_KEY[password_key].env_var}"
+            )
+        if password.value is not None and user.value is None:
+            raise SettingsError(
+                f"{password.source}: {password_key} is set but {user_key} is not; "
+                f"set {SETTINGS_BY_KEY[user_key].env_var}"
+            )
+    control, state = values["control_url"], values["state_file"]
+    if control.value is not None and state.value is not None:
+        raise SettingsError(
+            f"control_url ({control.source}) and state_file ({state.source}) are exclusive: "
+            "controlled mode drives the mock, declared mode only reads its declared state"
+        )
+    insecure, bundle = values["insecure"], values["ca_bundle"]
+    if insecure.value and bundle.value is not None:
+        raise SettingsError(
+            f"insecure ({insecure.source}) and ca_bundle ({bundle.source}) contradict each other: "
+            "choose one"
+        )
+
+
+def _print_warning(message: str) -> None:
+    print(f"snapconform: warning: {message}", file=sys.stderr)
+
+
+def resolve_run_config(
+    flags: Mapping[str, Any],
+    environ: Mapping[str, str],
+    cwd: Path,
+    *,
+    warn: Callable[[str], None] = _print_warning,
+) -> RunConfig:
+    """The RunConfig of ``snapconform run``: defaults < file < environment < flags.
+
+    Raises SettingsError (one line) on a wrong key or value; calls *warn* once per warning (a
+    secret stored in a file, an unknown ``SNAPCONFORM_*`` variable).
+    """
+    resolved = resolve_settings(flags, environ, cwd)
+    for message in resolved.warnings:
+        warn(message)
+    return resolved.run_config()
