@@ -1,47 +1,145 @@
 """The ``snapconform`` command line: run, serve, selftest, report, config.
 
-Each subcommand lives with its subsystem and registers itself here; this module only composes.
+Each subcommand lives with its subsystem and registers itself here; this module only composes,
+and owns the error contract: a wrong flag is one line plus the subcommand's usage (exit 2), a
+wrong configuration value is one line (exit 2), and nothing ever ends in a traceback unless
+``SNAPCONFORM_DEBUG=1`` asks for one.
 """
 
 from __future__ import annotations
 
 import argparse
+import difflib
 import importlib
+import os
+import re
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import NoReturn
 
 #: subcommand -> module that provides ``add_arguments(parser)`` and ``main(args) -> int``
 SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "run": ("snapconform.engine.cli", "check a server against the contract and write a verdict"),
     "serve": ("snapconform.server.cli", "serve the reference implementation on loopback"),
+    "config": ("snapconform.config_cli", "show the effective configuration and where it came from"),
 }
 
+EXIT_USAGE = 2  # wrong flag or configuration value (argparse's convention)
+EXIT_INTERNAL = 3  # a bug or an environment problem we did not anticipate
+EXIT_INTERRUPTED = 130
+DEBUG_ENV = "SNAPCONFORM_DEBUG"
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+_INVALID_CHOICE = re.compile(r"invalid choice: '(?P<given>[^']*)' \(choose from (?P<choices>.*)\)")
+
+Handler = Callable[[argparse.Namespace], int]
+
+
+class ArgumentParser(argparse.ArgumentParser):
+    """argparse with a did-you-mean hint for misspelt options; errors stay one line + usage."""
+
+    def error(self, message: str) -> NoReturn:
+        choice = _INVALID_CHOICE.search(message)
+        if choice:
+            options = re.findall(r"'([^']*)'", choice.group("choices"))
+            matches = difflib.get_close_matches(choice.group("given"), options, n=1, cutoff=0.6)
+            if matches:
+                message = f"{message} (did you mean {matches[0]!r}?)"
+        self.print_usage(sys.stderr)
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
+
+    def option_hint(self, unknown: str) -> str:
+        """`` (did you mean '--base-url'?)`` for an option close to *unknown*, else ``''``."""
+        if not unknown.startswith("-"):
+            return ""
+        name = unknown.split("=", 1)[0]
+        options = [option for option in self._option_string_actions if option.startswith("--")]
+        matches = difflib.get_close_matches(name, options, n=1, cutoff=0.6)
+        return f" (did you mean {matches[0]!r}?)" if matches else ""
+
+
+def _unavailable(name: str, module_name: str, problem: str) -> Handler:
+    def handler(args: argparse.Namespace) -> int:
+        print(f"snapconform {name}: unavailable: {module_name}: {problem}", file=sys.stderr)
+        return EXIT_INTERNAL
+
+    return handler
+
+
+def build_parser() -> tuple[ArgumentParser, dict[str, ArgumentParser]]:
+    """The top-level parser and each subcommand's parser (for usage in error messages)."""
+    parser = ArgumentParser(
         prog="snapconform",
+        allow_abbrev=False,
         description="Contract testing and fuzzing for GET /api/snapservice/tasks (vSphere 8.0.3+).",
+        epilog="Start with `snapconform serve` (a reference server) and `snapconform run` "
+        "(check a server). `snapconform COMMAND --help` lists a command's options.",
     )
     from snapconform import __version__
 
     parser.add_argument("--version", action="version", version=f"snapconform {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    subparsers: dict[str, ArgumentParser] = {}
     for name, (module_name, help_text) in SUBCOMMANDS.items():
-        module = importlib.import_module(module_name)
-        sub = commands.add_parser(name, help=help_text, description=help_text)
+        # no abbreviations: a CI script's `--base` must not change meaning when a flag is added
+        sub = commands.add_parser(name, help=help_text, description=help_text, allow_abbrev=False)
+        subparsers[name] = sub
+        try:
+            module = importlib.import_module(module_name)
+        except Exception as error:  # one broken subsystem must not take the whole CLI down
+            sub.set_defaults(handler=_unavailable(name, module_name, _one_line(error)))
+            continue
         module.add_arguments(sub)
         sub.set_defaults(handler=module.main)
-    return parser
+    return parser, subparsers
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser, subparsers = build_parser()
+    args, extras = parser.parse_known_args(argv)
+    if extras:
+        # report against the subcommand's own usage, with a hint for a misspelt option
+        owner = subparsers.get(getattr(args, "command", ""), parser)
+        hint = owner.option_hint(extras[0])
+        owner.error(f"unrecognized arguments: {' '.join(extras)}{hint}")
+    return args
+
+
+def _one_line(error: BaseException) -> str:
+    text = " ".join(str(error).split())
+    return f"{type(error).__name__}: {text}" if text else type(error).__name__
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parse_args(argv)
+    from snapconform.settings import SettingsError
+
     try:
         return int(args.handler(args))
+    except SettingsError as error:
+        print(f"snapconform: {error}", file=sys.stderr)
+        return EXIT_USAGE
     except KeyboardInterrupt:
         print("snapconform: interrupted", file=sys.stderr)
-        return 130
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        # stdout closed early (`snapconform config | head`): not an error worth a message
+        sys.stderr.close()
+        return 0
+    except OSError as error:
+        if os.environ.get(DEBUG_ENV):
+            raise
+        where = f": {error.filename}" if error.filename else ""
+        print(f"snapconform: {error.strerror or _one_line(error)}{where}", file=sys.stderr)
+        return EXIT_INTERNAL
+    except Exception as error:
+        if os.environ.get(DEBUG_ENV):
+            raise
+        print(
+            f"snapconform: internal error: {_one_line(error)} "
+            f"(set {DEBUG_ENV}=1 for the traceback)",
+            file=sys.stderr,
+        )
+        return EXIT_INTERNAL
 
 
 if __name__ == "__main__":

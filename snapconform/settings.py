@@ -33,7 +33,9 @@ CONFIG_PATH_ENV = "SNAPCONFORM_CONFIG"
 CONFIG_PATH_FLAG = "config"
 #: ``SNAPCONFORM_*`` variables that are not settings but are used by the harness itself; never
 #: reported as unknown
-RESERVED_ENV = frozenset({CONFIG_PATH_ENV, "SNAPCONFORM_PROGRESS", "SNAPCONFORM_PROGRESS_FILE"})
+RESERVED_ENV = frozenset(
+    {CONFIG_PATH_ENV, "SNAPCONFORM_DEBUG", "SNAPCONFORM_PROGRESS", "SNAPCONFORM_PROGRESS_FILE"}
+)
 MASK = "********"
 
 
@@ -378,7 +380,9 @@ def _parse(setting: Setting, raw: object, where: str) -> Any:
     except ValueError as error:
         # a secret's value must not leak into the message, even when it is wrong
         reason = "expected a non-empty string" if setting.secret else str(error)
-        raise SettingsError(f"{where}: {setting.key}: {reason}") from None
+        # a flag names its key itself; a file or variable needs the key spelled out
+        subject = where if where == setting.flag else f"{where}: {setting.key}"
+        raise SettingsError(f"{subject}: {reason}") from None
 
 
 def _check_consistency(values: Mapping[str, Value]) -> None:
