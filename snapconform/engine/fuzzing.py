@@ -1,0 +1,778 @@
+"""Schema-driven and negative fuzzing of the list endpoint and the session calls (schemathesis 4).
+
+Generation comes from schemathesis (the OpenAPI document in ``contracts/``, bundled so it needs no
+file references); transport is the caller's (so every request counts against the engine's budget
+and is recorded like any other exchange); checking is schemathesis' built-in conformance checks
+plus snapconform's own response checks, registered as schemathesis custom checks so that a bare
+``schemathesis run`` loaded with this module as a hook file applies them too.
+
+What is sent, and why:
+
+- ``GET /api/snapservice/tasks``: positive and negative filters, always with the caller's
+  credentials (a 401 would otherwise hide how the filter is validated); plus a few requests with
+  only schemathesis' generated credentials (none, garbage session ids, random basic logins),
+  which must be refused with 401.
+- ``GET /api/snapservice/sessions``: with the caller's session id (read-only), and unauthenticated.
+- ``POST`` and ``DELETE /api/snapservice/sessions``: unauthenticated only. A positive login would
+  open sessions on the target, a ``DELETE`` with the caller's session id would end the run's own
+  session; neither may happen to a staging vCenter.
+
+Nothing else is ever sent: no other method, no other path, never the reference server's control
+endpoints.
+
+The documented ``500`` is not a server error: more than 1000 matching tasks answer
+``500 RESOURCE_INACCESSIBLE`` and a system failure answers ``500 ERROR``; schemathesis'
+``not_a_server_error`` would report both. :func:`snapconform_server_error` replaces it: a 5xx is
+accepted only when its status is documented for the operation and its body conforms to a
+documented error schema for that status with an agreeing ``error_type``. Whether a documented
+500 was *deserved* (over 1000 matches really) is the oracle's business (the cap requirement),
+not the fuzzer's.
+"""
+
+from __future__ import annotations
+
+import base64
+import enum
+import json
+import time
+import urllib.parse
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import cache
+from typing import TYPE_CHECKING, Any, Protocol
+
+import httpx
+import requests
+import schemathesis
+from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import seed as hypothesis_seed
+from schemathesis import GenerationMode
+from schemathesis.core.failures import Failure, FailureGroup
+
+from snapconform.contracts import Contracts, default_contracts
+
+if TYPE_CHECKING:
+    from schemathesis.checks import CheckContext, CheckFunction
+    from schemathesis.core.transport import Response
+    from schemathesis.generation.case import Case
+    from schemathesis.schemas import APIOperation, BaseSchema
+
+TASKS_PATH = "/api/snapservice/tasks"
+SESSIONS_PATH = "/api/snapservice/sessions"
+SESSION_HEADER = "vmware-api-session-id"
+#: Headers whose values are credentials: never shown in a finding, a log or an exception.
+SECRET_HEADERS = frozenset({"authorization", SESSION_HEADER, "cookie", "proxy-authorization"})
+MASK = "***"
+_MAX_MESSAGE = 800
+
+
+class Credentials(enum.Enum):
+    """Whose credentials a fuzzed request carries."""
+
+    CALLER = "caller"  # the run's own principal (session id or basic login)
+    GENERATED = "generated"  # only what schemathesis generated: none, garbage, random logins
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """One operation fuzzed in one generation mode with one kind of credentials."""
+
+    method: str
+    path: str
+    mode: GenerationMode
+    credentials: Credentials
+    share: float = 1.0  # fraction of max_examples this scenario gets (at least 1)
+
+    @property
+    def label(self) -> str:
+        return (
+            f"{self.method} {self.path} [{self.mode.value}, {self.credentials.value} credentials]"
+        )
+
+
+#: What the fuzzer sends, and the only things it may send (see the module docstring).
+DEFAULT_SCENARIOS: tuple[Scenario, ...] = (
+    Scenario("GET", TASKS_PATH, GenerationMode.POSITIVE, Credentials.CALLER),
+    Scenario("GET", TASKS_PATH, GenerationMode.NEGATIVE, Credentials.CALLER),
+    Scenario("GET", TASKS_PATH, GenerationMode.POSITIVE, Credentials.GENERATED, share=0.2),
+    Scenario("GET", SESSIONS_PATH, GenerationMode.POSITIVE, Credentials.CALLER, share=0.1),
+    Scenario("GET", SESSIONS_PATH, GenerationMode.POSITIVE, Credentials.GENERATED, share=0.1),
+    Scenario("POST", SESSIONS_PATH, GenerationMode.POSITIVE, Credentials.GENERATED, share=0.1),
+    Scenario("DELETE", SESSIONS_PATH, GenerationMode.POSITIVE, Credentials.GENERATED, share=0.1),
+)
+_ALLOWED_REQUESTS = frozenset({("GET", TASKS_PATH), ("GET", SESSIONS_PATH)})
+_ALLOWED_UNAUTHENTICATED = frozenset({("POST", SESSIONS_PATH), ("DELETE", SESSIONS_PATH)})
+
+
+@dataclass(frozen=True)
+class FuzzRequest:
+    """One request exactly as it goes on the wire: the URL is already percent-encoded."""
+
+    method: str
+    path: str
+    url: str
+    headers: Mapping[str, str] = field(repr=False)
+
+    def summary(self) -> str:
+        """Method and URL path with query, plus the header names (secret values masked)."""
+        parsed = urllib.parse.urlsplit(self.url)
+        target = parsed.path + (f"?{parsed.query}" if parsed.query else "")
+        shown = ", ".join(
+            f"{name}: {MASK if name.lower() in SECRET_HEADERS else value}"
+            for name, value in self.headers.items()
+            if name.lower() not in _NOISE_HEADERS
+        )
+        return f"{self.method} {target}" + (f" ({shown})" if shown else "")
+
+
+_NOISE_HEADERS = frozenset(
+    {"user-agent", "accept-encoding", "accept", "connection", "x-schemathesis-testcaseid"}
+)
+
+
+class Send(Protocol):
+    """Sends one request and returns the response; may raise :class:`BudgetExhaustedError`."""
+
+    def __call__(self, request: FuzzRequest) -> httpx.Response: ...
+
+
+class BudgetExhaustedError(Exception):
+    """Raised by a caller's ``send`` (or signalled by ``budget``) when no request may be sent."""
+
+
+@dataclass(frozen=True)
+class FuzzExchange:
+    """A request and its response (or the transport error), for the caller's record."""
+
+    request: FuzzRequest
+    response: httpx.Response | None
+    error: str | None
+    elapsed: float
+
+
+@dataclass(frozen=True)
+class FuzzFinding:
+    """One distinct deviation: which check, on which request, what status, what went wrong."""
+
+    check: str
+    operation: str
+    scenario: str
+    request: str  # FuzzRequest.summary(): secrets masked
+    status: int | None
+    message: str
+    occurrences: int = 1
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "check": self.check,
+            "operation": self.operation,
+            "scenario": self.scenario,
+            "request": self.request,
+            "status": self.status,
+            "message": self.message,
+            "occurrences": self.occurrences,
+        }
+
+
+@dataclass(frozen=True)
+class FuzzReport:
+    findings: tuple[FuzzFinding, ...]
+    requests_sent: int
+    transport_errors: int
+    budget_exhausted: bool
+    elapsed: float
+    per_scenario: Mapping[str, int]  # requests sent per scenario label
+
+    @property
+    def ok(self) -> bool:
+        return not self.findings and not self.transport_errors
+
+    def checks_failed(self) -> frozenset[str]:
+        return frozenset(finding.check for finding in self.findings)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "ok": self.ok,
+            "requests_sent": self.requests_sent,
+            "transport_errors": self.transport_errors,
+            "budget_exhausted": self.budget_exhausted,
+            "elapsed": round(self.elapsed, 3),
+            "per_scenario": dict(self.per_scenario),
+            "findings": [finding.as_dict() for finding in self.findings],
+        }
+
+
+@dataclass(frozen=True)
+class FuzzConfig:
+    """How much to fuzz and what. ``seed`` makes a run reproducible; None draws one."""
+
+    max_examples: int = 50
+    seed: int | None = None
+    scenarios: tuple[Scenario, ...] = DEFAULT_SCENARIOS
+    timeout: float = 30.0
+
+    def __post_init__(self) -> None:
+        if self.max_examples < 1:
+            raise ValueError(f"max_examples must be at least 1, got {self.max_examples}")
+        for scenario in self.scenarios:
+            key = (scenario.method, scenario.path)
+            allowed = key in _ALLOWED_REQUESTS or (
+                key in _ALLOWED_UNAUTHENTICATED and scenario.credentials is Credentials.GENERATED
+            )
+            if not allowed:
+                raise ValueError(
+                    f"scenario {scenario.label} is not allowed: only GET and unauthenticated "
+                    "session calls may be fuzzed"
+                )
+
+    def examples_for(self, scenario: Scenario) -> int:
+        return max(1, round(self.max_examples * scenario.share))
+
+
+# --- contract knowledge, derived from contracts/ (never restated) --------------------------------
+
+
+@dataclass(frozen=True)
+class _ResponseContract:
+    """Documented statuses of one operation and the contract schema names for each."""
+
+    schemas_by_status: Mapping[int, tuple[str, ...]]
+
+
+def _schema_names(node: Any) -> tuple[str, ...]:
+    if not isinstance(node, dict):
+        return ()
+    ref = node.get("$ref")
+    if isinstance(ref, str):
+        return (ref.rsplit("/", 1)[-1].removesuffix(".json"),)
+    names: list[str] = []
+    for key in ("anyOf", "oneOf"):
+        for part in node.get(key, []):
+            names.extend(_schema_names(part))
+    return tuple(names)
+
+
+@cache
+def _response_contracts() -> dict[tuple[str, str], _ResponseContract]:
+    return _load_response_contracts(default_contracts())
+
+
+def _load_response_contracts(contracts: Contracts) -> dict[tuple[str, str], _ResponseContract]:
+    result: dict[tuple[str, str], _ResponseContract] = {}
+    for path, item in contracts.openapi()["paths"].items():
+        for method, operation in item.items():
+            by_status: dict[int, tuple[str, ...]] = {}
+            for status, response in operation.get("responses", {}).items():
+                content = response.get("content", {}).get("application/json", {})
+                by_status[int(status)] = _schema_names(content.get("schema"))
+            result[(method.upper(), path)] = _ResponseContract(by_status)
+    return result
+
+
+@cache
+def _error_type_of(schema_name: str) -> str | None:
+    """The ``error_type`` an error schema stands for, read from the schema itself.
+
+    Subtypes pin it with a ``const``; the base ``Error`` (title ``...errors.error``) stands for
+    ``ERROR``. Non-error schemas have none.
+    """
+    schema = default_contracts().schema(schema_name)
+    for part in schema.get("properties", {}).get("error_type", {}).get("anyOf", []):
+        if "const" in part:
+            return str(part["const"])
+    title = str(schema.get("title", ""))
+    if title.startswith("com.vmware.vapi.std.errors."):
+        return title.rsplit(".", 1)[-1].upper()
+    return None
+
+
+def _operation_key(case: Case) -> tuple[str, str]:
+    return (case.method.upper(), case.path)
+
+
+def _json_body(response: Response) -> Any:
+    try:
+        return json.loads(response.content or b"")
+    except ValueError:
+        return _NOT_JSON
+
+
+_NOT_JSON = object()
+
+
+def _is_json_media_type(value: str | None) -> bool:
+    if not value:
+        return False
+    media_type = value.split(";", 1)[0].strip().lower()
+    return media_type == "application/json"
+
+
+def _content_type(response: Response) -> str | None:
+    values = response.headers.get("content-type")
+    return values[0] if values else None
+
+
+def _short(errors: Sequence[Any]) -> str:
+    return "; ".join(
+        f"{'/'.join(str(p) for p in error.absolute_path) or '<root>'}: {error.message}"
+        for error in errors[:3]
+    )
+
+
+def body_violations(method: str, path: str, status: int, body: Any) -> list[str]:
+    """Why ``body`` is not a documented body of ``status`` for the operation (empty: it is).
+
+    The schemas are the contracts' own (JSON Schema 2020-12 with format checking); a status the
+    operation does not document is itself a violation.
+    """
+    contract = _response_contracts().get((method.upper(), path))
+    if contract is None:
+        return [f"{method} {path} is not an operation of the contract"]
+    if status not in contract.schemas_by_status:
+        documented = ", ".join(str(code) for code in sorted(contract.schemas_by_status))
+        return [f"status {status} is not documented for {method} {path} (documented: {documented})"]
+    names = contract.schemas_by_status[status]
+    if not names:
+        return []
+    contracts = default_contracts()
+    failures: list[str] = []
+    for name in names:
+        errors = contracts.errors(name, body)
+        if not errors:
+            return []
+        failures.append(f"not a {name}: {_short(errors)}")
+    return failures
+
+
+def error_type_violation(method: str, path: str, status: int, body: Any) -> str | None:
+    """Why the body's ``error_type`` disagrees with the status (None: it agrees or is absent)."""
+    if status < 400 or not isinstance(body, dict):
+        return None
+    error_type = body.get("error_type")
+    if error_type is None:
+        return None
+    contract = _response_contracts().get((method.upper(), path))
+    names = contract.schemas_by_status.get(status, ()) if contract else ()
+    expected = {t for t in (_error_type_of(name) for name in names) if t is not None}
+    if not expected or error_type in expected:
+        return None
+    return (
+        f"error_type {error_type!r} disagrees with status {status} "
+        f"(expected {' or '.join(sorted(expected))})"
+    )
+
+
+def empty_message_violations(body: Any) -> list[str]:
+    """Error messages that say nothing: an empty stack, or a message with empty id or text."""
+    if not isinstance(body, dict) or "messages" not in body:
+        return []
+    messages = body["messages"]
+    if not isinstance(messages, list) or not messages:
+        return ["messages is empty: an error must say what went wrong"]
+    problems: list[str] = []
+    for index, message in enumerate(messages):
+        if not isinstance(message, dict):
+            continue
+        for key in ("id", "default_message"):
+            value = message.get(key)
+            if isinstance(value, str) and not value.strip():
+                problems.append(f"messages/{index}/{key} is empty")
+    return problems
+
+
+# --- schemathesis custom checks -------------------------------------------------------------------
+
+
+def _fail(title: str, message: str) -> None:
+    raise AssertionError(f"{title}: {message}")
+
+
+@schemathesis.check
+def snapconform_server_error(ctx: CheckContext, response: Response, case: Case) -> bool | None:
+    """5xx only as documented: a documented status with a conforming, agreeing error body.
+
+    Replaces ``not_a_server_error``, which would flag the documented ``500
+    RESOURCE_INACCESSIBLE`` (over 1000 matching tasks) and ``500 ERROR``.
+    """
+    status = response.status_code
+    if status < 500:
+        return None
+    method, path = _operation_key(case)
+    body = _json_body(response)
+    if body is _NOT_JSON:
+        _fail("Server error", f"{status} with a body that is not JSON")
+    problems = body_violations(method, path, status, body)
+    disagreement = error_type_violation(method, path, status, body)
+    if disagreement:
+        problems.append(disagreement)
+    if problems:
+        _fail("Server error", f"{status} is not a documented error answer: " + "; ".join(problems))
+    return None
+
+
+@schemathesis.check
+def snapconform_body_contract(ctx: CheckContext, response: Response, case: Case) -> bool | None:
+    """The body conforms to the contract schema documented for this status."""
+    method, path = _operation_key(case)
+    status = response.status_code
+    contract = _response_contracts().get((method, path))
+    if contract is None or not contract.schemas_by_status.get(status):
+        return None  # undocumented statuses are status_code_conformance's; bodiless ones have none
+    body = _json_body(response)
+    if body is _NOT_JSON:
+        _fail("Body contract", f"{status} body is not JSON")
+    problems = body_violations(method, path, status, body)
+    if problems:
+        _fail("Body contract", "; ".join(problems))
+    return None
+
+
+@schemathesis.check
+def snapconform_error_type(ctx: CheckContext, response: Response, case: Case) -> bool | None:
+    """An error body's ``error_type`` names the error its status documents."""
+    body = _json_body(response)
+    if body is _NOT_JSON:
+        return None
+    method, path = _operation_key(case)
+    problem = error_type_violation(method, path, response.status_code, body)
+    if problem:
+        _fail("error_type", problem)
+    return None
+
+
+@schemathesis.check
+def snapconform_json_content_type(ctx: CheckContext, response: Response, case: Case) -> bool | None:
+    """Every response with a body says ``Content-Type: application/json``."""
+    if not response.content:
+        return None
+    content_type = _content_type(response)
+    if not _is_json_media_type(content_type):
+        _fail("Content type", f"{response.status_code} body sent as {content_type!r}")
+    return None
+
+
+@schemathesis.check
+def snapconform_error_messages(ctx: CheckContext, response: Response, case: Case) -> bool | None:
+    """Error bodies carry at least one message, none of them blank."""
+    if response.status_code < 400:
+        return None
+    body = _json_body(response)
+    if body is _NOT_JSON:
+        return None
+    problems = empty_message_violations(body)
+    if problems:
+        _fail("Error messages", "; ".join(problems))
+    return None
+
+
+#: snapconform's own response checks, registered with schemathesis above.
+SNAPCONFORM_CHECKS: tuple[CheckFunction, ...] = (
+    snapconform_server_error,
+    snapconform_body_contract,
+    snapconform_error_type,
+    snapconform_json_content_type,
+    snapconform_error_messages,
+)
+
+
+def _unauthenticated_refused(ctx: CheckContext, response: Response, case: Case) -> bool | None:
+    """A request without the caller's credentials is refused with 401 (never served)."""
+    if response.status_code != 401:
+        _fail(
+            "Authentication",
+            f"request without valid credentials answered {response.status_code}, expected 401",
+        )
+    return None
+
+
+_unauthenticated_refused.__name__ = "snapconform_unauthenticated_refused"
+
+
+def _builtin_checks() -> tuple[CheckFunction, ...]:
+    """schemathesis' own checks that only look at the response (none of them re-sends)."""
+    from schemathesis.specs.openapi import checks as openapi_checks
+
+    return (
+        openapi_checks.status_code_conformance,
+        openapi_checks.content_type_conformance,
+        openapi_checks.response_schema_conformance,
+        openapi_checks.negative_data_rejection,
+    )
+
+
+# --- the run ---------------------------------------------------------------------------------
+
+
+def load_schema(contracts: Contracts | None = None) -> BaseSchema:
+    """The contracts' OpenAPI document as a schemathesis schema (self-contained, no file refs)."""
+    document = (contracts or default_contracts()).bundled_openapi()
+    return schemathesis.openapi.from_dict(document)
+
+
+def _httpx_sender(base_url: str, timeout: float) -> tuple[Send, Callable[[], None]]:
+    client = httpx.Client(timeout=timeout, follow_redirects=False, trust_env=False)
+
+    def send(request: FuzzRequest) -> httpx.Response:
+        return client.request(request.method, request.url, headers=dict(request.headers))
+
+    return send, client.close
+
+
+def _prepare(
+    case: Case, base_url: str, auth_headers: Mapping[str, str], credentials: Credentials
+) -> FuzzRequest:
+    """Serialize a case as schemathesis would, then put the right credentials on it."""
+    kwargs = case.as_transport_kwargs(base_url=base_url)
+    headers: dict[str, str] = {str(k): str(v) for k, v in kwargs["headers"].items()}
+    if kwargs.get("auth") is not None:
+        user, password = kwargs["auth"]
+        token = base64.b64encode(f"{user}:{password}".encode()).decode()
+        headers["Authorization"] = f"Basic {token}"
+    if credentials is Credentials.CALLER:
+        for name in list(headers):
+            if name.lower() in SECRET_HEADERS:
+                del headers[name]
+        headers.update(auth_headers)
+    prepared = requests.Request(
+        method=kwargs["method"], url=kwargs["url"], params=kwargs.get("params")
+    ).prepare()
+    return FuzzRequest(
+        method=str(kwargs["method"]).upper(),
+        path=case.path,
+        url=str(prepared.url),
+        headers=headers,
+    )
+
+
+def _is_sendable(request: FuzzRequest) -> bool:
+    """Whether the request can be put on the wire at all (generated header names may not)."""
+    try:
+        httpx.Request(request.method, request.url, headers=dict(request.headers))
+    except (httpx.InvalidURL, ValueError, TypeError, UnicodeError):
+        return False
+    return all(
+        name.isascii() and name.isprintable() and value.isascii() and "\n" not in value
+        for name, value in request.headers.items()
+    )
+
+
+def _redact(text: str, secrets: Iterable[str]) -> str:
+    for secret in secrets:
+        if secret:
+            text = text.replace(secret, MASK)
+    return text
+
+
+def _secrets_of(auth_headers: Mapping[str, str]) -> list[str]:
+    secrets: list[str] = []
+    for name, value in auth_headers.items():
+        if name.lower() not in SECRET_HEADERS:
+            continue
+        secrets.append(value)
+        scheme, _, token = value.partition(" ")
+        if scheme.lower() == "basic" and token:
+            try:
+                decoded = base64.b64decode(token).decode("utf-8", "replace")
+            except ValueError:
+                continue
+            secrets.append(token)
+            password = decoded.partition(":")[2]
+            if len(password) >= 3:
+                secrets.append(password)
+    return sorted(secrets, key=len, reverse=True)
+
+
+def _failure_message(failure: Failure) -> str:
+    message = f"{failure.title}: {failure.message}".strip() if failure.message else failure.title
+    return message
+
+
+@dataclass
+class _Collector:
+    """Accumulates distinct findings and counts during one run (lives only inside run_fuzzing)."""
+
+    secrets: list[str]
+    findings: dict[tuple[str, str, str, int | None, str], FuzzFinding] = field(default_factory=dict)
+    requests_sent: int = 0
+    transport_errors: int = 0
+    budget_exhausted: bool = False
+    per_scenario: dict[str, int] = field(default_factory=dict)
+
+    def add(
+        self, check: str, scenario: Scenario, request: FuzzRequest, status: int | None, text: str
+    ) -> None:
+        message = _redact(text, self.secrets)
+        if len(message) > _MAX_MESSAGE:
+            message = message[:_MAX_MESSAGE] + " …"
+        operation = f"{scenario.method} {scenario.path}"
+        first_line = message.splitlines()[0] if message else ""
+        key = (check, operation, scenario.label, status, first_line)
+        existing = self.findings.get(key)
+        if existing is not None:
+            self.findings[key] = FuzzFinding(
+                **{**existing.as_dict(), "occurrences": existing.occurrences + 1}
+            )
+            return
+        self.findings[key] = FuzzFinding(
+            check=check,
+            operation=operation,
+            scenario=scenario.label,
+            request=_redact(request.summary(), self.secrets),
+            status=status,
+            message=message,
+        )
+
+
+def _name_of(failure: Failure, checks: Sequence[CheckFunction]) -> str:
+    title = failure.title
+    for check in checks:
+        if f"`{check.__name__}`" in title:
+            return check.__name__
+    return _BUILTIN_FAILURE_NAMES.get(type(failure).__name__, type(failure).__name__)
+
+
+_BUILTIN_FAILURE_NAMES = {
+    "UndefinedStatusCode": "status_code_conformance",
+    "UndefinedContentType": "content_type_conformance",
+    "MalformedMediaType": "content_type_conformance",
+    "JsonSchemaError": "response_schema_conformance",
+    "MalformedJson": "response_schema_conformance",
+    "AcceptedNegativeData": "negative_data_rejection",
+    "RejectedPositiveData": "positive_data_acceptance",
+    "ServerError": "not_a_server_error",
+}
+
+
+def run_fuzzing(
+    base_url: str,
+    auth_headers: Mapping[str, str],
+    *,
+    max_examples: int = 50,
+    seed: int | None = None,
+    budget: Callable[[], bool] | None = None,
+    send: Send | None = None,
+    record: Callable[[FuzzExchange], None] | None = None,
+    config: FuzzConfig | None = None,
+) -> FuzzReport:
+    """Fuzz the list endpoint and the session calls; return every distinct deviation found.
+
+    ``auth_headers`` are the caller's credentials (``vmware-api-session-id`` or a basic
+    ``Authorization``), attached to the requests that need them. ``send`` puts one request on
+    the wire (default: a private httpx client); ``budget`` is asked before each request and stops
+    the run when it answers False (``send`` may also raise :class:`BudgetExhaustedError`);
+    ``record`` sees every exchange. Findings never contain the credentials.
+    """
+    config = config or FuzzConfig(max_examples=max_examples, seed=seed)
+    schema = load_schema()
+    base_url = base_url.rstrip("/")
+    close: Callable[[], None] | None = None
+    if send is None:
+        send, close = _httpx_sender(base_url, config.timeout)
+    collector = _Collector(secrets=_secrets_of(auth_headers))
+    started = time.perf_counter()
+    try:
+        for scenario in config.scenarios:
+            if collector.budget_exhausted:
+                break
+            operation = schema[scenario.path][scenario.method]
+            _fuzz_scenario(
+                operation, scenario, config, base_url, auth_headers, send, budget, record, collector
+            )
+    finally:
+        if close is not None:
+            close()
+    findings = tuple(
+        sorted(collector.findings.values(), key=lambda f: (f.operation, f.check, f.status or 0))
+    )
+    return FuzzReport(
+        findings=findings,
+        requests_sent=collector.requests_sent,
+        transport_errors=collector.transport_errors,
+        budget_exhausted=collector.budget_exhausted,
+        elapsed=time.perf_counter() - started,
+        per_scenario=dict(collector.per_scenario),
+    )
+
+
+def _fuzz_scenario(
+    operation: APIOperation,
+    scenario: Scenario,
+    config: FuzzConfig,
+    base_url: str,
+    auth_headers: Mapping[str, str],
+    send: Send,
+    budget: Callable[[], bool] | None,
+    record: Callable[[FuzzExchange], None] | None,
+    collector: _Collector,
+) -> None:
+    checks: list[CheckFunction] = [*_builtin_checks(), *SNAPCONFORM_CHECKS]
+    if scenario.credentials is Credentials.GENERATED:
+        # Without credentials the filter is never looked at: 401 is the only right answer, and
+        # schemathesis' negative-data expectations do not apply.
+        checks = [check for check in checks if check.__name__ != "negative_data_rejection"]
+        checks.append(_unauthenticated_refused)
+    collector.per_scenario.setdefault(scenario.label, 0)
+
+    def exercise(case: Case) -> None:
+        if collector.budget_exhausted:
+            return
+        request = _prepare(case, base_url, auth_headers, scenario.credentials)
+        if not _is_sendable(request):
+            return
+        if budget is not None and not budget():
+            collector.budget_exhausted = True
+            return
+        started = time.perf_counter()
+        try:
+            response = send(request)
+        except BudgetExhaustedError:
+            collector.budget_exhausted = True
+            return
+        except httpx.HTTPError as exc:
+            collector.requests_sent += 1
+            collector.per_scenario[scenario.label] += 1
+            collector.transport_errors += 1
+            text = f"{type(exc).__name__}: {exc}"
+            if record is not None:
+                record(FuzzExchange(request, None, text, time.perf_counter() - started))
+            collector.add("transport", scenario, request, None, text)
+            return
+        collector.requests_sent += 1
+        collector.per_scenario[scenario.label] += 1
+        if record is not None:
+            record(FuzzExchange(request, response, None, time.perf_counter() - started))
+        _validate(case, response, checks, scenario, request, collector)
+
+    runner = given(operation.as_strategy(generation_mode=scenario.mode))(exercise)
+    runner = settings(
+        max_examples=config.examples_for(scenario),
+        deadline=None,
+        database=None,
+        phases=(Phase.explicit, Phase.generate),  # never shrink: a finding is not re-sent
+        suppress_health_check=list(HealthCheck),
+        report_multiple_bugs=False,
+    )(runner)
+    if config.seed is not None:
+        runner = hypothesis_seed(config.seed)(runner)
+    runner()
+
+
+def _validate(
+    case: Case,
+    response: httpx.Response,
+    checks: Sequence[CheckFunction],
+    scenario: Scenario,
+    request: FuzzRequest,
+    collector: _Collector,
+) -> None:
+    try:
+        case.validate_response(response, checks=list(checks))
+    except FailureGroup as group:
+        for failure in group.exceptions:
+            collector.add(
+                _name_of(failure, checks),
+                scenario,
+                request,
+                response.status_code,
+                _failure_message(failure),
+            )
