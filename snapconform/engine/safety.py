@@ -1,0 +1,496 @@
+"""Defences of the harness against its target, and of the target against the harness.
+
+A staging vCenter must never be harmed, and a hostile or broken server must never crash, hang or
+fool the harness. Everything here is transport-independent policy that ``target.py`` applies:
+
+* :func:`read_body` reads a streamed response with a cap on the raw *and* the decompressed size
+  (a gzip body that expands enormously is stopped at the cap, not after it is in memory);
+* :func:`parse_json` decodes strict UTF-8 JSON, refuses duplicate keys, refuses nesting deeper
+  than a limit (deep JSON would otherwise blow the recursion of every later consumer);
+* :class:`RetryPolicy` decides whether a 429/503 (``Retry-After``) or a transient failure is
+  retried; every retry is recorded so that a failure that vanished on retry is reported as flaky;
+* :func:`check_redirect` decides whether a redirect may be followed: never across origins, so
+  credentials never reach another host, port or scheme;
+* :class:`SessionLedger` remembers every session the harness created and deletes them all at the
+  end, also on failure and on Ctrl-C (a second Ctrl-C does not interrupt the cleanup).
+
+Every refusal is a :class:`TargetSafetyError` whose message is one line and never contains a
+credential or a session id.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import threading
+import time
+import zlib
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from email.utils import parsedate_to_datetime
+from typing import Any
+from urllib.parse import urljoin, urlsplit
+
+#: 16 MiB: a full 1000-task page of the real endpoint is a few MiB; anything far above is hostile.
+DEFAULT_MAX_BODY_BYTES = 16 * 1024 * 1024
+#: The vSphere types nest about a dozen levels (Info -> Error -> LocalizableMessage -> params ...).
+DEFAULT_MAX_JSON_DEPTH = 64
+DEFAULT_MAX_REDIRECTS = 3
+
+
+class TargetSafetyError(Exception):
+    """The target answered in a way the harness refuses to process; the message is one line."""
+
+    #: short machine-readable kind, used in reports and tests
+    kind: str = "unsafe-response"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(" ".join(message.split()))
+
+
+class BodyTooLargeError(TargetSafetyError):
+    kind = "body-too-large"
+
+
+class UnsupportedEncodingError(TargetSafetyError):
+    kind = "unsupported-encoding"
+
+
+class CorruptEncodingError(TargetSafetyError):
+    kind = "corrupt-encoding"
+
+
+class InvalidJsonError(TargetSafetyError):
+    kind = "invalid-json"
+
+
+class DuplicateKeyError(InvalidJsonError):
+    kind = "duplicate-key"
+
+
+class TooDeepError(InvalidJsonError):
+    kind = "too-deep"
+
+
+class RedirectRefusedError(TargetSafetyError):
+    kind = "redirect-refused"
+
+
+@dataclass(frozen=True)
+class SafetyLimits:
+    """The caps applied to every response."""
+
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
+    max_json_depth: int = DEFAULT_MAX_JSON_DEPTH
+    max_redirects: int = DEFAULT_MAX_REDIRECTS
+
+
+# --- bodies -----------------------------------------------------------------------------------
+
+
+class _Decoder:
+    """Decompresses one Content-Encoding with a bound on the output of every call."""
+
+    def __init__(self, encoding: str) -> None:
+        if encoding in ("gzip", "x-gzip"):
+            wbits = 16 + zlib.MAX_WBITS
+        elif encoding == "deflate":
+            wbits = zlib.MAX_WBITS  # zlib-wrapped as HTTP says; raw deflate is tried on failure
+        else:
+            raise UnsupportedEncodingError(
+                f"response uses Content-Encoding {encoding!r}; only gzip and deflate are accepted"
+            )
+        self.encoding = encoding
+        self._zlib = zlib.decompressobj(wbits)
+        self._may_be_raw = encoding == "deflate"
+        self.raw_seen = 0
+
+    def decompress(self, chunk: bytes, max_length: int) -> bytes:
+        self.raw_seen += len(chunk)
+        try:
+            out = self._zlib.decompress(chunk, max_length)
+        except zlib.error as error:
+            if self._may_be_raw:
+                self._may_be_raw = False
+                self._zlib = zlib.decompressobj(-zlib.MAX_WBITS)
+                self.raw_seen -= len(chunk)
+                return self.decompress(chunk, max_length)
+            raise CorruptEncodingError(
+                f"response body is not valid {self.encoding}: {error}"
+            ) from None
+        self._may_be_raw = False
+        return out
+
+    @property
+    def pending(self) -> bytes:
+        return self._zlib.unconsumed_tail
+
+    def finish(self) -> bytes:
+        try:
+            out = self._zlib.flush()
+        except zlib.error as error:
+            raise CorruptEncodingError(
+                f"response body is not valid {self.encoding}: {error}"
+            ) from None
+        if self.raw_seen and not self._zlib.eof:
+            raise CorruptEncodingError(f"response body is truncated {self.encoding} data")
+        return out
+
+
+def decode_capped(
+    raw_chunks: Iterable[bytes], content_encoding: str | None, max_bytes: int
+) -> bytes:
+    """Join raw body chunks, decompressing them, never holding more than ``max_bytes`` + a chunk.
+
+    ``content_encoding`` is the response's header. Raises :class:`BodyTooLargeError` as soon as
+    the raw or the decoded size passes the cap: a gzip bomb is stopped at the cap, not after
+    inflating.
+    """
+    encodings = [e.strip().lower() for e in (content_encoding or "").split(",") if e.strip()]
+    encodings = [e for e in encodings if e != "identity"]
+    if len(encodings) > 1:
+        raise UnsupportedEncodingError(
+            f"response stacks Content-Encodings {', '.join(encodings)}; only one is accepted"
+        )
+    decoder = _Decoder(encodings[0]) if encodings else None
+    raw_total = 0
+    parts: list[bytes] = []
+    size = 0
+
+    def keep(data: bytes) -> None:
+        nonlocal size
+        size += len(data)
+        if size > max_bytes:
+            raise BodyTooLargeError(
+                f"response body exceeds the cap of {max_bytes} bytes once decoded"
+            )
+        parts.append(data)
+
+    for chunk in raw_chunks:
+        raw_total += len(chunk)
+        if raw_total > max_bytes:
+            raise BodyTooLargeError(f"response body exceeds the cap of {max_bytes} bytes")
+        if decoder is None:
+            keep(chunk)
+            continue
+        keep(decoder.decompress(chunk, max_bytes - size + 1))
+        while decoder.pending:
+            keep(decoder.decompress(decoder.pending, max_bytes - size + 1))
+    if decoder is not None:
+        keep(decoder.finish())
+    return b"".join(parts)
+
+
+def read_body(response: Any, limits: SafetyLimits = SafetyLimits()) -> bytes:
+    """Read a *streamed* httpx response's body within ``limits`` (raw and decoded).
+
+    The declared Content-Length is checked first, so a 50 MB body is refused before a byte of it
+    is read. The response is closed in every case.
+    """
+    try:
+        declared = response.headers.get("content-length")
+        if (
+            declared is not None
+            and declared.strip().isdigit()
+            and int(declared) > limits.max_body_bytes
+        ):
+            raise BodyTooLargeError(
+                f"response declares {int(declared)} bytes, over the cap of "
+                f"{limits.max_body_bytes} bytes"
+            )
+        return decode_capped(
+            response.iter_raw(), response.headers.get("content-encoding"), limits.max_body_bytes
+        )
+    finally:
+        response.close()
+
+
+# --- JSON -------------------------------------------------------------------------------------
+
+
+def _reject_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    result: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in result:
+            raise DuplicateKeyError(f"JSON object has the key {_shorten(key)!r} twice")
+        result[key] = value
+    return result
+
+
+def _shorten(text: str, limit: int = 40) -> str:
+    return text if len(text) <= limit else text[:limit] + "..."
+
+
+def json_depth(document: Any) -> int:
+    """Nesting depth of a parsed JSON value (a scalar is 0, ``[]`` is 1), without recursion."""
+    deepest = 0
+    stack: list[tuple[Any, int]] = [(document, 0)]
+    while stack:
+        value, depth = stack.pop()
+        if isinstance(value, dict):
+            children: Iterable[Any] = value.values()
+        elif isinstance(value, list):
+            children = value
+        else:
+            deepest = max(deepest, depth)
+            continue
+        deepest = max(deepest, depth + 1)
+        stack.extend((child, depth + 1) for child in children)
+    return deepest
+
+
+def parse_json(data: bytes, max_depth: int = DEFAULT_MAX_JSON_DEPTH) -> Any:
+    """Decode a response body as RFC 8259 JSON, strictly.
+
+    Refuses: bytes that are not UTF-8, anything ``json`` refuses (with the position), duplicate
+    keys (which value a server meant is ambiguous, and two parsers may disagree), ``NaN``/
+    ``Infinity`` (not JSON), and nesting deeper than ``max_depth``.
+    """
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise InvalidJsonError(f"response body is not UTF-8 (byte {error.start})") from None
+    if text.startswith("\ufeff"):
+        raise InvalidJsonError("response body starts with a byte-order mark")
+
+    def reject_constant(name: str) -> Any:
+        raise InvalidJsonError(f"response body contains {name}, which is not JSON")
+
+    try:
+        document = json.loads(
+            text, object_pairs_hook=_reject_duplicates, parse_constant=reject_constant
+        )
+    except RecursionError:
+        raise TooDeepError(f"JSON nests deeper than {max_depth} levels") from None
+    except json.JSONDecodeError as error:
+        if not text.strip():
+            raise InvalidJsonError("response body is empty, not JSON") from None
+        raise InvalidJsonError(
+            f"response body is not JSON: {error.msg} at line {error.lineno} column {error.colno}"
+        ) from None
+    if json_depth(document) > max_depth:
+        raise TooDeepError(f"JSON nests deeper than {max_depth} levels")
+    return document
+
+
+# --- retries ----------------------------------------------------------------------------------
+
+
+def parse_retry_after(value: str | None, now: float | None = None) -> float | None:
+    """Seconds to wait from a Retry-After header (delay-seconds or HTTP-date); ``None`` if absent
+    or unparseable."""
+    if value is None:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when is None or when.tzinfo is None:
+        return None
+    return max(0.0, when.timestamp() - (time.time() if now is None else now))
+
+
+@dataclass(frozen=True)
+class RetryDecision:
+    retry: bool
+    wait: float = 0.0
+    #: why the request is (not) retried, one line, for the report
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """When a request is sent again.
+
+    429 and 503 are throttling: honoured (waiting ``Retry-After``, or ``default_wait`` without
+    one) up to ``max_attempts`` sends, and given up when the server asks for more than
+    ``max_wait`` seconds. Other 5xx and transport failures are retried at most
+    ``transient_retries`` times, only so that the report can tell a flaky failure from a steady
+    one: the first failure is always reported, never hidden by a later success.
+    """
+
+    max_attempts: int = 4
+    max_wait: float = 30.0
+    default_wait: float = 1.0
+    transient_retries: int = 1
+    throttle_statuses: frozenset[int] = frozenset({429, 503})
+    transient_statuses: frozenset[int] = frozenset({500, 502, 504})
+
+    def decide(
+        self,
+        attempt: int,
+        status: int | None,
+        retry_after: str | None = None,
+        budget_left: int = 1,
+    ) -> RetryDecision:
+        """``attempt`` is the number of sends so far (1 after the first); ``status`` is ``None``
+        for a transport failure."""
+        if status is not None and status not in self.throttle_statuses | self.transient_statuses:
+            return RetryDecision(False)
+        if budget_left <= 0:
+            return RetryDecision(False, reason="request budget exhausted; not retried")
+        if attempt >= self.max_attempts:
+            return RetryDecision(False, reason=f"gave up after {attempt} attempts")
+        if status in self.throttle_statuses:
+            wait = parse_retry_after(retry_after)
+            if wait is None:
+                wait = self.default_wait * (2 ** (attempt - 1))
+            if wait > self.max_wait:
+                return RetryDecision(
+                    False,
+                    reason=f"{status} asks to wait {wait:.0f} s, over the {self.max_wait:.0f} s "
+                    "limit; not retried",
+                )
+            return RetryDecision(True, wait, f"{status}: waiting {wait:.1f} s as asked")
+        if attempt > self.transient_retries:
+            return RetryDecision(False, reason=f"gave up after {attempt} attempts")
+        what = f"HTTP {status}" if status is not None else "transport failure"
+        return RetryDecision(
+            True, self.default_wait, f"{what}: retried once to tell flaky from steady"
+        )
+
+
+@dataclass
+class AttemptLog:
+    """What happened to each send of one logical request (a retry never hides a failure)."""
+
+    outcomes: list[str] = field(default_factory=list)  # "200", "503", "ConnectError", ...
+    waits: list[float] = field(default_factory=list)
+
+    @property
+    def retried(self) -> bool:
+        return len(self.outcomes) > 1
+
+    @property
+    def flaky(self) -> bool:
+        """A failure (5xx other than throttling, or a transport error) that a retry did not
+        reproduce."""
+        if len(self.outcomes) < 2:
+            return False
+        first, last = self.outcomes[0], self.outcomes[-1]
+        return _is_failure(first) and not _is_failure(last) and not _is_throttle(last)
+
+    def summary(self) -> str:
+        return " -> ".join(self.outcomes)
+
+
+def _is_throttle(outcome: str) -> bool:
+    return outcome in ("429", "503")
+
+
+def _is_failure(outcome: str) -> bool:
+    return not outcome.isdigit() or (outcome.startswith("5") and outcome != "503")
+
+
+# --- redirects --------------------------------------------------------------------------------
+
+
+def origin(url: str) -> tuple[str, str, int]:
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    port = parts.port or (443 if scheme == "https" else 80)
+    return scheme, (parts.hostname or "").lower(), port
+
+
+def check_redirect(request_url: str, location: str | None, hops: int, limits: SafetyLimits) -> str:
+    """The absolute URL a redirect may be followed to, or :class:`RedirectRefusedError`.
+
+    Only same-origin redirects (scheme, host and port all equal) are followed, so credentials and
+    session ids never reach another origin; a downgrade from https to http is another origin.
+    """
+    if not location:
+        raise RedirectRefusedError("target answered a redirect without a Location header")
+    target = urljoin(request_url, location.strip())
+    if origin(target) != origin(request_url):
+        scheme, host, port = origin(target)
+        raise RedirectRefusedError(
+            f"target redirects to another origin ({scheme}://{host}:{port}); not followed, "
+            "credentials are never sent there"
+        )
+    if hops >= limits.max_redirects:
+        raise RedirectRefusedError(f"target redirects more than {limits.max_redirects} times")
+    return target
+
+
+# --- sessions ---------------------------------------------------------------------------------
+
+
+class SessionLedger:
+    """The sessions the harness created, so that every one is deleted at the end.
+
+    ``delete`` is called once per open session by :meth:`close_all`; failures are collected, not
+    raised, so one failed logout does not leak the others. Session ids are never shown: the
+    ledger reports counts only.
+    """
+
+    def __init__(self, delete: Callable[[str], None]) -> None:
+        self._delete = delete
+        self._open: list[str] = []
+        self._lock = threading.Lock()
+        self.created = 0
+        self.deleted = 0
+        self.failures: list[str] = []
+
+    def opened(self, session_id: str) -> None:
+        with self._lock:
+            self._open.append(session_id)
+            self.created += 1
+
+    def closed(self, session_id: str) -> None:
+        """The session was deleted by the suite itself (e.g. a logout test)."""
+        with self._lock:
+            if session_id in self._open:
+                self._open.remove(session_id)
+                self.deleted += 1
+
+    @property
+    def open_count(self) -> int:
+        with self._lock:
+            return len(self._open)
+
+    def close_all(self) -> None:
+        """Delete every open session, with SIGINT deferred so a second Ctrl-C cannot leak one."""
+        with _sigint_deferred():
+            while True:
+                with self._lock:
+                    if not self._open:
+                        return
+                    session_id = self._open.pop()
+                try:
+                    self._delete(session_id)
+                except Exception as error:  # one failed logout must not leak the others
+                    self.failures.append(f"{type(error).__name__}: {_redacted(error, session_id)}")
+                else:
+                    self.deleted += 1
+
+    @contextmanager
+    def guard(self) -> Iterator[SessionLedger]:
+        """``with ledger.guard():`` deletes every open session on exit, however it is left."""
+        try:
+            yield self
+        finally:
+            self.close_all()
+
+
+def _redacted(error: BaseException, secret: str) -> str:
+    return str(error).replace(secret, "***") if secret else str(error)
+
+
+@contextmanager
+def _sigint_deferred() -> Iterator[None]:
+    """Hold SIGINT during cleanup (main thread only); a deferred Ctrl-C is re-raised after."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    received: list[int] = []
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: received.append(signum))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if received and previous is signal.default_int_handler:
+        raise KeyboardInterrupt
