@@ -1,0 +1,234 @@
+"""Progress of a conformance run: events written by the suite, rendered by ``snapconform run``.
+
+The suite runs in a pytest subprocess (possibly with xdist workers), so progress travels as JSON
+lines appended to a file: :class:`ProgressWriter` on the pytest side, :class:`ProgressFollower`
+(tails the file) and :class:`ProgressDisplay` (renders) on the runner side. Events:
+
+``{"event": "start", "total": 40}``
+    the session collected *total* checks
+``{"event": "check", "requirement": "SC-CAP-001", "title": "..."}``
+    a check started
+``{"event": "requests", "count": 3}``
+    *count* more requests were sent (a delta, so that xdist workers can add up)
+``{"event": "outcome", "requirement": "SC-CAP-001", "outcome": "failed", "title": "..."}``
+    a check finished: passed, failed, skipped or error
+
+On a terminal (and not in CI) the display is one status line redrawn in place, with failures
+printed above it as they happen; elsewhere it degrades to one plain line per finished check.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TextIO
+
+PROGRESS_FILE_ENV = "SNAPCONFORM_PROGRESS_FILE"
+OUTCOMES = ("passed", "failed", "skipped", "error")
+_CLEAR_LINE = "\r\x1b[K"
+
+
+def is_live(stream: TextIO, environ: Mapping[str, str]) -> bool:
+    """Whether to redraw a status line: a real terminal, not CI, not a dumb terminal."""
+    if environ.get("CI", "").strip().lower() in {"1", "true", "yes"}:
+        return False
+    if environ.get("TERM", "") == "dumb":
+        return False
+    isatty = getattr(stream, "isatty", None)
+    return bool(isatty and isatty())
+
+
+# ---------------------------------------------------------------------------------------------
+# the writing side (inside pytest)
+
+
+class ProgressWriter:
+    """Appends events to a progress file; safe to share between threads and xdist processes.
+
+    Each event is one ``write`` of one short line on a file opened for append, which POSIX keeps
+    whole when several processes append to the same file.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self._path = path
+        self._lock = threading.Lock()
+
+    def emit(self, event: str, **fields: Any) -> None:
+        line = json.dumps({"event": event, **fields}, separators=(",", ":")) + "\n"
+        with self._lock:
+            fd = os.open(self._path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+            try:
+                os.write(fd, line.encode())
+            finally:
+                os.close(fd)
+
+    def start(self, total: int) -> None:
+        self.emit("start", total=total)
+
+    def check(self, requirement: str, title: str = "") -> None:
+        self.emit("check", requirement=requirement, title=title)
+
+    def requests(self, count: int) -> None:
+        if count > 0:
+            self.emit("requests", count=count)
+
+    def outcome(self, requirement: str, outcome: str, title: str = "") -> None:
+        self.emit("outcome", requirement=requirement, outcome=outcome, title=title)
+
+
+# ---------------------------------------------------------------------------------------------
+# the rendering side (in snapconform run)
+
+
+@dataclass
+class ProgressState:
+    """What the events so far add up to."""
+
+    total: int | None = None
+    current: str | None = None
+    requests: int = 0
+    finished: int = 0
+    counts: dict[str, int] = field(default_factory=lambda: dict.fromkeys(OUTCOMES, 0))
+
+    @property
+    def failures(self) -> int:
+        return self.counts["failed"] + self.counts["error"]
+
+
+class ProgressDisplay:
+    """Renders progress events on *stream*: a live status line, or plain lines."""
+
+    def __init__(self, stream: TextIO, *, live: bool, width: int = 100) -> None:
+        self.stream = stream
+        self.live = live
+        self.width = width
+        self.state = ProgressState()
+        self._status_shown = False
+        self._lock = threading.Lock()
+
+    @classmethod
+    def for_stream(cls, stream: TextIO, environ: Mapping[str, str]) -> ProgressDisplay:
+        live = is_live(stream, environ)
+        width = 100
+        if live:
+            try:
+                width = os.get_terminal_size(stream.fileno()).columns
+            except (OSError, ValueError, AttributeError):
+                width = 100
+        return cls(stream, live=live, width=width)
+
+    def handle(self, event: Mapping[str, Any]) -> None:
+        """Apply one event; unknown or malformed events are ignored (progress is best effort)."""
+        with self._lock:
+            kind = event.get("event")
+            state = self.state
+            if kind == "start" and isinstance(event.get("total"), int):
+                state.total = event["total"]
+                self._status()
+            elif kind == "check":
+                state.current = str(event.get("requirement", "?"))
+                self._status()
+            elif kind == "requests" and isinstance(event.get("count"), int):
+                state.requests += max(0, event["count"])
+                self._status()
+            elif kind == "outcome" and event.get("outcome") in OUTCOMES:
+                state.finished += 1
+                state.counts[event["outcome"]] += 1
+                self._finished(event)
+
+    def _position(self) -> str:
+        total = self.state.total
+        return f"[{self.state.finished}/{total}]" if total else f"[{self.state.finished}]"
+
+    def _tally(self) -> str:
+        state = self.state
+        failures = state.failures
+        plural = "" if failures == 1 else "s"
+        return f"{state.requests} requests sent, {failures} failure{plural} so far"
+
+    def _status(self) -> None:
+        if not self.live:
+            return
+        checking = f" checking {self.state.current}" if self.state.current else ""
+        line = f"{self._position()}{checking} · {self._tally()}"
+        self.stream.write(_CLEAR_LINE + line[: max(10, self.width - 1)])
+        self.stream.flush()
+        self._status_shown = True
+
+    def _finished(self, event: Mapping[str, Any]) -> None:
+        outcome = event["outcome"]
+        requirement = str(event.get("requirement", "?"))
+        title = str(event.get("title") or "")
+        label = f"{requirement} {title}".rstrip()
+        if self.live:
+            if outcome in ("failed", "error"):
+                self._clear()
+                self.stream.write(f"{outcome.upper():7} {label}\n")
+            self._status()
+        else:
+            self.stream.write(f"{self._position()} {outcome:7} {label} ({self._tally()})\n")
+            self.stream.flush()
+
+    def _clear(self) -> None:
+        if self._status_shown:
+            self.stream.write(_CLEAR_LINE)
+            self._status_shown = False
+
+    def close(self) -> None:
+        """Remove the status line so that the runner's verdict starts on a clean line."""
+        with self._lock:
+            if self.live:
+                self._clear()
+                self.stream.flush()
+
+
+class ProgressFollower:
+    """Tails a progress file in a background thread and feeds each event to a display.
+
+    Use as a context manager around the pytest subprocess; leaving it drains what is left.
+    """
+
+    def __init__(self, path: Path, display: ProgressDisplay, *, interval: float = 0.1) -> None:
+        self.path = path
+        self.display = display
+        self.interval = interval
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="snapconform-progress", daemon=True)
+        self._offset = 0
+        self._pending = b""
+
+    def __enter__(self) -> ProgressFollower:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+        self.poll()  # whatever arrived between the last tick and the end of the subprocess
+        self.display.close()
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self.interval):
+            self.poll()
+
+    def poll(self) -> None:
+        """Read the lines appended since the last poll; keep a partial last line for later."""
+        try:
+            with self.path.open("rb") as handle:
+                handle.seek(self._offset)
+                chunk = handle.read()
+        except FileNotFoundError:
+            return
+        self._offset += len(chunk)
+        *lines, self._pending = (self._pending + chunk).split(b"\n")
+        for line in lines:
+            try:
+                event = json.loads(line)
+            except ValueError:
+                continue
+            if isinstance(event, dict):
+                self.display.handle(event)
