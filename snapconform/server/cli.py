@@ -1,0 +1,73 @@
+"""``snapconform serve``: the reference server on loopback, in the foreground."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import uvicorn
+
+from snapconform.contracts import default_contracts
+from snapconform.server.app import CONTROL_PREFIX, ServerConfig, create_app
+from snapconform.server.runner import LOOPBACK_HOSTS, bind_socket, uvicorn_config
+from snapconform.server.state import StateDocumentError, load_state_file
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    versions = list(default_contracts().profiles()["profiles"])
+    parser.add_argument("--host", default="127.0.0.1", help="loopback address to bind")
+    parser.add_argument("--port", type=int, default=8080, help="port (0: any free port)")
+    parser.add_argument(
+        "--state",
+        type=Path,
+        metavar="FILE",
+        help="state document to load (contracts/state.schema.json); default: 1500 generated tasks",
+    )
+    parser.add_argument(
+        "--churn", type=float, default=0.0, metavar="RATE", help="task changes per second"
+    )
+    parser.add_argument("--api-version", default="8.0.3", choices=versions)
+    parser.add_argument("--seed", type=int, default=0, help="seed of the default universe")
+    parser.add_argument(
+        "--no-control", action="store_true", help="do not serve the control protocol"
+    )
+
+
+def main(args: argparse.Namespace) -> int:
+    if args.host not in LOOPBACK_HOSTS:
+        print(f"snapconform serve: refusing to bind {args.host!r}: loopback only", file=sys.stderr)
+        return 2
+    if args.churn < 0:
+        print("snapconform serve: --churn must be >= 0", file=sys.stderr)
+        return 2
+    state = None
+    if args.state is not None:
+        try:
+            state = load_state_file(args.state)
+        except StateDocumentError as exc:
+            print(f"snapconform serve: {exc}", file=sys.stderr)
+            return 2
+    config = ServerConfig(
+        state=state,
+        api_version=args.api_version,
+        churn_rate=args.churn,
+        control=not args.no_control,
+        seed=args.seed,
+    )
+    try:
+        sock = bind_socket(args.host, args.port)
+    except OSError as exc:
+        print(f"snapconform serve: cannot bind {args.host}:{args.port}: {exc}", file=sys.stderr)
+        return 2
+    host, port = sock.getsockname()[:2]
+    shown = f"[{host}]" if ":" in host else host
+    print(f"snapconform reference server on http://{shown}:{port}", flush=True)
+    if config.control:
+        print(f"control protocol at http://{shown}:{port}{CONTROL_PREFIX}", flush=True)
+    server = uvicorn.Server(uvicorn_config(create_app(config), log_level="info"))
+    try:
+        server.run(sockets=[sock])
+    finally:
+        sock.close()
+    return 0
