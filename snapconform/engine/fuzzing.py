@@ -32,6 +32,7 @@ not the fuzzer's.
 from __future__ import annotations
 
 import base64
+import datetime
 import enum
 import json
 import time
@@ -39,7 +40,7 @@ import urllib.parse
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, NoReturn, Protocol
 
 import httpx
 import requests
@@ -50,12 +51,16 @@ from schemathesis import GenerationMode
 from schemathesis.core.failures import Failure, FailureGroup
 
 from snapconform.contracts import Contracts, default_contracts
+from snapconform.engine import oracle
+from snapconform.engine import target as target_module
 
 if TYPE_CHECKING:
     from schemathesis.checks import CheckContext, CheckFunction
     from schemathesis.core.transport import Response
     from schemathesis.generation.case import Case
     from schemathesis.schemas import APIOperation, BaseSchema
+
+    from snapconform.engine.target import Target
 
 TASKS_PATH = "/api/snapservice/tasks"
 SESSIONS_PATH = "/api/snapservice/sessions"
@@ -100,6 +105,16 @@ DEFAULT_SCENARIOS: tuple[Scenario, ...] = (
     Scenario("POST", SESSIONS_PATH, GenerationMode.POSITIVE, Credentials.GENERATED, share=0.1),
     Scenario("DELETE", SESSIONS_PATH, GenerationMode.POSITIVE, Credentials.GENERATED, share=0.1),
 )
+
+
+def scenarios_for(api_version: str, contracts: Contracts | None = None) -> tuple[Scenario, ...]:
+    """The default scenarios the API version has: no session calls before 9.0."""
+    profile = (contracts or default_contracts()).profile(api_version)
+    if profile.get("sessions_endpoint"):
+        return DEFAULT_SCENARIOS
+    return tuple(scenario for scenario in DEFAULT_SCENARIOS if scenario.path != SESSIONS_PATH)
+
+
 _ALLOWED_REQUESTS = frozenset({("GET", TASKS_PATH), ("GET", SESSIONS_PATH)})
 _ALLOWED_UNAUTHENTICATED = frozenset({("POST", SESSIONS_PATH), ("DELETE", SESSIONS_PATH)})
 
@@ -269,23 +284,6 @@ def _load_response_contracts(contracts: Contracts) -> dict[tuple[str, str], _Res
     return result
 
 
-@cache
-def _error_type_of(schema_name: str) -> str | None:
-    """The ``error_type`` an error schema stands for, read from the schema itself.
-
-    Subtypes pin it with a ``const``; the base ``Error`` (title ``...errors.error``) stands for
-    ``ERROR``. Non-error schemas have none.
-    """
-    schema = default_contracts().schema(schema_name)
-    for part in schema.get("properties", {}).get("error_type", {}).get("anyOf", []):
-        if "const" in part:
-            return str(part["const"])
-    title = str(schema.get("title", ""))
-    if title.startswith("com.vmware.vapi.std.errors."):
-        return title.rsplit(".", 1)[-1].upper()
-    return None
-
-
 def _operation_key(case: Case) -> tuple[str, str]:
     return (case.method.upper(), case.path)
 
@@ -300,90 +298,48 @@ def _json_body(response: Response) -> Any:
 _NOT_JSON = object()
 
 
-def _is_json_media_type(value: str | None) -> bool:
-    if not value:
-        return False
-    media_type = value.split(";", 1)[0].strip().lower()
-    return media_type == "application/json"
-
-
 def _content_type(response: Response) -> str | None:
     values = response.headers.get("content-type")
     return values[0] if values else None
 
 
-def _short(errors: Sequence[Any]) -> str:
-    return "; ".join(
-        f"{'/'.join(str(p) for p in error.absolute_path) or '<root>'}: {error.message}"
-        for error in errors[:3]
-    )
+def status_violation(method: str, path: str, status: int) -> str | None:
+    """Why ``status`` is not an answer the operation documents (None: it is)."""
+    contract = _response_contracts().get((method.upper(), path))
+    if contract is None:
+        return f"{method} {path} is not an operation of the contract"
+    if status in contract.schemas_by_status:
+        return None
+    documented = ", ".join(str(code) for code in sorted(contract.schemas_by_status))
+    return f"status {status} is not documented for {method} {path} (documented: {documented})"
 
 
 def body_violations(method: str, path: str, status: int, body: Any) -> list[str]:
     """Why ``body`` is not a documented body of ``status`` for the operation (empty: it is).
 
-    The schemas are the contracts' own (JSON Schema 2020-12 with format checking); a status the
-    operation does not document is itself a violation.
+    Judged by the oracle's functions on the contracts' own schemas (JSON Schema 2020-12 with
+    format checking, status-conditional Info rules included); an undocumented status is itself
+    a violation.
     """
-    contract = _response_contracts().get((method.upper(), path))
-    if contract is None:
-        return [f"{method} {path} is not an operation of the contract"]
-    if status not in contract.schemas_by_status:
-        documented = ", ".join(str(code) for code in sorted(contract.schemas_by_status))
-        return [f"status {status} is not documented for {method} {path} (documented: {documented})"]
-    names = contract.schemas_by_status[status]
-    if not names:
-        return []
-    contracts = default_contracts()
+    problem = status_violation(method, path, status)
+    if problem is not None:
+        return [problem]
+    if status >= 400:
+        return oracle.error_body_violations(status, body)
+    names = _response_contracts()[(method.upper(), path)].schemas_by_status[status]
     failures: list[str] = []
     for name in names:
-        errors = contracts.errors(name, body)
-        if not errors:
+        violations = oracle.schema_violations(name, body, conditional=True)
+        if not violations:
             return []
-        failures.append(f"not a {name}: {_short(errors)}")
+        failures.append(f"not a valid {name}: {'; '.join(violations[:3])}")
     return failures
-
-
-def error_type_violation(method: str, path: str, status: int, body: Any) -> str | None:
-    """Why the body's ``error_type`` disagrees with the status (None: it agrees or is absent)."""
-    if status < 400 or not isinstance(body, dict):
-        return None
-    error_type = body.get("error_type")
-    if error_type is None:
-        return None
-    contract = _response_contracts().get((method.upper(), path))
-    names = contract.schemas_by_status.get(status, ()) if contract else ()
-    expected = {t for t in (_error_type_of(name) for name in names) if t is not None}
-    if not expected or error_type in expected:
-        return None
-    return (
-        f"error_type {error_type!r} disagrees with status {status} "
-        f"(expected {' or '.join(sorted(expected))})"
-    )
-
-
-def empty_message_violations(body: Any) -> list[str]:
-    """Error messages that say nothing: an empty stack, or a message with empty id or text."""
-    if not isinstance(body, dict) or "messages" not in body:
-        return []
-    messages = body["messages"]
-    if not isinstance(messages, list) or not messages:
-        return ["messages is empty: an error must say what went wrong"]
-    problems: list[str] = []
-    for index, message in enumerate(messages):
-        if not isinstance(message, dict):
-            continue
-        for key in ("id", "default_message"):
-            value = message.get(key)
-            if isinstance(value, str) and not value.strip():
-                problems.append(f"messages/{index}/{key} is empty")
-    return problems
 
 
 # --- schemathesis custom checks -------------------------------------------------------------------
 
 
-def _fail(title: str, message: str) -> None:
+def _fail(title: str, message: str) -> NoReturn:
     raise AssertionError(f"{title}: {message}")
 
 
@@ -402,7 +358,7 @@ def snapconform_server_error(ctx: CheckContext, response: Response, case: Case) 
     if body is _NOT_JSON:
         _fail("Server error", f"{status} with a body that is not JSON")
     problems = body_violations(method, path, status, body)
-    disagreement = error_type_violation(method, path, status, body)
+    disagreement = oracle.error_type_violation(status, body)
     if disagreement:
         problems.append(disagreement)
     if problems:
@@ -433,8 +389,7 @@ def snapconform_error_type(ctx: CheckContext, response: Response, case: Case) ->
     body = _json_body(response)
     if body is _NOT_JSON:
         return None
-    method, path = _operation_key(case)
-    problem = error_type_violation(method, path, response.status_code, body)
+    problem = oracle.error_type_violation(response.status_code, body)
     if problem:
         _fail("error_type", problem)
     return None
@@ -446,7 +401,7 @@ def snapconform_json_content_type(ctx: CheckContext, response: Response, case: C
     if not response.content:
         return None
     content_type = _content_type(response)
-    if not _is_json_media_type(content_type):
+    if not oracle.is_json_content_type(content_type):
         _fail("Content type", f"{response.status_code} body sent as {content_type!r}")
     return None
 
@@ -459,7 +414,7 @@ def snapconform_error_messages(ctx: CheckContext, response: Response, case: Case
     body = _json_body(response)
     if body is _NOT_JSON:
         return None
-    problems = empty_message_violations(body)
+    problems = oracle.message_violations(body)
     if problems:
         _fail("Error messages", "; ".join(problems))
     return None
@@ -583,8 +538,9 @@ def _secrets_of(auth_headers: Mapping[str, str]) -> list[str]:
 
 
 def _failure_message(failure: Failure) -> str:
-    message = f"{failure.title}: {failure.message}".strip() if failure.message else failure.title
-    return message
+    if failure.title.startswith("Custom check failed"):
+        return failure.message  # the check's own text; its name is the finding's ``check``
+    return f"{failure.title}: {failure.message}" if failure.message else failure.title
 
 
 @dataclass
@@ -641,6 +597,62 @@ _BUILTIN_FAILURE_NAMES = {
     "RejectedPositiveData": "positive_data_acceptance",
     "ServerError": "not_a_server_error",
 }
+
+
+def target_sender(target: Target) -> Send:
+    """A ``send`` that goes through the engine's Target: its allow-list, budget, rate limit,
+    redaction and exchange record apply to every fuzzed request."""
+
+    def send(request: FuzzRequest) -> httpx.Response:
+        query = urllib.parse.urlsplit(request.url).query
+        try:
+            # Target has no public "send this exact request" call; _send is its single exit
+            # point and enforces the allow-list and the budget, which is what fuzzing needs.
+            answer = target._send(request.method, request.path, query, headers=request.headers)
+        except target_module.BudgetExhausted as exc:
+            raise BudgetExhaustedError(str(exc)) from None
+        except target_module.TargetError as exc:
+            raise httpx.TransportError(str(exc)) from None
+        headers = [
+            (name, value)
+            for name, value in answer.headers.multi_items()
+            if name.lower() not in ("content-encoding", "content-length", "transfer-encoding")
+        ]
+        started = time.perf_counter()
+        response = httpx.Response(
+            answer.status,
+            headers=headers,
+            content=answer.text.encode("utf-8"),
+            request=httpx.Request(request.method, request.url),
+        )
+        response.elapsed = datetime.timedelta(seconds=time.perf_counter() - started)
+        return response
+
+    return send
+
+
+def fuzz_target(
+    target: Target,
+    *,
+    max_examples: int = 50,
+    seed: int | None = None,
+    api_version: str = "8.0.3",
+    config: FuzzConfig | None = None,
+) -> FuzzReport:
+    """Fuzz through a logged-in Target (the engine's entry point): its credentials, its budget.
+
+    The session calls are fuzzed only where ``api_version`` has them (9.0+).
+    """
+    config = config or FuzzConfig(
+        max_examples=max_examples,
+        seed=seed,
+        scenarios=scenarios_for(api_version),
+        timeout=target.settings.timeout,
+    )
+    # _auth_headers: the credentials the Target itself attaches (session id, or Basic).
+    return run_fuzzing(
+        target.base_url, target._auth_headers(), send=target_sender(target), config=config
+    )
 
 
 def run_fuzzing(
