@@ -212,3 +212,31 @@ def default_state(seed: int = 0, size: int = 1500) -> State:
     rng = random.Random(seed)
     tasks = generate_tasks(rng, size)
     return State(tasks=tuple(tasks), principals=default_principals(tasks))
+
+
+def build_task(
+    task_id: str,
+    *,
+    status: str = "SUCCEEDED",
+    service: str = "com.vmware.snapservice.snapshot",
+    operation: str = "create",
+    user: str | None = ADMIN_USERNAME,
+    started: datetime = DEFAULT_EPOCH,
+) -> dict[str, Any]:
+    """A valid ListItem with exactly the given matching fields (for hand-built states).
+
+    The status-conditional fields are filled as ``status`` requires; deterministic per id.
+    """
+    rng = random.Random(task_id)
+    info: dict[str, Any] = {
+        "description": message(f"{service}.{operation}", f"{operation} {task_id}", task_id),
+        "service": service,
+        "operation": operation,
+        "status": "PENDING",
+        "cancelable": False,
+        "user": user,
+    }
+    if status != "PENDING":
+        running = with_status(info, "RUNNING", rng, started)
+        info = with_status(running, status, rng, started + timedelta(seconds=30))
+    return {"task": task_id, "info": info}
