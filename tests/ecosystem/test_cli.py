@@ -1,0 +1,160 @@
+"""The CLI's error contract: --help everywhere, one line + usage for wrong flags, no tracebacks."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import types
+from pathlib import Path
+
+import pytest
+
+from snapconform import cli
+from snapconform.settings import MASK
+
+
+def run_main(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    try:
+        code = cli.main(argv)
+    except SystemExit as exit_:
+        code = int(exit_.code or 0)
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+@pytest.mark.parametrize("command", sorted(cli.SUBCOMMANDS))
+def test_every_subcommand_has_help(command: str, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run_main([command, "--help"], capsys)
+    assert code == 0, err
+    assert out.startswith(f"usage: snapconform {command}")
+
+
+def test_top_level_help_lists_every_subcommand(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run_main(["--help"], capsys)
+    assert code == 0
+    for command in cli.SUBCOMMANDS:
+        assert command in out
+
+
+def test_unknown_flag_is_one_line_plus_usage_with_a_hint(
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, err = run_main(["config", "--base-ur", "https://x.example"], capsys)
+    assert code == 2
+    assert out == ""
+    assert err.startswith("usage: snapconform config")
+    error_lines = [line for line in err.splitlines() if "error:" in line]
+    assert error_lines == [
+        "snapconform config: error: unrecognized arguments: --base-ur https://x.example "
+        "(did you mean '--base-url'?)"
+    ]
+
+
+def test_unknown_subcommand_gets_a_suggestion(capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run_main(["confg"], capsys)
+    assert code == 2
+    assert err.strip().endswith("(did you mean 'config'?)")
+
+
+def test_wrong_config_value_is_one_line_exit_2(
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (project / "snapconform.toml").write_text('base_ur = "https://x.example"\n')
+    code, out, err = run_main(["config"], capsys)
+    assert code == 2
+    assert out == ""
+    assert (
+        err == "snapconform: snapconform.toml: unknown key 'base_ur' (did you mean 'base_url'?)\n"
+    )
+
+
+def test_config_prints_sources_and_masks_secrets(
+    project: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (project / "snapconform.toml").write_text('base_url = "https://file.example"\nseed = 4\n')
+    monkeypatch.setenv("SNAPCONFORM_USERNAME", "administrator@vsphere.local")
+    monkeypatch.setenv("SNAPCONFORM_PASSWORD", "s3cr3t-pass")
+    code, out, err = run_main(["config", "--seed", "5"], capsys)
+    assert code == 0, err
+    assert "s3cr3t-pass" not in out + err
+    lines = {line.split()[0]: line for line in out.splitlines()[1:]}
+    assert lines["base_url"].split()[1:] == ["https://file.example", "(snapconform.toml)"]
+    assert lines["password"].split()[1:] == [MASK, "(env", "SNAPCONFORM_PASSWORD)"]
+    assert lines["seed"].split()[1:] == ["5", "(--seed)"]
+    assert lines["mode"].split()[1:] == ["observed", "(derived)"]
+
+
+def test_config_json(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run_main(["config", "--json", "--max-examples", "3"], capsys)
+    assert code == 0
+    document = json.loads(out)
+    assert document["max_examples"] == {"value": "3", "source": "--max-examples"}
+    assert document["mode"] == {"value": "controlled", "source": "derived"}
+
+
+def install_fake_subcommand(monkeypatch: pytest.MonkeyPatch, failure: BaseException) -> None:
+    module = types.ModuleType("snapconform_fake_cmd")
+
+    def add_arguments(parser: object) -> None:
+        return None
+
+    def main(args: object) -> int:
+        raise failure
+
+    module.add_arguments = add_arguments  # type: ignore[attr-defined]
+    module.main = main  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "snapconform_fake_cmd", module)
+    monkeypatch.setitem(cli.SUBCOMMANDS, "boom", ("snapconform_fake_cmd", "fails"))
+
+
+def test_unexpected_exception_is_one_line_not_a_traceback(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.delenv("SNAPCONFORM_DEBUG", raising=False)
+    install_fake_subcommand(monkeypatch, RuntimeError("the\nbroken thing"))
+    code, _, err = run_main(["boom"], capsys)
+    assert code == 3
+    assert err.count("\n") == 1 and "Traceback" not in err
+    assert err.startswith("snapconform: internal error: RuntimeError: the broken thing")
+
+
+def test_os_error_is_one_line(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.delenv("SNAPCONFORM_DEBUG", raising=False)
+    install_fake_subcommand(monkeypatch, PermissionError(13, "Permission denied", "/reports"))
+    code, _, err = run_main(["boom"], capsys)
+    assert (code, err) == (3, "snapconform: Permission denied: /reports\n")
+
+
+def test_debug_env_lets_the_traceback_through(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("SNAPCONFORM_DEBUG", "1")
+    install_fake_subcommand(monkeypatch, RuntimeError("bug"))
+    with pytest.raises(RuntimeError, match="bug"):
+        cli.main(["boom"])
+
+
+def test_a_broken_subsystem_does_not_take_the_cli_down(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setitem(cli.SUBCOMMANDS, "ghost", ("snapconform.no_such_module", "missing"))
+    code, _, _ = run_main(["config", "--help"], capsys)
+    assert code == 0
+    code, _, err = run_main(["ghost"], capsys)
+    assert code == 3
+    assert err.startswith("snapconform ghost: unavailable: snapconform.no_such_module:")
+
+
+@pytest.mark.slow
+def test_python_dash_m_entry_point(project: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "snapconform", "config", "--auth", "kerberos"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 2
+    assert result.stderr == "snapconform: --auth: expected one of session, basic; got 'kerberos'\n"
