@@ -1,0 +1,165 @@
+"""snapconform's schemathesis checks judge single responses: each one fails on a response that
+violates it and passes on the faithful answer, and the documented 500 is not a server error."""
+
+from __future__ import annotations
+
+import datetime
+import json
+from typing import Any
+
+import httpx
+import pytest
+from schemathesis.checks import CheckFunction, not_a_server_error
+from schemathesis.core.failures import FailureGroup
+from schemathesis.specs.openapi.checks import response_schema_conformance
+
+from snapconform.engine.fuzzing import (
+    SESSIONS_PATH,
+    TASKS_PATH,
+    load_schema,
+    snapconform_body_contract,
+    snapconform_error_messages,
+    snapconform_error_type,
+    snapconform_json_content_type,
+    snapconform_server_error,
+)
+
+SCHEMA = load_schema()
+
+
+def message(text: str = "Something happened.") -> dict[str, Any]:
+    return {"id": "com.example.message", "default_message": text, "args": []}
+
+
+def error(error_type: str | None, **extra: Any) -> dict[str, Any]:
+    return {"error_type": error_type, "messages": [message()], **extra}
+
+
+def response(
+    status: int, body: Any, *, content_type: str = "application/json", path: str = TASKS_PATH
+) -> httpx.Response:
+    content = body if isinstance(body, bytes) else json.dumps(body).encode()
+    answer = httpx.Response(
+        status,
+        headers={"content-type": content_type},
+        content=content,
+        request=httpx.Request("GET", f"http://127.0.0.1:9{path}"),
+    )
+    answer.elapsed = datetime.timedelta(milliseconds=1)
+    return answer
+
+
+def verdict(
+    check: CheckFunction, answer: httpx.Response, method: str = "GET", path: str = TASKS_PATH
+) -> str | None:
+    """None when ``check`` accepts the answer, else its failure text."""
+    case = SCHEMA[path][method].Case()
+    try:
+        case.validate_response(answer, checks=[check])
+    except FailureGroup as group:
+        return "; ".join(str(failure.message) for failure in group.exceptions)
+    return None
+
+
+CAP_BODY = error(
+    "RESOURCE_INACCESSIBLE",
+    messages=[message("1500 tasks match the filter; at most 1000 can be returned.")],
+)
+
+
+def test_documented_cap_500_is_not_a_server_error() -> None:
+    answer = response(500, CAP_BODY)
+    assert verdict(snapconform_server_error, answer) is None
+    # ...while schemathesis' own check reports it: the reason it is replaced.
+    assert verdict(not_a_server_error, answer) is not None
+
+
+@pytest.mark.parametrize(
+    ("status", "body"),
+    [
+        (500, error("ERROR")),
+        (500, error(None)),
+        (503, error("SERVICE_UNAVAILABLE")),
+    ],
+)
+def test_documented_5xx_answers_are_accepted(status: int, body: Any) -> None:
+    assert verdict(snapconform_server_error, response(status, body)) is None
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "expected"),
+    [
+        (500, {"message": "Internal Server Error"}, "'messages' is a required property"),
+        (500, b"Internal Server Error", "not JSON"),
+        (502, error("ERROR"), "status 502 is not documented"),
+        (500, error("INVALID_ARGUMENT"), "error_type 'INVALID_ARGUMENT'"),
+        (503, error("ERROR"), "error_type 'ERROR'"),
+        (500, {"error_type": "RESOURCE_INACCESSIBLE", "messages": []}, "should be non-empty"),
+    ],
+)
+def test_undocumented_5xx_answers_are_findings(status: int, body: Any, expected: str) -> None:
+    found = verdict(snapconform_server_error, response(status, body))
+    assert found is not None
+    assert expected in found
+
+
+def test_a_5xx_is_undocumented_for_the_session_calls_except_503() -> None:
+    answer = response(500, error("ERROR"), path=SESSIONS_PATH)
+    found = verdict(snapconform_server_error, answer, "DELETE", SESSIONS_PATH)
+    assert found is not None and "status 500 is not documented" in found
+    answer = response(503, error("SERVICE_UNAVAILABLE"), path=SESSIONS_PATH)
+    assert verdict(snapconform_server_error, answer, "DELETE", SESSIONS_PATH) is None
+
+
+def test_client_errors_are_not_the_server_error_checks_business() -> None:
+    assert verdict(snapconform_server_error, response(404, {"oops": 1})) is None
+
+
+VALID_ITEM = {
+    "task": "task-1",
+    "info": {
+        "service": "com.vmware.snapservice.protection_group",
+        "operation": "create",
+        "status": "PENDING",
+        "cancelable": False,
+        "description": message("Create a protection group."),
+    },
+}
+
+
+def test_body_contract_accepts_a_conforming_list_and_rejects_a_wrong_type() -> None:
+    assert verdict(snapconform_body_contract, response(200, {"items": []})) is None
+    broken = {"items": [{**VALID_ITEM, "info": {**VALID_ITEM["info"], "cancelable": "false"}}]}
+    found = verdict(snapconform_body_contract, response(200, broken))
+    assert found is not None and "cancelable" in found
+    # schemathesis' response_schema_conformance sees the same thing in the bundled OpenAPI.
+    assert verdict(response_schema_conformance, response(200, broken)) is not None
+
+
+def test_body_contract_uses_the_error_schema_of_the_status() -> None:
+    assert verdict(snapconform_body_contract, response(400, error("INVALID_ARGUMENT"))) is None
+    found = verdict(snapconform_body_contract, response(400, error("UNAUTHENTICATED")))
+    assert found is not None and "InvalidArgument" in found
+
+
+def test_error_type_must_agree_with_the_status() -> None:
+    assert verdict(snapconform_error_type, response(401, error("UNAUTHENTICATED"))) is None
+    found = verdict(snapconform_error_type, response(401, error("UNAUTHORIZED")))
+    assert found is not None and "UNAUTHORIZED" in found
+
+
+@pytest.mark.parametrize("content_type", ["text/plain", "application/problem+json", ""])
+def test_every_body_is_declared_json(content_type: str) -> None:
+    found = verdict(
+        snapconform_json_content_type, response(200, {"items": []}, content_type=content_type)
+    )
+    assert found is not None
+    ok = response(200, {"items": []}, content_type="application/json; charset=utf-8")
+    assert verdict(snapconform_json_content_type, ok) is None
+
+
+def test_error_messages_must_say_something() -> None:
+    assert verdict(snapconform_error_messages, response(400, error("INVALID_ARGUMENT"))) is None
+    blank = {"error_type": "INVALID_ARGUMENT", "messages": [message("  ")]}
+    found = verdict(snapconform_error_messages, response(400, blank))
+    assert found is not None and "default_message" in found
