@@ -22,6 +22,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "run": ("snapconform.engine.cli", "check a server against the contract and write a verdict"),
     "serve": ("snapconform.server.cli", "serve the reference implementation on loopback"),
     "config": ("snapconform.config_cli", "show the effective configuration and where it came from"),
+    "report": ("snapconform.report.cli", "render summary.md and the HTML report; compare two runs"),
 }
 
 EXIT_USAGE = 2  # wrong flag or configuration value (argparse's convention)

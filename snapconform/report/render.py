@@ -1,0 +1,162 @@
+"""Render ``REPORT_DIR/html`` with the Allure 3 CLI (npm package ``allure``, pinned).
+
+The CLI is found, in order, at ``--allure PATH``, ``$SNAPCONFORM_ALLURE``,
+``node_modules/.bin/allure`` in the current directory or any parent, and in the snapconform
+checkout. An ``allure`` on PATH is
+used only if it reports version 3: Allure 2's Java CLI takes different arguments.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from snapconform.report.results import allure3_categories
+
+ALLURE_ENV = "SNAPCONFORM_ALLURE"
+REPORT_NAME = "snapconform conformance report"
+#: Wall-clock bound for one `allure generate`; the CLI takes seconds on a full run.
+GENERATE_TIMEOUT_S = 300.0
+
+INSTALL_HINT = (
+    "the Allure 3 CLI is not installed. Install the pinned version with `npm ci` in the "
+    "snapconform checkout (needs Node.js >= 20 and npm; package.json pins allure), or point "
+    f"--allure / ${ALLURE_ENV} at an Allure 3 `allure` executable."
+)
+
+
+class RenderError(RuntimeError):
+    """The HTML report could not be rendered; the message says why and what to do."""
+
+
+@dataclass(frozen=True)
+class AllureCli:
+    executable: Path
+    version: str
+
+
+def _candidates(explicit: Path | None) -> list[tuple[Path, bool]]:
+    """(path, must_exist) in search order; ``must_exist`` marks paths the user named."""
+    found: list[tuple[Path, bool]] = []
+    if explicit is not None:
+        return [(explicit, True)]
+    if os.environ.get(ALLURE_ENV):
+        return [(Path(os.environ[ALLURE_ENV]), True)]
+    here = Path.cwd().resolve()
+    for directory in (here, *here.parents):
+        found.append((directory / "node_modules" / ".bin" / "allure", False))
+    checkout = Path(__file__).resolve().parents[2]
+    found.append((checkout / "node_modules" / ".bin" / "allure", False))
+    on_path = shutil.which("allure")
+    if on_path:
+        found.append((Path(on_path), False))
+    return found
+
+
+def _version(executable: Path) -> str | None:
+    try:
+        completed = subprocess.run(
+            [str(executable), "--version"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+            stdin=subprocess.DEVNULL,
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    match = re.search(r"\b(\d+)\.(\d+)\.(\d+)\S*", completed.stdout + completed.stderr)
+    return match.group(0) if match and completed.returncode == 0 else None
+
+
+def find_allure(explicit: Path | None = None) -> AllureCli:
+    """The Allure 3 CLI to use, or :class:`RenderError` with the install instructions."""
+    for path, named in _candidates(explicit):
+        if not path.is_file():
+            if named:
+                raise RenderError(f"{path} does not exist; {INSTALL_HINT}")
+            continue
+        version = _version(path)
+        if version is not None and version.startswith("3."):
+            return AllureCli(path, version)
+        if named:
+            shown = version or "no version"
+            raise RenderError(f"{path} is not the Allure 3 CLI ({shown}); {INSTALL_HINT}")
+    raise RenderError(INSTALL_HINT)
+
+
+def allure_config(output: Path, report_name: str = REPORT_NAME) -> dict[str, object]:
+    """The allurerc of the report: awesome UI, tree by endpoint / feature / requirement."""
+    return {
+        "name": report_name,
+        "output": str(output),
+        "categories": allure3_categories(),
+        "plugins": {
+            "awesome": {
+                "options": {
+                    "reportName": report_name,
+                    "reportLanguage": "en",
+                    "singleFile": False,
+                    "groupBy": ["epic", "feature", "story"],
+                }
+            }
+        },
+    }
+
+
+def generate_html(
+    results_dir: Path,
+    output: Path,
+    cli: AllureCli,
+    *,
+    report_name: str = REPORT_NAME,
+    timeout_s: float = GENERATE_TIMEOUT_S,
+) -> Path:
+    """Run ``allure generate`` into ``output`` (replaced); return its ``index.html``."""
+    if not any(results_dir.glob("*-result.json")):
+        raise RenderError(
+            f"{results_dir} holds no Allure test results; run `snapconform run` first"
+        )
+    if output.exists():
+        shutil.rmtree(output)
+    with tempfile.TemporaryDirectory(prefix="snapconform-allure-") as workdir:
+        config_path = Path(workdir) / "allurerc.json"
+        config_path.write_text(json.dumps(allure_config(output, report_name)), encoding="utf-8")
+        command = [
+            str(cli.executable),
+            "generate",
+            "--config",
+            str(config_path),
+            "--cwd",
+            workdir,
+            "--output",
+            str(output),
+            str(results_dir),
+        ]
+        environment = {**os.environ, "NO_COLOR": "1", "CI": os.environ.get("CI", "")}
+        try:
+            completed = subprocess.run(
+                command,
+                capture_output=True,
+                text=True,
+                timeout=timeout_s,
+                check=False,
+                stdin=subprocess.DEVNULL,
+                cwd=workdir,
+                env=environment,
+            )
+        except subprocess.TimeoutExpired:
+            raise RenderError(f"allure generate took longer than {timeout_s:.0f} s") from None
+    index = output / "index.html"
+    if completed.returncode != 0 or not index.is_file():
+        tail = (completed.stderr or completed.stdout).strip().splitlines()[-5:]
+        raise RenderError(
+            f"allure generate failed (exit {completed.returncode}): " + " | ".join(tail)
+        )
+    return index

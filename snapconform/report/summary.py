@@ -1,0 +1,192 @@
+"""Read ``summary.json`` and render ``summary.md``: verdict on top, one table, a certificate.
+
+``summary.md`` is meant for one screen: a CI job summary or a PR comment. Failures come first
+(MUST before SHOULD), then skipped, then passed; evidence is cut to one line.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from snapconform.contracts import default_contracts
+from snapconform.report.masking import mask_url
+
+SUMMARY_FILE = "summary.json"
+SUMMARY_MD = "summary.md"
+EVIDENCE_WIDTH = 140
+
+_VERDICT_BADGE = {
+    "conformant": "✅ CONFORMANT",
+    "non-conformant": "❌ NON-CONFORMANT",
+    "error": "⚠️ NO VERDICT (error)",
+}
+_OUTCOME_BADGE = {"passed": "✅ passed", "failed": "❌ failed", "skipped": "⏭️ skipped"}
+_OUTCOME_ORDER = {"failed": 0, "skipped": 1, "passed": 2}
+_LEVEL_ORDER = {"MUST": 0, "SHOULD": 1}
+
+
+class SummaryError(ValueError):
+    """A summary.json that is missing, not JSON or not valid against its schema."""
+
+
+@dataclass(frozen=True)
+class Summary:
+    """A validated summary.json, plus the facts of the file itself."""
+
+    document: dict[str, Any]
+    path: Path
+    sha256: str
+    written_at: datetime
+
+    @property
+    def verdict(self) -> str:
+        return str(self.document["verdict"])
+
+    @property
+    def requirements(self) -> list[dict[str, Any]]:
+        return list(self.document["requirements"])
+
+    def outcomes(self) -> dict[str, str]:
+        return {r["id"]: r["outcome"] for r in self.requirements}
+
+    def counts(self) -> dict[str, int]:
+        counts = {"passed": 0, "failed": 0, "skipped": 0}
+        for requirement in self.requirements:
+            counts[requirement["outcome"]] += 1
+        return counts
+
+
+def load_summary(report_dir: Path) -> Summary:
+    """The summary of a report directory, validated against contracts/summary.schema.json."""
+    path = report_dir / SUMMARY_FILE
+    if not path.is_file():
+        raise SummaryError(
+            f"{path} does not exist: is {report_dir} a report directory of `snapconform run`?"
+        )
+    raw = path.read_bytes()
+    try:
+        document = json.loads(raw)
+    except ValueError as error:
+        raise SummaryError(f"{path} is not JSON ({error.msg} at line {error.lineno})") from None
+    errors = default_contracts().errors("summary", document)
+    if errors:
+        first = errors[0]
+        where = "/".join(str(p) for p in first.absolute_path) or "(top level)"
+        raise SummaryError(
+            f"{path} does not match contracts/summary.schema.json at {where}: {first.message}"
+        )
+    written = _run_date(document) or datetime.fromtimestamp(path.stat().st_mtime, UTC)
+    return Summary(document, path, hashlib.sha256(raw).hexdigest(), written)
+
+
+def _run_date(document: dict[str, Any]) -> datetime | None:
+    for key in ("finished_at", "date", "started_at"):
+        value = document.get(key)
+        if isinstance(value, str):
+            try:
+                parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+            except ValueError:
+                continue
+            return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    return None
+
+
+def _cell(text: str, width: int | None = None) -> str:
+    """One Markdown table cell: a single line, pipes escaped, cut to ``width`` characters."""
+    flat = " ".join(str(text).split())
+    if width is not None and len(flat) > width:
+        flat = flat[: width - 1].rstrip() + "…"
+    return flat.replace("\\", "\\\\").replace("|", "\\|")
+
+
+def _code(text: str) -> str:
+    return f"`{text.replace('`', '')}`"
+
+
+def headline(summary: Summary) -> str:
+    counts = summary.counts()
+    failed_must = sum(
+        1 for r in summary.requirements if r["outcome"] == "failed" and r["level"] == "MUST"
+    )
+    parts = [f"{counts[o]} {o}" for o in ("passed", "failed", "skipped")]
+    line = f"**{' · '.join(parts)}** of {len(summary.requirements)} requirements"
+    if failed_must:
+        line += f" ({failed_must} MUST failed)"
+    return line
+
+
+def render_markdown(summary: Summary) -> str:
+    """The whole summary.md."""
+    doc = summary.document
+    target = mask_url(str(doc["target"]))
+    seed = "none" if doc["seed"] is None else str(doc["seed"])
+    lines = [
+        f"## snapconform: {_VERDICT_BADGE[summary.verdict]}",
+        "",
+        headline(summary),
+        f"— target {_code(target)}, mode {doc['mode']}, API {doc['api_version']}, "
+        f"seed {seed}, {doc['requests']} requests",
+    ]
+    if doc.get("reason"):
+        lines += ["", f"> **Why no verdict:** {_cell(doc['reason'])}"]
+    ordered = sorted(
+        summary.requirements,
+        key=lambda r: (_OUTCOME_ORDER[r["outcome"]], _LEVEL_ORDER[r["level"]]),
+    )
+    lines += ["", "| Requirement | Level | Outcome | Evidence |", "|---|---|---|---|"]
+    for r in ordered:
+        requirement = f"{_code(r['id'])} {_cell(r['title'], 80)}"
+        evidence = _cell(r["detail"], EVIDENCE_WIDTH) or "—"
+        lines.append(
+            f"| {requirement} | {r['level']} | {_OUTCOME_BADGE[r['outcome']]} | {evidence} |"
+        )
+    lines += ["", *certificate_lines(summary)]
+    return "\n".join(lines) + "\n"
+
+
+def certificate_lines(summary: Summary) -> list[str]:
+    """The certificate for a mock server: what was checked, how, when, with which result."""
+    from snapconform import __version__
+
+    doc = summary.document
+    counts = summary.counts()
+    rows = [
+        ("Target", _code(mask_url(str(doc["target"])))),
+        ("API version", doc["api_version"]),
+        ("Mode", doc["mode"]),
+        ("Seed", "none" if doc["seed"] is None else str(doc["seed"])),
+        ("Date", summary.written_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")),
+        ("Harness", f"snapconform {doc.get('harness_version') or __version__}"),
+        ("Requests", str(doc["requests"])),
+        (
+            "Requirements",
+            f"{len(summary.requirements)}: {counts['passed']} passed, "
+            f"{counts['failed']} failed, {counts['skipped']} skipped",
+        ),
+        ("Verdict", f"**{summary.verdict}**"),
+        ("summary.json sha256", _code(summary.sha256)),
+    ]
+    lines = [
+        "### Certificate",
+        "",
+        "<details><summary>Conformance certificate for this target</summary>",
+        "",
+        "| | |",
+        "|---|---|",
+    ]
+    lines += [f"| {name} | {value} |" for name, value in rows]
+    lines += ["", "</details>"]
+    return lines
+
+
+def write_markdown(report_dir: Path) -> Path:
+    """Render ``summary.md`` beside ``summary.json``; return its path."""
+    summary = load_summary(report_dir)
+    path = report_dir / SUMMARY_MD
+    path.write_text(render_markdown(summary), encoding="utf-8")
+    return path
