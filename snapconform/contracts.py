@@ -8,16 +8,23 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError
 from referencing import Registry, Resource
+
+if TYPE_CHECKING:
+    from referencing._core import Resolver
+
+    #: A subschema together with the resolver its relative ``$ref``s resolve against.
+    _Scoped = tuple[dict[str, Any], Resolver[Any]]
 
 SCHEMA_BASE = "https://snapconform.dev/contracts/"
 
@@ -130,6 +137,93 @@ class Contracts:
                 names |= self.property_names(_ref_name(ref))
         return frozenset(names)
 
+    def unknown_properties(self, name: str, instance: Any) -> list[str]:
+        """JSON paths (``$.items[3].info.extra``) of properties ``name``'s schema does not declare.
+
+        The type schemas tolerate unknown properties (a newer server may add fields), so
+        validation passes; the harness reports these paths as warnings. Objects the contract
+        leaves free-form (``Error.data``, ``Info.error``, ``Info.result``) are not looked into.
+        """
+        schema = self.documents.get(name) or self.schema(name)
+        resolver = self.registry.resolver(base_uri=schema["$id"])
+        found: list[str] = []
+        _collect_unknown(list(_applicable(schema, resolver, instance)), instance, "$", found)
+        return found
+
+
+_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_JSON_TYPES: dict[str, tuple[type, ...]] = {
+    "object": (dict,),
+    "array": (list,),
+    "string": (str,),
+    "boolean": (bool,),
+    "null": (type(None),),
+    "integer": (int,),
+    "number": (int, float),
+}
+
+
+def _admits_type(schema: dict[str, Any], instance: Any) -> bool:
+    declared = schema.get("type")
+    if declared is None:
+        return True
+    names = [declared] if isinstance(declared, str) else declared
+    return any(isinstance(instance, _JSON_TYPES.get(n, ())) for n in names)
+
+
+def _applicable(schema: Any, resolver: Resolver[Any], instance: Any) -> Iterator[_Scoped]:
+    """The schema and every subschema that describes the same instance ($ref, allOf, anyOf...)."""
+    if not isinstance(schema, dict):
+        return
+    if "$ref" in schema:
+        resolved = resolver.lookup(schema["$ref"])
+        yield from _applicable(resolved.contents, resolved.resolver, instance)
+    yield schema, resolver
+    for part in schema.get("allOf", []):
+        yield from _applicable(part, resolver, instance)
+    for key in ("anyOf", "oneOf"):
+        for branch in schema.get(key, []):
+            if _admits_type(branch, instance):
+                yield from _applicable(branch, resolver, instance)
+
+
+def _child_path(path: str, key: str | int) -> str:
+    if isinstance(key, int):
+        return f"{path}[{key}]"
+    if _IDENTIFIER.match(key):
+        return f"{path}.{key}"
+    return f"{path}[{json.dumps(key)}]"
+
+
+def _collect_unknown(scoped: list[_Scoped], instance: Any, path: str, found: list[str]) -> None:
+    if isinstance(instance, dict):
+        declared: dict[str, list[_Scoped]] = {}
+        additional: list[_Scoped] = []
+        for schema, resolver in scoped:
+            for prop, sub in schema.get("properties", {}).items():
+                declared.setdefault(prop, []).append((sub, resolver))
+            if isinstance(schema.get("additionalProperties"), dict):
+                additional.append((schema["additionalProperties"], resolver))
+        describes_fields = any(
+            "properties" in schema or "additionalProperties" in schema for schema, _ in scoped
+        )
+        for key, value in instance.items():
+            child = _child_path(path, key)
+            subs = declared.get(key) or additional
+            if not subs:
+                if describes_fields:
+                    found.append(child)
+                continue
+            _collect_unknown(_expand(subs, value), value, child, found)
+    elif isinstance(instance, list):
+        items = [(s["items"], r) for s, r in scoped if isinstance(s.get("items"), dict)]
+        for index, value in enumerate(instance):
+            _collect_unknown(_expand(items, value), value, _child_path(path, index), found)
+
+
+def _expand(scoped: list[_Scoped], instance: Any) -> list[_Scoped]:
+    return [pair for schema, resolver in scoped for pair in _applicable(schema, resolver, instance)]
+
 
 def _ref_name(ref: str) -> str:
     return ref.rsplit("/", 1)[-1].removesuffix(".json")
@@ -139,10 +233,10 @@ def _rewrite_refs(node: Any, target: str, prefix: str = "") -> Any:
     if isinstance(node, dict):
         out = {}
         for key, value in node.items():
-            if key == "$ref" and isinstance(value, str) and value.endswith(".json"):
-                if value.startswith(prefix) or not prefix:
-                    out[key] = target + _ref_name(value)
-                    continue
+            is_file_ref = key == "$ref" and isinstance(value, str) and value.endswith(".json")
+            if is_file_ref and (value.startswith(prefix) or not prefix):
+                out[key] = target + _ref_name(value)
+                continue
             out[key] = _rewrite_refs(value, target, prefix)
         return out
     if isinstance(node, list):
@@ -167,3 +261,11 @@ def iter_refs(node: Any) -> Iterator[str]:
 def default_contracts() -> Contracts:
     """The contracts shipped with this installation, loaded once per process."""
     return Contracts.load()
+
+
+def unknown_properties(name: str, instance: Any, contracts: Contracts | None = None) -> list[str]:
+    """JSON paths of properties in ``instance`` not declared by schema ``name``.
+
+    See :meth:`Contracts.unknown_properties`; uses :func:`default_contracts` unless given.
+    """
+    return (contracts or default_contracts()).unknown_properties(name, instance)
