@@ -1,0 +1,167 @@
+"""Filter-semantics mutants: what a FilterSpec selects."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from snapconform.mutants.base import ALL_MODES, Mutant
+from snapconform.server.behaviour import Behaviour
+from snapconform.server.store import FILTER_FIELDS, FilterSpec, item_value
+
+
+def _ignoring(field_name: str) -> type[Behaviour]:
+    """A Behaviour whose matching treats one FilterSpec field as always satisfied."""
+
+    class IgnoresField(Behaviour):
+        def field_matches(self, name: str, wanted: Sequence[str], actual: Any) -> bool:
+            if name == field_name:
+                return True
+            return super().field_matches(name, wanted, actual)
+
+    IgnoresField.__name__ = IgnoresField.__qualname__ = f"Ignores_{field_name}"
+    IgnoresField.__doc__ = f"The ``{field_name}`` parameter is parsed but never applied."
+    return IgnoresField
+
+
+class OrAcrossFields(Behaviour):
+    """Fields combine with OR instead of AND (a task matching any constrained field passes)."""
+
+    def task_matches(self, item: Mapping[str, Any], spec: FilterSpec) -> bool:
+        constraints = spec.constraints()
+        if not constraints:
+            return True
+        return any(
+            self.field_matches(name, wanted, item_value(item, name))
+            for name, wanted in constraints.items()
+        )
+
+
+class AndWithinField(Behaviour):
+    """Values of one field must all hold (AND) instead of being alternatives (OR)."""
+
+    def field_matches(self, field_name: str, wanted: Sequence[str], actual: Any) -> bool:
+        return actual is not None and all(actual == value for value in wanted)
+
+
+class LastRepeatedOnly(Behaviour):
+    """A repeated parameter keeps only its last value (a dict built from the pairs)."""
+
+    def build_filter(self, pairs: Sequence[tuple[str, str]]) -> FilterSpec:
+        spec = super().build_filter(pairs)
+        return FilterSpec(**{name: values[-1:] for name, values in spec.constraints().items()})
+
+
+class FirstRepeatedOnly(Behaviour):
+    """A repeated parameter keeps only its first value (``request.query_params[name]``)."""
+
+    def build_filter(self, pairs: Sequence[tuple[str, str]]) -> FilterSpec:
+        spec = super().build_filter(pairs)
+        return FilterSpec(**{name: values[:1] for name, values in spec.constraints().items()})
+
+
+class PrefixMatch(Behaviour):
+    """A value matches every task whose value starts with it (``LIKE 'value%'``)."""
+
+    def field_matches(self, field_name: str, wanted: Sequence[str], actual: Any) -> bool:
+        return isinstance(actual, str) and any(actual.startswith(value) for value in wanted)
+
+
+class CaseInsensitiveMatch(Behaviour):
+    """Values compare case-insensitively (a case-folding database collation)."""
+
+    def field_matches(self, field_name: str, wanted: Sequence[str], actual: Any) -> bool:
+        return isinstance(actual, str) and actual.casefold() in {v.casefold() for v in wanted}
+
+
+class NoPercentDecoding(Behaviour):
+    """Names and values are taken from the raw query string without percent-decoding."""
+
+    def decode_component(self, raw: bytes) -> str:
+        return raw.decode("utf-8", errors="replace")
+
+
+class LenientStatus(Behaviour):
+    """An unknown or wrongly-cased status value is accepted (and matches nothing)."""
+
+    def check_status_values(self, values: Sequence[str]) -> None:
+        return None
+
+
+FILTER_MUTANTS: tuple[Mutant, ...] = (
+    *(
+        Mutant(
+            name=f"filter-ignores-{field_name}",
+            area="filter",
+            description=f"the `{field_name}` parameter is accepted but never applied",
+            requirements=("FILTER-SOUNDNESS",),
+            modes=ALL_MODES,
+            behaviour_class=_ignoring(field_name),
+        )
+        for field_name in FILTER_FIELDS
+    ),
+    Mutant(
+        name="filter-or-across-fields",
+        area="filter",
+        description="fields combine with OR instead of AND",
+        requirements=("FILTER-OR-AND", "FILTER-SOUNDNESS"),
+        modes=ALL_MODES,
+        behaviour_class=OrAcrossFields,
+    ),
+    Mutant(
+        name="filter-and-within-field",
+        area="filter",
+        description="values of one field must all hold (AND) instead of being alternatives",
+        requirements=("FILTER-OR-AND", "FILTER-COMPLETENESS", "FILTER-ORDER-REPEATS"),
+        modes=ALL_MODES,
+        behaviour_class=AndWithinField,
+    ),
+    Mutant(
+        name="filter-last-repeated-only",
+        area="filter",
+        description="a repeated parameter keeps only its last value",
+        requirements=("FILTER-ORDER-REPEATS", "FILTER-COMPLETENESS", "FILTER-OR-AND"),
+        modes=ALL_MODES,
+        behaviour_class=LastRepeatedOnly,
+    ),
+    Mutant(
+        name="filter-first-repeated-only",
+        area="filter",
+        description="a repeated parameter keeps only its first value",
+        requirements=("FILTER-ORDER-REPEATS", "FILTER-COMPLETENESS", "FILTER-OR-AND"),
+        modes=ALL_MODES,
+        behaviour_class=FirstRepeatedOnly,
+    ),
+    Mutant(
+        name="filter-prefix-match",
+        area="filter",
+        description="a value matches every task whose value starts with it",
+        requirements=("FILTER-EXACT-ENCODED", "FILTER-SOUNDNESS"),
+        modes=ALL_MODES,
+        behaviour_class=PrefixMatch,
+    ),
+    Mutant(
+        name="filter-case-insensitive",
+        area="filter",
+        description="values compare case-insensitively",
+        requirements=("FILTER-EXACT-ENCODED", "FILTER-SOUNDNESS"),
+        modes=ALL_MODES,
+        behaviour_class=CaseInsensitiveMatch,
+    ),
+    Mutant(
+        name="filter-no-percent-decoding",
+        area="filter",
+        description="query values are not percent-decoded (users with '@' or ' ' never match)",
+        requirements=("FILTER-EXACT-ENCODED", "FILTER-COMPLETENESS"),
+        modes=ALL_MODES,
+        behaviour_class=NoPercentDecoding,
+    ),
+    Mutant(
+        name="filter-lenient-status",
+        area="filter",
+        description="an invalid or wrongly-cased status value gives 200 instead of 400",
+        requirements=("FILTER-INVALID-STATUS",),
+        modes=ALL_MODES,
+        behaviour_class=LenientStatus,
+    ),
+)
