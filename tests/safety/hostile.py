@@ -514,3 +514,64 @@ class RecordingProxy:
 def serving(case: HostileCase) -> Iterator[HostileServer]:
     with HostileServer(case.respond) as server:
         yield server
+
+
+# --- TLS --------------------------------------------------------------------------------------
+
+
+class TlsServer:
+    """An ASGI app served over TLS on loopback with a certificate from a throwaway CA.
+
+    ``ca_pem`` is the CA bundle a client must be given (``--ca-bundle``); without it the
+    certificate is self-signed as far as any system trust store knows.
+    """
+
+    def __init__(self, app: Any, directory: Any) -> None:
+        import trustme  # test dependency; imported here so the rest works without it
+
+        authority = trustme.CA()
+        certificate = authority.issue_cert("127.0.0.1", "localhost")
+        self.ca_pem = directory / "ca.pem"
+        authority.cert_pem.write_to_path(str(self.ca_pem))
+        self._cert = directory / "server.pem"
+        self._key = directory / "server.key"
+        certificate.cert_chain_pems[0].write_to_path(str(self._cert))
+        certificate.private_key_pem.write_to_path(str(self._key))
+        self._app = app
+        self._server: uvicorn.Server | None = None
+        self._thread: threading.Thread | None = None
+        self._socket: socket.socket | None = None
+
+    @property
+    def base_url(self) -> str:
+        assert self._socket is not None
+        return f"https://127.0.0.1:{self._socket.getsockname()[1]}"
+
+    def __enter__(self) -> TlsServer:
+        self._socket = socket.socket()
+        self._socket.bind(("127.0.0.1", 0))
+        config = uvicorn.Config(
+            self._app,
+            http="h11",
+            log_level="error",
+            access_log=False,
+            ssl_certfile=str(self._cert),
+            ssl_keyfile=str(self._key),
+        )
+        self._server = uvicorn.Server(config)
+        self._thread = threading.Thread(
+            target=self._server.run, kwargs={"sockets": [self._socket]}, daemon=True
+        )
+        self._thread.start()
+        for _ in range(500):
+            if self._server.started:
+                return self
+            threading.Event().wait(0.01)
+        raise RuntimeError("TLS server did not start")
+
+    def __exit__(self, *exc: object) -> None:
+        assert self._server is not None and self._thread is not None
+        self._server.should_exit = True
+        self._thread.join(5)
+        if self._socket is not None:
+            self._socket.close()
