@@ -85,14 +85,16 @@ class TaskStore:
         """
         self._items: tuple[Mapping[str, Any], ...] = tuple(items)
         self._positions: dict[str, int] = {}
-        postings: dict[str, dict[Any, set[int]]] = {name: {} for name in FILTER_FIELDS}
+        # Task ids are unique: their "posting" is the position map itself.
+        indexed = tuple(name for name in FILTER_FIELDS if name != "tasks")
+        postings: dict[str, dict[Any, set[int]]] = {name: {} for name in indexed}
         encoded: list[bytes] = []
         for position, item in enumerate(self._items):
             task_id = item["task"]
             if task_id in self._positions:
                 raise ValueError(f"duplicate task id {task_id!r}")
             self._positions[task_id] = position
-            for name in FILTER_FIELDS:
+            for name in indexed:
                 postings[name].setdefault(item_value(item, name), set()).add(position)
             reused = previous._reusable_json(item) if previous is not None else None
             encoded.append(reused if reused is not None else serialise(item))
@@ -126,10 +128,15 @@ class TaskStore:
 
     def posting(self, field_name: str, value: Any) -> frozenset[int]:
         """Positions whose ``field_name`` value equals ``value`` exactly."""
+        if field_name == "tasks":
+            position = self._positions.get(value)
+            return frozenset() if position is None else frozenset((position,))
         return self._index[field_name].get(value, frozenset())
 
     def values(self, field_name: str) -> frozenset[Any]:
         """Every distinct value of a field in the store (``None`` included when present)."""
+        if field_name == "tasks":
+            return frozenset(self._positions)
         return frozenset(self._index[field_name])
 
     def positions_of(self, task_ids: Iterable[str]) -> frozenset[int]:
