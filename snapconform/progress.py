@@ -232,3 +232,62 @@ class ProgressFollower:
                 continue
             if isinstance(event, dict):
                 self.display.handle(event)
+
+
+# ---------------------------------------------------------------------------------------------
+# the pytest side: turn test events into progress events
+
+
+def requirement_of(item: Any) -> tuple[str, str]:
+    """The requirement id and title a test checks: its ``requirement`` marker, else its name."""
+    marker = item.get_closest_marker("requirement")
+    if marker is not None and marker.args:
+        requirement = marker.args[0]
+        identifier = getattr(requirement, "id", requirement)
+        title = getattr(requirement, "title", marker.kwargs.get("title", ""))
+        return str(identifier), str(title)
+    return str(item.name), ""
+
+
+_OUTCOME_RANK = {"passed": 0, "skipped": 1, "failed": 2, "error": 3}
+
+
+class ProgressReporter:
+    """A pytest plugin object writing start/check/outcome events for every test it runs.
+
+    Registered by the snapconform pytest plugin when ``--snapconform-progress FILE`` is given,
+    in each process that runs tests (the xdist workers, not their controller). Request counts
+    come from the code that sends them, through :meth:`requests`.
+    """
+
+    def __init__(self, writer: ProgressWriter) -> None:
+        self.writer = writer
+        self._running: dict[str, tuple[str, str, str]] = {}  # nodeid -> requirement, title, worst
+
+    def requests(self, count: int = 1) -> None:
+        self.writer.requests(count)
+
+    def pytest_collection_finish(self, session: Any) -> None:
+        self.writer.start(len(session.items))
+
+    def pytest_runtest_setup(self, item: Any) -> None:
+        requirement, title = requirement_of(item)
+        self._running[item.nodeid] = (requirement, title, "passed")
+        self.writer.check(requirement, title)
+
+    def pytest_runtest_logreport(self, report: Any) -> None:
+        requirement, title, worst = self._running.get(report.nodeid, (report.nodeid, "", "passed"))
+        if report.when == "call":
+            outcome = "failed" if report.failed else report.outcome
+        elif report.failed:
+            outcome = "error"  # setup or teardown broke: the check itself did not decide
+        elif report.skipped:
+            outcome = "skipped"
+        else:
+            outcome = "passed"
+        if _OUTCOME_RANK[outcome] > _OUTCOME_RANK[worst]:
+            worst = outcome
+        self._running[report.nodeid] = (requirement, title, worst)
+        if report.when == "teardown":
+            del self._running[report.nodeid]
+            self.writer.outcome(requirement, worst, title)

@@ -1,0 +1,144 @@
+"""The ``snapconform`` pytest plugin (entry point ``pytest11``): the suite inside your own pytest.
+
+    pytest -p snapconform --snapconform-base-url https://vc.example [-m snapconform_cap] [-n auto]
+
+Installed with snapconform, this module loads in *every* pytest run of the environment, so it is
+inert unless a ``--snapconform-*`` option is on the command line (or in ``addopts``): then, and
+only then, it registers the engine's plugin (:data:`ENGINE_PLUGIN`: the options, the fixtures for
+the target, the universe and the oracle), adds the conformance suite to what pytest collects, and
+marks every check with its requirement group (``snapconform_<feature>``) for ``-m``.
+
+``--snapconform-progress FILE`` makes every test-running process (each xdist worker) append
+progress events to FILE (see :mod:`snapconform.progress`); ``snapconform run`` uses it.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from snapconform.progress import ProgressReporter, ProgressWriter, requirement_of
+
+ENGINE_PLUGIN = "snapconform.engine.pytest_plugin"
+OPTION_PREFIX = "--snapconform-"
+PROGRESS_OPTION = "--snapconform-progress"
+REPORTER_NAME = "snapconform-progress"
+REPORTER_KEY = pytest.StashKey[ProgressReporter]()
+ACTIVE_KEY = pytest.StashKey[bool]()
+#: requirement feature (snapconform.engine.requirements.Feature) -> marker suffix
+GROUP_MARKERS: dict[str, str] = {
+    "contract": "contract",
+    "filter semantics": "filter",
+    "cap": "cap",
+    "auth": "auth",
+    "faults": "faults",
+    "fuzzing": "fuzzing",
+}
+
+
+def suite_dir() -> Path:
+    """tests/conformance of this checkout (the suite ships with the repository)."""
+    engine = importlib.util.find_spec(ENGINE_PLUGIN)
+    declared = None
+    if engine is not None:
+        module = importlib.import_module(ENGINE_PLUGIN)
+        declared = getattr(module, "SUITE_DIR", None)
+    if declared is not None:
+        return Path(declared)
+    return Path(__file__).resolve().parent.parent / "tests" / "conformance"
+
+
+def _requested(args: list[str]) -> bool:
+    """Whether the command line asks for snapconform (beyond progress reporting)."""
+    return any(
+        arg.startswith(OPTION_PREFIX) and not arg.startswith(PROGRESS_OPTION) for arg in args
+    )
+
+
+def _positional(args: list[str]) -> list[str]:
+    return [arg for arg in args if not arg.startswith("-")]
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("snapconform", "snapconform conformance suite")
+    group.addoption(
+        PROGRESS_OPTION,
+        dest="snapconform_progress",
+        metavar="FILE",
+        default=None,
+        help="append progress events (JSON lines) to FILE; used by `snapconform run`",
+    )
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_load_initial_conftests(
+    early_config: pytest.Config, parser: pytest.Parser, args: list[str]
+) -> None:
+    # Before the final parse: the engine's options must exist when the command line is parsed,
+    # and the suite must be among the paths pytest collects.
+    if not _requested(args):
+        return
+    early_config.stash[ACTIVE_KEY] = True
+    manager = early_config.pluginmanager
+    if not manager.has_plugin(ENGINE_PLUGIN):
+        manager.import_plugin(ENGINE_PLUGIN)
+    suite = str(suite_dir())
+    if suite not in _positional(args):
+        args.append(suite)
+
+
+def _is_xdist_controller(config: pytest.Config) -> bool:
+    if hasattr(config, "workerinput"):
+        return False
+    return config.getoption("dist", "no") != "no" and bool(config.getoption("tx", None))
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if config.stash.get(ACTIVE_KEY, False):
+        for feature, suffix in GROUP_MARKERS.items():
+            config.addinivalue_line(
+                "markers", f"snapconform_{suffix}: snapconform requirements of group '{feature}'"
+            )
+    path = config.getoption("snapconform_progress")
+    if path and not _is_xdist_controller(config):
+        reporter = ProgressReporter(ProgressWriter(Path(path)))
+        config.stash[REPORTER_KEY] = reporter
+        config.pluginmanager.register(reporter, REPORTER_NAME)
+
+
+def progress_reporter(config: pytest.Config) -> ProgressReporter | None:
+    """The progress reporter of this run, for code that counts requests; None when off."""
+    return config.stash.get(REPORTER_KEY, None)
+
+
+def _slug(feature: str) -> str:
+    return GROUP_MARKERS.get(feature) or re.sub(r"[^a-z0-9]+", "_", feature.lower()).strip("_")
+
+
+def group_of(item: pytest.Item) -> str | None:
+    """The requirement group of a test: its requirement's ``feature``, if it names one."""
+    marker = item.get_closest_marker("requirement")
+    if marker is None or not marker.args:
+        return None
+    feature: Any = getattr(marker.args[0], "feature", None) or marker.kwargs.get("feature")
+    if feature is None:
+        return None
+    return _slug(str(feature))
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    # before -m deselects: the group markers must be on the items by then
+    if not config.stash.get(ACTIVE_KEY, False):
+        return
+    for item in items:
+        group = group_of(item)
+        if group is not None:
+            item.add_marker(f"snapconform_{group}")
+
+
+__all__ = ["ENGINE_PLUGIN", "group_of", "progress_reporter", "requirement_of", "suite_dir"]
