@@ -1,0 +1,146 @@
+"""The response audit: every response of GET /api/snapservice/tasks judged once, as it arrives.
+
+The body-level requirements (contract, unique ids, never more than the cap) hold for *every*
+response of the run, whichever check caused it; the audit records findings per requirement id
+and the audit checks of ``checks.py`` report them at the end of the run.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from snapconform.contracts import Contracts, default_contracts
+from snapconform.engine import oracle
+from snapconform.engine.target import TASKS_PATH, Response
+from snapconform.engine.verdicts import CheckResult
+
+#: Findings kept per requirement (the count is always exact).
+KEEP_FINDINGS = 5
+
+
+@dataclass
+class Findings:
+    judged: int = 0
+    count: int = 0
+    examples: list[str] = field(default_factory=list)
+
+    def add(self, detail: str) -> None:
+        self.count += 1
+        if len(self.examples) < KEEP_FINDINGS:
+            self.examples.append(detail)
+
+
+@dataclass
+class ResponseAudit:
+    """Judges responses with the oracle; ``repro(response)`` renders a curl line for a finding."""
+
+    repro: Callable[[Response], str]
+    contracts: Contracts = field(default_factory=default_contracts)
+    bindings: bool = field(default_factory=oracle.bindings_available)
+    findings: dict[str, Findings] = field(default_factory=dict)
+    _seen: set[bytes] = field(default_factory=set)
+
+    def _for(self, requirement_id: str) -> Findings:
+        return self.findings.setdefault(requirement_id, Findings())
+
+    def _judge(self, requirement_id: str, problems: list[str], response: Response) -> None:
+        findings = self._for(requirement_id)
+        findings.judged += 1
+        if problems:
+            shown = "; ".join(problems[:3]) + (
+                f" (+{len(problems) - 3} more)" if len(problems) > 3 else ""
+            )
+            findings.add(f"HTTP {response.status}: {shown} — reproduce: {self.repro(response)}")
+
+    def __call__(self, response: Response) -> None:
+        if response.path != TASKS_PATH or response.method != "GET":
+            return
+        digest = hashlib.sha256(
+            f"{response.status}\n{response.content_type}\n{response.text}".encode()
+        ).digest()
+        if digest in self._seen:
+            return  # the very same response was judged already (repeated queries)
+        self._seen.add(digest)
+        self._judge("CONTRACT-JSON", _json_problems(response), response)
+        body = response.body
+        if response.status == 200:
+            self._judge_list(response, body)
+        else:
+            self._judge_error(response, body)
+
+    def _judge_list(self, response: Response, body: Any) -> None:
+        self._judge(
+            "CONTRACT-200-BODY",
+            oracle.schema_violations("ListResult", body, self.contracts),
+            response,
+        )
+        conditional: list[str] = []
+        items = body.get("items") if isinstance(body, Mapping) else None
+        for index, item in enumerate(items if isinstance(items, list) else []):
+            info = item.get("info") if isinstance(item, Mapping) else None
+            if isinstance(info, Mapping):
+                for problem in oracle.status_conditional_violations(info, self.contracts):
+                    conditional.append(f"$.items[{index}].info: {problem}")
+        self._judge("CONTRACT-STATUS-CONDITIONAL", conditional, response)
+        duplicates = oracle.duplicate_ids(body)
+        self._judge(
+            "CONTRACT-UNIQUE-IDS",
+            [f"task id {d!r} occurs more than once" for d in duplicates[:5]],
+            response,
+        )
+        count = len(items) if isinstance(items, list) else 0
+        self._judge(
+            "CAP-NEVER-MORE",
+            [f"200 with {count} tasks (cap {oracle.CAP})"] if count > oracle.CAP else [],
+            response,
+        )
+        unknown = oracle.unknown_properties("ListResult", body, self.contracts)
+        self._judge(
+            "CONTRACT-UNKNOWN-PROPERTIES", [f"unknown property {p}" for p in unknown[:5]], response
+        )
+        if self.bindings:
+            problem = oracle.bindings_decode_error(response.text)
+            self._judge("CONTRACT-BINDINGS", [problem] if problem else [], response)
+
+    def _judge_error(self, response: Response, body: Any) -> None:
+        status = response.status
+        self._judge(
+            "CONTRACT-ERROR-BODY",
+            oracle.error_body_violations(status, body, self.contracts),
+            response,
+        )
+        if not oracle.error_schema_names(status):
+            return
+        problem = oracle.error_type_violation(status, body)
+        self._judge("CONTRACT-ERROR-TYPE", [problem] if problem else [], response)
+        self._judge("CONTRACT-ERROR-MESSAGES", oracle.message_violations(body), response)
+        names = oracle.error_schema_names(status)
+        unknown = min((oracle.unknown_properties(n, body, self.contracts) for n in names), key=len)
+        self._judge(
+            "CONTRACT-UNKNOWN-PROPERTIES", [f"unknown property {p}" for p in unknown[:5]], response
+        )
+
+    def result(self, requirement_id: str, what: str) -> CheckResult:
+        findings = self.findings.get(requirement_id)
+        if findings is None or findings.judged == 0:
+            return CheckResult.skipped(f"no {what} was observed during the run")
+        if findings.count:
+            return CheckResult.failed(
+                f"{findings.count} of {findings.judged} {what}s violate it; first: "
+                + " | ".join(findings.examples)
+            )
+        return CheckResult.passed(f"{findings.judged} distinct {what}s judged")
+
+
+def _json_problems(response: Response) -> list[str]:
+    problems = []
+    if response.text and response.json_error:
+        problems.append(response.json_error)
+    if response.text and not oracle.is_json_content_type(response.content_type):
+        problems.append(f"content type {response.content_type!r} is not application/json")
+    if response.status in (200, 400, 401, 403, 500, 503) and not response.text:
+        problems.append("empty body")
+    return problems

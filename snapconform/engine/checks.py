@@ -1,0 +1,1027 @@
+"""One named check per requirement (catalogue: ``snapconform.engine.requirements``).
+
+Each check takes the run's Harness and returns a CheckResult. Checks generate their cases with
+the strategies of ``strategies/`` (universes in controlled mode, filters from the universe's
+vocabulary), query the target, and judge with the pure functions of ``oracle.py``. Failures
+shrink (Hypothesis) and their detail carries the seed and a curl line (secrets masked).
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+from hypothesis import strategies as st
+
+from snapconform.engine import oracle
+from snapconform.engine.oracle import CAP, FILTER_FIELDS, FilterSpec, result_ids
+from snapconform.engine.target import SESSION_HEADER, Response, Target, basic_authorization
+from snapconform.engine.universe import ControlledSource, Universe, over_cap
+from snapconform.engine.verdicts import CheckResult, Violation
+from strategies.filters import (
+    filter_specs,
+    invalid_status_values,
+    reorderings,
+    unknown_values,
+    value_lists,
+)
+from strategies.states import adversarial_pools, infos, pools
+from strategies.values import case_variant
+
+if TYPE_CHECKING:
+    from snapconform.engine.harness import Harness
+
+#: Filters per universe in one Hypothesis example (controlled mode pushes one universe each).
+FILTERS_PER_UNIVERSE = 6
+
+
+# --- shared helpers ---------------------------------------------------------------------------
+
+
+def _ids(response: Response) -> frozenset[str]:
+    return frozenset(result_ids(response.body))
+
+
+def _is_list(response: Response) -> bool:
+    return (
+        response.status == 200
+        and isinstance(response.body, Mapping)
+        and isinstance(response.body.get("items"), list)
+    )
+
+
+def _is_too_many(response: Response) -> bool:
+    body = response.body
+    return (
+        response.status == 500
+        and isinstance(body, Mapping)
+        and body.get("error_type") == "RESOURCE_INACCESSIBLE"
+    )
+
+
+def _problem(h: Harness, spec: FilterSpec, response: Response, what: str) -> Violation:
+    return Violation(f"filter {spec.describe()}: {what} — reproduce: {h.repro(response)}")
+
+
+def _scenario(h: Harness, universe: Universe) -> str:
+    if h.mode == "controlled":
+        return f" (universe of {len(universe.items)} tasks)"
+    return ""
+
+
+def _filters_for(
+    universe: Universe, n: int = FILTERS_PER_UNIVERSE
+) -> st.SearchStrategy[list[FilterSpec]]:
+    return st.lists(filter_specs(universe.vocabulary), min_size=1, max_size=n)
+
+
+def _with_filters(
+    h: Harness, n: int = FILTERS_PER_UNIVERSE, **options: Any
+) -> st.SearchStrategy[tuple[Universe, list[FilterSpec]]]:
+    return h.universes(**options).flatmap(lambda u: st.tuples(st.just(u), _filters_for(u, n)))
+
+
+def _finish(
+    h: Harness, requirement_id: str, result: CheckResult | None, passed: str
+) -> CheckResult:
+    if result is not None:
+        return result
+    uncertain = h.uncertain.get(requirement_id, [])
+    if uncertain:
+        passed += f"; {len(uncertain)} case(s) uncertain (data changed during the run), e.g. {uncertain[0]}"
+    return CheckResult.passed(passed)
+
+
+def _judge_complete(
+    h: Harness,
+    requirement_id: str,
+    universe: Universe,
+    spec: FilterSpec,
+    response: Response,
+    target: Target,
+) -> None:
+    """No visible matching task may be missing from a 200 (observed: re-checked before failing)."""
+    expected = universe.expected(spec)
+    got = _ids(response)
+    missing = expected - got
+    if not missing:
+        return
+    confirmed, uncertain = h.source.confirm_missing(target, spec, missing, universe)
+    if uncertain:
+        h.note_uncertain(
+            requirement_id, f"{spec.describe()}: {len(uncertain)} task(s) changed or vanished"
+        )
+    if confirmed:
+        raise _problem(
+            h,
+            spec,
+            response,
+            f"{len(confirmed)} matching visible task(s) missing, e.g. {sorted(confirmed)[:3]}"
+            + _scenario(h, universe),
+        )
+
+
+def _list_or_fail(
+    h: Harness, universe: Universe, spec: FilterSpec, response: Response, requirement_id: str
+) -> bool:
+    """Whether ``response`` is a list to judge; raise when a list was owed and not given."""
+    if _is_list(response):
+        return True
+    beyond = over_cap(universe, spec)
+    if beyond is True and _is_too_many(response):
+        return False
+    if response.status == 400 and universe.is_unknown(spec):
+        return False  # unknown identifiers may be refused (FILTER-UNKNOWN-IDS)
+    if beyond is None or not universe.exact and response.status >= 500:
+        h.note_uncertain(requirement_id, f"{spec.describe()}: HTTP {response.status}")
+        return False
+    expected = len(universe.expected(spec))
+    raise _problem(
+        h,
+        spec,
+        response,
+        f"HTTP {response.status} for a valid filter matching {expected} task(s)"
+        + _scenario(h, universe),
+    )
+
+
+# --- contract (audit) -------------------------------------------------------------------------
+
+
+def _probe_contract(h: Harness) -> None:
+    """Widen the audit's corpus once: random filters, invalid input, a missing login."""
+
+    def probe() -> bool:
+        def prop(case: tuple[Universe, list[FilterSpec]]) -> None:
+            universe, specs = case
+            h.install(universe)
+            for spec in specs:
+                h.target.list_tasks(spec)
+            h.target.get_tasks(oracle.encode_query([("status", "succeeded")]))
+            h.target.get_tasks(authenticated=False)
+
+        h.explore(_with_filters(h, 3), prop, max_examples=max(3, h.max_examples // 4))
+        return True
+
+    h.memo("contract-probe", probe)
+
+
+def check_list_result_bodies(h: Harness) -> CheckResult:
+    _probe_contract(h)
+    return h.audit.result("CONTRACT-200-BODY", "200 response")
+
+
+def check_status_conditional_fields(h: Harness) -> CheckResult:
+    _probe_contract(h)
+    return h.audit.result("CONTRACT-STATUS-CONDITIONAL", "200 response")
+
+
+def check_error_bodies(h: Harness) -> CheckResult:
+    _probe_contract(h)
+    return h.audit.result("CONTRACT-ERROR-BODY", "error response")
+
+
+def check_error_types(h: Harness) -> CheckResult:
+    _probe_contract(h)
+    return h.audit.result("CONTRACT-ERROR-TYPE", "error response")
+
+
+def check_error_messages(h: Harness) -> CheckResult:
+    _probe_contract(h)
+    return h.audit.result("CONTRACT-ERROR-MESSAGES", "error response")
+
+
+def check_json_content_type(h: Harness) -> CheckResult:
+    _probe_contract(h)
+    return h.audit.result("CONTRACT-JSON", "response")
+
+
+def check_unique_task_ids(h: Harness) -> CheckResult:
+    _probe_contract(h)
+    return h.audit.result("CONTRACT-UNIQUE-IDS", "200 response")
+
+
+def check_unknown_properties(h: Harness) -> CheckResult:
+    _probe_contract(h)
+    return h.audit.result("CONTRACT-UNKNOWN-PROPERTIES", "response")
+
+
+def check_bindings_decode(h: Harness) -> CheckResult:
+    if not h.audit.bindings:
+        return CheckResult.skipped(
+            "vmware-vsan-data-protection (official bindings) is not installed"
+        )
+    _probe_contract(h)
+    return h.audit.result("CONTRACT-BINDINGS", "200 response")
+
+
+def check_never_more_than_cap(h: Harness) -> CheckResult:
+    _probe_contract(h)
+    return h.audit.result("CAP-NEVER-MORE", "200 response")
+
+
+# --- filter semantics -------------------------------------------------------------------------
+
+
+def check_empty_filter_returns_all(h: Harness) -> CheckResult:
+    rid = "FILTER-EMPTY"
+    spec = FilterSpec()
+
+    def prop(universe: Universe) -> None:
+        h.install(universe)
+        response = h.target.list_tasks(spec)
+        if over_cap(universe, spec) is True:
+            if _is_list(response):
+                raise _problem(
+                    h,
+                    spec,
+                    response,
+                    f"200 with {len(_ids(response))} tasks although at least"
+                    f" {len(universe.judged(universe.expected(spec)))} visible tasks exist (over the cap:"
+                    " expected 500 ResourceInaccessible)",
+                )
+            return
+        if not _list_or_fail(h, universe, spec, response, rid):
+            return
+        _judge_complete(h, rid, universe, spec, response, h.target)
+        if universe.exact:
+            extra = _ids(response) - universe.expected(spec)
+            if extra:
+                raise _problem(
+                    h,
+                    spec,
+                    response,
+                    f"{len(extra)} task(s) that are not visible tasks, e.g. {sorted(extra)[:3]}",
+                )
+
+    result = h.explore(h.universes(), prop)
+    return _finish(h, rid, result, f"the empty filter returned every visible task ({h.mode} mode)")
+
+
+def check_filter_soundness(h: Harness) -> CheckResult:
+    rid = "FILTER-SOUNDNESS"
+    count = 0
+
+    def prop(case: tuple[Universe, list[FilterSpec]]) -> None:
+        nonlocal count
+        universe, specs = case
+        h.install(universe)
+        for spec in specs:
+            response = h.target.list_tasks(spec)
+            count += 1
+            if not _is_list(response):
+                continue
+            wrong = [
+                item.get("task")
+                for item in response.body["items"]
+                if isinstance(item, Mapping) and not oracle.matches(item, spec)
+            ]
+            if wrong:
+                raise _problem(
+                    h,
+                    spec,
+                    response,
+                    f"{len(wrong)} returned task(s) do not match, e.g. {wrong[:3]}"
+                    + _scenario(h, universe),
+                )
+
+    result = h.explore(_with_filters(h), prop)
+    return _finish(h, rid, result, f"every task of {count} filtered responses matched its filter")
+
+
+def check_filter_completeness(h: Harness) -> CheckResult:
+    rid = "FILTER-COMPLETENESS"
+    count = 0
+
+    def prop(case: tuple[Universe, list[FilterSpec]]) -> None:
+        nonlocal count
+        universe, specs = case
+        h.install(universe)
+        for spec in specs:
+            response = h.target.list_tasks(spec)
+            count += 1
+            if _list_or_fail(h, universe, spec, response, rid):
+                _judge_complete(h, rid, universe, spec, response, h.target)
+
+    result = h.explore(_with_filters(h), prop)
+    return _finish(
+        h, rid, result, f"no matching visible task was missing in {count} filtered responses"
+    )
+
+
+def _or_and_cases(universe: Universe) -> st.SearchStrategy[tuple[Universe, FilterSpec, str, str]]:
+    vocabulary = universe.vocabulary
+    return st.tuples(
+        st.just(universe),
+        filter_specs(vocabulary, max_values=2),
+        st.sampled_from(FILTER_FIELDS),
+        st.sampled_from(("or", "and")),
+    ).flatmap(
+        lambda t: (
+            value_lists(vocabulary, t[2], 4)
+            .filter(lambda v: len(set(v)) >= 2)
+            .map(
+                lambda values: (
+                    t[0],
+                    t[1].with_field(t[2], values) if t[3] == "or" else t[1],
+                    t[2],
+                    t[3],
+                )
+            )
+        )
+    )
+
+
+def check_or_within_and_across(h: Harness) -> CheckResult:
+    rid = "FILTER-OR-AND"
+    relations = 0
+
+    def ids_or_none(spec: FilterSpec) -> frozenset[str] | None:
+        response = h.target.list_tasks(spec)
+        return _ids(response) if _is_list(response) else None
+
+    def prop(case: tuple[Universe, FilterSpec, str, str]) -> None:
+        nonlocal relations
+        universe, spec, field_name, kind = case
+        h.install(universe)
+        relevant = None if universe.exact else universe.stable
+        if kind == "or":
+            values = tuple(dict.fromkeys(getattr(spec, field_name)))
+            cut = max(1, len(values) // 2)
+            parts_specs = [
+                spec.with_field(field_name, values[:cut]),
+                spec.with_field(field_name, values[cut:]),
+            ]
+            combined_spec = spec
+            judge = oracle.union_violation
+        else:
+            constraints = spec.constraints()
+            if len(constraints) < 2:
+                return
+            names = list(constraints)
+            left = FilterSpec(**{n: constraints[n] for n in names[: len(names) // 2]})
+            right = FilterSpec(**{n: constraints[n] for n in names[len(names) // 2 :]})
+            parts_specs, combined_spec, judge = [left, right], spec, oracle.intersection_violation
+        combined = ids_or_none(combined_spec)
+        parts = [ids_or_none(p) for p in parts_specs]
+        if combined is None or any(p is None for p in parts):
+            return  # over the cap or refused: the relation is about lists
+        relations += 1
+        problem = judge(combined, [p for p in parts if p is not None], relevant)
+        if problem:
+            response = h.target.list_tasks(combined_spec)
+            word = "OR within a field" if kind == "or" else "AND across fields"
+            raise _problem(
+                h,
+                combined_spec,
+                response,
+                f"{word} broken against parts {[p.describe() for p in parts_specs]}: {problem}"
+                + _scenario(h, universe),
+            )
+
+    result = h.explore(h.universes().flatmap(_or_and_cases), prop, max_examples=h.max_examples * 3)
+    return _finish(h, rid, result, f"{relations} union/intersection relations held")
+
+
+def check_order_and_repeats(h: Harness) -> CheckResult:
+    rid = "FILTER-ORDER-REPEATS"
+    compared = 0
+
+    def cases(universe: Universe) -> st.SearchStrategy[tuple[Universe, FilterSpec, FilterSpec]]:
+        return filter_specs(universe.vocabulary, max_values=3).flatmap(
+            lambda spec: st.tuples(st.just(universe), st.just(spec.normalised()), reorderings(spec))
+        )
+
+    def prop(case: tuple[Universe, FilterSpec, FilterSpec]) -> None:
+        nonlocal compared
+        universe, canonical, variant = case
+        h.install(universe)
+        first = h.target.list_tasks(canonical)
+        second = h.target.list_tasks(variant)
+        if not (_is_list(first) and _is_list(second)):
+            if (
+                first.status != second.status
+                and not (first.status >= 500 or second.status >= 500)
+                or (first.status != second.status and universe.exact)
+            ):
+                raise _problem(
+                    h,
+                    variant,
+                    second,
+                    f"HTTP {second.status}, but HTTP {first.status} for the same values as {canonical.describe()}",
+                )
+            return
+        compared += 1
+        got, want = universe.judged(_ids(second)), universe.judged(_ids(first))
+        if got != want:
+            raise _problem(
+                h,
+                variant,
+                second,
+                f"differs from the same filter with sorted unique values {canonical.describe()}: "
+                f"{oracle.set_difference(got, want)}" + _scenario(h, universe),
+            )
+        if universe.exact:
+            expected = universe.expected(canonical)
+            if _ids(second) != expected:
+                raise _problem(
+                    h,
+                    variant,
+                    second,
+                    f"not the matching set: {oracle.set_difference(_ids(second), expected)}",
+                )
+
+    result = h.explore(h.universes().flatmap(cases), prop, max_examples=h.max_examples * 2)
+    return _finish(h, rid, result, f"{compared} reordered/repeated filters gave the same set")
+
+
+def check_exact_encoded_values(h: Harness) -> CheckResult:
+    rid = "FILTER-EXACT-ENCODED"
+    judged = 0
+
+    def specs_for(universe: Universe) -> list[FilterSpec]:
+        out = []
+        for name in ("users", "services", "operations", "tasks"):
+            for value in universe.vocabulary.values.get(name, ())[:12]:
+                if oracle.encode_query([("v", value)]) == f"v={value}":
+                    continue  # needs no encoding: other checks cover it
+                out.append(FilterSpec(**{name: (value,)}))
+                variant = case_variant(value)
+                if variant:
+                    out.append(FilterSpec(**{name: (variant,)}))
+        return out
+
+    def prop(universe: Universe) -> None:
+        nonlocal judged
+        h.install(universe)
+        for spec in specs_for(universe):
+            response = h.target.list_tasks(spec)
+            if not _list_or_fail(h, universe, spec, response, rid):
+                continue
+            judged += 1
+            wrong = [
+                i
+                for i in _ids(response)
+                if i in universe.by_id and not oracle.matches(universe.by_id[i], spec)
+            ]
+            if universe.exact and wrong:
+                raise _problem(
+                    h,
+                    spec,
+                    response,
+                    f"returned {len(wrong)} task(s) whose value differs (case or encoding), e.g. {wrong[:3]}",
+                )
+            if not universe.exact:
+                items = {i["task"]: i for i in response.body["items"] if isinstance(i, Mapping)}
+                bad = [t for t, item in items.items() if not oracle.matches(item, spec)]
+                if bad:
+                    raise _problem(
+                        h,
+                        spec,
+                        response,
+                        f"returned {len(bad)} task(s) whose value differs, e.g. {bad[:3]}",
+                    )
+            _judge_complete(h, rid, universe, spec, response, h.target)
+
+    universes = h.universes(value_pools=adversarial_pools(), min_tasks=3, max_tasks=25)
+    result = h.explore(universes, prop, max_examples=max(2, h.max_examples // 2))
+    if result is None and judged == 0:
+        return CheckResult.skipped("the universe holds no value that needs percent-encoding")
+    return _finish(
+        h, rid, result, f"{judged} percent-encoded values matched exactly and case-sensitively"
+    )
+
+
+def check_unknown_identifiers(h: Harness) -> CheckResult:
+    rid = "FILTER-UNKNOWN-IDS"
+    judged = 0
+
+    def cases(universe: Universe) -> st.SearchStrategy[tuple[Universe, list[FilterSpec]]]:
+        vocabulary = universe.vocabulary
+        one = (
+            st.sampled_from(("tasks", "operations", "services", "users"))
+            .flatmap(
+                lambda name: st.tuples(
+                    st.just(name),
+                    unknown_values(vocabulary, name),
+                    st.lists(st.sampled_from(vocabulary.values[name]), max_size=1)
+                    if vocabulary.values[name]
+                    else st.just([]),
+                )
+            )
+            .map(lambda t: FilterSpec(**{t[0]: (t[1], *t[2])}))
+        )
+        return st.tuples(st.just(universe), st.lists(one, min_size=1, max_size=4))
+
+    def prop(case: tuple[Universe, list[FilterSpec]]) -> None:
+        nonlocal judged
+        universe, specs = case
+        h.install(universe)
+        for spec in specs:
+            response = h.target.list_tasks(spec)
+            judged += 1
+            if response.status >= 500:
+                raise _problem(
+                    h,
+                    spec,
+                    response,
+                    f"HTTP {response.status} for an unknown identifier (expected 200 without it, or 400)",
+                )
+            if response.status == 400:
+                continue
+            if not _is_list(response):
+                raise _problem(
+                    h,
+                    spec,
+                    response,
+                    f"HTTP {response.status} (expected 200 without the unknown identifier, or 400)",
+                )
+            if universe.exact and _ids(response) != universe.expected(spec):
+                raise _problem(
+                    h,
+                    spec,
+                    response,
+                    f"not the matching set: {oracle.set_difference(_ids(response), universe.expected(spec))}",
+                )
+
+    result = h.explore(h.universes(min_tasks=1).flatmap(cases), prop)
+    return _finish(h, rid, result, f"{judged} filters with unknown identifiers answered 200 or 400")
+
+
+def check_invalid_status(h: Harness) -> CheckResult:
+    rid = "FILTER-INVALID-STATUS"
+    judged = 0
+
+    def prop(case: tuple[Universe, str, list[str]]) -> None:
+        nonlocal judged
+        universe, invalid, valid = case
+        h.install(universe)
+        values = [*valid, invalid]
+        response = h.target.get_tasks(oracle.encode_query([("status", v) for v in values]))
+        judged += 1
+        if response.status != 400:
+            raise Violation(
+                f"status={values!r}: HTTP {response.status}, expected 400 InvalidArgument"
+                f" — reproduce: {h.repro(response)}"
+            )
+
+    from strategies.contract_data import statuses
+
+    strategy = st.tuples(
+        h.universes(max_tasks=10),
+        invalid_status_values(),
+        st.lists(st.sampled_from(statuses()), max_size=2),
+    )
+    result = h.explore(strategy, prop)
+    return _finish(h, rid, result, f"{judged} invalid status values were refused with 400")
+
+
+def check_repeatable(h: Harness) -> CheckResult:
+    rid = "FILTER-DETERMINISTIC"
+    judged = 0
+
+    def prop(case: tuple[Universe, list[FilterSpec]]) -> None:
+        nonlocal judged
+        universe, specs = case
+        h.install(universe)
+        for spec in specs:
+            first = h.target.list_tasks(spec)
+            second = h.target.list_tasks(spec)
+            judged += 1
+            if first.status != second.status:
+                if universe.exact:
+                    raise _problem(
+                        h, spec, second, f"HTTP {first.status} then HTTP {second.status}"
+                    )
+                h.note_uncertain(
+                    rid, f"{spec.describe()}: HTTP {first.status} then {second.status}"
+                )
+                continue
+            if _is_list(first) and universe.judged(_ids(first)) != universe.judged(_ids(second)):
+                raise _problem(
+                    h,
+                    spec,
+                    second,
+                    f"a second identical request gave another set: {oracle.set_difference(_ids(second), _ids(first))}",
+                )
+
+    result = h.explore(_with_filters(h, 3), prop)
+    return _finish(h, rid, result, f"{judged} repeated requests gave the same set")
+
+
+# --- cap ----------------------------------------------------------------------------------------
+
+
+def _templates() -> st.SearchStrategy[list[dict[str, Any]]]:
+    return (
+        pools()
+        .flatmap(lambda pool: st.lists(infos(pool), min_size=1, max_size=4))
+        .map(lambda infos_: [{"task": f"t{n}", "info": info} for n, info in enumerate(infos_)])
+    )
+
+
+def _cap_controlled(
+    h: Harness,
+    rid: str,
+    sizes: Sequence[tuple[int, int]],
+    drawn: st.SearchStrategy[tuple[int, int]],
+) -> CheckResult | None:
+    """Push universes of (total, matching) tasks and compare with the oracle's cap outcome."""
+    assert isinstance(h.source, ControlledSource)
+    source = h.source
+
+    def prop(case: tuple[list[dict[str, Any]], tuple[int, int]]) -> None:
+        templates, (total, matching) = case
+        universe, spec = source.cap_universe(templates, total, matching, marker="cap.match")
+        h.install(universe)
+        response = h.target.list_tasks(spec)
+        scenario = f"{matching} matching of {total} stored tasks"
+        if oracle.cap_outcome(matching) == "list":
+            if not _is_list(response):
+                raise _problem(
+                    h,
+                    spec,
+                    response,
+                    f"HTTP {response.status} for {scenario} (expected 200 with all {matching})",
+                )
+            if _ids(response) != universe.expected(spec):
+                raise _problem(
+                    h,
+                    spec,
+                    response,
+                    f"{scenario}: {oracle.set_difference(_ids(response), universe.expected(spec))}",
+                )
+        elif not _is_too_many(response):
+            got = (
+                f"200 with {len(_ids(response))} tasks (truncated)"
+                if _is_list(response)
+                else f"HTTP {response.status}"
+            )
+            raise _problem(
+                h, spec, response, f"{got} for {scenario} (expected 500 ResourceInaccessible)"
+            )
+
+    # The boundary cases are always tried, then a few drawn ones.
+    for size in sizes:
+        result = h.explore(st.tuples(_templates(), st.just(size)), prop, max_examples=1)
+        if result is not None:
+            return result
+    return h.explore(st.tuples(_templates(), drawn), prop, max_examples=2)
+
+
+def _cap_fixed(h: Harness, rid: str, want: str) -> CheckResult:
+    """Declared/observed: judge the cap on simple filters whose count the universe tells."""
+    universe = h.source.universe  # type: ignore[attr-defined]
+    candidates = [FilterSpec()] + [
+        FilterSpec(**{name: (value,)})
+        for name in ("status", "services", "operations", "users")
+        for value in universe.vocabulary.values.get(name, ())
+    ]
+    judged = 0
+    for spec in candidates:
+        beyond = over_cap(universe, spec)
+        count = len(universe.expected(spec))
+        wanted = {
+            "at": universe.exact and count == CAP,
+            "over": beyond is True,
+            "counts": beyond is False and len(universe) > CAP,
+        }[want]
+        if not wanted:
+            continue
+        response = h.target.list_tasks(spec)
+        judged += 1
+        if beyond:
+            if not _is_too_many(response):
+                got = (
+                    f"200 with {len(_ids(response))} tasks (truncated)"
+                    if _is_list(response)
+                    else f"HTTP {response.status}"
+                )
+                return CheckResult.failed(
+                    f"filter {spec.describe()} matches at least {len(universe.judged(universe.expected(spec)))} tasks: {got}, expected 500 ResourceInaccessible — reproduce: {h.repro(response)}"
+                )
+        else:
+            if not _is_list(response):
+                return CheckResult.failed(
+                    f"filter {spec.describe()} matches {count} tasks: HTTP {response.status}, expected 200 — reproduce: {h.repro(response)}"
+                )
+            missing = universe.judged(universe.expected(spec)) - _ids(response)
+            if missing:
+                confirmed, _ = h.source.confirm_missing(h.target, spec, missing, universe)
+                if confirmed:
+                    return CheckResult.failed(
+                        f"filter {spec.describe()}: {len(confirmed)} matching task(s) missing — reproduce: {h.repro(response)}"
+                    )
+        if judged >= 3:
+            break
+    if judged == 0:
+        reason = {
+            "at": "no filter matches exactly 1000 tasks in this universe (use controlled mode)",
+            "over": "no filter is known to match more than 1000 tasks in this universe",
+            "counts": "the universe is not larger than the cap, or no part under it is known",
+        }[want]
+        return CheckResult.skipped(reason)
+    return CheckResult.passed(f"{judged} filter(s) judged against the cap ({h.mode} mode)")
+
+
+def check_cap_at_limit(h: Harness) -> CheckResult:
+    if not isinstance(h.source, ControlledSource):
+        return _cap_fixed(h, "CAP-AT-LIMIT", "at")
+    result = _cap_controlled(
+        h, "CAP-AT-LIMIT", [(1000, 1000), (999, 999)], st.integers(0, CAP).map(lambda n: (n, n))
+    )
+    return _finish(
+        h,
+        "CAP-AT-LIMIT",
+        result,
+        "999 and 1000 matching tasks (and drawn sizes up to 1000) came back whole",
+    )
+
+
+def check_cap_over_limit(h: Harness) -> CheckResult:
+    if not isinstance(h.source, ControlledSource):
+        return _cap_fixed(h, "CAP-OVER-LIMIT", "over")
+    result = _cap_controlled(
+        h,
+        "CAP-OVER-LIMIT",
+        [(1001, 1001), (1002, 1001)],
+        st.integers(CAP + 1, 1400).map(lambda n: (n, n)),
+    )
+    return _finish(
+        h, "CAP-OVER-LIMIT", result, "1001 and more matching tasks gave 500 ResourceInaccessible"
+    )
+
+
+def check_cap_counts_matching(h: Harness) -> CheckResult:
+    if not isinstance(h.source, ControlledSource):
+        return _cap_fixed(h, "CAP-COUNTS-MATCHING", "counts")
+    result = _cap_controlled(
+        h,
+        "CAP-COUNTS-MATCHING",
+        [(1001, 1000), (1500, 3)],
+        st.integers(CAP + 1, 1400).flatmap(
+            lambda total: st.tuples(st.just(total), st.integers(0, CAP))
+        ),
+    )
+    return _finish(
+        h,
+        "CAP-COUNTS-MATCHING",
+        result,
+        "filters matching ≤ 1000 of more than 1000 stored tasks came back whole",
+    )
+
+
+# --- auth ---------------------------------------------------------------------------------------
+
+
+def _unauthenticated(h: Harness) -> Response:
+    return h.memo("no-credentials", lambda: h.target.get_tasks(authenticated=False))
+
+
+def check_no_credentials(h: Harness) -> CheckResult:
+    response = _unauthenticated(h)
+    if response.status != 401:
+        return CheckResult.failed(
+            f"a request without credentials got HTTP {response.status}, expected 401 — reproduce: {h.repro(response)}"
+        )
+    problem = oracle.unauthenticated_challenge_violation(response.body)
+    if problem:
+        return CheckResult.failed(f"{problem} — reproduce: {h.repro(response)}")
+    return CheckResult.passed("401 Unauthenticated with a challenge")
+
+
+def check_www_authenticate(h: Harness) -> CheckResult:
+    response = _unauthenticated(h)
+    if response.status != 401:
+        return CheckResult.skipped(
+            f"no 401 to inspect (HTTP {response.status}; see AUTH-NO-CREDENTIALS)"
+        )
+    problem = oracle.www_authenticate_violation(
+        response.body, response.headers.get("www-authenticate")
+    )
+    if problem:
+        return CheckResult.failed(f"{problem} — reproduce: {h.repro(response)}")
+    return CheckResult.passed("WWW-Authenticate agrees with the challenge")
+
+
+def check_bogus_session(h: Harness) -> CheckResult:
+    bogus = "bogus-" + secrets.token_hex(16)
+    h.redactor.add(bogus)
+    response = h.target.get_tasks(headers={SESSION_HEADER: bogus}, authenticated=False)
+    if response.status != 401:
+        return CheckResult.failed(
+            f"an unknown session id got HTTP {response.status}, expected 401 — reproduce: {h.repro(response)}"
+        )
+    return CheckResult.passed("an unknown session id got 401")
+
+
+def check_wrong_password(h: Harness) -> CheckResult:
+    user = h.privileged.username
+    wrong = "wrong-" + secrets.token_hex(12)
+    h.redactor.add(wrong)
+    done = []
+    if h.target.auth_scheme == "session":
+        response = h.target.create_session(user, wrong)
+        if response.status != 401:
+            return CheckResult.failed(
+                f"POST /api/snapservice/sessions with a wrong password got HTTP {response.status}, expected 401"
+            )
+        done.append("session creation")
+    response = h.target.get_tasks(
+        headers={"Authorization": basic_authorization(user, wrong)}, authenticated=False
+    )
+    if response.status != 401:
+        return CheckResult.failed(
+            f"Basic credentials with a wrong password got HTTP {response.status}, expected 401 — reproduce: {h.repro(response)}"
+        )
+    done.append("Basic authentication")
+    return CheckResult.passed(f"a wrong password was refused with 401 ({', '.join(done)})")
+
+
+def check_deleted_session(h: Harness) -> CheckResult:
+    if h.target.auth_scheme != "session":
+        return CheckResult.skipped(
+            "the target authenticates with HTTP Basic (no snapservice sessions)"
+        )
+    with h.new_target() as target:
+        h.login(target, h.privileged)
+        session_id = target.session_id
+        if session_id is None:
+            return CheckResult.skipped("no session id was issued")
+        deleted = target.delete_session(session_id)
+        if deleted.status not in (200, 204):
+            return CheckResult.failed(f"DELETE /api/snapservice/sessions got HTTP {deleted.status}")
+        response = target.get_tasks(headers={SESSION_HEADER: session_id}, authenticated=False)
+    if response.status != 401:
+        return CheckResult.failed(
+            f"a deleted session id got HTTP {response.status}, expected 401 — reproduce: {h.repro(response)}"
+        )
+    return CheckResult.passed("a deleted session id got 401")
+
+
+def check_unprivileged_forbidden(h: Harness) -> CheckResult:
+    credentials = h.unprivileged
+    if credentials is None:
+        return CheckResult.skipped("no unprivileged credentials given (--unprivileged-username)")
+    universe = h.memo("privilege-universe", lambda: h.draw(h.universes(min_tasks=1, max_tasks=10)))
+    h.install(universe)
+    with h.new_target() as target:
+        try:
+            h.login(target, credentials)
+        except Exception as exc:  # LoginRefused or TargetError
+            if h.mode == "controlled":
+                return CheckResult.failed(
+                    f"the unprivileged principal could not even log in: {h.redactor(str(exc))}"
+                )
+            return CheckResult.skipped(
+                f"the unprivileged login was refused: {h.redactor(str(exc))}"
+            )
+        for spec in (FilterSpec(), FilterSpec(status=("SUCCEEDED",))):
+            response = target.list_tasks(spec)
+            if response.status != 403:
+                return CheckResult.failed(
+                    f"a principal without System.Read got HTTP {response.status} for {spec.describe()}, expected 403 — reproduce: {h.repro(response)}"
+                )
+            leaked = [t for t in universe.by_id if t in response.text]
+            if isinstance(response.body, Mapping) and "items" in response.body or leaked:
+                return CheckResult.failed(
+                    f"the 403 body carries task data ({leaked[:3] or 'items'}) — reproduce: {h.repro(response)}"
+                )
+    return CheckResult.passed("403 Unauthorized without data")
+
+
+def check_visibility(h: Harness) -> CheckResult:
+    rid = "AUTH-VISIBILITY"
+    if h.mode == "observed":
+        return CheckResult.skipped("the visible set of a principal is unknown in observed mode")
+    judged = 0
+    if isinstance(h.source, ControlledSource):
+        source = h.source
+        assert h.principals is not None
+        limited = h.principals.limited
+
+        def prop(case: tuple[Universe, list[FilterSpec]]) -> None:
+            nonlocal judged
+            full, specs = case
+            h.install(full)
+            universe = source.limited_view(full)
+            with h.new_target() as target:
+                h.login(target, type(h.privileged)(*limited))
+                for spec in [FilterSpec(), *specs]:
+                    response = target.list_tasks(spec)
+                    judged += 1
+                    if not _list_or_fail(h, universe, spec, response, rid):
+                        continue
+                    leaked = _ids(response) - (universe.visible or frozenset())
+                    if leaked:
+                        raise _problem(
+                            h,
+                            spec,
+                            response,
+                            f"{len(leaked)} task(s) outside the principal's visible set, e.g. {sorted(leaked)[:3]} (universe of {len(full.items)}, {len(universe.visible or ())} visible)",
+                        )
+                    if _ids(response) != universe.expected(spec):
+                        raise _problem(
+                            h,
+                            spec,
+                            response,
+                            f"not the visible matching set: {oracle.set_difference(_ids(response), universe.expected(spec))}",
+                        )
+
+        result = h.explore(_with_filters(h, 3, min_tasks=1), prop)
+        return _finish(
+            h,
+            rid,
+            result,
+            f"{judged} responses to a limited principal stayed within its visible set",
+        )
+    universe = h.source.universe  # type: ignore[attr-defined]
+    targets: list[tuple[str, Any, frozenset[str] | None]] = [
+        ("credentials", None, universe.visible)
+    ]
+    if h.limited is not None:
+        targets.append(("limited", h.limited[0], h.limited[1]))
+    if all(visible is None for _, _, visible in targets):
+        return CheckResult.skipped("no principal with visible_tasks in the state file")
+    for _, credentials, visible in targets:
+        if visible is None:
+            continue
+        target = h.target if credentials is None else h.new_target()
+        try:
+            if credentials is not None:
+                h.login(target, credentials)
+            view = Universe(items=universe.items, visible=visible)
+            for spec in [FilterSpec(), FilterSpec(status=("SUCCEEDED", "FAILED"))]:
+                response = target.list_tasks(spec)
+                judged += 1
+                if _is_list(response) and _ids(response) - visible:
+                    return CheckResult.failed(
+                        f"tasks outside the visible set: {sorted(_ids(response) - visible)[:3]} — reproduce: {h.repro(response)}"
+                    )
+                if _is_list(response) and _ids(response) != view.expected(spec):
+                    return CheckResult.failed(
+                        f"filter {spec.describe()}: {oracle.set_difference(_ids(response), view.expected(spec))} — reproduce: {h.repro(response)}"
+                    )
+        finally:
+            if credentials is not None:
+                target.close()
+    return CheckResult.passed(f"{judged} responses stayed within the declared visible sets")
+
+
+# --- faults -------------------------------------------------------------------------------------
+
+
+def _fault(h: Harness, error_type: str, status: int) -> CheckResult | str:
+    if h.control is None:
+        return CheckResult.skipped("fault injection needs controlled mode ({control}/faults)")
+    universe = h.memo("fault-universe", lambda: h.draw(h.universes(max_tasks=5)))
+    h.install(universe)
+    if not h.control.inject_fault(error_type, 1):
+        return CheckResult.skipped(
+            f"the control endpoint has no fault injection ({h.control.control_url}/faults)"
+        )
+    response = h.target.list_tasks(FilterSpec())
+    if response.status != status:
+        return CheckResult.failed(
+            f"an injected {error_type} fault gave HTTP {response.status}, expected {status}"
+        )
+    problems = oracle.error_body_violations(status, response.body, h.contracts)
+    type_problem = oracle.error_type_violation(status, response.body)
+    problems += [type_problem] if type_problem else []
+    problems += oracle.message_violations(response.body)
+    if problems:
+        return CheckResult.failed(
+            f"{error_type} body: {'; '.join(problems[:3])} — reproduce: {h.repro(response)}"
+        )
+    return f"{error_type} -> HTTP {status} with a valid body"
+
+
+def check_fault_503(h: Harness) -> CheckResult:
+    outcome = _fault(h, "SERVICE_UNAVAILABLE", 503)
+    return outcome if isinstance(outcome, CheckResult) else CheckResult.passed(outcome)
+
+
+def check_fault_500(h: Harness) -> CheckResult:
+    done = []
+    for error_type in ("ERROR", "RESOURCE_INACCESSIBLE"):
+        outcome = _fault(h, error_type, 500)
+        if isinstance(outcome, CheckResult):
+            return outcome
+        done.append(outcome)
+    return CheckResult.passed("; ".join(done))
+
+
+# --- fuzzing ------------------------------------------------------------------------------------
+
+
+def check_fuzzing(h: Harness) -> CheckResult:
+    """Hook for ``snapconform.engine.fuzzing.fuzz(harness) -> CheckResult`` (schemathesis)."""
+    try:
+        from snapconform.engine import fuzzing  # type: ignore[attr-defined]
+    except ImportError:
+        return CheckResult.skipped("fuzzing module not available")
+    fuzz = getattr(fuzzing, "fuzz", None)
+    if fuzz is None:
+        return CheckResult.skipped("fuzzing module not available (no fuzz(harness) function)")
+    return fuzz(h)

@@ -1,0 +1,318 @@
+"""Harness: everything one conformance run shares — target, universe source, audit, settings.
+
+Built once per run from a RunConfig (``Harness.open``); every check receives it. Opening it is
+the pre-flight: it reaches the target, logs in the privileged principal and learns the universe,
+and raises HarnessError with one clear line when no verdict is possible.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import seed as hypothesis_seed
+from hypothesis import strategies as st
+from hypothesis.errors import Flaky
+
+from snapconform.contracts import Contracts, default_contracts
+from snapconform.engine.audit import ResponseAudit
+from snapconform.engine.config import Credentials, RunConfig
+from snapconform.engine.oracle import curl_line
+from snapconform.engine.target import (
+    BudgetExhausted,
+    ControlClient,
+    LoginRefused,
+    Redactor,
+    Response,
+    Stats,
+    Target,
+    TargetError,
+    TargetSettings,
+)
+from snapconform.engine.universe import (
+    ControlledSource,
+    FixedSource,
+    ObservedSource,
+    Universe,
+    UniverseSource,
+    discover,
+)
+from snapconform.engine.verdicts import CheckResult, Uncertain, Violation
+from strategies.states import HarnessPrincipals, principals_document
+
+T = TypeVar("T")
+
+
+class HarnessError(Exception):
+    """No verdict is possible (unreachable target, refused login, bad state file). One line."""
+
+
+def harness_principals() -> HarnessPrincipals:
+    """Controlled mode's own principals; passwords are fresh per run and never printed."""
+
+    def password() -> str:
+        return "Sc-" + secrets.token_urlsafe(18)
+
+    return HarnessPrincipals(
+        privileged=("snapconform-privileged@harness.local", password()),
+        unprivileged=("snapconform-noprivs@harness.local", password()),
+        limited=("snapconform-limited@harness.local", password()),
+    )
+
+
+@dataclass
+class Harness:
+    config: RunConfig
+    base_url: str
+    seed: int
+    target: Target
+    source: UniverseSource
+    audit: ResponseAudit
+    stats: Stats
+    redactor: Redactor
+    contracts: Contracts
+    control: ControlClient | None = None
+    principals: HarnessPrincipals | None = None
+    #: Declared mode: another principal of the state file with a visible_tasks list.
+    limited: tuple[Credentials, frozenset[str] | None] | None = None
+    notes: list[str] = field(default_factory=list)
+    uncertain: dict[str, list[str]] = field(default_factory=dict)
+    _memo: dict[str, Any] = field(default_factory=dict)
+
+    # -- construction --------------------------------------------------------------------------
+
+    @classmethod
+    def open(
+        cls, config: RunConfig, *, base_url: str, control_url: str | None, seed: int
+    ) -> Harness:
+        contracts = default_contracts()
+        try:
+            contracts.profile(config.api_version)
+        except ValueError as exc:
+            raise HarnessError(str(exc)) from None
+        stats = Stats()
+        redactor = Redactor()
+        audit = ResponseAudit(repro=lambda response: "")
+        verify: bool | str = (
+            False if config.insecure else (str(config.ca_bundle) if config.ca_bundle else True)
+        )
+        if config.ca_bundle is not None and not config.ca_bundle.is_file():
+            raise HarnessError(f"CA bundle {config.ca_bundle} does not exist")
+        settings_ = TargetSettings(
+            base_url=base_url,
+            auth=config.auth,
+            verify=verify,
+            timeout=config.timeout,
+            max_requests=config.max_requests,
+            rate_limit=config.rate_limit,
+        )
+        try:
+            target = Target(settings_, stats=stats, redactor=redactor, observers=[audit])
+        except TargetError as exc:
+            raise HarnessError(str(exc)) from None
+        harness = cls(
+            config=config,
+            base_url=base_url.rstrip("/"),
+            seed=seed,
+            target=target,
+            source=FixedSource(Universe(items=())),
+            audit=audit,
+            stats=stats,
+            redactor=redactor,
+            contracts=contracts,
+        )
+        audit.repro = harness.repro
+        try:
+            harness._prepare(control_url)
+        except (TargetError, LoginRefused) as exc:
+            harness.close()
+            raise HarnessError(redactor(str(exc))) from None
+        return harness
+
+    def _prepare(self, control_url: str | None) -> None:
+        config = self.config
+        if control_url is not None:
+            self.control = ControlClient(control_url, timeout=max(config.timeout, 60.0))
+            self.principals = harness_principals()
+            for _, password in (
+                self.principals.privileged,
+                self.principals.unprivileged,
+                self.principals.limited,
+            ):
+                self.redactor.add(password)
+            self.source = ControlledSource(self.control, self.principals, self._relogin)
+            # Pre-flight: an empty universe with our principals, then the privileged login.
+            self.control.put_state(
+                {"tasks": [], "principals": principals_document(self.principals, [])}
+            )
+            self.login(self.target, self.privileged)
+            return
+        if config.credentials is None:
+            raise HarnessError(
+                "no credentials: give --username and SNAPCONFORM_PASSWORD (privileged principal)"
+            )
+        if config.state_file is not None:
+            self.source = FixedSource(self._declared_universe())
+            self.login(self.target, self.privileged)
+            return
+        self.login(self.target, self.privileged)
+        universe = discover(self.target)
+        self.source = ObservedSource(universe)
+        if universe.notes:
+            self.notes.extend(f"discovery: {note}" for note in universe.notes)
+
+    def _declared_universe(self) -> Universe:
+        from snapconform.server.state import StateDocumentError, load_state_file
+
+        assert self.config.state_file is not None and self.config.credentials is not None
+        try:
+            state = load_state_file(self.config.state_file)
+        except StateDocumentError as exc:
+            raise HarnessError(str(exc)) from None
+        principal = state.principal(self.config.credentials.username)
+        if principal is None or principal.password != self.config.credentials.password:
+            raise HarnessError(
+                f"the credentials of {self.config.credentials.username!r} do not match a principal"
+                f" in {self.config.state_file}"
+            )
+        for candidate in state.principals:
+            if candidate.visible_tasks is not None and "System.Read" in candidate.privileges:
+                self.redactor.add(candidate.password)
+                self.limited = (
+                    Credentials(candidate.username, candidate.password),
+                    candidate.visible_tasks,
+                )
+                break
+        return Universe(items=tuple(state.tasks), visible=principal.visible_tasks)
+
+    # -- principals and targets ----------------------------------------------------------------
+
+    @property
+    def mode(self) -> str:
+        return self.source.mode if self.control is None else "controlled"
+
+    @property
+    def privileged(self) -> Credentials:
+        if self.principals is not None:
+            return Credentials(*self.principals.privileged)
+        assert self.config.credentials is not None
+        return self.config.credentials
+
+    @property
+    def unprivileged(self) -> Credentials | None:
+        if self.principals is not None:
+            return Credentials(*self.principals.unprivileged)
+        return self.config.unprivileged
+
+    def new_target(self) -> Target:
+        """Another client of the same run (another principal): shared budget, redaction, audit."""
+        return Target(
+            self.target.settings, stats=self.stats, redactor=self.redactor, observers=[self.audit]
+        )
+
+    def login(self, target: Target, credentials: Credentials) -> None:
+        self.redactor.add(credentials.password)
+        target.login(
+            credentials.username, credentials.password, api_version=self.config.api_version
+        )
+        for note in target.notes:
+            if note not in self.notes:
+                self.notes.append(note)
+
+    def _relogin(self) -> None:
+        # PUT {control}/state ends every session: the privileged client logs in again.
+        self.login(self.target, self.privileged)
+
+    def install(self, universe: Universe) -> None:
+        self.source.install(universe)
+
+    def universes(self, **options: Any) -> st.SearchStrategy[Universe]:
+        return self.source.universes(**options)
+
+    # -- reporting helpers ---------------------------------------------------------------------
+
+    def repro(self, response: Response) -> str:
+        return curl_line(self.base_url, response.path, self.redactor(response.query), response.auth)
+
+    def note_uncertain(self, requirement_id: str, detail: str) -> None:
+        self.uncertain.setdefault(requirement_id, []).append(detail)
+
+    def memo(self, key: str, compute: Callable[[], T]) -> T:
+        if key not in self._memo:
+            self._memo[key] = compute()
+        return self._memo[key]
+
+    @property
+    def max_examples(self) -> int:
+        return self.config.max_examples
+
+    # -- property exploration ------------------------------------------------------------------
+
+    def explore(
+        self,
+        strategy: st.SearchStrategy[T],
+        prop: Callable[[T], None],
+        *,
+        max_examples: int | None = None,
+    ) -> CheckResult | None:
+        """Run ``prop`` on examples of ``strategy`` (seeded); None when every example held.
+
+        A Violation shrinks to a minimal example, and the result names the seed; budget
+        exhaustion and transport errors end the exploration with a clear detail.
+        """
+        problems: list[BaseException] = []
+
+        @settings(
+            max_examples=max_examples or self.max_examples,
+            database=None,
+            deadline=None,
+            derandomize=False,
+            report_multiple_bugs=False,
+            suppress_health_check=list(HealthCheck),
+            phases=(Phase.explicit, Phase.reuse, Phase.generate, Phase.shrink),
+            print_blob=False,
+        )
+        @hypothesis_seed(self.seed)
+        @given(strategy)
+        def run(example: T) -> None:
+            if problems:
+                raise problems[0]
+            try:
+                prop(example)
+            except (BudgetExhausted, TargetError) as exc:
+                problems.append(exc)
+                raise
+
+        try:
+            run()
+        except Violation as violation:
+            return CheckResult.failed(
+                f"{violation} [seed {self.seed}; minimal example after shrinking]"
+            )
+        except BudgetExhausted as exc:
+            return CheckResult.skipped(f"{exc}: not enough requests left to check this")
+        except TargetError as exc:
+            return CheckResult.failed(
+                f"the target failed while checking: {self.redactor(str(exc))}"
+            )
+        except Flaky as exc:
+            return CheckResult.failed(
+                f"the outcome was not reproducible (flaky): {self.redactor(str(exc))[:300]}"
+            )
+        except Uncertain as exc:
+            return CheckResult.skipped(f"uncertain: {exc}")
+        return None
+
+    def draw(self, strategy: st.SearchStrategy[T]) -> T:
+        """One example of ``strategy``, reproducible from the run's seed."""
+        drawn: list[T] = []
+        self.explore(strategy, drawn.append, max_examples=1)
+        return drawn[0]
+
+    def close(self) -> None:
+        self.target.close()
+        if self.control is not None:
+            self.control.close()

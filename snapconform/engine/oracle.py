@@ -1,0 +1,455 @@
+"""Pure oracle functions: what a conformant GET /api/snapservice/tasks must answer.
+
+Nothing here does I/O. Every check in ``checks.py`` judges responses with these functions, and
+every rule about bodies is read from ``contracts/`` (never retyped): the Info status-conditional
+rules come from ``x-union`` in ``Info.json``, the error schemas per status from
+``ERROR_SCHEMAS_BY_STATUS``, enums from their schema files.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, fields, replace
+from typing import Any, Literal
+from urllib.parse import quote
+
+from snapconform.contracts import ERROR_SCHEMAS_BY_STATUS, Contracts, default_contracts
+
+#: The most tasks one list call may return (spec: "at most 1000 visible ... tasks").
+CAP = 1000
+
+#: FilterSpec field -> the Info property it constrains (``tasks`` constrains ListItem.task).
+FILTER_FIELDS: tuple[str, ...] = ("tasks", "operations", "services", "status", "users")
+_INFO_PROPERTY = {
+    "operations": "operation",
+    "services": "service",
+    "status": "status",
+    "users": "user",
+}
+
+#: The error_type each documented error status must carry (when it carries one).
+EXPECTED_ERROR_TYPES: dict[int, frozenset[str]] = {
+    400: frozenset({"INVALID_ARGUMENT"}),
+    401: frozenset({"UNAUTHENTICATED"}),
+    403: frozenset({"UNAUTHORIZED"}),
+    500: frozenset({"ERROR", "RESOURCE_INACCESSIBLE"}),
+    503: frozenset({"SERVICE_UNAVAILABLE"}),
+}
+
+#: Statuses a task never leaves: the only ones whose content is stable under churn.
+TERMINAL_STATUSES = frozenset({"SUCCEEDED", "FAILED"})
+
+
+@dataclass(frozen=True)
+class FilterSpec:
+    """com.vmware.snapservice.tasks.filter_spec as sent: values keep their order and repeats.
+
+    ``None`` or ``()`` means no constraint on that field. Order and repeats matter only for
+    the wire (a conformant server ignores both); ``normalised()`` drops them.
+    """
+
+    tasks: tuple[str, ...] | None = None
+    operations: tuple[str, ...] | None = None
+    services: tuple[str, ...] | None = None
+    status: tuple[str, ...] | None = None
+    users: tuple[str, ...] | None = None
+
+    def constraints(self) -> dict[str, tuple[str, ...]]:
+        """Only the fields that constrain (present and non-empty), in FILTER_FIELDS order."""
+        return {f.name: getattr(self, f.name) for f in fields(self) if getattr(self, f.name)}
+
+    def with_field(self, name: str, values: Sequence[str] | None) -> FilterSpec:
+        return replace(self, **{name: None if values is None else tuple(values)})
+
+    def normalised(self) -> FilterSpec:
+        """Same meaning, canonical form: values sorted and de-duplicated."""
+        return FilterSpec(**{k: tuple(sorted(set(v))) for k, v in self.constraints().items()})
+
+    def query_pairs(self) -> list[tuple[str, str]]:
+        """The query parameters (form style, exploded: one ``name=value`` per value)."""
+        return [(name, value) for name, values in self.constraints().items() for value in values]
+
+    def describe(self) -> str:
+        constraints = self.constraints()
+        if not constraints:
+            return "{} (empty filter)"
+        return "{" + ", ".join(f"{k}: {list(v)!r}" for k, v in constraints.items()) + "}"
+
+    @classmethod
+    def from_document(cls, document: Mapping[str, Sequence[str] | None]) -> FilterSpec:
+        unknown = set(document) - set(FILTER_FIELDS)
+        if unknown:
+            raise ValueError(f"unknown FilterSpec fields: {sorted(unknown)}")
+        return cls(**{k: None if v is None else tuple(v) for k, v in document.items()})
+
+
+def encode_query(pairs: Iterable[tuple[str, str]]) -> str:
+    """``name=value&...`` with every reserved byte percent-encoded.
+
+    ``quote(safe="")`` encodes ``+`` as ``%2B`` (a bare ``+`` means space in a query), space as
+    ``%20``, ``\\`` as ``%5C`` and non-ASCII as UTF-8 bytes, so a value arrives exactly as drawn.
+    """
+    return "&".join(f"{quote(name, safe='')}={quote(value, safe='')}" for name, value in pairs)
+
+
+def item_value(item: Mapping[str, Any], field_name: str) -> Any:
+    """The value of a ListItem that FilterSpec field ``field_name`` constrains."""
+    if field_name == "tasks":
+        return item.get("task")
+    info = item.get("info") or {}
+    return info.get(_INFO_PROPERTY[field_name])
+
+
+def matches(item: Mapping[str, Any], spec: FilterSpec) -> bool:
+    """OR within a field, AND across fields; exact, case-sensitive string equality.
+
+    A task whose constrained value is absent or null matches no value (values are strings).
+    """
+    return all(item_value(item, name) in values for name, values in spec.constraints().items())
+
+
+def expected_ids(
+    items: Iterable[Mapping[str, Any]], spec: FilterSpec, visible: frozenset[str] | None = None
+) -> frozenset[str]:
+    """Ids of the tasks in ``items`` (the store) a principal seeing ``visible`` must get."""
+    return frozenset(
+        item["task"]
+        for item in items
+        if (visible is None or item["task"] in visible) and matches(item, spec)
+    )
+
+
+CapOutcome = Literal["list", "too_many"]
+
+
+def cap_outcome(matching: int) -> CapOutcome:
+    """``list`` (200 with every match) up to CAP matches, ``too_many`` (500 RI) beyond."""
+    return "list" if matching <= CAP else "too_many"
+
+
+def result_ids(body: Any) -> list[str]:
+    """Task ids of a ListResult body in response order (ignoring malformed items)."""
+    if not isinstance(body, Mapping) or not isinstance(body.get("items"), list):
+        return []
+    return [item["task"] for item in body["items"] if isinstance(item, Mapping) and "task" in item]
+
+
+def duplicate_ids(body: Any) -> list[str]:
+    """Task ids that occur more than once in a ListResult body."""
+    return sorted(task for task, n in Counter(result_ids(body)).items() if n > 1)
+
+
+def _path(parts: Iterable[Any]) -> str:
+    out = "$"
+    for part in parts:
+        out += f"[{part}]" if isinstance(part, int) else f".{part}"
+    return out
+
+
+def _is_status_conditional(error: Any) -> bool:
+    # The allOf/if/then rules of Info.json are the status-conditional rules; they are reported
+    # by status_conditional_violations under their own requirement.
+    return "then" in error.absolute_schema_path
+
+
+def schema_violations(
+    name: str, body: Any, contracts: Contracts | None = None, *, conditional: bool = False
+) -> list[str]:
+    """Violations of schema ``name`` by ``body`` as ``$.path: message`` lines.
+
+    ``conditional=False`` leaves out the status-conditional (x-union) rules, which have their
+    own requirement; everything else (types, required, enums, RFC 3339) is reported.
+    """
+    contracts = contracts or default_contracts()
+    out = []
+    for error in contracts.errors(name, body):
+        if not conditional and _is_status_conditional(error):
+            continue
+        out.append(f"{_path(error.absolute_path)}: {_short(error.message)}")
+    return out
+
+
+def _short(text: str, limit: int = 200) -> str:
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def x_union(contracts: Contracts | None = None) -> Mapping[str, Any]:
+    """Info.json's ``x-union``: discriminant and per-status [field, required] cases."""
+    return (contracts or default_contracts()).schema("Info")["x-union"]
+
+
+def status_conditional_violations(
+    info: Mapping[str, Any], contracts: Contracts | None = None
+) -> list[str]:
+    """The bindings' UnionValidator rules for one Info, read from ``x-union``.
+
+    A field named in some case but not in the task's own case must be absent or null; a field
+    marked ``true`` in its own case must be present and not null.
+    """
+    union = x_union(contracts)
+    status = info.get(union["discriminant"])
+    cases: Mapping[str, Sequence[Sequence[Any]]] = union["cases"]
+    if status not in cases:
+        return []  # an invalid status is a schema violation, reported elsewhere
+    own = {name: bool(required) for name, required in cases[status]}
+    every = {name for case in cases.values() for name, _ in case}
+    out = []
+    for name in sorted(every):
+        present = info.get(name) is not None
+        if name not in own and present:
+            out.append(f"{name} must be absent or null when status is {status}")
+        elif own.get(name) and not present:
+            out.append(f"{name} is required (not null) when status is {status}")
+    return out
+
+
+def error_schema_names(status: int) -> tuple[str, ...]:
+    """The documented error schemas for ``status`` (empty: the status is not documented)."""
+    return ERROR_SCHEMAS_BY_STATUS.get(status, ())
+
+
+def error_body_violations(status: int, body: Any, contracts: Contracts | None = None) -> list[str]:
+    """Violations of the error contract for ``status``: valid against one of its schemas."""
+    names = error_schema_names(status)
+    if not names:
+        return [f"HTTP {status} is not a documented status of this operation"]
+    per_schema = {name: schema_violations(name, body, contracts) for name in names}
+    if any(not problems for problems in per_schema.values()):
+        return []
+    return [f"not a valid {name}: {problems[0]}" for name, problems in per_schema.items()]
+
+
+def error_type_violation(status: int, body: Any) -> str | None:
+    """The error_type disagrees with the HTTP status (absent or null is allowed)."""
+    expected = EXPECTED_ERROR_TYPES.get(status)
+    if expected is None or not isinstance(body, Mapping):
+        return None
+    error_type = body.get("error_type")
+    if error_type is None or error_type in expected:
+        return None
+    return (
+        f"HTTP {status} carries error_type {error_type!r}, expected {' or '.join(sorted(expected))}"
+    )
+
+
+def message_violations(body: Any) -> list[str]:
+    """An error's message stack must say something: at least one message, none blank."""
+    if not isinstance(body, Mapping):
+        return ["error body is not a JSON object"]
+    messages = body.get("messages")
+    if not isinstance(messages, list) or not messages:
+        return ["messages is missing or empty"]
+    out = []
+    for index, message in enumerate(messages):
+        if not isinstance(message, Mapping):
+            continue
+        for key in ("id", "default_message"):
+            value = message.get(key)
+            if not isinstance(value, str) or not value.strip():
+                out.append(f"$.messages[{index}].{key} is blank")
+    return out
+
+
+def is_json_content_type(value: str | None) -> bool:
+    """``application/json`` (any parameters, any case)."""
+    if not value:
+        return False
+    return value.split(";", 1)[0].strip().lower() == "application/json"
+
+
+def unauthenticated_challenge_violation(body: Any) -> str | None:
+    """A 401 must tell the client how to authenticate: a non-empty string ``challenge``."""
+    challenge = body.get("challenge") if isinstance(body, Mapping) else None
+    if not isinstance(challenge, str) or not challenge.strip():
+        return f"401 body has no string challenge (challenge={challenge!r})"
+    return None
+
+
+def www_authenticate_violation(body: Any, header: str | None) -> str | None:
+    """The WWW-Authenticate header should be present and carry the body's challenge schemes."""
+    if not header:
+        return "401 without a WWW-Authenticate header"
+    challenge = body.get("challenge") if isinstance(body, Mapping) else None
+    if isinstance(challenge, str) and challenge.strip():
+        schemes = {part.strip().split(" ", 1)[0].lower() for part in challenge.split(",")}
+        header_schemes = {part.strip().split(" ", 1)[0].lower() for part in header.split(",")}
+        if not (schemes & header_schemes):
+            return f"WWW-Authenticate {header!r} shares no scheme with challenge {challenge!r}"
+    return None
+
+
+# --- unknown properties -----------------------------------------------------------------------
+
+
+def _resolve(schema: Mapping[str, Any], contracts: Contracts) -> Mapping[str, Any]:
+    ref = schema.get("$ref")
+    if isinstance(ref, str):
+        return contracts.schema(ref.rsplit("/", 1)[-1].removesuffix(".json"))
+    return schema
+
+
+def _declared(schema: Mapping[str, Any], contracts: Contracts) -> tuple[dict[str, Any], Any]:
+    """Declared properties (allOf followed) and the additionalProperties schema of an object."""
+    schema = _resolve(schema, contracts)
+    props: dict[str, Any] = {}
+    for part in schema.get("allOf", []):
+        part = _resolve(part, contracts)
+        if "properties" in part or "allOf" in part:
+            inner, _ = _declared(part, contracts)
+            props.update(inner)
+    props.update(schema.get("properties", {}))
+    return props, schema.get("additionalProperties")
+
+
+def _object_branch(schema: Mapping[str, Any], contracts: Contracts) -> Mapping[str, Any] | None:
+    schema = _resolve(schema, contracts)
+    for branch in schema.get("anyOf", []):
+        resolved = _resolve(branch, contracts)
+        if resolved.get("type") == "object" or "properties" in resolved or "allOf" in resolved:
+            return resolved
+    return schema
+
+
+def _walk_unknown(
+    schema: Mapping[str, Any], instance: Any, contracts: Contracts, path: str, out: list[str]
+) -> None:
+    schema = _object_branch(schema, contracts) or {}
+    if isinstance(instance, list):
+        items = schema.get("items")
+        if isinstance(items, Mapping):
+            for index, element in enumerate(instance):
+                _walk_unknown(items, element, contracts, f"{path}[{index}]", out)
+        return
+    if not isinstance(instance, Mapping):
+        return
+    props, additional = _declared(schema, contracts)
+    if not props and not isinstance(additional, Mapping):
+        return  # a free-form object (data, error, result): nothing is unknown in it
+    for key, value in instance.items():
+        if key in props:
+            _walk_unknown(props[key], value, contracts, f"{path}.{key}", out)
+        elif isinstance(additional, Mapping):
+            _walk_unknown(additional, value, contracts, f"{path}.{key}", out)
+        else:
+            out.append(f"{path}.{key}")
+
+
+def unknown_properties(name: str, instance: Any, contracts: Contracts | None = None) -> list[str]:
+    """JSON paths of properties that schema ``name`` does not declare (SHOULD-level finding)."""
+    contracts = contracts or default_contracts()
+    out: list[str] = []
+    _walk_unknown(contracts.schema(name), instance, contracts, "$", out)
+    return out
+
+
+# --- metamorphic relations --------------------------------------------------------------------
+
+
+def union_violation(
+    combined: frozenset[str],
+    parts: Sequence[frozenset[str]],
+    relevant: frozenset[str] | None = None,
+) -> str | None:
+    """OR within a field: result(a ∪ b) must equal result(a) ∪ result(b).
+
+    ``relevant`` restricts the comparison (observed mode: tasks stable during the run).
+    """
+    union = frozenset().union(*parts)
+    if relevant is not None:
+        combined, union = combined & relevant, union & relevant
+    if combined == union:
+        return None
+    return _set_difference("combined filter", combined, "union of the parts", union)
+
+
+def intersection_violation(
+    combined: frozenset[str],
+    parts: Sequence[frozenset[str]],
+    relevant: frozenset[str] | None = None,
+) -> str | None:
+    """AND across fields: result(f ∧ g) must equal result(f) ∩ result(g)."""
+    inter = frozenset(parts[0]).intersection(*parts[1:]) if parts else frozenset()
+    if relevant is not None:
+        combined, inter = combined & relevant, inter & relevant
+    if combined == inter:
+        return None
+    return _set_difference("combined filter", combined, "intersection of the parts", inter)
+
+
+def _set_difference(
+    left_name: str, left: frozenset[str], right_name: str, right: frozenset[str]
+) -> str:
+    extra = sorted(left - right)[:5]
+    missing = sorted(right - left)[:5]
+    parts = []
+    if extra:
+        parts.append(
+            f"{left_name} has {len(left - right)} task(s) not in the {right_name} (e.g. {extra})"
+        )
+    if missing:
+        parts.append(
+            f"{left_name} lacks {len(right - left)} task(s) of the {right_name} (e.g. {missing})"
+        )
+    return "; ".join(parts)
+
+
+def set_difference(got: frozenset[str], expected: frozenset[str]) -> str | None:
+    """Describe how a returned id set differs from the expected one (None: equal)."""
+    if got == expected:
+        return None
+    return _set_difference("the response", got, "expected set", expected)
+
+
+def stable_ids(
+    before: Mapping[str, Mapping[str, Any]], after: Mapping[str, Mapping[str, Any]]
+) -> frozenset[str]:
+    """Tasks terminal in both snapshots with identical content: safe to judge exactly."""
+    return frozenset(
+        task
+        for task, item in before.items()
+        if task in after
+        and item == after[task]
+        and (item.get("info") or {}).get("status") in TERMINAL_STATUSES
+    )
+
+
+def curl_line(base_url: str, path: str, query: str, auth: str) -> str:
+    """A curl command that reproduces a request; credentials are masked, never included."""
+    url = base_url.rstrip("/") + path + (f"?{query}" if query else "")
+    header = {
+        "session": "-H 'vmware-api-session-id: ***'",
+        "basic": "-H 'Authorization: Basic ***'",
+        "none": "",
+    }[auth]
+    return " ".join(part for part in ("curl -sS", header, f"'{url}'") if part)
+
+
+# --- official bindings ------------------------------------------------------------------------
+
+
+def bindings_available() -> bool:
+    """Whether the official VMware bindings (vmware-vsan-data-protection) are installed."""
+    try:
+        import com.vmware.snapservice_client  # noqa: F401
+        import vmware.vapi.bindings.converter  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def bindings_decode_error(text: str) -> str | None:
+    """Why a 200 body does not decode as ``Tasks.ListResult`` with the bindings (None: it does)."""
+    from com.vmware.snapservice_client import Tasks
+    from vmware.vapi.bindings.converter import RestConverter, TypeConverter
+    from vmware.vapi.data.serializers.cleanjson import DataValueConverter
+
+    try:
+        TypeConverter.convert_to_python(
+            DataValueConverter.convert_to_data_value(text),
+            Tasks.ListResult.get_binding_type(),
+            rest_converter_mode=RestConverter.SWAGGER_REST,
+        )
+    except Exception as exc:  # the bindings raise several unrelated types
+        return f"the bindings cannot decode it: {type(exc).__name__}: {_short(str(exc))}"
+    return None

@@ -1,0 +1,466 @@
+"""Target: the only way the harness talks to a server under test.
+
+One httpx client with authentication (session or basic), TLS (verification on unless
+``insecure``), timeouts, a request budget and a rate limit. It sends nothing but the requests in
+``ALLOWED_REQUESTS`` (enforced in ``_send``, the single place a request leaves), never follows
+redirects (so credentials never travel to another origin), and records every exchange with its
+secrets (passwords, session ids, Authorization values) replaced by ``***``.
+
+``ControlClient`` is the separate, small client for the reference server's control protocol,
+used only in controlled mode.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import threading
+import time
+import warnings
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+from urllib.parse import urlsplit
+
+import httpx
+
+from snapconform.engine.oracle import FilterSpec, encode_query
+
+TASKS_PATH = "/api/snapservice/tasks"
+SESSIONS_PATH = "/api/snapservice/sessions"
+SESSION_HEADER = "vmware-api-session-id"
+
+#: Every request the harness may send to a target. Nothing else ever leaves ``_send``.
+ALLOWED_REQUESTS: frozenset[tuple[str, str]] = frozenset(
+    {
+        ("GET", TASKS_PATH),
+        ("POST", SESSIONS_PATH),
+        ("GET", SESSIONS_PATH),
+        ("DELETE", SESSIONS_PATH),
+    }
+)
+
+#: Headers whose values are secrets wherever they appear.
+SECRET_HEADERS = frozenset({"authorization", SESSION_HEADER, "cookie", "set-cookie"})
+MASK = "***"
+#: How much of a response body an Exchange keeps for the report.
+RECORDED_BODY_LIMIT = 4096
+#: How many exchanges a Target keeps (oldest dropped first; counts are never dropped).
+RECORDED_EXCHANGES_LIMIT = 2000
+
+AuthScheme = Literal["session", "basic", "none"]
+
+
+class TargetError(Exception):
+    """The target could not be used (unreachable, TLS failure, timeout). Message has no secrets."""
+
+
+class LoginRefused(TargetError):
+    """The target refused the credentials."""
+
+
+class BudgetExhausted(TargetError):
+    """The request budget (--max-requests) is spent."""
+
+
+class ForbiddenRequest(RuntimeError):
+    """A request outside ALLOWED_REQUESTS: a harness bug, never sent."""
+
+
+@dataclass(frozen=True)
+class TargetSettings:
+    base_url: str
+    auth: Literal["session", "basic"] = "session"
+    verify: bool | str = True  # False: --insecure; str: CA bundle path
+    timeout: float = 30.0
+    max_requests: int = 5000
+    rate_limit: float | None = None  # requests per second; None: unlimited
+
+
+@dataclass(frozen=True)
+class Exchange:
+    """One recorded request/response, secrets masked, body capped."""
+
+    method: str
+    path: str
+    query: str
+    request_headers: Mapping[str, str]
+    status: int
+    response_headers: Mapping[str, str]
+    body: str
+    elapsed: float
+
+    def to_document(self) -> dict[str, Any]:
+        return {
+            "request": f"{self.method} {self.path}" + (f"?{self.query}" if self.query else ""),
+            "request_headers": dict(self.request_headers),
+            "status": self.status,
+            "response_headers": dict(self.response_headers),
+            "body": self.body,
+            "elapsed": round(self.elapsed, 4),
+        }
+
+
+@dataclass(frozen=True)
+class Response:
+    """What a check sees: status, headers, the decoded body (``None`` if not JSON) and raw text."""
+
+    status: int
+    headers: httpx.Headers
+    text: str
+    body: Any
+    json_error: str | None
+    method: str
+    path: str
+    query: str
+    #: How the request authenticated: "session", "basic" or "none" (for the curl line).
+    auth: AuthScheme = "none"
+
+    @property
+    def content_type(self) -> str | None:
+        return self.headers.get("content-type")
+
+
+class Redactor:
+    """Masks every known secret in text: passwords and session ids the Target has handled."""
+
+    def __init__(self) -> None:
+        self._secrets: set[str] = set()
+        self._lock = threading.Lock()
+
+    def add(self, secret: str | None) -> None:
+        if secret and len(secret) >= 3:
+            with self._lock:
+                self._secrets.add(secret)
+
+    def __call__(self, text: str) -> str:
+        with self._lock:
+            secrets = sorted(self._secrets, key=len, reverse=True)
+        for secret in secrets:
+            text = text.replace(secret, MASK)
+        return text
+
+    def headers(self, headers: Iterable[tuple[str, str]]) -> dict[str, str]:
+        return {
+            name: MASK if name.lower() in SECRET_HEADERS else self(value) for name, value in headers
+        }
+
+
+class RateLimiter:
+    """At most ``per_second`` requests per second (even spacing; ``None``: no limit)."""
+
+    def __init__(self, per_second: float | None, clock: Callable[[], float] = time.monotonic):
+        if per_second is not None and per_second <= 0:
+            raise ValueError("rate limit must be positive")
+        self._interval = 0.0 if per_second is None else 1.0 / per_second
+        self._clock = clock
+        self._next = 0.0
+
+    def wait(self) -> None:
+        if not self._interval:
+            return
+        now = self._clock()
+        if now < self._next:
+            time.sleep(self._next - now)
+            now = self._next
+        self._next = now + self._interval
+
+
+def basic_authorization(username: str, password: str) -> str:
+    token = base64.b64encode(f"{username}:{password}".encode()).decode("ascii")
+    return f"Basic {token}"
+
+
+@dataclass
+class Stats:
+    requests: int = 0
+    distinct_queries: set[str] = field(default_factory=set)
+
+
+class Target:
+    """The server under test, as one principal sees it.
+
+    ``login()`` establishes the credentials (a session, or Basic on every request);
+    ``list_tasks(spec)`` is the operation under test. Exchanges are recorded and redacted.
+    A Target may share its budget/stats with other Targets (other principals) of the same run.
+    """
+
+    def __init__(
+        self,
+        settings: TargetSettings,
+        *,
+        stats: Stats | None = None,
+        redactor: Redactor | None = None,
+        observers: list[Callable[[Response], None]] | None = None,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        parsed = urlsplit(settings.base_url)
+        if parsed.scheme not in ("http", "https") or not parsed.netloc:
+            raise TargetError(f"base URL must be http(s)://host[:port], got {settings.base_url!r}")
+        if settings.verify is False and parsed.scheme == "https":
+            warnings.warn("TLS certificate verification is disabled (--insecure)", stacklevel=2)
+        self.settings = settings
+        self.base_url = settings.base_url.rstrip("/")
+        self.stats = stats if stats is not None else Stats()
+        self.redact = redactor if redactor is not None else Redactor()
+        self.observers = observers if observers is not None else []
+        self.exchanges: list[Exchange] = []
+        self._limiter = RateLimiter(settings.rate_limit)
+        self._client = httpx.Client(
+            base_url=self.base_url,
+            verify=settings.verify,
+            timeout=settings.timeout,
+            follow_redirects=False,
+            transport=transport,
+        )
+        self._credentials: tuple[str, str] | None = None
+        self._session_id: str | None = None
+        self.auth_scheme: AuthScheme = "none"
+        self.notes: list[str] = []
+
+    # -- plumbing ------------------------------------------------------------------------------
+
+    def close(self) -> None:
+        self._client.close()
+
+    def __enter__(self) -> Target:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @property
+    def remaining_budget(self) -> int:
+        return max(0, self.settings.max_requests - self.stats.requests)
+
+    def _send(
+        self,
+        method: str,
+        path: str,
+        query: str = "",
+        headers: Mapping[str, str] | None = None,
+    ) -> Response:
+        if (method, path) not in ALLOWED_REQUESTS:
+            raise ForbiddenRequest(f"{method} {path} is not an allowed request to a target")
+        if self.stats.requests >= self.settings.max_requests:
+            raise BudgetExhausted(f"request budget of {self.settings.max_requests} spent")
+        self._limiter.wait()
+        self.stats.requests += 1
+        if method == "GET" and path == TASKS_PATH:
+            self.stats.distinct_queries.add(query)
+        url = path + (f"?{query}" if query else "")
+        headers = dict(headers or {})
+        headers.setdefault("Accept", "application/json")
+        started = time.monotonic()
+        try:
+            raw = self._client.request(method, url, headers=headers)
+        except httpx.TimeoutException:
+            raise TargetError(
+                f"{method} {self.base_url}{path} timed out after {self.settings.timeout:g}s"
+            ) from None
+        except httpx.ConnectError as exc:
+            raise TargetError(
+                f"cannot connect to {self.base_url}: {self.redact(str(exc))}"
+            ) from None
+        except httpx.HTTPError as exc:
+            raise TargetError(
+                f"{method} {self.base_url}{path} failed: {type(exc).__name__}: {self.redact(str(exc))}"
+            ) from None
+        elapsed = time.monotonic() - started
+        text = raw.text
+        body: Any = None
+        json_error: str | None = None
+        if text:
+            try:
+                body = json.loads(text)
+            except ValueError as exc:
+                json_error = f"body is not JSON: {exc}"
+        lowered = {name.lower() for name in headers}
+        auth: AuthScheme = (
+            "session"
+            if SESSION_HEADER in lowered
+            else "basic"
+            if "authorization" in lowered
+            else "none"
+        )
+        response = Response(
+            raw.status_code, raw.headers, text, body, json_error, method, path, query, auth
+        )
+        self._record(method, path, query, raw.request.headers.multi_items(), response, elapsed)
+        for observer in self.observers:
+            observer(response)
+        return response
+
+    def _record(
+        self,
+        method: str,
+        path: str,
+        query: str,
+        request_headers: Iterable[tuple[str, str]],
+        response: Response,
+        elapsed: float,
+    ) -> None:
+        body = response.text
+        if len(body) > RECORDED_BODY_LIMIT:
+            body = body[:RECORDED_BODY_LIMIT] + f"... ({len(response.text)} characters)"
+        exchange = Exchange(
+            method=method,
+            path=path,
+            query=self.redact(query),
+            request_headers=self.redact.headers(request_headers),
+            status=response.status,
+            response_headers=self.redact.headers(response.headers.multi_items()),
+            body=self.redact(body),
+            elapsed=elapsed,
+        )
+        self.exchanges.append(exchange)
+        if len(self.exchanges) > RECORDED_EXCHANGES_LIMIT:
+            del self.exchanges[: len(self.exchanges) - RECORDED_EXCHANGES_LIMIT]
+
+    def _auth_headers(self) -> dict[str, str]:
+        if self.auth_scheme == "session" and self._session_id:
+            return {SESSION_HEADER: self._session_id}
+        if self.auth_scheme == "basic" and self._credentials:
+            return {"Authorization": basic_authorization(*self._credentials)}
+        return {}
+
+    # -- sessions ------------------------------------------------------------------------------
+
+    def create_session(self, username: str, password: str) -> Response:
+        """POST /api/snapservice/sessions with Basic credentials (the token is redacted)."""
+        self.redact.add(password)
+        response = self._send(
+            "POST",
+            SESSIONS_PATH,
+            headers={"Authorization": basic_authorization(username, password)},
+        )
+        if isinstance(response.body, str):
+            self.redact.add(response.body)
+        return response
+
+    def delete_session(self, session_id: str | None = None) -> Response:
+        session_id = session_id or self._session_id
+        headers = {SESSION_HEADER: session_id} if session_id else {}
+        response = self._send("DELETE", SESSIONS_PATH, headers=headers)
+        if session_id == self._session_id:
+            self._session_id = None
+        return response
+
+    def login(self, username: str, password: str, *, api_version: str = "8.0.3") -> None:
+        """Authenticate as ``username``: a session if configured, else Basic on each request.
+
+        With ``auth=session`` on the 8.0.3 profile (no snapservice sessions endpoint there), a
+        404 from POST /api/snapservice/sessions falls back to Basic and leaves a note saying so.
+        Raises LoginRefused when the target rejects the credentials.
+        """
+        self.redact.add(password)
+        self._credentials = (username, password)
+        if self.settings.auth == "basic":
+            self.auth_scheme = "basic"
+            return
+        response = self.create_session(username, password)
+        if response.status in (200, 201) and isinstance(response.body, str) and response.body:
+            self._session_id = response.body
+            self.auth_scheme = "session"
+            return
+        if response.status in (404, 405) and api_version == "8.0.3":
+            self.auth_scheme = "basic"
+            note = (
+                f"POST {SESSIONS_PATH} answered {response.status} (the 8.0.3 profile has no "
+                "snapservice sessions endpoint): using HTTP Basic authentication instead"
+            )
+            if note not in self.notes:
+                self.notes.append(note)
+            return
+        if response.status == 401:
+            raise LoginRefused(f"the target refused the login of {username!r} (HTTP 401)")
+        raise LoginRefused(
+            f"session creation for {username!r} failed: HTTP {response.status}"
+            + (f" ({response.json_error})" if response.json_error else "")
+        )
+
+    def relogin(self, api_version: str = "8.0.3") -> None:
+        """Log in again with the same credentials (after PUT {control}/state ended sessions)."""
+        if self._credentials is None:
+            raise TargetError("relogin() before login()")
+        self.login(*self._credentials, api_version=api_version)
+
+    @property
+    def session_id(self) -> str | None:
+        return self._session_id
+
+    # -- the operation under test --------------------------------------------------------------
+
+    def list_tasks(self, spec: FilterSpec | None = None) -> Response:
+        """GET /api/snapservice/tasks with ``spec`` as exploded, percent-encoded query pairs."""
+        return self.get_tasks(encode_query((spec or FilterSpec()).query_pairs()))
+
+    def get_tasks(
+        self,
+        query: str = "",
+        *,
+        headers: Mapping[str, str] | None = None,
+        authenticated: bool = True,
+    ) -> Response:
+        """GET /api/snapservice/tasks with a raw (already encoded) query string."""
+        merged = self._auth_headers() if authenticated else {}
+        merged.update(headers or {})
+        for name, value in merged.items():
+            if name.lower() in SECRET_HEADERS:
+                self.redact.add(value.removeprefix("Basic "))
+                self.redact.add(value)
+        return self._send("GET", TASKS_PATH, query, headers=merged)
+
+
+class ControlClient:
+    """The reference server's control protocol ({control}/state, {control}/faults).
+
+    Used only in controlled mode; it never talks to a target's API paths.
+    """
+
+    def __init__(self, control_url: str, *, timeout: float = 60.0, verify: bool | str = True):
+        self.control_url = control_url.rstrip("/")
+        self._client = httpx.Client(timeout=timeout, verify=verify, follow_redirects=False)
+        self.requests = 0
+
+    def close(self) -> None:
+        self._client.close()
+
+    def _call(self, method: str, path: str, document: Any = None) -> httpx.Response:
+        self.requests += 1
+        try:
+            return self._client.request(method, f"{self.control_url}{path}", json=document)
+        except httpx.HTTPError as exc:
+            raise TargetError(
+                f"control endpoint {self.control_url}{path} failed: {type(exc).__name__}"
+            ) from None
+
+    def put_state(self, document: Mapping[str, Any]) -> None:
+        response = self._call("PUT", "/state", document)
+        if response.status_code >= 300:
+            raise TargetError(
+                f"PUT {self.control_url}/state refused the state document: HTTP"
+                f" {response.status_code} {response.text[:300]}"
+            )
+
+    def get_state(self) -> dict[str, Any]:
+        response = self._call("GET", "/state")
+        if response.status_code != 200:
+            raise TargetError(f"GET {self.control_url}/state: HTTP {response.status_code}")
+        return response.json()
+
+    def inject_fault(self, error_type: str, count: int = 1) -> bool:
+        """POST {control}/faults; False when the server has no fault injection (404/405)."""
+        response = self._call("POST", "/faults", {"error_type": error_type, "count": count})
+        if response.status_code in (404, 405):
+            return False
+        if response.status_code >= 300:
+            raise TargetError(f"POST {self.control_url}/faults: HTTP {response.status_code}")
+        return True
+
+
+def load_ca_bundle(path: Path) -> str:
+    if not path.is_file():
+        raise TargetError(f"CA bundle {path} does not exist")
+    return str(path)

@@ -1,0 +1,346 @@
+"""How the oracle learns the data: controlled, declared or observed.
+
+- controlled: the harness generates universes (state documents) and pushes them through the
+  control protocol; the oracle is exact.
+- declared: the server was loaded with a state document the harness read; the oracle is exact
+  for the principal the credentials name (its ``visible_tasks`` apply).
+- observed: a live server. The visible universe is discovered with the empty filter and, when
+  that hits the cap, by partitioning the filter space until every part is under it. Tasks change
+  while the run goes on, so exact judgements are made only on *stable* tasks (terminal in the
+  snapshot), and a difference is re-checked with a targeted ``tasks=`` query (the "after"
+  snapshot of that task) before it counts; what stays undecided is reported as uncertain.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
+
+from hypothesis import strategies as st
+
+from snapconform.engine.oracle import (
+    CAP,
+    FILTER_FIELDS,
+    TERMINAL_STATUSES,
+    FilterSpec,
+    expected_ids,
+    matches,
+    result_ids,
+)
+from snapconform.engine.target import ControlClient, Response, Target
+from strategies.contract_data import statuses
+from strategies.filters import Vocabulary
+from strategies.states import HarnessPrincipals, Pools, replicate, state_documents
+
+#: Order in which observed discovery splits a part that hits the cap.
+SPLIT_ORDER: tuple[str, ...] = ("status", "services", "operations", "users")
+#: How many missing tasks observed mode re-checks one by one per query (budget friendly).
+MAX_RECHECKS = 5
+
+
+@dataclass(frozen=True)
+class Universe:
+    """The tasks the oracle knows and which of them the principal under test may see."""
+
+    items: tuple[Mapping[str, Any], ...]
+    visible: frozenset[str] | None = None  # None: every task
+    exact: bool = True
+    #: Observed: every part of the filter space was listed under the cap.
+    complete: bool = True
+    #: Observed: ids safe to judge exactly (terminal in the snapshot); None: all of them.
+    stable: frozenset[str] | None = None
+    document: Mapping[str, Any] | None = field(default=None, repr=False)
+    notes: tuple[str, ...] = ()
+
+    @cached_property
+    def by_id(self) -> dict[str, Mapping[str, Any]]:
+        return {item["task"]: item for item in self.items}
+
+    @cached_property
+    def visible_items(self) -> tuple[Mapping[str, Any], ...]:
+        if self.visible is None:
+            return self.items
+        return tuple(item for item in self.items if item["task"] in self.visible)
+
+    @cached_property
+    def vocabulary(self) -> Vocabulary:
+        return Vocabulary.of(self.visible_items)
+
+    def expected(self, spec: FilterSpec) -> frozenset[str]:
+        """Visible tasks matching ``spec`` (in observed mode: as of the snapshot)."""
+        return expected_ids(self.items, spec, self.visible)
+
+    def judged(self, ids: Iterable[str]) -> frozenset[str]:
+        """The part of ``ids`` that may be judged exactly."""
+        ids = frozenset(ids)
+        return ids if self.stable is None else ids & self.stable
+
+    def is_unknown(self, spec: FilterSpec) -> bool:
+        """Whether ``spec`` names a value the universe does not hold (400 is then allowed)."""
+        values = self.vocabulary.values
+        return any(
+            value not in values.get(name, ())
+            for name, chosen in spec.constraints().items()
+            for value in chosen
+        )
+
+    def __len__(self) -> int:
+        return len(self.visible_items)
+
+
+class UniverseSource:
+    """Where universes come from; ``install`` makes one current on the server."""
+
+    mode: str = "?"
+
+    def universes(self, **options: Any) -> st.SearchStrategy[Universe]:
+        raise NotImplementedError
+
+    def install(self, universe: Universe) -> None:
+        """Make ``universe`` the server's data (controlled); a no-op otherwise."""
+
+    def confirm_missing(
+        self, target: Target, spec: FilterSpec, missing: frozenset[str], universe: Universe
+    ) -> tuple[frozenset[str], frozenset[str]]:
+        """Split tasks missing from a 200 into (confirmed, uncertain). Exact modes: all confirmed."""
+        return missing, frozenset()
+
+
+class ControlledSource(UniverseSource):
+    """The harness owns the data: it generates and pushes universes."""
+
+    mode = "controlled"
+
+    def __init__(
+        self,
+        control: ControlClient,
+        principals: HarnessPrincipals,
+        on_install: Callable[[], None],
+    ) -> None:
+        self.control = control
+        self.principals = principals
+        self._on_install = on_install
+        self.installs = 0
+
+    def universes(
+        self, *, min_tasks: int = 0, max_tasks: int = 30, value_pools: Any = None, **_: Any
+    ) -> st.SearchStrategy[Universe]:
+        return state_documents(
+            self.principals, min_tasks=min_tasks, max_tasks=max_tasks, value_pools=value_pools
+        ).map(self.from_document)
+
+    @staticmethod
+    def from_document(document: Mapping[str, Any]) -> Universe:
+        return Universe(items=tuple(document["tasks"]), document=document)
+
+    def limited_view(self, universe: Universe) -> Universe:
+        """The same universe as the limited principal sees it."""
+        assert universe.document is not None
+        (limited,) = (
+            p
+            for p in universe.document["principals"]
+            if p["username"] == self.principals.limited[0]
+        )
+        return Universe(
+            items=universe.items,
+            visible=frozenset(limited["visible_tasks"]),
+            document=universe.document,
+        )
+
+    def cap_universe(
+        self, templates: list[Mapping[str, Any]], total: int, matching: int, marker: str
+    ) -> tuple[Universe, FilterSpec]:
+        """``total`` tasks of which exactly ``matching`` match the returned filter.
+
+        Matching tasks get service ``marker``, the others ``marker + "-other"``; the filter is
+        the empty filter when every task matches.
+        """
+        base = replicate(templates, total, id_prefix="cap")
+        items = []
+        for index, item in enumerate(base):
+            service = marker if index < matching else f"{marker}-other"
+            items.append({"task": item["task"], "info": {**item["info"], "service": service}})
+        from strategies.states import principals_document
+
+        document = {"tasks": items, "principals": principals_document(self.principals, [])}
+        spec = FilterSpec() if matching == total else FilterSpec(services=(marker,))
+        return self.from_document(document), spec
+
+    def install(self, universe: Universe) -> None:
+        if universe.document is None:
+            raise ValueError("a controlled universe needs its state document")
+        self.control.put_state(universe.document)
+        self.installs += 1
+        self._on_install()
+
+
+class FixedSource(UniverseSource):
+    """Declared mode (and the base of observed mode): one universe for the whole run."""
+
+    mode = "declared"
+
+    def __init__(self, universe: Universe) -> None:
+        self.universe = universe
+
+    def universes(self, **_: Any) -> st.SearchStrategy[Universe]:
+        return st.just(self.universe)
+
+
+class ObservedSource(FixedSource):
+    """A live server: the discovered snapshot; misses are re-checked before they count."""
+
+    mode = "observed"
+
+    def confirm_missing(
+        self, target: Target, spec: FilterSpec, missing: frozenset[str], universe: Universe
+    ) -> tuple[frozenset[str], frozenset[str]]:
+        candidates = sorted(universe.judged(missing))
+        uncertain = set(missing) - set(candidates)
+        confirmed: set[str] = set()
+        checked = candidates[:MAX_RECHECKS]
+        uncertain |= set(candidates[MAX_RECHECKS:])
+        still_there: list[str] = []
+        for task_id in checked:
+            response = target.list_tasks(FilterSpec(tasks=(task_id,)))
+            now = _items_by_id(response).get(task_id)
+            if now is not None and now == universe.by_id.get(task_id) and matches(now, spec):
+                still_there.append(task_id)
+            else:
+                uncertain.add(task_id)
+        if still_there:
+            # The tasks exist unchanged and match: ask the original question once more.
+            again = target.list_tasks(spec)
+            if again.status == 200:
+                got = frozenset(result_ids(again.body))
+                confirmed = {task_id for task_id in still_there if task_id not in got}
+                uncertain |= set(still_there) - confirmed
+            else:
+                uncertain |= set(still_there)
+        return frozenset(confirmed), frozenset(uncertain)
+
+
+def _items_by_id(response: Response) -> dict[str, Mapping[str, Any]]:
+    if response.status != 200 or not isinstance(response.body, Mapping):
+        return {}
+    items = response.body.get("items")
+    if not isinstance(items, list):
+        return {}
+    return {
+        i["task"]: i for i in items if isinstance(i, Mapping) and isinstance(i.get("task"), str)
+    }
+
+
+def _is_too_many(response: Response) -> bool:
+    return (
+        response.status == 500
+        and isinstance(response.body, Mapping)
+        and response.body.get("error_type") in ("RESOURCE_INACCESSIBLE", None)
+    )
+
+
+@dataclass
+class Discovery:
+    """The result of observed discovery: items, what was uncertain, requests spent."""
+
+    items: dict[str, Mapping[str, Any]] = field(default_factory=dict)
+    uncertain: list[str] = field(default_factory=list)
+    parts: int = 0
+
+
+def discover(target: Target, *, max_parts: int = 200) -> Universe:
+    """List every visible task, splitting the filter space wherever the cap is hit.
+
+    Status is split over its whole enum (exhaustive); services, operations and users over the
+    values learned from the parts already seen (not exhaustive: a part split that way is noted
+    as uncertain). A part that cannot be split further is uncertain too.
+    """
+    found = Discovery()
+    learned: dict[str, set[str]] = {name: set() for name in FILTER_FIELDS}
+
+    def learn(items: Iterable[Mapping[str, Any]]) -> None:
+        for item in items:
+            found.items[item["task"]] = item
+            info = item.get("info") or {}
+            for name, key in (
+                ("services", "service"),
+                ("operations", "operation"),
+                ("users", "user"),
+            ):
+                value = info.get(key)
+                if isinstance(value, str):
+                    learned[name].add(value)
+
+    def visit(spec: FilterSpec) -> None:
+        if found.parts >= max_parts:
+            found.uncertain.append(f"{spec.describe()}: discovery stopped after {max_parts} parts")
+            return
+        found.parts += 1
+        response = target.list_tasks(spec)
+        if response.status == 200:
+            learn(_items_by_id(response).values())
+            return
+        if not _is_too_many(response):
+            found.uncertain.append(f"{spec.describe()}: HTTP {response.status}")
+            return
+        constrained = spec.constraints()
+        split = next((name for name in SPLIT_ORDER if name not in constrained), None)
+        if split is None:
+            found.uncertain.append(f"{spec.describe()}: over the cap and cannot be split further")
+            return
+        values = statuses() if split == "status" else tuple(sorted(learned[split]))
+        if not values:
+            found.uncertain.append(f"{spec.describe()}: over the cap, no {split} value learned yet")
+            return
+        for value in values:
+            visit(spec.with_field(split, (value,)))
+        if split != "status":
+            found.uncertain.append(
+                f"{spec.describe()}: split by the {split} values seen so far; tasks with other"
+                f" values may be missed"
+            )
+
+    visit(FilterSpec())
+    items = tuple(found.items.values())
+    stable = frozenset(
+        item["task"]
+        for item in items
+        if (item.get("info") or {}).get("status") in TERMINAL_STATUSES
+    )
+    return Universe(
+        items=items,
+        exact=False,
+        complete=not found.uncertain,
+        stable=stable,
+        notes=tuple(found.uncertain),
+    )
+
+
+def over_cap(universe: Universe, spec: FilterSpec) -> bool | None:
+    """Whether more than CAP visible tasks match: True/False when certain, None when not.
+
+    Observed mode counts only stable tasks as certain (they do not vanish), and trusts a count
+    at or under the cap only when discovery was complete and nothing is in flight near the cap.
+    """
+    expected = universe.expected(spec)
+    if universe.exact:
+        return len(expected) > CAP
+    if len(universe.judged(expected)) > CAP:
+        return True
+    in_flight = len(expected) - len(universe.judged(expected))
+    if universe.complete and len(expected) + in_flight + 50 <= CAP:
+        return False
+    return None
+
+
+__all__ = [
+    "ControlledSource",
+    "FixedSource",
+    "ObservedSource",
+    "Pools",
+    "Universe",
+    "UniverseSource",
+    "discover",
+    "over_cap",
+]

@@ -1,0 +1,268 @@
+"""Universes: tasks valid per contracts/schemas/Info.json, principals, whole state documents.
+
+Per status, a task carries exactly what the ``x-union`` case map of Info.json allows: fields
+required in its case are present and not null, optional ones may be present, fields of other
+cases are absent or null. The map is read from the schema file, so the generator follows it.
+
+Values come from small per-universe pools (services, operations, users) so that filters drawn
+from the same pools hit several tasks, and the pools include adversarial strings.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from hypothesis import strategies as st
+
+from strategies.contract_data import info_required, statuses, union_cases, union_fields
+from strategies.values import OPERATION_NAMES, SERVICE_NAMES, identifiers, user_names
+
+SYSTEM_READ = "System.Read"
+
+
+@dataclass(frozen=True)
+class Pools:
+    """The values one universe's tasks draw from (``None`` in users: system tasks)."""
+
+    services: tuple[str, ...]
+    operations: tuple[str, ...]
+    users: tuple[str | None, ...]
+
+
+def pools() -> st.SearchStrategy[Pools]:
+    """Small pools: 1–4 services, 1–4 operations, 1–5 users (sometimes a system user)."""
+    return st.builds(
+        Pools,
+        services=st.lists(identifiers(SERVICE_NAMES), min_size=1, max_size=4, unique=True).map(
+            tuple
+        ),
+        operations=st.lists(identifiers(OPERATION_NAMES), min_size=1, max_size=4, unique=True).map(
+            tuple
+        ),
+        users=st.lists(st.one_of(user_names(), st.none()), min_size=1, max_size=5, unique=True).map(
+            tuple
+        ),
+    )
+
+
+def format_datetime(moment: datetime) -> str:
+    """``YYYY-MM-DDThh:mm:ss.sssZ``: the form vCenter writes and the bindings read."""
+    utc = moment.astimezone(UTC)
+    return utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}Z"
+
+
+def datetimes() -> st.SearchStrategy[str]:
+    return st.datetimes(
+        min_value=datetime(2000, 1, 1), max_value=datetime(2099, 12, 31), timezones=st.just(UTC)
+    ).map(format_datetime)
+
+
+def localizable_messages() -> st.SearchStrategy[dict[str, Any]]:
+    """com.vmware.vapi.std.localizable_message with its three required fields."""
+    return st.builds(
+        lambda message_id, text, args: {"id": message_id, "default_message": text, "args": args},
+        st.sampled_from(("com.vmware.snapservice.task", "com.vmware.snapservice.progress")),
+        st.text(min_size=1, max_size=30),
+        st.lists(st.text(max_size=10), max_size=2),
+    )
+
+
+def progresses() -> st.SearchStrategy[dict[str, Any]]:
+    return st.builds(
+        lambda total, done, message: {
+            "total": total,
+            "completed": min(done, total),
+            "message": message,
+        },
+        st.integers(0, 100),
+        st.integers(0, 100),
+        localizable_messages(),
+    )
+
+
+def errors() -> st.SearchStrategy[dict[str, Any]]:
+    """A standard error as a FAILED task's ``error``."""
+    return st.builds(
+        lambda messages: {"error_type": "ERROR", "messages": messages},
+        st.lists(localizable_messages(), min_size=1, max_size=2),
+    )
+
+
+#: How to generate a value of each field the x-union case map mentions. A field the contracts
+#: add to the case map without a generator here fails loudly (KeyError) instead of silently.
+UNION_FIELD_VALUES: Mapping[str, st.SearchStrategy[Any]] = {
+    "progress": progresses(),
+    "result": st.none(),  # an opaque DataValue; null keeps the bindings able to decode it
+    "error": errors(),
+    "start_time": datetimes(),
+    "end_time": datetimes(),
+}
+
+_ABSENT = object()
+
+
+def union_part(status: str) -> st.SearchStrategy[dict[str, Any]]:
+    """The status-conditional fields of one Info, exactly as ``x-union`` allows for ``status``.
+
+    Required fields: present. Optional fields of the case: present, null or absent. Fields of
+    other cases: null or absent (both are valid, and servers write either).
+    """
+    own = {name: bool(required) for name, required in union_cases()[status]}
+    parts: dict[str, st.SearchStrategy[Any]] = {}
+    for name in sorted(union_fields()):
+        if own.get(name):
+            parts[name] = UNION_FIELD_VALUES[name]
+        elif name in own:
+            parts[name] = st.one_of(st.just(_ABSENT), st.none(), UNION_FIELD_VALUES[name])
+        else:
+            parts[name] = st.sampled_from((_ABSENT, None))
+    return st.fixed_dictionaries(parts).map(
+        lambda values: {k: v for k, v in values.items() if v is not _ABSENT}
+    )
+
+
+def infos(
+    pool: Pools, status: st.SearchStrategy[str] | None = None
+) -> st.SearchStrategy[dict[str, Any]]:
+    """An Info whose service/operation/user come from ``pool``."""
+    status = status or st.sampled_from(statuses())
+
+    def build(
+        status_value: str, common: dict[str, Any], conditional: dict[str, Any]
+    ) -> dict[str, Any]:
+        info = {**common, **conditional, "status": status_value}
+        missing = info_required() - set(info)
+        if missing:  # the contracts gained a required field this generator does not know
+            raise KeyError(f"Info generator lacks required fields {sorted(missing)}")
+        return info
+
+    common = st.fixed_dictionaries(
+        {
+            "description": localizable_messages(),
+            "service": st.sampled_from(pool.services),
+            "operation": st.sampled_from(pool.operations),
+            "cancelable": st.booleans(),
+            "user": st.sampled_from(pool.users),
+        },
+        optional={
+            "target": st.builds(
+                lambda i: {"type": "com.vmware.snapservice.protection_group", "id": i},
+                st.text(min_size=1, max_size=8),
+            ),
+            "vc_task": st.one_of(st.none(), st.text(min_size=1, max_size=10)),
+            "parent": st.none(),
+        },
+    )
+    return status.flatmap(lambda s: st.builds(build, st.just(s), common, union_part(s)))
+
+
+def list_items(
+    pool: Pools, *, min_size: int = 0, max_size: int = 30, id_prefix: str = "task"
+) -> st.SearchStrategy[list[dict[str, Any]]]:
+    """ListItems with unique ids ``{prefix}-{n}-{suffix}`` (the suffix adds odd characters)."""
+    return st.lists(infos(pool), min_size=min_size, max_size=max_size).flatmap(
+        lambda infos_: st.lists(
+            st.sampled_from(("", ":a", "+b", " c", "ü")), min_size=len(infos_), max_size=len(infos_)
+        ).map(
+            lambda suffixes: [
+                {"task": f"{id_prefix}-{n}{suffix}", "info": info}
+                for n, (info, suffix) in enumerate(zip(infos_, suffixes, strict=True))
+            ]
+        )
+    )
+
+
+def replicate(
+    templates: Sequence[Mapping[str, Any]], count: int, id_prefix: str
+) -> list[dict[str, Any]]:
+    """``count`` tasks cycling through ``templates`` with fresh unique ids (cheap big universes)."""
+    return [
+        {"task": f"{id_prefix}-{n:05d}", "info": dict(templates[n % len(templates)]["info"])}
+        for n in range(count)
+    ]
+
+
+@dataclass(frozen=True)
+class HarnessPrincipals:
+    """The principals the harness creates in controlled mode, with passwords it knows."""
+
+    privileged: tuple[str, str]
+    unprivileged: tuple[str, str]
+    limited: tuple[str, str]
+
+
+def principals_document(
+    principals: HarnessPrincipals, limited_visible: Sequence[str]
+) -> list[dict[str, Any]]:
+    """The state document's principals: privileged (all tasks), unprivileged, limited."""
+    return [
+        {
+            "username": principals.privileged[0],
+            "password": principals.privileged[1],
+            "privileges": [SYSTEM_READ],
+        },
+        {
+            "username": principals.unprivileged[0],
+            "password": principals.unprivileged[1],
+            "privileges": [],
+        },
+        {
+            "username": principals.limited[0],
+            "password": principals.limited[1],
+            "privileges": [SYSTEM_READ],
+            "visible_tasks": sorted(limited_visible),
+        },
+    ]
+
+
+def state_documents(
+    principals: HarnessPrincipals,
+    *,
+    min_tasks: int = 0,
+    max_tasks: int = 30,
+    value_pools: st.SearchStrategy[Pools] | None = None,
+) -> st.SearchStrategy[dict[str, Any]]:
+    """A whole state document: a small universe and the harness principals.
+
+    The limited principal sees a drawn subset of the tasks (possibly none, possibly all).
+    """
+
+    def with_principals(items: list[dict[str, Any]]) -> st.SearchStrategy[dict[str, Any]]:
+        ids = [item["task"] for item in items]
+        visible = st.lists(st.sampled_from(ids), unique=True) if ids else st.just([])
+        return visible.map(
+            lambda chosen: {"tasks": items, "principals": principals_document(principals, chosen)}
+        )
+
+    return (
+        (value_pools or pools())
+        .flatmap(lambda pool: list_items(pool, min_size=min_tasks, max_size=max_tasks))
+        .flatmap(with_principals)
+    )
+
+
+def adversarial_pools() -> st.SearchStrategy[Pools]:
+    """Pools whose users are the adversarial names (and whose ids need encoding too)."""
+    from strategies.values import ADVERSARIAL_USERS
+
+    return st.builds(
+        Pools,
+        services=st.lists(
+            st.sampled_from(("svc+plus", "svc space", "svc\\back", "Svc+Plus", "sérvice")),
+            min_size=1,
+            max_size=3,
+            unique=True,
+        ).map(tuple),
+        operations=st.lists(
+            st.sampled_from(("op&amp", "op=eq", "OP=EQ", "op%41", "op#hash")),
+            min_size=1,
+            max_size=3,
+            unique=True,
+        ).map(tuple),
+        users=st.lists(st.sampled_from(ADVERSARIAL_USERS), min_size=3, max_size=6, unique=True).map(
+            tuple
+        ),
+    )

@@ -1,0 +1,56 @@
+"""Strings for FilterSpec values and task fields, ordinary and adversarial.
+
+Values that need percent-encoding are drawn on purpose: the endpoint must match them exactly
+and case-sensitively, and a client that forgets to encode ``+`` (a space in a query) or a
+server that decodes twice shows up only with such values.
+"""
+
+from __future__ import annotations
+
+from hypothesis import strategies as st
+
+#: Real-world principal names that break naive encoding or case folding.
+ADVERSARIAL_USERS: tuple[str, ...] = (
+    "VSPHERE.LOCAL\\Administrator",
+    "ops+robot@corp.example",
+    "svc account",
+    "jürgen@corp.example",
+    "administrator@vsphere.local",
+    "Administrator@VSPHERE.LOCAL",
+    "a&b=c@corp.example",
+    "percent%20literal",
+)
+
+#: Realistic service and operation identifiers (com.vmware.snapservice.*).
+SERVICE_NAMES: tuple[str, ...] = (
+    "com.vmware.snapservice.protection_group",
+    "com.vmware.snapservice.snapshot",
+    "com.vmware.snapservice.site",
+    "com.vmware.snapservice.cluster_pair",
+)
+OPERATION_NAMES: tuple[str, ...] = ("create", "delete", "update", "restore", "pause", "resume")
+
+
+def free_text(max_size: int = 12) -> st.SearchStrategy[str]:
+    """Non-empty Unicode text without surrogates or control characters (valid in JSON and URLs)."""
+    return st.text(
+        alphabet=st.characters(codec="utf-8", exclude_categories=("Cs", "Cc")),
+        min_size=1,
+        max_size=max_size,
+    )
+
+
+def identifiers(known: tuple[str, ...]) -> st.SearchStrategy[str]:
+    """Mostly realistic identifiers, sometimes arbitrary text (identifiers are opaque strings)."""
+    return st.one_of(st.sampled_from(known), free_text())
+
+
+def user_names() -> st.SearchStrategy[str]:
+    """Principal names: the adversarial ones first, then arbitrary text."""
+    return st.one_of(st.sampled_from(ADVERSARIAL_USERS), free_text())
+
+
+def case_variant(value: str) -> str | None:
+    """``value`` with its letter case changed, or None when it has no cased letters."""
+    swapped = value.swapcase()
+    return swapped if swapped != value else None
