@@ -1,0 +1,169 @@
+"""Fixtures of the report tests: a sample Allure run, summaries, the Allure CLI, chromium, http."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from functools import partial
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from snapconform.report.render import AllureCli, RenderError, find_allure
+
+REPO = Path(__file__).resolve().parents[2]
+SAMPLE_SUITE = Path(__file__).parent / "sample" / "sample_suite.py"
+#: The sample suite's failing filter check, as its title appears in the report.
+SAMPLE_FAILED_TITLE = "FILTER-STATUS Every result matches the status filter"
+SAMPLE_SECRET = "Sample-Secret-7f3c9a!"
+
+
+def make_summary(**overrides: Any) -> dict[str, Any]:
+    """A valid summary.json document; ``requirements`` as (id, level, outcome) or full dicts."""
+    requirements = overrides.pop(
+        "requirements",
+        [
+            ("FILTER-EMPTY", "MUST", "passed"),
+            ("FILTER-STATUS", "MUST", "failed"),
+            ("BODY-SCHEMA", "MUST", "failed"),
+            ("AUTH-401", "SHOULD", "passed"),
+            ("FILTER-USERS", "SHOULD", "skipped"),
+        ],
+    )
+    rows = [
+        r
+        if isinstance(r, dict)
+        else {
+            "id": r[0],
+            "title": f"title of {r[0]}",
+            "level": r[1],
+            "outcome": r[2],
+            "detail": f"evidence of {r[0]}",
+        }
+        for r in requirements
+    ]
+    failed = any(r["outcome"] == "failed" for r in rows)
+    document = {
+        "verdict": "non-conformant" if failed else "conformant",
+        "target": "http://127.0.0.1:8080",
+        "mode": "controlled",
+        "api_version": "8.0.3",
+        "seed": 1234,
+        "requests": 42,
+        "requirements": rows,
+    }
+    document.update(overrides)
+    return document
+
+
+@pytest.fixture
+def write_summary() -> Callable[..., Path]:
+    """``write_summary(dir, **overrides)``: a summary.json in ``dir``; returns ``dir``."""
+
+    def write(directory: Path, **overrides: Any) -> Path:
+        directory.mkdir(parents=True, exist_ok=True)
+        (directory / "summary.json").write_text(json.dumps(make_summary(**overrides)))
+        return directory
+
+    return write
+
+
+def run_sample_suite(report_dir: Path) -> subprocess.CompletedProcess[str]:
+    """The sample suite in a pytest subprocess, writing allure-results and junit.xml."""
+    report_dir.mkdir(parents=True, exist_ok=True)
+    return subprocess.run(
+        [
+            sys.executable, "-m", "pytest", str(SAMPLE_SUITE), "-q", "-p", "no:cacheprovider",
+            "--rootdir", str(REPO), "-c", str(REPO / "pyproject.toml"),
+            "--alluredir", str(report_dir / "allure-results"),
+            "--junitxml", str(report_dir / "junit.xml"),
+        ],
+        capture_output=True, text=True, timeout=120, check=False, cwd=REPO,
+        env={**os.environ, "SAMPLE_SECRET": SAMPLE_SECRET},
+    )  # fmt: skip
+
+
+@pytest.fixture(scope="session")
+def sample_results(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A report directory holding the raw results of the sample suite (3 fail, 2 pass, 1 skip).
+
+    Tests copy it before changing it.
+    """
+    report_dir = tmp_path_factory.mktemp("sample-run")
+    completed = run_sample_suite(report_dir)
+    assert completed.returncode == 1, completed.stdout[-2000:] + completed.stderr[-2000:]
+    (report_dir / "summary.json").write_text(
+        json.dumps(
+            make_summary(
+                requirements=[
+                    ("FILTER-EMPTY", "MUST", "passed"),
+                    ("FILTER-STATUS", "MUST", "failed"),
+                    ("BODY-SCHEMA", "MUST", "failed"),
+                    ("AUTH-401", "SHOULD", "passed"),
+                    ("CAP-1000", "MUST", "failed"),
+                    ("FILTER-USERS", "SHOULD", "skipped"),
+                ]
+            )
+        )
+    )
+    return report_dir
+
+
+@pytest.fixture
+def sample_report(sample_results: Path, tmp_path: Path) -> Path:
+    """A private copy of the sample run's report directory."""
+    copy = tmp_path / "report"
+    shutil.copytree(sample_results, copy)
+    return copy
+
+
+@pytest.fixture(scope="session")
+def allure_cli() -> AllureCli:
+    try:
+        return find_allure()
+    except RenderError as error:
+        pytest.skip(f"Allure 3 CLI not installed (`npm ci` installs it): {error}")
+
+
+@pytest.fixture(scope="session")
+def chromium() -> Path:
+    found = shutil.which("chromium") or shutil.which("chromium-browser")
+    if found is None:
+        pytest.skip("chromium not installed (apt-get install -y chromium; .ci/run installs it)")
+    if not (REPO / "node_modules" / "playwright-core").is_dir():
+        pytest.skip("playwright-core not installed (`npm ci` installs it)")
+    if shutil.which("node") is None:
+        pytest.skip("node not installed")
+    return Path(found)
+
+
+class _QuietHandler(SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+@contextmanager
+def serve_directory(root: Path) -> Iterator[str]:
+    """Serve ``root`` over http on an ephemeral loopback port; yields the base URL."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), partial(_QuietHandler, directory=str(root)))
+    thread = threading.Thread(target=server.serve_forever, name="report-http", daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=10)
+
+
+@pytest.fixture
+def http_serve() -> Callable[[Path], Any]:
+    return serve_directory
