@@ -243,9 +243,10 @@ def requirement_of(item: Any) -> tuple[str, str]:
     marker = item.get_closest_marker("requirement")
     if marker is not None and marker.args:
         requirement = marker.args[0]
-        identifier = getattr(requirement, "id", requirement)
-        title = getattr(requirement, "title", marker.kwargs.get("title", ""))
-        return str(identifier), str(title)
+        if isinstance(requirement, str):
+            return requirement, str(marker.kwargs.get("title", ""))
+        # a catalogue entry (snapconform.engine.requirements.Requirement)
+        return str(getattr(requirement, "id", requirement)), str(getattr(requirement, "title", ""))
     return str(item.name), ""
 
 
