@@ -98,10 +98,13 @@ def _is_session_create(method: str, url: str) -> bool:
     return method.upper() == "POST" and urlsplit(url).path.rstrip("/").endswith("/sessions")
 
 
-def view_exchange(exchange: Any, secrets: Iterable[str] = ()) -> ExchangeView:
+def view_exchange(
+    exchange: Any, secrets: Iterable[str] = (), *, base_url: str | None = None
+) -> ExchangeView:
     """Adapt an engine exchange (object or mapping) to an :class:`ExchangeView`, masked.
 
-    Accepts the attribute names of the engine's ``Exchange`` and of httpx (``status_code``,
+    Accepts the engine's ``Exchange`` (``path`` + ``query``, ``elapsed`` in seconds; pass
+    ``base_url`` for a complete curl line), mappings, and httpx names (``status_code``,
     ``headers``); a POST to ``/sessions`` answers with the session id itself, so its body is
     always masked.
     """
@@ -110,6 +113,11 @@ def view_exchange(exchange: Any, secrets: Iterable[str] = ()) -> ExchangeView:
     response = _first(exchange, "response")
     method = str(_first(exchange, "method") or _first(request, "method") or "GET").upper()
     url = str(_first(exchange, "url") or _first(request, "url") or "")
+    if not url:
+        path, query = _first(exchange, "path") or "", _first(exchange, "query") or ""
+        url = str(path) + (f"?{query}" if query else "")
+    if base_url and not urlsplit(url).scheme:
+        url = base_url.rstrip("/") + url
     request_headers = _headers(
         _first(exchange, "request_headers") or _first(request, "headers", "request_headers")
     )
@@ -133,6 +141,8 @@ def view_exchange(exchange: Any, secrets: Iterable[str] = ()) -> ExchangeView:
         body = MASK
     error = _first(exchange, "error")
     elapsed = _first(exchange, "elapsed_ms")
+    if elapsed is None and isinstance(_first(exchange, "elapsed"), int | float):
+        elapsed = float(_first(exchange, "elapsed")) * 1000.0
     masked_body = json.loads(mask_text(json.dumps(body), secrets)) if secrets else body
     return ExchangeView(
         method=method,
@@ -195,9 +205,11 @@ def response_document(view: ExchangeView) -> dict[str, Any]:
     return document
 
 
-def attach_exchange(exchange: Any, *, secrets: Iterable[str] = ()) -> ExchangeView:
+def attach_exchange(
+    exchange: Any, *, secrets: Iterable[str] = (), base_url: str | None = None
+) -> ExchangeView:
     """One exchange as an Allure step: request, response (pretty JSON) and a curl line."""
-    view = view_exchange(exchange, secrets)
+    view = view_exchange(exchange, secrets, base_url=base_url)
     with allure.step(exchange_title(view)):
         allure.attach(_pretty(request_document(view)), "request", allure.attachment_type.JSON)
         allure.attach(_pretty(response_document(view)), "response", allure.attachment_type.JSON)
@@ -205,10 +217,12 @@ def attach_exchange(exchange: Any, *, secrets: Iterable[str] = ()) -> ExchangeVi
     return view
 
 
-def attach_exchanges(exchanges: Iterable[Any], *, secrets: Iterable[str] = ()) -> None:
+def attach_exchanges(
+    exchanges: Iterable[Any], *, secrets: Iterable[str] = (), base_url: str | None = None
+) -> None:
     secrets = tuple(secrets)
     for exchange in exchanges:
-        attach_exchange(exchange, secrets=secrets)
+        attach_exchange(exchange, secrets=secrets, base_url=base_url)
 
 
 def _id_lines(ids: Iterable[str], marker: str) -> list[str]:
@@ -261,6 +275,7 @@ def attach_counterexample(
     exchange: Any = None,
     reason: str | None = None,
     secrets: Iterable[str] = (),
+    base_url: str | None = None,
 ) -> str:
     """The minimal failing input: its query, the Hypothesis seed, why it fails, a curl line."""
     secrets = tuple(secrets)
@@ -270,10 +285,55 @@ def attach_counterexample(
     if seed is not None:
         document["replay"] = f"snapconform run --seed {seed}"
     if exchange is not None:
-        view = view_exchange(exchange, secrets)
+        view = view_exchange(exchange, secrets, base_url=base_url)
         document["curl"] = curl_line(view)
     text = mask_text(_pretty(document), secrets)
     allure.attach(text, COUNTEREXAMPLE_ATTACHMENT, allure.attachment_type.JSON)
     if seed is not None:
         allure.dynamic.label("hypothesis_seed", str(seed))
     return text
+
+
+#: Exchanges attached per check: the last ones (after shrinking, the failing replay is last).
+MAX_ATTACHED_EXCHANGES = 20
+
+
+def attach_check_result(
+    result: Any,
+    exchanges: Iterable[Any] = (),
+    *,
+    base_url: str | None = None,
+    seed: int | None = None,
+    secrets: Iterable[str] = (),
+) -> None:
+    """Everything the report shows about one check: its exchanges and its evidence.
+
+    ``result`` is the engine's CheckResult. Optional evidence attributes are used when present:
+    ``expected_ids`` / ``actual_ids`` (a set diff), ``counterexample`` (the minimal query) and
+    ``exchange`` (the failing one). Only the last :data:`MAX_ATTACHED_EXCHANGES` exchanges become
+    steps; a step says how many earlier ones were left out.
+    """
+    secrets = tuple(secrets)
+    recorded = list(exchanges)
+    shown = recorded[-MAX_ATTACHED_EXCHANGES:]
+    if len(recorded) > len(shown):
+        with allure.step(f"{len(recorded) - len(shown)} earlier exchanges not shown"):
+            pass
+    attach_exchanges(shown, secrets=secrets, base_url=base_url)
+    detail = mask_text(str(getattr(result, "detail", "")), secrets)
+    outcome = str(getattr(result, "outcome", ""))
+    allure.attach(detail, f"{outcome}: detail", allure.attachment_type.TEXT)
+    expected = getattr(result, "expected_ids", None)
+    actual = getattr(result, "actual_ids", None)
+    if expected is not None and actual is not None:
+        attach_set_diff(expected, actual)
+    counterexample = getattr(result, "counterexample", None)
+    if counterexample is not None:
+        attach_counterexample(
+            counterexample,
+            seed=seed,
+            exchange=getattr(result, "exchange", None) or (shown[-1] if shown else None),
+            reason=detail if outcome == "failed" else None,
+            secrets=secrets,
+            base_url=base_url,
+        )

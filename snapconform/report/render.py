@@ -31,6 +31,15 @@ INSTALL_HINT = (
 )
 
 
+#: The awesome plugin always embeds Google Analytics; a conformance report of a staging system
+#: must not call out when someone opens it, so both script blocks are cut from index.html.
+_ANALYTICS = re.compile(
+    r"\s*<script[^>]*src=\"https://www\.googletagmanager\.com/[^\"]*\"[^>]*>\s*</script>"
+    r"(\s*<script>(?:(?!</script>).)*?gtag\((?:(?!</script>).)*</script>)?",
+    re.DOTALL,
+)
+
+
 class RenderError(RuntimeError):
     """The HTML report could not be rendered; the message says why and what to do."""
 
@@ -159,4 +168,15 @@ def generate_html(
         raise RenderError(
             f"allure generate failed (exit {completed.returncode}): " + " | ".join(tail)
         )
+    strip_analytics(index)
     return index
+
+
+def strip_analytics(index: Path) -> bool:
+    """Remove the analytics scripts from a rendered ``index.html``; True when there were any."""
+    page = index.read_text(encoding="utf-8")
+    cleaned = _ANALYTICS.sub("", page)
+    if cleaned == page:
+        return False
+    index.write_text(cleaned, encoding="utf-8")
+    return True
