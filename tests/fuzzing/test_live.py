@@ -1,0 +1,231 @@
+"""Fuzzing a live uvicorn reference server: the faithful one yields nothing, each broken one
+yields the specific finding its deviation deserves, and the fuzzer stays inside its limits."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+
+import pytest
+
+from snapconform.engine.fuzzing import (
+    DEFAULT_SCENARIOS,
+    SESSIONS_PATH,
+    TASKS_PATH,
+    Credentials,
+    FuzzConfig,
+    FuzzExchange,
+    FuzzReport,
+    Scenario,
+    fuzz_target,
+    run_fuzzing,
+    scenarios_for,
+)
+from snapconform.engine.target import Target, TargetSettings
+from snapconform.server.behaviour import JSON, STATUS_VALUES, Behaviour, EndpointError, Reply
+from snapconform.server.defaults import ADMIN_PASSWORD, ADMIN_USERNAME
+from snapconform.server.runner import ServerHandle
+from tests.fuzzing.conftest import API_VERSION, ServeBehaviour, admin_session
+
+pytestmark = pytest.mark.slow
+
+#: Bounded: about 2.6 x this many requests per run.
+EXAMPLES = 25
+SEED = 20240915
+
+
+class CrashOnUnknownStatus(Behaviour):
+    """An unknown status value is an unhandled exception: Starlette's bare 500 text page."""
+
+    name = "crash-on-unknown-status"
+
+    def check_status_values(self, values: Sequence[str]) -> None:
+        for value in values:
+            if value not in STATUS_VALUES:
+                raise RuntimeError(f"no such status {value}")
+
+
+class UndocumentedCrashBody(Behaviour):
+    """Invalid filters answer a bare ``500 {"message": ...}``: not an Error of any kind."""
+
+    name = "undocumented-crash-body"
+
+    def error_reply(self, error: EndpointError) -> Reply:
+        if error.error_type == "INVALID_ARGUMENT":
+            return Reply(500, b'{"message":"Internal Server Error"}', (("content-type", JSON),))
+        return super().error_reply(error)
+
+
+class StringCancelable(Behaviour):
+    """A 200 whose tasks carry ``cancelable`` as the string "true"/"false"."""
+
+    name = "string-cancelable"
+
+    def render_list(self, items: Sequence[bytes]) -> bytes:
+        fixed = [
+            item.replace(b'"cancelable":false', b'"cancelable":"false"').replace(
+                b'"cancelable":true', b'"cancelable":"true"'
+            )
+            for item in items
+        ]
+        return super().render_list(fixed)
+
+
+class TextPlain(Behaviour):
+    """Every body labelled text/plain."""
+
+    name = "text-plain"
+
+    def media_type(self) -> str:
+        return "text/plain"
+
+
+class AnonymousAdministrator(Behaviour):
+    """A request without credentials is served as the administrator."""
+
+    name = "anonymous-administrator"
+
+    def authenticate(self, runtime, headers: Mapping[str, str]):  # type: ignore[no-untyped-def]
+        principal = super().authenticate(runtime, headers)
+        return principal or runtime.snapshot.principals[ADMIN_USERNAME]
+
+
+def fuzz(handle: ServerHandle, **options: object) -> FuzzReport:
+    return run_fuzzing(
+        handle.base_url,
+        admin_session(handle.base_url),
+        max_examples=EXAMPLES,
+        seed=SEED,
+        **options,  # type: ignore[arg-type]
+    )
+
+
+def test_the_live_faithful_server_yields_no_finding(faithful_server: ServerHandle) -> None:
+    """Issue 3: schemathesis with the contracts' OpenAPI finds nothing on the live server."""
+    report = fuzz(faithful_server)
+    assert report.findings == ()
+    assert report.transport_errors == 0
+    assert set(report.per_scenario) == {scenario.label for scenario in DEFAULT_SCENARIOS}
+    assert all(count > 0 for count in report.per_scenario.values()), report.per_scenario
+    assert report.requests_sent == sum(report.per_scenario.values())
+
+
+@pytest.mark.parametrize(
+    ("behaviour", "expected_checks", "expected_status"),
+    [
+        # A tidy, documented 500 ERROR where 400 InvalidArgument is due.
+        (CrashOnUnknownStatus(), {"negative_data_rejection"}, 500),
+        (
+            UndocumentedCrashBody(),
+            {"snapconform_server_error", "snapconform_body_contract"},
+            500,
+        ),
+        (
+            StringCancelable(),
+            {"snapconform_body_contract", "response_schema_conformance"},
+            200,
+        ),
+        (TextPlain(), {"snapconform_json_content_type", "content_type_conformance"}, None),
+        (AnonymousAdministrator(), {"snapconform_unauthenticated_refused"}, None),
+    ],
+    ids=lambda value: getattr(value, "name", None) if isinstance(value, Behaviour) else None,
+)
+def test_a_broken_server_yields_the_specific_finding(
+    serve_behaviour: ServeBehaviour,
+    behaviour: Behaviour,
+    expected_checks: set[str],
+    expected_status: int | None,
+) -> None:
+    report = fuzz(serve_behaviour(behaviour))
+    assert expected_checks <= report.checks_failed(), [f.as_dict() for f in report.findings]
+    if expected_status is not None:
+        statuses = {f.status for f in report.findings if f.check in expected_checks}
+        assert statuses == {expected_status}, [f.as_dict() for f in report.findings]
+
+
+def test_the_crash_finding_names_the_request_and_never_the_session(
+    serve_behaviour: ServeBehaviour,
+) -> None:
+    handle = serve_behaviour(UndocumentedCrashBody())
+    headers = admin_session(handle.base_url)
+    report = run_fuzzing(handle.base_url, headers, max_examples=EXAMPLES, seed=SEED)
+    crash = [f for f in report.findings if f.check == "snapconform_server_error"]
+    assert crash and all(f.request.startswith("GET /api/snapservice/tasks?") for f in crash)
+    assert all("'messages' is a required property" in f.message for f in crash)
+    text = json.dumps(report.as_dict())
+    assert headers["vmware-api-session-id"] not in text
+    assert "vmware-api-session-id: ***" in text
+
+
+def test_only_get_and_unauthenticated_session_calls_are_sent(
+    faithful_server: ServerHandle,
+) -> None:
+    headers = admin_session(faithful_server.base_url)
+    session_id = headers["vmware-api-session-id"]
+    sent: list[FuzzExchange] = []
+    report = run_fuzzing(
+        faithful_server.base_url, headers, max_examples=10, seed=SEED, record=sent.append
+    )
+    assert len(sent) == report.requests_sent
+    for exchange in sent:
+        request = exchange.request
+        assert (request.method, request.path) in {
+            ("GET", TASKS_PATH),
+            ("GET", SESSIONS_PATH),
+            ("POST", SESSIONS_PATH),
+            ("DELETE", SESSIONS_PATH),
+        }
+        assert request.url.startswith(faithful_server.base_url + request.path)
+        if request.method in ("POST", "DELETE"):
+            assert session_id not in request.headers.values()
+    # The run's own session survived every DELETE the fuzzer sent.
+    assert faithful_server.runtime.sessions.touch(session_id, faithful_server.runtime.clock())
+
+
+def test_the_budget_stops_the_run(faithful_server: ServerHandle) -> None:
+    allowance = iter(range(7))
+
+    def budget() -> bool:
+        return next(allowance, None) is not None
+
+    report = fuzz(faithful_server, budget=budget)
+    assert report.requests_sent == 7
+    assert report.budget_exhausted
+
+
+def test_fuzzing_through_the_engine_target_counts_against_its_budget(
+    faithful_server: ServerHandle,
+) -> None:
+    settings = TargetSettings(faithful_server.base_url, max_requests=40)
+    with Target(settings) as target:
+        target.login(ADMIN_USERNAME, ADMIN_PASSWORD, api_version=API_VERSION)
+        report = fuzz_target(target, max_examples=EXAMPLES, seed=SEED, api_version=API_VERSION)
+        assert report.budget_exhausted
+        assert report.findings == ()
+        assert target.stats.requests == 40  # the login plus 39 fuzzed requests
+        assert report.requests_sent == 39
+        fuzzed = target.exchanges[1:]  # after the login
+        assert len(fuzzed) == 39
+        recorded = json.dumps([exchange.to_document() for exchange in fuzzed])
+        assert target.session_id is not None and target.session_id not in recorded
+
+
+def test_no_session_calls_before_9_0() -> None:
+    paths = {scenario.path for scenario in scenarios_for("8.0.3")}
+    assert paths == {TASKS_PATH}
+    assert scenarios_for("9.0") == DEFAULT_SCENARIOS
+
+
+@pytest.mark.parametrize(
+    "scenario",
+    [
+        Scenario("DELETE", SESSIONS_PATH, DEFAULT_SCENARIOS[0].mode, Credentials.CALLER),
+        Scenario("POST", SESSIONS_PATH, DEFAULT_SCENARIOS[0].mode, Credentials.CALLER),
+        Scenario("PUT", TASKS_PATH, DEFAULT_SCENARIOS[0].mode, Credentials.CALLER),
+        Scenario("GET", "/control/state", DEFAULT_SCENARIOS[0].mode, Credentials.GENERATED),
+    ],
+    ids=lambda scenario: scenario.label,
+)
+def test_a_scenario_outside_the_allowed_requests_is_refused(scenario: Scenario) -> None:
+    with pytest.raises(ValueError, match="not allowed"):
+        FuzzConfig(scenarios=(scenario,))
