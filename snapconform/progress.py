@@ -22,7 +22,7 @@ from __future__ import annotations
 import json
 import os
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
@@ -261,17 +261,59 @@ class ProgressReporter:
     come from the code that sends them, through :meth:`requests`.
     """
 
-    def __init__(self, writer: ProgressWriter) -> None:
+    def __init__(
+        self,
+        writer: ProgressWriter,
+        request_counter: Callable[[], int] | None = None,
+        *,
+        tick: float = 0.5,
+    ) -> None:
         self.writer = writer
         self._running: dict[str, tuple[str, str, str]] = {}  # nodeid -> requirement, title, worst
+        self._counter = request_counter
+        self._counted = 0
+        self._count_lock = threading.Lock()
+        self._stop = threading.Event()
+        self._ticker: threading.Thread | None = None
+        self._tick = tick
 
     def requests(self, count: int = 1) -> None:
+        """Report *count* requests sent (for code that counts them itself)."""
         self.writer.requests(count)
+
+    def _flush_requests(self) -> None:
+        # The counter (e.g. the harness's shared Stats) only grows; report what it grew by.
+        if self._counter is None:
+            return
+        with self._count_lock:
+            try:
+                total = int(self._counter())
+            except Exception:  # progress is best effort and must never break a run
+                return
+            delta, self._counted = total - self._counted, max(total, self._counted)
+        self.writer.requests(delta)
+
+    def _tick_loop(self) -> None:
+        while not self._stop.wait(self._tick):
+            self._flush_requests()
 
     def pytest_collection_finish(self, session: Any) -> None:
         self.writer.start(len(session.items))
+        if self._counter is not None and self._ticker is None:
+            # long Hypothesis-driven checks send hundreds of requests: keep the count moving
+            self._ticker = threading.Thread(
+                target=self._tick_loop, name="snapconform-progress-tick", daemon=True
+            )
+            self._ticker.start()
+
+    def pytest_unconfigure(self, config: Any) -> None:
+        self._stop.set()
+        if self._ticker is not None:
+            self._ticker.join(timeout=2)
+        self._flush_requests()
 
     def pytest_runtest_setup(self, item: Any) -> None:
+        self._flush_requests()
         requirement, title = requirement_of(item)
         self._running[item.nodeid] = (requirement, title, "passed")
         self.writer.check(requirement, title)
@@ -291,4 +333,5 @@ class ProgressReporter:
         self._running[report.nodeid] = (requirement, title, worst)
         if report.when == "teardown":
             del self._running[report.nodeid]
+            self._flush_requests()
             self.writer.outcome(requirement, worst, title)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import importlib.util
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -86,9 +87,15 @@ def pytest_load_initial_conftests(
     manager = early_config.pluginmanager
     if not manager.has_plugin(ENGINE_PLUGIN):
         manager.import_plugin(ENGINE_PLUGIN)
-    suite = str(suite_dir())
-    if suite not in _positional(args):
-        args.append(suite)
+    suite = suite_dir()
+    if not any(_within(Path(arg), suite) for arg in _positional(args)):
+        args.append(str(suite))
+
+
+def _within(path: Path, directory: Path) -> bool:
+    """Whether *path* (a test path argument, maybe ``file.py::test``) lies in *directory*."""
+    path = Path(str(path).split("::", 1)[0]).resolve()
+    return path == directory or directory in path.parents
 
 
 def _is_xdist_controller(config: pytest.Config) -> bool:
@@ -105,9 +112,24 @@ def pytest_configure(config: pytest.Config) -> None:
             )
     path = config.getoption("snapconform_progress")
     if path and not _is_xdist_controller(config):
-        reporter = ProgressReporter(ProgressWriter(Path(path)))
+        reporter = ProgressReporter(ProgressWriter(Path(path)), _engine_request_counter(config))
         config.stash[REPORTER_KEY] = reporter
         config.pluginmanager.register(reporter, REPORTER_NAME)
+
+
+def _engine_request_counter(config: pytest.Config) -> Callable[[], int] | None:
+    """Requests sent so far by the engine's harness in this process, when the engine is loaded."""
+    engine = config.pluginmanager.get_plugin(ENGINE_PLUGIN)
+    key = getattr(engine, "HARNESS_KEY", None)
+    if key is None:
+        return None
+
+    def count() -> int:
+        holder = config.stash.get(key, None)
+        harness = getattr(holder, "harness", None)
+        return int(harness.stats.requests) if harness is not None else 0
+
+    return count
 
 
 def progress_reporter(config: pytest.Config) -> ProgressReporter | None:

@@ -112,3 +112,27 @@ def test_concurrent_writers_never_interleave_lines(tmp_path: Path) -> None:
     lines = path.read_text().splitlines()
     assert len(lines) == 1200
     assert sum(json.loads(line).get("count", 0) for line in lines) == 600
+
+
+def test_reporter_turns_a_growing_request_counter_into_deltas(tmp_path: Path) -> None:
+    from snapconform.progress import ProgressReporter
+
+    path = tmp_path / "progress.jsonl"
+    sent = [0]
+    reporter = ProgressReporter(ProgressWriter(path), lambda: sent[0], tick=60)
+    for total in (3, 3, 10):
+        sent[0] = total
+        reporter._flush_requests()
+    counts = [json.loads(line)["count"] for line in path.read_text().splitlines()]
+    assert counts == [3, 7]  # nothing for "no change", never a cumulative count
+
+
+def test_reporter_survives_a_broken_counter(tmp_path: Path) -> None:
+    from snapconform.progress import ProgressReporter
+
+    def broken() -> int:
+        raise RuntimeError("no harness")
+
+    path = tmp_path / "progress.jsonl"
+    ProgressReporter(ProgressWriter(path), broken)._flush_requests()
+    assert not path.exists()
