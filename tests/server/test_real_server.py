@@ -102,3 +102,10 @@ def test_keep_alive_requests_do_not_wait_for_delayed_acks(server: ServerHandle) 
         for _ in range(20):
             assert client.get(f"{TASKS}?status=BLOCKED").status_code == 200
         assert (time.monotonic() - started) / 20 < 0.02
+
+
+def test_head_is_answered_without_a_body(server: ServerHandle) -> None:
+    response = httpx.head(f"{server.base_url}{TASKS}?status=BLOCKED", auth=ADMIN)
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "application/json"
+    assert response.content == b""
