@@ -7,7 +7,7 @@ from typing import Any
 
 from snapconform.mutants.base import ALL_MODES, Mutant
 from snapconform.server.behaviour import Behaviour
-from snapconform.server.store import FILTER_FIELDS, FilterSpec, item_value
+from snapconform.server.store import FILTER_FIELDS, FilterSpec, QueryResult, TaskStore, item_value
 
 
 def _ignoring(field_name: str) -> type[Behaviour]:
@@ -88,6 +88,18 @@ class LenientStatus(Behaviour):
         return None
 
 
+class UnknownTaskIdCrashes(Behaviour):
+    """Task ids are looked up directly; an unknown one raises (the server answers 500)."""
+
+    def select(
+        self, store: TaskStore, spec: FilterSpec, visible: frozenset[str] | None
+    ) -> QueryResult:
+        for task_id in spec.tasks or ():
+            if store.position(task_id) is None:
+                raise KeyError(task_id)
+        return super().select(store, spec, visible)
+
+
 FILTER_MUTANTS: tuple[Mutant, ...] = (
     *(
         Mutant(
@@ -163,5 +175,13 @@ FILTER_MUTANTS: tuple[Mutant, ...] = (
         requirements=("FILTER-INVALID-STATUS",),
         modes=ALL_MODES,
         behaviour_class=LenientStatus,
+    ),
+    Mutant(
+        name="filter-unknown-task-id-500",
+        area="filter",
+        description="an unknown task id crashes the lookup: 500 instead of 200 without it",
+        requirements=("FILTER-UNKNOWN-IDS",),
+        modes=ALL_MODES,
+        behaviour_class=UnknownTaskIdCrashes,
     ),
 )
