@@ -1,0 +1,142 @@
+"""A fast verdict for valid bodies, jsonschema's exact errors for invalid ones.
+
+``jsonschema`` (pure Python) needs hundreds of milliseconds for a 1000-item ListResult; the
+harness judges every distinct response, so that alone would dominate a run. ``jsonschema-rs``
+(Rust) decides validity in about two milliseconds. The two libraries disagree on details that
+matter to this contract (``jsonschema-rs`` accepts the leap second ``23:59:60Z`` in
+``date-time``, for instance), so the Rust validator is given jsonschema's own format checkers for
+every format the contracts use: it is then at most as lenient as jsonschema on formats, and
+``tests/perf/test_fastvalidate.py`` proves the verdicts equal on the contract corpus and on
+generated bodies.
+
+Only the verdict comes from Rust. When a body is invalid (or the Rust validator cannot take it,
+e.g. a lone surrogate in a string), the errors are jsonschema's, produced exactly as
+:meth:`Contracts.errors` produces them, so messages, paths and keywords never change.
+"""
+
+from __future__ import annotations
+
+import threading
+import weakref
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import jsonschema_rs
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import ValidationError
+
+from snapconform.contracts import Contracts, default_contracts
+
+
+def _formats_used(node: Any) -> Iterator[str]:
+    """Every ``format`` keyword value in a schema tree (a property *named* format is skipped)."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == "format" and isinstance(value, str):
+                yield value
+            elif key == "properties" and isinstance(value, dict):
+                for sub in value.values():
+                    yield from _formats_used(sub)
+            else:
+                yield from _formats_used(value)
+    elif isinstance(node, list):
+        for item in node:
+            yield from _formats_used(item)
+
+
+def _python_format(name: str) -> Callable[[str], bool]:
+    checker = Draft202012Validator.FORMAT_CHECKER
+
+    def conforms(instance: str) -> bool:
+        return checker.conforms(instance, name)
+
+    return conforms
+
+
+class FastValidator:
+    """Compiled validators for one :class:`Contracts`: Rust for the verdict, Python for errors.
+
+    Validators are compiled on first use per schema name and kept; a ``FastValidator`` is
+    safe to share between threads.
+    """
+
+    def __init__(self, contracts: Contracts) -> None:
+        self.contracts = contracts
+        every = [*contracts.schemas.values(), *contracts.documents.values()]
+        self._registry = jsonschema_rs.Registry([(schema["$id"], schema) for schema in every])
+        known = Draft202012Validator.FORMAT_CHECKER.checkers
+        used = {name for schema in every for name in _formats_used(schema)}
+        self._formats = {name: _python_format(name) for name in sorted(used) if name in known}
+        self._fast: dict[str, jsonschema_rs.Validator] = {}
+        self._exact: dict[str, Draft202012Validator] = {}
+        self._lock = threading.Lock()
+
+    def _schema(self, name: str) -> dict[str, Any]:
+        return self.contracts.documents.get(name) or self.contracts.schema(name)
+
+    def _rust(self, name: str) -> jsonschema_rs.Validator:
+        validator = self._fast.get(name)
+        if validator is None:
+            validator = jsonschema_rs.validator_for(
+                self._schema(name),
+                registry=self._registry,
+                validate_formats=True,
+                formats=self._formats,
+            )
+            with self._lock:
+                self._fast[name] = validator
+        return validator
+
+    def _python(self, name: str) -> Draft202012Validator:
+        validator = self._exact.get(name)
+        if validator is None:
+            validator = self.contracts.validator(name)
+            with self._lock:
+                self._exact[name] = validator
+        return validator
+
+    def is_valid(self, name: str, instance: Any) -> bool:
+        """Whether ``instance`` satisfies schema ``name`` (same verdict as jsonschema)."""
+        try:
+            if self._rust(name).is_valid(instance):
+                return True
+        except (ValueError, TypeError, OverflowError, UnicodeError):
+            pass  # not representable in Rust (lone surrogates, huge ints...): let Python decide
+        return not any(True for _ in self._python(name).iter_errors(instance))
+
+    def errors(self, name: str, instance: Any) -> list[ValidationError]:
+        """Exactly :meth:`Contracts.errors`: every violation, deepest first; ``[]`` if valid."""
+        try:
+            if self._rust(name).is_valid(instance):
+                return []
+        except (ValueError, TypeError, OverflowError, UnicodeError):
+            pass
+        return sorted(self._python(name).iter_errors(instance), key=lambda e: -len(e.path))
+
+
+_VALIDATORS: dict[int, FastValidator] = {}
+_VALIDATORS_LOCK = threading.Lock()
+
+
+def fast_validator(contracts: Contracts | None = None) -> FastValidator:
+    """The :class:`FastValidator` of ``contracts`` (default: the shipped contracts), built once.
+
+    Keyed by the identity of the ``Contracts`` object (it is immutable); the entry goes away
+    with the object.
+    """
+    contracts = contracts or default_contracts()
+    key = id(contracts)
+    found = _VALIDATORS.get(key)
+    if found is not None and found.contracts is contracts:
+        return found
+    built = FastValidator(contracts)
+    with _VALIDATORS_LOCK:
+        _VALIDATORS[key] = built
+    weakref.finalize(contracts, _VALIDATORS.pop, key, None)
+    return built
+
+
+def validate_fast(contracts: Contracts | None, name: str, instance: Any) -> list[ValidationError]:
+    """Same result as ``contracts.errors(name, instance)`` (empty list ⇔ valid), much faster
+    when the body is valid."""
+    return fast_validator(contracts).errors(name, instance)
