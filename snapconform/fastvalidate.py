@@ -63,29 +63,50 @@ class FastValidator:
     def __init__(self, contracts: Contracts) -> None:
         self.contracts = contracts
         every = [*contracts.schemas.values(), *contracts.documents.values()]
-        self._registry = jsonschema_rs.Registry([(schema["$id"], schema) for schema in every])
+        try:
+            self._registry: jsonschema_rs.Registry | None = jsonschema_rs.Registry(
+                [(schema["$id"], schema) for schema in every]
+            )
+        except (jsonschema_rs.ReferencingError, ValueError, TypeError, KeyError):
+            self._registry = None  # contracts Rust cannot load: jsonschema alone decides
         known = Draft202012Validator.FORMAT_CHECKER.checkers
         used = {name for schema in every for name in _formats_used(schema)}
         self._formats = {name: _python_format(name) for name in sorted(used) if name in known}
-        self._fast: dict[str, jsonschema_rs.Validator] = {}
+        self._fast: dict[str, jsonschema_rs.Validator | None] = {}
         self._exact: dict[str, Draft202012Validator] = {}
         self._lock = threading.Lock()
 
     def _schema(self, name: str) -> dict[str, Any]:
         return self.contracts.documents.get(name) or self.contracts.schema(name)
 
-    def _rust(self, name: str) -> jsonschema_rs.Validator:
-        validator = self._fast.get(name)
-        if validator is None:
-            validator = jsonschema_rs.validator_for(
-                self._schema(name),
-                registry=self._registry,
-                validate_formats=True,
-                formats=self._formats,
-            )
-            with self._lock:
-                self._fast[name] = validator
+    def _rust(self, name: str) -> jsonschema_rs.Validator | None:
+        """The compiled Rust validator, or None when Rust cannot compile this schema."""
+        if name in self._fast:
+            return self._fast[name]
+        schema = self._schema(name)
+        validator: jsonschema_rs.Validator | None = None
+        if self._registry is not None:
+            try:
+                validator = jsonschema_rs.validator_for(
+                    schema,
+                    registry=self._registry,
+                    validate_formats=True,
+                    formats=self._formats,
+                )
+            except (jsonschema_rs.ReferencingError, ValueError, TypeError):
+                validator = None  # e.g. a pattern Rust's regex engine rejects
+        with self._lock:
+            self._fast[name] = validator
         return validator
+
+    def _rust_says_valid(self, name: str, instance: Any) -> bool:
+        validator = self._rust(name)
+        if validator is None:
+            return False
+        try:
+            return validator.is_valid(instance)
+        except (ValueError, TypeError, OverflowError, UnicodeError):
+            return False  # not representable in Rust (lone surrogates, huge ints...)
 
     def _python(self, name: str) -> Draft202012Validator:
         validator = self._exact.get(name)
@@ -97,20 +118,14 @@ class FastValidator:
 
     def is_valid(self, name: str, instance: Any) -> bool:
         """Whether ``instance`` satisfies schema ``name`` (same verdict as jsonschema)."""
-        try:
-            if self._rust(name).is_valid(instance):
-                return True
-        except (ValueError, TypeError, OverflowError, UnicodeError):
-            pass  # not representable in Rust (lone surrogates, huge ints...): let Python decide
+        if self._rust_says_valid(name, instance):
+            return True
         return not any(True for _ in self._python(name).iter_errors(instance))
 
     def errors(self, name: str, instance: Any) -> list[ValidationError]:
         """Exactly :meth:`Contracts.errors`: every violation, deepest first; ``[]`` if valid."""
-        try:
-            if self._rust(name).is_valid(instance):
-                return []
-        except (ValueError, TypeError, OverflowError, UnicodeError):
-            pass
+        if self._rust_says_valid(name, instance):
+            return []
         return sorted(self._python(name).iter_errors(instance), key=lambda e: -len(e.path))
 
 
