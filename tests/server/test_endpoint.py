@@ -198,3 +198,16 @@ def test_unknown_paths_are_json_404(tricky: Any) -> None:
     assert response.status_code == 404
     assert response.headers["content-type"] == "application/json"
     assert default_contracts().errors("Error", response.json()) == []
+
+
+@pytest.mark.parametrize(("named", "status"), [(1000, 200), (1001, 500)])
+def test_a_tasks_filter_naming_many_ids_reaches_the_cap(
+    client_for: Any, named: int, status: int
+) -> None:
+    tasks = [build_task(f"task-{i:05d}") for i in range(1200)]
+    client = client_for(state=state_of(tasks))
+    query = "&".join(f"tasks={item['task']}" for item in tasks[:named])
+    response = client.get(f"{TASKS}?{query}", auth=ADMIN)
+    assert response.status_code == status
+    if status == 200:
+        assert len(response.json()["items"]) == named
