@@ -9,6 +9,7 @@ FAILED; BLOCKED -> RUNNING. SUCCEEDED and FAILED tasks never change again.
 from __future__ import annotations
 
 import asyncio
+import logging
 import random
 from datetime import datetime
 from typing import Any
@@ -18,6 +19,8 @@ from starlette.concurrency import run_in_threadpool
 from snapconform.server.defaults import TERMINAL_STATUSES, make_task, with_status
 from snapconform.server.runtime import Runtime
 from snapconform.server.state import State
+
+logger = logging.getLogger(__name__)
 
 #: Share of churn events that create a new task rather than advance an open one.
 NEW_TASK_SHARE = 0.3
@@ -78,5 +81,10 @@ async def churn_loop(runtime: Runtime, rate: float, seed: int, interval: float =
             continue
         owed -= events
         snapshot = runtime.snapshot
-        successor = churn_step(snapshot.state, rng, runtime.clock(), events)
-        await run_in_threadpool(runtime.advance, snapshot, successor)
+        try:
+            successor = churn_step(snapshot.state, rng, runtime.clock(), events)
+            await run_in_threadpool(runtime.advance, snapshot, successor)
+        except Exception:
+            # A churn bug must not stop the server answering; the universe just stays still.
+            logger.exception("churn step failed; churn stopped")
+            return

@@ -187,3 +187,10 @@ def test_control_can_be_switched_off(client_for: Any) -> None:
     client = client_for(state=small_state("a"), control=False)
     assert client.get("/control/state").status_code == 404
     assert client.put("/control/state", json={}).status_code == 404
+
+
+def test_a_dead_session_header_is_not_rescued_by_basic(client: Any) -> None:
+    token = login(client)
+    assert client.delete(SESSIONS, headers={SESSION_HEADER: token}).status_code == 204
+    response = client.get(TASKS, headers={SESSION_HEADER: token}, auth=ADMIN)
+    assert response.status_code == 401
