@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import json
 import signal
+import ssl
 import threading
 import time
 import zlib
@@ -75,6 +76,12 @@ class TooDeepError(InvalidJsonError):
 
 class RedirectRefusedError(TargetSafetyError):
     kind = "redirect-refused"
+
+
+class DeadlineExceededError(TargetSafetyError):
+    """The whole exchange took longer than allowed (a trickle defeats per-read timeouts)."""
+
+    kind = "deadline-exceeded"
 
 
 @dataclass(frozen=True)
@@ -139,13 +146,17 @@ class _Decoder:
 
 
 def decode_capped(
-    raw_chunks: Iterable[bytes], content_encoding: str | None, max_bytes: int
+    raw_chunks: Iterable[bytes],
+    content_encoding: str | None,
+    max_bytes: int,
+    deadline: float | None = None,
 ) -> bytes:
     """Join raw body chunks, decompressing them, never holding more than ``max_bytes`` + a chunk.
 
     ``content_encoding`` is the response's header. Raises :class:`BodyTooLargeError` as soon as
     the raw or the decoded size passes the cap: a gzip bomb is stopped at the cap, not after
-    inflating.
+    inflating. ``deadline`` (a ``time.monotonic()`` value) bounds the whole read: a server that
+    trickles one byte a second never trips a per-read timeout, so it is stopped here.
     """
     encodings = [e.strip().lower() for e in (content_encoding or "").split(",") if e.strip()]
     encodings = [e for e in encodings if e != "identity"]
@@ -168,6 +179,8 @@ def decode_capped(
         parts.append(data)
 
     for chunk in raw_chunks:
+        if deadline is not None and time.monotonic() > deadline:
+            raise DeadlineExceededError("response body was still arriving at the deadline")
         raw_total += len(chunk)
         if raw_total > max_bytes:
             raise BodyTooLargeError(f"response body exceeds the cap of {max_bytes} bytes")
@@ -182,7 +195,9 @@ def decode_capped(
     return b"".join(parts)
 
 
-def read_body(response: Any, limits: SafetyLimits = SafetyLimits()) -> bytes:
+def read_body(
+    response: Any, limits: SafetyLimits = SafetyLimits(), deadline: float | None = None
+) -> bytes:
     """Read a *streamed* httpx response's body within ``limits`` (raw and decoded).
 
     The declared Content-Length is checked first, so a 50 MB body is refused before a byte of it
@@ -200,7 +215,10 @@ def read_body(response: Any, limits: SafetyLimits = SafetyLimits()) -> bytes:
                 f"{limits.max_body_bytes} bytes"
             )
         return decode_capped(
-            response.iter_raw(), response.headers.get("content-encoding"), limits.max_body_bytes
+            response.iter_raw(),
+            response.headers.get("content-encoding"),
+            limits.max_body_bytes,
+            deadline,
         )
     finally:
         response.close()
@@ -414,6 +432,23 @@ def check_redirect(request_url: str, location: str | None, hops: int, limits: Sa
     if hops >= limits.max_redirects:
         raise RedirectRefusedError(f"target redirects more than {limits.max_redirects} times")
     return target
+
+
+# --- TLS --------------------------------------------------------------------------------------
+
+
+def tls_verification(verify: bool | str) -> bool | ssl.SSLContext:
+    """httpx's ``verify`` for ``--insecure`` (False), the default (True) or a CA bundle path.
+
+    A CA bundle becomes an explicit context trusting only that bundle (httpx deprecates paths).
+    """
+    if isinstance(verify, str):
+        try:
+            return ssl.create_default_context(cafile=verify)
+        except (OSError, ssl.SSLError) as error:
+            reason = error.strerror or error.reason or type(error).__name__
+            raise TargetSafetyError(f"cannot use CA bundle {verify}: {reason}") from None
+    return verify
 
 
 # --- sessions ---------------------------------------------------------------------------------

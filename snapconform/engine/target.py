@@ -13,7 +13,6 @@ used only in controlled mode.
 from __future__ import annotations
 
 import base64
-import json
 import threading
 import time
 import warnings
@@ -26,6 +25,20 @@ from urllib.parse import urlsplit
 import httpx
 
 from snapconform.engine.oracle import FilterSpec, encode_query
+from snapconform.engine.safety import (
+    AttemptLog,
+    DeadlineExceededError,
+    InvalidJsonError,
+    RedirectRefusedError,
+    RetryDecision,
+    RetryPolicy,
+    SafetyLimits,
+    TargetSafetyError,
+    check_redirect,
+    parse_json,
+    read_body,
+    tls_verification,
+)
 
 TASKS_PATH = "/api/snapservice/tasks"
 SESSIONS_PATH = "/api/snapservice/sessions"
@@ -76,6 +89,10 @@ class TargetSettings:
     timeout: float = 30.0
     max_requests: int = 5000
     rate_limit: float | None = None  # requests per second; None: unlimited
+    #: body size and JSON depth caps (see safety.py)
+    limits: SafetyLimits = field(default_factory=SafetyLimits)
+    #: 429/503 Retry-After honoured; a GET's 5xx retried once, the failure still reported
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
 
 
 @dataclass(frozen=True)
@@ -207,9 +224,13 @@ class Target:
         self.observers = observers if observers is not None else []
         self.exchanges: list[Exchange] = []
         self._limiter = RateLimiter(settings.rate_limit)
+        try:
+            verify = tls_verification(settings.verify)
+        except TargetSafetyError as exc:
+            raise TargetError(str(exc)) from None
         self._client = httpx.Client(
             base_url=self.base_url,
-            verify=settings.verify,
+            verify=verify,
             timeout=settings.timeout,
             follow_redirects=False,
             transport=transport,
@@ -243,39 +264,24 @@ class Target:
     ) -> Response:
         if (method, path) not in ALLOWED_REQUESTS:
             raise ForbiddenRequest(f"{method} {path} is not an allowed request to a target")
-        if self.stats.requests >= self.settings.max_requests:
-            raise BudgetExhausted(f"request budget of {self.settings.max_requests} spent")
-        self._limiter.wait()
-        self.stats.requests += 1
         if method == "GET" and path == TASKS_PATH:
             self.stats.distinct_queries.add(query)
         url = path + (f"?{query}" if query else "")
         headers = dict(headers or {})
         headers.setdefault("Accept", "application/json")
-        started = time.monotonic()
-        try:
-            raw = self._client.request(method, url, headers=headers)
-        except httpx.TimeoutException:
-            raise TargetError(
-                f"{method} {self.base_url}{path} timed out after {self.settings.timeout:g}s"
-            ) from None
-        except httpx.ConnectError as exc:
-            raise TargetError(
-                f"cannot connect to {self.base_url}: {self.redact(str(exc))}"
-            ) from None
-        except httpx.HTTPError as exc:
-            raise TargetError(
-                f"{method} {self.base_url}{path} failed: {type(exc).__name__}: {self.redact(str(exc))}"
-            ) from None
-        elapsed = time.monotonic() - started
-        text = raw.text
+        # only encodings safety.read_body can bound (never br/zstd, even if installed)
+        headers.setdefault("Accept-Encoding", "gzip, deflate")
+        raw, content, elapsed = self._send_with_retries(method, path, url, headers)
+        text = content.decode("utf-8", errors="replace")
         body: Any = None
         json_error: str | None = None
-        if text:
+        if content:
             try:
-                body = json.loads(text)
-            except ValueError as exc:
-                json_error = f"body is not JSON: {exc}"
+                body = parse_json(content, self.settings.limits.max_json_depth)
+            except InvalidJsonError as exc:
+                json_error = str(exc)
+        if raw.is_redirect:
+            self._note_redirect(method, path, raw)
         lowered = {name.lower() for name in headers}
         auth: AuthScheme = (
             "session"
@@ -291,6 +297,96 @@ class Target:
         for observer in self.observers:
             observer(response)
         return response
+
+    def _send_once(
+        self, method: str, path: str, url: str, headers: Mapping[str, str]
+    ) -> tuple[httpx.Response, bytes, float]:
+        """One send within the budget and rate limit; the body read within the safety limits
+        and the whole exchange within ``timeout`` (a trickling server cannot stretch it)."""
+        if self.stats.requests >= self.settings.max_requests:
+            raise BudgetExhausted(f"request budget of {self.settings.max_requests} spent")
+        self._limiter.wait()
+        self.stats.requests += 1
+        started = time.monotonic()
+        where = f"{method} {self.base_url}{path}"
+        try:
+            raw = self._client.send(
+                self._client.build_request(method, url, headers=headers), stream=True
+            )
+            content = read_body(raw, self.settings.limits, started + self.settings.timeout)
+        except (httpx.TimeoutException, DeadlineExceededError):
+            raise TargetError(f"{where} timed out after {self.settings.timeout:g}s") from None
+        except httpx.ConnectError as exc:
+            raise TargetError(
+                f"cannot connect to {self.base_url}: {self.redact(str(exc))}"
+            ) from None
+        except TargetSafetyError as exc:
+            raise TargetError(f"{where}: {self.redact(str(exc))}") from None
+        except httpx.HTTPError as exc:
+            raise TargetError(
+                f"{where} failed: {type(exc).__name__}: {self.redact(str(exc))}"
+            ) from None
+        return raw, content, time.monotonic() - started
+
+    def _send_with_retries(
+        self, method: str, path: str, url: str, headers: Mapping[str, str]
+    ) -> tuple[httpx.Response, bytes, float]:
+        """Send, honouring 429/503 Retry-After within the budget and retrying a GET's 5xx once.
+
+        A retry never hides a failure: after a 5xx the first answer is what the checks see, and
+        every retry leaves a note (``flaky`` when the failure vanished on retry).
+        """
+        policy = self.settings.retry
+        log = AttemptLog()
+        first: tuple[httpx.Response, bytes, float] | None = None
+        while True:
+            sent = self._send_once(method, path, url, headers)
+            raw = sent[0]
+            log.outcomes.append(str(raw.status_code))
+            first = first or sent
+            transient = raw.status_code in policy.transient_statuses
+            decision = policy.decide(
+                len(log.outcomes),
+                raw.status_code,
+                raw.headers.get("retry-after"),
+                budget_left=self.remaining_budget,
+            )
+            # a throttling 503 without Retry-After is an answer, not a request to come back;
+            # a POST is never sent twice for a 5xx (it may have created a session)
+            if raw.status_code == 503 and "retry-after" not in raw.headers:
+                decision = RetryDecision(False)
+            if transient and method != "GET":
+                decision = RetryDecision(False)
+            if not decision.retry:
+                if (decision.reason and log.retried) or raw.status_code in policy.throttle_statuses:
+                    self._note(f"{method} {path}: {log.summary()}; {decision.reason}".rstrip("; "))
+                break
+            log.waits.append(decision.wait)
+            time.sleep(decision.wait)
+        if log.retried:
+            verdict = "flaky: a failure that vanished on retry" if log.flaky else "retried"
+            self._note(f"{method} {path}: {log.summary()} ({verdict})")
+        first_failed = first[0].status_code in policy.transient_statuses
+        return first if first_failed else sent
+
+    def _note(self, note: str) -> None:
+        note = self.redact(note)
+        if note not in self.notes:
+            self.notes.append(note)
+
+    def _note_redirect(self, method: str, path: str, raw: httpx.Response) -> None:
+        """Redirects are never followed (only the documented paths are ever requested, and
+        credentials never travel to another origin); say where the target wanted to send us."""
+        try:
+            check_redirect(
+                str(raw.request.url), raw.headers.get("location"), 0, self.settings.limits
+            )
+        except RedirectRefusedError as exc:
+            self._note(f"{method} {path} answered {raw.status_code}: {exc}")
+        else:
+            self._note(
+                f"{method} {path} answered {raw.status_code} (same-origin redirect, not followed)"
+            )
 
     def _record(
         self,

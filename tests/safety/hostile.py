@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import gzip
 import json
 import socket
@@ -71,6 +72,11 @@ def task(number: int) -> dict[str, Any]:
             "description": {"id": "snapservice.task", "default_message": "Task", "args": []},
         },
     }
+
+
+def small_task(number: int) -> dict[str, Any]:
+    """A ListItem of a few dozen bytes (100 000 of them stay under the body cap)."""
+    return {"task": f"t-{number}", "info": {"status": "SUCCEEDED"}}
 
 
 # --- the misbehaviours ------------------------------------------------------------------------
@@ -137,8 +143,9 @@ def endless(total: int, content_length: bool = True) -> Respond:
             headers["Content-Length"] = str(total)
         writer.write(head("200 OK", headers))
         chunk = b"x" * 65536
-        writer.write(b'{"items": [], "padding": "')
-        sent = 27
+        prefix = b'{"items": [], "padding": "'
+        writer.write(prefix)
+        sent = len(prefix)
         while sent < total - 2:
             piece = chunk[: min(len(chunk), total - 2 - sent)]
             writer.write(piece)
@@ -201,8 +208,13 @@ class HostileCase:
     respond: Respond
 
 
+@functools.cache
 def hostile_cases() -> dict[str, HostileCase]:
-    """Every misbehaviour, by name (connection refused needs no server and is not here)."""
+    """Every misbehaviour, by name (connection refused needs no server and is not here).
+
+    Built once per process: the large bodies take seconds to prepare; the responders are
+    stateless, so servers may share them.
+    """
     cases = [
         HostileCase("reset-mid-body", "TCP RST after part of the body", reset_mid_body()),
         HostileCase("never-answers", "accepts, reads the request, never answers", never_answers()),
@@ -225,7 +237,7 @@ def hostile_cases() -> dict[str, HostileCase]:
             "a 50 MB body, close-delimited, no Content-Length",
             endless(50 * 2**20, content_length=False),
         ),
-        HostileCase("gzip-bomb", "200 KB of gzip expanding to 200 MB", gzip_bomb(200 * 2**20)),
+        HostileCase("gzip-bomb", "64 KB of gzip expanding to 64 MB", gzip_bomb(64 * 2**20)),
         HostileCase(
             "content-length-too-long",
             "Content-Length 100 more than sent",
@@ -247,7 +259,7 @@ def hostile_cases() -> dict[str, HostileCase]:
         HostileCase(
             "items-100000",
             "a ListResult of 100 000 items",
-            body(json.dumps({"items": [task(n) for n in range(100_000)]}).encode()),
+            body(json.dumps({"items": [small_task(n) for n in range(100_000)]}).encode()),
         ),
         HostileCase("deeply-nested", "JSON nested 100 000 levels", body(deeply_nested(100_000))),
         HostileCase(
