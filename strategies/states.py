@@ -238,7 +238,7 @@ def state_documents(
         )
 
     return (
-        (value_pools or pools())
+        (value_pools if value_pools is not None else pools())
         .flatmap(lambda pool: list_items(pool, min_size=min_tasks, max_size=max_tasks))
         .flatmap(with_principals)
     )

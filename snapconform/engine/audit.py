@@ -42,6 +42,7 @@ class ResponseAudit:
     bindings: bool = field(default_factory=oracle.bindings_available)
     findings: dict[str, Findings] = field(default_factory=dict)
     _seen: set[bytes] = field(default_factory=set)
+    _item_cache: dict[str, list[str]] = field(default_factory=dict)
 
     def _for(self, requirement_id: str) -> Findings:
         return self.findings.setdefault(requirement_id, Findings())

@@ -667,7 +667,7 @@ def _cap_controlled(
         result = h.explore(st.tuples(_templates(), st.just(size)), prop, max_examples=1)
         if result is not None:
             return result
-    return h.explore(st.tuples(_templates(), drawn), prop, max_examples=2)
+    return h.explore(st.tuples(_templates(), drawn), prop, max_examples=1)
 
 
 def _cap_fixed(h: Harness, rid: str, want: str) -> CheckResult:
@@ -1016,12 +1016,26 @@ def check_fault_500(h: Harness) -> CheckResult:
 
 
 def check_fuzzing(h: Harness) -> CheckResult:
-    """Hook for ``snapconform.engine.fuzzing.fuzz(harness) -> CheckResult`` (schemathesis)."""
+    """Hook: ``snapconform.engine.fuzzing.fuzz_target`` (schemathesis) through the run's Target."""
     try:
-        from snapconform.engine import fuzzing  # type: ignore[attr-defined]
+        from snapconform.engine import fuzzing
     except ImportError:
         return CheckResult.skipped("fuzzing module not available")
-    fuzz = getattr(fuzzing, "fuzz", None)
-    if fuzz is None:
-        return CheckResult.skipped("fuzzing module not available (no fuzz(harness) function)")
-    return fuzz(h)
+    fuzz_target = getattr(fuzzing, "fuzz_target", None)
+    if fuzz_target is None:
+        return CheckResult.skipped("fuzzing module not available (no fuzz_target)")
+    report = fuzz_target(
+        h.target, max_examples=max(5, h.max_examples), seed=h.seed, api_version=h.config.api_version
+    )
+    sent = f"{report.requests_sent} fuzzed requests"
+    if report.findings:
+        shown = " | ".join(
+            f"{f.check} on {f.request} -> HTTP {f.status}: {h.redactor(f.message)[:200]}"
+            for f in report.findings[:3]
+        )
+        return CheckResult.failed(f"{len(report.findings)} deviation(s) in {sent}: {shown} [seed {h.seed}]")
+    if report.transport_errors:
+        return CheckResult.failed(f"{report.transport_errors} transport error(s) in {sent}")
+    if report.budget_exhausted and report.requests_sent == 0:
+        return CheckResult.skipped("request budget exhausted before fuzzing")
+    return CheckResult.passed(f"{sent}, no deviation" + (" (budget exhausted)" if report.budget_exhausted else ""))

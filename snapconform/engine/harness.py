@@ -21,6 +21,7 @@ from snapconform.contracts import Contracts, default_contracts
 from snapconform.engine.audit import ResponseAudit
 from snapconform.engine.config import Credentials, RunConfig
 from snapconform.engine.oracle import curl_line
+from snapconform.engine.safety import RetryPolicy
 from snapconform.engine.target import (
     BudgetExhausted,
     ControlClient,
@@ -101,7 +102,15 @@ class Harness:
         )
         if config.ca_bundle is not None and not config.ca_bundle.is_file():
             raise HarnessError(f"CA bundle {config.ca_bundle} does not exist")
+        # A documented 500 (over the cap) or an injected fault is an answer to judge, not a
+        # transient failure: never retried (throttling 429/503 with Retry-After still is).
+        no_5xx_retry: dict[str, Any] = (
+            {"retry": RetryPolicy(transient_retries=0)}
+            if "retry" in TargetSettings.__dataclass_fields__
+            else {}
+        )
         settings_ = TargetSettings(
+            **no_5xx_retry,
             base_url=base_url,
             auth=config.auth,
             verify=verify,

@@ -8,6 +8,7 @@ rules come from ``x-union`` in ``Info.json``, the error schemas per status from
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, fields, replace
@@ -167,6 +168,27 @@ def schema_violations(
         if not conditional and _is_status_conditional(error):
             continue
         out.append(f"{_path(error.absolute_path)}: {_short(error.message)}")
+    return out
+
+
+def list_result_violations(
+    body: Any, contracts: Contracts | None = None, item_cache: dict[str, list[str]] | None = None
+) -> list[str]:
+    """schema_violations("ListResult", body), validating each distinct item only once.
+
+    Big bodies repeat the same task content under different ids; ``item_cache`` (keyed by the
+    item's content with a placeholder id) makes a 1000-item body cost its distinct items.
+    """
+    if not isinstance(body, Mapping) or not isinstance(body.get("items"), list):
+        return schema_violations("ListResult", body, contracts)
+    cache = item_cache if item_cache is not None else {}
+    out = schema_violations("ListResult", {**body, "items": []}, contracts)
+    for index, item in enumerate(body["items"]):
+        probe = {**item, "task": "id"} if isinstance(item, Mapping) and isinstance(item.get("task"), str) else item
+        key = json.dumps(probe, sort_keys=True, default=str)
+        if key not in cache:
+            cache[key] = schema_violations("ListItem", probe, contracts)
+        out.extend(f"$.items[{index}]{problem[1:]}" for problem in cache[key])
     return out
 
 

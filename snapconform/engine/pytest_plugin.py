@@ -1,0 +1,291 @@
+"""The engine's pytest plugin: options, the run's Harness, per-requirement outcomes.
+
+Loaded by ``snapconform run`` (``-p snapconform.engine.pytest_plugin``) or by the
+``snapconform`` entry-point plugin when a ``--snapconform-*`` option is given. Secrets come from
+the environment only (SNAPCONFORM_PASSWORD, SNAPCONFORM_UNPRIVILEGED_PASSWORD), never argv.
+Without ``--snapconform-base-url`` it starts the embedded reference server (controlled mode).
+
+``--snapconform-outcomes FILE`` receives one JSON document at the end: the run's context
+(target, mode, seed, requests, notes) and each requirement's outcome and detail; the runner
+turns it into summary.json. A harness that cannot open (no verdict possible) writes
+``{"error": reason}`` and ends the session with exit status 2.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import time
+from collections.abc import Generator, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from snapconform.engine.config import API_VERSIONS, Credentials, RunConfig
+from snapconform.engine.harness import Harness, HarnessError
+from snapconform.engine.requirements import CATALOGUE, EPIC, SPEC_URL, Requirement
+from snapconform.engine.target import BudgetExhausted, TargetError
+from snapconform.engine.verdicts import CheckResult
+
+#: The conformance suite of this checkout.
+SUITE_DIR = Path(__file__).resolve().parent.parent.parent / "tests" / "conformance"
+
+HARNESS_KEY = pytest.StashKey["HarnessHolder"]()
+ORDER = {requirement.id: index for index, requirement in enumerate(CATALOGUE)}
+
+
+class HarnessHolder:
+    """The session's harness (opened on first use) and everything recorded for the outcomes file."""
+
+    def __init__(self, config: RunConfig, outcomes: Path | None) -> None:
+        self.config = config
+        self.outcomes_path = outcomes
+        self.harness: Harness | None = None
+        self.error: str | None = None
+        self.results: dict[str, dict[str, Any]] = {}
+        self.server: Any = None
+        self.target_label = config.base_url or "embedded reference server"
+        self.started = time.monotonic()
+        self.seed = config.seed if config.seed is not None else random.SystemRandom().randrange(2**31)
+
+    def open(self) -> Harness:
+        if self.harness is not None:
+            return self.harness
+        if self.error is not None:
+            raise HarnessError(self.error)
+        config = self.config
+        base_url, control_url = config.base_url, config.control_url
+        try:
+            if base_url is None:
+                from snapconform.server.app import ServerConfig
+                from snapconform.server.runner import serve_in_thread
+
+                self.server = serve_in_thread(
+                    ServerConfig(api_version=config.api_version, seed=self.seed), "127.0.0.1", 0
+                )
+                base_url, control_url = self.server.base_url, self.server.control_url
+                self.target_label = f"embedded reference server ({base_url})"
+            self.harness = Harness.open(config, base_url=base_url, control_url=control_url, seed=self.seed)
+        except HarnessError as exc:
+            self.error = str(exc)
+            raise
+        return self.harness
+
+    def close(self) -> None:
+        if self.harness is not None:
+            self.harness.close()
+        if self.server is not None:
+            self.server.stop()
+
+    def document(self) -> dict[str, Any]:
+        h = self.harness
+        return {
+            "error": self.error,
+            "target": self.target_label,
+            "mode": h.mode if h else self.config.mode,
+            "api_version": self.config.api_version,
+            "seed": self.seed,
+            "requests": h.stats.requests if h else 0,
+            "distinct_filters": len(h.stats.distinct_queries) if h else 0,
+            "control_requests": h.control.requests if h and h.control else 0,
+            "elapsed_seconds": round(time.monotonic() - self.started, 2),
+            "notes": list(h.notes) if h else [],
+            "requirements": self.results,
+        }
+
+    def write(self) -> None:
+        if self.outcomes_path is None:
+            return
+        self.outcomes_path.parent.mkdir(parents=True, exist_ok=True)
+        self.outcomes_path.write_text(json.dumps(self.document(), indent=2), encoding="utf-8")
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("snapconform-engine", "snapconform conformance run")
+
+    def add(name: str, **kwargs: Any) -> None:
+        group.addoption(f"--snapconform-{name}", dest=f"snapconform_{name.replace('-', '_')}", **kwargs)
+
+    add("base-url", default=None, help="server under test (absent: embedded reference server)")
+    add("control-url", default=None, help="control protocol of the server (controlled mode)")
+    add("state-file", default=None, help="state document the server was loaded with (declared mode)")
+    add("username", default=None, help="privileged principal (or SNAPCONFORM_USERNAME); password: SNAPCONFORM_PASSWORD")
+    add("unprivileged-username", default=None, help="principal without System.Read; password: SNAPCONFORM_UNPRIVILEGED_PASSWORD")
+    add("auth", default="session", choices=("session", "basic"))
+    add("api-version", default="8.0.3", choices=API_VERSIONS)
+    add("seed", default=None, type=int)
+    add("max-examples", default=None, type=int)
+    add("max-requests", default=None, type=int)
+    add("rate-limit", default=None, type=float)
+    add("insecure", action="store_true", default=False)
+    add("ca-bundle", default=None)
+    add("timeout", default=None, type=float)
+    add("outcomes", default=None, help="write per-requirement outcomes (JSON) to this file")
+
+
+def run_config_from(config: pytest.Config) -> RunConfig:
+    """The RunConfig these options and the environment describe (secrets from the environment)."""
+
+    def opt(name: str) -> Any:
+        return config.getoption(f"snapconform_{name}")
+
+    environ = os.environ
+    username = opt("username") or environ.get("SNAPCONFORM_USERNAME")
+    unprivileged = opt("unprivileged_username") or environ.get("SNAPCONFORM_UNPRIVILEGED_USERNAME")
+    defaults = RunConfig()
+    return RunConfig(
+        base_url=opt("base_url") or environ.get("SNAPCONFORM_BASE_URL"),
+        credentials=Credentials(username, environ.get("SNAPCONFORM_PASSWORD", "")) if username else None,
+        unprivileged=Credentials(unprivileged, environ.get("SNAPCONFORM_UNPRIVILEGED_PASSWORD", ""))
+        if unprivileged
+        else None,
+        auth=opt("auth"),
+        control_url=opt("control_url"),
+        state_file=Path(opt("state_file")) if opt("state_file") else None,
+        api_version=opt("api_version"),
+        seed=opt("seed"),
+        max_examples=opt("max_examples") or defaults.max_examples,
+        max_requests=opt("max_requests") or defaults.max_requests,
+        rate_limit=opt("rate_limit"),
+        insecure=bool(opt("insecure")),
+        ca_bundle=Path(opt("ca_bundle")) if opt("ca_bundle") else None,
+        timeout=opt("timeout") or defaults.timeout,
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "requirement(req): the snapconform requirement a test checks")
+    outcomes = config.getoption("snapconform_outcomes")
+    config.stash[HARNESS_KEY] = HarnessHolder(run_config_from(config), Path(outcomes) if outcomes else None)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    # Catalogue order, audit checks last: they report on every response of the run.
+    def key(item: pytest.Item) -> tuple[int, int]:
+        requirement = _requirement_of(item)
+        if requirement is None:
+            return (2, 0)
+        return (1 if requirement.audit else 0, ORDER[requirement.id])
+
+    items.sort(key=key)
+
+
+def _requirement_of(item: pytest.Item) -> Requirement | None:
+    marker = item.get_closest_marker("requirement")
+    if marker is None or not marker.args or not isinstance(marker.args[0], Requirement):
+        return None
+    return marker.args[0]
+
+
+@pytest.fixture(scope="session")
+def snapconform_harness(request: pytest.FixtureRequest) -> Iterator[Harness]:
+    holder = request.config.stash[HARNESS_KEY]
+    try:
+        harness = holder.open()
+    except HarnessError as exc:
+        pytest.exit(f"snapconform: no verdict possible: {exc}", returncode=2)
+    yield harness
+
+
+@pytest.fixture
+def snapconform_check(request: pytest.FixtureRequest, snapconform_harness: Harness) -> Any:
+    """``snapconform_check(requirement)``: run its check as this test (outcome, detail, labels)."""
+
+    def run(requirement: Requirement) -> None:
+        before = snapconform_harness.stats.requests
+        try:
+            verify(snapconform_harness, requirement, request.node)
+        finally:
+            _report_requests(request.config, snapconform_harness.stats.requests - before)
+
+    return run
+
+
+def _report_requests(config: pytest.Config, count: int) -> None:
+    try:
+        from snapconform.pytest_plugin import progress_reporter
+    except ImportError:
+        return
+    reporter = progress_reporter(config)
+    if reporter is not None and count > 0:
+        reporter.requests(count)
+
+
+def verify(harness: Harness, requirement: Requirement, node: pytest.Item | None = None) -> None:
+    """Run ``requirement``'s check and turn its result into a pytest outcome (with allure labels)."""
+    _label(requirement)
+    try:
+        result = requirement.check(harness)
+    except BudgetExhausted as exc:
+        result = CheckResult.skipped(f"{exc}: not enough requests left to check this")
+    except TargetError as exc:
+        result = CheckResult.failed(f"the target failed: {harness.redactor(str(exc))}")
+    if node is not None:
+        node.stash[DETAIL_KEY] = result.detail
+    if result.outcome == "failed":
+        pytest.fail(f"{requirement.id}: {result.detail}", pytrace=False)
+    if result.outcome == "skipped":
+        pytest.skip(f"{requirement.id}: {result.detail}")
+
+
+def _label(requirement: Requirement) -> None:
+    try:
+        import allure
+    except ImportError:  # allure-pytest is a dependency; tolerate its absence all the same
+        return
+    allure.dynamic.epic(EPIC)
+    allure.dynamic.feature(requirement.feature)
+    allure.dynamic.story(requirement.title)
+    allure.dynamic.title(f"{requirement.id}: {requirement.title}")
+    allure.dynamic.severity(requirement.severity)
+    allure.dynamic.label("requirement_id", requirement.id)
+    allure.dynamic.label("level", requirement.level)
+    allure.dynamic.link(SPEC_URL, name="spec")
+    allure.dynamic.description(f"{requirement.source}\n\nCheck: snapconform.engine.checks.{requirement.check_name}")
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Generator[None, Any, None]:
+    outcome = yield
+    report = outcome.get_result()
+    requirement = _requirement_of(item)
+    if requirement is None:
+        return
+    holder = item.config.stash[HARNESS_KEY]
+    if report.when == "call" or (report.when == "setup" and not report.passed):
+        if report.passed:
+            result = CheckResult.passed(_passed_detail(item))
+        elif report.skipped:
+            result = CheckResult.skipped(_message(report).removeprefix(f"{requirement.id}: "))
+        else:
+            result = CheckResult.failed(_message(report).removeprefix(f"{requirement.id}: "))
+        holder.results[requirement.id] = {"outcome": result.outcome, "detail": result.detail}
+
+
+def _passed_detail(item: pytest.Item) -> str:
+    return str(item.stash.get(DETAIL_KEY, "holds"))
+
+
+DETAIL_KEY = pytest.StashKey[str]()
+
+
+def _message(report: pytest.TestReport) -> str:
+    longrepr = report.longrepr
+    if isinstance(longrepr, tuple):  # skip: (path, line, message)
+        return str(longrepr[2]).removeprefix("Skipped: ")
+    if hasattr(longrepr, "reprcrash") and longrepr.reprcrash is not None:  # type: ignore[union-attr]
+        return str(longrepr.reprcrash.message).removeprefix("Failed: ")  # type: ignore[union-attr]
+    return str(longrepr).strip().splitlines()[-1] if longrepr else "failed"
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    holder = session.config.stash.get(HARNESS_KEY, None)
+    if holder is None:
+        return
+    holder.write()
+    holder.close()
+
+
+__all__ = ["SUITE_DIR", "HarnessHolder", "run_config_from", "verify"]

@@ -1,0 +1,218 @@
+"""run(RunConfig) -> RunResult: drive the conformance suite in a pytest subprocess, write summary.json.
+
+The suite (tests/conformance) runs as ``python -m pytest <suite> -p snapconform.engine.pytest_plugin``
+with the run's options as ``--snapconform-*`` flags and every secret in the environment (never
+argv), Allure results in REPORT_DIR/allure-results and JUnit XML in REPORT_DIR/junit.xml. The
+plugin writes per-requirement outcomes; this module turns them into REPORT_DIR/summary.json
+(contracts/summary.schema.json) and the verdict: 0 conformant, 1 non-conformant, 2 no verdict.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TextIO
+from urllib.parse import urlsplit
+
+from snapconform.contracts import default_contracts
+from snapconform.engine.config import RunConfig
+from snapconform.engine.pytest_plugin import SUITE_DIR
+from snapconform.engine.requirements import CATALOGUE
+
+EXIT_CONFORMANT = 0
+EXIT_NON_CONFORMANT = 1
+EXIT_NO_VERDICT = 2
+#: Requests per second against a non-loopback target when --rate-limit is not given.
+REMOTE_RATE_LIMIT = 10.0
+LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
+
+
+@dataclass(frozen=True)
+class RunResult:
+    exit_code: int
+    summary: dict[str, Any]
+    summary_path: Path
+
+
+def effective_rate_limit(config: RunConfig) -> float | None:
+    """--rate-limit, else unlimited for loopback targets and REMOTE_RATE_LIMIT for others."""
+    if config.rate_limit is not None:
+        return config.rate_limit
+    if config.base_url is None or urlsplit(config.base_url).hostname in LOOPBACK_HOSTS:
+        return None
+    return REMOTE_RATE_LIMIT
+
+
+def usage_problem(config: RunConfig) -> str | None:
+    if config.control_url and config.state_file:
+        return "--control-url and --state-file exclude each other (controlled or declared mode)"
+    if config.control_url and not config.base_url:
+        return "--control-url needs --base-url"
+    if config.state_file and not config.base_url:
+        return "--state-file needs --base-url (the server that was loaded with it)"
+    if config.base_url and not config.control_url and config.credentials is None:
+        return "no credentials: give --username and SNAPCONFORM_PASSWORD (privileged principal)"
+    if config.insecure and config.ca_bundle:
+        return "--insecure and --ca-bundle exclude each other"
+    if config.max_examples < 1 or config.max_requests < 1:
+        return "--max-examples and --max-requests must be at least 1"
+    return None
+
+
+def pytest_command(config: RunConfig, seed: int, outcomes: Path) -> list[str]:
+    """The subprocess command line (no secrets: they travel in the environment)."""
+    report_dir = config.report_dir
+    args = [
+        sys.executable, "-m", "pytest", str(SUITE_DIR),
+        "-p", "snapconform.engine.pytest_plugin",
+        "-p", "no:cacheprovider",
+        "-q", "--no-header", "-rN", "--color=no",
+        f"--rootdir={SUITE_DIR.parent.parent}",
+        f"--alluredir={report_dir / 'allure-results'}", "--clean-alluredir",
+        f"--junitxml={report_dir / 'junit.xml'}",
+        f"--snapconform-outcomes={outcomes}",
+        f"--snapconform-seed={seed}",
+        f"--snapconform-api-version={config.api_version}",
+        f"--snapconform-auth={config.auth}",
+        f"--snapconform-max-examples={config.max_examples}",
+        f"--snapconform-max-requests={config.max_requests}",
+        f"--snapconform-timeout={config.timeout}",
+    ]
+    rate = effective_rate_limit(config)
+    if rate is not None:
+        args.append(f"--snapconform-rate-limit={rate}")
+    for flag, value in (
+        ("base-url", config.base_url),
+        ("control-url", config.control_url),
+        ("state-file", config.state_file),
+        ("ca-bundle", config.ca_bundle),
+    ):
+        if value is not None:
+            args.append(f"--snapconform-{flag}={value}")
+    if config.insecure:
+        args.append("--snapconform-insecure")
+    return args
+
+
+def subprocess_environment(config: RunConfig) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SNAPCONFORM_")}
+    if config.credentials is not None:
+        env["SNAPCONFORM_USERNAME"] = config.credentials.username
+        env["SNAPCONFORM_PASSWORD"] = config.credentials.password
+    if config.unprivileged is not None:
+        env["SNAPCONFORM_UNPRIVILEGED_USERNAME"] = config.unprivileged.username
+        env["SNAPCONFORM_UNPRIVILEGED_PASSWORD"] = config.unprivileged.password
+    env.setdefault("PYTHONWARNINGS", "ignore::DeprecationWarning")
+    return env
+
+
+def build_summary(config: RunConfig, seed: int, outcomes: dict[str, Any] | None, reason: str | None) -> dict[str, Any]:
+    results = (outcomes or {}).get("requirements", {})
+    requirements = []
+    for r in CATALOGUE:
+        entry = results.get(r.id)
+        if entry is None:
+            entry = {"outcome": "skipped", "detail": reason or "not run (deselected or interrupted)"}
+        requirements.append(
+            {
+                "id": r.id,
+                "title": r.title,
+                "level": r.level,
+                "feature": r.feature,
+                "check": r.check_name,
+                "outcome": entry["outcome"],
+                "detail": entry["detail"],
+            }
+        )
+    if reason is not None:
+        verdict = "error"
+    elif any(r["level"] == "MUST" and r["outcome"] == "failed" for r in requirements):
+        verdict = "non-conformant"
+    else:
+        verdict = "conformant"
+    outcomes = outcomes or {}
+    return {
+        "verdict": verdict,
+        "reason": reason,
+        "target": outcomes.get("target") or config.base_url or "embedded reference server",
+        "mode": outcomes.get("mode") or config.mode,
+        "api_version": config.api_version,
+        "seed": seed,
+        "requests": int(outcomes.get("requests", 0)),
+        "distinct_filters": int(outcomes.get("distinct_filters", 0)),
+        "elapsed_seconds": outcomes.get("elapsed_seconds"),
+        "notes": outcomes.get("notes", []),
+        "requirements": requirements,
+    }
+
+
+def run(config: RunConfig, *, out: TextIO = sys.stdout) -> RunResult:
+    """Run the suite against ``config``'s target and write REPORT_DIR/summary.json."""
+    started = time.monotonic()
+    seed = config.seed if config.seed is not None else random.SystemRandom().randrange(2**31)
+    report_dir = config.report_dir
+    report_dir.mkdir(parents=True, exist_ok=True)
+    summary_path = report_dir / "summary.json"
+    outcomes_path = report_dir / "outcomes.json"
+    outcomes_path.unlink(missing_ok=True)
+    reason = usage_problem(config)
+    outcomes: dict[str, Any] | None = None
+    if reason is None:
+        rate = effective_rate_limit(config)
+        target = config.base_url or "embedded reference server (loopback)"
+        print(
+            f"snapconform: {config.mode} run against {target} (API {config.api_version}, seed {seed});"
+            f" budget {config.max_requests} requests, rate limit"
+            f" {'none' if rate is None else f'{rate:g}/s'}, {config.max_examples} examples per check",
+            file=out,
+            flush=True,
+        )
+        log_path = report_dir / "pytest.log"
+        with log_path.open("w", encoding="utf-8") as log:
+            completed = subprocess.run(
+                pytest_command(config, seed, outcomes_path),
+                env=subprocess_environment(config),
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                check=False,
+            )
+        if outcomes_path.is_file():
+            outcomes = json.loads(outcomes_path.read_text(encoding="utf-8"))
+            reason = outcomes.get("error")
+        else:
+            reason = f"the conformance suite ended without outcomes (pytest exit {completed.returncode}; see {log_path})"
+    summary = build_summary(config, seed, outcomes, reason)
+    summary["elapsed_seconds"] = round(time.monotonic() - started, 2)
+    errors = default_contracts().errors("summary", summary)
+    if errors:  # a bug in this module; say so rather than write an invalid summary
+        raise RuntimeError(f"summary.json would violate its schema: {errors[0].message}")
+    summary_path.write_text(json.dumps(summary, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    exit_code = {"conformant": EXIT_CONFORMANT, "non-conformant": EXIT_NON_CONFORMANT}.get(
+        summary["verdict"], EXIT_NO_VERDICT
+    )
+    return RunResult(exit_code, summary, summary_path)
+
+
+def render_table(summary: dict[str, Any], width: int = 110) -> str:
+    """The compact per-requirement table printed at the end of a run."""
+    marks = {"passed": "PASS", "failed": "FAIL", "skipped": "SKIP"}
+    lines = []
+    for r in summary["requirements"]:
+        head = f"{marks[r['outcome']]:<4} {r['level']:<6} {r['id']:<28}"
+        room = max(20, width - len(head) - 1)
+        detail = r["detail"] if r["outcome"] != "passed" else r["title"]
+        detail = detail if len(detail) <= room else detail[: room - 1] + "…"
+        lines.append(f"{head} {detail}")
+    counts = {o: sum(1 for r in summary["requirements"] if r["outcome"] == o) for o in marks}
+    lines.append(
+        f"verdict: {summary['verdict'].upper()} — {counts['passed']} passed, {counts['failed']} failed,"
+        f" {counts['skipped']} skipped; {summary['requests']} requests,"
+        f" {summary.get('distinct_filters', 0)} distinct filters, {summary.get('elapsed_seconds')} s"
+    )
+    return "\n".join(lines)
