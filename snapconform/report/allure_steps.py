@@ -15,7 +15,8 @@ from __future__ import annotations
 import contextlib
 import json
 import shlex
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
@@ -292,6 +293,29 @@ def attach_counterexample(
     if seed is not None:
         allure.dynamic.label("hypothesis_seed", str(seed))
     return text
+
+
+@contextmanager
+def recorded_exchanges(target: Any) -> Iterator[list[Any]]:
+    """Collect the exchanges ``target`` records inside the block (its ``exchanges`` list).
+
+    The target keeps a bounded list and drops its oldest entries, so the block's exchanges are
+    found after the last one seen on entry (by identity), not by index.
+    """
+    recorded: list[Any] = []
+    before = list(getattr(target, "exchanges", ()))
+    last = before[-1] if before else None
+    try:
+        yield recorded
+    finally:
+        after = list(getattr(target, "exchanges", ()))
+        start = 0
+        if last is not None:
+            for index in range(len(after) - 1, -1, -1):
+                if after[index] is last:
+                    start = index + 1
+                    break
+        recorded.extend(after[start:])
 
 
 #: Exchanges attached per check: the last ones (after shrinking, the failing replay is last).

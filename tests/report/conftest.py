@@ -93,7 +93,7 @@ def run_sample_suite(report_dir: Path) -> subprocess.CompletedProcess[str]:
 
 @pytest.fixture(scope="session")
 def sample_results(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A report directory holding the raw results of the sample suite (3 fail, 2 pass, 1 skip).
+    """A report directory holding the raw results of the sample suite (4 fail, 2 pass, 1 skip).
 
     Tests copy it before changing it.
     """
@@ -110,6 +110,7 @@ def sample_results(tmp_path_factory: pytest.TempPathFactory) -> Path:
                     ("AUTH-401", "SHOULD", "passed"),
                     ("CAP-1000", "MUST", "failed"),
                     ("FILTER-USERS", "SHOULD", "skipped"),
+                    ("FAULT-503", "MUST", "failed"),
                 ]
             )
         )

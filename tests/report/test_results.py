@@ -67,7 +67,7 @@ def test_categories_json_lists_the_five_categories(sample_report: Path) -> None:
 
 def test_each_result_gets_its_category_label_and_message_tag(sample_report: Path) -> None:
     results = sample_report / "allure-results"
-    assert finalize_allure_results(results, ENVIRONMENT) == 4
+    assert finalize_allure_results(results, ENVIRONMENT) == 5
     by_id = _results_by_requirement(results)
     expected = {
         "FILTER-STATUS": "semantic violation",
@@ -76,6 +76,7 @@ def test_each_result_gets_its_category_label_and_message_tag(sample_report: Path
         "FILTER-USERS": "uncertain",
         "FILTER-EMPTY": None,
         "AUTH-401": None,
+        "FAULT-503": "semantic violation",
     }
     for requirement_id, category in expected.items():
         result = by_id[requirement_id]
@@ -119,3 +120,26 @@ def test_classify_by_feature() -> None:
     # An explicit tag wins: a check may know better than its feature.
     assert one("failed", "filter semantics", "[auth] 401 without challenge") == "auth"
     assert len(CATEGORIES) == 5
+
+
+def test_check_result_evidence_becomes_steps_and_a_diff(sample_report: Path) -> None:
+    results = sample_report / "allure-results"
+    finalize_allure_results(results, None)
+    result = _results_by_requirement(results)["FAULT-503"]
+    titles = [step["name"] for step in result["steps"]]
+    assert titles[0] == "5 earlier exchanges not shown"
+    assert titles[1:] == [
+        f"GET /api/snapservice/tasks?tasks=t-{i} -> 200 (0 items)" for i in range(5, 25)
+    ]
+    names = [a["name"] for a in result["attachments"]]
+    assert names == [
+        "failed: detail",
+        "task id diff (expected vs actual)",
+        "expected task ids",
+        "actual task ids",
+        "minimal counterexample",
+    ]
+    assert result["statusDetails"]["expected"] == "t-1"
+    assert result["statusDetails"]["actual"] == "t-1\nt-7\nt-8"
+    labels = {label["name"]: label["value"] for label in result["labels"]}
+    assert labels["hypothesis_seed"] == "99"

@@ -9,14 +9,17 @@ from __future__ import annotations
 
 import base64
 import os
+from typing import ClassVar
 
 import pytest
 
 from snapconform.report.allure_steps import (
+    attach_check_result,
     attach_counterexample,
     attach_exchange,
     attach_set_diff,
     label_requirement,
+    recorded_exchanges,
 )
 
 SECRET = os.environ.get("SAMPLE_SECRET", "sample-secret-value")
@@ -89,3 +92,34 @@ def test_uncertain() -> None:
         "FILTER-USERS", "Every result matches the users filter", "SHOULD", "filter semantics"
     )
     pytest.skip("uncertain: the data changed during the check")
+
+
+class _Result:
+    """The shape of the engine's CheckResult, with the optional evidence attributes."""
+
+    outcome = "failed"
+    detail = "fault 503: 2 unexpected tasks in an error reply"
+    expected_ids = frozenset({"t-1"})
+    actual_ids = frozenset({"t-1", "t-7", "t-8"})
+    counterexample: ClassVar[dict[str, list[str]]] = {"tasks": ["t-1"]}
+
+
+class _Target:
+    def __init__(self) -> None:
+        self.exchanges: list[dict[str, object]] = []
+
+
+def test_check_result_with_many_exchanges() -> None:
+    label_requirement("FAULT-503", "A 503 is a ServiceUnavailable", "MUST", "faults")
+    target = _Target()
+    bound = 30  # the target keeps its last 30 exchanges
+    for index in range(20):  # exchanges of earlier checks
+        target.exchanges.append(_exchange(f"{BASE}/tasks?users=u-{index}", 200, {"items": []}))
+    with recorded_exchanges(target) as exchanges:
+        for index in range(25):
+            target.exchanges.append(_exchange(f"{BASE}/tasks?tasks=t-{index}", 200, {"items": []}))
+            del target.exchanges[:-bound]
+    if len(exchanges) != 25:  # no `assert`: its introspection would print the raw headers
+        raise AssertionError(f"recorded {len(exchanges)} exchanges, expected 25")
+    attach_check_result(_Result(), exchanges, seed=99, secrets=[SECRET])
+    raise AssertionError(_Result.detail)

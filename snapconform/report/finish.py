@@ -1,0 +1,25 @@
+"""The runner's one call after the suite: finish allure-results and write summary.md.
+
+    from snapconform.report.finish import finish_run
+    finish_run(report_dir)   # after summary.json is written
+
+It never raises for a missing ``allure-results`` (a run with no verdict may have none).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from snapconform.report.results import RunEnvironment, finalize_allure_results
+from snapconform.report.summary import load_summary, write_markdown
+
+ALLURE_RESULTS = "allure-results"
+
+
+def finish_run(report_dir: Path) -> Path:
+    """Finish ``report_dir`` of a run whose summary.json is written; return summary.md's path."""
+    summary = load_summary(report_dir)
+    results = report_dir / ALLURE_RESULTS
+    if results.is_dir():
+        finalize_allure_results(results, RunEnvironment.from_summary(summary.document))
+    return write_markdown(report_dir)
