@@ -455,15 +455,14 @@ def tls_verification(verify: bool | str) -> bool | ssl.SSLContext:
 
 
 class SessionLedger:
-    """The sessions the harness created, so that every one is deleted at the end.
+    """The sessions one client created, so that every one is deleted at the end.
 
-    ``delete`` is called once per open session by :meth:`close_all`; failures are collected, not
-    raised, so one failed logout does not leak the others. Session ids are never shown: the
-    ledger reports counts only.
+    :meth:`close_all` calls ``delete`` once per open session; failures are collected, not raised,
+    so one failed logout does not leak the others. Session ids are never shown: the ledger
+    reports counts, and failure messages have the id masked.
     """
 
-    def __init__(self, delete: Callable[[str], None]) -> None:
-        self._delete = delete
+    def __init__(self) -> None:
         self._open: list[str] = []
         self._lock = threading.Lock()
         self.created = 0
@@ -487,7 +486,7 @@ class SessionLedger:
         with self._lock:
             return len(self._open)
 
-    def close_all(self) -> None:
+    def close_all(self, delete: Callable[[str], None]) -> None:
         """Delete every open session, with SIGINT deferred so a second Ctrl-C cannot leak one."""
         with _sigint_deferred():
             while True:
@@ -496,19 +495,19 @@ class SessionLedger:
                         return
                     session_id = self._open.pop()
                 try:
-                    self._delete(session_id)
+                    delete(session_id)
                 except Exception as error:  # one failed logout must not leak the others
                     self.failures.append(f"{type(error).__name__}: {_redacted(error, session_id)}")
                 else:
                     self.deleted += 1
 
     @contextmanager
-    def guard(self) -> Iterator[SessionLedger]:
-        """``with ledger.guard():`` deletes every open session on exit, however it is left."""
+    def guard(self, delete: Callable[[str], None]) -> Iterator[SessionLedger]:
+        """``with ledger.guard(delete):`` deletes every open session however it is left."""
         try:
             yield self
         finally:
-            self.close_all()
+            self.close_all(delete)
 
 
 def _redacted(error: BaseException, secret: str) -> str:

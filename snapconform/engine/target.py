@@ -33,6 +33,7 @@ from snapconform.engine.safety import (
     RetryDecision,
     RetryPolicy,
     SafetyLimits,
+    SessionLedger,
     TargetSafetyError,
     check_redirect,
     parse_json,
@@ -237,13 +238,37 @@ class Target:
         )
         self._credentials: tuple[str, str] | None = None
         self._session_id: str | None = None
+        #: sessions this client created; close() deletes those still open
+        self.sessions = SessionLedger()
         self.auth_scheme: AuthScheme = "none"
         self.notes: list[str] = []
 
     # -- plumbing ------------------------------------------------------------------------------
 
     def close(self) -> None:
-        self._client.close()
+        """Delete every session this client created and still holds, then close the client.
+
+        Runs on every way out (``with``, the harness teardown on failure or Ctrl-C), so a run
+        leaves no session behind on a shared vCenter.
+        """
+        try:
+            self.sessions.close_all(self._delete_for_cleanup)
+        finally:
+            self._client.close()
+
+    def _delete_for_cleanup(self, session_id: str) -> None:
+        # Outside the budget on purpose: a logout is harmless and leaving sessions is not.
+        self.stats.requests += 1
+        try:
+            self._client.delete(
+                SESSIONS_PATH,
+                headers={SESSION_HEADER: session_id},
+                timeout=min(self.settings.timeout, 10.0),
+            )
+        except httpx.HTTPError as exc:
+            raise TargetError(f"DELETE {SESSIONS_PATH} failed: {type(exc).__name__}") from None
+        if session_id == self._session_id:
+            self._session_id = None
 
     def __enter__(self) -> Target:
         return self
@@ -433,12 +458,16 @@ class Target:
         )
         if isinstance(response.body, str):
             self.redact.add(response.body)
+            if response.status in (200, 201) and response.body:
+                self.sessions.opened(response.body)
         return response
 
     def delete_session(self, session_id: str | None = None) -> Response:
         session_id = session_id or self._session_id
         headers = {SESSION_HEADER: session_id} if session_id else {}
         response = self._send("DELETE", SESSIONS_PATH, headers=headers)
+        if session_id and response.status < 500:
+            self.sessions.closed(session_id)  # deleted, or already unknown to the server
         if session_id == self._session_id:
             self._session_id = None
         return response

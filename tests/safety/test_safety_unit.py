@@ -237,8 +237,8 @@ def test_redirect_loops_are_bounded() -> None:
 
 def test_every_open_session_is_deleted_when_the_run_fails() -> None:
     deleted: list[str] = []
-    ledger = SessionLedger(deleted.append)
-    with pytest.raises(RuntimeError), ledger.guard():
+    ledger = SessionLedger()
+    with pytest.raises(RuntimeError), ledger.guard(deleted.append):
         ledger.opened("s-1")
         ledger.opened("s-2")
         ledger.opened("s-3")
@@ -256,18 +256,18 @@ def test_one_failed_logout_does_not_leak_the_others_and_hides_the_id() -> None:
         if session_id == "secret-token-1":
             raise ConnectionError(f"could not delete {session_id}")
 
-    ledger = SessionLedger(delete)
+    ledger = SessionLedger()
     ledger.opened("secret-token-1")
     ledger.opened("secret-token-2")
-    ledger.close_all()
+    ledger.close_all(delete)
     assert sorted(attempted) == ["secret-token-1", "secret-token-2"]
     assert ledger.failures == ["ConnectionError: could not delete ***"]
 
 
 def test_sessions_are_deleted_on_keyboard_interrupt() -> None:
     deleted: list[str] = []
-    ledger = SessionLedger(deleted.append)
-    with pytest.raises(KeyboardInterrupt), ledger.guard():
+    ledger = SessionLedger()
+    with pytest.raises(KeyboardInterrupt), ledger.guard(deleted.append):
         ledger.opened("s-1")
         raise KeyboardInterrupt
     assert deleted == ["s-1"]
