@@ -28,6 +28,7 @@ from snapconform.engine.harness import Harness, HarnessError
 from snapconform.engine.requirements import CATALOGUE, EPIC, SPEC_URL, Requirement
 from snapconform.engine.target import BudgetExhausted, TargetError
 from snapconform.engine.verdicts import CheckResult
+from snapconform.report.allure_steps import attach_check_result, recorded_exchanges
 
 #: The conformance suite of this checkout.
 SUITE_DIR = Path(__file__).resolve().parent.parent.parent / "tests" / "conformance"
@@ -216,12 +217,15 @@ def _report_requests(config: pytest.Config, count: int) -> None:
 def verify(harness: Harness, requirement: Requirement, node: pytest.Item | None = None) -> None:
     """Run ``requirement``'s check and turn its result into a pytest outcome (with allure labels)."""
     _label(requirement)
-    try:
-        result = requirement.check(harness)
-    except BudgetExhausted as exc:
-        result = CheckResult.skipped(f"{exc}: not enough requests left to check this")
-    except TargetError as exc:
-        result = CheckResult.failed(f"the target failed: {harness.redactor(str(exc))}")
+    # report hook (snapconform.report): the check's exchanges and evidence become Allure steps
+    with recorded_exchanges(harness.target) as exchanges:
+        try:
+            result = requirement.check(harness)
+        except BudgetExhausted as exc:
+            result = CheckResult.skipped(f"{exc}: not enough requests left to check this")
+        except TargetError as exc:
+            result = CheckResult.failed(f"the target failed: {harness.redactor(str(exc))}")
+    attach_check_result(result, exchanges, base_url=harness.base_url, seed=harness.seed)
     if node is not None:
         node.stash[DETAIL_KEY] = result.detail
     if result.outcome == "failed":

@@ -24,6 +24,7 @@ from snapconform.contracts import default_contracts
 from snapconform.engine.config import RunConfig
 from snapconform.engine.pytest_plugin import SUITE_DIR
 from snapconform.engine.requirements import CATALOGUE
+from snapconform.report.finish import finish_run
 
 EXIT_CONFORMANT = 0
 EXIT_NON_CONFORMANT = 1
@@ -193,6 +194,8 @@ def run(config: RunConfig, *, out: TextIO = sys.stdout) -> RunResult:
     if errors:  # a bug in this module; say so rather than write an invalid summary
         raise RuntimeError(f"summary.json would violate its schema: {errors[0].message}")
     summary_path.write_text(json.dumps(summary, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    # report hook (snapconform.report): allure categories/environment/diffs, summary.md
+    finish_run(report_dir)
     exit_code = {"conformant": EXIT_CONFORMANT, "non-conformant": EXIT_NON_CONFORMANT}.get(
         summary["verdict"], EXIT_NO_VERDICT
     )
