@@ -1,6 +1,6 @@
 """Reference-server benchmark (a script, not a test): 100 000 tasks, indexed vs naive scan.
 
-    .venv/bin/python bench/server_bench.py [--tasks 100000] [--seconds 3] [--threads 4]
+    .venv/bin/python bench/server_bench.py [--tasks 100000] [--seconds 3] [--threads 3]
 
 Measures, each next to a naive full-scan baseline (scan every task per request, json.dumps
 every item per response, no indexes, no pre-serialised bytes):
@@ -258,7 +258,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tasks", type=int, default=100_000)
     parser.add_argument("--seconds", type=float, default=3.0)
-    parser.add_argument("--threads", type=int, default=4)
+    parser.add_argument("--threads", type=int, default=3)
     parser.add_argument("--rounds", type=int, default=200)
     parser.add_argument("--serve-child", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--naive", action="store_true", help=argparse.SUPPRESS)
