@@ -21,6 +21,7 @@ from typing import NoReturn
 SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "run": ("snapconform.engine.cli", "check a server against the contract and write a verdict"),
     "serve": ("snapconform.server.cli", "serve the reference implementation on loopback"),
+    "selftest": ("snapconform.selftest", "run the engine against mutant servers: mutation matrix"),
     "config": ("snapconform.config_cli", "show the effective configuration and where it came from"),
     "report": ("snapconform.report.cli", "render summary.md and the HTML report; compare two runs"),
 }
