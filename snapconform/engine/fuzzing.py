@@ -467,6 +467,31 @@ def _unauthenticated_refused(ctx: CheckContext, response: Response, case: Case) 
 _unauthenticated_refused.__name__ = "snapconform_unauthenticated_refused"
 
 
+def _valid_request_served(ctx: CheckContext, response: Response, case: Case) -> bool | None:
+    """A valid request with valid credentials is served: 200, or the documented cap answer.
+
+    The documented ``500 RESOURCE_INACCESSIBLE`` (over 1000 matching tasks) is a business
+    answer; a ``400``, a ``500 ERROR`` or a ``503`` to a request the contract calls valid is a
+    deviation (an unknown task id that crashes the lookup, a cap answered as InvalidArgument).
+    """
+    status = response.status_code
+    if status == 200:
+        return None
+    body = _json_body(response)
+    error_type = body.get("error_type") if isinstance(body, dict) else None
+    if status == 500 and error_type == "RESOURCE_INACCESSIBLE" and case.path == TASKS_PATH:
+        return None
+    shown = f"{status} {error_type}" if error_type else str(status)
+    _fail(
+        "Valid request refused",
+        f"a valid request with valid credentials answered {shown}; expected 200"
+        + (" (or 500 RESOURCE_INACCESSIBLE over the cap)" if case.path == TASKS_PATH else ""),
+    )
+
+
+_valid_request_served.__name__ = "snapconform_valid_request_served"
+
+
 def _builtin_checks() -> tuple[CheckFunction, ...]:
     """schemathesis' own checks that only look at the response (none of them re-sends)."""
     from schemathesis.specs.openapi import checks as openapi_checks
@@ -759,6 +784,8 @@ def _fuzz_scenario(
         # schemathesis' negative-data expectations do not apply.
         checks = [check for check in checks if check.__name__ != "negative_data_rejection"]
         checks.append(_unauthenticated_refused)
+    elif scenario.mode is GenerationMode.POSITIVE:
+        checks.append(_valid_request_served)
     collector.per_scenario.setdefault(scenario.label, 0)
 
     def exercise(case: Case) -> None:
