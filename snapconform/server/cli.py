@@ -10,6 +10,7 @@ import uvicorn
 
 from snapconform.contracts import default_contracts
 from snapconform.server.app import CONTROL_PREFIX, ServerConfig, create_app
+from snapconform.server.behaviour import Behaviour
 from snapconform.server.runner import LOOPBACK_HOSTS, bind_socket, uvicorn_config
 from snapconform.server.state import StateDocumentError, load_state_file
 
@@ -32,6 +33,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--no-control", action="store_true", help="do not serve the control protocol"
     )
+    parser.add_argument(
+        "--mutant", metavar="NAME", help="serve a mutant (snapconform selftest --list)"
+    )
 
 
 def main(args: argparse.Namespace) -> int:
@@ -48,7 +52,17 @@ def main(args: argparse.Namespace) -> int:
         except StateDocumentError as exc:
             print(f"snapconform serve: {exc}", file=sys.stderr)
             return 2
+    behaviour = Behaviour()
+    if args.mutant is not None:
+        from snapconform.mutants import UnknownMutantError, get
+
+        try:
+            behaviour = get(args.mutant).behaviour()
+        except UnknownMutantError as exc:
+            print(f"snapconform serve: {exc}", file=sys.stderr)
+            return 2
     config = ServerConfig(
+        behaviour=behaviour,
         state=state,
         api_version=args.api_version,
         churn_rate=args.churn,
