@@ -28,6 +28,7 @@ ENGINE_PLUGIN = "snapconform.engine.pytest_plugin"
 OPTION_PREFIX = "--snapconform-"
 PROGRESS_OPTION = "--snapconform-progress"
 REPORTER_NAME = "snapconform-progress"
+FIXTURES_NAME = "snapconform-fixtures"
 REPORTER_KEY = pytest.StashKey[ProgressReporter]()
 ACTIVE_KEY = pytest.StashKey[bool]()
 #: requirement feature (snapconform.engine.requirements.Feature) -> marker suffix
@@ -104,8 +105,43 @@ def _is_xdist_controller(config: pytest.Config) -> bool:
     return config.getoption("dist", "no") != "no" and bool(config.getoption("tx", None))
 
 
+class SuiteFixtures:
+    """Fixtures for a team's own tests next to the suite; registered only when active.
+
+    They build on the engine's session harness (``snapconform_harness``), so they share its
+    target, budget, redaction and response audit.
+    """
+
+    @pytest.fixture(scope="session")
+    def snapconform_target(self, snapconform_harness: Any) -> Any:
+        """The server under test (snapconform.engine.target.Target), logged in as the
+        privileged principal; only GET and the session calls can be sent through it."""
+        return snapconform_harness.target
+
+    @pytest.fixture(scope="session")
+    def snapconform_universe(self, snapconform_harness: Any) -> Any:
+        """The tasks the oracle knows (snapconform.engine.universe.Universe): the declared or
+        discovered data, or in controlled mode one universe drawn from the run's seed and
+        installed on the server through the control protocol."""
+        source = snapconform_harness.source
+        fixed = getattr(source, "universe", None)
+        if fixed is not None:
+            return fixed
+        universe = snapconform_harness.draw(snapconform_harness.universes(min_tasks=20))
+        snapconform_harness.install(universe)
+        return universe
+
+    @pytest.fixture(scope="session")
+    def snapconform_oracle(self) -> Any:
+        """The oracle's pure functions (snapconform.engine.oracle): matches(), expected_ids(),
+        the cap outcome and the body checks."""
+        return importlib.import_module("snapconform.engine.oracle")
+
+
 def pytest_configure(config: pytest.Config) -> None:
     if config.stash.get(ACTIVE_KEY, False):
+        if not config.pluginmanager.has_plugin(FIXTURES_NAME):
+            config.pluginmanager.register(SuiteFixtures(), FIXTURES_NAME)
         for feature, suffix in GROUP_MARKERS.items():
             config.addinivalue_line(
                 "markers", f"snapconform_{suffix}: snapconform requirements of group '{feature}'"

@@ -17,6 +17,7 @@ import pytest
 
 pytest.importorskip("snapconform.engine.pytest_plugin", reason="the engine plugin is not built")
 
+from snapconform.engine.requirements import CATALOGUE
 from snapconform.server.app import ServerConfig
 from snapconform.server.behaviour import Behaviour
 from snapconform.server.runner import ServerHandle, serve_in_thread
@@ -32,7 +33,7 @@ class NoCap(Behaviour):
 
 
 def run_suite(
-    directory: Path, *args: str, group: str = "snapconform_cap"
+    directory: Path, *args: str, group: str = "snapconform_cap or mine"
 ) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_", "SNAPCONFORM_"))}
     return subprocess.run(
@@ -73,11 +74,25 @@ def capless() -> Iterator[ServerHandle]:
         yield server
 
 
+OWN_TEST = """
+import pytest
+
+pytestmark = pytest.mark.mine
+
+def test_own(snapconform_target, snapconform_universe, snapconform_oracle):
+    response = snapconform_target.list_tasks(snapconform_oracle.FilterSpec())
+    assert response.status == 200
+    assert len(snapconform_universe) >= 20
+"""
+
+
 def test_group_marker_selects_the_cap_checks_and_they_pass(
     tmp_path: Path, faithful: ServerHandle
 ) -> None:
+    (tmp_path / "test_own.py").write_text(OWN_TEST)
     result = run_suite(
         tmp_path,
+        "test_own.py",
         "--snapconform-base-url",
         faithful.base_url,
         "--snapconform-control-url",
@@ -85,12 +100,14 @@ def test_group_marker_selects_the_cap_checks_and_they_pass(
         "-rA",
     )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert "PASSED test_own.py::test_own" in result.stdout  # the team's own test, our fixtures
     passed = sorted(
         line.split("[")[1].rstrip("]")
         for line in result.stdout.splitlines()
-        if line.startswith("PASSED")
+        if line.startswith("PASSED") and "[" in line
     )
     assert passed and all(name.startswith("CAP-") for name in passed), result.stdout
+    assert len(passed) == len([r for r in CATALOGUE if r.feature == "cap"])
     assert "deselected" in result.stdout  # the other groups were collected, then left out
 
 
