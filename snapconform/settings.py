@@ -34,7 +34,14 @@ CONFIG_PATH_FLAG = "config"
 #: ``SNAPCONFORM_*`` variables that are not settings but are used by the harness itself; never
 #: reported as unknown
 RESERVED_ENV = frozenset(
-    {CONFIG_PATH_ENV, "SNAPCONFORM_DEBUG", "SNAPCONFORM_PROGRESS", "SNAPCONFORM_PROGRESS_FILE"}
+    {
+        CONFIG_PATH_ENV,
+        "SNAPCONFORM_DEBUG",  # tracebacks instead of one-line errors (snapconform.cli)
+        "SNAPCONFORM_PROGRESS",
+        "SNAPCONFORM_PROGRESS_FILE",
+        "SNAPCONFORM_ALLURE",  # the Allure 3 executable (snapconform report)
+        "SNAPCONFORM_SESSION_ID",  # used by the curl lines that reproduce a failure
+    }
 )
 MASK = "********"
 
