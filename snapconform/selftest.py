@@ -627,7 +627,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--markdown",
         type=Path,
         metavar="FILE",
-        help="also write the matrix as Markdown (e.g. docs/mutation.md)",
+        help="also write the matrix as Markdown; a file with the marker block keeps its prose",
     )
     parser.add_argument(
         "--update-readme",
@@ -701,7 +701,12 @@ def main(args: argparse.Namespace) -> int:
     )
     markdown = render_markdown(results, config)
     if args.markdown is not None:
-        args.markdown.write_text(markdown + "\n", encoding="utf-8")
+        # A document with the marker block (docs/mutation.md) keeps its prose around the table.
+        has_block = args.markdown.is_file() and README_START in args.markdown.read_text("utf-8")
+        if has_block:
+            update_readme(args.markdown, markdown)
+        else:
+            args.markdown.write_text(markdown + "\n", encoding="utf-8")
     if args.update_readme is not None:
         try:
             update_readme(args.update_readme, markdown)
