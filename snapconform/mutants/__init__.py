@@ -61,3 +61,22 @@ def get(name: str) -> Mutant:
         return MUTANTS[name]
     except KeyError:
         raise UnknownMutantError.for_name(name, MUTANTS) from None
+
+
+def catalogue_markdown() -> str:
+    """The mutant catalogue as a Markdown table (docs/mutation.md)."""
+    lines = [
+        "| mutant | area | deviation | seam | must be caught by | observable in |",
+        "|---|---|---|---|---|---|",
+    ]
+    for mutant in MUTANTS.values():
+        document = mutant.to_document()
+        description = mutant.description.replace("|", "\\|")
+        lines.append(
+            f"| `{mutant.name}` | {mutant.area} | {description}"
+            f" | `{', '.join(document['seam'])}` | {', '.join(mutant.requirements)}"
+            f" | {', '.join(document['modes'])}"
+            + (f" (API {mutant.api_version})" if mutant.api_version != "8.0.3" else "")
+            + " |"
+        )
+    return "\n".join(lines) + "\n"
