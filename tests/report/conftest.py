@@ -168,3 +168,29 @@ def serve_directory(root: Path) -> Iterator[str]:
 @pytest.fixture
 def http_serve() -> Callable[[Path], Any]:
     return serve_directory
+
+
+DRIVER = Path(__file__).parent / "browser" / "drive_report.mjs"
+BROWSER_TIMEOUT_S = 120
+
+
+def drive_report(
+    url: str, title: str, shots: Path, profile: Path, chromium: Path, mode: str = "diff"
+) -> dict[str, Any]:
+    """Open ``url`` in chromium, read the tree, open the check titled ``title`` (and its diff)."""
+    completed = subprocess.run(
+        ["node", str(DRIVER), url, title, str(shots), str(profile), mode],
+        capture_output=True,
+        text=True,
+        timeout=BROWSER_TIMEOUT_S,
+        check=False,
+        cwd=REPO,
+        env={"PATH": "/usr/bin:/bin", "CHROMIUM": str(chromium), "HOME": str(profile)},
+    )
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    return json.loads(completed.stdout)
+
+
+@pytest.fixture
+def browser_drive() -> Callable[..., dict[str, Any]]:
+    return drive_report

@@ -6,10 +6,8 @@ the system chromium). Screenshots are kept under reports/browser/ of the checkou
 
 from __future__ import annotations
 
-import json
 import re
 import shutil
-import subprocess
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -20,10 +18,8 @@ from snapconform.cli import main as snapconform_main
 from snapconform.report.render import AllureCli
 
 REPO = Path(__file__).resolve().parents[2]
-DRIVER = Path(__file__).parent / "browser" / "drive_report.mjs"
 FAILED_TITLE = "FILTER-STATUS Every result matches the status filter"
 ARTEFACTS = REPO / "reports" / "browser"
-BROWSER_TIMEOUT_S = 120
 
 
 def _rgb(css: str) -> tuple[int, int, int]:
@@ -32,26 +28,13 @@ def _rgb(css: str) -> tuple[int, int, int]:
     return red, green, blue
 
 
-def drive(url: str, title: str, shots: Path, profile: Path, chromium: Path) -> dict[str, Any]:
-    completed = subprocess.run(
-        ["node", str(DRIVER), url, title, str(shots), str(profile)],
-        capture_output=True,
-        text=True,
-        timeout=BROWSER_TIMEOUT_S,
-        check=False,
-        cwd=REPO,
-        env={"PATH": "/usr/bin:/bin", "CHROMIUM": str(chromium), "HOME": str(profile)},
-    )
-    assert completed.returncode == 0, completed.stderr[-3000:]
-    return json.loads(completed.stdout)
-
-
 @pytest.mark.slow
 def test_reviewer_opens_the_failed_check_and_its_diff(
     sample_report: Path,
     allure_cli: AllureCli,
     chromium: Path,
     http_serve: Callable[[Path], Any],
+    browser_drive: Callable[..., dict[str, Any]],
     tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
@@ -60,7 +43,7 @@ def test_reviewer_opens_the_failed_check_and_its_diff(
     shots.mkdir()
     profile.mkdir()
     with http_serve(sample_report / "html") as base_url:
-        seen = drive(f"{base_url}/index.html", FAILED_TITLE, shots, profile, chromium)
+        seen = browser_drive(f"{base_url}/index.html", FAILED_TITLE, shots, profile, chromium)
 
     ARTEFACTS.mkdir(parents=True, exist_ok=True)
     for shot in seen["screenshots"]:

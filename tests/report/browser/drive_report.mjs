@@ -3,10 +3,11 @@
 // open its expected/actual comparison. Prints one JSON document on stdout; the Python test
 // asserts on it. Every request that leaves loopback is recorded (a report must not call out).
 //
-// usage: node drive_report.mjs URL TEST_TITLE SCREENSHOT_DIR USER_DATA_DIR
+// usage: node drive_report.mjs URL TEST_TITLE SCREENSHOT_DIR USER_DATA_DIR [diff|nodiff]
+// (nodiff: the failed check has no expected/actual comparison to open)
 import { chromium } from "playwright-core";
 
-const [url, testTitle, shotDir, userDataDir] = process.argv.slice(2);
+const [url, testTitle, shotDir, userDataDir, diffMode = "diff"] = process.argv.slice(2);
 const TIMEOUT_MS = 30_000;
 const result = { offLoopback: [], pageErrors: [], screenshots: [] };
 
@@ -46,12 +47,23 @@ try {
   result.screenshots.push(tree);
 
   await page.getByText(testTitle, { exact: true }).first().click();
-  await page.getByText("Show difference").first().waitFor();
+  await page.getByText(diffMode === "diff" ? "Show difference" : "Test body").first().waitFor();
   result.testPage = await page.evaluate(() => document.body.innerText);
   const failed = `${shotDir}/failed-check.png`;
   await page.screenshot({ path: failed, fullPage: true });
   result.screenshots.push(failed);
 
+  if (diffMode === "diff") {
+    await openComparison(page);
+  }
+} catch (error) {
+  result.error = String(error);
+} finally {
+  await context.close();
+}
+process.stdout.write(JSON.stringify(result));
+
+async function openComparison(page) {
   await page.getByText("Show difference").first().click();
   const dialog = page.getByText("Comparison", { exact: true }).first();
   await dialog.waitFor();
@@ -69,9 +81,4 @@ try {
   const diff = `${shotDir}/failed-check-diff.png`;
   await page.screenshot({ path: diff });
   result.screenshots.push(diff);
-} catch (error) {
-  result.error = String(error);
-} finally {
-  await context.close();
 }
-process.stdout.write(JSON.stringify(result));
