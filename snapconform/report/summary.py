@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -104,6 +105,20 @@ def _cell(text: str, width: int | None = None) -> str:
     return flat.replace("\\", "\\\\").replace("|", "\\|")
 
 
+_REPRODUCE = re.compile(r" — reproduce: .*?(?= \[seed |$)", re.DOTALL)
+
+
+def evidence(detail: str, width: int = EVIDENCE_WIDTH) -> str:
+    """A check's detail as one table cell: the curl line dropped (the HTML report has it), and
+    the middle cut rather than the end, so the verdict at the end of a long filter stays."""
+    flat = " ".join(_REPRODUCE.sub("", detail).split())
+    if len(flat) > width:
+        head = width // 5
+        tail = width - head - 1
+        flat = flat[:head].rstrip() + "…" + flat[-tail:].lstrip()
+    return _cell(flat)
+
+
 def _code(text: str) -> str:
     return f"`{text.replace('`', '')}`"
 
@@ -141,10 +156,8 @@ def render_markdown(summary: Summary) -> str:
     lines += ["", "| Requirement | Level | Outcome | Evidence |", "|---|---|---|---|"]
     for r in ordered:
         requirement = f"{_code(r['id'])} {_cell(r['title'], 80)}"
-        evidence = _cell(r["detail"], EVIDENCE_WIDTH) or "—"
-        lines.append(
-            f"| {requirement} | {r['level']} | {_OUTCOME_BADGE[r['outcome']]} | {evidence} |"
-        )
+        shown = evidence(r["detail"]) or "—"
+        lines.append(f"| {requirement} | {r['level']} | {_OUTCOME_BADGE[r['outcome']]} | {shown} |")
     lines += ["", *certificate_lines(summary)]
     return "\n".join(lines) + "\n"
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from snapconform.cli import main as snapconform_main
-from snapconform.report.summary import SummaryError, load_summary, render_markdown
+from snapconform.report.summary import SummaryError, evidence, load_summary, render_markdown
 
 
 def _rows(markdown: str) -> list[str]:
@@ -69,9 +69,25 @@ def test_evidence_is_one_escaped_cut_line(
     }
     markdown = render_markdown(load_summary(write_summary(tmp_path, requirements=[requirement])))
     (row,) = _rows(markdown)
-    assert "status=RUNNING \\| 2 missing line two" in row
-    assert row.endswith("… |")
+    assert "| status=RUNNING \\| 2 missing" in row
+    assert "…" in row and row.endswith("xxx |")
     assert len(row) < 260
+
+
+def test_evidence_keeps_the_verdict_of_a_long_filter_and_drops_the_curl_line() -> None:
+    detail = (
+        "filter {tasks: ['task-0'], operations: ['create', 'x" + "y" * 200 + "'], status: "
+        "['RUNNING']}: 1 returned task(s) do not match, e.g. ['task-0'] (universe of 1 tasks) "
+        "— reproduce: curl -sS -H 'vmware-api-session-id: ***' "
+        "'http://127.0.0.1:1/api/snapservice/tasks?status=RUNNING' [seed 42; shrinking stopped]"
+    )
+    shown = evidence(detail)
+    assert shown.startswith("filter {tasks: ['task-0']")
+    assert shown.endswith(
+        "1 returned task(s) do not match, e.g. ['task-0'] (universe of 1 tasks) "
+        "[seed 42; shrinking stopped]"
+    )
+    assert "curl" not in shown and len(shown) <= 140
 
 
 def test_certificate_names_target_version_mode_seed_date_verdict(
