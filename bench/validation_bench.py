@@ -29,7 +29,7 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-from benchlib import BENCH_DIR, interleaved_ms, load, machine, ratio, summary, time_ms
+from benchlib import BENCH_DIR, CPU, interleaved_ms, load, machine, ratio, summary, time_ms
 
 RESULTS = BENCH_DIR / "validation_results.json"
 ITEMS = 1000
@@ -176,20 +176,31 @@ def main(argv: list[str] | None = None) -> int:
         }
         for name, check in checkers.items()
     }
-    timings = interleaved_ms({n: (lambda c=c: c(body)) for n, c in checkers.items()}, args.repeats)
+    calls = {n: (lambda c=c: c(body)) for n, c in checkers.items()}
+    timings = interleaved_ms(calls, args.repeats)
+    cpu_timings = interleaved_ms(calls, args.repeats, clock=CPU)
     validator_rows = {
-        name: {**summary(samples), "keeps_contract_verdicts": all(verdicts[name].values())}
+        name: {
+            **summary(samples),
+            "cpu_median": summary(cpu_timings[name])["median"],
+            "keeps_contract_verdicts": all(verdicts[name].values()),
+        }
         for name, samples in timings.items()
     }
     invalid = probes(body)["x-union: PENDING with progress"][0]
     from snapconform.fastvalidate import validate_fast
 
     invalid_ms = summary(time_ms(lambda: validate_fast(None, "ListResult", invalid), 5))
+    part_calls = oracle_parts(body, text)
+    part_cpu = interleaved_ms(part_calls, args.repeats, clock=CPU)
     parts = {
-        name: summary(samples)
-        for name, samples in interleaved_ms(oracle_parts(body, text), args.repeats).items()
+        name: {**summary(samples), "cpu_median": summary(part_cpu[name])["median"]}
+        for name, samples in interleaved_ms(part_calls, args.repeats).items()
     }
-    audit = summary(time_ms(audit_once(text), args.repeats))
+    audit = {
+        **summary(time_ms(audit_once(text), args.repeats)),
+        "cpu_median": summary(time_ms(audit_once(text), args.repeats, clock=CPU))["median"],
+    }
     baseline = validator_rows["jsonschema, validator per call (Contracts.errors before)"]["median"]
     fast = validator_rows["snapconform.fastvalidate.validate_fast"]["median"]
     results: dict[str, Any] = {
@@ -205,7 +216,8 @@ def main(argv: list[str] | None = None) -> int:
         "oracle_ms": parts,
         "response_audit_ms": audit,
         "goal_ms": 10.0,
-        "validation_plus_pure_oracle_meets_goal": parts["validation + pure oracle"]["median"]
+        # "harness CPU per response": judged on CPU time (wall is inflated by the shared load)
+        "validation_plus_pure_oracle_meets_goal": parts["validation + pure oracle"]["cpu_median"]
         <= 10.0,
     }
     if args.profile:
@@ -220,13 +232,14 @@ def main(argv: list[str] | None = None) -> int:
         results["audit_profile"] = profiler.output_text(unicode=False, color=False)
     RESULTS.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
     width = max(len(n) for n in [*validator_rows, *parts])
-    print(f"1000-item ListResult ({results['body_bytes']} bytes), medians in ms")
+    print(f"1000-item ListResult ({results['body_bytes']} bytes), medians in ms (wall / CPU)")
     for name, row in validator_rows.items():
         keeps = "keeps verdicts" if row["keeps_contract_verdicts"] else "DIFFERENT verdicts"
-        print(f"  {name:<{width}} {row['median']:9.2f}  {keeps}")
+        print(f"  {name:<{width}} {row['median']:9.2f} {row['cpu_median']:9.2f}  {keeps}")
     for name, row in parts.items():
-        print(f"  {name:<{width}} {row['median']:9.2f}")
-    print(f"  {'ResponseAudit (engine, as shipped)':<{width}} {audit['median']:9.2f}")
+        print(f"  {name:<{width}} {row['median']:9.2f} {row['cpu_median']:9.2f}")
+    audit_name = "ResponseAudit (engine, as shipped)"
+    print(f"  {audit_name:<{width}} {audit['median']:9.2f} {audit['cpu_median']:9.2f}")
     print(f"  {'validate_fast, invalid body':<{width}} {invalid_ms['median']:9.2f}")
     if args.profile:
         print(results["audit_profile"])

@@ -74,6 +74,11 @@ def pytest_command(config: RunConfig, seed: int, outcomes: Path) -> list[str]:
         "-p", "snapconform.engine.pytest_plugin",
         "-p", "no:cacheprovider",
         "-q", "--no-header", "-rN", "--color=no",
+        # The suite reports through CheckResult, not bare asserts. Without this, pytest
+        # re-parses and recompiles every module of hypothesis, schemathesis, allure and xdist
+        # (pytest11 plugin distributions) on import when bytecode is not cached
+        # (PYTHONDONTWRITEBYTECODE, read-only venvs): ~40% of a default run (bench/RESULTS.md).
+        "--assert=plain",
         f"--rootdir={SUITE_DIR.parent.parent}",
         f"--alluredir={report_dir / 'allure-results'}", "--clean-alluredir",
         f"--junitxml={report_dir / 'junit.xml'}",
