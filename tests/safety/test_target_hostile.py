@@ -144,12 +144,16 @@ def sequence(*answers: bytes) -> Respond:
     return respond
 
 
-OK = json_response("200 OK", {"items": []})
-SERVER_ERROR = json_response("500 Internal Server Error", {"error_type": "ERROR", "messages": []})
+#: the hostile server closes after each list answer, so it says so (else a retry could race it)
+CLOSE = {"Connection": "close"}
+OK = json_response("200 OK", {"items": []}, CLOSE)
+SERVER_ERROR = json_response(
+    "500 Internal Server Error", {"error_type": "ERROR", "messages": []}, CLOSE
+)
 
 
 def throttled(status: str, retry_after: str | None) -> bytes:
-    extra = {"Retry-After": retry_after} if retry_after is not None else {}
+    extra = {"Retry-After": retry_after, **CLOSE} if retry_after is not None else CLOSE
     return json_response(status, {"error_type": "SERVICE_UNAVAILABLE", "messages": []}, extra)
 
 
@@ -214,7 +218,7 @@ def test_a_steady_500_is_retried_once_only() -> None:
 
 
 def redirect_to(location: str) -> bytes:
-    return head("302 Found", {"Location": location, "Content-Length": "0"})
+    return head("302 Found", {"Location": location, "Content-Length": "0", **CLOSE})
 
 
 @pytest.mark.parametrize("auth", ["session", "basic"])
