@@ -53,6 +53,18 @@ def _python_format(name: str) -> Callable[[str], bool]:
     return conforms
 
 
+def _closed(schema: dict[str, Any]) -> dict[str, Any]:
+    """A copy of a schema file whose root object admits only the properties it declares.
+
+    Only roots that declare ``properties`` are closed; nested subschemas (the ``then`` parts of
+    Info, free-form objects such as ``Error.data``) stay as they are.
+    """
+    closed = dict(schema)
+    if "properties" in closed and "additionalProperties" not in closed:
+        closed["unevaluatedProperties"] = False
+    return closed
+
+
 class FastValidator:
     """Compiled validators for one :class:`Contracts`: Rust for the verdict, Python for errors.
 
@@ -73,6 +85,10 @@ class FastValidator:
         used = {name for schema in every for name in _formats_used(schema)}
         self._formats = {name: _python_format(name) for name in sorted(used) if name in known}
         self._fast: dict[str, jsonschema_rs.Validator | None] = {}
+        self._strict: dict[str, jsonschema_rs.Validator | None] = {}
+        self._strict_schemas = {
+            schema["$id"]: _closed(schema) for schema in every if "$id" in schema
+        }
         self._exact: dict[str, Draft202012Validator] = {}
         self._lock = threading.Lock()
 
@@ -115,6 +131,38 @@ class FastValidator:
             with self._lock:
                 self._exact[name] = validator
         return validator
+
+    def _closed_rust(self, name: str) -> jsonschema_rs.Validator | None:
+        if name in self._strict:
+            return self._strict[name]
+        validator: jsonschema_rs.Validator | None = None
+        try:
+            strict = self._strict_schemas[self._schema(name)["$id"]]
+            registry = jsonschema_rs.Registry(list(self._strict_schemas.items()))
+            validator = jsonschema_rs.validator_for(
+                strict, registry=registry, validate_formats=False
+            )
+        except (jsonschema_rs.ReferencingError, ValueError, TypeError, KeyError):
+            validator = None
+        with self._lock:
+            self._strict[name] = validator
+        return validator
+
+    def declares_every_property(self, name: str, instance: Any) -> bool:
+        """True only if no property of ``instance`` is undeclared by schema ``name``.
+
+        A fast sufficient test: ``instance`` is valid against the schemas closed with
+        ``unevaluatedProperties: false`` (formats not checked). False means "look": the
+        instance may have unknown properties, or be invalid for another reason, and the
+        caller's exact walk (``oracle.unknown_properties``) decides.
+        """
+        validator = self._closed_rust(name)
+        if validator is None:
+            return False
+        try:
+            return validator.is_valid(instance)
+        except (ValueError, TypeError, OverflowError, UnicodeError):
+            return False
 
     def is_valid(self, name: str, instance: Any) -> bool:
         """Whether ``instance`` satisfies schema ``name`` (same verdict as jsonschema)."""
