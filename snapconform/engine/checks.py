@@ -33,7 +33,7 @@ if TYPE_CHECKING:
     from snapconform.engine.harness import Harness
 
 #: Filters per universe in one Hypothesis example (controlled mode pushes one universe each).
-FILTERS_PER_UNIVERSE = 6
+FILTERS_PER_UNIVERSE = 20
 
 
 # --- shared helpers ---------------------------------------------------------------------------
@@ -73,7 +73,7 @@ def _scenario(h: Harness, universe: Universe) -> str:
 def _filters_for(
     universe: Universe, n: int = FILTERS_PER_UNIVERSE
 ) -> st.SearchStrategy[list[FilterSpec]]:
-    return st.lists(filter_specs(universe.vocabulary), min_size=1, max_size=n)
+    return st.lists(filter_specs(universe.vocabulary), min_size=max(1, n // 2), max_size=n)
 
 
 def _with_filters(
@@ -311,26 +311,26 @@ def check_filter_completeness(h: Harness) -> CheckResult:
 
 
 def _or_and_cases(universe: Universe) -> st.SearchStrategy[tuple[Universe, FilterSpec, str, str]]:
+    """OR: one field with at least two distinct values; AND: two fields with values each."""
     vocabulary = universe.vocabulary
-    return st.tuples(
-        st.just(universe),
-        filter_specs(vocabulary, max_values=2),
-        st.sampled_from(FILTER_FIELDS),
-        st.sampled_from(("or", "and")),
-    ).flatmap(
-        lambda t: (
-            value_lists(vocabulary, t[2], 4)
-            .filter(lambda v: len(set(v)) >= 2)
-            .map(
-                lambda values: (
-                    t[0],
-                    t[1].with_field(t[2], values) if t[3] == "or" else t[1],
-                    t[2],
-                    t[3],
-                )
-            )
+
+    def distinct(name: str) -> st.SearchStrategy[tuple[str, ...]]:
+        return value_lists(vocabulary, name, 4).filter(lambda v: len(set(v)) >= 2)
+
+    union_case = st.sampled_from(FILTER_FIELDS).flatmap(
+        lambda name: st.tuples(st.just(universe), distinct(name).map(lambda v: FilterSpec(**{name: v})), st.just(name), st.just("or"))
+    )
+    and_case = st.permutations(FILTER_FIELDS).flatmap(
+        lambda names: st.tuples(
+            st.just(universe),
+            st.tuples(value_lists(vocabulary, names[0], 2), value_lists(vocabulary, names[1], 2)).map(
+                lambda values: FilterSpec(**{names[0]: values[0], names[1]: values[1]})
+            ),
+            st.just(names[0]),
+            st.just("and"),
         )
     )
+    return st.one_of(union_case, and_case)
 
 
 def check_or_within_and_across(h: Harness) -> CheckResult:
@@ -512,7 +512,7 @@ def check_unknown_identifiers(h: Harness) -> CheckResult:
             )
             .map(lambda t: FilterSpec(**{t[0]: (t[1], *t[2])}))
         )
-        return st.tuples(st.just(universe), st.lists(one, min_size=1, max_size=4))
+        return st.tuples(st.just(universe), st.lists(one, min_size=1, max_size=8))
 
     def prop(case: tuple[Universe, list[FilterSpec]]) -> None:
         nonlocal judged
@@ -606,7 +606,7 @@ def check_repeatable(h: Harness) -> CheckResult:
                     f"a second identical request gave another set: {oracle.set_difference(_ids(second), _ids(first))}",
                 )
 
-    result = h.explore(_with_filters(h, 3), prop)
+    result = h.explore(_with_filters(h, 8), prop)
     return _finish(h, rid, result, f"{judged} repeated requests gave the same set")
 
 
@@ -929,7 +929,7 @@ def check_visibility(h: Harness) -> CheckResult:
                             f"not the visible matching set: {oracle.set_difference(_ids(response), universe.expected(spec))}",
                         )
 
-        result = h.explore(_with_filters(h, 3, min_tasks=1), prop)
+        result = h.explore(_with_filters(h, 8, min_tasks=1), prop)
         return _finish(
             h,
             rid,

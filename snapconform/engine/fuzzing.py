@@ -88,8 +88,8 @@ class Scenario:
     mode: GenerationMode
     credentials: Credentials
     share: float = 1.0  # fraction of max_examples this scenario gets (at least 1)
-    #: Keep only these query parameters of each generated case (None: all). Every filter field
-    #: is optional, so dropping some keeps a positive case positive.
+    #: Keep only these query parameters of each generated case, one value each (None: all).
+    #: Every filter field is optional, so dropping some keeps a positive case positive.
     only_query: tuple[str, ...] | None = None
 
     @property
@@ -110,15 +110,24 @@ class Scenario:
 
 
 def _narrowed(case: Case, keep: frozenset[str]) -> Case:
-    case.query = {name: value for name, value in (case.query or {}).items() if name in keep}
+    """Only the ``keep`` parameters, each with at most its first value.
+
+    One status value selects about a fifth of the default universe: a 200 with items, never the
+    cap, so every status's conditional body rules get looked at.
+    """
+    query: dict[str, Any] = {}
+    for name, value in (case.query or {}).items():
+        if name in keep:
+            query[name] = value[:1] if isinstance(value, list) else value
+    case.query = query
     return case
 
 
 #: What the fuzzer sends, and the only things it may send (see the module docstring).
 DEFAULT_SCENARIOS: tuple[Scenario, ...] = (
     Scenario("GET", TASKS_PATH, GenerationMode.POSITIVE, Credentials.CALLER),
-    # Random identifiers match no task; status alone selects real tasks, so 200 bodies with
-    # items (and the over-1000 cap) get checked too.
+    # Random identifiers match no task; one status value selects real tasks, so 200 bodies
+    # with items get checked too (the empty filter of the first scenario covers the cap).
     Scenario(
         "GET", TASKS_PATH, GenerationMode.POSITIVE, Credentials.CALLER, 0.4, only_query=("status",)
     ),

@@ -8,6 +8,7 @@ and raises HarnessError with one clear line when no verdict is possible.
 from __future__ import annotations
 
 import secrets
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -45,6 +46,14 @@ from snapconform.engine.verdicts import CheckResult, Uncertain, Violation
 from strategies.states import HarnessPrincipals, principals_document
 
 T = TypeVar("T")
+
+#: Property runs allowed after the first failure (shrinking against a live server).
+SHRINK_BUDGET = 30
+SHRINK_SECONDS = 6.0
+
+
+class _StopShrinking(BaseException):  # noqa: N818 - a control-flow signal, not an error
+    """Ends Hypothesis' shrinking early (a BaseException, so Hypothesis does not catch it)."""
 
 
 class HarnessError(Exception):
@@ -273,6 +282,8 @@ class Harness:
         exhaustion and transport errors end the exploration with a clear detail.
         """
         problems: list[BaseException] = []
+        violations: list[Violation] = []
+        shrink_calls = 0
 
         @settings(
             max_examples=max_examples or self.max_examples,
@@ -287,32 +298,47 @@ class Harness:
         @hypothesis_seed(self.seed)
         @given(strategy)
         def run(example: T) -> None:
+            nonlocal shrink_calls
             if problems:
                 raise problems[0]
+            if violations:
+                # Shrinking against a live server costs requests: after a bounded number of
+                # attempts, stop trying (the smallest real failure so far is reported).
+                shrink_calls += 1
+                if shrink_calls > SHRINK_BUDGET or time.monotonic() > shrink_deadline[0]:
+                    raise _StopShrinking
             try:
                 prop(example)
+            except Violation as violation:
+                if not violations:
+                    shrink_deadline[0] = time.monotonic() + SHRINK_SECONDS
+                violations.append(violation)
+                raise
             except (BudgetExhausted, TargetError) as exc:
                 problems.append(exc)
                 raise
 
+        shrink_deadline = [0.0]
         try:
             run()
+        except _StopShrinking:
+            return CheckResult.failed(f"{violations[-1]} [seed {self.seed}; shrinking stopped at its budget]")
         except Violation as violation:
-            return CheckResult.failed(
-                f"{violation} [seed {self.seed}; minimal example after shrinking]"
-            )
+            return CheckResult.failed(f"{violation} [seed {self.seed}; minimal example after shrinking]")
         except BudgetExhausted as exc:
+            if violations:
+                return CheckResult.failed(f"{violations[-1]} [seed {self.seed}]")
             return CheckResult.skipped(f"{exc}: not enough requests left to check this")
         except TargetError as exc:
-            return CheckResult.failed(
-                f"the target failed while checking: {self.redactor(str(exc))}"
-            )
+            return CheckResult.failed(f"the target failed while checking: {self.redactor(str(exc))}")
         except Flaky as exc:
-            return CheckResult.failed(
-                f"the outcome was not reproducible (flaky): {self.redactor(str(exc))[:300]}"
-            )
+            if violations:
+                return CheckResult.failed(f"{violations[-1]} [seed {self.seed}; shrinking stopped early]")
+            return CheckResult.failed(f"the outcome was not reproducible (flaky): {self.redactor(str(exc))[:300]}")
         except Uncertain as exc:
             return CheckResult.skipped(f"uncertain: {exc}")
+        if violations:  # every later attempt "passed" because the shrink budget ran out
+            return CheckResult.failed(f"{violations[-1]} [seed {self.seed}; shrinking stopped early]")
         return None
 
     def draw(self, strategy: st.SearchStrategy[T]) -> T:

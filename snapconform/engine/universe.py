@@ -89,6 +89,14 @@ class Universe:
     def __len__(self) -> int:
         return len(self.visible_items)
 
+    def __repr__(self) -> str:
+        # Hypothesis prints failing examples: a universe is summarised, never dumped whole.
+        visible = "all" if self.visible is None else len(self.visible)
+        return f"Universe({len(self.items)} tasks, visible={visible}, exact={self.exact})"
+
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
+        printer.text(repr(self))
+
 
 class UniverseSource:
     """Where universes come from; ``install`` makes one current on the server."""

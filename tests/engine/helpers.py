@@ -1,0 +1,49 @@
+"""Run engine checks in-process against a reference server with a given Behaviour."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from snapconform.engine.config import Credentials, RunConfig
+from snapconform.engine.harness import Harness
+from snapconform.engine.requirements import requirement
+from snapconform.engine.verdicts import CheckResult
+from snapconform.server.app import ServerConfig
+from snapconform.server.behaviour import Behaviour
+from snapconform.server.defaults import ADMIN_PASSWORD, ADMIN_USERNAME, NOPRIVS_PASSWORD, NOPRIVS_USERNAME
+from snapconform.server.runner import serve_in_thread
+
+
+@contextmanager
+def harness_for(
+    behaviour: Behaviour | None = None,
+    *,
+    mode: str = "controlled",
+    seed: int = 1,
+    max_examples: int = 4,
+    server: dict[str, Any] | None = None,
+    run: dict[str, Any] | None = None,
+) -> Iterator[Harness]:
+    """A Harness against a loopback reference server running ``behaviour`` in ``mode``."""
+    server_config = ServerConfig(behaviour=behaviour or Behaviour(), **(server or {}))
+    with serve_in_thread(server_config, "127.0.0.1", 0) as handle:
+        options: dict[str, Any] = {"base_url": handle.base_url, "max_examples": max_examples, "seed": seed}
+        if mode == "controlled":
+            options["control_url"] = handle.control_url
+        else:
+            options["credentials"] = Credentials(ADMIN_USERNAME, ADMIN_PASSWORD)
+            options["unprivileged"] = Credentials(NOPRIVS_USERNAME, NOPRIVS_PASSWORD)
+        options.update(run or {})
+        config = RunConfig(**options)
+        control = handle.control_url if mode == "controlled" else None
+        harness = Harness.open(config, base_url=handle.base_url, control_url=control, seed=seed)
+        try:
+            yield harness
+        finally:
+            harness.close()
+
+
+def run_checks(harness: Harness, ids: Iterable[str]) -> dict[str, CheckResult]:
+    return {rid: requirement(rid).check(harness) for rid in ids}

@@ -1,0 +1,136 @@
+"""Every requirement family catches a deliberately broken server; the reference passes.
+
+Each broken server is a small Behaviour subclass with one deviation; the engine runs in-process
+(Harness + the catalogue's check) in controlled mode against it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import pytest
+
+from snapconform.server.behaviour import Behaviour
+from tests.engine.helpers import harness_for, run_checks
+
+pytestmark = pytest.mark.slow
+
+
+class CaseInsensitiveUsers(Behaviour):
+    def field_matches(self, field_name: str, wanted: Sequence[str], actual: Any) -> bool:
+        if field_name == "users" and isinstance(actual, str):
+            return actual.lower() in {w.lower() for w in wanted}
+        return super().field_matches(field_name, wanted, actual)
+
+
+class FirstValueOnly(Behaviour):
+    def field_matches(self, field_name: str, wanted: Sequence[str], actual: Any) -> bool:
+        return super().field_matches(field_name, wanted[:1], actual)
+
+
+class OrAcrossFields(Behaviour):
+    def task_matches(self, item: Mapping[str, Any], spec: Any) -> bool:
+        constraints = spec.constraints()
+        if not constraints:
+            return True
+        return any(self.field_matches(n, w, _value(item, n)) for n, w in constraints.items())
+
+
+def _value(item: Mapping[str, Any], name: str) -> Any:
+    from snapconform.engine.oracle import item_value
+
+    return item_value(item, name)
+
+
+class CapCountsStore(Behaviour):
+    def exceeds_cap(self, result: Any, store: Any) -> bool:
+        return len(store) > self.cap
+
+
+class NoCap(Behaviour):
+    def exceeds_cap(self, result: Any, store: Any) -> bool:
+        return False
+
+
+class NoPrivilegeCheck(Behaviour):
+    def authorised(self, principal: Any) -> bool:
+        return True
+
+
+class IgnoresVisibility(Behaviour):
+    def visible(self, principal: Any) -> frozenset[str] | None:
+        return None
+
+
+class NoChallenge(Behaviour):
+    def challenge(self) -> str | None:
+        return None
+
+
+class TextPlain(Behaviour):
+    def media_type(self) -> str:
+        return "text/plain"
+
+
+class WrongErrorType(Behaviour):
+    def error_type_value(self, error_type: str) -> str:
+        return "ERROR" if error_type == "INVALID_ARGUMENT" else error_type
+
+
+class UnavailableAs500(Behaviour):
+    def status_for(self, error_type: str) -> int:
+        return 500 if error_type == "SERVICE_UNAVAILABLE" else super().status_for(error_type)
+
+
+CASES = [
+    pytest.param(CaseInsensitiveUsers(), ["FILTER-EXACT-ENCODED"], id="filter-case-insensitive"),
+    pytest.param(FirstValueOnly(), ["FILTER-COMPLETENESS", "FILTER-OR-AND", "FILTER-ORDER-REPEATS"], id="filter-first-value-only"),
+    pytest.param(OrAcrossFields(), ["FILTER-SOUNDNESS", "FILTER-OR-AND"], id="filter-or-across-fields"),
+    pytest.param(CapCountsStore(), ["CAP-COUNTS-MATCHING"], id="cap-counts-store"),
+    pytest.param(NoCap(), ["CAP-OVER-LIMIT", "CAP-NEVER-MORE"], id="cap-truncates-never"),
+    pytest.param(NoPrivilegeCheck(), ["AUTH-PRIVILEGE"], id="auth-no-privilege-check"),
+    pytest.param(IgnoresVisibility(), ["AUTH-VISIBILITY"], id="auth-ignores-visibility"),
+    pytest.param(NoChallenge(), ["AUTH-NO-CREDENTIALS", "AUTH-WWW-AUTHENTICATE"], id="auth-no-challenge"),
+    pytest.param(TextPlain(), ["CONTRACT-JSON"], id="contract-text-plain"),
+    pytest.param(WrongErrorType(), ["CONTRACT-ERROR-TYPE", "CONTRACT-ERROR-BODY"], id="contract-wrong-error-type"),
+    pytest.param(UnavailableAs500(), ["FAULT-503"], id="faults-503-as-500"),
+]
+
+
+@pytest.mark.parametrize(("behaviour", "caught_by"), CASES)
+def test_broken_server_is_caught(behaviour: Behaviour, caught_by: list[str]) -> None:
+    with harness_for(behaviour, max_examples=6) as harness:
+        results = run_checks(harness, caught_by)
+    for rid, result in results.items():
+        assert result.outcome == "failed", f"{rid} missed {type(behaviour).__name__}: {result.detail}"
+        assert "***" not in result.detail or "Sc-" not in result.detail
+
+
+def test_failure_detail_has_seed_and_masked_curl_line() -> None:
+    with harness_for(FirstValueOnly(), max_examples=6, seed=7) as harness:
+        result = run_checks(harness, ["FILTER-COMPLETENESS"])["FILTER-COMPLETENESS"]
+        passwords = [p[1] for p in (harness.principals.privileged, harness.principals.limited)]  # type: ignore[union-attr]
+    assert result.outcome == "failed"
+    assert "seed 7" in result.detail and "curl -sS" in result.detail
+    assert "vmware-api-session-id: ***" in result.detail or "Basic ***" in result.detail
+    assert not any(p in result.detail for p in passwords)
+
+
+ALL_IDS = [
+    "FILTER-EMPTY", "FILTER-SOUNDNESS", "FILTER-COMPLETENESS", "FILTER-OR-AND", "FILTER-ORDER-REPEATS",
+    "FILTER-EXACT-ENCODED", "FILTER-UNKNOWN-IDS", "FILTER-INVALID-STATUS", "FILTER-DETERMINISTIC",
+    "CAP-AT-LIMIT", "CAP-OVER-LIMIT", "CAP-COUNTS-MATCHING",
+    "AUTH-NO-CREDENTIALS", "AUTH-WWW-AUTHENTICATE", "AUTH-BOGUS-SESSION", "AUTH-WRONG-PASSWORD",
+    "AUTH-SESSION-ENDED", "AUTH-PRIVILEGE", "AUTH-VISIBILITY", "FAULT-503", "FAULT-500",
+    "CONTRACT-200-BODY", "CONTRACT-STATUS-CONDITIONAL", "CONTRACT-ERROR-BODY", "CONTRACT-ERROR-TYPE",
+    "CONTRACT-ERROR-MESSAGES", "CONTRACT-JSON", "CONTRACT-UNIQUE-IDS", "CAP-NEVER-MORE",
+]
+
+
+@pytest.mark.parametrize("api_version", ["8.0.3", "9.1"])
+def test_reference_server_passes_controlled(api_version: str) -> None:
+    with harness_for(server={"api_version": api_version}, run={"api_version": api_version}, seed=11) as harness:
+        results = run_checks(harness, ALL_IDS)
+    failed = {rid: r.detail for rid, r in results.items() if r.outcome == "failed"}
+    assert not failed
