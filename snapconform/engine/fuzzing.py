@@ -45,7 +45,7 @@ from typing import TYPE_CHECKING, Any, NoReturn, Protocol
 import httpx
 import requests
 import schemathesis
-from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import HealthCheck, Phase, example, given, settings
 from hypothesis import seed as hypothesis_seed
 from schemathesis import GenerationMode
 from schemathesis.core.failures import Failure, FailureGroup
@@ -100,6 +100,12 @@ class Scenario:
             f"[{self.mode.value}{only}, {self.credentials.value} credentials]"
         )
 
+    def explicit_cases(self, operation: APIOperation) -> list[Case]:
+        """Cases sent before the generated ones: every status value once (``only_query``)."""
+        if self.only_query is None or self.mode is not GenerationMode.POSITIVE:
+            return []
+        return _enum_cases(operation, self.only_query)
+
     def strategy(self, operation: APIOperation) -> SearchStrategy[Case]:
         """The cases of this scenario: schemathesis' own, narrowed to ``only_query``."""
         strategy = operation.as_strategy(generation_mode=self.mode)
@@ -107,6 +113,17 @@ class Scenario:
             return strategy
         keep = frozenset(self.only_query)
         return strategy.map(lambda case: _narrowed(case, keep))
+
+
+def _enum_cases(operation: APIOperation, names: Sequence[str]) -> list[Case]:
+    """One case per enum value of each named query parameter (its values read from contracts)."""
+    cases: list[Case] = []
+    for name in names:
+        if name != "status":
+            continue
+        for value in default_contracts().schema("Status")["enum"]:
+            cases.append(operation.Case(query={name: [value]}))
+    return cases
 
 
 def _narrowed(case: Case, keep: frozenset[str]) -> Case:
@@ -363,10 +380,25 @@ def body_violations(method: str, path: str, status: int, body: Any) -> list[str]
     failures: list[str] = []
     for name in names:
         violations = oracle.schema_violations(name, body, conditional=True)
+        if name == "ListResult" and not violations:
+            violations = _union_violations(body)
         if not violations:
             return []
         failures.append(f"not a valid {name}: {'; '.join(violations[:3])}")
     return failures
+
+
+def _union_violations(body: Any) -> list[str]:
+    """The Info status-conditional rules (the bindings' UnionValidator) for every item."""
+    out: list[str] = []
+    for index, item in enumerate(body.get("items", []) if isinstance(body, dict) else []):
+        info = item.get("info") if isinstance(item, dict) else None
+        if isinstance(info, dict):
+            out.extend(
+                f"items/{index}/info: {problem}"
+                for problem in oracle.status_conditional_violations(info)
+            )
+    return out
 
 
 # --- schemathesis custom checks -------------------------------------------------------------------
@@ -828,6 +860,8 @@ def _fuzz_scenario(
         _validate(case, response, checks, scenario, request, collector)
 
     runner = given(scenario.strategy(operation))(exercise)
+    for case in reversed(scenario.explicit_cases(operation)):
+        runner = example(case)(runner)
     runner = settings(
         max_examples=config.examples_for(scenario),
         deadline=None,
