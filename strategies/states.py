@@ -33,7 +33,7 @@ class Pools:
 
 
 def pools() -> st.SearchStrategy[Pools]:
-    """Small pools: 1–4 services, 1–4 operations, 1–5 users (sometimes a system user)."""
+    """Small pools: 1-4 services, 1-4 operations, 1-5 users (sometimes a system user)."""
     return st.builds(
         Pools,
         services=st.lists(identifiers(SERVICE_NAMES), min_size=1, max_size=4, unique=True).map(

@@ -89,7 +89,10 @@ def _finish(
         return result
     uncertain = h.uncertain.get(requirement_id, [])
     if uncertain:
-        passed += f"; {len(uncertain)} case(s) uncertain (data changed during the run), e.g. {uncertain[0]}"
+        passed += (
+            f"; {len(uncertain)} case(s) uncertain (data changed during the run),"
+            f" e.g. {uncertain[0]}"
+        )
     return CheckResult.passed(passed)
 
 
@@ -133,7 +136,7 @@ def _list_or_fail(
         return False
     if response.status == 400 and universe.is_unknown(spec):
         return False  # unknown identifiers may be refused (FILTER-UNKNOWN-IDS)
-    if beyond is None or not universe.exact and response.status >= 500:
+    if beyond is None or (not universe.exact and response.status >= 500):
         h.note_uncertain(requirement_id, f"{spec.describe()}: HTTP {response.status}")
         return False
     expected = len(universe.expected(spec))
@@ -238,7 +241,8 @@ def check_empty_filter_returns_all(h: Harness) -> CheckResult:
                     spec,
                     response,
                     f"200 with {len(_ids(response))} tasks although at least"
-                    f" {len(universe.judged(universe.expected(spec)))} visible tasks exist (over the cap:"
+                    f" {len(universe.judged_for(spec, universe.expected(spec)))} visible tasks "
+                    f"exist (over the cap:"
                     " expected 500 ResourceInaccessible)",
                 )
             return
@@ -318,14 +322,19 @@ def _or_and_cases(universe: Universe) -> st.SearchStrategy[tuple[Universe, Filte
         return value_lists(vocabulary, name, 4).filter(lambda v: len(set(v)) >= 2)
 
     union_case = st.sampled_from(FILTER_FIELDS).flatmap(
-        lambda name: st.tuples(st.just(universe), distinct(name).map(lambda v: FilterSpec(**{name: v})), st.just(name), st.just("or"))
+        lambda name: st.tuples(
+            st.just(universe),
+            distinct(name).map(lambda v: FilterSpec(**{name: v})),
+            st.just(name),
+            st.just("or"),
+        )
     )
     and_case = st.permutations(FILTER_FIELDS).flatmap(
         lambda names: st.tuples(
             st.just(universe),
-            st.tuples(value_lists(vocabulary, names[0], 2), value_lists(vocabulary, names[1], 2)).map(
-                lambda values: FilterSpec(**{names[0]: values[0], names[1]: values[1]})
-            ),
+            st.tuples(
+                value_lists(vocabulary, names[0], 2), value_lists(vocabulary, names[1], 2)
+            ).map(lambda values: FilterSpec(**{names[0]: values[0], names[1]: values[1]})),
             st.just(names[0]),
             st.just("and"),
         )
@@ -401,19 +410,21 @@ def check_order_and_repeats(h: Harness) -> CheckResult:
         second = h.target.list_tasks(variant)
         if not (_is_list(first) and _is_list(second)):
             if (
-                first.status != second.status
-                and not (first.status >= 500 or second.status >= 500)
-                or (first.status != second.status and universe.exact)
-            ):
+                first.status != second.status and not (first.status >= 500 or second.status >= 500)
+            ) or (first.status != second.status and universe.exact):
                 raise _problem(
                     h,
                     variant,
                     second,
-                    f"HTTP {second.status}, but HTTP {first.status} for the same values as {canonical.describe()}",
+                    f"HTTP {second.status}, but HTTP {first.status} for the same values as "
+                    f"{canonical.describe()}",
                 )
             return
         compared += 1
-        got, want = universe.judged(_ids(second)), universe.judged(_ids(first))
+        got, want = (
+            universe.judged_for(canonical, _ids(second)),
+            universe.judged_for(canonical, _ids(first)),
+        )
         if got != want:
             raise _problem(
                 h,
@@ -470,7 +481,8 @@ def check_exact_encoded_values(h: Harness) -> CheckResult:
                     h,
                     spec,
                     response,
-                    f"returned {len(wrong)} task(s) whose value differs (case or encoding), e.g. {wrong[:3]}",
+                    f"returned {len(wrong)} task(s) whose value differs (case or encoding), "
+                    f"e.g. {wrong[:3]}",
                 )
             if not universe.exact:
                 items = {i["task"]: i for i in response.body["items"] if isinstance(i, Mapping)}
@@ -526,7 +538,8 @@ def check_unknown_identifiers(h: Harness) -> CheckResult:
                     h,
                     spec,
                     response,
-                    f"HTTP {response.status} for an unknown identifier (expected 200 without it, or 400)",
+                    f"HTTP {response.status} for an unknown identifier (expected 200 without "
+                    f"it, or 400)",
                 )
             if response.status == 400:
                 continue
@@ -542,7 +555,8 @@ def check_unknown_identifiers(h: Harness) -> CheckResult:
                     h,
                     spec,
                     response,
-                    f"not the matching set: {oracle.set_difference(_ids(response), universe.expected(spec))}",
+                    f"not the matching set: "
+                    f"{oracle.set_difference(_ids(response), universe.expected(spec))}",
                 )
 
     result = h.explore(h.universes(min_tasks=1).flatmap(cases), prop)
@@ -598,12 +612,15 @@ def check_repeatable(h: Harness) -> CheckResult:
                     rid, f"{spec.describe()}: HTTP {first.status} then {second.status}"
                 )
                 continue
-            if _is_list(first) and universe.judged(_ids(first)) != universe.judged(_ids(second)):
+            if _is_list(first) and universe.judged_for(spec, _ids(first)) != universe.judged_for(
+                spec, _ids(second)
+            ):
                 raise _problem(
                     h,
                     spec,
                     second,
-                    f"a second identical request gave another set: {oracle.set_difference(_ids(second), _ids(first))}",
+                    f"a second identical request gave another set: "
+                    f"{oracle.set_difference(_ids(second), _ids(first))}",
                 )
 
     result = h.explore(_with_filters(h, 8), prop)
@@ -699,19 +716,23 @@ def _cap_fixed(h: Harness, rid: str, want: str) -> CheckResult:
                     else f"HTTP {response.status}"
                 )
                 return CheckResult.failed(
-                    f"filter {spec.describe()} matches at least {len(universe.judged(universe.expected(spec)))} tasks: {got}, expected 500 ResourceInaccessible — reproduce: {h.repro(response)}"
+                    f"filter {spec.describe()} matches at least "
+                    f"{len(universe.judged_for(spec, universe.expected(spec)))} tasks: {got}, "
+                    f"expected 500 ResourceInaccessible — reproduce: {h.repro(response)}"
                 )
         else:
             if not _is_list(response):
                 return CheckResult.failed(
-                    f"filter {spec.describe()} matches {count} tasks: HTTP {response.status}, expected 200 — reproduce: {h.repro(response)}"
+                    f"filter {spec.describe()} matches {count} tasks: HTTP {response.status}, "
+                    f"expected 200 — reproduce: {h.repro(response)}"
                 )
-            missing = universe.judged(universe.expected(spec)) - _ids(response)
+            missing = universe.judged_for(spec, universe.expected(spec)) - _ids(response)
             if missing:
                 confirmed, _ = h.source.confirm_missing(h.target, spec, missing, universe)
                 if confirmed:
                     return CheckResult.failed(
-                        f"filter {spec.describe()}: {len(confirmed)} matching task(s) missing — reproduce: {h.repro(response)}"
+                        f"filter {spec.describe()}: {len(confirmed)} matching task(s) missing "
+                        f"— reproduce: {h.repro(response)}"
                     )
         if judged >= 3:
             break
@@ -783,7 +804,8 @@ def check_no_credentials(h: Harness) -> CheckResult:
     response = _unauthenticated(h)
     if response.status != 401:
         return CheckResult.failed(
-            f"a request without credentials got HTTP {response.status}, expected 401 — reproduce: {h.repro(response)}"
+            f"a request without credentials got HTTP {response.status}, expected 401 — "
+            f"reproduce: {h.repro(response)}"
         )
     problem = oracle.unauthenticated_challenge_violation(response.body)
     if problem:
@@ -811,7 +833,8 @@ def check_bogus_session(h: Harness) -> CheckResult:
     response = h.target.get_tasks(headers={SESSION_HEADER: bogus}, authenticated=False)
     if response.status != 401:
         return CheckResult.failed(
-            f"an unknown session id got HTTP {response.status}, expected 401 — reproduce: {h.repro(response)}"
+            f"an unknown session id got HTTP {response.status}, expected 401 — reproduce: "
+            f"{h.repro(response)}"
         )
     return CheckResult.passed("an unknown session id got 401")
 
@@ -825,7 +848,8 @@ def check_wrong_password(h: Harness) -> CheckResult:
         response = h.target.create_session(user, wrong)
         if response.status != 401:
             return CheckResult.failed(
-                f"POST /api/snapservice/sessions with a wrong password got HTTP {response.status}, expected 401"
+                f"POST /api/snapservice/sessions with a wrong password got HTTP "
+                f"{response.status}, expected 401"
             )
         done.append("session creation")
     response = h.target.get_tasks(
@@ -833,7 +857,8 @@ def check_wrong_password(h: Harness) -> CheckResult:
     )
     if response.status != 401:
         return CheckResult.failed(
-            f"Basic credentials with a wrong password got HTTP {response.status}, expected 401 — reproduce: {h.repro(response)}"
+            f"Basic credentials with a wrong password got HTTP {response.status}, expected 401 "
+            f"— reproduce: {h.repro(response)}"
         )
     done.append("Basic authentication")
     return CheckResult.passed(f"a wrong password was refused with 401 ({', '.join(done)})")
@@ -855,7 +880,8 @@ def check_deleted_session(h: Harness) -> CheckResult:
         response = target.get_tasks(headers={SESSION_HEADER: session_id}, authenticated=False)
     if response.status != 401:
         return CheckResult.failed(
-            f"a deleted session id got HTTP {response.status}, expected 401 — reproduce: {h.repro(response)}"
+            f"a deleted session id got HTTP {response.status}, expected 401 — reproduce: "
+            f"{h.repro(response)}"
         )
     return CheckResult.passed("a deleted session id got 401")
 
@@ -881,12 +907,14 @@ def check_unprivileged_forbidden(h: Harness) -> CheckResult:
             response = target.list_tasks(spec)
             if response.status != 403:
                 return CheckResult.failed(
-                    f"a principal without System.Read got HTTP {response.status} for {spec.describe()}, expected 403 — reproduce: {h.repro(response)}"
+                    f"a principal without System.Read got HTTP {response.status} for "
+                    f"{spec.describe()}, expected 403 — reproduce: {h.repro(response)}"
                 )
             leaked = [t for t in universe.by_id if t in response.text]
-            if isinstance(response.body, Mapping) and "items" in response.body or leaked:
+            if (isinstance(response.body, Mapping) and "items" in response.body) or leaked:
                 return CheckResult.failed(
-                    f"the 403 body carries task data ({leaked[:3] or 'items'}) — reproduce: {h.repro(response)}"
+                    f"the 403 body carries task data ({leaked[:3] or 'items'}) — reproduce: "
+                    f"{h.repro(response)}"
                 )
     return CheckResult.passed("403 Unauthorized without data")
 
@@ -919,14 +947,17 @@ def check_visibility(h: Harness) -> CheckResult:
                             h,
                             spec,
                             response,
-                            f"{len(leaked)} task(s) outside the principal's visible set, e.g. {sorted(leaked)[:3]} (universe of {len(full.items)}, {len(universe.visible or ())} visible)",
+                            f"{len(leaked)} task(s) outside the principal's visible set, e.g. "
+                            f"{sorted(leaked)[:3]} (universe of {len(full.items)}, "
+                            f"{len(universe.visible or ())} visible)",
                         )
                     if _ids(response) != universe.expected(spec):
                         raise _problem(
                             h,
                             spec,
                             response,
-                            f"not the visible matching set: {oracle.set_difference(_ids(response), universe.expected(spec))}",
+                            f"not the visible matching set: "
+                            f"{oracle.set_difference(_ids(response), universe.expected(spec))}",
                         )
 
         result = h.explore(_with_filters(h, 8, min_tasks=1), prop)
@@ -957,11 +988,14 @@ def check_visibility(h: Harness) -> CheckResult:
                 judged += 1
                 if _is_list(response) and _ids(response) - visible:
                     return CheckResult.failed(
-                        f"tasks outside the visible set: {sorted(_ids(response) - visible)[:3]} — reproduce: {h.repro(response)}"
+                        f"tasks outside the visible set: "
+                        f"{sorted(_ids(response) - visible)[:3]} — reproduce: {h.repro(response)}"
                     )
                 if _is_list(response) and _ids(response) != view.expected(spec):
                     return CheckResult.failed(
-                        f"filter {spec.describe()}: {oracle.set_difference(_ids(response), view.expected(spec))} — reproduce: {h.repro(response)}"
+                        f"filter {spec.describe()}: "
+                        f"{oracle.set_difference(_ids(response), view.expected(spec))} — "
+                        f"reproduce: {h.repro(response)}"
                     )
         finally:
             if credentials is not None:
@@ -1033,9 +1067,13 @@ def check_fuzzing(h: Harness) -> CheckResult:
             f"{f.check} on {f.request} -> HTTP {f.status}: {h.redactor(f.message)[:200]}"
             for f in report.findings[:3]
         )
-        return CheckResult.failed(f"{len(report.findings)} deviation(s) in {sent}: {shown} [seed {h.seed}]")
+        return CheckResult.failed(
+            f"{len(report.findings)} deviation(s) in {sent}: {shown} [seed {h.seed}]"
+        )
     if report.transport_errors:
         return CheckResult.failed(f"{report.transport_errors} transport error(s) in {sent}")
     if report.budget_exhausted and report.requests_sent == 0:
         return CheckResult.skipped("request budget exhausted before fuzzing")
-    return CheckResult.passed(f"{sent}, no deviation" + (" (budget exhausted)" if report.budget_exhausted else ""))
+    return CheckResult.passed(
+        f"{sent}, no deviation" + (" (budget exhausted)" if report.budget_exhausted else "")
+    )

@@ -30,7 +30,7 @@ class RunConfig:
     api_version: str = "8.0.3"
     report_dir: Path = Path("reports")
     seed: int | None = None
-    max_examples: int = 10  # Hypothesis examples per check (a universe with several filters each)
+    max_examples: int = 25  # Hypothesis examples per check (a universe with several filters each)
     max_requests: int = 5000
     rate_limit: float | None = None  # requests per second; None: the default for the target kind
     insecure: bool = False

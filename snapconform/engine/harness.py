@@ -52,7 +52,7 @@ SHRINK_BUDGET = 30
 SHRINK_SECONDS = 6.0
 
 
-class _StopShrinking(BaseException):  # noqa: N818 - a control-flow signal, not an error
+class _StopShrinking(BaseException):
     """Ends Hypothesis' shrinking early (a BaseException, so Hypothesis does not catch it)."""
 
 
@@ -242,6 +242,7 @@ class Harness:
 
     def _relogin(self) -> None:
         # PUT {control}/state ends every session: the privileged client logs in again.
+        self.stats.universe += 1
         self.login(self.target, self.privileged)
 
     def install(self, universe: Universe) -> None:
@@ -322,23 +323,35 @@ class Harness:
         try:
             run()
         except _StopShrinking:
-            return CheckResult.failed(f"{violations[-1]} [seed {self.seed}; shrinking stopped at its budget]")
+            return CheckResult.failed(
+                f"{violations[-1]} [seed {self.seed}; shrinking stopped at its budget]"
+            )
         except Violation as violation:
-            return CheckResult.failed(f"{violation} [seed {self.seed}; minimal example after shrinking]")
+            return CheckResult.failed(
+                f"{violation} [seed {self.seed}; minimal example after shrinking]"
+            )
         except BudgetExhausted as exc:
             if violations:
                 return CheckResult.failed(f"{violations[-1]} [seed {self.seed}]")
             return CheckResult.skipped(f"{exc}: not enough requests left to check this")
         except TargetError as exc:
-            return CheckResult.failed(f"the target failed while checking: {self.redactor(str(exc))}")
+            return CheckResult.failed(
+                f"the target failed while checking: {self.redactor(str(exc))}"
+            )
         except Flaky as exc:
             if violations:
-                return CheckResult.failed(f"{violations[-1]} [seed {self.seed}; shrinking stopped early]")
-            return CheckResult.failed(f"the outcome was not reproducible (flaky): {self.redactor(str(exc))[:300]}")
+                return CheckResult.failed(
+                    f"{violations[-1]} [seed {self.seed}; shrinking stopped early]"
+                )
+            return CheckResult.failed(
+                f"the outcome was not reproducible (flaky): {self.redactor(str(exc))[:300]}"
+            )
         except Uncertain as exc:
             return CheckResult.skipped(f"uncertain: {exc}")
         if violations:  # every later attempt "passed" because the shrink budget ran out
-            return CheckResult.failed(f"{violations[-1]} [seed {self.seed}; shrinking stopped early]")
+            return CheckResult.failed(
+                f"{violations[-1]} [seed {self.seed}; shrinking stopped early]"
+            )
         return None
 
     def draw(self, strategy: st.SearchStrategy[T]) -> T:

@@ -185,7 +185,11 @@ def list_result_violations(
     cache = item_cache if item_cache is not None else {}
     out = schema_violations("ListResult", {**body, "items": []}, contracts)
     for index, item in enumerate(body["items"]):
-        probe = {**item, "task": "id"} if isinstance(item, Mapping) and isinstance(item.get("task"), str) else item
+        probe = (
+            {**item, "task": "id"}
+            if isinstance(item, Mapping) and isinstance(item.get("task"), str)
+            else item
+        )
         key = json.dumps(probe, sort_keys=True, default=str)
         if key not in cache:
             cache[key] = schema_violations("ListItem", probe, contracts)
@@ -376,7 +380,7 @@ def union_violation(
     parts: Sequence[frozenset[str]],
     relevant: frozenset[str] | None = None,
 ) -> str | None:
-    """OR within a field: result(a ∪ b) must equal result(a) ∪ result(b).
+    """OR within a field: result(a or b) must equal the union of result(a) and result(b).
 
     ``relevant`` restricts the comparison (observed mode: tasks stable during the run).
     """
@@ -393,7 +397,7 @@ def intersection_violation(
     parts: Sequence[frozenset[str]],
     relevant: frozenset[str] | None = None,
 ) -> str | None:
-    """AND across fields: result(f ∧ g) must equal result(f) ∩ result(g)."""
+    """AND across fields: result(f and g) must equal the intersection of result(f) and result(g)."""
     inter = frozenset(parts[0]).intersection(*parts[1:]) if parts else frozenset()
     if relevant is not None:
         combined, inter = combined & relevant, inter & relevant

@@ -49,7 +49,9 @@ class HarnessHolder:
         self.server: Any = None
         self.target_label = config.base_url or "embedded reference server"
         self.started = time.monotonic()
-        self.seed = config.seed if config.seed is not None else random.SystemRandom().randrange(2**31)
+        self.seed = (
+            config.seed if config.seed is not None else random.SystemRandom().randrange(2**31)
+        )
 
     def open(self) -> Harness:
         if self.harness is not None:
@@ -68,7 +70,9 @@ class HarnessHolder:
                 )
                 base_url, control_url = self.server.base_url, self.server.control_url
                 self.target_label = f"embedded reference server ({base_url})"
-            self.harness = Harness.open(config, base_url=base_url, control_url=control_url, seed=self.seed)
+            self.harness = Harness.open(
+                config, base_url=base_url, control_url=control_url, seed=self.seed
+            )
         except HarnessError as exc:
             self.error = str(exc)
             raise
@@ -90,6 +94,7 @@ class HarnessHolder:
             "seed": self.seed,
             "requests": h.stats.requests if h else 0,
             "distinct_filters": len(h.stats.distinct_queries) if h else 0,
+            "filter_cases": len(h.stats.filter_cases) if h else 0,
             "control_requests": h.control.requests if h and h.control else 0,
             "elapsed_seconds": round(time.monotonic() - self.started, 2),
             "notes": list(h.notes) if h else [],
@@ -107,13 +112,25 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("snapconform-engine", "snapconform conformance run")
 
     def add(name: str, **kwargs: Any) -> None:
-        group.addoption(f"--snapconform-{name}", dest=f"snapconform_{name.replace('-', '_')}", **kwargs)
+        group.addoption(
+            f"--snapconform-{name}", dest=f"snapconform_{name.replace('-', '_')}", **kwargs
+        )
 
     add("base-url", default=None, help="server under test (absent: embedded reference server)")
     add("control-url", default=None, help="control protocol of the server (controlled mode)")
-    add("state-file", default=None, help="state document the server was loaded with (declared mode)")
-    add("username", default=None, help="privileged principal (or SNAPCONFORM_USERNAME); password: SNAPCONFORM_PASSWORD")
-    add("unprivileged-username", default=None, help="principal without System.Read; password: SNAPCONFORM_UNPRIVILEGED_PASSWORD")
+    add(
+        "state-file", default=None, help="state document the server was loaded with (declared mode)"
+    )
+    add(
+        "username",
+        default=None,
+        help="privileged principal (or SNAPCONFORM_USERNAME); password: SNAPCONFORM_PASSWORD",
+    )
+    add(
+        "unprivileged-username",
+        default=None,
+        help="principal without System.Read; password: SNAPCONFORM_UNPRIVILEGED_PASSWORD",
+    )
     add("auth", default="session", choices=("session", "basic"))
     add("api-version", default="8.0.3", choices=API_VERSIONS)
     add("seed", default=None, type=int)
@@ -138,7 +155,9 @@ def run_config_from(config: pytest.Config) -> RunConfig:
     defaults = RunConfig()
     return RunConfig(
         base_url=opt("base_url") or environ.get("SNAPCONFORM_BASE_URL"),
-        credentials=Credentials(username, environ.get("SNAPCONFORM_PASSWORD", "")) if username else None,
+        credentials=Credentials(username, environ.get("SNAPCONFORM_PASSWORD", ""))
+        if username
+        else None,
         unprivileged=Credentials(unprivileged, environ.get("SNAPCONFORM_UNPRIVILEGED_PASSWORD", ""))
         if unprivileged
         else None,
@@ -157,9 +176,13 @@ def run_config_from(config: pytest.Config) -> RunConfig:
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line("markers", "requirement(req): the snapconform requirement a test checks")
+    config.addinivalue_line(
+        "markers", "requirement(req): the snapconform requirement a test checks"
+    )
     outcomes = config.getoption("snapconform_outcomes")
-    config.stash[HARNESS_KEY] = HarnessHolder(run_config_from(config), Path(outcomes) if outcomes else None)
+    config.stash[HARNESS_KEY] = HarnessHolder(
+        run_config_from(config), Path(outcomes) if outcomes else None
+    )
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -215,7 +238,7 @@ def _report_requests(config: pytest.Config, count: int) -> None:
 
 
 def verify(harness: Harness, requirement: Requirement, node: pytest.Item | None = None) -> None:
-    """Run ``requirement``'s check and turn its result into a pytest outcome (with allure labels)."""
+    """Run ``requirement``'s check; its result becomes a pytest outcome (with allure labels)."""
     _label(requirement)
     # report hook (snapconform.report): the check's exchanges and evidence become Allure steps
     with recorded_exchanges(harness.target) as exchanges:
@@ -247,11 +270,15 @@ def _label(requirement: Requirement) -> None:
     allure.dynamic.label("requirement_id", requirement.id)
     allure.dynamic.label("level", requirement.level)
     allure.dynamic.link(SPEC_URL, name="spec")
-    allure.dynamic.description(f"{requirement.source}\n\nCheck: snapconform.engine.checks.{requirement.check_name}")
+    allure.dynamic.description(
+        f"{requirement.source}\n\nCheck: snapconform.engine.checks.{requirement.check_name}"
+    )
 
 
 @pytest.hookimpl(hookwrapper=True)
-def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Generator[None, Any, None]:
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, Any, None]:
     outcome = yield
     report = outcome.get_result()
     requirement = _requirement_of(item)

@@ -79,7 +79,8 @@ CATALOGUE: tuple[Requirement, ...] = (
         "Each task carries exactly the fields its status allows (Info union case map)",
         "MUST",
         "contract",
-        "Info is a union on status (bindings' UnionValidator; contracts/schemas/Info.json x-union): "
+        "Info is a union on status (bindings' UnionValidator; contracts/schemas/Info.json "
+        "x-union): "
         "progress/start_time required unless PENDING, end_time required for SUCCEEDED/FAILED, "
         "error only for FAILED.",
         checks.check_status_conditional_fields,
@@ -90,7 +91,8 @@ CATALOGUE: tuple[Requirement, ...] = (
         "Every error body is valid against the schema of its status; no undocumented status",
         "MUST",
         "contract",
-        "400 InvalidArgument, 401 Unauthenticated, 403 Unauthorized, 500 Error/ResourceInaccessible, "
+        "400 InvalidArgument, 401 Unauthenticated, 403 Unauthorized, 500 "
+        "Error/ResourceInaccessible, "
         "503 ServiceUnavailable (contracts/openapi.yaml responses).",
         checks.check_error_bodies,
         audit=True,
@@ -100,8 +102,10 @@ CATALOGUE: tuple[Requirement, ...] = (
         "error_type agrees with the HTTP status",
         "MUST",
         "contract",
-        "Discriminator field to help API consumers identify the structure type. (400 INVALID_ARGUMENT, "
-        "401 UNAUTHENTICATED, 403 UNAUTHORIZED, 500 ERROR or RESOURCE_INACCESSIBLE, 503 SERVICE_UNAVAILABLE)",
+        "Discriminator field to help API consumers identify the structure type. (400 "
+        "INVALID_ARGUMENT, "
+        "401 UNAUTHENTICATED, 403 UNAUTHORIZED, 500 ERROR or RESOURCE_INACCESSIBLE, 503 "
+        "SERVICE_UNAVAILABLE)",
         checks.check_error_types,
         audit=True,
     ),
@@ -137,7 +141,8 @@ CATALOGUE: tuple[Requirement, ...] = (
         "Bodies carry no properties the contract does not declare",
         "SHOULD",
         "contract",
-        "The response schemas (contracts/schemas) list every property; an unknown one breaks strict clients.",
+        "The response schemas (contracts/schemas) list every property; an unknown one breaks "
+        "strict clients.",
         checks.check_unknown_properties,
         audit=True,
     ),
@@ -146,7 +151,8 @@ CATALOGUE: tuple[Requirement, ...] = (
         "Every 200 body decodes with the official VMware Python bindings",
         "SHOULD",
         "contract",
-        "com.vmware.snapservice_client.Tasks.list returns Tasks.ListResult (vmware-vsan-data-protection).",
+        "com.vmware.snapservice_client.Tasks.list returns Tasks.ListResult "
+        "(vmware-vsan-data-protection).",
         checks.check_bindings_decode,
         audit=True,
     ),
@@ -172,7 +178,8 @@ CATALOGUE: tuple[Requirement, ...] = (
         "No visible task that matches the filter is missing",
         "MUST",
         "filter semantics",
-        "Returns information about ... visible ... tasks matching the Snapservice Tasks FilterSpec.",
+        "Returns information about ... visible ... tasks matching the Snapservice Tasks "
+        "FilterSpec.",
         checks.check_filter_completeness,
     ),
     Requirement(
@@ -274,7 +281,8 @@ CATALOGUE: tuple[Requirement, ...] = (
         "A 401 carries a WWW-Authenticate header consistent with its challenge",
         "SHOULD",
         "auth",
-        "a provider using REST may adhere to the WWW-Authenticate HTTP header specification, RFC7235",
+        "a provider using REST may adhere to the WWW-Authenticate HTTP header specification, "
+        "RFC7235",
         checks.check_www_authenticate,
     ),
     Requirement(
@@ -290,7 +298,8 @@ CATALOGUE: tuple[Requirement, ...] = (
         "A wrong password is refused with 401",
         "MUST",
         "auth",
-        "401: if the session creation fails due to request specific issues (POST /api/snapservice/sessions) "
+        "401: if the session creation fails due to request specific issues (POST "
+        "/api/snapservice/sessions) "
         "/ if the user can not be authenticated.",
         checks.check_wrong_password,
     ),
@@ -333,7 +342,8 @@ CATALOGUE: tuple[Requirement, ...] = (
         "500 Error and ResourceInaccessible bodies are valid",
         "MUST",
         "faults",
-        "500: Vapi Std Errors Error if the system reports an error while responding to the request.",
+        "500: Vapi Std Errors Error if the system reports an error while responding to the "
+        "request.",
         checks.check_fault_500,
     ),
     # --- fuzzing ------------------------------------------------------------------------------

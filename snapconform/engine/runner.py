@@ -1,6 +1,7 @@
-"""run(RunConfig) -> RunResult: drive the conformance suite in a pytest subprocess, write summary.json.
+"""run(RunConfig) -> RunResult: the conformance suite in a pytest subprocess; summary.json.
 
-The suite (tests/conformance) runs as ``python -m pytest <suite> -p snapconform.engine.pytest_plugin``
+The suite (tests/conformance) runs as
+``python -m pytest <suite> -p snapconform.engine.pytest_plugin``
 with the run's options as ``--snapconform-*`` flags and every secret in the environment (never
 argv), Allure results in REPORT_DIR/allure-results and JUnit XML in REPORT_DIR/junit.xml. The
 plugin writes per-requirement outcomes; this module turns them into REPORT_DIR/summary.json
@@ -70,17 +71,26 @@ def pytest_command(config: RunConfig, seed: int, outcomes: Path) -> list[str]:
     """The subprocess command line (no secrets: they travel in the environment)."""
     report_dir = config.report_dir
     args = [
-        sys.executable, "-m", "pytest", str(SUITE_DIR),
-        "-p", "snapconform.engine.pytest_plugin",
-        "-p", "no:cacheprovider",
-        "-q", "--no-header", "-rN", "--color=no",
+        sys.executable,
+        "-m",
+        "pytest",
+        str(SUITE_DIR),
+        "-p",
+        "snapconform.engine.pytest_plugin",
+        "-p",
+        "no:cacheprovider",
+        "-q",
+        "--no-header",
+        "-rN",
+        "--color=no",
         # The suite reports through CheckResult, not bare asserts. Without this, pytest
         # re-parses and recompiles every module of hypothesis, schemathesis, allure and xdist
         # (pytest11 plugin distributions) on import when bytecode is not cached
         # (PYTHONDONTWRITEBYTECODE, read-only venvs): ~40% of a default run (bench/RESULTS.md).
         "--assert=plain",
         f"--rootdir={SUITE_DIR.parent.parent}",
-        f"--alluredir={report_dir / 'allure-results'}", "--clean-alluredir",
+        f"--alluredir={report_dir / 'allure-results'}",
+        "--clean-alluredir",
         f"--junitxml={report_dir / 'junit.xml'}",
         f"--snapconform-outcomes={outcomes}",
         f"--snapconform-seed={seed}",
@@ -118,13 +128,18 @@ def subprocess_environment(config: RunConfig) -> dict[str, str]:
     return env
 
 
-def build_summary(config: RunConfig, seed: int, outcomes: dict[str, Any] | None, reason: str | None) -> dict[str, Any]:
+def build_summary(
+    config: RunConfig, seed: int, outcomes: dict[str, Any] | None, reason: str | None
+) -> dict[str, Any]:
     results = (outcomes or {}).get("requirements", {})
     requirements = []
     for r in CATALOGUE:
         entry = results.get(r.id)
         if entry is None:
-            entry = {"outcome": "skipped", "detail": reason or "not run (deselected or interrupted)"}
+            entry = {
+                "outcome": "skipped",
+                "detail": reason or "not run (deselected or interrupted)",
+            }
         requirements.append(
             {
                 "id": r.id,
@@ -152,6 +167,7 @@ def build_summary(config: RunConfig, seed: int, outcomes: dict[str, Any] | None,
         "seed": seed,
         "requests": int(outcomes.get("requests", 0)),
         "distinct_filters": int(outcomes.get("distinct_filters", 0)),
+        "filter_cases": int(outcomes.get("filter_cases", 0)),
         "elapsed_seconds": outcomes.get("elapsed_seconds"),
         "notes": outcomes.get("notes", []),
         "requirements": requirements,
@@ -173,9 +189,11 @@ def run(config: RunConfig, *, out: TextIO = sys.stdout) -> RunResult:
         rate = effective_rate_limit(config)
         target = config.base_url or "embedded reference server (loopback)"
         print(
-            f"snapconform: {config.mode} run against {target} (API {config.api_version}, seed {seed});"
+            f"snapconform: {config.mode} run against {target} (API {config.api_version}, seed "
+            f"{seed});"
             f" budget {config.max_requests} requests, rate limit"
-            f" {'none' if rate is None else f'{rate:g}/s'}, {config.max_examples} examples per check",
+            f" {'none' if rate is None else f'{rate:g}/s'}, {config.max_examples} examples per "
+            f"check",
             file=out,
             flush=True,
         )
@@ -192,13 +210,18 @@ def run(config: RunConfig, *, out: TextIO = sys.stdout) -> RunResult:
             outcomes = json.loads(outcomes_path.read_text(encoding="utf-8"))
             reason = outcomes.get("error")
         else:
-            reason = f"the conformance suite ended without outcomes (pytest exit {completed.returncode}; see {log_path})"
+            reason = (
+                "the conformance suite ended without outcomes"
+                f" (pytest exit {completed.returncode}; see {log_path})"
+            )
     summary = build_summary(config, seed, outcomes, reason)
     summary["elapsed_seconds"] = round(time.monotonic() - started, 2)
     errors = default_contracts().errors("summary", summary)
     if errors:  # a bug in this module; say so rather than write an invalid summary
         raise RuntimeError(f"summary.json would violate its schema: {errors[0].message}")
-    summary_path.write_text(json.dumps(summary, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    summary_path.write_text(
+        json.dumps(summary, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
+    )
     # report hook (snapconform.report): allure categories/environment/diffs, summary.md
     finish_run(report_dir)
     exit_code = {"conformant": EXIT_CONFORMANT, "non-conformant": EXIT_NON_CONFORMANT}.get(
@@ -219,8 +242,11 @@ def render_table(summary: dict[str, Any], width: int = 110) -> str:
         lines.append(f"{head} {detail}")
     counts = {o: sum(1 for r in summary["requirements"] if r["outcome"] == o) for o in marks}
     lines.append(
-        f"verdict: {summary['verdict'].upper()} — {counts['passed']} passed, {counts['failed']} failed,"
+        f"verdict: {summary['verdict'].upper()} — {counts['passed']} passed, "
+        f"{counts['failed']} failed,"
         f" {counts['skipped']} skipped; {summary['requests']} requests,"
-        f" {summary.get('distinct_filters', 0)} distinct filters, {summary.get('elapsed_seconds')} s"
+        f" {summary.get('filter_cases', 0)} filter cases ({summary.get('distinct_filters', 0)} "
+        f"distinct"
+        f" queries), {summary.get('elapsed_seconds')} s"
     )
     return "\n".join(lines)

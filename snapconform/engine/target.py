@@ -70,15 +70,15 @@ class TargetError(Exception):
     """The target could not be used (unreachable, TLS failure, timeout). Message has no secrets."""
 
 
-class LoginRefused(TargetError):
+class LoginRefused(TargetError):  # noqa: N818 - public name
     """The target refused the credentials."""
 
 
-class BudgetExhausted(TargetError):
+class BudgetExhausted(TargetError):  # noqa: N818 - public name
     """The request budget (--max-requests) is spent."""
 
 
-class ForbiddenRequest(RuntimeError):
+class ForbiddenRequest(RuntimeError):  # noqa: N818 - public name
     """A request outside ALLOWED_REQUESTS: a harness bug, never sent."""
 
 
@@ -194,6 +194,10 @@ def basic_authorization(username: str, password: str) -> str:
 class Stats:
     requests: int = 0
     distinct_queries: set[str] = field(default_factory=set)
+    #: Which universe the server holds (controlled mode bumps it on every state push).
+    universe: int = 0
+    #: (universe, query) pairs: a filter case is a filter evaluated against one universe.
+    filter_cases: set[tuple[int, str]] = field(default_factory=set)
 
 
 class Target:
@@ -291,6 +295,7 @@ class Target:
             raise ForbiddenRequest(f"{method} {path} is not an allowed request to a target")
         if method == "GET" and path == TASKS_PATH:
             self.stats.distinct_queries.add(query)
+            self.stats.filter_cases.add((self.stats.universe, query))
         url = path + (f"?{query}" if query else "")
         headers = dict(headers or {})
         headers.setdefault("Accept", "application/json")
@@ -318,6 +323,8 @@ class Target:
         response = Response(
             raw.status_code, raw.headers, text, body, json_error, method, path, query, auth
         )
+        if method == "POST" and path == SESSIONS_PATH and isinstance(body, str):
+            self.redact.add(body)  # a session token: a secret before anything records it
         self._record(method, path, query, raw.request.headers.multi_items(), response, elapsed)
         for observer in self.observers:
             observer(response)

@@ -77,6 +77,18 @@ class Universe:
         ids = frozenset(ids)
         return ids if self.stable is None else ids & self.stable
 
+    def judged_for(self, spec: FilterSpec, ids: Iterable[str]) -> frozenset[str]:
+        """The part of ``ids`` whose membership in ``spec``'s result cannot have changed.
+
+        Only a task's status ever changes (ids, services, operations and users are fixed at
+        creation), so without a status constraint every snapshot task is judged; with one,
+        only tasks that were already terminal.
+        """
+        ids = frozenset(ids)
+        if self.stable is None or not spec.status:
+            return ids & frozenset(self.by_id) if self.stable is not None else ids
+        return ids & self.stable
+
     def is_unknown(self, spec: FilterSpec) -> bool:
         """Whether ``spec`` names a value the universe does not hold (400 is then allowed)."""
         values = self.vocabulary.values
@@ -112,7 +124,7 @@ class UniverseSource:
     def confirm_missing(
         self, target: Target, spec: FilterSpec, missing: frozenset[str], universe: Universe
     ) -> tuple[frozenset[str], frozenset[str]]:
-        """Split tasks missing from a 200 into (confirmed, uncertain). Exact modes: all confirmed."""
+        """Split tasks missing from a 200 into (confirmed, uncertain); exact: all confirmed."""
         return missing, frozenset()
 
 
@@ -204,16 +216,21 @@ class ObservedSource(FixedSource):
     def confirm_missing(
         self, target: Target, spec: FilterSpec, missing: frozenset[str], universe: Universe
     ) -> tuple[frozenset[str], frozenset[str]]:
-        candidates = sorted(universe.judged(missing))
+        candidates = sorted(universe.judged_for(spec, missing))
         uncertain = set(missing) - set(candidates)
         confirmed: set[str] = set()
         checked = candidates[:MAX_RECHECKS]
         uncertain |= set(candidates[MAX_RECHECKS:])
         still_there: list[str] = []
         for task_id in checked:
+            # The "after" snapshot of this task: it must still exist and still match, and with
+            # a status constraint be terminal (its status can no longer change).
             response = target.list_tasks(FilterSpec(tasks=(task_id,)))
             now = _items_by_id(response).get(task_id)
-            if now is not None and now == universe.by_id.get(task_id) and matches(now, spec):
+            settled = now is not None and (
+                not spec.status or (now.get("info") or {}).get("status") in TERMINAL_STATUSES
+            )
+            if settled and now is not None and matches(now, spec):
                 still_there.append(task_id)
             else:
                 uncertain.add(task_id)
@@ -334,9 +351,9 @@ def over_cap(universe: Universe, spec: FilterSpec) -> bool | None:
     expected = universe.expected(spec)
     if universe.exact:
         return len(expected) > CAP
-    if len(universe.judged(expected)) > CAP:
+    if len(universe.judged_for(spec, expected)) > CAP:
         return True
-    in_flight = len(expected) - len(universe.judged(expected))
+    in_flight = len(expected) - len(universe.judged_for(spec, expected))
     if universe.complete and len(expected) + in_flight + 50 <= CAP:
         return False
     return None

@@ -26,9 +26,9 @@ class CheckResult:
         return cls("skipped", detail)
 
 
-class Violation(AssertionError):
+class Violation(AssertionError):  # noqa: N818 - public name
     """Raised inside a Hypothesis property: the requirement does not hold for this example."""
 
 
-class Uncertain(Exception):
+class Uncertain(Exception):  # noqa: N818 - public name
     """Observed mode could not decide (churn, a part over the cap): reported, never failed."""

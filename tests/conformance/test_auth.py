@@ -11,10 +11,7 @@ from snapconform.engine.requirements import Requirement, requirements_for
 
 @pytest.mark.parametrize(
     "requirement",
-    [
-        pytest.param(r, id=r.id, marks=pytest.mark.requirement(r))
-        for r in requirements_for("auth")
-    ],
+    [pytest.param(r, id=r.id, marks=pytest.mark.requirement(r)) for r in requirements_for("auth")],
 )
 def test_requirement(
     requirement: Requirement, snapconform_check: Callable[[Requirement], None]

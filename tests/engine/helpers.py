@@ -12,7 +12,12 @@ from snapconform.engine.requirements import requirement
 from snapconform.engine.verdicts import CheckResult
 from snapconform.server.app import ServerConfig
 from snapconform.server.behaviour import Behaviour
-from snapconform.server.defaults import ADMIN_PASSWORD, ADMIN_USERNAME, NOPRIVS_PASSWORD, NOPRIVS_USERNAME
+from snapconform.server.defaults import (
+    ADMIN_PASSWORD,
+    ADMIN_USERNAME,
+    NOPRIVS_PASSWORD,
+    NOPRIVS_USERNAME,
+)
 from snapconform.server.runner import serve_in_thread
 
 
@@ -29,7 +34,11 @@ def harness_for(
     """A Harness against a loopback reference server running ``behaviour`` in ``mode``."""
     server_config = ServerConfig(behaviour=behaviour or Behaviour(), **(server or {}))
     with serve_in_thread(server_config, "127.0.0.1", 0) as handle:
-        options: dict[str, Any] = {"base_url": handle.base_url, "max_examples": max_examples, "seed": seed}
+        options: dict[str, Any] = {
+            "base_url": handle.base_url,
+            "max_examples": max_examples,
+            "seed": seed,
+        }
         if mode == "controlled":
             options["control_url"] = handle.control_url
         else:

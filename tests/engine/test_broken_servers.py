@@ -85,15 +85,27 @@ class UnavailableAs500(Behaviour):
 
 CASES = [
     pytest.param(CaseInsensitiveUsers(), ["FILTER-EXACT-ENCODED"], id="filter-case-insensitive"),
-    pytest.param(FirstValueOnly(), ["FILTER-COMPLETENESS", "FILTER-OR-AND", "FILTER-ORDER-REPEATS"], id="filter-first-value-only"),
-    pytest.param(OrAcrossFields(), ["FILTER-SOUNDNESS", "FILTER-OR-AND"], id="filter-or-across-fields"),
+    pytest.param(
+        FirstValueOnly(),
+        ["FILTER-COMPLETENESS", "FILTER-OR-AND", "FILTER-ORDER-REPEATS"],
+        id="filter-first-value-only",
+    ),
+    pytest.param(
+        OrAcrossFields(), ["FILTER-SOUNDNESS", "FILTER-OR-AND"], id="filter-or-across-fields"
+    ),
     pytest.param(CapCountsStore(), ["CAP-COUNTS-MATCHING"], id="cap-counts-store"),
     pytest.param(NoCap(), ["CAP-OVER-LIMIT", "CAP-NEVER-MORE"], id="cap-truncates-never"),
     pytest.param(NoPrivilegeCheck(), ["AUTH-PRIVILEGE"], id="auth-no-privilege-check"),
     pytest.param(IgnoresVisibility(), ["AUTH-VISIBILITY"], id="auth-ignores-visibility"),
-    pytest.param(NoChallenge(), ["AUTH-NO-CREDENTIALS", "AUTH-WWW-AUTHENTICATE"], id="auth-no-challenge"),
+    pytest.param(
+        NoChallenge(), ["AUTH-NO-CREDENTIALS", "AUTH-WWW-AUTHENTICATE"], id="auth-no-challenge"
+    ),
     pytest.param(TextPlain(), ["CONTRACT-JSON"], id="contract-text-plain"),
-    pytest.param(WrongErrorType(), ["CONTRACT-ERROR-TYPE", "CONTRACT-ERROR-BODY"], id="contract-wrong-error-type"),
+    pytest.param(
+        WrongErrorType(),
+        ["CONTRACT-ERROR-TYPE", "CONTRACT-ERROR-BODY"],
+        id="contract-wrong-error-type",
+    ),
     pytest.param(UnavailableAs500(), ["FAULT-503"], id="faults-503-as-500"),
 ]
 
@@ -103,7 +115,9 @@ def test_broken_server_is_caught(behaviour: Behaviour, caught_by: list[str]) -> 
     with harness_for(behaviour, max_examples=6) as harness:
         results = run_checks(harness, caught_by)
     for rid, result in results.items():
-        assert result.outcome == "failed", f"{rid} missed {type(behaviour).__name__}: {result.detail}"
+        assert result.outcome == "failed", (
+            f"{rid} missed {type(behaviour).__name__}: {result.detail}"
+        )
         assert "***" not in result.detail or "Sc-" not in result.detail
 
 
@@ -118,19 +132,43 @@ def test_failure_detail_has_seed_and_masked_curl_line() -> None:
 
 
 ALL_IDS = [
-    "FILTER-EMPTY", "FILTER-SOUNDNESS", "FILTER-COMPLETENESS", "FILTER-OR-AND", "FILTER-ORDER-REPEATS",
-    "FILTER-EXACT-ENCODED", "FILTER-UNKNOWN-IDS", "FILTER-INVALID-STATUS", "FILTER-DETERMINISTIC",
-    "CAP-AT-LIMIT", "CAP-OVER-LIMIT", "CAP-COUNTS-MATCHING",
-    "AUTH-NO-CREDENTIALS", "AUTH-WWW-AUTHENTICATE", "AUTH-BOGUS-SESSION", "AUTH-WRONG-PASSWORD",
-    "AUTH-SESSION-ENDED", "AUTH-PRIVILEGE", "AUTH-VISIBILITY", "FAULT-503", "FAULT-500",
-    "CONTRACT-200-BODY", "CONTRACT-STATUS-CONDITIONAL", "CONTRACT-ERROR-BODY", "CONTRACT-ERROR-TYPE",
-    "CONTRACT-ERROR-MESSAGES", "CONTRACT-JSON", "CONTRACT-UNIQUE-IDS", "CAP-NEVER-MORE",
+    "FILTER-EMPTY",
+    "FILTER-SOUNDNESS",
+    "FILTER-COMPLETENESS",
+    "FILTER-OR-AND",
+    "FILTER-ORDER-REPEATS",
+    "FILTER-EXACT-ENCODED",
+    "FILTER-UNKNOWN-IDS",
+    "FILTER-INVALID-STATUS",
+    "FILTER-DETERMINISTIC",
+    "CAP-AT-LIMIT",
+    "CAP-OVER-LIMIT",
+    "CAP-COUNTS-MATCHING",
+    "AUTH-NO-CREDENTIALS",
+    "AUTH-WWW-AUTHENTICATE",
+    "AUTH-BOGUS-SESSION",
+    "AUTH-WRONG-PASSWORD",
+    "AUTH-SESSION-ENDED",
+    "AUTH-PRIVILEGE",
+    "AUTH-VISIBILITY",
+    "FAULT-503",
+    "FAULT-500",
+    "CONTRACT-200-BODY",
+    "CONTRACT-STATUS-CONDITIONAL",
+    "CONTRACT-ERROR-BODY",
+    "CONTRACT-ERROR-TYPE",
+    "CONTRACT-ERROR-MESSAGES",
+    "CONTRACT-JSON",
+    "CONTRACT-UNIQUE-IDS",
+    "CAP-NEVER-MORE",
 ]
 
 
 @pytest.mark.parametrize("api_version", ["8.0.3", "9.1"])
 def test_reference_server_passes_controlled(api_version: str) -> None:
-    with harness_for(server={"api_version": api_version}, run={"api_version": api_version}, seed=11) as harness:
+    with harness_for(
+        server={"api_version": api_version}, run={"api_version": api_version}, seed=11
+    ) as harness:
         results = run_checks(harness, ALL_IDS)
     failed = {rid: r.detail for rid, r in results.items() if r.outcome == "failed"}
     assert not failed

@@ -1,0 +1,68 @@
+"""Target: the allow-list, budget and redaction."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from snapconform.engine.oracle import FilterSpec
+from snapconform.engine.target import (
+    ALLOWED_REQUESTS,
+    BudgetExhausted,
+    ForbiddenRequest,
+    Target,
+    TargetSettings,
+)
+
+
+def _target(max_requests: int = 10) -> tuple[Target, list[httpx.Request]]:
+    seen: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        headers = {"content-type": "application/json"}
+        if request.url.path == "/api/snapservice/sessions":
+            return httpx.Response(
+                201, headers=headers, stream=httpx.ByteStream(b'"session-token-123456"')
+            )
+        return httpx.Response(200, headers=headers, stream=httpx.ByteStream(b'{"items":[]}'))
+
+    settings = TargetSettings(base_url="http://127.0.0.1:1", max_requests=max_requests)
+    return Target(settings, transport=httpx.MockTransport(handler)), seen
+
+
+def test_only_allowed_requests_leave() -> None:
+    target, seen = _target()
+    for method, path in [
+        ("PUT", "/api/snapservice/tasks"),
+        ("GET", "/control/state"),
+        ("POST", "/api/snapservice/tasks"),
+    ]:
+        with pytest.raises(ForbiddenRequest):
+            target._send(method, path)
+    assert seen == []
+    assert {
+        ("GET", "/api/snapservice/tasks"),
+        ("POST", "/api/snapservice/sessions"),
+        ("GET", "/api/snapservice/sessions"),
+        ("DELETE", "/api/snapservice/sessions"),
+    } == ALLOWED_REQUESTS
+
+
+def test_budget_is_enforced() -> None:
+    target, seen = _target(max_requests=2)
+    target.list_tasks()
+    target.list_tasks()
+    with pytest.raises(BudgetExhausted):
+        target.list_tasks()
+    assert len(seen) == 2
+
+
+def test_secrets_never_recorded() -> None:
+    target, _ = _target()
+    target.login("admin", "pa55word-secret")
+    target.list_tasks(FilterSpec(users=("ops+robot@corp.example",)))
+    recorded = repr([e.to_document() for e in target.exchanges])
+    assert "pa55word-secret" not in recorded and "session-token-123456" not in recorded
+    assert "***" in recorded
+    assert "users=ops%2Brobot%40corp.example" in recorded
