@@ -66,3 +66,20 @@ def test_secrets_never_recorded() -> None:
     assert "pa55word-secret" not in recorded and "session-token-123456" not in recorded
     assert "***" in recorded
     assert "users=ops%2Brobot%40corp.example" in recorded
+
+
+def test_session_auth_falls_back_to_basic_on_8_0_3_when_sessions_404() -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        headers = {"content-type": "application/json"}
+        if request.url.path == "/api/snapservice/sessions":
+            return httpx.Response(404, headers=headers, stream=httpx.ByteStream(b"{}"))
+        assert request.headers["authorization"].startswith("Basic ")
+        return httpx.Response(200, headers=headers, stream=httpx.ByteStream(b'{"items":[]}'))
+
+    target = Target(
+        TargetSettings(base_url="http://127.0.0.1:1"), transport=httpx.MockTransport(handler)
+    )
+    target.login("admin", "pw-123", api_version="8.0.3")
+    assert target.auth_scheme == "basic"
+    assert any("HTTP Basic" in note for note in target.notes)
+    assert target.list_tasks().status == 200
