@@ -11,10 +11,10 @@ environment and verdict), so cells run in parallel (``--jobs``).
 
 Requests-to-detect is counted on the server side (the engine reports no per-requirement request
 index): every request to the API (control protocol excluded) is numbered. For a requirement judged
-by a regular check it is the server's request count when the check reported its failure (read from
-the suite's progress events; includes Hypothesis' shrinking). For an audit requirement (judged on
-every response) the server replays each list response through the engine's own ResponseAudit as it
-is sent, so it is the number of the first response the audit flags.
+by a regular check it is the number of requests that check sent until it reported its failure
+(from the suite's progress events; includes Hypothesis' shrinking). For an audit requirement
+(judged on every response) the server replays each list response through the engine's own
+ResponseAudit as it is sent, so it is the number of the first response the audit flags.
 """
 
 from __future__ import annotations
@@ -245,12 +245,14 @@ def instrumented(behaviour_class: type[Behaviour], probe: ServerProbe) -> Behavi
 
 
 class _ProgressFollower:
-    """Tails the suite's progress file; notes the server's count when a requirement fails."""
+    """Tails the suite's progress file: the requests each failing check sent until it failed."""
 
     def __init__(self, path: Path, probe: ServerProbe) -> None:
         self._path = path
         self._probe = probe
+        #: Requests the requirement's own check sent until it reported its failure.
         self.failed_at: dict[str, int] = {}
+        self._started_at: dict[str, int] = {}
         self._stop = threading.Event()
         self._offset = 0
         self._thread = threading.Thread(target=self._loop, name="selftest-progress", daemon=True)
@@ -284,8 +286,12 @@ class _ProgressFollower:
                 event = json.loads(line)
             except ValueError:
                 continue
-            if event.get("event") == "outcome" and event.get("outcome") in ("failed", "error"):
-                self.failed_at.setdefault(str(event.get("requirement")), self._probe.count)
+            requirement = str(event.get("requirement"))
+            if event.get("event") == "check":
+                self._started_at[requirement] = self._probe.count
+            elif event.get("event") == "outcome" and event.get("outcome") in ("failed", "error"):
+                started = self._started_at.get(requirement, 0)
+                self.failed_at.setdefault(requirement, self._probe.count - started)
 
 
 def _run_config(

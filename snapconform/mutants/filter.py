@@ -6,7 +6,8 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from snapconform.mutants.base import ALL_MODES, Mutant
-from snapconform.server.behaviour import Behaviour
+from snapconform.server.behaviour import Behaviour, EndpointError, Reply
+from snapconform.server.runtime import Runtime
 from snapconform.server.store import FILTER_FIELDS, FilterSpec, QueryResult, TaskStore, item_value
 
 
@@ -89,15 +90,27 @@ class LenientStatus(Behaviour):
 
 
 class UnknownTaskIdCrashes(Behaviour):
-    """Task ids are looked up directly; an unknown one raises (the server answers 500)."""
+    """Task ids are looked up directly; an unknown one fails the request with a 500 Error.
+
+    Two seams: ``select`` raises the lookup error, ``list_tasks`` turns it into the 500 a generic
+    error handler would send (Behaviour has no seam for an exception raised while selecting).
+    """
 
     def select(
         self, store: TaskStore, spec: FilterSpec, visible: frozenset[str] | None
     ) -> QueryResult:
         for task_id in spec.tasks or ():
             if store.position(task_id) is None:
-                raise KeyError(task_id)
+                raise LookupError("unknown task id")
         return super().select(store, spec, visible)
+
+    def list_tasks(self, runtime: Runtime, headers: Mapping[str, str], raw_query: bytes) -> Reply:
+        try:
+            return super().list_tasks(runtime, headers, raw_query)
+        except LookupError:
+            return self.error_reply(
+                EndpointError("ERROR", "com.vmware.snapservice.internal", "Internal error.")
+            )
 
 
 FILTER_MUTANTS: tuple[Mutant, ...] = (
