@@ -1,12 +1,13 @@
 """The engine against the mutants (end to end) and the selftest command's own behaviour.
 
-The end-to-end test is bounded for CI (2 cores, a few minutes): a rotating subset of mutants —
-one per area in controlled mode, plus one in declared and one in observed mode — each checked
+The end-to-end test is bounded for CI (2 cores, a few minutes): a rotating subset of mutants
+(one per area in controlled mode, plus one in declared and one in observed mode), each checked
 on its own requirements (``focus``, 5 examples per check), and the faithful server over 20
 seeds in controlled mode (whole suite, one example per check) plus one seed in declared and
-observed mode. The rotation is the day of the year, or ``SNAPCONFORM_SELFTEST_ROTATION``; ``SNAPCONFORM_SELFTEST_ALL=1``
-checks every mutant in every observable mode instead. The mutants checked are printed and written
-to ``reports/selftest-ci.json``. The full matrix is ``snapconform selftest``.
+observed mode. The rotation is the day of the year, or ``SNAPCONFORM_SELFTEST_ROTATION``;
+``SNAPCONFORM_SELFTEST_ALL=1`` checks every mutant in every observable mode instead. The
+mutants checked are printed and written to ``reports/selftest-ci.json``. The full matrix is
+``snapconform selftest``.
 """
 
 from __future__ import annotations
