@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 
 from snapconform.config_cli import add_settings_arguments
-from snapconform.engine.runner import EXIT_NO_VERDICT, render_table, run
+from snapconform.engine.runner import EXIT_NO_VERDICT, INTERRUPTED, render_table, run
 from snapconform.settings import SettingsError, resolve_run_config
 
 
@@ -34,6 +34,10 @@ def main(args: argparse.Namespace) -> int:
         return EXIT_NO_VERDICT
     result = run(config)
     summary = result.summary
+    if summary["reason"] == INTERRUPTED:
+        # the suite was stopped and has deleted its sessions; the partial summary is on disk
+        print("snapconform: interrupted", file=sys.stderr)
+        return result.exit_code
     if summary["verdict"] == "error":
         print(f"snapconform: no verdict possible: {summary['reason']}", file=sys.stderr)
         print(f"summary: {result.summary_path}")

@@ -13,11 +13,16 @@ from __future__ import annotations
 import json
 import os
 import random
+import signal
 import subprocess
 import sys
+import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
+from types import FrameType
 from typing import Any, TextIO
 from urllib.parse import urlsplit
 
@@ -30,6 +35,11 @@ from snapconform.report.finish import finish_run
 EXIT_CONFORMANT = 0
 EXIT_NON_CONFORMANT = 1
 EXIT_NO_VERDICT = 2
+EXIT_INTERRUPTED = 130
+#: summary.json's reason when Ctrl-C (or SIGTERM) stopped the run
+INTERRUPTED = "interrupted"
+#: How long an interrupted suite may take to tear down (delete its sessions) before it is killed.
+INTERRUPT_GRACE_SECONDS = 30.0
 #: Requests per second against a non-loopback target when --rate-limit is not given.
 REMOTE_RATE_LIMIT = 10.0
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
@@ -199,12 +209,8 @@ def run(config: RunConfig, *, out: TextIO = sys.stdout) -> RunResult:
         )
         log_path = report_dir / "pytest.log"
         with log_path.open("w", encoding="utf-8") as log:
-            completed = subprocess.run(
-                pytest_command(config, seed, outcomes_path),
-                env=subprocess_environment(config),
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                check=False,
+            returncode, interrupted = run_suite(
+                pytest_command(config, seed, outcomes_path), subprocess_environment(config), log
             )
         if outcomes_path.is_file():
             outcomes = json.loads(outcomes_path.read_text(encoding="utf-8"))
@@ -212,8 +218,10 @@ def run(config: RunConfig, *, out: TextIO = sys.stdout) -> RunResult:
         else:
             reason = (
                 "the conformance suite ended without outcomes"
-                f" (pytest exit {completed.returncode}; see {log_path})"
+                f" (pytest exit {returncode}; see {log_path})"
             )
+        if interrupted:
+            reason = INTERRUPTED
     summary = build_summary(config, seed, outcomes, reason)
     summary["elapsed_seconds"] = round(time.monotonic() - started, 2)
     errors = default_contracts().errors("summary", summary)
@@ -225,9 +233,72 @@ def run(config: RunConfig, *, out: TextIO = sys.stdout) -> RunResult:
     # report hook (snapconform.report): allure categories/environment/diffs, summary.md
     finish_run(report_dir)
     exit_code = {"conformant": EXIT_CONFORMANT, "non-conformant": EXIT_NON_CONFORMANT}.get(
-        summary["verdict"], EXIT_NO_VERDICT
+        summary["verdict"],
+        EXIT_INTERRUPTED if summary["reason"] == INTERRUPTED else EXIT_NO_VERDICT,
     )
     return RunResult(exit_code, summary, summary_path)
+
+
+def run_suite(
+    command: list[str],
+    env: dict[str, str],
+    log: TextIO,
+    *,
+    grace: float = INTERRUPT_GRACE_SECONDS,
+) -> tuple[int, bool]:
+    """Run the pytest child to its end: ``(exit status, whether it was interrupted)``.
+
+    Ctrl-C (or SIGTERM) is not allowed to kill the child: the child's session teardown is what
+    deletes the sessions it created on the target. The child runs in its own process group, so
+    a terminal's Ctrl-C reaches only this process, which forwards one SIGINT (pytest stops, tears
+    its fixtures down, writes its outcomes) and waits up to *grace* seconds before terminating it.
+    """
+    process = subprocess.Popen(
+        command, env=env, stdout=log, stderr=subprocess.STDOUT, process_group=0
+    )
+    stop = _ForwardInterrupt(process)
+    with stop.installed():
+        while True:
+            try:
+                return process.wait(timeout=0.2), stop.received is not None
+            except subprocess.TimeoutExpired:
+                pass
+            if stop.received is not None and time.monotonic() - stop.received > grace:
+                process.terminate()
+                try:
+                    process.wait(timeout=5)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+                return process.wait(), True
+
+
+class _ForwardInterrupt:
+    """Signal handler: the first SIGINT/SIGTERM becomes one SIGINT to the child; later ones wait."""
+
+    def __init__(self, process: subprocess.Popen[bytes]) -> None:
+        self.process = process
+        self.received: float | None = None
+
+    def __call__(self, signum: int, frame: FrameType | None) -> None:
+        if self.received is not None:
+            return  # a second Ctrl-C must not cut the child's cleanup short
+        self.received = time.monotonic()
+        with suppress(ProcessLookupError):
+            self.process.send_signal(signal.SIGINT)
+
+    @contextmanager
+    def installed(self) -> Iterator[None]:
+        if threading.current_thread() is not threading.main_thread():
+            yield  # only the main thread receives signals; nothing to forward
+            return
+        previous = {
+            signum: signal.signal(signum, self) for signum in (signal.SIGINT, signal.SIGTERM)
+        }
+        try:
+            yield
+        finally:
+            for signum, handler in previous.items():
+                signal.signal(signum, handler)
 
 
 def render_table(summary: dict[str, Any], width: int = 110) -> str:
