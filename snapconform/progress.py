@@ -116,7 +116,8 @@ class ProgressDisplay:
         width = 100
         if live:
             try:
-                width = os.get_terminal_size(stream.fileno()).columns
+                # a terminal whose size was never set (some CI ptys) reports 0 columns
+                width = os.get_terminal_size(stream.fileno()).columns or 100
             except (OSError, ValueError, AttributeError):
                 width = 100
         return cls(stream, live=live, width=width)
@@ -278,8 +279,13 @@ class ProgressReporter:
         self._tick = tick
 
     def requests(self, count: int = 1) -> None:
-        """Report *count* requests sent (for code that counts them itself)."""
-        self.writer.requests(count)
+        """Report *count* requests sent (for code that counts them itself).
+
+        Ignored when this reporter follows a request counter: the counter already includes
+        them (the engine reports each check's requests *and* exposes the harness's counter).
+        """
+        if self._counter is None:
+            self.writer.requests(count)
 
     def _flush_requests(self) -> None:
         # The counter (e.g. the harness's shared Stats) only grows; report what it grew by.

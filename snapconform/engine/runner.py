@@ -1,11 +1,15 @@
 """run(RunConfig) -> RunResult: the conformance suite in a pytest subprocess; summary.json.
 
 The suite (tests/conformance) runs as
-``python -m pytest <suite> -p snapconform.engine.pytest_plugin``
-with the run's options as ``--snapconform-*`` flags and every secret in the environment (never
-argv), Allure results in REPORT_DIR/allure-results and JUnit XML in REPORT_DIR/junit.xml. The
-plugin writes per-requirement outcomes; this module turns them into REPORT_DIR/summary.json
-(contracts/summary.schema.json) and the verdict: 0 conformant, 1 non-conformant, 2 no verdict.
+``python -m pytest <suite> -p snapconform -p snapconform.engine.pytest_plugin``
+(the ``snapconform`` plugin by its entry-point name, so that pytest's autoload does not register
+the same module a second time under another name) with the run's options as ``--snapconform-*``
+flags and every secret in the environment (never argv), progress events in a scratch file that
+:mod:`snapconform.progress` renders while the suite runs, Allure results in
+REPORT_DIR/allure-results and JUnit XML in REPORT_DIR/junit.xml. The plugin writes
+per-requirement outcomes; this module turns them into REPORT_DIR/summary.json
+(contracts/summary.schema.json) and the verdict: 0 conformant, 1 non-conformant, 2 no verdict,
+130 interrupted.
 """
 
 from __future__ import annotations
@@ -16,11 +20,13 @@ import random
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
+from importlib.metadata import entry_points
 from pathlib import Path
 from types import FrameType
 from typing import Any, TextIO
@@ -30,6 +36,7 @@ from snapconform.contracts import default_contracts
 from snapconform.engine.config import RunConfig
 from snapconform.engine.pytest_plugin import SUITE_DIR
 from snapconform.engine.requirements import CATALOGUE
+from snapconform.progress import ProgressDisplay, ProgressFollower
 from snapconform.report.finish import finish_run
 
 EXIT_CONFORMANT = 0
@@ -77,7 +84,21 @@ def usage_problem(config: RunConfig) -> str | None:
     return None
 
 
-def pytest_command(config: RunConfig, seed: int, outcomes: Path) -> list[str]:
+def top_level_plugin() -> str:
+    """How ``-p`` names the ``snapconform`` plugin (which owns ``--snapconform-progress``).
+
+    Installed, it is the ``pytest11`` entry point ``snapconform``: naming its module instead would
+    register it twice (once by ``-p``, once by autoload) and pytest refuses that. Without the
+    distribution's metadata (a bare checkout) there is no entry point, so the module is named.
+    """
+    if entry_points(group="pytest11", name="snapconform"):
+        return "snapconform"
+    return "snapconform.pytest_plugin"
+
+
+def pytest_command(
+    config: RunConfig, seed: int, outcomes: Path, progress: Path | None = None
+) -> list[str]:
     """The subprocess command line (no secrets: they travel in the environment)."""
     report_dir = config.report_dir
     args = [
@@ -85,6 +106,8 @@ def pytest_command(config: RunConfig, seed: int, outcomes: Path) -> list[str]:
         "-m",
         "pytest",
         str(SUITE_DIR),
+        "-p",
+        top_level_plugin(),
         "-p",
         "snapconform.engine.pytest_plugin",
         "-p",
@@ -123,6 +146,8 @@ def pytest_command(config: RunConfig, seed: int, outcomes: Path) -> list[str]:
             args.append(f"--snapconform-{flag}={value}")
     if config.insecure:
         args.append("--snapconform-insecure")
+    if progress is not None:
+        args.append(f"--snapconform-progress={progress}")
     return args
 
 
@@ -184,8 +209,14 @@ def build_summary(
     }
 
 
-def run(config: RunConfig, *, out: TextIO = sys.stdout) -> RunResult:
-    """Run the suite against ``config``'s target and write REPORT_DIR/summary.json."""
+def run(
+    config: RunConfig, *, out: TextIO = sys.stdout, environ: Mapping[str, str] = os.environ
+) -> RunResult:
+    """Run the suite against ``config``'s target and write REPORT_DIR/summary.json.
+
+    Progress is shown on *out* while the suite runs: a status line redrawn in place on a
+    terminal, one plain line per finished check elsewhere (or when *environ* says ``CI=true``).
+    """
     started = time.monotonic()
     seed = config.seed if config.seed is not None else random.SystemRandom().randrange(2**31)
     report_dir = config.report_dir
@@ -208,10 +239,15 @@ def run(config: RunConfig, *, out: TextIO = sys.stdout) -> RunResult:
             flush=True,
         )
         log_path = report_dir / "pytest.log"
-        with log_path.open("w", encoding="utf-8") as log:
-            returncode, interrupted = run_suite(
-                pytest_command(config, seed, outcomes_path), subprocess_environment(config), log
-            )
+        with (
+            log_path.open("w", encoding="utf-8") as log,
+            tempfile.TemporaryDirectory(prefix="snapconform-progress-") as scratch,
+        ):
+            progress_path = Path(scratch) / "progress.jsonl"
+            command = pytest_command(config, seed, outcomes_path, progress_path)
+            display = ProgressDisplay.for_stream(out, environ)
+            with ProgressFollower(progress_path, display):
+                returncode, interrupted = run_suite(command, subprocess_environment(config), log)
         if outcomes_path.is_file():
             outcomes = json.loads(outcomes_path.read_text(encoding="utf-8"))
             reason = outcomes.get("error")

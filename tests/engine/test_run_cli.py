@@ -49,6 +49,12 @@ def test_embedded_run_is_conformant(tmp_path: Path) -> None:
     assert summary["requests"] > 0
     assert "verdict: CONFORMANT" in completed.stdout and "budget 5000 requests" in completed.stdout
     assert (tmp_path / "junit.xml").is_file() and any((tmp_path / "allure-results").iterdir())
+    # not a terminal: one plain progress line per finished check, counting what was really sent
+    total = len(CATALOGUE)
+    progress = [line for line in completed.stdout.splitlines() if line.startswith("[")]
+    assert len(progress) == total and "\x1b[" not in completed.stdout
+    assert progress[-1].startswith(f"[{total}/{total}] passed ")
+    assert progress[-1].endswith(f"({summary['requests']} requests sent, 0 failures so far)")
 
 
 def test_observed_run_keeps_the_password_out_of_argv_and_reports(tmp_path: Path) -> None:
@@ -130,3 +136,50 @@ def test_broken_server_gives_exit_1(tmp_path: Path) -> None:
     summary = _summary(tmp_path)
     failed = {r["id"] for r in summary["requirements"] if r["outcome"] == "failed"}
     assert {"CAP-OVER-LIMIT", "CAP-NEVER-MORE"} <= failed
+
+
+def test_on_a_terminal_progress_is_one_status_line_redrawn_in_place(tmp_path: Path) -> None:
+    import pty
+
+    leader, follower = pty.openpty()  # never sized: 0 columns, as in some CI containers
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("SNAPCONFORM_")}
+    environ.pop("CI", None)
+    environ["TERM"] = "xterm"
+    args = ["run", "--report-dir", str(tmp_path), "--seed", "4", "--max-examples", "1"]
+    process = subprocess.Popen(
+        [sys.executable, "-m", "snapconform", *args],
+        stdout=follower,
+        stderr=subprocess.PIPE,
+        env=environ,
+        cwd=ROOT,
+    )
+    os.close(follower)
+    output = b""
+    while True:
+        try:
+            chunk = os.read(leader, 65536)
+        except OSError:  # EIO: the child closed the terminal
+            break
+        if not chunk:
+            break
+        output += chunk
+    os.close(leader)
+    assert process.wait(timeout=300) == 0, process.stderr.read() if process.stderr else ""
+    text = output.decode()
+    redraws = text.count("\r\x1b[K")
+    assert redraws > len(CATALOGUE), text[-2000:]
+    assert "checking FILTER-EMPTY" in text and "requests sent, 0 failures so far" in text
+    assert "verdict: CONFORMANT" in text
+    # the status line is cleared before the verdict table starts
+    assert text.rindex("\r\x1b[K") < text.index("PASS ")
+
+
+def test_the_suite_loads_the_snapconform_plugin_once_by_its_entry_point(tmp_path: Path) -> None:
+    from snapconform.engine.config import RunConfig
+    from snapconform.engine.runner import pytest_command
+
+    command = pytest_command(RunConfig(report_dir=tmp_path), 1, tmp_path / "o.json", tmp_path / "p")
+    plugins = [command[i + 1] for i, arg in enumerate(command) if arg == "-p"]
+    # installed: the entry point's name; its module name too would register it twice
+    assert "snapconform" in plugins and "snapconform.pytest_plugin" not in plugins
+    assert f"--snapconform-progress={tmp_path / 'p'}" in command
