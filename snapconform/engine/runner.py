@@ -151,8 +151,19 @@ def pytest_command(
     return args
 
 
+#: A user's pytest settings for their own tests; the suite's command line is complete without
+#: them, and e.g. disabled plugin autoload would drop allure (--alluredir) and break every run.
+FOREIGN_PYTEST_ENV = frozenset(
+    {"PYTEST_ADDOPTS", "PYTEST_PLUGINS", "PYTEST_DISABLE_PLUGIN_AUTOLOAD"}
+)
+
+
 def subprocess_environment(config: RunConfig) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SNAPCONFORM_")}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith("SNAPCONFORM_") and k not in FOREIGN_PYTEST_ENV
+    }
     if config.credentials is not None:
         env["SNAPCONFORM_USERNAME"] = config.credentials.username
         env["SNAPCONFORM_PASSWORD"] = config.credentials.password

@@ -41,7 +41,11 @@ def _summary(report_dir: Path) -> dict:
 
 
 def test_embedded_run_is_conformant(tmp_path: Path) -> None:
-    completed = _run(["--report-dir", str(tmp_path), "--seed", "2", "--max-examples", "5"])
+    # a user's own pytest settings must not reshape the suite's run
+    foreign = {"PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1", "PYTEST_ADDOPTS": "-x --maxfail=1 -k nothing"}
+    completed = _run(
+        ["--report-dir", str(tmp_path), "--seed", "2", "--max-examples", "5"], env=foreign
+    )
     assert completed.returncode == 0, completed.stdout + completed.stderr
     summary = _summary(tmp_path)
     assert summary["verdict"] == "conformant" and summary["mode"] == "controlled"
