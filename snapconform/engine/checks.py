@@ -60,8 +60,22 @@ def _is_too_many(response: Response) -> bool:
     )
 
 
-def _problem(h: Harness, spec: FilterSpec, response: Response, what: str) -> Violation:
-    return Violation(f"filter {spec.describe()}: {what} — reproduce: {h.repro(response)}")
+def _problem(
+    h: Harness,
+    spec: FilterSpec,
+    response: Response,
+    what: str,
+    *,
+    universe: Universe | None = None,
+    expected: frozenset[str] | None = None,
+    actual: frozenset[str] | None = None,
+    **facts: Any,
+) -> Violation:
+    """A violation by ``response`` to ``spec``: a one-line detail plus the report's evidence."""
+    evidence = h.evidence(
+        response, spec=spec, universe=universe, expected=expected, actual=actual, **facts
+    )
+    return Violation(f"filter {spec.describe()}: {what} — reproduce: {h.repro(response)}", evidence)
 
 
 def _scenario(h: Harness, universe: Universe) -> str:
@@ -122,6 +136,9 @@ def _judge_complete(
             response,
             f"{len(confirmed)} matching visible task(s) missing, e.g. {sorted(confirmed)[:3]}"
             + _scenario(h, universe),
+            universe=universe,
+            expected=universe.judged_for(spec, expected) if not universe.exact else expected,
+            actual=got if universe.exact else universe.judged_for(spec, got),
         )
 
 
@@ -146,6 +163,8 @@ def _list_or_fail(
         response,
         f"HTTP {response.status} for a valid filter matching {expected} task(s)"
         + _scenario(h, universe),
+        universe=universe,
+        expected_status=200,
     )
 
 
@@ -244,6 +263,10 @@ def check_empty_filter_returns_all(h: Harness) -> CheckResult:
                     f" {len(universe.judged_for(spec, universe.expected(spec)))} visible tasks "
                     f"exist (over the cap:"
                     " expected 500 ResourceInaccessible)",
+                    universe=universe,
+                    expected=universe.judged_for(spec, universe.expected(spec)),
+                    actual=_ids(response),
+                    expected_status=500,
                 )
             return
         if not _list_or_fail(h, universe, spec, response, rid):
@@ -257,6 +280,9 @@ def check_empty_filter_returns_all(h: Harness) -> CheckResult:
                     spec,
                     response,
                     f"{len(extra)} task(s) that are not visible tasks, e.g. {sorted(extra)[:3]}",
+                    universe=universe,
+                    expected=universe.expected(spec),
+                    actual=_ids(response),
                 )
 
     result = h.explore(h.universes(), prop)
@@ -282,12 +308,18 @@ def check_filter_soundness(h: Harness) -> CheckResult:
                 if isinstance(item, Mapping) and not oracle.matches(item, spec)
             ]
             if wrong:
+                got = _ids(response)
                 raise _problem(
                     h,
                     spec,
                     response,
                     f"{len(wrong)} returned task(s) do not match, e.g. {wrong[:3]}"
                     + _scenario(h, universe),
+                    universe=universe,
+                    expected=universe.expected(spec)
+                    if universe.exact
+                    else got - {str(task) for task in wrong},
+                    actual=got,
                 )
 
     result = h.explore(_with_filters(h), prop)
@@ -377,16 +409,26 @@ def check_or_within_and_across(h: Harness) -> CheckResult:
         if combined is None or any(p is None for p in parts):
             return  # over the cap or refused: the relation is about lists
         relations += 1
-        problem = judge(combined, [p for p in parts if p is not None], relevant)
+        known = [p for p in parts if p is not None]
+        problem = judge(combined, known, relevant)
         if problem:
             response = h.target.list_tasks(combined_spec)
             word = "OR within a field" if kind == "or" else "AND across fields"
+            related = (
+                frozenset().union(*known)
+                if kind == "or"
+                else frozenset(known[0]).intersection(*known[1:])
+            )
             raise _problem(
                 h,
                 combined_spec,
                 response,
                 f"{word} broken against parts {[p.describe() for p in parts_specs]}: {problem}"
                 + _scenario(h, universe),
+                universe=universe,
+                expected=related if relevant is None else related & relevant,
+                actual=combined if relevant is None else combined & relevant,
+                parts=[p.describe() for p in parts_specs],
             )
 
     result = h.explore(h.universes().flatmap(_or_and_cases), prop, max_examples=h.max_examples * 3)
@@ -418,6 +460,8 @@ def check_order_and_repeats(h: Harness) -> CheckResult:
                     second,
                     f"HTTP {second.status}, but HTTP {first.status} for the same values as "
                     f"{canonical.describe()}",
+                    universe=universe,
+                    canonical=canonical.describe(),
                 )
             return
         compared += 1
@@ -432,6 +476,10 @@ def check_order_and_repeats(h: Harness) -> CheckResult:
                 second,
                 f"differs from the same filter with sorted unique values {canonical.describe()}: "
                 f"{oracle.set_difference(got, want)}" + _scenario(h, universe),
+                universe=universe,
+                expected=want,
+                actual=got,
+                canonical=canonical.describe(),
             )
         if universe.exact:
             expected = universe.expected(canonical)
@@ -441,6 +489,9 @@ def check_order_and_repeats(h: Harness) -> CheckResult:
                     variant,
                     second,
                     f"not the matching set: {oracle.set_difference(_ids(second), expected)}",
+                    universe=universe,
+                    expected=expected,
+                    actual=_ids(second),
                 )
 
     result = h.explore(h.universes().flatmap(cases), prop, max_examples=h.max_examples * 2)
@@ -483,6 +534,9 @@ def check_exact_encoded_values(h: Harness) -> CheckResult:
                     response,
                     f"returned {len(wrong)} task(s) whose value differs (case or encoding), "
                     f"e.g. {wrong[:3]}",
+                    universe=universe,
+                    expected=universe.expected(spec),
+                    actual=_ids(response),
                 )
             if not universe.exact:
                 items = {i["task"]: i for i in response.body["items"] if isinstance(i, Mapping)}
@@ -493,6 +547,9 @@ def check_exact_encoded_values(h: Harness) -> CheckResult:
                         spec,
                         response,
                         f"returned {len(bad)} task(s) whose value differs, e.g. {bad[:3]}",
+                        universe=universe,
+                        expected=frozenset(items) - frozenset(bad),
+                        actual=frozenset(items),
                     )
             _judge_complete(h, rid, universe, spec, response, h.target)
 
@@ -557,6 +614,9 @@ def check_unknown_identifiers(h: Harness) -> CheckResult:
                     response,
                     f"not the matching set: "
                     f"{oracle.set_difference(_ids(response), universe.expected(spec))}",
+                    universe=universe,
+                    expected=universe.expected(spec),
+                    actual=_ids(response),
                 )
 
     result = h.explore(h.universes(min_tasks=1).flatmap(cases), prop)
@@ -577,7 +637,8 @@ def check_invalid_status(h: Harness) -> CheckResult:
         if response.status != 400:
             raise Violation(
                 f"status={values!r}: HTTP {response.status}, expected 400 InvalidArgument"
-                f" — reproduce: {h.repro(response)}"
+                f" — reproduce: {h.repro(response)}",
+                h.evidence(response, universe=universe, status=values, expected_status=400),
             )
 
     from strategies.contract_data import statuses
@@ -606,7 +667,12 @@ def check_repeatable(h: Harness) -> CheckResult:
             if first.status != second.status:
                 if universe.exact:
                     raise _problem(
-                        h, spec, second, f"HTTP {first.status} then HTTP {second.status}"
+                        h,
+                        spec,
+                        second,
+                        f"HTTP {first.status} then HTTP {second.status}",
+                        universe=universe,
+                        first_status=first.status,
                     )
                 h.note_uncertain(
                     rid, f"{spec.describe()}: HTTP {first.status} then {second.status}"
@@ -621,6 +687,9 @@ def check_repeatable(h: Harness) -> CheckResult:
                     second,
                     f"a second identical request gave another set: "
                     f"{oracle.set_difference(_ids(second), _ids(first))}",
+                    universe=universe,
+                    expected=universe.judged_for(spec, _ids(first)),
+                    actual=universe.judged_for(spec, _ids(second)),
                 )
 
     result = h.explore(_with_filters(h, 8), prop)
@@ -661,6 +730,9 @@ def _cap_controlled(
                     spec,
                     response,
                     f"HTTP {response.status} for {scenario} (expected 200 with all {matching})",
+                    universe=universe,
+                    scenario=scenario,
+                    expected_status=200,
                 )
             if _ids(response) != universe.expected(spec):
                 raise _problem(
@@ -668,6 +740,10 @@ def _cap_controlled(
                     spec,
                     response,
                     f"{scenario}: {oracle.set_difference(_ids(response), universe.expected(spec))}",
+                    universe=universe,
+                    expected=universe.expected(spec),
+                    actual=_ids(response),
+                    scenario=scenario,
                 )
         elif not _is_too_many(response):
             got = (
@@ -676,7 +752,15 @@ def _cap_controlled(
                 else f"HTTP {response.status}"
             )
             raise _problem(
-                h, spec, response, f"{got} for {scenario} (expected 500 ResourceInaccessible)"
+                h,
+                spec,
+                response,
+                f"{got} for {scenario} (expected 500 ResourceInaccessible)",
+                universe=universe,
+                expected=universe.expected(spec) if _is_list(response) else None,
+                actual=_ids(response) if _is_list(response) else None,
+                scenario=scenario,
+                expected_status=500,
             )
 
     # The boundary cases are always tried, then a few drawn ones.
@@ -718,13 +802,24 @@ def _cap_fixed(h: Harness, rid: str, want: str) -> CheckResult:
                 return CheckResult.failed(
                     f"filter {spec.describe()} matches at least "
                     f"{len(universe.judged_for(spec, universe.expected(spec)))} tasks: {got}, "
-                    f"expected 500 ResourceInaccessible — reproduce: {h.repro(response)}"
+                    f"expected 500 ResourceInaccessible — reproduce: {h.repro(response)}",
+                    h.evidence(
+                        response,
+                        spec=spec,
+                        universe=universe,
+                        expected=universe.judged_for(spec, universe.expected(spec))
+                        if _is_list(response)
+                        else None,
+                        actual=_ids(response) if _is_list(response) else None,
+                        expected_status=500,
+                    ),
                 )
         else:
             if not _is_list(response):
                 return CheckResult.failed(
                     f"filter {spec.describe()} matches {count} tasks: HTTP {response.status}, "
-                    f"expected 200 — reproduce: {h.repro(response)}"
+                    f"expected 200 — reproduce: {h.repro(response)}",
+                    h.evidence(response, spec=spec, universe=universe, expected_status=200),
                 )
             missing = universe.judged_for(spec, universe.expected(spec)) - _ids(response)
             if missing:
@@ -732,7 +827,14 @@ def _cap_fixed(h: Harness, rid: str, want: str) -> CheckResult:
                 if confirmed:
                     return CheckResult.failed(
                         f"filter {spec.describe()}: {len(confirmed)} matching task(s) missing "
-                        f"— reproduce: {h.repro(response)}"
+                        f"— reproduce: {h.repro(response)}",
+                        h.evidence(
+                            response,
+                            spec=spec,
+                            universe=universe,
+                            expected=universe.judged_for(spec, universe.expected(spec)),
+                            actual=universe.judged_for(spec, _ids(response)),
+                        ),
                     )
         if judged >= 3:
             break
@@ -950,6 +1052,10 @@ def check_visibility(h: Harness) -> CheckResult:
                             f"{len(leaked)} task(s) outside the principal's visible set, e.g. "
                             f"{sorted(leaked)[:3]} (universe of {len(full.items)}, "
                             f"{len(universe.visible or ())} visible)",
+                            universe=universe,
+                            expected=universe.expected(spec),
+                            actual=_ids(response),
+                            principal="limited (harness)",
                         )
                     if _ids(response) != universe.expected(spec):
                         raise _problem(
@@ -958,6 +1064,10 @@ def check_visibility(h: Harness) -> CheckResult:
                             response,
                             f"not the visible matching set: "
                             f"{oracle.set_difference(_ids(response), universe.expected(spec))}",
+                            universe=universe,
+                            expected=universe.expected(spec),
+                            actual=_ids(response),
+                            principal="limited (harness)",
                         )
 
         result = h.explore(_with_filters(h, 8, min_tasks=1), prop)
@@ -986,16 +1096,27 @@ def check_visibility(h: Harness) -> CheckResult:
             for spec in [FilterSpec(), FilterSpec(status=("SUCCEEDED", "FAILED"))]:
                 response = target.list_tasks(spec)
                 judged += 1
-                if _is_list(response) and _ids(response) - visible:
+                if not _is_list(response):
+                    continue
+                evidence = h.evidence(
+                    response,
+                    spec=spec,
+                    universe=view,
+                    expected=view.expected(spec),
+                    actual=_ids(response),
+                )
+                if _ids(response) - visible:
                     return CheckResult.failed(
                         f"tasks outside the visible set: "
-                        f"{sorted(_ids(response) - visible)[:3]} — reproduce: {h.repro(response)}"
+                        f"{sorted(_ids(response) - visible)[:3]} — reproduce: {h.repro(response)}",
+                        evidence,
                     )
-                if _is_list(response) and _ids(response) != view.expected(spec):
+                if _ids(response) != view.expected(spec):
                     return CheckResult.failed(
                         f"filter {spec.describe()}: "
                         f"{oracle.set_difference(_ids(response), view.expected(spec))} — "
-                        f"reproduce: {h.repro(response)}"
+                        f"reproduce: {h.repro(response)}",
+                        evidence,
                     )
         finally:
             if credentials is not None:

@@ -21,9 +21,11 @@ from hypothesis.errors import Flaky
 from snapconform.contracts import Contracts, default_contracts
 from snapconform.engine.audit import ResponseAudit
 from snapconform.engine.config import Credentials, RunConfig
-from snapconform.engine.oracle import curl_line
+from snapconform.engine.oracle import FilterSpec, curl_line
 from snapconform.engine.safety import RetryPolicy
 from snapconform.engine.target import (
+    RECORDED_BODY_LIMIT,
+    SESSION_HEADER,
     BudgetExhausted,
     ControlClient,
     LoginRefused,
@@ -42,7 +44,7 @@ from snapconform.engine.universe import (
     UniverseSource,
     discover,
 )
-from snapconform.engine.verdicts import CheckResult, Uncertain, Violation
+from snapconform.engine.verdicts import CheckResult, Evidence, Uncertain, Violation
 from strategies.states import HarnessPrincipals, principals_document
 
 T = TypeVar("T")
@@ -58,6 +60,12 @@ class _StopShrinking(BaseException):
 
 class HarnessError(Exception):
     """No verdict is possible (unreachable target, refused login, bad state file). One line."""
+
+
+def _failure(violation: Violation, how: str) -> CheckResult:
+    """The failed result of the smallest violation seen, with that example's evidence."""
+    evidence = getattr(violation, "evidence", None) or Evidence()
+    return CheckResult.failed(f"{violation} [{how}]", evidence)
 
 
 def harness_principals() -> HarnessPrincipals:
@@ -256,6 +264,52 @@ class Harness:
     def repro(self, response: Response) -> str:
         return curl_line(self.base_url, response.path, self.redactor(response.query), response.auth)
 
+    def exchange_of(self, response: Response) -> dict[str, Any]:
+        """``response`` as an exchange the report renders: secrets masked, body capped."""
+        request_headers = {
+            "session": {SESSION_HEADER: "***"},
+            "basic": {"Authorization": "Basic ***"},
+            "none": {},
+        }[response.auth]
+        body = response.text
+        if len(body) > RECORDED_BODY_LIMIT:
+            body = body[:RECORDED_BODY_LIMIT] + f"... ({len(response.text)} characters)"
+        return {
+            "method": response.method,
+            "path": response.path,
+            "query": self.redactor(response.query),
+            "request_headers": request_headers,
+            "status": response.status,
+            "response_headers": self.redactor.headers(response.headers.multi_items()),
+            "body": self.redactor(body),
+        }
+
+    def evidence(
+        self,
+        response: Response,
+        *,
+        spec: FilterSpec | None = None,
+        universe: Universe | None = None,
+        expected: frozenset[str] | None = None,
+        actual: frozenset[str] | None = None,
+        **facts: Any,
+    ) -> Evidence:
+        """The evidence of a failing response: id sets, the counterexample, exchange, curl."""
+        counterexample: dict[str, Any] = {}
+        if spec is not None:
+            counterexample["filter"] = spec.describe()
+        counterexample["query"] = self.redactor(response.query)
+        if universe is not None:
+            counterexample["universe"] = universe.summary(self.mode)
+        counterexample.update(facts)
+        return Evidence.of(
+            expected=expected,
+            actual=actual,
+            counterexample=counterexample,
+            exchange=self.exchange_of(response),
+            curl=self.repro(response),
+        )
+
     def note_uncertain(self, requirement_id: str, detail: str) -> None:
         self.uncertain.setdefault(requirement_id, []).append(detail)
 
@@ -323,16 +377,12 @@ class Harness:
         try:
             run()
         except _StopShrinking:
-            return CheckResult.failed(
-                f"{violations[-1]} [seed {self.seed}; shrinking stopped at its budget]"
-            )
+            return _failure(violations[-1], f"seed {self.seed}; shrinking stopped at its budget")
         except Violation as violation:
-            return CheckResult.failed(
-                f"{violation} [seed {self.seed}; minimal example after shrinking]"
-            )
+            return _failure(violation, f"seed {self.seed}; minimal example after shrinking")
         except BudgetExhausted as exc:
             if violations:
-                return CheckResult.failed(f"{violations[-1]} [seed {self.seed}]")
+                return _failure(violations[-1], f"seed {self.seed}")
             return CheckResult.skipped(f"{exc}: not enough requests left to check this")
         except TargetError as exc:
             return CheckResult.failed(
@@ -340,18 +390,14 @@ class Harness:
             )
         except Flaky as exc:
             if violations:
-                return CheckResult.failed(
-                    f"{violations[-1]} [seed {self.seed}; shrinking stopped early]"
-                )
+                return _failure(violations[-1], f"seed {self.seed}; shrinking stopped early")
             return CheckResult.failed(
                 f"the outcome was not reproducible (flaky): {self.redactor(str(exc))[:300]}"
             )
         except Uncertain as exc:
             return CheckResult.skipped(f"uncertain: {exc}")
         if violations:  # every later attempt "passed" because the shrink budget ran out
-            return CheckResult.failed(
-                f"{violations[-1]} [seed {self.seed}; shrinking stopped early]"
-            )
+            return _failure(violations[-1], f"seed {self.seed}; shrinking stopped early")
         return None
 
     def draw(self, strategy: st.SearchStrategy[T]) -> T:

@@ -38,6 +38,8 @@ from strategies.states import HarnessPrincipals, Pools, replicate, state_documen
 SPLIT_ORDER: tuple[str, ...] = ("status", "services", "operations", "users")
 #: How many missing tasks observed mode re-checks one by one per query (budget friendly).
 MAX_RECHECKS = 5
+#: A counterexample's universe lists its tasks up to this many (shrunk universes are small).
+SUMMARY_ITEMS = 12
 
 
 @dataclass(frozen=True)
@@ -100,6 +102,27 @@ class Universe:
 
     def __len__(self) -> int:
         return len(self.visible_items)
+
+    def summary(self, mode: str) -> dict[str, Any]:
+        """The universe as a counterexample shows it: sizes, and the tasks when they are few.
+
+        A shrunk controlled universe is small enough to read whole; a large or observed one is
+        only counted (its tasks are the target's, listed by the empty filter).
+        """
+        out: dict[str, Any] = {
+            "mode": mode,
+            "tasks": len(self.items),
+            "visible": "all"
+            if self.visible is None
+            else sorted(self.visible)
+            if len(self.visible) <= SUMMARY_ITEMS
+            else len(self.visible),
+        }
+        if not self.exact:
+            out["stable"] = len(self.stable or ())
+        if self.exact and len(self.items) <= SUMMARY_ITEMS:
+            out["items"] = [dict(item) for item in self.items]
+        return out
 
     def __repr__(self) -> str:
         # Hypothesis prints failing examples: a universe is summarised, never dumped whole.

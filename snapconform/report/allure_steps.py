@@ -277,8 +277,13 @@ def attach_counterexample(
     reason: str | None = None,
     secrets: Iterable[str] = (),
     base_url: str | None = None,
+    curl: str | None = None,
 ) -> str:
-    """The minimal failing input: its query, the Hypothesis seed, why it fails, a curl line."""
+    """The minimal failing input: its query, the Hypothesis seed, why it fails, a curl line.
+
+    The curl line is rendered from ``exchange`` (credentials from environment variables); without
+    one, the engine's own ``curl`` line (credentials already masked) is used.
+    """
     secrets = tuple(secrets)
     document: dict[str, Any] = {"query": query, "hypothesis_seed": seed}
     if reason:
@@ -288,6 +293,8 @@ def attach_counterexample(
     if exchange is not None:
         view = view_exchange(exchange, secrets, base_url=base_url)
         document["curl"] = curl_line(view)
+    elif curl:
+        document["curl"] = curl
     text = mask_text(_pretty(document), secrets)
     allure.attach(text, COUNTEREXAMPLE_ATTACHMENT, allure.attachment_type.JSON)
     if seed is not None:
@@ -333,9 +340,10 @@ def attach_check_result(
     """Everything the report shows about one check: its exchanges and its evidence.
 
     ``result`` is the engine's CheckResult. Optional evidence attributes are used when present:
-    ``expected_ids`` / ``actual_ids`` (a set diff), ``counterexample`` (the minimal query) and
-    ``exchange`` (the failing one). Only the last :data:`MAX_ATTACHED_EXCHANGES` exchanges become
-    steps; a step says how many earlier ones were left out.
+    ``expected_ids`` / ``actual_ids`` (a set diff), ``counterexample`` (the minimal query),
+    ``exchange`` (the failing one, also attached as its own step) and ``curl``. Only the last
+    :data:`MAX_ATTACHED_EXCHANGES` exchanges become steps; a step says how many earlier ones
+    were left out.
     """
     secrets = tuple(secrets)
     recorded = list(exchanges)
@@ -351,13 +359,18 @@ def attach_check_result(
     actual = getattr(result, "actual_ids", None)
     if expected is not None and actual is not None:
         attach_set_diff(expected, actual)
+    failing = getattr(result, "exchange", None)
+    if failing is not None:
+        with allure.step("failing exchange (minimal example)"):
+            attach_exchange(failing, secrets=secrets, base_url=base_url)
     counterexample = getattr(result, "counterexample", None)
     if counterexample is not None:
         attach_counterexample(
             counterexample,
             seed=seed,
-            exchange=getattr(result, "exchange", None) or (shown[-1] if shown else None),
+            exchange=failing or (shown[-1] if shown else None),
             reason=detail if outcome == "failed" else None,
             secrets=secrets,
             base_url=base_url,
+            curl=getattr(result, "curl", None),
         )
