@@ -187,3 +187,37 @@ def test_the_suite_loads_the_snapconform_plugin_once_by_its_entry_point(tmp_path
     # installed: the entry point's name; its module name too would register it twice
     assert "snapconform" in plugins and "snapconform.pytest_plugin" not in plugins
     assert f"--snapconform-progress={tmp_path / 'p'}" in command
+
+
+def test_run_reads_snapconform_toml_then_environment_then_flags(tmp_path: Path) -> None:
+    # a refused target: the run reads its whole configuration, then ends quickly (no verdict)
+    (tmp_path / "snapconform.toml").write_text(
+        'base_url = "http://127.0.0.1:9"\nusername = "u"\nmax_examples = 2\nseed = 11\n'
+        'rate_limit = 4\nreport_dir = "from-file"\n',
+        encoding="utf-8",
+    )
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("SNAPCONFORM_")}
+    environ.update(SNAPCONFORM_PASSWORD="pw-xyz", SNAPCONFORM_MAX_REQUESTS="77")
+
+    def run(*flags: str) -> tuple[str, str]:
+        completed = subprocess.run(
+            [sys.executable, "-m", "snapconform", "run", *flags],
+            capture_output=True,
+            text=True,
+            env=environ,
+            cwd=tmp_path,
+            timeout=120,
+            check=False,
+        )
+        assert completed.returncode == 2, completed.stdout + completed.stderr
+        return completed.stdout.splitlines()[0], completed.stderr
+
+    first, _ = run()
+    assert "against http://127.0.0.1:9 " in first and "seed 11" in first
+    assert "2 examples per check" in first and "budget 77 requests" in first
+    assert "rate limit 4/s" in first
+    assert (tmp_path / "from-file" / "summary.json").is_file()
+
+    first, _ = run("--max-examples", "3", "--max-requests", "50", "--seed", "12")
+    assert "3 examples per check" in first and "budget 50 requests" in first
+    assert "seed 12" in first and "rate limit 4/s" in first
