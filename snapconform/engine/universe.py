@@ -5,10 +5,12 @@
 - declared: the server was loaded with a state document the harness read; the oracle is exact
   for the principal the credentials name (its ``visible_tasks`` apply).
 - observed: a live server. The visible universe is discovered with the empty filter and, when
-  that hits the cap, by partitioning the filter space until every part is under it. Tasks change
-  while the run goes on, so exact judgements are made only on *stable* tasks (terminal in the
-  snapshot), and a difference is re-checked with a targeted ``tasks=`` query (the "after"
-  snapshot of that task) before it counts; what stays undecided is reported as uncertain.
+  that hits the cap, by partitioning the filter space until every part is under it. Tasks
+  appear, change status and are purged while the run goes on (a shared vCenter), so exact
+  judgements are made only on *stable* tasks (terminal in the snapshot), and a difference counts
+  only when the comparison, asked again, still shows it and a targeted ``tasks=`` query finds the
+  task still there, terminal and unchanged (the "after" snapshot); what stays undecided is
+  reported as uncertain, never failed.
 """
 
 from __future__ import annotations
@@ -80,16 +82,14 @@ class Universe:
         return ids if self.stable is None else ids & self.stable
 
     def judged_for(self, spec: FilterSpec, ids: Iterable[str]) -> frozenset[str]:
-        """The part of ``ids`` whose membership in ``spec``'s result cannot have changed.
+        """The part of ``ids`` whose membership in ``spec``'s result may be judged.
 
-        Only a task's status ever changes (ids, services, operations and users are fixed at
-        creation), so without a status constraint every snapshot task is judged; with one,
-        only tasks that were already terminal.
+        Observed: only tasks terminal in the snapshot. An open task may still change status,
+        and any task may be purged, so a difference about a stable task is a candidate that the
+        source confirms (``confirm_missing`` / ``confirm_difference``) before it counts.
         """
         ids = frozenset(ids)
-        if self.stable is None or not spec.status:
-            return ids & frozenset(self.by_id) if self.stable is not None else ids
-        return ids & self.stable
+        return ids if self.stable is None else ids & self.stable
 
     def is_unknown(self, spec: FilterSpec) -> bool:
         """Whether ``spec`` names a value the universe does not hold (400 is then allowed)."""
@@ -149,6 +149,21 @@ class UniverseSource:
     ) -> tuple[frozenset[str], frozenset[str]]:
         """Split tasks missing from a 200 into (confirmed, uncertain); exact: all confirmed."""
         return missing, frozenset()
+
+    def confirm_difference(
+        self,
+        target: Target,
+        left: frozenset[str],
+        right: frozenset[str],
+        universe: Universe,
+        again: Callable[[], tuple[frozenset[str], frozenset[str]] | None],
+    ) -> tuple[frozenset[str], frozenset[str]]:
+        """Split the ids where two observations disagree into (confirmed, uncertain).
+
+        ``again`` repeats both observations (None: they are no longer comparable, e.g. a list
+        became a 500). Exact sources: the data cannot move, every difference is confirmed.
+        """
+        return left ^ right, frozenset()
 
 
 class ControlledSource(UniverseSource):
@@ -241,32 +256,68 @@ class ObservedSource(FixedSource):
     ) -> tuple[frozenset[str], frozenset[str]]:
         candidates = sorted(universe.judged_for(spec, missing))
         uncertain = set(missing) - set(candidates)
-        confirmed: set[str] = set()
         checked = candidates[:MAX_RECHECKS]
         uncertain |= set(candidates[MAX_RECHECKS:])
-        still_there: list[str] = []
-        for task_id in checked:
-            # The "after" snapshot of this task: it must still exist and still match, and with
-            # a status constraint be terminal (its status can no longer change).
-            response = target.list_tasks(FilterSpec(tasks=(task_id,)))
-            now = _items_by_id(response).get(task_id)
-            settled = now is not None and (
-                not spec.status or (now.get("info") or {}).get("status") in TERMINAL_STATUSES
-            )
-            if settled and now is not None and matches(now, spec):
-                still_there.append(task_id)
-            else:
-                uncertain.add(task_id)
+        still_there = self._settled(target, checked, universe, spec)
+        uncertain |= set(checked) - still_there
+        confirmed: set[str] = set()
         if still_there:
-            # The tasks exist unchanged and match: ask the original question once more.
+            # The tasks exist unchanged and match: ask the original question once more, then
+            # make sure they were not purged in between (a purge is final: there after the
+            # re-ask means there during it).
             again = target.list_tasks(spec)
             if again.status == 200:
                 got = frozenset(result_ids(again.body))
-                confirmed = {task_id for task_id in still_there if task_id not in got}
+                absent = {task_id for task_id in still_there if task_id not in got}
+                confirmed = self._settled(target, sorted(absent), universe, spec)
                 uncertain |= set(still_there) - confirmed
             else:
-                uncertain |= set(still_there)
+                uncertain |= still_there
         return frozenset(confirmed), frozenset(uncertain)
+
+    def confirm_difference(
+        self,
+        target: Target,
+        left: frozenset[str],
+        right: frozenset[str],
+        universe: Universe,
+        again: Callable[[], tuple[frozenset[str], frozenset[str]] | None],
+    ) -> tuple[frozenset[str], frozenset[str]]:
+        differing = universe.judged(left ^ right)
+        uncertain = set(left ^ right) - differing
+        if not differing:
+            return frozenset(), frozenset(uncertain)
+        repeated = again()
+        if repeated is None:
+            return frozenset(), frozenset(uncertain | differing)
+        still = differing & (repeated[0] ^ repeated[1])
+        uncertain |= differing - still
+        checked = sorted(still)[:MAX_RECHECKS]
+        uncertain |= still - set(checked)
+        # Differing twice is not enough: the task must still exist, terminal and unchanged, so
+        # neither observation can have missed it because it was purged or moved.
+        confirmed = self._settled(target, checked, universe, None)
+        uncertain |= set(checked) - confirmed
+        return frozenset(confirmed), frozenset(uncertain)
+
+    @staticmethod
+    def _settled(
+        target: Target, task_ids: list[str], universe: Universe, spec: FilterSpec | None
+    ) -> set[str]:
+        """Tasks a ``tasks=`` query finds still there, terminal, unchanged (and matching)."""
+        settled: set[str] = set()
+        for task_id in task_ids:
+            response = target.list_tasks(FilterSpec(tasks=(task_id,)))
+            now = _items_by_id(response).get(task_id)
+            before = universe.by_id.get(task_id)
+            if (
+                now is not None
+                and (now.get("info") or {}).get("status") in TERMINAL_STATUSES
+                and (before is None or now == before)
+                and (spec is None or matches(now, spec))
+            ):
+                settled.add(task_id)
+        return settled
 
 
 def _items_by_id(response: Response) -> dict[str, Mapping[str, Any]]:

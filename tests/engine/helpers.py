@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from typing import Any
 
 from snapconform.engine.config import Credentials, RunConfig
@@ -18,7 +18,7 @@ from snapconform.server.defaults import (
     NOPRIVS_PASSWORD,
     NOPRIVS_USERNAME,
 )
-from snapconform.server.runner import serve_in_thread
+from snapconform.server.runner import ServerHandle, serve_in_thread
 
 
 @contextmanager
@@ -30,10 +30,18 @@ def harness_for(
     max_examples: int = 4,
     server: dict[str, Any] | None = None,
     run: dict[str, Any] | None = None,
+    background: Callable[[ServerHandle], AbstractContextManager[Any]] | None = None,
 ) -> Iterator[Harness]:
-    """A Harness against a loopback reference server running ``behaviour`` in ``mode``."""
+    """A Harness against a loopback reference server running ``behaviour`` in ``mode``.
+
+    ``background(handle)`` is entered once the server listens and before the harness opens
+    (e.g. a thread that changes the server's data the way a shared vCenter does).
+    """
     server_config = ServerConfig(behaviour=behaviour or Behaviour(), **(server or {}))
-    with serve_in_thread(server_config, "127.0.0.1", 0) as handle:
+    with (
+        serve_in_thread(server_config, "127.0.0.1", 0) as handle,
+        (background or (lambda _: nullcontext()))(handle),
+    ):
         options: dict[str, Any] = {
             "base_url": handle.base_url,
             "max_examples": max_examples,
