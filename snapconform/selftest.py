@@ -9,12 +9,13 @@ Each cell serves its server with ``serve_in_thread`` in this process and runs th
 suite in a pytest subprocess exactly as ``snapconform run`` does (the runner's own command line,
 environment and verdict), so cells run in parallel (``--jobs``).
 
-Requests-to-detect is counted on the server side (the engine reports no per-requirement request
-index): every request to the API (control protocol excluded) is numbered. For a requirement judged
-by a regular check it is the number of requests that check sent until it reported its failure
-(from the suite's progress events; includes Hypothesis' shrinking). For an audit requirement
-(judged on every response) the server replays each list response through the engine's own
-ResponseAudit as it is sent, so it is the number of the first response the audit flags.
+Requests-to-detect is measured outside the engine (its summary has no per-requirement request
+index). For a requirement judged by a regular check it is the number of requests that check sent
+until it reported its failure (from the suite's progress events, which carry the harness's request
+count; includes Hypothesis' shrinking). For an audit requirement
+(judged on every response) the server numbers every API request (control protocol excluded) and
+replays each list response through the engine's own ResponseAudit as it is sent, so it is the
+number of the first response the audit flags.
 """
 
 from __future__ import annotations
@@ -247,12 +248,12 @@ def instrumented(behaviour_class: type[Behaviour], probe: ServerProbe) -> Behavi
 class _ProgressFollower:
     """Tails the suite's progress file: the requests each failing check sent until it failed."""
 
-    def __init__(self, path: Path, probe: ServerProbe) -> None:
+    def __init__(self, path: Path) -> None:
         self._path = path
-        self._probe = probe
         #: Requests the requirement's own check sent until it reported its failure.
         self.failed_at: dict[str, int] = {}
         self._started_at: dict[str, int] = {}
+        self._sent = 0
         self._stop = threading.Event()
         self._offset = 0
         self._thread = threading.Thread(target=self._loop, name="selftest-progress", daemon=True)
@@ -286,12 +287,16 @@ class _ProgressFollower:
                 event = json.loads(line)
             except ValueError:
                 continue
-            requirement = str(event.get("requirement"))
-            if event.get("event") == "check":
-                self._started_at[requirement] = self._probe.count
-            elif event.get("event") == "outcome" and event.get("outcome") in ("failed", "error"):
+            # The suite flushes its request count before each "check" and "outcome" event, so
+            # the "requests" deltas between them are exactly the requests of that check.
+            kind, requirement = event.get("event"), str(event.get("requirement"))
+            if kind == "requests":
+                self._sent += int(event.get("count", 0))
+            elif kind == "check":
+                self._started_at[requirement] = self._sent
+            elif kind == "outcome" and event.get("outcome") in ("failed", "error"):
                 started = self._started_at.get(requirement, 0)
-                self.failed_at.setdefault(requirement, self._probe.count - started)
+                self.failed_at.setdefault(requirement, self._sent - started)
 
 
 def _run_config(
