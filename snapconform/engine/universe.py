@@ -419,13 +419,16 @@ def discover(target: Target, *, max_parts: int = 200) -> Universe:
 def over_cap(universe: Universe, spec: FilterSpec) -> bool | None:
     """Whether more than CAP visible tasks match: True/False when certain, None when not.
 
-    Observed mode counts only stable tasks as certain (they do not vanish), and trusts a count
+    Observed mode counts tasks whose membership only a purge can end as certain, and trusts a count
     at or under the cap only when discovery was complete and nothing is in flight near the cap.
     """
     expected = universe.expected(spec)
     if universe.exact:
         return len(expected) > CAP
-    if len(universe.judged_for(spec, expected)) > CAP:
+    # Without a status constraint a snapshot task leaves the result only when it is purged, and
+    # a 200 to a filter believed over the cap is confirmed before it counts (the purge case).
+    certain = expected if not spec.status else universe.judged_for(spec, expected)
+    if len(certain) > CAP:
         return True
     in_flight = len(expected) - len(universe.judged_for(spec, expected))
     if universe.complete and len(expected) + in_flight + 50 <= CAP:
