@@ -34,6 +34,8 @@ if TYPE_CHECKING:
 
 #: Filters per universe in one Hypothesis example (controlled mode pushes one universe each).
 FILTERS_PER_UNIVERSE = 20
+#: Extra filters derived from single tasks per pushed universe (FILTER-COMPLETENESS).
+TASK_FILTERS_PER_UNIVERSE = 8
 
 
 # --- shared helpers ---------------------------------------------------------------------------
@@ -88,6 +90,29 @@ def _filters_for(
     universe: Universe, n: int = FILTERS_PER_UNIVERSE
 ) -> st.SearchStrategy[list[FilterSpec]]:
     return st.lists(filter_specs(universe.vocabulary), min_size=max(1, n // 2), max_size=n)
+
+
+def _task_filters(universe: Universe, n: int = TASK_FILTERS_PER_UNIVERSE) -> list[FilterSpec]:
+    """Filters built from single tasks of ``universe``: each matches at least that task.
+
+    Cheap extra cases once a universe is pushed (controlled mode); a task's own combination
+    of values rarely repeats across universes, so most are new queries. Observed and declared
+    universes are fixed for the run: they get none (the drawn filters already cover them).
+    """
+    if not universe.exact or universe.document is None:
+        return []
+    out: list[FilterSpec] = []
+    for item in universe.visible_items[:n]:
+        info = item.get("info") or {}
+        values = {
+            "status": info.get("status"),
+            "services": info.get("service"),
+            "operations": info.get("operation"),
+            "users": info.get("user"),
+        }
+        spec = FilterSpec(**{k: (v,) for k, v in values.items() if isinstance(v, str)})
+        out.append(spec if len(out) % 2 == 0 else spec.with_field("status", None))
+    return out
 
 
 def _with_filters(
@@ -392,7 +417,9 @@ def check_filter_soundness(h: Harness) -> CheckResult:
                     actual=got,
                 )
 
-    result = h.explore(_with_filters(h), prop)
+    # Many filters per pushed universe (a push costs a PUT and a login, a filter one GET), on
+    # universes with tasks to return.
+    result = h.explore(_with_filters(h, 3 * FILTERS_PER_UNIVERSE, min_tasks=1), prop)
     return _finish(h, rid, result, f"every task of {count} filtered responses matched its filter")
 
 
@@ -404,13 +431,16 @@ def check_filter_completeness(h: Harness) -> CheckResult:
         nonlocal count
         universe, specs = case
         h.install(universe)
-        for spec in specs:
+        for spec in [*specs, *_task_filters(universe)]:
             response = h.target.list_tasks(spec)
             count += 1
             if _list_or_fail(h, universe, spec, response, rid):
                 _judge_complete(h, rid, universe, spec, response, h.target)
 
-    result = h.explore(_with_filters(h), prop)
+    # Its own example sequence (FILTER-SOUNDNESS already sent the run seed's filters), more
+    # filters per pushed universe (a push costs a PUT and a login; a filter one GET), and
+    # universes with tasks to miss (the empty one is FILTER-EMPTY's).
+    result = h.explore(_with_filters(h, 2 * FILTERS_PER_UNIVERSE, min_tasks=2), prop, salt=rid)
     return _finish(
         h, rid, result, f"no matching visible task was missing in {count} filtered responses"
     )

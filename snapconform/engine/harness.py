@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import secrets
 import time
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -330,11 +331,14 @@ class Harness:
         prop: Callable[[T], None],
         *,
         max_examples: int | None = None,
+        salt: str | None = None,
     ) -> CheckResult | None:
         """Run ``prop`` on examples of ``strategy`` (seeded); None when every example held.
 
         A Violation shrinks to a minimal example, and the result names the seed; budget
-        exhaustion and transport errors end the exploration with a clear detail.
+        exhaustion and transport errors end the exploration with a clear detail. ``salt``
+        derives another example sequence from the run's seed (still reproducible by it), so
+        two checks drawing from the same strategy do not send the same requests.
         """
         problems: list[BaseException] = []
         violations: list[Violation] = []
@@ -350,7 +354,7 @@ class Harness:
             phases=(Phase.explicit, Phase.reuse, Phase.generate, Phase.shrink),
             print_blob=False,
         )
-        @hypothesis_seed(self.seed)
+        @hypothesis_seed(self.seed if salt is None else self.seed + zlib.crc32(salt.encode()))
         @given(strategy)
         def run(example: T) -> None:
             nonlocal shrink_calls
