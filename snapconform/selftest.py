@@ -369,7 +369,7 @@ def run_cell(cell: Cell, config: SelftestConfig, work_dir: Path) -> CellResult:
         if config.focus and mutant is not None:
             command += ["-k", " or ".join(sorted({*mutant.requirements, *TRAFFIC}))]
         with (
-            _ProgressFollower(progress_path, probe) as follower,
+            _ProgressFollower(progress_path) as follower,
             (cell_dir / "pytest.log").open("w", encoding="utf-8") as log,
         ):
             try:
