@@ -48,7 +48,8 @@ def field_values(vocabulary: Vocabulary, name: str) -> st.SearchStrategy[str]:
     unknown = user_names() if name == "users" else free_text()
     if not known:
         return unknown
-    variants = tuple(v for v in (case_variant(k) for k in known) if v and v not in known)
+    known_set = frozenset(known)  # a tuple here made this quadratic: 100 000 ids never finished
+    variants = tuple(v for v in (case_variant(k) for k in known) if v and v not in known_set)
     options = [st.sampled_from(known), st.sampled_from(known), unknown]
     if variants:
         options.append(st.sampled_from(variants))
