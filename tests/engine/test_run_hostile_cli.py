@@ -1,0 +1,112 @@
+"""`snapconform run` against hostile loopback targets, end to end through the command line.
+
+tests/safety proves each defence at the Target level; this proves the whole command holds up:
+either no verdict (exit 2, one clear line on stderr) or a verdict naming the broken requirement
+(exit 1), never a traceback, never a hang, never the password in what it prints or writes.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from contextlib import AbstractContextManager, nullcontext
+from pathlib import Path
+
+import pytest
+
+from snapconform.contracts import default_contracts
+from tests.safety.hostile import hostile_cases, refused_url, serving
+
+pytestmark = pytest.mark.slow
+ROOT = Path(__file__).resolve().parents[2]
+PASSWORD = "pw-hostile-0451"
+#: seconds a run against a hostile target may take, start to verdict
+BOUND = 60.0
+
+#: case -> the first words of the one stderr line (exit 2), or a requirement that fails (exit 1)
+NO_VERDICT = {
+    "refused": "cannot connect to",
+    "never-answers": "timed out after 1s",
+    "trickle": "timed out after 1s",
+    "body-50mb": "over the cap of",
+}
+NON_CONFORMANT = {
+    "truncated-json": "CONTRACT-JSON",
+    "non-json": "CONTRACT-JSON",
+    "error-body-200": "CONTRACT-200-BODY",
+}
+
+
+def _target(case: str) -> AbstractContextManager[object]:
+    return nullcontext() if case == "refused" else serving(hostile_cases()[case])
+
+
+def _run(base_url: str, report_dir: Path) -> tuple[subprocess.CompletedProcess[str], float]:
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("SNAPCONFORM_")}
+    environ["SNAPCONFORM_PASSWORD"] = PASSWORD
+    args = ["--base-url", base_url, "--username", "u", "--auth", "basic", "--timeout", "1"]
+    args += ["--report-dir", str(report_dir), "--seed", "1", "--max-examples", "2"]
+    started = time.monotonic()
+    completed = subprocess.run(
+        [sys.executable, "-m", "snapconform", "run", *args],
+        capture_output=True,
+        text=True,
+        env=environ,
+        cwd=ROOT,
+        timeout=BOUND * 3,  # the bound is asserted below; this only keeps a hang from stalling CI
+        check=False,
+    )
+    return completed, time.monotonic() - started
+
+
+def _written(report_dir: Path) -> str:
+    return "".join(
+        path.read_text(encoding="utf-8", errors="replace")
+        for path in report_dir.rglob("*")
+        if path.is_file()
+    )
+
+
+def _summary(report_dir: Path) -> dict:
+    summary = json.loads((report_dir / "summary.json").read_text(encoding="utf-8"))
+    assert default_contracts().errors("summary", summary) == []
+    return summary
+
+
+@pytest.mark.parametrize("case", sorted(NO_VERDICT))
+def test_a_target_that_cannot_be_judged_gives_exit_2_and_one_line(
+    case: str, tmp_path: Path
+) -> None:
+    with _target(case) as server:
+        url = refused_url() if server is None else server.base_url  # type: ignore[attr-defined]
+        completed, elapsed = _run(url, tmp_path)
+    output = completed.stdout + completed.stderr
+    assert completed.returncode == 2, output
+    lines = completed.stderr.strip().splitlines()
+    assert len(lines) == 1, completed.stderr
+    assert (
+        lines[0].startswith("snapconform: no verdict possible: ") and NO_VERDICT[case] in lines[0]
+    )
+    assert "Traceback" not in output + _written(tmp_path)
+    assert PASSWORD not in output + _written(tmp_path)
+    assert _summary(tmp_path)["verdict"] == "error"
+    assert elapsed < BOUND
+
+
+@pytest.mark.parametrize("case", sorted(NON_CONFORMANT))
+def test_a_target_answering_garbage_is_non_conformant(case: str, tmp_path: Path) -> None:
+    with serving(hostile_cases()[case]) as server:
+        completed, elapsed = _run(server.base_url, tmp_path)
+    output = completed.stdout + completed.stderr
+    assert completed.returncode == 1, output
+    assert completed.stderr.strip() == ""
+    summary = _summary(tmp_path)
+    failed = {r["id"] for r in summary["requirements"] if r["outcome"] == "failed"}
+    assert summary["verdict"] == "non-conformant" and NON_CONFORMANT[case] in failed
+    assert f"FAIL MUST   {NON_CONFORMANT[case]}" in completed.stdout
+    assert "Traceback" not in output + _written(tmp_path)
+    assert PASSWORD not in output + _written(tmp_path)
+    assert elapsed < BOUND
