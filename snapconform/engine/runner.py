@@ -47,8 +47,9 @@ EXIT_INTERRUPTED = 130
 INTERRUPTED = "interrupted"
 #: How long an interrupted suite may take to tear down (delete its sessions) before it is killed.
 INTERRUPT_GRACE_SECONDS = 30.0
-#: Requests per second against a non-loopback target when --rate-limit is not given.
-REMOTE_RATE_LIMIT = 10.0
+#: Requests per second against a non-loopback target when --rate-limit is not given: what a
+#: shared staging vCenter tolerates next to its real users (a default run then takes minutes).
+REMOTE_RATE_LIMIT = 5.0
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 
 

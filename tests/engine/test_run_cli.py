@@ -221,3 +221,16 @@ def test_run_reads_snapconform_toml_then_environment_then_flags(tmp_path: Path) 
     first, _ = run("--max-examples", "3", "--max-requests", "50", "--seed", "12")
     assert "3 examples per check" in first and "budget 50 requests" in first
     assert "seed 12" in first and "rate limit 4/s" in first
+
+
+def test_a_remote_target_gets_5_requests_per_second_unless_told_otherwise(tmp_path: Path) -> None:
+    from snapconform.engine.config import RunConfig
+    from snapconform.engine.runner import effective_rate_limit, pytest_command
+
+    # never contacted: only the command line is built
+    remote = RunConfig(base_url="https://vcenter.example", report_dir=tmp_path)
+    assert effective_rate_limit(remote) == 5.0
+    assert "--snapconform-rate-limit=5.0" in pytest_command(remote, 1, tmp_path / "o.json")
+    assert effective_rate_limit(RunConfig(base_url="https://vcenter.example", rate_limit=2)) == 2
+    for loopback in ("http://127.0.0.1:8080", "http://localhost:1", "http://[::1]:2", None):
+        assert effective_rate_limit(RunConfig(base_url=loopback)) is None
