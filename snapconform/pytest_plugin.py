@@ -42,16 +42,21 @@ GROUP_MARKERS: dict[str, str] = {
 }
 
 
-def suite_dir() -> Path:
-    """tests/conformance of this checkout (the suite ships with the repository)."""
-    engine = importlib.util.find_spec(ENGINE_PLUGIN)
-    declared = None
-    if engine is not None:
-        module = importlib.import_module(ENGINE_PLUGIN)
-        declared = getattr(module, "SUITE_DIR", None)
-    if declared is not None:
-        return Path(declared)
-    return Path(__file__).resolve().parent.parent / "tests" / "conformance"
+#: The suite inside an installed wheel (pyproject: tests/conformance force-included here).
+PACKAGED_SUITE = Path(__file__).resolve().parent / "_suite"
+#: The suite of a source checkout (an editable install has no packaged copy).
+CHECKOUT_SUITE = Path(__file__).resolve().parent.parent / "tests" / "conformance"
+
+
+def suite_dir(candidates: tuple[Path, ...] = (PACKAGED_SUITE, CHECKOUT_SUITE)) -> Path:
+    """The conformance suite: the installed package's copy first, then this checkout's.
+
+    When neither exists the checkout's path is returned, so that pytest names it as missing.
+    """
+    for candidate in candidates:
+        if candidate.is_dir():
+            return candidate
+    return CHECKOUT_SUITE
 
 
 def _requested(args: list[str]) -> bool:

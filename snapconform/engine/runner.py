@@ -34,9 +34,9 @@ from urllib.parse import urlsplit
 
 from snapconform.contracts import default_contracts
 from snapconform.engine.config import RunConfig
-from snapconform.engine.pytest_plugin import SUITE_DIR
 from snapconform.engine.requirements import CATALOGUE
 from snapconform.progress import ProgressDisplay, ProgressFollower
+from snapconform.pytest_plugin import suite_dir
 from snapconform.report.finish import finish_run
 
 EXIT_CONFORMANT = 0
@@ -51,6 +51,8 @@ INTERRUPT_GRACE_SECONDS = 30.0
 #: shared staging vCenter tolerates next to its real users (a default run then takes minutes).
 REMOTE_RATE_LIMIT = 5.0
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
+#: The conformance suite this run drives: the installed package's copy, else the checkout's.
+SUITE_DIR = suite_dir()
 
 
 @dataclass(frozen=True)
@@ -122,6 +124,8 @@ def pytest_command(
         # (pytest11 plugin distributions) on import when bytecode is not cached
         # (PYTHONDONTWRITEBYTECODE, read-only venvs): ~40% of a default run (bench/RESULTS.md).
         "--assert=plain",
+        # the packaged suite has no ini file around it: say how to import it explicitly
+        "--import-mode=importlib",
         f"--rootdir={SUITE_DIR.parent.parent}",
         f"--alluredir={report_dir / 'allure-results'}",
         "--clean-alluredir",

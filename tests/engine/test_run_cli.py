@@ -234,3 +234,28 @@ def test_a_remote_target_gets_5_requests_per_second_unless_told_otherwise(tmp_pa
     assert effective_rate_limit(RunConfig(base_url="https://vcenter.example", rate_limit=2)) == 2
     for loopback in ("http://127.0.0.1:8080", "http://localhost:1", "http://[::1]:2", None):
         assert effective_rate_limit(RunConfig(base_url=loopback)) is None
+
+
+def test_the_suite_is_found_in_the_package_first_then_in_the_checkout(tmp_path: Path) -> None:
+    from snapconform.engine.runner import SUITE_DIR
+    from snapconform.pytest_plugin import CHECKOUT_SUITE, suite_dir
+
+    packaged, checkout = tmp_path / "snapconform" / "_suite", tmp_path / "tests" / "conformance"
+    checkout.mkdir(parents=True)
+    assert suite_dir((packaged, checkout)) == checkout
+    packaged.mkdir(parents=True)
+    assert suite_dir((packaged, checkout)) == packaged
+    assert suite_dir((tmp_path / "a", tmp_path / "b")) == CHECKOUT_SUITE  # pytest names it
+    # this editable checkout has no packaged copy: the runner drives tests/conformance
+    assert SUITE_DIR == CHECKOUT_SUITE == ROOT / "tests" / "conformance"
+
+
+def test_the_wheel_carries_the_suite_where_the_lookup_expects_it() -> None:
+    import tomllib
+
+    from snapconform.pytest_plugin import PACKAGED_SUITE
+
+    pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    included = pyproject["tool"]["hatch"]["build"]["targets"]["wheel"]["force-include"]
+    packaged = PACKAGED_SUITE.relative_to(ROOT).as_posix()
+    assert included["tests/conformance"] == packaged == "snapconform/_suite"
