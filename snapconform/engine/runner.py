@@ -300,10 +300,11 @@ def run_suite(
 ) -> tuple[int, bool]:
     """Run the pytest child to its end: ``(exit status, whether it was interrupted)``.
 
-    Ctrl-C (or SIGTERM) is not allowed to kill the child: the child's session teardown is what
-    deletes the sessions it created on the target. The child runs in its own process group, so
-    a terminal's Ctrl-C reaches only this process, which forwards one SIGINT (pytest stops, tears
-    its fixtures down, writes its outcomes) and waits up to *grace* seconds before terminating it.
+    Ctrl-C (or SIGTERM, SIGHUP) is not allowed to kill the child: the child's session teardown
+    is what deletes the sessions it created on the target. The child runs in its own process
+    group, so a terminal's Ctrl-C reaches only this process, which forwards one SIGINT (pytest
+    stops, tears its fixtures down, writes its outcomes) and waits up to *grace* seconds before
+    terminating it.
     """
     process = subprocess.Popen(
         command, env=env, stdout=log, stderr=subprocess.STDOUT, process_group=0
@@ -324,8 +325,14 @@ def run_suite(
                 return process.wait(), True
 
 
+#: Ctrl-C, a CI job's cancellation, a closed terminal (the child, in its own process group,
+#: would not see the hangup and would run on unattended).
+FORWARDED_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
+
 class _ForwardInterrupt:
-    """Signal handler: the first SIGINT/SIGTERM becomes one SIGINT to the child; later ones wait."""
+    """Signal handler: the first of FORWARDED_SIGNALS becomes one SIGINT to the child; later
+    ones wait for it."""
 
     def __init__(self, process: subprocess.Popen[bytes]) -> None:
         self.process = process
@@ -343,9 +350,7 @@ class _ForwardInterrupt:
         if threading.current_thread() is not threading.main_thread():
             yield  # only the main thread receives signals; nothing to forward
             return
-        previous = {
-            signum: signal.signal(signum, self) for signum in (signal.SIGINT, signal.SIGTERM)
-        }
+        previous = {signum: signal.signal(signum, self) for signum in FORWARDED_SIGNALS}
         try:
             yield
         finally:

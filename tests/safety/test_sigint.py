@@ -75,6 +75,7 @@ def test_a_child_that_ignores_sigint_is_terminated_after_the_grace_period() -> N
     started = time.monotonic()
     process.send_signal(signal.SIGINT)
     process.send_signal(signal.SIGINT)  # a second Ctrl-C neither kills nor hurries the child
+    process.send_signal(signal.SIGTERM)  # nor does a CI job's cancellation
     out, _ = process.communicate(timeout=30)
     code, interrupted = out.split()
     assert interrupted == "True" and int(code) == -signal.SIGTERM
