@@ -46,6 +46,16 @@ KNOWN_MISSES: dict[str, str] = {
     "contract-undeclared-property": "CONTRACT-UNKNOWN-PROPERTIES fails, but it is a SHOULD",
     "intermittent-skips-cap": "the cap checks send fewer than five over-cap requests",
 }
+#: Mutants missed in one mode only (same reason to leave them out of that mode's rotation).
+KNOWN_MODE_MISSES: dict[tuple[str, str], str] = {
+    **{
+        (name, "observed"): "observed discovery never proves a filter is over the cap"
+        for name in ("cap-truncates", "cap-error-type-error", "cap-invalid-argument")
+    },
+    ("cap-counts-store", "observed"): "500 to every large list is recorded as uncertain",
+    ("filter-no-percent-decoding", "observed"): "differences are attributed to churn",
+    ("auth-visibility-leak", "declared"): "the limited principal's leaked list is over the cap",
+}
 
 
 def _rotation() -> int:
@@ -65,7 +75,9 @@ def ci_cells(rotation: int) -> list[Cell]:
         names = [m.name for m in pool if m.area == area and "controlled" in m.modes]
         cells.append(Cell(names[rotation % len(names)], "controlled", 0))
     for mode in ("declared", "observed"):
-        names = [m.name for m in pool if mode in m.modes]
+        names = [
+            m.name for m in pool if mode in m.modes and (m.name, mode) not in KNOWN_MODE_MISSES
+        ]
         cells.append(Cell(names[(rotation * 7 + len(mode)) % len(names)], mode, 0))
     cells += [Cell(FAITHFUL, "controlled", seed) for seed in range(FAITHFUL_SEEDS)]
     cells += [Cell(FAITHFUL, mode, 0) for mode in ("declared", "observed")]
@@ -109,6 +121,7 @@ def _result(subject: str, mode: str, verdict: str, failed: tuple[str, ...]) -> C
 
 def test_known_misses_are_mutants() -> None:
     assert set(KNOWN_MISSES) <= set(MUTANTS)
+    assert all(MUTANTS[name].modes >= {mode} for name, mode in KNOWN_MODE_MISSES)
 
 
 def test_a_cell_is_caught_only_by_a_declared_requirement() -> None:
