@@ -2,8 +2,9 @@
 
 Prints the mutation matrix (mutant x mode -> the requirement that caught it and the requests it
 took), the mutation score, and writes a JSON result. A mutant *cell* is caught when the verdict is
-non-conformant AND one of the requirements the mutant declares is among the failed ones; a
-faithful cell passes when the verdict is conformant.
+non-conformant AND one of the requirements the mutant declares is among the failed ones; a mutant
+whose requirements are all SHOULD-level (it cannot make the verdict non-conformant, by design) is
+caught when one of them failed. A faithful cell passes when the verdict is conformant.
 
 Each cell serves its server with ``serve_in_thread`` in this process and runs the conformance
 suite in a pytest subprocess exactly as ``snapconform run`` does (the runner's own command line,
@@ -122,10 +123,24 @@ class CellResult:
     details: Mapping[str, str] = field(default_factory=dict)
 
     @property
+    def should_level(self) -> bool:
+        """Whether this is a mutant whose declared requirements are all SHOULD-level."""
+        mutant = MUTANTS.get(self.subject)
+        return mutant is not None and should_only(mutant)
+
+    @property
     def ok(self) -> bool:
-        """Caught (mutant) or conformant (faithful server)."""
+        """Caught (mutant) or conformant (faithful server).
+
+        A MUST-level mutant is caught when the verdict is non-conformant and one of its
+        requirements failed. A mutant whose requirements are all SHOULDs cannot make the
+        verdict non-conformant (only MUST failures do, by design): it is caught when one of
+        them failed, whatever the verdict (an error verdict is still no detection).
+        """
         if self.subject == FAITHFUL:
             return self.verdict == "conformant"
+        if self.should_level:
+            return self.verdict in ("conformant", "non-conformant") and bool(self.caught_by)
         return self.verdict == "non-conformant" and bool(self.caught_by)
 
     def to_document(self) -> dict[str, Any]:
@@ -135,6 +150,11 @@ class CellResult:
         document["details"] = dict(self.details)
         document["ok"] = self.ok
         return document
+
+
+def should_only(mutant: Mutant) -> bool:
+    """Whether every requirement ``mutant`` must be caught by is SHOULD-level."""
+    return all(BY_ID[r].level == "SHOULD" for r in mutant.requirements)
 
 
 def plan(config: SelftestConfig) -> list[Cell]:
@@ -485,7 +505,8 @@ def _cell_text(result: CellResult | None, mutant: Mutant, mode: Mode) -> str:
         return "not run"
     if result.ok:
         cost = f" @{result.requests_to_detect}" if result.requests_to_detect else ""
-        return f"{result.caught_by[0]}{cost}"
+        level = " (SHOULD)" if BY_ID[result.caught_by[0]].level == "SHOULD" else ""
+        return f"{result.caught_by[0]}{level}{cost}"
     if result.verdict == "error":
         return "ERROR"
     return "MISSED"
