@@ -11,14 +11,15 @@ import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import yaml
-from jsonschema import Draft202012Validator
+from jsonschema import Draft202012Validator, validators
 from jsonschema.exceptions import ValidationError
 from referencing import Registry, Resource
+from referencing.jsonschema import DRAFT202012
 
 if TYPE_CHECKING:
     from referencing._core import Resolver
@@ -44,6 +45,27 @@ def contracts_dir() -> Path:
     if packaged.is_dir():
         return packaged
     return Path(__file__).resolve().parent.parent / "contracts"
+
+
+def _strict_integer(checker: Any, instance: Any) -> bool:
+    """A JSON integer as the wire writes it: a Python int from ``json.loads``, never a bool.
+
+    JSON Schema counts ``100.0`` as an integer (a number with a zero fraction), but a vAPI
+    server writes longs as integers and strict clients (Go, Java) refuse ``100.0`` for an int64;
+    ``json.loads`` gives a float for any number written with a fraction or an exponent.
+    """
+    return isinstance(instance, int) and not isinstance(instance, bool)
+
+
+def _without_dialect(schema: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in schema.items() if key != "$schema"}
+
+
+#: Draft 2020-12 whose ``integer`` is strict (see :func:`_strict_integer`); formats checked.
+StrictValidator = validators.extend(
+    Draft202012Validator,
+    type_checker=Draft202012Validator.TYPE_CHECKER.redefine("integer", _strict_integer),
+)
 
 
 class UnknownSchemaError(KeyError):
@@ -83,12 +105,29 @@ class Contracts:
             raise UnknownSchemaError(name) from None
 
     def validator(self, name: str) -> Draft202012Validator:
-        """A validator for a type schema (``ListResult``) or a document (``state``)."""
+        """A validator for a type schema (``ListResult``) or a document (``state``).
+
+        Integers are strict: ``100.0`` is a number, not an integer (:func:`_strict_integer`).
+        """
         schema = self.documents.get(name) or self.schema(name)
-        return Draft202012Validator(
-            schema,
-            registry=self.registry,
+        return StrictValidator(
+            _without_dialect(schema),
+            registry=self._strict_registry,
             format_checker=Draft202012Validator.FORMAT_CHECKER,
+        )
+
+    @cached_property
+    def _strict_registry(self) -> Registry:
+        """The registry without ``$schema`` keys, so every ``$ref`` stays strict.
+
+        jsonschema picks the validator class of a referenced schema from its ``$schema``
+        (``evolve`` -> ``validator_for``): a file declaring 2020-12 would be checked by the stock
+        Draft202012Validator, whose ``integer`` admits ``100.0``. Every file is 2020-12.
+        """
+        every = [*self.schemas.values(), *self.documents.values()]
+        return Registry().with_resources(
+            (schema["$id"], DRAFT202012.create_resource(_without_dialect(schema)))
+            for schema in every
         )
 
     def errors(self, name: str, instance: Any) -> list[ValidationError]:

@@ -9,6 +9,11 @@ every format the contracts use: it is then at most as lenient as jsonschema on f
 ``tests/perf/test_fastvalidate.py`` proves the verdicts equal on the contract corpus and on
 generated bodies.
 
+Integers are strict (``Contracts.validator``: ``100.0`` is not an integer), and jsonschema-rs
+follows the JSON Schema rule that counts ``100.0`` as one; so an instance holding a float with a
+zero fraction anywhere never gets Rust's verdict (:func:`has_integral_float`, a walk of the
+instance). Floats with a fraction Rust rejects as integers by itself.
+
 Only the verdict comes from Rust. When a body is invalid (or the Rust validator cannot take it,
 e.g. a lone surrogate in a string), the errors are jsonschema's, produced exactly as
 :meth:`Contracts.errors` produces them, so messages, paths and keywords never change.
@@ -42,6 +47,25 @@ def _formats_used(node: Any) -> Iterator[str]:
     elif isinstance(node, list):
         for item in node:
             yield from _formats_used(item)
+
+
+def has_integral_float(instance: Any) -> bool:
+    """Whether ``instance`` holds a float with a zero fraction (``100.0``, ``1e3``) anywhere.
+
+    Such a value is where jsonschema-rs (``integer`` admits it) and the strict contract
+    (``integer`` is a Python int only) may disagree. Iterative: deep bodies cannot overflow.
+    """
+    stack = [instance]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, float):
+            if node.is_integer():
+                return True
+        elif isinstance(node, dict):
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
+    return False
 
 
 def _python_format(name: str) -> Callable[[str], bool]:
@@ -117,7 +141,7 @@ class FastValidator:
 
     def _rust_says_valid(self, name: str, instance: Any) -> bool:
         validator = self._rust(name)
-        if validator is None:
+        if validator is None or has_integral_float(instance):
             return False
         try:
             return validator.is_valid(instance)

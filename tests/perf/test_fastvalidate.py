@@ -271,3 +271,62 @@ def test_rust_compile_failure_falls_back_to_jsonschema(tmp_path: Path) -> None:
     odd = Contracts.load(root)
     assert odd.errors("DynamicID", {"type": "t", "id": "abc"}) == []
     assert [e.validator for e in odd.errors("DynamicID", {"type": "t", "id": "ABC"})] == ["pattern"]
+
+
+def _progress_of(body: dict[str, Any]) -> dict[str, Any]:
+    return next(i for i in body["items"] if i["info"]["status"] == "RUNNING")["info"]["progress"]
+
+
+@pytest.mark.parametrize("field_name", ["total", "completed"])
+@pytest.mark.parametrize("value", [100.0, 0.0, -3.0, 1e3, True, False])
+def test_integers_are_strict(
+    contracts: Contracts, valid_list: dict[str, Any], field_name: str, value: Any
+) -> None:
+    """``100.0`` (and a bool) is not a JSON integer for the contract, fast path included."""
+    body = copy.deepcopy(valid_list)
+    _progress_of(body)[field_name] = value
+    assert validate_fast(contracts, "ListResult", body) != []
+    assert not fast_validator(contracts).is_valid("ListResult", body)
+    assert_same(contracts, "ListResult", body)
+    # The same body parsed from the wire: json.loads gives a float for "100.0" and "1e3".
+    assert not fast_validator(contracts).is_valid("ListResult", json.loads(json.dumps(body)))
+
+
+def test_bare_jsonschema_rs_counts_an_integral_float_as_an_integer(contracts: Contracts) -> None:
+    """Why FastValidator never trusts Rust on an instance holding an integral float."""
+    every = [*contracts.schemas.values(), *contracts.documents.values()]
+    registry = jsonschema_rs.Registry([(s["$id"], s) for s in every])
+    progress = {"total": 100.0, "completed": 1, "message": {"id": "m", "default_message": "m"}}
+    progress["message"]["args"] = []
+    bare = jsonschema_rs.validator_for(contracts.schema("Progress"), registry=registry)
+    assert bare.is_valid(progress)
+    assert not FastValidator(contracts).is_valid("Progress", progress)
+    assert [e.validator for e in contracts.errors("Progress", progress)] == ["type"]
+
+
+def test_integral_floats_where_the_contract_allows_numbers_or_anything(
+    contracts: Contracts, valid_list: dict[str, Any]
+) -> None:
+    """Strict integers only: a ``number`` (LocalizationParam.d) or free-form data keeps 1.0."""
+    body = copy.deepcopy(valid_list)
+    _progress_of(body)["message"]["params"] = {"p": {"d": 1.0}}
+    assert validate_fast(contracts, "ListResult", body) == []
+    assert_same(contracts, "ListResult", body)
+    message = {"id": "m", "default_message": "m", "args": []}
+    error = {"error_type": "ERROR", "messages": [message], "data": {"count": 2.0}}
+    assert validate_fast(contracts, "Error", error) == []
+    assert_same(contracts, "Error", error)
+
+
+def test_fractional_floats_stay_on_the_fast_path(
+    contracts: Contracts, valid_list: dict[str, Any]
+) -> None:
+    """Rust rejects 0.5 as an integer itself; only zero-fraction floats force the exact path."""
+    from snapconform.fastvalidate import has_integral_float
+
+    assert not has_integral_float(valid_list)
+    assert not has_integral_float({"a": [0.5, {"b": 1}, "1.0"]})
+    assert has_integral_float({"a": [0.5, {"b": [2.0]}]})
+    body = copy.deepcopy(valid_list)
+    _progress_of(body)["total"] = 0.5
+    assert_same(contracts, "ListResult", body)
