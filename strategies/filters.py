@@ -2,19 +2,25 @@
 
 Values are drawn mostly from what the universe holds (so filters select something), sometimes
 unknown (so completeness and "no 5xx for unknown identifiers" are exercised), sometimes
-adversarial (percent-encoding, case). Order and repeats of values are drawn too: a conformant
-server ignores both.
+adversarial (percent-encoding, case), sometimes a near miss of a held value (a strict prefix, the
+empty string, an extension: a server matching ``LIKE 'value%'`` answers them with tasks that do
+not match). Order and repeats of values are drawn too: a conformant server ignores both.
+
+``informative_filters`` is the deterministic first phase of the filter checks: Hypothesis
+generates simplest-first (the empty filter on an empty universe), which tells little; these
+filters are chosen from the universe so that each common deviation shows in a handful of requests.
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from hypothesis import strategies as st
 
-from snapconform.engine.oracle import FILTER_FIELDS, FilterSpec, item_value
+from snapconform.engine.oracle import CAP, FILTER_FIELDS, FilterSpec, item_value
 from strategies.contract_data import statuses
 from strategies.values import case_variant, free_text, user_names
 
@@ -24,21 +30,55 @@ class Vocabulary:
     """Per FilterSpec field, the values a universe holds (what filters should mostly use)."""
 
     values: Mapping[str, tuple[str, ...]]
+    #: Per field, how many tasks hold each value (empty when built without items).
+    counts: Mapping[str, Mapping[str, int]] = field(default_factory=dict)
 
     @classmethod
     def of(cls, items: Iterable[Mapping[str, Any]]) -> Vocabulary:
-        found: dict[str, set[str]] = {name: set() for name in FILTER_FIELDS}
+        found: dict[str, Counter[str]] = {name: Counter() for name in FILTER_FIELDS}
         for item in items:
             for name in FILTER_FIELDS:
                 value = item_value(item, name)
                 if isinstance(value, str):
-                    found[name].add(value)
-        found["status"] |= set(statuses())
-        return cls({name: tuple(sorted(v)) for name, v in found.items()})
+                    found[name][value] += 1
+        values = {name: set(counter) for name, counter in found.items()}
+        values["status"] |= set(statuses())
+        return cls(
+            {name: tuple(sorted(v)) for name, v in values.items()},
+            {name: dict(counter) for name, counter in found.items()},
+        )
+
+    def held(self, name: str) -> tuple[str, ...]:
+        """Values of ``name`` some task holds, rarest first (ties in sorted order)."""
+        counts = self.counts.get(name, {})
+        return tuple(sorted(counts, key=lambda value: (counts[value], value)))
+
+
+#: FilterSpec fields whose values are opaque strings (``status`` is an enum: its near misses
+#: are invalid statuses, FILTER-INVALID-STATUS's business).
+STRING_FIELDS: tuple[str, ...] = ("tasks", "operations", "services", "users")
+
+
+def near_misses(value: str) -> tuple[str, ...]:
+    """Strings an exact match must not confuse with ``value``: strict prefixes, extensions.
+
+    The strict prefix without the last character first (the sharpest test of prefix
+    matching), then the empty string, the first character, the first half, and two extensions.
+    """
+    candidates = (
+        value[:-1],
+        "",
+        value[:1],
+        value[: len(value) // 2],
+        value + value[-1:],
+        value + "-x",
+    )
+    return tuple(dict.fromkeys(c for c in candidates if c != value))
 
 
 def field_values(vocabulary: Vocabulary, name: str) -> st.SearchStrategy[str]:
-    """One value for field ``name``: known (most often), its case variant, unknown or adversarial.
+    """One value for field ``name``: known (most often), its case variant, a near miss of a known
+    value (strict prefix, empty, extension), unknown or adversarial.
 
     ``status`` only ever gets enum members here: invalid statuses are ``invalid_status_values``.
     """
@@ -50,7 +90,8 @@ def field_values(vocabulary: Vocabulary, name: str) -> st.SearchStrategy[str]:
         return unknown
     known_set = frozenset(known)  # a tuple here made this quadratic: 100 000 ids never finished
     variants = tuple(v for v in (case_variant(k) for k in known) if v and v not in known_set)
-    options = [st.sampled_from(known), st.sampled_from(known), unknown]
+    near = st.sampled_from(known).flatmap(lambda value: st.sampled_from(near_misses(value)))
+    options = [st.sampled_from(known), st.sampled_from(known), unknown, near]
     if variants:
         options.append(st.sampled_from(variants))
     return st.one_of(options)
@@ -112,3 +153,80 @@ def unknown_values(vocabulary: Vocabulary, name: str) -> st.SearchStrategy[str]:
     known = set(vocabulary.values.get(name, ()))
     base = user_names() if name == "users" else free_text()
     return base.filter(lambda value: value not in known)
+
+
+# --- the deterministic first phase ---------------------------------------------------------------
+
+
+def _rare_first(held: Sequence[str], counts: Mapping[str, int], cap: int) -> list[str]:
+    """``held`` values matching at most ``cap`` tasks (so a list comes back), rarest first."""
+    return [value for value in held if counts[value] <= cap]
+
+
+def informative_filters(items: Sequence[Mapping[str, Any]], *, cap: int = CAP) -> list[FilterSpec]:
+    """The filters to send first on ``items`` (the visible tasks), most telling first.
+
+    1. one held value per field (a server ignoring that field returns every other task);
+    2. per field, that value AND a value of another field that some other task holds (ignoring
+       either field, or OR across fields, returns a task that does not match);
+    3. per string field, the strict prefix of a held value (prefix matching returns its tasks);
+    4. per field, two held values (OR within a field; AND within it returns nothing);
+    5. the other near misses of those values (empty string, extensions) and their case variant.
+
+    Values are the rarest held ones, never one matching more than ``cap`` tasks where another
+    exists, so that even on a big observed universe the answers are lists, not the cap's 500.
+    """
+    vocabulary = Vocabulary.of(items)
+    holders: dict[tuple[str, str], set[int]] = {}
+    for index, item in enumerate(items):
+        for name in FILTER_FIELDS:
+            value = item_value(item, name)
+            if isinstance(value, str):
+                holders.setdefault((name, value), set()).add(index)
+    rare = {
+        name: _rare_first(vocabulary.held(name), vocabulary.counts.get(name, {}), cap)
+        or list(vocabulary.held(name))
+        for name in FILTER_FIELDS
+    }
+    singles = [FilterSpec(**{name: (rare[name][0],)}) for name in FILTER_FIELDS if rare[name]]
+    ands: list[FilterSpec] = []
+    for name in FILTER_FIELDS:
+        spec = _and_case(name, rare, holders)
+        if spec is not None:
+            ands.append(spec)
+    prefixes = [
+        FilterSpec(**{name: (near_misses(rare[name][0])[0],)})
+        for name in STRING_FIELDS
+        if rare[name]
+    ]
+    ors = [
+        FilterSpec(**{name: tuple(rare[name][:2])})
+        for name in FILTER_FIELDS
+        if len(rare[name]) >= 2
+    ]
+    others: list[FilterSpec] = []
+    for name in STRING_FIELDS:
+        if not rare[name]:
+            continue
+        value = rare[name][0]
+        variant = case_variant(value)
+        others += [FilterSpec(**{name: (miss,)}) for miss in near_misses(value)[1:]]
+        if variant:
+            others.append(FilterSpec(**{name: (variant,)}))
+    return list(dict.fromkeys([*singles, *ands, *prefixes, *ors, *others]))
+
+
+def _and_case(
+    name: str, rare: Mapping[str, Sequence[str]], holders: Mapping[tuple[str, str], set[int]]
+) -> FilterSpec | None:
+    """``name``'s rarest value AND another field's value held both with and without it."""
+    for value in rare[name][:10]:
+        own = holders[(name, value)]
+        for other in FILTER_FIELDS:
+            if other in (name, "tasks"):
+                continue
+            for other_value in rare[other][:10]:
+                theirs = holders[(other, other_value)]
+                if own & theirs and theirs - own:
+                    return FilterSpec(**{name: (value,), other: (other_value,)})
+    return None

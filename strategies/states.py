@@ -266,3 +266,75 @@ def adversarial_pools() -> st.SearchStrategy[Pools]:
             tuple
         ),
     )
+
+
+# --- the deterministic first universe ------------------------------------------------------------
+
+_MESSAGE = {"id": "com.vmware.snapservice.progress", "default_message": "Working", "args": []}
+
+#: One fixed value per status-conditional field (the rich universe is not drawn). A field the
+#: contracts add to the case map without a value here fails loudly (KeyError).
+FIXED_UNION_VALUES: Mapping[str, Any] = {
+    "progress": {"total": 100, "completed": 40, "message": _MESSAGE},
+    "result": None,
+    "error": {"error_type": "ERROR", "messages": [_MESSAGE]},
+    "start_time": "2026-01-01T10:00:00.000Z",
+    "end_time": "2026-01-01T10:05:00.000Z",
+}
+#: Task ids of the rich universe: ``task-1`` is a strict prefix of ``task-10``..``task-19``,
+#: and some need percent-encoding.
+RICH_ID_SUFFIXES: tuple[str, ...] = ("", "", ":a", "", "+b", "", " c", "", "ü", "")
+
+
+def fixed_info(
+    status: str, service: str, operation: str, user: str | None, n: int
+) -> dict[str, Any]:
+    """An Info of ``status`` with exactly the fields its x-union case requires (fixed values)."""
+    info: dict[str, Any] = {
+        "description": {
+            "id": "com.vmware.snapservice.task",
+            "default_message": f"task {n}",
+            "args": [],
+        },
+        "service": service,
+        "operation": operation,
+        "status": status,
+        "cancelable": n % 2 == 0,
+        "user": user,
+    }
+    for name, required in union_cases()[status]:
+        if required:
+            info[name] = FIXED_UNION_VALUES[name]
+    missing = info_required() - set(info)
+    if missing:
+        raise KeyError(f"fixed_info lacks required fields {sorted(missing)}")
+    return info
+
+
+def rich_state_document(principals: HarnessPrincipals, size: int = 30) -> dict[str, Any]:
+    """A small universe where every filter deviation shows quickly: the first one pushed.
+
+    Every status, four services, four operations, the adversarial users and a system task
+    (``user`` null), in combinations that make every two-field filter select part of what
+    either field alone selects; ids ``task-1``..``task-{size}`` (prefixes of one another, some
+    with characters that need percent-encoding). The limited principal sees every other task.
+    """
+    from strategies.values import ADVERSARIAL_USERS
+
+    users: tuple[str | None, ...] = (*ADVERSARIAL_USERS, None)
+    all_statuses = statuses()
+    items = [
+        {
+            "task": f"task-{n}{RICH_ID_SUFFIXES[n % len(RICH_ID_SUFFIXES)]}",
+            "info": fixed_info(
+                all_statuses[n % len(all_statuses)],
+                SERVICE_NAMES[n % 4],
+                OPERATION_NAMES[(n // 3) % 4],
+                users[n % len(users)],
+                n,
+            ),
+        }
+        for n in range(1, size + 1)
+    ]
+    visible = [item["task"] for index, item in enumerate(items) if index % 2 == 0]
+    return {"tasks": items, "principals": principals_document(principals, visible)}
