@@ -22,7 +22,14 @@ from hypothesis import strategies as st
 
 from snapconform.engine.oracle import CAP, FILTER_FIELDS, FilterSpec, item_value
 from strategies.contract_data import statuses
-from strategies.values import case_variant, free_text, user_names
+from strategies.values import (
+    ADVERSARIAL_USERS,
+    OPERATION_NAMES,
+    SERVICE_NAMES,
+    case_variant,
+    free_text,
+    user_names,
+)
 
 
 @dataclass(frozen=True)
@@ -53,6 +60,14 @@ class Vocabulary:
         counts = self.counts.get(name, {})
         return tuple(sorted(counts, key=lambda value: (counts[value], value)))
 
+
+#: Values to try for a field no known task holds a value of (see ``informative_filters``).
+GUESSES: Mapping[str, tuple[str, ...]] = {
+    "status": statuses(),
+    "services": SERVICE_NAMES,
+    "operations": OPERATION_NAMES,
+    "users": ADVERSARIAL_USERS,
+}
 
 #: FilterSpec fields whose values are opaque strings (``status`` is an enum: its near misses
 #: are invalid statuses, FILTER-INVALID-STATUS's business).
@@ -175,6 +190,8 @@ def informative_filters(items: Sequence[Mapping[str, Any]], *, cap: int = CAP) -
 
     Values are the rarest held ones, never one matching more than ``cap`` tasks where another
     exists, so that even on a big observed universe the answers are lists, not the cap's 500.
+    A field no known task holds a value of (observed discovery may learn nothing when every
+    part is over the cap) gets ``GUESSES``: the values real vCenters commonly hold.
     """
     vocabulary = Vocabulary.of(items)
     holders: dict[tuple[str, str], set[int]] = {}
@@ -186,6 +203,7 @@ def informative_filters(items: Sequence[Mapping[str, Any]], *, cap: int = CAP) -
     rare = {
         name: _rare_first(vocabulary.held(name), vocabulary.counts.get(name, {}), cap)
         or list(vocabulary.held(name))
+        or list(GUESSES.get(name, ()))
         for name in FILTER_FIELDS
     }
     singles = [FilterSpec(**{name: (rare[name][0],)}) for name in FILTER_FIELDS if rare[name]]
@@ -219,14 +237,18 @@ def informative_filters(items: Sequence[Mapping[str, Any]], *, cap: int = CAP) -
 def _and_case(
     name: str, rare: Mapping[str, Sequence[str]], holders: Mapping[tuple[str, str], set[int]]
 ) -> FilterSpec | None:
-    """``name``'s rarest value AND another field's value held both with and without it."""
+    """``name``'s rarest value AND another field's value held both with and without it.
+
+    Without such a pair (nothing known about the tasks), the first values of two fields.
+    """
+    partners = [other for other in FILTER_FIELDS if other not in (name, "tasks") and rare[other]]
+    if not rare[name] or not partners:
+        return None
     for value in rare[name][:10]:
-        own = holders[(name, value)]
-        for other in FILTER_FIELDS:
-            if other in (name, "tasks"):
-                continue
+        own = holders.get((name, value), set())
+        for other in partners:
             for other_value in rare[other][:10]:
-                theirs = holders[(other, other_value)]
+                theirs = holders.get((other, other_value), set())
                 if own & theirs and theirs - own:
                     return FilterSpec(**{name: (value,), other: (other_value,)})
-    return None
+    return FilterSpec(**{name: (rare[name][0],), partners[-1]: (rare[partners[-1]][0],)})

@@ -16,17 +16,25 @@ from hypothesis import strategies as st
 
 from snapconform.engine import oracle
 from snapconform.engine.oracle import CAP, FILTER_FIELDS, FilterSpec, result_ids
-from snapconform.engine.target import SESSION_HEADER, Response, Target, basic_authorization
+from snapconform.engine.target import (
+    SESSION_HEADER,
+    BudgetExhausted,
+    Response,
+    Target,
+    TargetError,
+    basic_authorization,
+)
 from snapconform.engine.universe import ControlledSource, Universe, over_cap
-from snapconform.engine.verdicts import CheckResult, Violation
+from snapconform.engine.verdicts import CheckResult, Uncertain, Violation
 from strategies.filters import (
     filter_specs,
+    informative_filters,
     invalid_status_values,
     reorderings,
     unknown_values,
     value_lists,
 )
-from strategies.states import adversarial_pools, infos, pools
+from strategies.states import adversarial_pools, infos, pools, rich_state_document
 from strategies.values import case_variant
 
 if TYPE_CHECKING:
@@ -119,6 +127,41 @@ def _with_filters(
     h: Harness, n: int = FILTERS_PER_UNIVERSE, **options: Any
 ) -> st.SearchStrategy[tuple[Universe, list[FilterSpec]]]:
     return h.universes(**options).flatmap(lambda u: st.tuples(st.just(u), _filters_for(u, n)))
+
+
+def _first_universe(h: Harness) -> Universe:
+    """The deterministic first phase's universe: the rich one (controlled), else the run's."""
+    if isinstance(h.source, ControlledSource):
+        source = h.source
+        return h.memo(
+            "rich-universe",
+            lambda: source.from_document(rich_state_document(source.principals)),
+        )
+    return h.source.universe  # type: ignore[attr-defined]
+
+
+def _first_filters(universe: Universe) -> list[FilterSpec]:
+    return informative_filters(universe.visible_items)
+
+
+def _first(h: Harness, case: Any, prop: Callable[[Any], None]) -> CheckResult | None:
+    """Run ``prop`` once on a deterministic ``case`` before Hypothesis' random examples.
+
+    Hypothesis starts simplest-first (an empty universe, the empty filter), which shows
+    little; the first case (a rich universe, ``informative_filters``) is chosen so that the
+    common deviations show within a few requests. Called directly, not through ``explore``:
+    there is nothing to shrink, and Hypothesis' replay of the failing example would send
+    every request twice. Outcomes other than a violation are left to ``explore`` (None).
+    """
+    try:
+        prop(case)
+    except Violation as violation:
+        return CheckResult.failed(
+            f"{violation} [seed {h.seed}; deterministic first case]", violation.evidence
+        )
+    except (BudgetExhausted, TargetError, Uncertain):
+        return None  # the random phase meets the same condition and reports it as usual
+    return None
 
 
 def _finish(
@@ -280,6 +323,10 @@ def _probe_contract(h: Harness) -> None:
             h.target.get_tasks(oracle.encode_query([("status", "succeeded")]))
             h.target.get_tasks(authenticated=False)
 
+        # First the rich universe (every status, so every status-conditional field) with a few
+        # informative filters; then random universes (Hypothesis starts with an empty one).
+        rich = _first_universe(h)
+        _first(h, (rich, [FilterSpec(), *_first_filters(rich)[:4]]), prop)
         h.explore(_with_filters(h, 3), prop, max_examples=max(3, h.max_examples // 4))
         return True
 
@@ -380,7 +427,7 @@ def check_empty_filter_returns_all(h: Harness) -> CheckResult:
                     actual=_ids(response),
                 )
 
-    result = h.explore(h.universes(), prop)
+    result = _first(h, _first_universe(h), prop) or h.explore(h.universes(), prop)
     return _finish(h, rid, result, f"the empty filter returned every visible task ({h.mode} mode)")
 
 
@@ -417,9 +464,12 @@ def check_filter_soundness(h: Harness) -> CheckResult:
                     actual=got,
                 )
 
-    # Many filters per pushed universe (a push costs a PUT and a login, a filter one GET), on
-    # universes with tasks to return.
-    result = h.explore(_with_filters(h, 3 * FILTERS_PER_UNIVERSE, min_tasks=1), prop)
+    # First the informative filters on the rich universe; then many filters per pushed universe
+    # (a push costs a PUT and a login, a filter one GET), on universes with tasks to return.
+    first = _first_universe(h)
+    result = _first(h, (first, _first_filters(first)), prop) or h.explore(
+        _with_filters(h, 3 * FILTERS_PER_UNIVERSE, min_tasks=1), prop
+    )
     return _finish(h, rid, result, f"every task of {count} filtered responses matched its filter")
 
 
@@ -440,7 +490,10 @@ def check_filter_completeness(h: Harness) -> CheckResult:
     # Its own example sequence (FILTER-SOUNDNESS already sent the run seed's filters), more
     # filters per pushed universe (a push costs a PUT and a login; a filter one GET), and
     # universes with tasks to miss (the empty one is FILTER-EMPTY's).
-    result = h.explore(_with_filters(h, 2 * FILTERS_PER_UNIVERSE, min_tasks=2), prop, salt=rid)
+    first = _first_universe(h)
+    result = _first(h, (first, _first_filters(first)), prop) or h.explore(
+        _with_filters(h, 2 * FILTERS_PER_UNIVERSE, min_tasks=2), prop, salt=rid
+    )
     return _finish(
         h, rid, result, f"no matching visible task was missing in {count} filtered responses"
     )
@@ -483,9 +536,17 @@ def check_or_within_and_across(h: Harness) -> CheckResult:
         return _ids(response) if _is_list(response) else None
 
     def prop(case: tuple[Universe, FilterSpec, str, str]) -> None:
-        nonlocal relations
-        universe, spec, field_name, kind = case
+        h.install(case[0])
+        judge_relation(*case)
+
+    def first_prop(case: tuple[Universe, list[tuple[FilterSpec, str, str]]]) -> None:
+        universe, relations_ = case
         h.install(universe)
+        for spec, field_name, kind in relations_:
+            judge_relation(universe, spec, field_name, kind)
+
+    def judge_relation(universe: Universe, spec: FilterSpec, field_name: str, kind: str) -> None:
+        nonlocal relations
         relevant = None if universe.exact else universe.stable
         if kind == "or":
             values = tuple(dict.fromkeys(getattr(spec, field_name)))
@@ -550,7 +611,15 @@ def check_or_within_and_across(h: Harness) -> CheckResult:
                 parts=[p.describe() for p in parts_specs],
             )
 
-    result = h.explore(h.universes().flatmap(_or_and_cases), prop, max_examples=h.max_examples * 3)
+    first = _first_universe(h)
+    first_relations = [
+        (spec, next(iter(spec.constraints())), "or" if len(spec.constraints()) == 1 else "and")
+        for spec in _first_filters(first)
+        if len(spec.constraints()) == 2 or len(set(next(iter(spec.constraints().values())))) >= 2
+    ]
+    result = _first(h, (first, first_relations), first_prop) or h.explore(
+        h.universes().flatmap(_or_and_cases), prop, max_examples=h.max_examples * 3
+    )
     return _finish(h, rid, result, f"{relations} union/intersection relations held")
 
 
@@ -564,9 +633,17 @@ def check_order_and_repeats(h: Harness) -> CheckResult:
         )
 
     def prop(case: tuple[Universe, FilterSpec, FilterSpec]) -> None:
-        nonlocal compared
-        universe, canonical, variant = case
+        h.install(case[0])
+        compare(*case)
+
+    def first_prop(case: tuple[Universe, list[tuple[FilterSpec, FilterSpec]]]) -> None:
+        universe, pairs = case
         h.install(universe)
+        for canonical, variant in pairs:
+            compare(universe, canonical, variant)
+
+    def compare(universe: Universe, canonical: FilterSpec, variant: FilterSpec) -> None:
+        nonlocal compared
         first = h.target.list_tasks(canonical)
         second = h.target.list_tasks(variant)
         if not (_is_list(first) and _is_list(second)):
@@ -633,7 +710,19 @@ def check_order_and_repeats(h: Harness) -> CheckResult:
                     actual=_ids(second),
                 )
 
-    result = h.explore(h.universes().flatmap(cases), prop, max_examples=h.max_examples * 2)
+    # First: every multi-value informative filter reversed, its first value repeated.
+    rich = _first_universe(h)
+    pairs = [
+        (
+            spec.normalised(),
+            FilterSpec(**{k: (*reversed(v), v[0]) for k, v in spec.constraints().items()}),
+        )
+        for spec in _first_filters(rich)
+        if any(len(v) >= 2 for v in spec.constraints().values())
+    ]
+    result = _first(h, (rich, pairs), first_prop) or h.explore(
+        h.universes().flatmap(cases), prop, max_examples=h.max_examples * 2
+    )
     return _finish(h, rid, result, f"{compared} reordered/repeated filters gave the same set")
 
 
@@ -648,9 +737,10 @@ def check_exact_encoded_values(h: Harness) -> CheckResult:
                 if oracle.encode_query([("v", value)]) == f"v={value}":
                     continue  # needs no encoding: other checks cover it
                 out.append(FilterSpec(**{name: (value,)}))
-                variant = case_variant(value)
-                if variant:
-                    out.append(FilterSpec(**{name: (variant,)}))
+                # Exact: neither another case nor a strict prefix may match (LIKE 'value%').
+                for near in (case_variant(value), value[:-1]):
+                    if near:
+                        out.append(FilterSpec(**{name: (near,)}))
         return out
 
     def prop(universe: Universe) -> None:
@@ -693,7 +783,10 @@ def check_exact_encoded_values(h: Harness) -> CheckResult:
             _judge_complete(h, rid, universe, spec, response, h.target)
 
     universes = h.universes(value_pools=adversarial_pools(), min_tasks=3, max_tasks=25)
-    result = h.explore(universes, prop, max_examples=max(2, h.max_examples // 2))
+    first = (
+        _first(h, _first_universe(h), prop) if isinstance(h.source, ControlledSource) else None
+    )  # fixed modes: the run's universe is the one the random phase uses
+    result = first or h.explore(universes, prop, max_examples=max(2, h.max_examples // 2))
     if result is None and judged == 0:
         return CheckResult.skipped("the universe holds no value that needs percent-encoding")
     return _finish(
@@ -847,7 +940,10 @@ def check_repeatable(h: Harness) -> CheckResult:
                     actual=universe.judged_for(spec, _ids(second)),
                 )
 
-    result = h.explore(_with_filters(h, 8), prop)
+    first = _first_universe(h)
+    result = _first(h, (first, _first_filters(first)[:10]), prop) or h.explore(
+        _with_filters(h, 8), prop
+    )
     return _finish(h, rid, result, f"{judged} repeated requests gave the same set")
 
 
