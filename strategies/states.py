@@ -311,13 +311,15 @@ def fixed_info(
     return info
 
 
-def rich_state_document(principals: HarnessPrincipals, size: int = 30) -> dict[str, Any]:
+def rich_state_document(principals: HarnessPrincipals, size: int = 12) -> dict[str, Any]:
     """A small universe where every filter deviation shows quickly: the first one pushed.
 
     Every status, four services, four operations, the adversarial users and a system task
     (``user`` null), in combinations that make every two-field filter select part of what
     either field alone selects; ids ``task-1``..``task-{size}`` (prefixes of one another, some
     with characters that need percent-encoding). The limited principal sees every other task.
+    Twelve tasks: a failure's evidence lists a universe of up to 12 tasks whole
+    (``universe.SUMMARY_ITEMS``), and this one needs no shrinking to be read.
     """
     from strategies.values import ADVERSARIAL_USERS
 
