@@ -63,6 +63,54 @@ class HarnessError(Exception):
     """No verdict is possible (unreachable target, refused login, bad state file). One line."""
 
 
+@dataclass
+class FailureMarks:
+    """When things happened, as the run's request count: budget refusals and first failures.
+
+    ``refused_at``: the request count when the budget first refused a request (None: never);
+    ``violation_at``: when the current check first saw a violation (reset per check);
+    ``audit_first``: when the audit first flagged each requirement (the whole run).
+    """
+
+    refused: int = 0
+    refused_at: int | None = None
+    violation_at: int | None = None
+    audit_first: dict[str, int] = field(default_factory=dict)
+
+
+class RunTarget(Target):
+    """A Target of the run that tells the harness when the budget refuses a request.
+
+    A check cut short by the budget must end skipped, never failed; the harness can only tell
+    the two apart if it knows whether (and when) a refusal happened during the check.
+    """
+
+    def __init__(self, settings: TargetSettings, *, marks: FailureMarks, **kwargs: Any) -> None:
+        super().__init__(settings, **kwargs)
+        self._marks = marks
+
+    def _send_once(self, method: str, path: str, url: str, headers: Any) -> Any:
+        try:
+            return super()._send_once(method, path, url, headers)
+        except BudgetExhausted:
+            self._marks.refused += 1
+            if self._marks.refused_at is None:
+                self._marks.refused_at = self.stats.requests
+            raise
+
+
+class _AuditFirstFindings:
+    """Observer after the audit: the request count at each requirement's first finding."""
+
+    def __init__(self, audit: ResponseAudit, stats: Stats, marks: FailureMarks) -> None:
+        self.audit, self.stats, self.marks = audit, stats, marks
+
+    def __call__(self, response: Response) -> None:
+        for requirement_id, findings in self.audit.findings.items():
+            if findings.count and requirement_id not in self.marks.audit_first:
+                self.marks.audit_first[requirement_id] = self.stats.requests
+
+
 def _failure(violation: Violation, how: str) -> CheckResult:
     """The failed result of the smallest violation seen, with that example's evidence."""
     evidence = getattr(violation, "evidence", None) or Evidence()
@@ -99,6 +147,7 @@ class Harness:
     limited: tuple[Credentials, frozenset[str] | None] | None = None
     notes: list[str] = field(default_factory=list)
     uncertain: dict[str, list[str]] = field(default_factory=dict)
+    marks: FailureMarks = field(default_factory=FailureMarks)
     _memo: dict[str, Any] = field(default_factory=dict)
 
     # -- construction --------------------------------------------------------------------------
@@ -136,8 +185,12 @@ class Harness:
             max_requests=config.max_requests,
             rate_limit=config.rate_limit,
         )
+        marks = FailureMarks()
+        observers = [audit, _AuditFirstFindings(audit, stats, marks)]
         try:
-            target = Target(settings_, stats=stats, redactor=redactor, observers=[audit])
+            target = RunTarget(
+                settings_, marks=marks, stats=stats, redactor=redactor, observers=observers
+            )
         except TargetError as exc:
             raise HarnessError(str(exc)) from None
         harness = cls(
@@ -150,6 +203,7 @@ class Harness:
             stats=stats,
             redactor=redactor,
             contracts=contracts,
+            marks=marks,
         )
         audit.repro = harness.repro
         try:
@@ -236,8 +290,12 @@ class Harness:
 
     def new_target(self) -> Target:
         """Another client of the same run (another principal): shared budget, redaction, audit."""
-        return Target(
-            self.target.settings, stats=self.stats, redactor=self.redactor, observers=[self.audit]
+        return RunTarget(
+            self.target.settings,
+            marks=self.marks,
+            stats=self.stats,
+            redactor=self.redactor,
+            observers=list(self.target.observers),
         )
 
     def login(self, target: Target, credentials: Credentials) -> None:
@@ -311,6 +369,44 @@ class Harness:
             curl=self.repro(response),
         )
 
+    # -- one check's outcome ---------------------------------------------------------------
+
+    def begin_check(self) -> None:
+        """Forget the previous check's refusal and violation marks."""
+        self.marks.refused_at = None
+        self.marks.violation_at = None
+
+    def settle(self, result: CheckResult, requirement_id: str, *, audit: bool) -> CheckResult:
+        """``result`` unless the budget cut the check short: then skipped, never failed.
+
+        A failure stands when it was seen before the budget first refused a request (a
+        violation found, then shrinking ran out of requests), and always for an audit
+        requirement (its findings are responses already judged). Otherwise a failure that
+        follows a refusal is the refusal's doing (an aborted login, a half-run scenario).
+        """
+        refused_at = self.marks.refused_at
+        if result.outcome != "failed" or audit or refused_at is None:
+            return result
+        violation_at = self.marks.violation_at
+        if violation_at is not None and violation_at <= refused_at:
+            return result
+        return CheckResult.skipped(
+            f"request budget of {self.config.max_requests} ran out during this check: not enough"
+            f" requests left to check this (it was cut short: {result.detail[:200]})"
+        )
+
+    def first_failure_request(self, requirement_id: str, *, audit: bool) -> int | None:
+        """The run's request count when ``requirement_id`` first failed (call after a failure).
+
+        Audit requirements: the response the audit first flagged. Property checks: the first
+        violation (before shrinking). Other checks fail where they end.
+        """
+        if audit:
+            return self.marks.audit_first.get(requirement_id, self.stats.requests)
+        if self.marks.violation_at is not None:
+            return self.marks.violation_at
+        return self.stats.requests
+
     def note_uncertain(self, requirement_id: str, detail: str) -> None:
         self.uncertain.setdefault(requirement_id, []).append(detail)
 
@@ -369,6 +465,8 @@ class Harness:
             try:
                 prop(example)
             except Violation as violation:
+                if self.marks.violation_at is None:
+                    self.marks.violation_at = self.stats.requests
                 if not violations:
                     shrink_deadline[0] = time.monotonic() + SHRINK_SECONDS
                 violations.append(violation)

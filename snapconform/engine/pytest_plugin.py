@@ -241,6 +241,9 @@ def verify(harness: Harness, requirement: Requirement, node: pytest.Item | None 
     """Run ``requirement``'s check; its result becomes a pytest outcome (with allure labels)."""
     _label(requirement)
     # report hook (snapconform.report): the check's exchanges and evidence become Allure steps
+    # Audit and fuzzing findings are responses already judged, whatever the budget did later.
+    judged_responses = requirement.audit or requirement.feature == "fuzzing"
+    harness.begin_check()
     with recorded_exchanges(harness.target) as exchanges:
         try:
             result = requirement.check(harness)
@@ -248,9 +251,19 @@ def verify(harness: Harness, requirement: Requirement, node: pytest.Item | None 
             result = CheckResult.skipped(f"{exc}: not enough requests left to check this")
         except TargetError as exc:
             result = CheckResult.failed(f"the target failed: {harness.redactor(str(exc))}")
+        except Exception as exc:
+            if harness.marks.refused_at is None:
+                raise
+            # e.g. a scenario that could not be set up because the budget refused its login
+            result = CheckResult.failed(f"{type(exc).__name__}: {harness.redactor(str(exc))}")
+        result = harness.settle(result, requirement.id, audit=judged_responses)
     attach_check_result(result, exchanges, base_url=harness.base_url, seed=harness.seed)
     if node is not None:
         node.stash[DETAIL_KEY] = result.detail
+        if result.outcome == "failed":
+            node.stash[FIRST_FAILURE_KEY] = harness.first_failure_request(
+                requirement.id, audit=requirement.audit
+            )
     if result.outcome == "failed":
         pytest.fail(f"{requirement.id}: {result.detail}", pytrace=False)
     if result.outcome == "skipped":
@@ -292,7 +305,13 @@ def pytest_runtest_makereport(
             result = CheckResult.skipped(_message(report).removeprefix(f"{requirement.id}: "))
         else:
             result = CheckResult.failed(_message(report).removeprefix(f"{requirement.id}: "))
-        holder.results[requirement.id] = {"outcome": result.outcome, "detail": result.detail}
+        holder.results[requirement.id] = {
+            "outcome": result.outcome,
+            "detail": result.detail,
+            "first_failure_request": item.stash.get(FIRST_FAILURE_KEY, None)
+            if result.outcome == "failed"
+            else None,
+        }
 
 
 def _passed_detail(item: pytest.Item) -> str:
@@ -300,6 +319,8 @@ def _passed_detail(item: pytest.Item) -> str:
 
 
 DETAIL_KEY = pytest.StashKey[str]()
+#: The run's request count when the requirement's check first saw its failure.
+FIRST_FAILURE_KEY = pytest.StashKey[int | None]()
 
 
 def _message(report: pytest.TestReport) -> str:

@@ -1,0 +1,122 @@
+"""Detection gaps of the mutation matrix in the cap, auth and observed-mode parts of the engine.
+
+Each test runs the engine in-process against a mutant of ``snapconform.mutants`` (served by
+``serve_in_thread``) and shows the named requirement now catches it, and that the faithful
+server still passes the same check in the same mode. A run that runs out of request budget
+skips what it could not finish; it never fails it.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from snapconform.engine.config import Credentials, RunConfig
+from snapconform.engine.harness import Harness
+from snapconform.engine.pytest_plugin import verify
+from snapconform.engine.requirements import CATALOGUE, requirement
+from snapconform.engine.verdicts import CheckResult
+from snapconform.mutants import get
+from snapconform.selftest import boundary_state
+from snapconform.server.app import ServerConfig
+from snapconform.server.defaults import (
+    ADMIN_PASSWORD,
+    ADMIN_USERNAME,
+    NOPRIVS_PASSWORD,
+    NOPRIVS_USERNAME,
+    default_state,
+)
+from snapconform.server.runner import serve_in_thread
+from snapconform.server.state import state_to_document
+
+pytestmark = pytest.mark.slow
+
+
+@contextmanager
+def engine_against(
+    mutant: str | None,
+    mode: str,
+    tmp_path: Path,
+    *,
+    seed: int = 0,
+    max_examples: int = 5,
+    max_requests: int = 5000,
+) -> Iterator[Harness]:
+    """A Harness in ``mode`` against ``mutant`` (None: the faithful server), as selftest sets
+    it up: controlled pushes its own universes, declared serves the boundary universe and
+    hands the engine its state file, observed serves the default 1500-task universe."""
+    state_file: Path | None = None
+    if mode == "declared":
+        state = boundary_state(seed)
+        state_file = tmp_path / "state.json"
+        state_file.write_text(json.dumps(state_to_document(state)), encoding="utf-8")
+    else:
+        state = default_state(seed, size=20 if mode == "controlled" else 1500)
+    base = ServerConfig(state=state, control=mode == "controlled", seed=seed)
+    config = base if mutant is None else get(mutant).server_config(base)
+    with serve_in_thread(config, "127.0.0.1", 0) as server:
+        options: dict[str, Any] = {
+            "base_url": server.base_url,
+            "seed": seed,
+            "max_examples": max_examples,
+            "max_requests": max_requests,
+        }
+        if mode == "controlled":
+            options["control_url"] = server.control_url
+        else:
+            options["credentials"] = Credentials(ADMIN_USERNAME, ADMIN_PASSWORD)
+            options["unprivileged"] = Credentials(NOPRIVS_USERNAME, NOPRIVS_PASSWORD)
+            options["state_file"] = state_file
+        control = server.control_url if mode == "controlled" else None
+        harness = Harness.open(
+            RunConfig(**options), base_url=server.base_url, control_url=control, seed=seed
+        )
+        try:
+            yield harness
+        finally:
+            harness.close()
+
+
+def outcome_of(harness: Harness, requirement_id: str) -> CheckResult:
+    """The requirement's outcome exactly as the conformance suite records it (``verify``)."""
+    try:
+        verify(harness, requirement(requirement_id))
+    except pytest.fail.Exception as exc:
+        return CheckResult.failed(str(exc))
+    except pytest.skip.Exception as exc:
+        return CheckResult.skipped(str(exc))
+    return CheckResult.passed("passed")
+
+
+# --- 1. running out of budget skips, never fails ------------------------------------------------
+
+
+@pytest.mark.parametrize("budget", [3, 40])
+def test_a_tiny_budget_skips_what_it_cannot_finish_and_fails_nothing(
+    budget: int, tmp_path: Path
+) -> None:
+    ids = [r.id for r in CATALOGUE if r.feature != "fuzzing"]
+    with engine_against(None, "controlled", tmp_path, max_requests=budget) as harness:
+        outcomes = {rid: outcome_of(harness, rid) for rid in ids}
+    failed = {rid: r.detail for rid, r in outcomes.items() if r.outcome == "failed"}
+    assert not failed
+    skipped = [r.detail for r in outcomes.values() if r.outcome == "skipped"]
+    assert any("budget" in detail for detail in skipped)
+
+
+@pytest.mark.parametrize(
+    "requirement_id",
+    ["AUTH-PRIVILEGE", "AUTH-VISIBILITY", "FAULT-503", "FAULT-500", "CAP-OVER-LIMIT"],
+)
+def test_a_budget_running_out_mid_check_skips_it(requirement_id: str, tmp_path: Path) -> None:
+    # Every budget from "nothing left after the pre-flight login" up: the refusal lands on
+    # each request of the check in turn (a login, a state push's relogin, an injected fault).
+    for budget in range(1, 8):
+        with engine_against(None, "controlled", tmp_path, max_requests=budget) as harness:
+            result = outcome_of(harness, requirement_id)
+        assert result.outcome != "failed", (budget, result.detail)
