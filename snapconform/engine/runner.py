@@ -200,6 +200,9 @@ def build_summary(
                 "check": r.check_name,
                 "outcome": entry["outcome"],
                 "detail": entry["detail"],
+                "first_failure_request": entry.get("first_failure_request")
+                if entry["outcome"] == "failed"
+                else None,
             }
         )
     if reason is not None:

@@ -120,3 +120,44 @@ def test_a_budget_running_out_mid_check_skips_it(requirement_id: str, tmp_path: 
         with engine_against(None, "controlled", tmp_path, max_requests=budget) as harness:
             result = outcome_of(harness, requirement_id)
         assert result.outcome != "failed", (budget, result.detail)
+
+
+# --- 8. summary.json says when each requirement first failed ------------------------------------
+
+
+def test_summary_carries_the_request_count_of_each_first_failure(tmp_path: Path) -> None:
+    import subprocess
+
+    from snapconform.contracts import default_contracts
+    from snapconform.engine import runner
+
+    base = ServerConfig(state=default_state(0, size=20), control=True, seed=0)
+    with serve_in_thread(get("cap-off-by-one-high").server_config(base), "127.0.0.1", 0) as server:
+        config = RunConfig(
+            base_url=server.base_url,
+            control_url=server.control_url,
+            seed=0,
+            max_examples=2,
+            report_dir=tmp_path,
+        )
+        outcomes = tmp_path / "outcomes.json"
+        command = runner.pytest_command(config, 0, outcomes)
+        command += ["-k", "CAP-OVER-LIMIT or CAP-NEVER-MORE or AUTH-NO-CREDENTIALS"]
+        subprocess.run(
+            command,
+            env=runner.subprocess_environment(config),
+            capture_output=True,
+            timeout=120,
+            check=False,
+        )
+    summary = runner.build_summary(config, 0, json.loads(outcomes.read_text()), None)
+    assert not default_contracts().errors("summary", summary)
+    by_id = {r["id"]: r for r in summary["requirements"]}
+    over, audit = by_id["CAP-OVER-LIMIT"], by_id["CAP-NEVER-MORE"]
+    assert over["outcome"] == audit["outcome"] == "failed"
+    # the first 1001-task universe is the first case: found within a handful of requests
+    assert 1 <= over["first_failure_request"] <= 10
+    assert 1 <= audit["first_failure_request"] <= summary["requests"]
+    assert by_id["AUTH-NO-CREDENTIALS"]["outcome"] == "passed"
+    assert by_id["AUTH-NO-CREDENTIALS"]["first_failure_request"] is None
+    assert by_id["FILTER-EMPTY"]["first_failure_request"] is None  # not run
