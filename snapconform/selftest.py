@@ -10,10 +10,12 @@ Each cell serves its server with ``serve_in_thread`` in this process and runs th
 suite in a pytest subprocess exactly as ``snapconform run`` does (the runner's own command line,
 environment and verdict), so cells run in parallel (``--jobs``).
 
-Requests-to-detect is measured outside the engine (its summary has no per-requirement request
-index). For a requirement judged by a regular check it is the number of requests that check sent
-until it reported its failure (from the suite's progress events, which carry the harness's request
-count; includes Hypothesis' shrinking). For an audit requirement
+Requests-to-detect comes from the engine's summary when it carries ``first_failure_request``
+(the run's request count at a requirement's first violation, before shrinking): an audit
+requirement's count as is, a check's minus the count at which the check started. Otherwise it is
+measured outside the engine. For a requirement judged by a regular check it is the number of
+requests that check sent until it reported its failure (from the suite's progress events, which
+carry the harness's request count; includes Hypothesis' shrinking). For an audit requirement
 (judged on every response) the server numbers every API request (control protocol excluded) and
 replays each list response through the engine's own ResponseAudit as it is sent, so it is the
 number of the first response the audit flags.
@@ -272,7 +274,8 @@ class _ProgressFollower:
         self._path = path
         #: Requests the requirement's own check sent until it reported its failure.
         self.failed_at: dict[str, int] = {}
-        self._started_at: dict[str, int] = {}
+        #: The run's request count when each requirement's check started.
+        self.started_at: dict[str, int] = {}
         self._sent = 0
         self._stop = threading.Event()
         self._offset = 0
@@ -313,9 +316,9 @@ class _ProgressFollower:
             if kind == "requests":
                 self._sent += int(event.get("count", 0))
             elif kind == "check":
-                self._started_at[requirement] = self._sent
+                self.started_at[requirement] = self._sent
             elif kind == "outcome" and event.get("outcome") in ("failed", "error"):
-                started = self._started_at.get(requirement, 0)
+                started = self.started_at.get(requirement, 0)
                 self.failed_at.setdefault(requirement, self._sent - started)
 
 
@@ -416,13 +419,14 @@ def run_cell(cell: Cell, config: SelftestConfig, work_dir: Path) -> CellResult:
         r["id"]: r["detail"][:300] for r in summary["requirements"] if r["outcome"] == "failed"
     }
     caught_by = tuple(r for r in (mutant.requirements if mutant else ()) if r in failed)
+    first_failure = {
+        r["id"]: r.get("first_failure_request")
+        for r in summary["requirements"]
+        if r["outcome"] == "failed"
+    }
     detect: list[int] = []
     for requirement_id in caught_by:
-        at = (
-            probe.first_finding.get(requirement_id)
-            if BY_ID[requirement_id].audit
-            else follower.failed_at.get(requirement_id)
-        )
+        at = _requests_to_detect(requirement_id, first_failure.get(requirement_id), follower, probe)
         if at is not None:
             detect.append(at)
     return CellResult(
@@ -437,6 +441,32 @@ def run_cell(cell: Cell, config: SelftestConfig, work_dir: Path) -> CellResult:
         seconds=round(time.monotonic() - started, 1),
         reason=summary.get("reason"),
         details=details,
+    )
+
+
+def _requests_to_detect(
+    requirement_id: str,
+    first_failure_request: int | None,
+    follower: _ProgressFollower,
+    probe: ServerProbe,
+) -> int | None:
+    """Requests until ``requirement_id`` was seen failing.
+
+    From the engine's ``first_failure_request`` (the run's request count at the first
+    violation, before shrinking) when the summary carries it: for an audit requirement that
+    count itself (the response the audit first flagged), for a check the part of it the check
+    sent. Otherwise measured outside the engine: the server's numbering for an audit, the
+    requests the check sent until it reported its failure (shrinking included).
+    """
+    audit = BY_ID[requirement_id].audit
+    if isinstance(first_failure_request, int) and first_failure_request > 0:
+        if audit:
+            return first_failure_request
+        started = follower.started_at.get(requirement_id)
+        if started is not None and first_failure_request > started:
+            return first_failure_request - started
+    return (
+        probe.first_finding.get(requirement_id) if audit else follower.failed_at.get(requirement_id)
     )
 
 

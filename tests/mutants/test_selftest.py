@@ -157,6 +157,22 @@ def test_a_should_level_mutant_is_caught_by_its_failed_should() -> None:
     assert "AUTH-WWW-AUTHENTICATE (SHOULD) @7" in text and "1/1 cells caught" in text
 
 
+def test_requests_to_detect_prefers_the_engines_first_failure_request(tmp_path: Path) -> None:
+    follower = selftest._ProgressFollower(tmp_path / "progress.jsonl")
+    follower.started_at["FILTER-SOUNDNESS"] = 40
+    follower.failed_at["FILTER-SOUNDNESS"] = 90  # shrinking included
+    probe = selftest.ServerProbe()
+    probe.first_finding["CONTRACT-200-BODY"] = 12
+    detect = selftest._requests_to_detect
+    # A check: the requests it sent until its first violation (run count 47 - start 40).
+    assert detect("FILTER-SOUNDNESS", 47, follower, probe) == 7
+    # No first_failure_request in the summary: the outside measurement.
+    assert detect("FILTER-SOUNDNESS", None, follower, probe) == 90
+    # An audit requirement: the response the audit first flagged, as the engine counted it.
+    assert detect("CONTRACT-200-BODY", 9, follower, probe) == 9
+    assert detect("CONTRACT-200-BODY", None, follower, probe) == 12
+
+
 def test_matrix_rendering_and_score() -> None:
     results = [
         _result("cap-truncates", "controlled", "non-conformant", ("CAP-OVER-LIMIT",)),
