@@ -958,61 +958,117 @@ def _templates() -> st.SearchStrategy[list[dict[str, Any]]]:
     )
 
 
-def _cap_controlled(
-    h: Harness,
-    rid: str,
-    sizes: Sequence[tuple[int, int]],
-    drawn: st.SearchStrategy[tuple[int, int]],
-) -> CheckResult | None:
-    """Push universes of (total, matching) tasks and compare with the oracle's cap outcome."""
-    assert isinstance(h.source, ControlledSource)
-    source = h.source
+#: The service value of a cap universe's matching tasks (the others get MARKER + "-other").
+CAP_MARKER = "cap.match"
 
-    def prop(case: tuple[list[dict[str, Any]], tuple[int, int]]) -> None:
-        templates, (total, matching) = case
-        universe, spec = source.cap_universe(templates, total, matching, marker="cap.match")
-        h.install(universe)
-        response = h.target.list_tasks(spec)
-        scenario = f"{matching} matching of {total} stored tasks"
-        if oracle.cap_outcome(matching) == "list":
-            if not _is_list(response):
-                raise _problem(
-                    h,
-                    spec,
-                    response,
-                    f"HTTP {response.status} for {scenario} (expected 200 with all {matching})",
-                    universe=universe,
-                    scenario=scenario,
-                    expected_status=200,
-                )
-            if _ids(response) != universe.expected(spec):
-                raise _problem(
-                    h,
-                    spec,
-                    response,
-                    f"{scenario}: {oracle.set_difference(_ids(response), universe.expected(spec))}",
-                    universe=universe,
-                    expected=universe.expected(spec),
-                    actual=_ids(response),
-                    scenario=scenario,
-                )
-        elif not _is_too_many(response):
-            got = (
-                f"200 with {len(_ids(response))} tasks (truncated)"
-                if _is_list(response)
-                else f"HTTP {response.status}"
-            )
+
+def _cap_variants(spec: FilterSpec, total: int, matching: int) -> list[FilterSpec]:
+    """More queries on a pushed cap universe (no second push), each with a count the oracle
+    knows: the same tasks with every status named or a value repeated, and every stored task.
+
+    Several over-cap requests per universe: a server that gets only some of them wrong
+    (every fifth, say) is still met with enough of them in a short run.
+    """
+    from strategies.contract_data import statuses
+
+    variants = [spec, spec.with_field("status", tuple(statuses()))]
+    if spec.services:
+        variants.append(spec.with_field("services", (*spec.services, *spec.services)))
+        variants.append(FilterSpec())
+    if matching < total:  # both service values are held: neither is an unknown identifier
+        variants.append(FilterSpec(services=(CAP_MARKER, f"{CAP_MARKER}-other")))
+    return list(dict.fromkeys(variants))
+
+
+def _judge_cap(
+    h: Harness, universe: Universe, spec: FilterSpec, response: Response, scenario: str
+) -> None:
+    """Raise unless ``response`` is the oracle's cap outcome for ``spec`` on ``universe``."""
+    expected = universe.expected(spec)
+    if oracle.cap_outcome(len(expected)) == "list":
+        if not _is_list(response):
             raise _problem(
                 h,
                 spec,
                 response,
-                f"{got} for {scenario} (expected 500 ResourceInaccessible)",
+                f"HTTP {response.status} for {scenario} (expected 200 with all {len(expected)})",
                 universe=universe,
-                expected=universe.expected(spec) if _is_list(response) else None,
-                actual=_ids(response) if _is_list(response) else None,
                 scenario=scenario,
-                expected_status=500,
+                expected_status=200,
             )
+        if _ids(response) != expected:
+            raise _problem(
+                h,
+                spec,
+                response,
+                f"{scenario}: {oracle.set_difference(_ids(response), expected)}",
+                universe=universe,
+                expected=expected,
+                actual=_ids(response),
+                scenario=scenario,
+            )
+    elif not _is_too_many(response):
+        listed = len(_ids(response))
+        got = (
+            f"200 with {listed} tasks ({'truncated' if listed <= CAP else 'over the cap'})"
+            if _is_list(response)
+            else f"HTTP {response.status}"
+        )
+        raise _problem(
+            h,
+            spec,
+            response,
+            f"{got} for {scenario} (expected 500 ResourceInaccessible)",
+            universe=universe,
+            expected=expected if _is_list(response) else None,
+            actual=_ids(response) if _is_list(response) else None,
+            scenario=scenario,
+            expected_status=500,
+        )
+
+
+#: (total stored, matching the filter, visible to the limited principal; 0: not asked)
+CapCase = tuple[int, int, int]
+
+
+def _cap_controlled(
+    h: Harness,
+    rid: str,
+    sizes: Sequence[CapCase],
+    drawn: st.SearchStrategy[CapCase],
+) -> CheckResult | None:
+    """Push universes of (total, matching) tasks and compare with the oracle's cap outcome.
+
+    Each pushed universe answers several filters (``_cap_variants``); when the case names a
+    limited view, the limited principal asks too and must get exactly its visible matches
+    (the cap counts visible tasks only).
+    """
+    assert isinstance(h.source, ControlledSource) and h.principals is not None
+    source = h.source
+    limited = type(h.privileged)(*h.principals.limited)
+
+    def prop(case: tuple[list[dict[str, Any]], CapCase]) -> None:
+        templates, (total, matching, limited_visible) = case
+        universe, spec = source.cap_universe(
+            templates, total, matching, marker=CAP_MARKER, limited_visible=limited_visible
+        )
+        h.install(universe)
+        variants = _cap_variants(spec, total, matching)
+        for variant in variants:
+            count = len(universe.expected(variant))
+            scenario = f"{count} matching of {total} stored tasks"
+            _judge_cap(h, universe, variant, h.target.list_tasks(variant), scenario)
+        if not limited_visible:
+            return
+        view = source.limited_view(universe)
+        with h.new_target() as target:
+            h.login(target, limited)
+            for variant in variants[:2]:
+                scenario = (
+                    f"{len(view.expected(variant))} visible to the limited principal of"
+                    f" {len(universe.expected(variant))} matching ({total} stored)"
+                )
+                _judge_cap(h, view, variant, target.list_tasks(variant), scenario)
 
     # The boundary cases are always tried, then a few drawn ones.
     for size in sizes:
@@ -1109,7 +1165,10 @@ def check_cap_at_limit(h: Harness) -> CheckResult:
     if not isinstance(h.source, ControlledSource):
         return _cap_fixed(h, "CAP-AT-LIMIT", "at")
     result = _cap_controlled(
-        h, "CAP-AT-LIMIT", [(1000, 1000), (999, 999)], st.integers(0, CAP).map(lambda n: (n, n))
+        h,
+        "CAP-AT-LIMIT",
+        [(1000, 1000, 0), (999, 999, 0)],
+        st.integers(0, CAP).map(lambda n: (n, n, 0)),
     )
     return _finish(
         h,
@@ -1125,8 +1184,8 @@ def check_cap_over_limit(h: Harness) -> CheckResult:
     result = _cap_controlled(
         h,
         "CAP-OVER-LIMIT",
-        [(1001, 1001), (1002, 1001)],
-        st.integers(CAP + 1, 1400).map(lambda n: (n, n)),
+        [(1001, 1001, 0), (1002, 1001, 0)],
+        st.integers(CAP + 1, 1400).map(lambda n: (n, n, 0)),
     )
     return _finish(
         h, "CAP-OVER-LIMIT", result, "1001 and more matching tasks gave 500 ResourceInaccessible"
@@ -1139,16 +1198,18 @@ def check_cap_counts_matching(h: Harness) -> CheckResult:
     result = _cap_controlled(
         h,
         "CAP-COUNTS-MATCHING",
-        [(1001, 1000), (1500, 3)],
+        # (1001, 1001, 1000): a principal seeing 1000 of 1001 matching tasks gets all 1000.
+        [(1001, 1000, 0), (1500, 3, 0), (1001, 1001, 1000), (1500, 1200, 40)],
         st.integers(CAP + 1, 1400).flatmap(
-            lambda total: st.tuples(st.just(total), st.integers(0, CAP))
+            lambda total: st.tuples(st.just(total), st.integers(0, CAP), st.just(0))
         ),
     )
     return _finish(
         h,
         "CAP-COUNTS-MATCHING",
         result,
-        "filters matching ≤ 1000 of more than 1000 stored tasks came back whole",
+        "filters matching ≤ 1000 of more than 1000 stored tasks, and a limited principal's"
+        " ≤ 1000 visible of more than 1000 matching tasks, came back whole",
     )
 
 

@@ -208,12 +208,20 @@ class ControlledSource(UniverseSource):
         )
 
     def cap_universe(
-        self, templates: list[Mapping[str, Any]], total: int, matching: int, marker: str
+        self,
+        templates: list[Mapping[str, Any]],
+        total: int,
+        matching: int,
+        marker: str,
+        *,
+        limited_visible: int = 0,
     ) -> tuple[Universe, FilterSpec]:
         """``total`` tasks of which exactly ``matching`` match the returned filter.
 
         Matching tasks get service ``marker``, the others ``marker + "-other"``; the filter is
-        the empty filter when every task matches.
+        the empty filter when every task matches. The limited principal sees every
+        ``stride``-th matching task, ``limited_visible`` of them (spread over the store, so a
+        server that counts or lists invisible tasks cannot hide it behind an id prefix).
         """
         base = replicate(templates, total, id_prefix="cap")
         items = []
@@ -222,7 +230,9 @@ class ControlledSource(UniverseSource):
             items.append({"task": item["task"], "info": {**item["info"], "service": service}})
         from strategies.states import principals_document
 
-        document = {"tasks": items, "principals": principals_document(self.principals, [])}
+        stride = max(1, matching // limited_visible) if limited_visible else 1
+        visible = [item["task"] for item in items[:matching:stride]][:limited_visible]
+        document = {"tasks": items, "principals": principals_document(self.principals, visible)}
         spec = FilterSpec() if matching == total else FilterSpec(services=(marker,))
         return self.from_document(document), spec
 
@@ -378,7 +388,17 @@ def discover(target: Target, *, max_parts: int = 200) -> Universe:
         found.parts += 1
         response = target.list_tasks(spec)
         if response.status == 200:
-            learn(_items_by_id(response).values())
+            listed = list(_items_by_id(response).values())
+            if len(listed) > CAP:
+                # A 200 over the cap breaks CAP-NEVER-MORE (the audit reports it). CAP + 1 of
+                # its tasks keep the part known to be over the cap; learning a hostile
+                # 100 000-item list whole would make every later check scan all of it.
+                found.uncertain.append(
+                    f"{spec.describe()}: HTTP 200 with {len(listed)} tasks (over the cap);"
+                    f" only the first {CAP + 1} were learned"
+                )
+                listed = listed[: CAP + 1]
+            learn(listed)
             return
         if not _is_too_many(response):
             found.uncertain.append(f"{spec.describe()}: HTTP {response.status}")

@@ -161,3 +161,24 @@ def test_summary_carries_the_request_count_of_each_first_failure(tmp_path: Path)
     assert by_id["AUTH-NO-CREDENTIALS"]["outcome"] == "passed"
     assert by_id["AUTH-NO-CREDENTIALS"]["first_failure_request"] is None
     assert by_id["FILTER-EMPTY"]["first_failure_request"] is None  # not run
+
+
+# --- 2, 3, 6: the cap and visibility with a known state ------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("mutant", "mode", "requirement_id"),
+    [
+        ("cap-counts-invisible", "controlled", "CAP-COUNTS-MATCHING"),
+        ("intermittent-skips-cap", "controlled", "CAP-OVER-LIMIT"),
+    ],
+)
+def test_known_state_gap_is_caught_and_the_faithful_server_passes(
+    mutant: str, mode: str, requirement_id: str, tmp_path: Path
+) -> None:
+    with engine_against(mutant, mode, tmp_path) as harness:
+        caught = outcome_of(harness, requirement_id)
+    assert caught.outcome == "failed", caught.detail
+    with engine_against(None, mode, tmp_path) as harness:
+        faithful = outcome_of(harness, requirement_id)
+    assert faithful.outcome == "passed", faithful.detail
