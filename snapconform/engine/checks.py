@@ -27,6 +27,7 @@ from snapconform.engine.target import (
 from snapconform.engine.universe import ControlledSource, Universe, over_cap
 from snapconform.engine.verdicts import CheckResult, Uncertain, Violation
 from strategies.filters import (
+    Vocabulary,
     filter_specs,
     informative_filters,
     invalid_status_values,
@@ -1078,6 +1079,73 @@ def _cap_controlled(
     return h.explore(st.tuples(_templates(), drawn), prop, max_examples=1)
 
 
+def _cap_counts_probes(
+    h: Harness, universe: Universe, candidates: Sequence[FilterSpec]
+) -> tuple[CheckResult | None, int]:
+    """Declared/observed CAP-COUNTS-MATCHING cases whose count no churn can push over the cap.
+
+    ``tasks=`` an unknown id, or up to three known ids, matches at most three tasks in any
+    universe: 500 ResourceInaccessible for it is a certain failure (the cap counted something
+    else). Declared: the state file's limited principal, on filters matching more than 1000
+    stored tasks of which it sees at most 1000, must get exactly its visible matches.
+    Returns (the failure or None, filters judged).
+    """
+    absent = f"snapconform-absent-{h.seed}"
+    known = tuple(sorted(universe.by_id))[:3]
+    probes = [FilterSpec(tasks=(absent,))] + ([FilterSpec(tasks=known)] if known else [])
+    judged = 0
+    for spec in probes:
+        response = h.target.list_tasks(spec)
+        judged += 1
+        if _is_too_many(response):
+            return CheckResult.failed(
+                f"filter {spec.describe()} matches at most {len(spec.tasks or ())} task(s) in any"
+                f" universe, yet the answer is 500 ResourceInaccessible (over the cap): the cap"
+                f" does not count the matching tasks — reproduce: {h.repro(response)}",
+                h.evidence(response, spec=spec, universe=universe, expected_status=200),
+            ), judged
+    if h.limited is None or not universe.exact:
+        return None, judged
+    credentials, visible = h.limited
+    view = Universe(items=universe.items, visible=visible)
+    cases = [
+        spec
+        for spec in candidates
+        if len(oracle.expected_ids(universe.items, spec, None)) > CAP
+        and len(view.expected(spec)) <= CAP
+    ][:3]
+    if not cases:
+        return None, judged
+    with h.new_target() as target:
+        h.login(target, credentials)
+        for spec in cases:
+            response = target.list_tasks(spec)
+            judged += 1
+            expected = view.expected(spec)
+            if _is_list(response) and _ids(response) == expected:
+                continue
+            stored = len(oracle.expected_ids(universe.items, spec, None))
+            got = (
+                oracle.set_difference(_ids(response), expected)
+                if _is_list(response)
+                else f"HTTP {response.status}"
+            )
+            return CheckResult.failed(
+                f"filter {spec.describe()} as the limited principal {credentials.username!r}"
+                f" ({len(expected)} visible of {stored} matching tasks): {got}, expected 200"
+                f" with its {len(expected)} visible matches — reproduce: {h.repro(response)}",
+                h.evidence(
+                    response,
+                    spec=spec,
+                    universe=view,
+                    expected=expected,
+                    actual=_ids(response) if _is_list(response) else None,
+                    principal="limited (state file)",
+                ),
+            ), judged
+    return None, judged
+
+
 def _cap_fixed(h: Harness, rid: str, want: str) -> CheckResult:
     """Declared/observed: judge the cap on simple filters whose count the universe tells."""
     universe = h.source.universe  # type: ignore[attr-defined]
@@ -1086,7 +1154,11 @@ def _cap_fixed(h: Harness, rid: str, want: str) -> CheckResult:
         for name in ("status", "services", "operations", "users")
         for value in universe.vocabulary.values.get(name, ())
     ]
-    judged = 0
+    judged = probed = 0
+    if want == "counts":
+        failure, probed = _cap_counts_probes(h, universe, candidates)
+        if failure is not None:
+            return failure
     for spec in candidates:
         beyond = over_cap(universe, spec)
         count = len(universe.expected(spec))
@@ -1151,6 +1223,7 @@ def _cap_fixed(h: Harness, rid: str, want: str) -> CheckResult:
                     )
         if judged >= 3:
             break
+    judged += probed
     if judged == 0:
         reason = {
             "at": "no filter matches exactly 1000 tasks in this universe (use controlled mode)",
@@ -1411,11 +1484,21 @@ def check_visibility(h: Harness) -> CheckResult:
             if credentials is not None:
                 h.login(target, credentials)
             view = Universe(items=universe.items, visible=visible)
-            for spec in [FilterSpec(), FilterSpec(status=("SUCCEEDED", "FAILED"))]:
+            for spec in _visibility_filters(universe, visible):
                 response = target.list_tasks(spec)
                 judged += 1
                 if not _is_list(response):
-                    continue
+                    refused = (over_cap(view, spec) is True and _is_too_many(response)) or (
+                        response.status == 400 and view.is_unknown(spec)
+                    )
+                    if refused:
+                        continue
+                    return CheckResult.failed(
+                        f"filter {spec.describe()}: HTTP {response.status}, expected 200 with the"
+                        f" {len(view.expected(spec))} matching task(s) the principal may see —"
+                        f" reproduce: {h.repro(response)}",
+                        h.evidence(response, spec=spec, universe=view, expected_status=200),
+                    )
                 evidence = h.evidence(
                     response,
                     spec=spec,
@@ -1440,6 +1523,26 @@ def check_visibility(h: Harness) -> CheckResult:
             if credentials is not None:
                 target.close()
     return CheckResult.passed(f"{judged} responses stayed within the declared visible sets")
+
+
+def _visibility_filters(universe: Universe, visible: frozenset[str]) -> list[FilterSpec]:
+    """Declared: filters for a principal with a visible set, most of them under the cap for it.
+
+    The empty filter; each status and each service alone (a server that ignores the visible
+    set answers them with invisible tasks, or with 500 once those push the count over the
+    cap); ``tasks=`` invisible ids (expected: none of them), and a mix of visible and
+    invisible ids.
+    """
+    values = Vocabulary.of(universe.items).values
+    invisible = sorted(set(universe.by_id) - visible)[:3]
+    seen = sorted(visible & set(universe.by_id))[:2]
+    # Narrow filters first: a leak then shows as the invisible tasks themselves.
+    specs = [FilterSpec(tasks=tuple(invisible)), FilterSpec(tasks=(*seen, *invisible))]
+    specs = specs if invisible else []
+    specs += [FilterSpec(status=(status,)) for status in values.get("status", ())]
+    specs += [FilterSpec(services=(service,)) for service in values.get("services", ())[:6]]
+    specs += [FilterSpec(), FilterSpec(status=("SUCCEEDED", "FAILED"))]
+    return list(dict.fromkeys(specs))
 
 
 # --- faults -------------------------------------------------------------------------------------
