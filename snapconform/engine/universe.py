@@ -355,6 +355,8 @@ class Discovery:
 
     items: dict[str, Mapping[str, Any]] = field(default_factory=dict)
     uncertain: list[str] = field(default_factory=list)
+    #: Wrong-looking answers discovery worked around (listed by parts): noted, still complete.
+    answers: list[str] = field(default_factory=list)
     parts: int = 0
 
 
@@ -399,14 +401,22 @@ def discover(target: Target, *, max_parts: int = 200) -> Universe:
                 )
                 listed = listed[: CAP + 1]
             learn(listed)
-            return
-        if not _is_too_many(response):
+            if len(listed) != CAP:
+                return
+            # Exactly CAP tasks: every match, or a server that truncates instead of refusing.
+            # The parts tell: their union over the cap makes the cap checks judge this filter.
+        elif response.status == 400 or (response.status >= 500 and not _is_too_many(response)):
+            # A valid filter refused (400) or failed (a 500 of another type): its parts may
+            # still list its tasks, and the cap checks then judge this answer by their count.
+            found.answers.append(f"{spec.describe()}: HTTP {response.status}; listed by parts")
+        elif not _is_too_many(response):
             found.uncertain.append(f"{spec.describe()}: HTTP {response.status}")
             return
         constrained = spec.constraints()
         split = next((name for name in SPLIT_ORDER if name not in constrained), None)
         if split is None:
-            found.uncertain.append(f"{spec.describe()}: over the cap and cannot be split further")
+            if response.status != 200:
+                found.uncertain.append(f"{spec.describe()}: cannot be split further")
             return
         values = statuses() if split == "status" else tuple(sorted(learned[split]))
         if not values:
@@ -432,7 +442,7 @@ def discover(target: Target, *, max_parts: int = 200) -> Universe:
         exact=False,
         complete=not found.uncertain,
         stable=stable,
-        notes=tuple(found.uncertain),
+        notes=(*found.answers, *found.uncertain),
     )
 
 

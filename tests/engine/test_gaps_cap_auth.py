@@ -186,3 +186,41 @@ def test_known_state_gap_is_caught_and_the_faithful_server_passes(
     with engine_against(None, mode, tmp_path) as harness:
         faithful = outcome_of(harness, requirement_id)
     assert faithful.outcome == "passed", faithful.detail
+
+
+# --- 4, 5: observed mode proves a filter over the cap from its parts ------------------------------
+
+
+@pytest.mark.parametrize(
+    ("mutant", "requirement_id"),
+    [
+        ("cap-truncates", "CAP-OVER-LIMIT"),
+        ("cap-error-type-error", "CAP-OVER-LIMIT"),
+        ("cap-invalid-argument", "CAP-OVER-LIMIT"),
+        ("cap-counts-store", "CAP-COUNTS-MATCHING"),
+    ],
+)
+def test_observed_cap_gap_is_caught(mutant: str, requirement_id: str, tmp_path: Path) -> None:
+    with engine_against(mutant, "observed", tmp_path) as harness:
+        result = outcome_of(harness, requirement_id)
+    assert result.outcome == "failed", result.detail
+
+
+def test_observed_faithful_server_passes_the_cap_checks(tmp_path: Path) -> None:
+    with engine_against(None, "observed", tmp_path) as harness:
+        # discovery listed all 1500 tasks through its parts (the empty filter is over the cap)
+        assert len(harness.source.universe.items) == 1500  # type: ignore[attr-defined]
+        results = {
+            rid: outcome_of(harness, rid) for rid in ("CAP-OVER-LIMIT", "CAP-COUNTS-MATCHING")
+        }
+    assert {rid: r.outcome for rid, r in results.items()} == {
+        "CAP-OVER-LIMIT": "passed",
+        "CAP-COUNTS-MATCHING": "passed",
+    }
+
+
+def test_discovery_lists_a_truncating_server_by_its_parts(tmp_path: Path) -> None:
+    # The empty filter answers 200 with exactly 1000 tasks: discovery asks the status parts,
+    # whose union (1500) shows the filter is over the cap.
+    with engine_against("cap-truncates", "observed", tmp_path) as harness:
+        assert len(harness.source.universe.items) == 1500  # type: ignore[attr-defined]
