@@ -27,6 +27,7 @@ from snapconform.engine.oracle import (
     FILTER_FIELDS,
     TERMINAL_STATUSES,
     FilterSpec,
+    encode_query,
     expected_ids,
     matches,
     result_ids,
@@ -314,12 +315,21 @@ class ObservedSource(FixedSource):
     def _settled(
         target: Target, task_ids: list[str], universe: Universe, spec: FilterSpec | None
     ) -> set[str]:
-        """Tasks a ``tasks=`` query finds still there, terminal, unchanged (and matching)."""
+        """Tasks a ``tasks=`` query finds still there, terminal, unchanged (and matching).
+
+        A task id usually needs percent-encoding (``<uuid>:<service>``): a server that does
+        not decode it finds nothing for ``tasks=``, which must not pass for the task being
+        gone. Such a task is looked for once more by its own values that need no encoding
+        (status, service, operation), a narrow filter that any server answers literally.
+        """
         settled: set[str] = set()
         for task_id in task_ids:
             response = target.list_tasks(FilterSpec(tasks=(task_id,)))
             now = _items_by_id(response).get(task_id)
             before = universe.by_id.get(task_id)
+            locator = _plain_locator(before)
+            if now is None and locator is not None:
+                now = _items_by_id(target.list_tasks(locator)).get(task_id)
             if (
                 now is not None
                 and (now.get("info") or {}).get("status") in TERMINAL_STATUSES
@@ -328,6 +338,30 @@ class ObservedSource(FixedSource):
             ):
                 settled.add(task_id)
         return settled
+
+
+def _plain_locator(item: Mapping[str, Any] | None) -> FilterSpec | None:
+    """A filter on ``item``'s status, service and operation, if none of them needs encoding.
+
+    None when ``item`` is unknown, or its task id needs no encoding either (then ``tasks=``
+    already asked the question plainly).
+    """
+    if item is None or _plain(str(item.get("task"))):
+        return None
+    info = item.get("info") or {}
+    values = {
+        "status": info.get("status"),
+        "services": info.get("service"),
+        "operations": info.get("operation"),
+    }
+    if not all(isinstance(v, str) and v and _plain(v) for v in values.values()):
+        return None
+    return FilterSpec(**{name: (value,) for name, value in values.items()})
+
+
+def _plain(value: str) -> bool:
+    """Whether ``value`` goes on the wire as it is (no percent-encoding)."""
+    return encode_query([("v", value)]) == f"v={value}"
 
 
 def _items_by_id(response: Response) -> dict[str, Mapping[str, Any]]:

@@ -224,3 +224,19 @@ def test_discovery_lists_a_truncating_server_by_its_parts(tmp_path: Path) -> Non
     # whose union (1500) shows the filter is over the cap.
     with engine_against("cap-truncates", "observed", tmp_path) as harness:
         assert len(harness.source.universe.items) == 1500  # type: ignore[attr-defined]
+
+
+# --- 7. a re-check must not depend on the encoding the server gets wrong --------------------------
+
+
+def test_observed_percent_decoding_is_confirmed_not_put_down_to_churn(tmp_path: Path) -> None:
+    # Task ids (<uuid>:<service>) need percent-encoding: the server that does not decode finds
+    # nothing for the tasks= re-check either; the task is then located by its plain values.
+    with engine_against("filter-no-percent-decoding", "observed", tmp_path) as harness:
+        caught = outcome_of(harness, "FILTER-EXACT-ENCODED")
+    assert caught.outcome == "failed", caught.detail
+    assert "missing" in caught.detail
+    with engine_against(None, "observed", tmp_path) as harness:
+        faithful = outcome_of(harness, "FILTER-EXACT-ENCODED")
+        assert not harness.uncertain.get("FILTER-EXACT-ENCODED")
+    assert faithful.outcome == "passed", faithful.detail
