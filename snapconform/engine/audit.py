@@ -8,6 +8,7 @@ and the audit checks of ``checks.py`` report them at the end of the run.
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -19,6 +20,15 @@ from snapconform.engine.verdicts import CheckResult
 
 #: Findings kept per requirement (the count is always exact).
 KEEP_FINDINGS = 5
+#: Items of one ListResult judged deeply. More than CAP items already violates CAP-NEVER-MORE;
+#: the first CAP + 1 show that and bound the work per response (a hostile 100 000-item 200
+#: would otherwise cost minutes per response); the rest are counted, not examined.
+EXAMINED_ITEMS = oracle.CAP + 1
+
+
+def _canonical(value: Any) -> str:
+    """One JSON text per value (a truncated body is decoded by the bindings as this)."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)
 
 
 @dataclass
@@ -42,19 +52,22 @@ class ResponseAudit:
     bindings: bool = field(default_factory=oracle.bindings_available)
     findings: dict[str, Findings] = field(default_factory=dict)
     _seen: set[bytes] = field(default_factory=set)
-    _item_cache: dict[str, list[str]] = field(default_factory=dict)
 
     def _for(self, requirement_id: str) -> Findings:
         return self.findings.setdefault(requirement_id, Findings())
 
-    def _judge(self, requirement_id: str, problems: list[str], response: Response) -> None:
+    def _judge(
+        self, requirement_id: str, problems: list[str], response: Response, scope: str = ""
+    ) -> None:
         findings = self._for(requirement_id)
         findings.judged += 1
         if problems:
             shown = "; ".join(problems[:3]) + (
                 f" (+{len(problems) - 3} more)" if len(problems) > 3 else ""
             )
-            findings.add(f"HTTP {response.status}: {shown} — reproduce: {self.repro(response)}")
+            findings.add(
+                f"HTTP {response.status}: {shown}{scope} — reproduce: {self.repro(response)}"
+            )
 
     def __call__(self, response: Response) -> None:
         if response.path != TASKS_PATH or response.method != "GET":
@@ -73,38 +86,50 @@ class ResponseAudit:
             self._judge_error(response, body)
 
     def _judge_list(self, response: Response, body: Any) -> None:
+        items = body.get("items") if isinstance(body, Mapping) else None
+        count = len(items) if isinstance(items, list) else 0
+        scope = ""
+        if isinstance(items, list) and count > EXAMINED_ITEMS:
+            # Already a CAP-NEVER-MORE violation: judge the first items deeply, count the rest.
+            items = items[:EXAMINED_ITEMS]
+            body = {**body, "items": items}
+            scope = f" (only the first {EXAMINED_ITEMS} of {count} items were examined)"
+        self._judge(
+            "CAP-NEVER-MORE",
+            [f"200 with {count} tasks (cap {oracle.CAP}){scope}"] if count > oracle.CAP else [],
+            response,
+        )
         self._judge(
             "CONTRACT-200-BODY",
             oracle.schema_violations("ListResult", body, self.contracts),
             response,
+            scope,
         )
         conditional: list[str] = []
-        items = body.get("items") if isinstance(body, Mapping) else None
         for index, item in enumerate(items if isinstance(items, list) else []):
             info = item.get("info") if isinstance(item, Mapping) else None
             if isinstance(info, Mapping):
                 for problem in oracle.status_conditional_violations(info, self.contracts):
                     conditional.append(f"$.items[{index}].info: {problem}")
-        self._judge("CONTRACT-STATUS-CONDITIONAL", conditional, response)
+        self._judge("CONTRACT-STATUS-CONDITIONAL", conditional, response, scope)
         duplicates = oracle.duplicate_ids(body)
         self._judge(
             "CONTRACT-UNIQUE-IDS",
             [f"task id {d!r} occurs more than once" for d in duplicates[:5]],
             response,
-        )
-        count = len(items) if isinstance(items, list) else 0
-        self._judge(
-            "CAP-NEVER-MORE",
-            [f"200 with {count} tasks (cap {oracle.CAP})"] if count > oracle.CAP else [],
-            response,
+            scope,
         )
         unknown = oracle.unknown_properties("ListResult", body, self.contracts)
         self._judge(
-            "CONTRACT-UNKNOWN-PROPERTIES", [f"unknown property {p}" for p in unknown[:5]], response
+            "CONTRACT-UNKNOWN-PROPERTIES",
+            [f"unknown property {p}" for p in unknown[:5]],
+            response,
+            scope,
         )
         if self.bindings:
-            problem = oracle.bindings_decode_error(response.text)
-            self._judge("CONTRACT-BINDINGS", [problem] if problem else [], response)
+            text = _canonical(body) if scope else response.text
+            problem = oracle.bindings_decode_error(text)
+            self._judge("CONTRACT-BINDINGS", [problem] if problem else [], response, scope)
 
     def _judge_error(self, response: Response, body: Any) -> None:
         status = response.status

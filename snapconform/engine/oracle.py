@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, fields, replace
 from typing import Any, Literal
 from urllib.parse import quote
@@ -108,17 +108,35 @@ def matches(item: Mapping[str, Any], spec: FilterSpec) -> bool:
 
     A task whose constrained value is absent or null matches no value (values are strings).
     """
-    return all(item_value(item, name) in values for name, values in spec.constraints().items())
+    return _matcher(spec)(item)
+
+
+def _matcher(spec: FilterSpec) -> Callable[[Mapping[str, Any]], bool]:
+    """``matches(item, spec)`` with the constraints read once (value sets: O(1) membership).
+
+    A value that is not hashable is never a string, so it matches nothing.
+    """
+    constraints = [(name, frozenset(values)) for name, values in spec.constraints().items()]
+
+    def test(item: Mapping[str, Any]) -> bool:
+        for name, values in constraints:
+            value = item_value(item, name)
+            if not isinstance(value, str) or value not in values:
+                return False
+        return True
+
+    return test
 
 
 def expected_ids(
     items: Iterable[Mapping[str, Any]], spec: FilterSpec, visible: frozenset[str] | None = None
 ) -> frozenset[str]:
     """Ids of the tasks in ``items`` (the store) a principal seeing ``visible`` must get."""
+    test = _matcher(spec)
     return frozenset(
         item["task"]
         for item in items
-        if (visible is None or item["task"] in visible) and matches(item, spec)
+        if (visible is None or item["task"] in visible) and test(item)
     )
 
 

@@ -1,0 +1,174 @@
+"""The response audit's cost per response is bounded, and bounding it hides no finding.
+
+A 200 over the cap is a CAP-NEVER-MORE violation at once; only its first CAP + 1 items are
+judged deeply (a hostile 100 000-item list took minutes per response before). A list of at most
+CAP items is always judged whole.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import time
+from collections.abc import Mapping
+from typing import Any
+
+import httpx
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from snapconform.engine import audit as audit_module
+from snapconform.engine import oracle
+from snapconform.engine.audit import EXAMINED_ITEMS, ResponseAudit
+from snapconform.engine.oracle import CAP, FilterSpec
+from snapconform.engine.target import TASKS_PATH, Response
+from snapconform.server.defaults import generate_tasks
+
+HEADERS = httpx.Headers({"content-type": "application/json"})
+
+
+def _response(body: Any) -> Response:
+    text = json.dumps(body)
+    return Response(
+        status=200,
+        headers=HEADERS,
+        text=text,
+        body=json.loads(text),
+        json_error=None,
+        method="GET",
+        path=TASKS_PATH,
+        query="",
+        auth="basic",
+    )
+
+
+def _audit(bindings: bool = False) -> ResponseAudit:
+    return ResponseAudit(repro=lambda response: "curl ...", bindings=bindings)
+
+
+def _tasks(count: int, seed: int = 7) -> list[dict[str, Any]]:
+    return generate_tasks(random.Random(seed), count)
+
+
+def _outcome(audit: ResponseAudit, requirement_id: str) -> tuple[str, str]:
+    result = audit.result(requirement_id, "200 response")
+    return result.outcome, result.detail
+
+
+def test_a_hostile_100000_item_list_is_judged_in_bounded_time() -> None:
+    # a few dozen bytes each and invalid (Info lacks required fields): the slow path of every check
+    items = [{"task": f"t-{n}", "info": {"status": "SUCCEEDED"}} for n in range(100_000)]
+    audit = _audit(bindings=oracle.bindings_available())
+    response = _response({"items": items})
+    started = time.monotonic()
+    audit(response)
+    elapsed = time.monotonic() - started
+    outcome, detail = _outcome(audit, "CAP-NEVER-MORE")
+    assert outcome == "failed"
+    assert "200 with 100000 tasks (cap 1000)" in detail
+    assert f"only the first {EXAMINED_ITEMS} of 100000 items were examined" in detail
+    assert _outcome(audit, "CONTRACT-200-BODY")[0] == "failed"
+    # before the bound: minutes (jsonschema and the bindings on all 100 000 items)
+    assert elapsed < 30, f"{elapsed:.1f} s for one response"
+
+
+def test_only_the_first_items_of_an_over_cap_list_are_judged_deeply(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    judged: list[Mapping[str, Any]] = []
+    real = oracle.status_conditional_violations
+
+    def counting(info: Mapping[str, Any], contracts: Any = None) -> list[str]:
+        judged.append(info)
+        return real(info, contracts)
+
+    monkeypatch.setattr(audit_module.oracle, "status_conditional_violations", counting)
+    items = _tasks(3 * CAP)
+    items[-1] = {**items[-1], "task": items[0]["task"]}  # a duplicate beyond the examined part
+    audit = _audit()
+    audit(_response({"items": items}))
+    assert len(judged) == EXAMINED_ITEMS
+    assert _outcome(audit, "CAP-NEVER-MORE")[0] == "failed"
+    assert _outcome(audit, "CONTRACT-UNIQUE-IDS")[0] == "passed"  # not examined, not invented
+
+
+@pytest.mark.parametrize("size", [CAP, CAP - 1])
+def test_a_list_within_the_cap_is_judged_whole(size: int) -> None:
+    items = _tasks(size)
+    running = next(item for item in items if item["info"]["status"] == "RUNNING")
+    # violations only in the last item: a duplicate id, and PENDING with a RUNNING's progress
+    items[-1] = {"task": items[0]["task"], "info": {**running["info"], "status": "PENDING"}}
+    audit = _audit()
+    audit(_response({"items": items}))
+    assert _outcome(audit, "CAP-NEVER-MORE")[0] == "passed"
+    outcome, detail = _outcome(audit, "CONTRACT-UNIQUE-IDS")
+    assert outcome == "failed" and items[0]["task"] in detail
+    outcome, detail = _outcome(audit, "CONTRACT-STATUS-CONDITIONAL")
+    assert outcome == "failed" and f"$.items[{size - 1}].info" in detail
+    assert "were examined" not in detail
+
+
+def test_a_violation_in_the_examined_part_of_an_over_cap_list_says_so() -> None:
+    items = _tasks(CAP + 5)
+    items[3] = {**items[3], "task": items[2]["task"]}
+    audit = _audit()
+    audit(_response({"items": items}))
+    outcome, detail = _outcome(audit, "CONTRACT-UNIQUE-IDS")
+    assert outcome == "failed"
+    assert f"only the first {EXAMINED_ITEMS} of {CAP + 5} items were examined" in detail
+
+
+# --- oracle: matching reads the filter once, same verdicts ------------------------------------
+
+_VALUES = st.sampled_from(["a", "b", "A", "a ", "1"])
+_ODD = st.one_of(st.none(), st.integers(0, 2), st.lists(_VALUES, max_size=2), _VALUES)
+
+
+def _naive_matches(item: Mapping[str, Any], spec: FilterSpec) -> bool:
+    return all(
+        oracle.item_value(item, name) in values for name, values in spec.constraints().items()
+    )
+
+
+@given(
+    items=st.lists(
+        st.fixed_dictionaries(
+            {
+                "task": st.sampled_from(["t1", "t2", "t3", "t4"]),
+                "info": st.fixed_dictionaries(
+                    {},
+                    optional={"service": _ODD, "operation": _ODD, "status": _ODD, "user": _ODD},
+                ),
+            }
+        ),
+        max_size=6,
+    ),
+    spec=st.builds(
+        FilterSpec,
+        tasks=st.none() | st.lists(st.sampled_from(["t1", "t2", "t9"]), max_size=3).map(tuple),
+        services=st.none() | st.lists(_VALUES, max_size=3).map(tuple),
+        operations=st.none() | st.lists(_VALUES, max_size=3).map(tuple),
+        status=st.none() | st.lists(_VALUES, max_size=3).map(tuple),
+        users=st.none() | st.lists(_VALUES, max_size=3).map(tuple),
+    ),
+)
+def test_matching_agrees_with_the_definition(items: list[dict[str, Any]], spec: FilterSpec) -> None:
+    for item in items:
+        assert oracle.matches(item, spec) == _naive_matches(item, spec)
+    assert oracle.expected_ids(items, spec) == frozenset(
+        item["task"] for item in items if _naive_matches(item, spec)
+    )
+
+
+def test_expected_ids_is_linear_on_a_large_store() -> None:
+    items = [
+        {"task": f"t-{n}", "info": {"service": f"s{n % 7}", "status": "SUCCEEDED"}}
+        for n in range(100_000)
+    ]
+    spec = FilterSpec(services=("s1", "s3"), status=("SUCCEEDED", "FAILED"))
+    started = time.monotonic()
+    for _ in range(5):
+        got = oracle.expected_ids(items, spec)
+    assert len(got) == len([n for n in range(100_000) if n % 7 in (1, 3)])
+    assert time.monotonic() - started < 10
