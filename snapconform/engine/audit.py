@@ -25,10 +25,47 @@ KEEP_FINDINGS = 5
 #: would otherwise cost minutes per response); the rest are counted, not examined.
 EXAMINED_ITEMS = oracle.CAP + 1
 
+#: (struct, text) -> why the bindings cannot decode it (None: they can).
+Decoder = Callable[[str, oracle.BindingsType], str | None]
+
 
 def _canonical(value: Any) -> str:
-    """One JSON text per value (a truncated body is decoded by the bindings as this)."""
+    """One JSON text per value: the bytes the bindings decode and the cache key both come from."""
     return json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)
+
+
+@dataclass
+class BindingsVerdicts:
+    """CONTRACT-BINDINGS for a ListResult, decoding each distinct item once per run.
+
+    The envelope (the body without its items) and every item are decoded on their own and
+    their verdicts cached by a hash of their canonical JSON, so a task that comes back in later
+    responses is not decoded again. When anything fails, the whole body is decoded as the
+    bindings would decode it, so the reported problem is exactly the whole-body decode's.
+    """
+
+    decode: Decoder = oracle.bindings_decode_error
+    _verdicts: dict[tuple[str, bytes], bool] = field(default_factory=dict)
+
+    def _decodes(self, struct: oracle.BindingsType, value: Any) -> bool:
+        text = _canonical(value)
+        key = (struct, hashlib.blake2b(text.encode()).digest())
+        verdict = self._verdicts.get(key)
+        if verdict is None:
+            verdict = self._verdicts[key] = self.decode(text, struct) is None
+        return verdict
+
+    def problem(self, text: str, body: Any) -> str | None:
+        """Why ``body`` (parsed from ``text``) does not decode as ``Tasks.ListResult``."""
+        items = body.get("items") if isinstance(body, Mapping) else None
+        if not isinstance(items, list):
+            return self.decode(text, "ListResult")  # nothing to cache: judged whole
+        envelope = {key: value for key, value in body.items() if key != "items"}
+        if self._decodes("ListResult", {**envelope, "items": []}) and all(
+            self._decodes("ListItem", item) for item in items
+        ):
+            return None
+        return self.decode(text, "ListResult")
 
 
 @dataclass
@@ -51,6 +88,7 @@ class ResponseAudit:
     contracts: Contracts = field(default_factory=default_contracts)
     bindings: bool = field(default_factory=oracle.bindings_available)
     findings: dict[str, Findings] = field(default_factory=dict)
+    bindings_verdicts: BindingsVerdicts = field(default_factory=BindingsVerdicts)
     _seen: set[bytes] = field(default_factory=set)
 
     def _for(self, requirement_id: str) -> Findings:
@@ -128,7 +166,7 @@ class ResponseAudit:
         )
         if self.bindings:
             text = _canonical(body) if scope else response.text
-            problem = oracle.bindings_decode_error(text)
+            problem = self.bindings_verdicts.problem(text, body)
             self._judge("CONTRACT-BINDINGS", [problem] if problem else [], response, scope)
 
     def _judge_error(self, response: Response, body: Any) -> None:

@@ -485,16 +485,25 @@ def bindings_available() -> bool:
     return True
 
 
-def bindings_decode_error(text: str) -> str | None:
-    """Why a 200 body does not decode as ``Tasks.ListResult`` with the bindings (None: it does)."""
+#: The bindings' struct types the audit decodes: the whole body, or one of its items.
+BindingsType = Literal["ListResult", "ListItem"]
+
+
+def bindings_decode_error(text: str, struct: BindingsType = "ListResult") -> str | None:
+    """Why ``text`` does not decode as ``Tasks.<struct>`` with the bindings (None: it does).
+
+    ``struct="ListResult"`` is a whole 200 body; ``"ListItem"`` one of its items (the audit
+    decodes items one by one and caches the verdicts, see ``audit.BindingsVerdicts``).
+    """
     from com.vmware.snapservice_client import Tasks
     from vmware.vapi.bindings.converter import RestConverter, TypeConverter
     from vmware.vapi.data.serializers.cleanjson import DataValueConverter
 
+    binding_type = getattr(Tasks, struct).get_binding_type()
     try:
         TypeConverter.convert_to_python(
             DataValueConverter.convert_to_data_value(text),
-            Tasks.ListResult.get_binding_type(),
+            binding_type,
             rest_converter_mode=RestConverter.SWAGGER_REST,
         )
     except Exception as exc:  # the bindings raise several unrelated types

@@ -172,3 +172,96 @@ def test_expected_ids_is_linear_on_a_large_store() -> None:
         got = oracle.expected_ids(items, spec)
     assert len(got) == len([n for n in range(100_000) if n % 7 in (1, 3)])
     assert time.monotonic() - started < 10
+
+
+# --- CONTRACT-BINDINGS: one decode per distinct item ------------------------------------------
+
+
+class CountingDecoder:
+    """Wraps a decoder and records what it was asked to decode (struct, parsed text)."""
+
+    def __init__(self, decode: audit_module.Decoder) -> None:
+        self.decode = decode
+        self.calls: list[tuple[str, Any]] = []
+
+    def __call__(self, text: str, struct: oracle.BindingsType = "ListResult") -> str | None:
+        self.calls.append((struct, json.loads(text)))
+        return self.decode(text, struct)
+
+    def items_decoded(self) -> list[Any]:
+        return [value for struct, value in self.calls if struct == "ListItem"]
+
+
+def _rejects_bad_users(text: str, struct: oracle.BindingsType = "ListResult") -> str | None:
+    """A stand-in for the bindings: an item whose user is "bad" does not decode."""
+    value = json.loads(text)
+    items = value["items"] if struct == "ListResult" else [value]
+    bad = [item["task"] for item in items if item["info"].get("user") == "bad"]
+    return f"cannot decode {bad[0]} ({struct})" if bad else None
+
+
+def _verdicts(decoder: CountingDecoder) -> audit_module.BindingsVerdicts:
+    return audit_module.BindingsVerdicts(decode=decoder)
+
+
+def test_a_cached_item_verdict_is_reused_and_a_changed_item_is_decoded_again() -> None:
+    decoder = CountingDecoder(_rejects_bad_users)
+    verdicts = _verdicts(decoder)
+    items = _tasks(20)
+    first = {"items": items}
+    assert verdicts.problem(json.dumps(first), first) is None
+    assert len(decoder.items_decoded()) == 20
+    # the same tasks in another order, a subset: nothing decoded again
+    decoder.calls.clear()
+    again = {"items": list(reversed(items[:15]))}
+    assert verdicts.problem(json.dumps(again), again) is None
+    assert decoder.calls == []
+    # one task changed (same id, another status detail): that one is decoded, only that one
+    changed = {**items[4], "info": {**items[4]["info"], "user": "someone-else"}}
+    third = {"items": [*items[:4], changed, *items[5:]]}
+    assert verdicts.problem(json.dumps(third), third) is None
+    assert decoder.items_decoded() == [changed]
+
+
+def test_a_bad_item_is_reported_by_the_whole_body_decode_every_time() -> None:
+    decoder = CountingDecoder(_rejects_bad_users)
+    verdicts = _verdicts(decoder)
+    items = _tasks(10)
+    bad = {**items[6], "info": {**items[6]["info"], "user": "bad"}}
+    for body in ({"items": [*items[:6], bad]}, {"items": [bad, *items[:3]]}):
+        text = json.dumps(body)
+        decoder.calls.clear()
+        # the whole body's own verdict, exactly (not the item's)
+        assert verdicts.problem(text, body) == _rejects_bad_users(text, "ListResult")
+        assert decoder.calls[-1] == ("ListResult", body)
+
+
+@pytest.mark.skipif(not oracle.bindings_available(), reason="official bindings not installed")
+def test_the_audit_decodes_each_task_once_with_the_real_bindings() -> None:
+    decoder = CountingDecoder(oracle.bindings_decode_error)
+    audit = _audit(bindings=True)
+    audit.bindings_verdicts = _verdicts(decoder)
+    items = _tasks(300)
+    audit(_response({"items": items}))
+    assert len(decoder.items_decoded()) == len({json.dumps(i, sort_keys=True) for i in items})
+    decoder.calls.clear()
+    audit(_response({"items": items[100:]}))  # a new response of known tasks
+    assert decoder.calls == []
+    assert _outcome(audit, "CONTRACT-BINDINGS") == ("passed", "2 distinct 200 responses judged")
+
+
+@pytest.mark.skipif(not oracle.bindings_available(), reason="official bindings not installed")
+def test_a_decode_failure_is_reported_exactly_as_the_whole_body_decode_says() -> None:
+    items = _tasks(50)
+    broken = {**items[9], "info": {**items[9]["info"], "start_time": "yesterday"}}
+    audit = _audit(bindings=True)
+    shown = []
+    for body in ({"items": [*items[:20], broken]}, {"items": [broken, *items[30:]]}):
+        response = _response(body)
+        audit(response)
+        expected = oracle.bindings_decode_error(response.text)
+        assert expected is not None and "yesterday" in expected
+        shown.append(expected)
+    outcome, detail = _outcome(audit, "CONTRACT-BINDINGS")
+    assert outcome == "failed" and detail.startswith("2 of 2 200 responses violate it")
+    assert all(f"HTTP 200: {problem} — reproduce: curl ..." in detail for problem in shown)
