@@ -39,9 +39,7 @@ CI_RESULT = Path("reports/selftest-ci.json")
 #: Mutants the engine does not catch (findings, see docs/mutation.md), left out of the rotation so
 #: CI does not fail on some days only; the matrix (`snapconform selftest`) still runs them.
 KNOWN_MISSES: dict[str, str] = {
-    "filter-prefix-match": "no check sends a strict prefix of an existing value",
     "cap-counts-invisible": "no check combines a limited principal with more than 1000 matches",
-    "contract-total-as-float": "JSON Schema counts 100.0 as an integer; the bindings accept it",
     "intermittent-skips-cap": "the cap checks send fewer than five over-cap requests",
 }
 #: Mutants missed in one mode only (same reason to leave them out of that mode's rotation).
