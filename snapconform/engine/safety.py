@@ -241,21 +241,21 @@ def _shorten(text: str, limit: int = 40) -> str:
 
 
 def json_depth(document: Any) -> int:
-    """Nesting depth of a parsed JSON value (a scalar is 0, ``[]`` is 1), without recursion."""
-    deepest = 0
-    stack: list[tuple[Any, int]] = [(document, 0)]
-    while stack:
-        value, depth = stack.pop()
-        if isinstance(value, dict):
-            children: Iterable[Any] = value.values()
-        elif isinstance(value, list):
-            children = value
-        else:
-            deepest = max(deepest, depth)
-            continue
-        deepest = max(deepest, depth + 1)
-        stack.extend((child, depth + 1) for child in children)
-    return deepest
+    """Nesting depth of a parsed JSON value (a scalar is 0, ``[]`` is 1), without recursion.
+
+    Level by level over containers only: scalars are never pushed, which keeps a 100 000-item
+    body at a fraction of a per-value walk.
+    """
+    depth = 0
+    level = [document] if isinstance(document, (dict, list)) else []
+    while level:
+        depth += 1
+        following: list[Any] = []
+        for value in level:
+            children: Iterable[Any] = value.values() if isinstance(value, dict) else value
+            following.extend(child for child in children if isinstance(child, (dict, list)))
+        level = following
+    return depth
 
 
 def parse_json(data: bytes, max_depth: int = DEFAULT_MAX_JSON_DEPTH) -> Any:
