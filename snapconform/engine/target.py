@@ -386,7 +386,9 @@ class Target:
             # a throttling 503 without Retry-After is an answer, not a request to come back;
             # a POST is never sent twice for a 5xx (it may have created a session)
             if raw.status_code == 503 and "retry-after" not in raw.headers:
-                decision = RetryDecision(False)
+                decision = RetryDecision(
+                    False, reason="no Retry-After: judged as an answer, not retried"
+                )
             if transient and method != "GET":
                 decision = RetryDecision(False)
             if not decision.retry:
