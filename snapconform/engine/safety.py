@@ -250,11 +250,12 @@ def json_depth(document: Any) -> int:
     level = [document] if isinstance(document, (dict, list)) else []
     while level:
         depth += 1
-        following: list[Any] = []
-        for value in level:
-            children: Iterable[Any] = value.values() if isinstance(value, dict) else value
-            following.extend(child for child in children if isinstance(child, (dict, list)))
-        level = following
+        level = [
+            child
+            for value in level
+            for child in (value.values() if isinstance(value, dict) else value)
+            if isinstance(child, (dict, list))
+        ]
     return depth
 
 
