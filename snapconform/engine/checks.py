@@ -158,6 +158,7 @@ def _first(h: Harness, case: Any, prop: Callable[[Any], None]) -> CheckResult | 
     common deviations show within a few requests. Called directly, not through ``explore``:
     there is nothing to shrink, and Hypothesis' replay of the failing example would send
     every request twice. Outcomes other than a violation are left to ``explore`` (None).
+    The first such case of a run is followed by the error probe (``_probe_errors``).
     """
     try:
         prop(case)
@@ -166,7 +167,8 @@ def _first(h: Harness, case: Any, prop: Callable[[Any], None]) -> CheckResult | 
             f"{violation} [seed {h.seed}; deterministic first case]", violation.evidence
         )
     except (BudgetExhausted, TargetError, Uncertain):
-        return None  # the random phase meets the same condition and reports it as usual
+        pass  # the random phase meets the same condition and reports it as usual
+    _probe_errors(h)
     return None
 
 
@@ -317,10 +319,34 @@ def _list_or_fail(
 # --- contract (audit) -------------------------------------------------------------------------
 
 
+def _probe_errors(h: Harness) -> None:
+    """Once per run, early: one request of each documented error a run provokes cheaply.
+
+    An invalid status value (400 InvalidArgument) and no credentials (401 Unauthenticated), so
+    the error-body audits (CONTRACT-ERROR-BODY/-TYPE/-MESSAGES) judge an error body within the
+    first requests of a run; otherwise the first error response may only come from the contract
+    probe, which runs after every other check (hundreds of requests in). Both are plain GETs,
+    harmless to a real target. The responses are only audited here: FILTER-INVALID-STATUS and
+    AUTH-NO-CREDENTIALS judge their own requests.
+    """
+
+    def probe() -> bool:
+        try:
+            h.target.get_tasks(oracle.encode_query([("status", "succeeded")]))
+            h.target.get_tasks(authenticated=False)
+        except (BudgetExhausted, TargetError):
+            return False  # the checks meet the same condition and report it
+        return True
+
+    h.memo("error-probe", probe)
+
+
 def _probe_contract(h: Harness) -> None:
     """Widen the audit's corpus once: random filters, invalid input, a missing login."""
 
     def probe() -> bool:
+        _probe_errors(h)
+
         def prop(case: tuple[Universe, list[FilterSpec]]) -> None:
             universe, specs = case
             h.install(universe)

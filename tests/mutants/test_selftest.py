@@ -99,6 +99,17 @@ def test_engine_catches_mutants_and_passes_the_faithful_server() -> None:
     assert not problems, "\n".join(problems)
 
 
+def test_error_bodies_are_audited_within_the_first_requests() -> None:
+    # The error probe runs after the first check's deterministic case: a 400 body with the wrong
+    # error_type is flagged by the audit within ~20 requests of the run, not after the
+    # FILTER-EMPTY/FILTER-SOUNDNESS traffic (it was @497 in controlled mode).
+    config = SelftestConfig(max_examples=3, jobs=1, focus=True, cell_timeout=120)
+    [result] = run_matrix(config, [Cell("contract-wrong-error-type", "controlled", 0)])
+    assert result.ok, result
+    assert "CONTRACT-ERROR-TYPE" in result.caught_by
+    assert result.requests_to_detect is not None and result.requests_to_detect <= 20
+
+
 # ------------------------------------------------------------------ the command itself (fast)
 
 
