@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import threading
 import weakref
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 import jsonschema_rs
@@ -56,16 +56,30 @@ def has_integral_float(instance: Any) -> bool:
     (``integer`` is a Python int only) may disagree. Iterative: deep bodies cannot overflow.
     """
     stack = [instance]
+    pop, extend = stack.pop, stack.extend
     while stack:
-        node = stack.pop()
-        if isinstance(node, float):
+        node = pop()
+        kind = type(node)  # exact types first: what json.loads builds, twice as fast
+        if kind is dict:
+            extend(node.values())
+        elif kind is list:
+            extend(node)
+        elif kind is float:
             if node.is_integer():
                 return True
-        elif isinstance(node, dict):
-            stack.extend(node.values())
-        elif isinstance(node, list):
-            stack.extend(node)
+        elif kind in _JSON_SCALARS:
+            continue
+        elif isinstance(node, float):
+            if node.is_integer():
+                return True
+        elif isinstance(node, Mapping):
+            extend(node.values())
+        elif isinstance(node, list | tuple):
+            extend(node)
     return False
+
+
+_JSON_SCALARS = (str, int, bool, type(None))
 
 
 def _python_format(name: str) -> Callable[[str], bool]:

@@ -137,18 +137,8 @@ class ResponseAudit:
             [f"200 with {count} tasks (cap {oracle.CAP}){scope}"] if count > oracle.CAP else [],
             response,
         )
-        self._judge(
-            "CONTRACT-200-BODY",
-            oracle.schema_violations("ListResult", body, self.contracts),
-            response,
-            scope,
-        )
-        conditional: list[str] = []
-        for index, item in enumerate(items if isinstance(items, list) else []):
-            info = item.get("info") if isinstance(item, Mapping) else None
-            if isinstance(info, Mapping):
-                for problem in oracle.status_conditional_violations(info, self.contracts):
-                    conditional.append(f"$.items[{index}].info: {problem}")
+        general, conditional = oracle.list_contract_violations(body, self.contracts)
+        self._judge("CONTRACT-200-BODY", general, response, scope)
         self._judge("CONTRACT-STATUS-CONDITIONAL", conditional, response, scope)
         duplicates = oracle.duplicate_ids(body)
         self._judge(

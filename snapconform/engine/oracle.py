@@ -190,6 +190,38 @@ def schema_violations(
     return out
 
 
+def list_contract_violations(
+    body: Any, contracts: Contracts | None = None
+) -> tuple[list[str], list[str]]:
+    """A ListResult's (CONTRACT-200-BODY, CONTRACT-STATUS-CONDITIONAL) problems in one pass.
+
+    Info.json enforces the x-union rules as well, so a body the schema accepts has no
+    status-conditional problem: the per-item x-union walk, which names each broken rule in the
+    bindings' words, runs only when the schema reports a conditional error.
+    """
+    contracts = contracts or default_contracts()
+    errors = contracts.errors("ListResult", body)
+    general = [
+        f"{_path(e.absolute_path)}: {_short(e.message)}"
+        for e in errors
+        if not _is_status_conditional(e)
+    ]
+    flagged = [e for e in errors if _is_status_conditional(e)]
+    conditional: list[str] = []
+    if flagged:
+        items = body.get("items") if isinstance(body, Mapping) else None
+        for index, item in enumerate(items if isinstance(items, list) else []):
+            info = item.get("info") if isinstance(item, Mapping) else None
+            if isinstance(info, Mapping):
+                conditional.extend(
+                    f"$.items[{index}].info: {problem}"
+                    for problem in status_conditional_violations(info, contracts)
+                )
+        if not conditional:  # the schema's own words rather than nothing
+            conditional = [f"{_path(e.absolute_path)}: {_short(e.message)}" for e in flagged]
+    return general, conditional
+
+
 def list_result_violations(
     body: Any, contracts: Contracts | None = None, item_cache: dict[str, list[str]] | None = None
 ) -> list[str]:

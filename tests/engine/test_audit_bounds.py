@@ -77,13 +77,13 @@ def test_only_the_first_items_of_an_over_cap_list_are_judged_deeply(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     judged: list[Mapping[str, Any]] = []
-    real = oracle.status_conditional_violations
+    real = oracle.list_contract_violations
 
-    def counting(info: Mapping[str, Any], contracts: Any = None) -> list[str]:
-        judged.append(info)
-        return real(info, contracts)
+    def counting(body: Any, contracts: Any = None) -> tuple[list[str], list[str]]:
+        judged.extend(body["items"])
+        return real(body, contracts)
 
-    monkeypatch.setattr(audit_module.oracle, "status_conditional_violations", counting)
+    monkeypatch.setattr(audit_module.oracle, "list_contract_violations", counting)
     items = _tasks(3 * CAP)
     items[-1] = {**items[-1], "task": items[0]["task"]}  # a duplicate beyond the examined part
     audit = _audit()
