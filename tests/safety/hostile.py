@@ -434,6 +434,33 @@ HOP_BY_HOP = frozenset(
 )
 
 
+class ThreadedUvicorn:
+    """A uvicorn server (h11, no access log) on its own loopback socket, in a daemon thread."""
+
+    def __init__(self, app: Any, what: str, **options: Any) -> None:
+        self.socket = socket.socket()
+        self.socket.bind(("127.0.0.1", 0))
+        self._server = uvicorn.Server(uvicorn.Config(app, http="h11", access_log=False, **options))
+        self._thread = threading.Thread(
+            target=self._server.run, kwargs={"sockets": [self.socket]}, daemon=True
+        )
+        self._thread.start()
+        for _ in range(500):
+            if self._server.started:
+                return
+            threading.Event().wait(0.01)
+        raise RuntimeError(f"{what} did not start")
+
+    @property
+    def port(self) -> int:
+        return self.socket.getsockname()[1]
+
+    def stop(self) -> None:
+        self._server.should_exit = True
+        self._thread.join(5)
+        self.socket.close()
+
+
 class RecordingProxy:
     """A loopback reverse proxy that records ``(method, path)`` of every request, then forwards it.
 
@@ -445,9 +472,7 @@ class RecordingProxy:
     def __init__(self, upstream: str) -> None:
         self.upstream = upstream.rstrip("/")
         self.recorder = Recorder()
-        self._server: uvicorn.Server | None = None
-        self._thread: threading.Thread | None = None
-        self._socket: socket.socket | None = None
+        self._uvicorn: ThreadedUvicorn | None = None
 
     async def _app(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] == "lifespan":
@@ -488,38 +513,23 @@ class RecordingProxy:
 
     @property
     def base_url(self) -> str:
-        assert self._socket is not None
-        return f"http://127.0.0.1:{self._socket.getsockname()[1]}"
+        assert self._uvicorn is not None
+        return f"http://127.0.0.1:{self._uvicorn.port}"
 
     def __enter__(self) -> RecordingProxy:
-        self._socket = socket.socket()
-        self._socket.bind(("127.0.0.1", 0))
-        config = uvicorn.Config(
+        self._uvicorn = ThreadedUvicorn(
             self._app,
-            http="h11",
+            "recording proxy",
             log_level="warning",
-            access_log=False,
             lifespan="on",
             interface="asgi3",
             h11_max_incomplete_event_size=4 * 2**20,
         )
-        self._server = uvicorn.Server(config)
-        self._thread = threading.Thread(
-            target=self._server.run, kwargs={"sockets": [self._socket]}, daemon=True
-        )
-        self._thread.start()
-        for _ in range(500):
-            if self._server.started:
-                return self
-            threading.Event().wait(0.01)
-        raise RuntimeError("recording proxy did not start")
+        return self
 
     def __exit__(self, *exc: object) -> None:
-        assert self._server is not None and self._thread is not None
-        self._server.should_exit = True
-        self._thread.join(5)
-        if self._socket is not None:
-            self._socket.close()
+        assert self._uvicorn is not None
+        self._uvicorn.stop()
 
 
 @contextlib.contextmanager
@@ -550,40 +560,23 @@ class TlsServer:
         certificate.cert_chain_pems[0].write_to_path(str(self._cert))
         certificate.private_key_pem.write_to_path(str(self._key))
         self._app = app
-        self._server: uvicorn.Server | None = None
-        self._thread: threading.Thread | None = None
-        self._socket: socket.socket | None = None
+        self._uvicorn: ThreadedUvicorn | None = None
 
     @property
     def base_url(self) -> str:
-        assert self._socket is not None
-        return f"https://127.0.0.1:{self._socket.getsockname()[1]}"
+        assert self._uvicorn is not None
+        return f"https://127.0.0.1:{self._uvicorn.port}"
 
     def __enter__(self) -> TlsServer:
-        self._socket = socket.socket()
-        self._socket.bind(("127.0.0.1", 0))
-        config = uvicorn.Config(
+        self._uvicorn = ThreadedUvicorn(
             self._app,
-            http="h11",
+            "TLS server",
             log_level="error",
-            access_log=False,
             ssl_certfile=str(self._cert),
             ssl_keyfile=str(self._key),
         )
-        self._server = uvicorn.Server(config)
-        self._thread = threading.Thread(
-            target=self._server.run, kwargs={"sockets": [self._socket]}, daemon=True
-        )
-        self._thread.start()
-        for _ in range(500):
-            if self._server.started:
-                return self
-            threading.Event().wait(0.01)
-        raise RuntimeError("TLS server did not start")
+        return self
 
     def __exit__(self, *exc: object) -> None:
-        assert self._server is not None and self._thread is not None
-        self._server.should_exit = True
-        self._thread.join(5)
-        if self._socket is not None:
-            self._socket.close()
+        assert self._uvicorn is not None
+        self._uvicorn.stop()
