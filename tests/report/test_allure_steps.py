@@ -5,8 +5,8 @@ from __future__ import annotations
 import base64
 import json
 import shlex
-from dataclasses import dataclass
 
+from snapconform.engine.target import Exchange
 from snapconform.report.allure_steps import (
     ExchangeView,
     curl_line,
@@ -20,26 +20,12 @@ SECRET = "Distinctive-Pass-42!"
 SESSION = "b1946ac92492d2347c6235b4d2611184"
 
 
-@dataclass(frozen=True)
-class EngineLikeExchange:
-    """The shape of snapconform.engine.target.Exchange (path + query, elapsed in seconds)."""
-
-    method: str
-    path: str
-    query: str
-    request_headers: dict[str, str]
-    status: int
-    response_headers: dict[str, str]
-    body: str
-    elapsed: float
-
-
 def _everything(view: ExchangeView) -> str:
     return json.dumps(view.__dict__, default=str) + curl_line(view) + exchange_title(view)
 
 
 def test_engine_exchange_is_viewed_with_base_url_and_milliseconds() -> None:
-    exchange = EngineLikeExchange(
+    exchange = Exchange(
         "GET",
         "/api/snapservice/tasks",
         "status=RUNNING&users=a%40b",
