@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import random
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 
@@ -18,7 +19,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route, request_response
-from starlette.types import Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from snapconform.contracts import default_contracts
 from snapconform.server.behaviour import Behaviour, EndpointError, Reply
@@ -53,6 +54,16 @@ class ServerConfig:
     seed: int = 0
     churn_interval: float = 0.5
     clock: Clock = utc_now
+    #: Seconds every endpoint and session response is held back (0: answer at once), so the
+    #: server plays a remote one; the control protocol is never delayed.
+    latency: float = 0.0
+    #: Each delay is ``latency`` plus a uniform draw in ``[-latency_jitter, +latency_jitter]``
+    #: (never below 0), from a random stream seeded by ``seed``.
+    latency_jitter: float = 0.0
+
+    def __post_init__(self) -> None:
+        if self.latency < 0 or self.latency_jitter < 0:
+            raise ValueError("latency and latency_jitter must be >= 0")
 
 
 class _AnyMethod:
@@ -63,6 +74,34 @@ class _AnyMethod:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         await self._app(scope, receive, send)
+
+
+class ResponseDelay:
+    """ASGI middleware: waits ``latency ± jitter`` seconds before the app answers.
+
+    The wait is an ``asyncio.sleep``, so concurrent requests are delayed side by side (the event
+    loop keeps serving); paths under *exempt_prefix* (the control protocol) are not delayed.
+    """
+
+    def __init__(
+        self, app: ASGIApp, latency: float, jitter: float, seed: int, exempt_prefix: str
+    ) -> None:
+        self.app = app
+        self._latency = latency
+        self._jitter = jitter
+        self._random = random.Random(seed)
+        self._exempt_prefix = exempt_prefix
+
+    def delay(self) -> float:
+        """The next delay in seconds."""
+        if self._jitter == 0:
+            return self._latency
+        return max(0.0, self._latency + self._random.uniform(-self._jitter, self._jitter))
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and not scope["path"].startswith(self._exempt_prefix):
+            await asyncio.sleep(self.delay())
+        await self.app(scope, receive, send)
 
 
 def _response(reply: Reply) -> Response:
@@ -179,4 +218,12 @@ def create_app(config: ServerConfig) -> Starlette:
     app = Starlette(routes=routes, exception_handlers=handlers, lifespan=lifespan)
     app.state.runtime = runtime
     app.state.config = config
+    if config.latency > 0 or config.latency_jitter > 0:
+        app.add_middleware(
+            ResponseDelay,
+            latency=config.latency,
+            jitter=config.latency_jitter,
+            seed=config.seed,
+            exempt_prefix=CONTROL_PREFIX + "/",
+        )
     return app

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 from pathlib import Path
 
@@ -13,6 +14,9 @@ from snapconform.server.app import CONTROL_PREFIX, ServerConfig, create_app
 from snapconform.server.behaviour import Behaviour
 from snapconform.server.runner import LOOPBACK_HOSTS, bind_socket, uvicorn_config
 from snapconform.server.state import StateDocumentError, load_state_file
+
+#: A minute: beyond it a client's timeout, not latency, is what gets tested.
+MAX_LATENCY_MS = 60_000
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -36,6 +40,21 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--mutant", metavar="NAME", help="serve a mutant (snapconform selftest --list)"
     )
+    parser.add_argument(
+        "--latency",
+        type=float,
+        default=0.0,
+        metavar="MS",
+        help="hold every endpoint and session response back MS milliseconds, like a remote "
+        "server (default 0; the control protocol is never delayed)",
+    )
+    parser.add_argument(
+        "--latency-jitter",
+        type=float,
+        default=0.0,
+        metavar="MS",
+        help="vary each delay uniformly by up to ±MS milliseconds (seeded by --seed; default 0)",
+    )
 
 
 def main(args: argparse.Namespace) -> int:
@@ -45,6 +64,14 @@ def main(args: argparse.Namespace) -> int:
     if args.churn < 0:
         print("snapconform serve: --churn must be >= 0", file=sys.stderr)
         return 2
+    for flag, value in (("--latency", args.latency), ("--latency-jitter", args.latency_jitter)):
+        if not math.isfinite(value) or not 0 <= value <= MAX_LATENCY_MS:
+            print(
+                f"snapconform serve: {flag} must be between 0 and {MAX_LATENCY_MS} (milliseconds),"
+                f" not {value:g}",
+                file=sys.stderr,
+            )
+            return 2
     state = None
     if args.state is not None:
         try:
@@ -68,6 +95,8 @@ def main(args: argparse.Namespace) -> int:
         churn_rate=args.churn,
         control=not args.no_control,
         seed=args.seed,
+        latency=args.latency / 1000,
+        latency_jitter=args.latency_jitter / 1000,
     )
     try:
         sock = bind_socket(args.host, args.port)
@@ -79,6 +108,12 @@ def main(args: argparse.Namespace) -> int:
     print(f"snapconform reference server on http://{shown}:{port}", flush=True)
     if config.control:
         print(f"control protocol at http://{shown}:{port}{CONTROL_PREFIX}", flush=True)
+    if args.latency or args.latency_jitter:
+        print(
+            f"responses delayed {args.latency:g} ms ± {args.latency_jitter:g} ms "
+            "(control protocol: not delayed)",
+            flush=True,
+        )
     server = uvicorn.Server(uvicorn_config(create_app(config), log_level="info"))
     try:
         server.run(sockets=[sock])
