@@ -218,7 +218,7 @@ class ResolvedSettings:
             key: entry.value
             for key, entry in self.values.items()
             if key not in {"username", "password", "unprivileged_username", "unprivileged_password"}
-            and entry.source != "default"
+            and (entry.source != "default" or SETTINGS_BY_KEY[key].is_path)
         }
         for user_key, password_key, field_name in _CREDENTIAL_PAIRS:
             username = self.values[user_key].value
@@ -327,6 +327,11 @@ def resolve_settings(
 ) -> ResolvedSettings:
     """Layer defaults < file < environment < flags; raise SettingsError on a wrong key or value."""
     values = {key: Value(value, "default") for key, value in _defaults().items()}
+    for key, value in values.items():
+        # a relative default (report_dir) means the working directory, like a relative flag
+        path = value.value
+        if SETTINGS_BY_KEY[key].is_path and isinstance(path, Path) and not path.is_absolute():
+            values[key] = Value(cwd / path, value.source)
     warnings: list[str] = []
 
     found = find_config_file(flags, environ, cwd)

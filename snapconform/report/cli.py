@@ -52,15 +52,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _report_dir(flag: str | None) -> Path:
+    """The report directory, absolute (printed paths must work from anywhere)."""
     if flag:
-        return Path(flag)
+        return Path(flag).absolute()
     from snapconform.settings import SettingsError, resolve_settings
 
     try:
         resolved = resolve_settings({}, os.environ, Path.cwd())
     except SettingsError:
-        return Path("reports")
-    return Path(resolved.values["report_dir"].value)
+        return Path("reports").absolute()
+    return Path(resolved.values["report_dir"].value).absolute()
 
 
 def _fail(message: str, code: int) -> int:

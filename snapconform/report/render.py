@@ -128,6 +128,8 @@ def generate_html(
     timeout_s: float = GENERATE_TIMEOUT_S,
 ) -> Path:
     """Run ``allure generate`` into ``output`` (replaced); return its ``index.html``."""
+    # The CLI runs in a scratch directory: a relative path would be resolved against that.
+    results_dir, output = results_dir.absolute(), output.absolute()
     if not any(results_dir.glob("*-result.json")):
         raise RenderError(
             f"{results_dir} holds no Allure test results; run `snapconform run` first"

@@ -23,7 +23,8 @@ def write(path: Path, text: str) -> Path:
 
 
 def test_nothing_configured_gives_the_runconfig_defaults(tmp_path: Path) -> None:
-    assert resolve_run_config({}, {}, tmp_path) == RunConfig()
+    # the default report directory, made absolute against the working directory
+    assert resolve_run_config({}, {}, tmp_path) == RunConfig(report_dir=tmp_path / "reports")
 
 
 def test_each_layer_overrides_the_one_below(tmp_path: Path) -> None:
@@ -198,6 +199,9 @@ def test_file_paths_are_relative_to_the_file_and_env_paths_to_cwd(tmp_path: Path
     assert config.state_file == conf / "state.json"
     config = resolve_run_config({}, {"SNAPCONFORM_REPORT_DIR": "out"}, tmp_path)
     assert config.report_dir == tmp_path / "out"
+    # the default too: `summary:` is printed as an absolute path whatever set the directory
+    assert resolve_run_config({}, {}, tmp_path).report_dir == tmp_path / "reports"
+    assert resolve_run_config({"report_dir": "x"}, {}, tmp_path).report_dir == tmp_path / "x"
 
 
 def test_base_url_trailing_slash_is_dropped_and_mode_derived(tmp_path: Path) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import stat
 from pathlib import Path
 
@@ -133,3 +134,30 @@ def test_cli_is_found_from_another_directory(
     found = find_allure()
     assert found.version == allure_cli.version
     assert os.access(found.executable, os.X_OK)
+
+
+@pytest.mark.parametrize("flag", [["--report-dir", "reports"], []], ids=["relative", "default"])
+def test_report_from_a_relative_report_dir(
+    sample_results: Path,
+    allure_cli: AllureCli,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    flag: list[str],
+) -> None:
+    """The README's `snapconform report` in a project directory: `reports/` is relative to the
+    user's cwd, while the Allure CLI runs in a scratch directory of its own."""
+    project = tmp_path / "project"
+    project.mkdir()
+    shutil.copytree(sample_results, project / "reports")
+    monkeypatch.chdir(project)
+    for name in ("SNAPCONFORM_REPORT_DIR", "SNAPCONFORM_CONFIG"):
+        monkeypatch.delenv(name, raising=False)
+    code = snapconform_main(["report", "--allure", str(allure_cli.executable), *flag])
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    index = project / "reports" / "html" / "index.html"
+    assert index.is_file()
+    # every path the command prints is absolute, so it can be opened from anywhere
+    assert f"summary: {project / 'reports' / 'summary.md'}" in captured.out
+    assert str(index) in captured.out
