@@ -1,7 +1,8 @@
 """Read ``summary.json`` and render ``summary.md``: verdict on top, one table, a certificate.
 
 ``summary.md`` is meant for one screen: a CI job summary or a PR comment. Failures come first
-(MUST before SHOULD), then skipped, then passed; evidence is cut to one line.
+(MUST before SHOULD), then skipped, then passed; evidence is one line, shortened at word
+boundaries with a ``[…]`` mark (summary.json keeps the full text).
 """
 
 from __future__ import annotations
@@ -97,11 +98,36 @@ def _run_date(document: dict[str, Any]) -> datetime | None:
     return None
 
 
+#: Where evidence was shortened; the full text is in summary.json (and the HTML report).
+CUT_MARK = " […] "
+CUT_NOTE = (
+    "[…] marks evidence shortened here: summary.json has it in full, as does the HTML report."
+)
+
+
+def _words_prefix(text: str, width: int) -> str:
+    """The longest run of whole words of ``text`` that fits in ``width`` characters."""
+    if len(text) <= width:
+        return text
+    cut = text[: width + 1]
+    head = cut.rsplit(" ", 1)[0] if " " in cut else ""
+    return head.rstrip() or text[:width]  # one word longer than the room: nothing else fits
+
+
+def _words_suffix(text: str, width: int) -> str:
+    """The longest run of whole words at the end of ``text`` that fits in ``width``."""
+    if len(text) <= width:
+        return text
+    cut = text[-(width + 1) :]
+    tail = cut.split(" ", 1)[1] if " " in cut else ""
+    return tail.lstrip() or text[-width:]
+
+
 def _cell(text: str, width: int | None = None) -> str:
-    """One Markdown table cell: a single line, pipes escaped, cut to ``width`` characters."""
+    """One Markdown table cell: a single line, pipes escaped, cut at a word to ``width``."""
     flat = " ".join(str(text).split())
     if width is not None and len(flat) > width:
-        flat = flat[: width - 1].rstrip() + "…"
+        flat = _words_prefix(flat, width - len(CUT_MARK.rstrip())) + CUT_MARK.rstrip()
     return flat.replace("\\", "\\\\").replace("|", "\\|")
 
 
@@ -113,9 +139,9 @@ def evidence(detail: str, width: int = EVIDENCE_WIDTH) -> str:
     the middle cut rather than the end, so the verdict at the end of a long filter stays."""
     flat = " ".join(_REPRODUCE.sub("", detail).split())
     if len(flat) > width:
-        head = width // 5
-        tail = width - head - 1
-        flat = flat[:head].rstrip() + "…" + flat[-tail:].lstrip()
+        room = width - len(CUT_MARK)
+        head = _words_prefix(flat, room // 5)
+        flat = head + CUT_MARK + _words_suffix(flat, room - len(head))
     return _cell(flat)
 
 
@@ -158,6 +184,8 @@ def render_markdown(summary: Summary) -> str:
         requirement = f"{_code(r['id'])} {_cell(r['title'], 80)}"
         shown = evidence(r["detail"]) or "—"
         lines.append(f"| {requirement} | {r['level']} | {_OUTCOME_BADGE[r['outcome']]} | {shown} |")
+    if any(CUT_MARK.strip() in line for line in lines[-len(ordered) :]):
+        lines += ["", f"<sub>{CUT_NOTE}</sub>"]
     lines += ["", *certificate_lines(summary)]
     return "\n".join(lines) + "\n"
 

@@ -90,6 +90,39 @@ def test_evidence_keeps_the_verdict_of_a_long_filter_and_drops_the_curl_line() -
     assert "curl" not in shown and len(shown) <= 140
 
 
+@pytest.mark.parametrize("width", [40, 60, 97, 140])
+def test_evidence_is_cut_at_word_boundaries_with_a_marker(width: int) -> None:
+    """Seen: `filters matching ≤ 1000 of m…n 1000 stored tasks` — words cut in half."""
+    words = [f"word{i}" + "x" * (i % 7) for i in range(80)]
+    flat = " ".join(words)
+    shown = evidence(flat, width)
+    assert len(shown) <= width
+    head, marker, tail = shown.partition(" […] ")
+    assert marker, shown
+    assert head and flat.startswith(head + " ")
+    assert tail and flat.endswith(" " + tail)
+    assert set(head.split()) | set(tail.split()) <= set(words)
+
+
+def test_shortened_evidence_points_to_the_full_text(
+    tmp_path: Path, write_summary: Callable[..., Path]
+) -> None:
+    long = {
+        "id": "CAP-AT-LIMIT",
+        "title": "t",
+        "level": "MUST",
+        "outcome": "passed",
+        "detail": "filters matching ≤ 1000 of " + "many " * 60 + "than 1000 stored tasks",
+    }
+    markdown = render_markdown(load_summary(write_summary(tmp_path, requirements=[long])))
+    assert "than 1000 stored tasks" in markdown and " […] " in markdown
+    assert "[…] marks evidence shortened here: summary.json has it in full" in markdown
+    short = dict(long, detail="the empty filter returned every visible task")
+    markdown = render_markdown(load_summary(write_summary(tmp_path, requirements=[short])))
+    assert "the empty filter returned every visible task" in markdown
+    assert "[…]" not in markdown
+
+
 def test_certificate_names_target_version_mode_seed_date_verdict(
     tmp_path: Path, write_summary: Callable[..., Path]
 ) -> None:
