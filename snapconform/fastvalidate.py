@@ -6,7 +6,7 @@ harness judges every distinct response, so that alone would dominate a run. ``js
 matter to this contract (``jsonschema-rs`` accepts the leap second ``23:59:60Z`` in
 ``date-time``, for instance), so the Rust validator is given jsonschema's own format checkers for
 every format the contracts use: it is then at most as lenient as jsonschema on formats, and
-``tests/perf/test_fastvalidate.py`` proves the verdicts equal on the contract corpus and on
+``tests/fastpaths/test_fastvalidate.py`` proves the verdicts equal on the contract corpus and on
 generated bodies.
 
 Integers are strict (``Contracts.validator``: ``100.0`` is not an integer), and jsonschema-rs
