@@ -1,22 +1,92 @@
-"""The catalogue: one check per requirement, one hop to checks.py, docs in sync."""
+"""The catalogue: one check per requirement, each check judging its own requirement, docs in sync.
+
+Each test here fails for a concrete mistake: a check function that no requirement uses (or two
+requirements sharing one), an audit check reporting another requirement's findings, a feature
+whose requirements the conformance suite never collects, a stale docs/requirements.md.
+"""
 
 from __future__ import annotations
 
+import ast
+import inspect
 from pathlib import Path
+from typing import Any
 
 from snapconform.engine import checks
 from snapconform.engine.requirements import CATALOGUE, catalogue_markdown
+from snapconform.engine.verdicts import CheckResult
 
 ROOT = Path(__file__).resolve().parents[2]
+SUITE = ROOT / "tests" / "conformance"
 
 
-def test_every_requirement_has_its_own_named_check() -> None:
-    names = [r.check_name for r in CATALOGUE]
-    assert len(names) == len(set(names)), "a check serves two requirements"
-    for r in CATALOGUE:
-        assert getattr(checks, r.check_name) is r.check
-        assert r.level in ("MUST", "SHOULD") and r.source and r.title
+def test_every_check_function_serves_exactly_one_requirement() -> None:
+    defined = {
+        name
+        for name, function in inspect.getmembers(checks, inspect.isfunction)
+        if name.startswith("check_") and function.__module__ == checks.__name__
+    }
+    used = [r.check_name for r in CATALOGUE]
+    assert len(used) == len(set(used)), "a check serves two requirements"
+    assert set(used) == defined, (
+        f"checks no requirement uses: {sorted(defined - set(used))};"
+        f" requirements whose check is not a check_ function of checks.py:"
+        f" {sorted(set(used) - defined)}"
+    )
     assert len({r.id for r in CATALOGUE}) == len(CATALOGUE)
+    for r in CATALOGUE:
+        assert r.level in ("MUST", "SHOULD") and r.source.strip() and r.title.strip(), r.id
+
+
+class _RecordingAudit:
+    """Stands in for the ResponseAudit: records which requirement's findings were asked for."""
+
+    bindings = True
+
+    def __init__(self) -> None:
+        self.asked: list[str] = []
+
+    def result(self, requirement_id: str, what: str) -> CheckResult:
+        self.asked.append(requirement_id)
+        return CheckResult.passed(f"{what}: recorded")
+
+
+class _AuditOnlyHarness:
+    """Enough of a Harness for an audit check: its probe is already done (memo returns)."""
+
+    def __init__(self) -> None:
+        self.audit = _RecordingAudit()
+
+    def memo(self, key: str, compute: Any) -> None:
+        return None
+
+
+def test_each_audit_check_reports_its_own_requirement() -> None:
+    audits = [r for r in CATALOGUE if r.audit]
+    assert audits, "no audit requirement in the catalogue"
+    for r in audits:
+        harness = _AuditOnlyHarness()
+        r.check(harness)  # type: ignore[arg-type]
+        assert harness.audit.asked == [r.id], (
+            f"{r.check_name} (for {r.id}) reported the findings of {harness.audit.asked}"
+        )
+
+
+def test_the_conformance_suite_collects_every_feature_once() -> None:
+    # Each conformance module parametrizes one feature's requirements (requirements_for);
+    # a feature without a module (or with two) would never run (or run twice).
+    collected: list[str] = []
+    for module in sorted(SUITE.glob("test_*.py")):
+        for node in ast.walk(ast.parse(module.read_text(encoding="utf-8"))):
+            if (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Name)
+                and node.func.id == "requirements_for"
+            ):
+                [argument] = node.args
+                assert isinstance(argument, ast.Constant), module.name
+                collected.append(argument.value)
+    assert sorted(collected) == sorted({r.feature for r in CATALOGUE})
 
 
 def test_docs_requirements_md_is_generated_from_the_catalogue() -> None:
