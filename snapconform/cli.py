@@ -1,4 +1,4 @@
-"""The ``snapconform`` command line: run, serve, selftest, report, config.
+"""The ``snapconform`` command line: run, serve, selftest, report, config, capture, diff.
 
 Each subcommand lives with its subsystem and registers itself here; this module only composes,
 and owns the error contract: a wrong flag is one line plus the subcommand's usage (exit 2), a
@@ -24,6 +24,8 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "selftest": ("snapconform.selftest", "run the engine against mutant servers: mutation matrix"),
     "config": ("snapconform.config_cli", "show the effective configuration and where it came from"),
     "report": ("snapconform.report.cli", "render summary.md and the HTML report; compare two runs"),
+    "capture": ("snapconform.capture", "capture a live server's visible data as a state document"),
+    "diff": ("snapconform.diff.cli", "send the same requests to two servers; report differences"),
 }
 
 EXIT_USAGE = 2  # wrong flag or configuration value (argparse's convention)

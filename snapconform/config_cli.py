@@ -10,13 +10,19 @@ import argparse
 import json
 import os
 import sys
+from collections.abc import Collection
 from pathlib import Path
 
 from snapconform.settings import CONFIG_PATH_FLAG, SETTINGS, resolve_settings
 
 
-def add_settings_arguments(parser: argparse.ArgumentParser) -> None:
-    """``--config`` and one flag per non-secret setting, every default None ("not given")."""
+def add_settings_arguments(
+    parser: argparse.ArgumentParser, keys: Collection[str] | None = None
+) -> None:
+    """``--config`` and one flag per non-secret setting, every default None ("not given").
+
+    ``keys``: only these settings (a command that uses a subset of ``run``'s options).
+    """
     parser.add_argument(
         "--config",
         dest=CONFIG_PATH_FLAG,
@@ -27,6 +33,8 @@ def add_settings_arguments(parser: argparse.ArgumentParser) -> None:
     for setting in SETTINGS:
         if setting.secret:
             continue  # secrets come from the environment, never from a command line
+        if keys is not None and setting.key not in keys:
+            continue
         if setting.parse.__name__ == "_parse_bool":
             parser.add_argument(
                 setting.flag,

@@ -130,6 +130,34 @@ def harness_principals() -> HarnessPrincipals:
     )
 
 
+def target_settings(config: RunConfig, base_url: str) -> TargetSettings:
+    """The Target settings of ``config``: auth, TLS, timeout, budget and rate limit as ``run``
+    applies them (also used by ``capture`` and ``diff``). Raises HarnessError for a missing CA
+    bundle.
+    """
+    verify: bool | str = (
+        False if config.insecure else (str(config.ca_bundle) if config.ca_bundle else True)
+    )
+    if config.ca_bundle is not None and not config.ca_bundle.is_file():
+        raise HarnessError(f"CA bundle {config.ca_bundle} does not exist")
+    # A documented 500 (over the cap) or an injected fault is an answer to judge, not a
+    # transient failure: never retried (throttling 429/503 with Retry-After still is).
+    no_5xx_retry: dict[str, Any] = (
+        {"retry": RetryPolicy(transient_retries=0)}
+        if "retry" in TargetSettings.__dataclass_fields__
+        else {}
+    )
+    return TargetSettings(
+        **no_5xx_retry,
+        base_url=base_url,
+        auth=config.auth,
+        verify=verify,
+        timeout=config.timeout,
+        max_requests=config.max_requests,
+        rate_limit=config.rate_limit,
+    )
+
+
 @dataclass
 class Harness:
     config: RunConfig
@@ -164,27 +192,7 @@ class Harness:
         stats = Stats()
         redactor = Redactor()
         audit = ResponseAudit(repro=lambda response: "")
-        verify: bool | str = (
-            False if config.insecure else (str(config.ca_bundle) if config.ca_bundle else True)
-        )
-        if config.ca_bundle is not None and not config.ca_bundle.is_file():
-            raise HarnessError(f"CA bundle {config.ca_bundle} does not exist")
-        # A documented 500 (over the cap) or an injected fault is an answer to judge, not a
-        # transient failure: never retried (throttling 429/503 with Retry-After still is).
-        no_5xx_retry: dict[str, Any] = (
-            {"retry": RetryPolicy(transient_retries=0)}
-            if "retry" in TargetSettings.__dataclass_fields__
-            else {}
-        )
-        settings_ = TargetSettings(
-            **no_5xx_retry,
-            base_url=base_url,
-            auth=config.auth,
-            verify=verify,
-            timeout=config.timeout,
-            max_requests=config.max_requests,
-            rate_limit=config.rate_limit,
-        )
+        settings_ = target_settings(config, base_url)
         marks = FailureMarks()
         observers = [audit, _AuditFirstFindings(audit, stats, marks)]
         try:

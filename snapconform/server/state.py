@@ -8,6 +8,8 @@ adds the checks a schema cannot express (unique task ids, unique usernames).
 from __future__ import annotations
 
 import json
+import os
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -142,8 +144,47 @@ def state_to_document(state: State) -> dict[str, Any]:
     }
 
 
-def load_state_file(path: Path) -> State:
-    """Read a state document from a JSON file (declared mode)."""
+#: A password given as ``${NAME}`` is read from environment variable NAME when the file is
+#: loaded (``snapconform capture`` writes such placeholders: a capture never holds a password).
+_PLACEHOLDER = re.compile(r"^\$\{(?P<name>[A-Za-z_][A-Za-z0-9_]*)\}$")
+
+
+def password_placeholder(variable: str) -> str:
+    """The placeholder that stands for the password in environment variable ``variable``."""
+    return "${" + variable + "}"
+
+
+def fill_password_placeholders(document: Any, environ: Mapping[str, str]) -> Any:
+    """``document`` with every ``${NAME}`` password replaced by ``environ[NAME]``.
+
+    Raises StateDocumentError naming the first variable that is not set. Anything that is not a
+    principal's placeholder is left as it is (schema validation comes after).
+    """
+    if not isinstance(document, dict) or not isinstance(document.get("principals"), list):
+        return document
+    principals = []
+    for index, principal in enumerate(document["principals"]):
+        password = principal.get("password") if isinstance(principal, dict) else None
+        placeholder = _PLACEHOLDER.match(password) if isinstance(password, str) else None
+        if placeholder is None:
+            principals.append(principal)
+            continue
+        name = placeholder.group("name")
+        if name not in environ:
+            raise StateDocumentError(
+                f"$.principals[{index}].password is the placeholder {password}: set the"
+                f" environment variable {name} to that principal's password"
+            )
+        principals.append({**principal, "password": environ[name]})
+    return {**document, "principals": principals}
+
+
+def load_state_file(path: Path, environ: Mapping[str, str] | None = None) -> State:
+    """Read a state document from a JSON file (declared mode, ``serve --state``).
+
+    Password placeholders (``${NAME}``) are filled from ``environ`` (default: the process
+    environment).
+    """
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
@@ -154,4 +195,5 @@ def load_state_file(path: Path) -> State:
         raise StateDocumentError(
             f"state file {path} is not JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})"
         ) from None
-    return parse_state_document(document)
+    environ = os.environ if environ is None else environ
+    return parse_state_document(fill_password_placeholders(document, environ))

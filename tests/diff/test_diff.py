@@ -1,0 +1,314 @@
+"""snapconform diff: two servers, the same requests, every difference and nothing else.
+
+The reference server against a replay of its own capture must show no difference; against each
+mutant of the library, the mutant's deviation must show as a confirmed difference. Loopback only,
+bounded budgets.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from snapconform.capture import capture
+from snapconform.cli import main as cli_main
+from snapconform.contracts import default_contracts
+from snapconform.diff.engine import DiffError, Side, _confirm, run_diff
+from snapconform.diff.observe import Observation, compare
+from snapconform.diff.report import ALLURE_PREFIX
+from snapconform.diff.stream import DiffRequest
+from snapconform.engine.config import Credentials, RunConfig
+from snapconform.mutants import MUTANTS
+from snapconform.report.redaction import scan_report_dir, secret_forms
+from snapconform.server.app import ServerConfig
+from snapconform.server.defaults import (
+    ADMIN_PASSWORD,
+    ADMIN_USERNAME,
+    LIMITED_PASSWORD,
+    LIMITED_USERNAME,
+    NOPRIVS_PASSWORD,
+    NOPRIVS_USERNAME,
+)
+from snapconform.server.runner import ServerHandle, serve_in_thread
+from snapconform.server.state import parse_state_document
+
+ADMIN = Credentials(ADMIN_USERNAME, ADMIN_PASSWORD)
+NOPRIVS = Credentials(NOPRIVS_USERNAME, NOPRIVS_PASSWORD)
+LIMITED = Credentials(LIMITED_USERNAME, LIMITED_PASSWORD)
+#: Requests per side for one mutant: the deviation must show within this.
+MUTANT_BUDGET = 60
+#: Intermittent deviations that show on a fraction of some requests need a longer stream.
+LONGER_STREAM = {"intermittent-ignores-users": 150}
+
+#: Mutants a diff cannot show, and why: their deviation needs data or faults only the control
+#: protocol can create, and a diff never sends a control call.
+NOT_OBSERVABLE_BY_DIFF = {
+    "cap-off-by-one-low": "needs a filter matching exactly 1000 tasks (only a pushed state has)",
+    "cap-off-by-one-high": "needs a filter matching exactly 1001 tasks (only a pushed state has)",
+    "contract-503-html": "a 503 happens only when a fault is armed (POST {control}/faults)",
+    "contract-500-internal-server-error": "a 500 Error happens only when a fault is armed",
+}
+#: Mutants whose deviation concerns a principal with a restricted view: diffed as that one.
+AS_LIMITED = {"cap-counts-invisible", "auth-visibility-leak"}
+
+
+def principal_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SNAPCONFORM_PASSWORD", ADMIN_PASSWORD)
+    monkeypatch.setenv("SNAPCONFORM_UNPRIVILEGED_PASSWORD", NOPRIVS_PASSWORD)
+
+
+@pytest.fixture(scope="module")
+def reference() -> Iterator[ServerHandle]:
+    with serve_in_thread(ServerConfig(control=False)) as handle:
+        yield handle
+
+
+@pytest.fixture(scope="module")
+def replay(reference: ServerHandle) -> Iterator[ServerHandle]:
+    """A server loaded with the reference server's capture (its passwords filled in)."""
+    config = RunConfig(base_url=reference.base_url, credentials=ADMIN, unprivileged=NOPRIVS)
+    limited = [(LIMITED, "LIMITED_PASSWORD")]
+    document = capture(config, principals=limited).document
+    passwords = {
+        "${SNAPCONFORM_PASSWORD}": ADMIN_PASSWORD,
+        "${SNAPCONFORM_UNPRIVILEGED_PASSWORD}": NOPRIVS_PASSWORD,
+        "${LIMITED_PASSWORD}": LIMITED_PASSWORD,
+    }
+    for principal in document["principals"]:
+        principal["password"] = passwords[principal["password"]]
+    state = parse_state_document(document)
+    with serve_in_thread(ServerConfig(state=state, control=False)) as handle:
+        yield handle
+
+
+def test_reference_against_the_replay_of_its_capture_has_no_difference(
+    reference: ServerHandle,
+    replay: ServerHandle,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: Any,
+) -> None:
+    principal_env(monkeypatch)
+    code = cli_main(
+        [
+            *("diff", "--base-url", reference.base_url, "--against", replay.base_url),
+            *("--username", ADMIN_USERNAME, "--unprivileged-username", NOPRIVS_USERNAME),
+            *("--report-dir", str(tmp_path), "--seed", "3", "--max-requests", "150"),
+        ]
+    )
+    printed = capsys.readouterr().out
+    assert code == 0, printed
+    assert "verdict: NO-DIFFERENCE" in printed
+    document = json.loads((tmp_path / "diff.json").read_text())
+    assert default_contracts().errors("diff", document) == []
+    assert document["verdict"] == "no-difference" and document["differences"] == []
+    kinds = document["stream"]["by_kind"]
+    assert kinds["filter"] > 50 and kinds["credentials"] == 6 and kinds["invalid input"] >= 3
+    assert document["a"]["requests"] <= 150 and document["b"]["requests"] <= 150
+    results = list((tmp_path / "allure-results").glob(f"{ALLURE_PREFIX}*-result.json"))
+    statuses = {json.loads(path.read_text())["status"] for path in results}
+    assert results and statuses == {"passed"}
+    leaks = scan_report_dir(tmp_path, secret_forms([ADMIN_PASSWORD, NOPRIVS_PASSWORD]))
+    assert leaks == []
+
+
+def test_replay_as_the_limited_principal_has_no_difference(
+    reference: ServerHandle, replay: ServerHandle
+) -> None:
+    config = RunConfig(base_url=reference.base_url, credentials=LIMITED, seed=4)
+    result = run_diff(config, replay.base_url, max_requests=60)
+    assert result.findings == []
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", sorted(MUTANTS))
+def test_each_mutants_deviation_appears_as_a_confirmed_difference(
+    name: str, tmp_path: Path
+) -> None:
+    if name in NOT_OBSERVABLE_BY_DIFF:
+        pytest.skip(f"not observable without the control protocol: {NOT_OBSERVABLE_BY_DIFF[name]}")
+    mutant = MUTANTS[name]
+    credentials = LIMITED if name in AS_LIMITED else ADMIN
+    with (
+        serve_in_thread(ServerConfig(control=False, api_version=mutant.api_version)) as faithful,
+        serve_in_thread(mutant.server_config(ServerConfig(control=False))) as deviant,
+    ):
+        config = RunConfig(
+            base_url=faithful.base_url,
+            credentials=credentials,
+            unprivileged=NOPRIVS,
+            api_version=mutant.api_version,
+            seed=0,
+        )
+        budget = LONGER_STREAM.get(name, MUTANT_BUDGET)
+        result = run_diff(config, deviant.base_url, max_requests=budget)
+    assert result.confirmed, f"{name} ({mutant.description}) showed no difference: {result.notes}"
+
+
+def test_the_exclusions_name_real_mutants() -> None:
+    assert set(NOT_OBSERVABLE_BY_DIFF) | AS_LIMITED <= set(MUTANTS)
+
+
+def test_a_faithful_server_against_itself_via_cli_writes_a_diff_section(
+    reference: ServerHandle, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: Any
+) -> None:
+    """The Allure section: a failed result per differing request, next to the run's results."""
+    principal_env(monkeypatch)
+    run_result = tmp_path / "allure-results" / "run-own-result.json"
+    run_result.parent.mkdir(parents=True)
+    run_result.write_text(json.dumps({"uuid": "x", "name": "a run's check", "status": "passed"}))
+    mutant = MUTANTS["filter-ignores-status"]
+    with serve_in_thread(mutant.server_config(ServerConfig(control=False))) as deviant:
+        code = cli_main(
+            [
+                *("diff", "--base-url", reference.base_url, "--against", deviant.base_url),
+                *("--username", ADMIN_USERNAME, "--unprivileged-username", NOPRIVS_USERNAME),
+                *("--report-dir", str(tmp_path), "--seed", "1", "--max-requests", "40"),
+            ]
+        )
+    printed = capsys.readouterr().out
+    assert code == 1, printed
+    assert "verdict: DIFFERENT" in printed and "DIFF #2" in printed
+    document = json.loads((tmp_path / "diff.json").read_text())
+    assert default_contracts().errors("diff", document) == []
+    assert document["counts"]["by_aspect"].get("status", 0) > 0  # the whole store: over the cap
+    results = [
+        json.loads(path.read_text())
+        for path in (tmp_path / "allure-results").glob(f"{ALLURE_PREFIX}*-result.json")
+    ]
+    failed = [r for r in results if r["status"] == "failed"]
+    assert failed and all(r["statusDetails"]["message"].startswith("[") for r in failed)
+    assert {label["value"] for r in failed for label in r["labels"] if label["name"] == "epic"} == {
+        "snapconform diff"
+    }
+    assert run_result.exists()  # the run's own results are left alone
+
+
+def test_usage_and_target_errors_exit_2_in_one_line(
+    reference: ServerHandle, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: Any
+) -> None:
+    principal_env(monkeypatch)
+    common = ["--username", ADMIN_USERNAME, "--unprivileged-username", NOPRIVS_USERNAME]
+    common += ["--report-dir", str(tmp_path)]
+    code = cli_main(["diff", "--base-url", reference.base_url, "--against", "http://127.0.0.1:9"])
+    assert code == 2
+    code = cli_main(
+        ["diff", "--base-url", reference.base_url, "--against", "http://127.0.0.1:9", *common]
+    )
+    err = capsys.readouterr().err
+    assert code == 2 and "B (http://127.0.0.1:9)" in err and "Traceback" not in err
+    code = cli_main(["diff", "--base-url", reference.base_url, "--against", "ftp://x", *common])
+    assert code == 2 and "--against" in capsys.readouterr().err
+    monkeypatch.setenv("SNAPCONFORM_PASSWORD", "wrong-password-123")
+    code = cli_main(
+        ["diff", "--base-url", reference.base_url, "--against", reference.base_url, *common]
+    )
+    err = capsys.readouterr().err
+    assert code == 2 and "refused the login" in err and "wrong-password-123" not in err
+    assert not (tmp_path / "diff.json").exists()
+
+
+# --- confirmation: churn is told from deviation ------------------------------------------------
+
+
+def item(task_id: str, status: str, **info: Any) -> dict[str, Any]:
+    return {"task": task_id, "info": {"status": status, "service": "s", **info}}
+
+
+def listing(*items: dict[str, Any]) -> Observation:
+    return Observation(
+        status=200,
+        media_type="application/json",
+        body_form="list",
+        items={i["task"]: i for i in items},
+    )
+
+
+@dataclass
+class ScriptedSide:
+    """A side that answers from a script (the observations of successive asks)."""
+
+    answers: list[Observation]
+
+    def ask(self, request: DiffRequest) -> Observation:
+        return self.answers.pop(0)
+
+
+REQUEST = DiffRequest(1, "filter", "{} (empty filter)", "")
+
+
+def confirm(first: tuple[Observation, Observation], again: tuple[Observation, Observation]):
+    sides = (ScriptedSide([again[0]]), ScriptedSide([again[1]]))
+    return _confirm(REQUEST, compare(*first), sides)  # type: ignore[arg-type]
+
+
+def test_a_difference_on_terminal_tasks_counts_at_once() -> None:
+    a = listing(item("t1", "SUCCEEDED"), item("t2", "FAILED"))
+    b = listing(item("t1", "SUCCEEDED"))
+    findings = _confirm(REQUEST, compare(a, b), (ScriptedSide([]), ScriptedSide([])))  # type: ignore[arg-type]
+    assert [(f.difference.aspect, f.certainty, f.difference.tasks) for f in findings] == [
+        ("task_ids", "confirmed", frozenset({"t2"}))
+    ]
+
+
+def test_an_open_task_that_moved_between_answers_is_uncertain_not_a_difference() -> None:
+    running, done = item("t1", "RUNNING"), item("t1", "SUCCEEDED")
+    findings = confirm((listing(running), listing(done)), (listing(done), listing(done)))
+    assert [(f.difference.aspect, f.certainty) for f in findings] == [("task_fields", "uncertain")]
+
+
+def test_an_open_task_that_differs_again_is_confirmed() -> None:
+    a, b = listing(item("t1", "RUNNING", user="x")), listing(item("t1", "RUNNING", user="y"))
+    findings = confirm((a, b), (a, b))
+    assert [(f.difference.aspect, f.certainty) for f in findings] == [("task_fields", "confirmed")]
+
+
+def test_a_status_difference_next_to_open_tasks_is_asked_again() -> None:
+    over = Observation(status=500, media_type="application/json", error_type="X", body_form="json")
+    findings = confirm((listing(item("t1", "PENDING")), over), (over, over))
+    assert [(f.difference.aspect, f.certainty) for f in findings] == [("status", "uncertain")]
+    findings = confirm(
+        (listing(item("t1", "PENDING")), over), (listing(item("t1", "PENDING")), over)
+    )
+    assert [(f.difference.aspect, f.certainty) for f in findings] == [("status", "confirmed")]
+
+
+def test_field_differences_are_type_strict_and_name_their_paths() -> None:
+    a = listing(item("t1", "SUCCEEDED", progress={"total": 100}))
+    b = listing(item("t1", "SUCCEEDED", progress={"total": 100.0}))
+    (difference,) = compare(a, b)
+    assert difference.aspect == "task_fields" and "info.progress.total" in difference.detail
+    assert difference.a == {"t1": {"info.progress.total": 100}}
+
+
+def test_run_diff_refuses_without_credentials(reference: ServerHandle) -> None:
+    with pytest.raises(DiffError, match="no credentials"):
+        run_diff(RunConfig(base_url=reference.base_url), reference.base_url)
+
+
+def test_side_sends_only_what_it_is_asked(reference: ServerHandle) -> None:
+    """The credential cases authenticate as described (401 for each wrong one)."""
+    from snapconform.diff.engine import open_side
+    from snapconform.engine.target import Redactor
+
+    config = RunConfig(base_url=reference.base_url, credentials=ADMIN, unprivileged=NOPRIVS)
+    side: Side = open_side("A", config, reference.base_url, Redactor(), 50)
+    try:
+        statuses = {
+            auth: side.ask(DiffRequest(1, "credentials", auth, "", auth)).status  # type: ignore[arg-type]
+            for auth in ("none", "wrong-password", "bogus-session", "ended-session", "unprivileged")
+        }
+    finally:
+        side.close()
+    assert statuses == {
+        "none": 401,
+        "wrong-password": 401,
+        "bogus-session": 401,
+        "ended-session": 401,
+        "unprivileged": 403,
+    }
