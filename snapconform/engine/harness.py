@@ -254,11 +254,16 @@ class Harness:
             self.notes.extend(f"discovery: {note}" for note in universe.notes)
 
     def _declared_universe(self) -> Universe:
-        from snapconform.server.state import StateDocumentError, load_state_file
+        from snapconform.server.state import (
+            StateDocumentError,
+            is_password_placeholder,
+            load_state_file,
+        )
 
         assert self.config.state_file is not None and self.config.credentials is not None
         try:
-            state = load_state_file(self.config.state_file)
+            # a captured state names passwords as ${VARIABLE}: only ours need to be set
+            state = load_state_file(self.config.state_file, strict=False)
         except StateDocumentError as exc:
             raise HarnessError(str(exc)) from None
         principal = state.principal(self.config.credentials.username)
@@ -268,7 +273,11 @@ class Harness:
                 f" in {self.config.state_file}"
             )
         for candidate in state.principals:
-            if candidate.visible_tasks is not None and "System.Read" in candidate.privileges:
+            if (
+                candidate.visible_tasks is not None
+                and "System.Read" in candidate.privileges
+                and not is_password_placeholder(candidate.password)
+            ):
                 self.redactor.add(candidate.password)
                 self.limited = (
                     Credentials(candidate.username, candidate.password),

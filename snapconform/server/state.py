@@ -154,11 +154,18 @@ def password_placeholder(variable: str) -> str:
     return "${" + variable + "}"
 
 
-def fill_password_placeholders(document: Any, environ: Mapping[str, str]) -> Any:
+def is_password_placeholder(password: str) -> bool:
+    return _PLACEHOLDER.match(password) is not None
+
+
+def fill_password_placeholders(
+    document: Any, environ: Mapping[str, str], *, strict: bool = True
+) -> Any:
     """``document`` with every ``${NAME}`` password replaced by ``environ[NAME]``.
 
-    Raises StateDocumentError naming the first variable that is not set. Anything that is not a
-    principal's placeholder is left as it is (schema validation comes after).
+    A variable that is not set raises StateDocumentError naming it (``strict``), or leaves the
+    placeholder in place (a declared run needs only the passwords of the principals it uses).
+    Anything that is not a principal's placeholder is left as it is (validation comes after).
     """
     if not isinstance(document, dict) or not isinstance(document.get("principals"), list):
         return document
@@ -170,6 +177,9 @@ def fill_password_placeholders(document: Any, environ: Mapping[str, str]) -> Any
             principals.append(principal)
             continue
         name = placeholder.group("name")
+        if name not in environ and not strict:
+            principals.append(principal)
+            continue
         if name not in environ:
             raise StateDocumentError(
                 f"$.principals[{index}].password is the placeholder {password}: set the"
@@ -179,11 +189,13 @@ def fill_password_placeholders(document: Any, environ: Mapping[str, str]) -> Any
     return {**document, "principals": principals}
 
 
-def load_state_file(path: Path, environ: Mapping[str, str] | None = None) -> State:
+def load_state_file(
+    path: Path, environ: Mapping[str, str] | None = None, *, strict: bool = True
+) -> State:
     """Read a state document from a JSON file (declared mode, ``serve --state``).
 
     Password placeholders (``${NAME}``) are filled from ``environ`` (default: the process
-    environment).
+    environment); ``strict=False`` leaves those whose variable is not set.
     """
     try:
         text = path.read_text(encoding="utf-8")
@@ -196,4 +208,4 @@ def load_state_file(path: Path, environ: Mapping[str, str] | None = None) -> Sta
             f"state file {path} is not JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})"
         ) from None
     environ = os.environ if environ is None else environ
-    return parse_state_document(fill_password_placeholders(document, environ))
+    return parse_state_document(fill_password_placeholders(document, environ, strict=strict))
