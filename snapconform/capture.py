@@ -183,6 +183,12 @@ def parse_principal_options(
                 f"--principal {option!r}: expected USER=VARIABLE, VARIABLE naming the environment"
                 " variable that holds the password"
             )
+        if variable.upper().startswith("SNAPCONFORM_"):
+            raise SettingsError(
+                f"--principal {username}: name the variable without the SNAPCONFORM_ prefix"
+                f" (e.g. {variable.upper().removeprefix('SNAPCONFORM_')}): `run --state-file`"
+                " passes only its own SNAPCONFORM_* secrets on, so it could not fill it"
+            )
         if not environ.get(variable):
             raise SettingsError(
                 f"--principal {username}: environment variable {variable} is not set"

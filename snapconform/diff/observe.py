@@ -49,6 +49,8 @@ class Observation:
     body_form: str = "empty"
     items: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     duplicates: tuple[str, ...] = ()
+    #: how many items the list had (only the first CAP + 1 are kept in ``items``)
+    listed: int = 0
 
     @classmethod
     def of(cls, response: Response) -> Observation:
@@ -69,12 +71,14 @@ class Observation:
         if form == "list":
             items: dict[str, Mapping[str, Any]] = {}
             counts: Counter[str] = Counter()
-            for item in body["items"]:
+            for item in body["items"][: CAP + 1]:
+                # past CAP + 1 a list is wrong whatever it holds (the other side's count says
+                # so); comparing a hostile 100 000-item body whole would stall the diff
                 if isinstance(item, Mapping) and isinstance(item.get("task"), str):
                     counts[item["task"]] += 1
                     items.setdefault(item["task"], item)
             duplicates = tuple(sorted(task for task, n in counts.items() if n > 1))
-            return _with(observation, items=items, duplicates=duplicates)
+            return _with(observation, items=items, duplicates=duplicates, listed=len(body["items"]))
         if response.status != 200 and isinstance(body, Mapping):
             messages = body.get("messages")
             ids = (
@@ -224,14 +228,19 @@ def compare(a: Observation, b: Observation) -> list[Difference]:
         return out
     only_a = frozenset(a.items) - frozenset(b.items)
     only_b = frozenset(b.items) - frozenset(a.items)
-    if only_a or only_b:
+    # past CAP + 1 items only the counts are compared (see Observation.of)
+    over_cap = a.listed != b.listed and max(a.listed, b.listed) > CAP
+    if only_a or only_b or over_cap:
         involved = only_a | only_b
+        detail = f"{len(only_a)} task(s) only in A, {len(only_b)} only in B"
+        if over_cap:
+            detail = f"{a.listed} vs {b.listed} tasks listed (compared up to {CAP + 1}); {detail}"
         out.append(
             Difference(
                 "task_ids",
-                {"count": len(a.items), "only_here": sorted(only_a)[:SHOWN]},
-                {"count": len(b.items), "only_here": sorted(only_b)[:SHOWN]},
-                f"{len(only_a)} task(s) only in A, {len(only_b)} only in B",
+                {"count": a.listed, "only_here": sorted(only_a)[:SHOWN]},
+                {"count": b.listed, "only_here": sorted(only_b)[:SHOWN]},
+                detail,
                 tasks=involved,
                 open_tasks=frozenset(a.open_ids(only_a) | b.open_ids(only_b)),
             )

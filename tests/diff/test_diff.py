@@ -312,3 +312,36 @@ def test_side_sends_only_what_it_is_asked(reference: ServerHandle) -> None:
         "ended-session": 401,
         "unprivileged": 403,
     }
+
+
+def response_of(body: Any, status: int = 200) -> Any:
+    import httpx
+
+    from snapconform.engine.target import Response
+
+    text = json.dumps(body)
+    headers = httpx.Headers({"content-type": "application/json"})
+    return Response(status, headers, text, body, None, "GET", "/api/snapservice/tasks", "")
+
+
+def test_a_hostile_list_over_the_cap_is_compared_in_bounded_form() -> None:
+    hostile = [item(f"t-{n}", "SUCCEEDED") for n in range(100_000)]
+    a = Observation.of(response_of({"items": hostile[:10]}))
+    b = Observation.of(response_of({"items": hostile}))
+    assert len(b.items) == 1001 and b.listed == 100_000
+    aspects = {d.aspect: d for d in compare(a, b)}
+    assert "10 vs 100000 tasks listed" in aspects["task_ids"].detail
+
+
+def test_a_principal_variable_with_the_snapconform_prefix_is_refused() -> None:
+    from snapconform.capture import parse_principal_options
+    from snapconform.settings import SettingsError
+
+    with pytest.raises(SettingsError, match="without the SNAPCONFORM_ prefix"):
+        parse_principal_options(["op@x=SNAPCONFORM_OP_PASSWORD"], {"SNAPCONFORM_OP_PASSWORD": "p"})
+    with pytest.raises(SettingsError, match="is not set"):
+        parse_principal_options(["op@x=OP_PASSWORD"], {})
+    with pytest.raises(SettingsError, match="USER=VARIABLE"):
+        parse_principal_options(["op@x"], {})
+    ((credentials, variable),) = parse_principal_options(["a=b@x=OP"], {"OP": "secret"})
+    assert (credentials.username, credentials.password, variable) == ("a=b@x", "secret", "OP")
