@@ -33,7 +33,7 @@ from snapconform.server.defaults import (
 from snapconform.server.runner import ServerHandle, serve_in_thread
 from snapconform.server.state import State, load_state_file
 
-LIMITED_VARIABLE = "SNAPCONFORM_TEST_LIMITED_PASSWORD"
+LIMITED_VARIABLE = "CAPTURE_TEST_LIMITED_PASSWORD"
 ENVIRONMENT = {
     "SNAPCONFORM_PASSWORD": ADMIN_PASSWORD,
     "SNAPCONFORM_UNPRIVILEGED_PASSWORD": NOPRIVS_PASSWORD,
