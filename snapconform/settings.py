@@ -24,6 +24,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from snapconform.engine.config import API_VERSIONS, Credentials, RunConfig
+from snapconform.engine.plan import parse_duration
 
 ENV_PREFIX = "SNAPCONFORM_"
 CONFIG_FILE_NAME = "snapconform.toml"
@@ -189,6 +190,11 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("insecure", _parse_bool, "skip TLS certificate verification"),
     Setting("ca_bundle", _parse_path, "CA bundle (PEM) to verify the server with", is_path=True),
     Setting("timeout", _parse_positive_float, "seconds per request"),
+    Setting(
+        "max_duration",
+        parse_duration,
+        "time box of the run (90s, 10m, 1h30m): the plan scales examples to finish in time",
+    ),
 )
 SETTINGS_BY_KEY: Mapping[str, Setting] = {setting.key: setting for setting in SETTINGS}
 _CREDENTIAL_PAIRS = (

@@ -162,6 +162,7 @@ def _first(h: Harness, case: Any, prop: Callable[[Any], None]) -> CheckResult | 
     """
     try:
         prop(case)
+        h.marks.examples += 1  # the plan counts it towards the check's minimum
     except Violation as violation:
         return CheckResult.failed(
             f"{violation} [seed {h.seed}; deterministic first case]", violation.evidence
@@ -1658,8 +1659,11 @@ def check_fuzzing(h: Harness) -> CheckResult:
         )
     if report.transport_errors:
         return CheckResult.failed(f"{report.transport_errors} transport error(s) in {sent}")
-    if report.budget_exhausted and report.requests_sent == 0:
-        return CheckResult.skipped("request budget exhausted before fuzzing")
+    if report.budget_exhausted and report.requests_sent < h.minimum_requests("FUZZ-SCHEMATHESIS"):
+        return CheckResult.skipped(
+            f"request budget exhausted after {report.requests_sent} fuzzed request(s), fewer than"
+            f" the {h.minimum_requests('FUZZ-SCHEMATHESIS')} a verdict needs"
+        )
     return CheckResult.passed(
         f"{sent}, no deviation" + (" (budget exhausted)" if report.budget_exhausted else "")
     )

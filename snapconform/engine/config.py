@@ -31,11 +31,13 @@ class RunConfig:
     report_dir: Path = Path("reports")
     seed: int | None = None
     max_examples: int = 25  # Hypothesis examples per check (a universe with several filters each)
-    max_requests: int = 5000
+    #: The request budget; the run's plan divides it among the requirements (engine.plan).
+    max_requests: int = 1500
     rate_limit: float | None = None  # requests per second; None: the default for the target kind
     insecure: bool = False
     ca_bundle: Path | None = None
     timeout: float = 30.0
+    max_duration: float | None = None  # seconds: the time box (--max-duration 10m)
 
     @property
     def mode(self) -> Mode:

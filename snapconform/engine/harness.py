@@ -23,6 +23,7 @@ from snapconform.contracts import Contracts, default_contracts
 from snapconform.engine.audit import ResponseAudit
 from snapconform.engine.config import Credentials, RunConfig
 from snapconform.engine.oracle import FilterSpec, curl_line
+from snapconform.engine.plan import RunPlan
 from snapconform.engine.safety import RetryPolicy
 from snapconform.engine.target import (
     RECORDED_BODY_LIMIT,
@@ -59,6 +60,14 @@ class _StopShrinking(BaseException):
     """Ends Hypothesis' shrinking early (a BaseException, so Hypothesis does not catch it)."""
 
 
+class ShareSpent(BudgetExhausted):
+    """The current check has spent its allowance of the run's plan (``RunPlan.allowance``)."""
+
+
+class TimeBoxExpired(BudgetExhausted):
+    """The run's time box (``--max-duration``) is over: nothing more is sent."""
+
+
 class HarnessError(Exception):
     """No verdict is possible (unreachable target, refused login, bad state file). One line."""
 
@@ -76,6 +85,20 @@ class FailureMarks:
     refused_at: int | None = None
     violation_at: int | None = None
     audit_first: dict[str, int] = field(default_factory=dict)
+    #: The plan's limit for the current check: the run's request count it may not reach.
+    share_limit: int | None = None
+    share_allowed: int | None = None
+    #: time.monotonic() after which nothing is sent (the time box)
+    deadline: float | None = None
+    #: Examples the current check completed (its deterministic first case counts as one).
+    examples: int = 0
+    #: Examples that make the current check's minimum (None: the check must finish).
+    minimum_examples: int | None = None
+    #: The current check's exploration ended at its share after its minimum.
+    share_ended: bool = False
+
+    def enough_examples(self) -> bool:
+        return self.minimum_examples is not None and self.examples >= self.minimum_examples
 
 
 class RunTarget(Target):
@@ -91,6 +114,13 @@ class RunTarget(Target):
 
     def _send_once(self, method: str, path: str, url: str, headers: Any) -> Any:
         try:
+            marks = self._marks
+            if marks.deadline is not None and time.monotonic() >= marks.deadline:
+                raise TimeBoxExpired("the time box (--max-duration) is over")
+            if marks.share_limit is not None and self.stats.requests >= marks.share_limit:
+                raise ShareSpent(
+                    f"its share of the request budget ({marks.share_allowed} requests) is spent"
+                )
             return super()._send_once(method, path, url, headers)
         except BudgetExhausted:
             self._marks.refused += 1
@@ -176,6 +206,8 @@ class Harness:
     notes: list[str] = field(default_factory=list)
     uncertain: dict[str, list[str]] = field(default_factory=dict)
     marks: FailureMarks = field(default_factory=FailureMarks)
+    #: The run's request plan (set by the suite's plugin; None: no shares, only the budget).
+    plan: RunPlan | None = None
     _memo: dict[str, Any] = field(default_factory=dict)
 
     # -- construction --------------------------------------------------------------------------
@@ -388,10 +420,33 @@ class Harness:
 
     # -- one check's outcome ---------------------------------------------------------------
 
-    def begin_check(self) -> None:
-        """Forget the previous check's refusal and violation marks."""
-        self.marks.refused_at = None
-        self.marks.violation_at = None
+    def begin_check(self, requirement_id: str | None = None) -> None:
+        """Forget the previous check's marks; with a plan, set this check's allowance."""
+        marks = self.marks
+        marks.refused_at = None
+        marks.violation_at = None
+        marks.examples = 0
+        marks.share_ended = False
+        marks.share_limit = marks.share_allowed = marks.minimum_examples = None
+        if self.plan is not None and requirement_id is not None:
+            allowed = self.plan.allowance(requirement_id, self.stats.requests)
+            marks.share_allowed = allowed
+            marks.share_limit = self.stats.requests + allowed
+            marks.minimum_examples = self.plan.cost(requirement_id).examples
+            marks.deadline = self.plan.deadline
+
+    def minimum_requests(self, requirement_id: str) -> int:
+        """The plan's minimum for ``requirement_id`` (1 without a plan)."""
+        return max(1, self.plan.cost(requirement_id).minimum) if self.plan is not None else 1
+
+    def exploration_note(self) -> str:
+        """How the current check's exploration ended, when its share ended it ("" otherwise)."""
+        if not self.marks.share_ended:
+            return ""
+        return (
+            f" (explored {self.marks.examples} example(s); exploration ended at its planned share"
+            f" of {self.marks.share_allowed} requests)"
+        )
 
     def settle(self, result: CheckResult, requirement_id: str, *, audit: bool) -> CheckResult:
         """``result`` unless the budget cut the check short: then skipped, never failed.
@@ -407,8 +462,14 @@ class Harness:
         violation_at = self.marks.violation_at
         if violation_at is not None and violation_at <= refused_at:
             return result
+        share_limit = self.marks.share_limit
+        limit = (
+            f"its share of the plan ({self.marks.share_allowed} requests)"
+            if share_limit is not None and refused_at >= share_limit
+            else f"request budget of {self.config.max_requests}"
+        )
         return CheckResult.skipped(
-            f"request budget of {self.config.max_requests} ran out during this check: not enough"
+            f"{limit} ran out during this check: not enough"
             f" requests left to check this (it was cut short: {result.detail[:200]})"
         )
 
@@ -481,6 +542,7 @@ class Harness:
                     raise _StopShrinking
             try:
                 prop(example)
+                self.marks.examples += 1
             except Violation as violation:
                 if self.marks.violation_at is None:
                     self.marks.violation_at = self.stats.requests
@@ -502,6 +564,11 @@ class Harness:
         except BudgetExhausted as exc:
             if violations:
                 return _failure(violations[-1], f"seed {self.seed}")
+            if isinstance(exc, ShareSpent) and self.marks.enough_examples():
+                # The plan's share ends exploration after the minimum: the check stands on the
+                # examples it ran (a check cut short before its minimum is not checked).
+                self.marks.share_ended = True
+                return None
             return CheckResult.skipped(f"{exc}: not enough requests left to check this")
         except TargetError as exc:
             return CheckResult.failed(

@@ -25,6 +25,7 @@ import pytest
 
 from snapconform.engine.config import API_VERSIONS, Credentials, RunConfig
 from snapconform.engine.harness import Harness, HarnessError
+from snapconform.engine.plan import DISCOVERY, ERROR_PROBE, RunPlan, run_position
 from snapconform.engine.requirements import CATALOGUE, EPIC, SPEC_URL, Requirement
 from snapconform.engine.target import BudgetExhausted, TargetError
 from snapconform.engine.verdicts import CheckResult
@@ -46,6 +47,14 @@ class HarnessHolder:
         self.harness: Harness | None = None
         self.error: str | None = None
         self.results: dict[str, dict[str, Any]] = {}
+        #: The run's request plan, decided before the first request (snapconform.engine.plan).
+        self.plan = RunPlan.make(
+            config.mode,
+            config.max_requests,
+            max_duration=config.max_duration,
+            unprivileged=config.unprivileged is not None or config.mode == "controlled",
+        )
+        self.plan.start_clock()
         self.server: Any = None
         self.target_label = config.base_url or "embedded reference server"
         self.started = time.monotonic()
@@ -61,6 +70,9 @@ class HarnessHolder:
         config = self.config
         base_url, control_url = config.base_url, config.control_url
         try:
+            refusal = self.plan.refusal()
+            if refusal is not None:
+                raise HarnessError(refusal)  # before anything is sent
             if base_url is None:
                 from snapconform.server.app import ServerConfig
                 from snapconform.server.runner import serve_in_thread
@@ -73,6 +85,10 @@ class HarnessHolder:
             self.harness = Harness.open(
                 config, base_url=base_url, control_url=control_url, seed=self.seed
             )
+            self.harness.plan = self.plan
+            self.harness.marks.deadline = self.plan.deadline
+            if self.harness.mode == "observed":  # discovery: every request after the login
+                self.plan.record(DISCOVERY, max(0, self.harness.stats.requests - 1))
         except HarnessError as exc:
             self.error = str(exc)
             raise
@@ -97,8 +113,9 @@ class HarnessHolder:
             "filter_cases": len(h.stats.filter_cases) if h else 0,
             "control_requests": h.control.requests if h and h.control else 0,
             "elapsed_seconds": round(time.monotonic() - self.started, 2),
-            "notes": list(h.notes) if h else [],
+            "notes": [*(h.notes if h else []), *self.plan.notes],
             "requirements": self.results,
+            "plan": self.plan.document(),
         }
 
     def write(self) -> None:
@@ -140,6 +157,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     add("insecure", action="store_true", default=False)
     add("ca-bundle", default=None)
     add("timeout", default=None, type=float)
+    add("max-duration", default=None, type=float, help="time box of the run, in seconds")
     add("outcomes", default=None, help="write per-requirement outcomes (JSON) to this file")
 
 
@@ -172,6 +190,7 @@ def run_config_from(config: pytest.Config) -> RunConfig:
         insecure=bool(opt("insecure")),
         ca_bundle=Path(opt("ca_bundle")) if opt("ca_bundle") else None,
         timeout=opt("timeout") or defaults.timeout,
+        max_duration=opt("max_duration"),
     )
 
 
@@ -186,12 +205,13 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    # Catalogue order, audit checks last: they report on every response of the run.
-    def key(item: pytest.Item) -> tuple[int, int]:
+    # The plan's order (snapconform.engine.plan.RUN_ORDER): decisive cheap probes first,
+    # exploration next, audit checks last (they report on every response of the run).
+    def key(item: pytest.Item) -> tuple[int, int, int]:
         requirement = _requirement_of(item)
         if requirement is None:
-            return (2, 0)
-        return (1 if requirement.audit else 0, ORDER[requirement.id])
+            return (3, 0, 0)
+        return (*run_position(requirement.id, requirement.audit), ORDER[requirement.id])
 
     items.sort(key=key)
 
@@ -243,7 +263,10 @@ def verify(harness: Harness, requirement: Requirement, node: pytest.Item | None 
     # report hook (snapconform.report): the check's exchanges and evidence become Allure steps
     # Audit and fuzzing findings are responses already judged, whatever the budget did later.
     judged_responses = requirement.audit or requirement.feature == "fuzzing"
-    harness.begin_check()
+    if harness.plan is not None:
+        _early_error_probe(harness)
+    before = harness.stats.requests
+    harness.begin_check(requirement.id)
     with recorded_exchanges(harness.target) as exchanges:
         try:
             result = requirement.check(harness)
@@ -257,6 +280,10 @@ def verify(harness: Harness, requirement: Requirement, node: pytest.Item | None 
             # e.g. a scenario that could not be set up because the budget refused its login
             result = CheckResult.failed(f"{type(exc).__name__}: {harness.redactor(str(exc))}")
         result = harness.settle(result, requirement.id, audit=judged_responses)
+    if result.outcome == "passed" and harness.marks.share_ended:
+        result = CheckResult.passed(result.detail + harness.exploration_note())
+    if harness.plan is not None:
+        harness.plan.record(requirement.id, harness.stats.requests - before)
     attach_check_result(result, exchanges, base_url=harness.base_url, seed=harness.seed)
     if node is not None:
         node.stash[DETAIL_KEY] = result.detail
@@ -268,6 +295,19 @@ def verify(harness: Harness, requirement: Requirement, node: pytest.Item | None 
         pytest.fail(f"{requirement.id}: {result.detail}", pytrace=False)
     if result.outcome == "skipped":
         pytest.skip(f"{requirement.id}: {result.detail}")
+
+
+def _early_error_probe(harness: Harness) -> None:
+    """The plan's first probe, once per run: a 400 and a 401 for the error-body audits."""
+    if "error-probe" in harness._memo:
+        return
+    from snapconform.engine.checks import _probe_errors
+
+    before = harness.stats.requests
+    harness.begin_check(ERROR_PROBE)
+    _probe_errors(harness)
+    assert harness.plan is not None
+    harness.plan.record(ERROR_PROBE, harness.stats.requests - before)
 
 
 def _label(requirement: Requirement) -> None:

@@ -34,6 +34,7 @@ from urllib.parse import urlsplit
 
 from snapconform.contracts import default_contracts
 from snapconform.engine.config import RunConfig
+from snapconform.engine.plan import RunPlan
 from snapconform.engine.requirements import CATALOGUE
 from snapconform.progress import ProgressDisplay, ProgressFollower
 from snapconform.pytest_plugin import suite_dir
@@ -138,6 +139,8 @@ def pytest_command(
         f"--snapconform-max-requests={config.max_requests}",
         f"--snapconform-timeout={config.timeout}",
     ]
+    if config.max_duration is not None:
+        args.append(f"--snapconform-max-duration={config.max_duration}")
     rate = effective_rate_limit(config)
     if rate is not None:
         args.append(f"--snapconform-rate-limit={rate}")
@@ -179,10 +182,22 @@ def subprocess_environment(config: RunConfig) -> dict[str, str]:
     return env
 
 
+def run_plan(config: RunConfig) -> RunPlan:
+    """The plan the suite will follow (the same function of the configuration in both places)."""
+    return RunPlan.make(
+        config.mode,
+        config.max_requests,
+        max_duration=config.max_duration,
+        unprivileged=config.unprivileged is not None or config.mode == "controlled",
+    )
+
+
 def build_summary(
     config: RunConfig, seed: int, outcomes: dict[str, Any] | None, reason: str | None
 ) -> dict[str, Any]:
     results = (outcomes or {}).get("requirements", {})
+    plan = (outcomes or {}).get("plan") or run_plan(config).document()
+    shares = plan.get("shares", {})
     requirements = []
     for r in CATALOGUE:
         entry = results.get(r.id)
@@ -203,6 +218,8 @@ def build_summary(
                 "first_failure_request": entry.get("first_failure_request")
                 if entry["outcome"] == "failed"
                 else None,
+                "planned_requests": shares.get(r.id, {}).get("planned", 0),
+                "spent_requests": shares.get(r.id, {}).get("spent", 0),
             }
         )
     if reason is not None:
@@ -224,6 +241,17 @@ def build_summary(
         "filter_cases": int(outcomes.get("filter_cases", 0)),
         "elapsed_seconds": outcomes.get("elapsed_seconds"),
         "notes": outcomes.get("notes", []),
+        "plan": {
+            "budget": plan["budget"],
+            "minimum": plan["minimum"],
+            "max_duration_seconds": plan.get("max_duration_seconds"),
+            # requests outside any requirement: the early error probe, observed discovery
+            "other": {
+                name: share
+                for name, share in shares.items()
+                if name not in {r.id for r in CATALOGUE}
+            },
+        },
         "requirements": requirements,
     }
 
@@ -253,10 +281,16 @@ def run(
             f"{seed});"
             f" budget {config.max_requests} requests, rate limit"
             f" {'none' if rate is None else f'{rate:g}/s'}, {config.max_examples} examples per "
-            f"check",
+            f"check"
+            + ("" if config.max_duration is None else f", time box {config.max_duration:g} s"),
             file=out,
             flush=True,
         )
+        plan = run_plan(config)
+        reason = plan.refusal()
+        if reason is None:
+            print("\n".join(plan.lines()), file=out, flush=True)
+    if reason is None:
         log_path = report_dir / "pytest.log"
         with (
             log_path.open("w", encoding="utf-8") as log,

@@ -58,6 +58,11 @@ class Universe:
     stable: frozenset[str] | None = None
     document: Mapping[str, Any] | None = field(default=None, repr=False)
     notes: tuple[str, ...] = ()
+    #: Observed: the discovery filters (normalised) that listed each task. No answer is its
+    #: own oracle: a filter's expected set holds only tasks that *other* filters listed.
+    sources: Mapping[str, frozenset[FilterSpec]] | None = field(
+        default=None, repr=False, compare=False
+    )
 
     @cached_property
     def by_id(self) -> dict[str, Mapping[str, Any]]:
@@ -74,8 +79,18 @@ class Universe:
         return Vocabulary.of(self.visible_items)
 
     def expected(self, spec: FilterSpec) -> frozenset[str]:
-        """Visible tasks matching ``spec`` (in observed mode: as of the snapshot)."""
-        return expected_ids(self.items, spec, self.visible)
+        """Visible tasks matching ``spec`` (in observed mode: as of the snapshot).
+
+        Observed: only tasks some filter other than ``spec`` listed during discovery; e.g. the
+        empty filter must list the union of the status partition's answers, whatever it
+        answered itself during discovery.
+        """
+        ids = expected_ids(self.items, spec, self.visible)
+        if self.sources is None:
+            return ids
+        own = spec.normalised()
+        sources = self.sources
+        return frozenset(i for i in ids if sources.get(i, frozenset()) - {own})
 
     def judged(self, ids: Iterable[str]) -> frozenset[str]:
         """The part of ``ids`` that may be judged exactly."""
@@ -388,6 +403,8 @@ class Discovery:
     """The result of observed discovery: items, what was uncertain, requests spent."""
 
     items: dict[str, Mapping[str, Any]] = field(default_factory=dict)
+    #: task id -> the (normalised) discovery filters whose answers listed it
+    sources: dict[str, set[FilterSpec]] = field(default_factory=dict)
     uncertain: list[str] = field(default_factory=list)
     #: Wrong-looking answers discovery worked around (listed by parts): noted, still complete.
     answers: list[str] = field(default_factory=list)
@@ -404,9 +421,11 @@ def discover(target: Target, *, max_parts: int = 200) -> Universe:
     found = Discovery()
     learned: dict[str, set[str]] = {name: set() for name in FILTER_FIELDS}
 
-    def learn(items: Iterable[Mapping[str, Any]]) -> None:
+    def learn(spec: FilterSpec, items: Iterable[Mapping[str, Any]]) -> None:
+        source = spec.normalised()
         for item in items:
             found.items[item["task"]] = item
+            found.sources.setdefault(item["task"], set()).add(source)
             info = item.get("info") or {}
             for name, key in (
                 ("services", "service"),
@@ -434,9 +453,12 @@ def discover(target: Target, *, max_parts: int = 200) -> Universe:
                     f" only the first {CAP + 1} were learned"
                 )
                 listed = listed[: CAP + 1]
-            learn(listed)
-            if len(listed) != CAP:
+            learn(spec, listed)
+            if len(listed) != CAP and spec.constraints():
                 return
+            # The empty filter is always split by status as well (a handful of requests):
+            # the oracle that judges the empty filter's answer is the union of the status
+            # partition's answers, never the empty filter's own answer.
             # Exactly CAP tasks: every match, or a server that truncates instead of refusing.
             # The parts tell: their union over the cap makes the cap checks judge this filter.
         elif response.status == 400 or (response.status >= 500 and not _is_too_many(response)):
@@ -477,6 +499,7 @@ def discover(target: Target, *, max_parts: int = 200) -> Universe:
         complete=not found.uncertain,
         stable=stable,
         notes=(*found.answers, *found.uncertain),
+        sources={task: frozenset(keys) for task, keys in found.sources.items()},
     )
 
 

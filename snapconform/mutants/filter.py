@@ -89,6 +89,21 @@ class LenientStatus(Behaviour):
         return None
 
 
+class EmptyFilterListsNothing(Behaviour):
+    """The empty filter answers 200 with an empty list (every other filter is right).
+
+    Observed mode cannot take the empty filter's own answer as the universe it is judged by:
+    the union of the other filters' answers shows the tasks it left out.
+    """
+
+    def select(
+        self, store: TaskStore, spec: FilterSpec, visible: frozenset[str] | None
+    ) -> QueryResult:
+        if not spec.constraints():
+            return QueryResult(())
+        return super().select(store, spec, visible)
+
+
 class UnknownTaskIdCrashes(Behaviour):
     """Task ids are looked up directly; an unknown one fails the request with a 500 Error.
 
@@ -188,6 +203,14 @@ FILTER_MUTANTS: tuple[Mutant, ...] = (
         requirements=("FILTER-INVALID-STATUS",),
         modes=ALL_MODES,
         behaviour_class=LenientStatus,
+    ),
+    Mutant(
+        name="filter-empty-lists-nothing",
+        area="filter",
+        description="the empty filter answers 200 with an empty list (never every task)",
+        requirements=("FILTER-EMPTY",),
+        modes=ALL_MODES,
+        behaviour_class=EmptyFilterListsNothing,
     ),
     Mutant(
         name="filter-unknown-task-id-500",

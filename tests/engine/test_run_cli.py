@@ -51,7 +51,24 @@ def test_embedded_run_is_conformant(tmp_path: Path) -> None:
     assert summary["verdict"] == "conformant" and summary["mode"] == "controlled"
     assert [r["id"] for r in summary["requirements"]] == [r.id for r in CATALOGUE]
     assert summary["requests"] > 0
-    assert "verdict: CONFORMANT" in completed.stdout and "budget 5000 requests" in completed.stdout
+    assert "verdict: CONFORMANT" in completed.stdout and "budget 1500 requests" in completed.stdout
+    # the plan is printed on the first lines, before any progress
+    lines = completed.stdout.splitlines()
+    assert lines[1].startswith("plan: 1500 requests;")
+    assert "minimum for a complete verdict" in lines[1]
+    assert lines[2].startswith("  decisive probes: error probe 2, AUTH-NO-CREDENTIALS 1")
+    assert summary["requests"] <= 1500 and summary["plan"]["budget"] == 1500
+    assert {r["id"] for r in summary["requirements"] if r["planned_requests"] > 0} >= {
+        "FILTER-SOUNDNESS",
+        "AUTH-NO-CREDENTIALS",
+        "CAP-OVER-LIMIT",
+        "FUZZ-SCHEMATHESIS",
+    }
+    assert (
+        sum(r["spent_requests"] for r in summary["requirements"])
+        + sum(other["spent"] for other in summary["plan"]["other"].values())
+        <= summary["requests"]
+    )
     assert (tmp_path / "junit.xml").is_file() and any((tmp_path / "allure-results").iterdir())
     # not a terminal: one plain progress line per finished check, counting what was really sent
     total = len(CATALOGUE)

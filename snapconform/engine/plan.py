@@ -1,0 +1,357 @@
+"""The request plan: how one run divides its request budget (and time box) among the requirements.
+
+Decided before the first request, from the mode and the budget alone:
+
+- every requirement gets the **minimum** it needs for a verdict: its deterministic probes, or
+  the first examples of its property (``Cost.minimum``, requests);
+- the decisive, cheap probes run first (the early error probe, auth, cap, faults, the cheap
+  filter checks), then the exploratory filter properties, fuzzing, and the audit's contract
+  probe last (``RUN_ORDER``);
+- what the minima leave is shared by the exploratory checks in proportion to their
+  ``Cost.weight``; a check that needs less than its share hands the rest to the checks after it.
+
+A budget below the sum of the minima is refused before anything is sent. While the run goes on,
+each check gets an *allowance* (``RunPlan.allowance``): its minimum plus its share of what is
+left after every later check's minimum is set aside. An exploratory check stops exploring when
+its allowance is spent and stands on the examples it ran, provided it ran its minimum
+(``Cost.examples``); a check cut short before that ends *not checked*, never passed.
+
+With a time box (``--max-duration``), the measured time per request after the first requests
+turns the time left into a number of requests; the allowances shrink to fit it, so that the
+verdict is complete in time (and a check the time box cuts short is not checked).
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from snapconform.engine.config import Mode
+
+#: The early error probe (an invalid status, no credentials) is accounted for under this name.
+ERROR_PROBE = "error probe"
+#: Observed discovery (the empty filter, split where it hits the cap): at least one request.
+DISCOVERY = "discovery"
+#: Requests per run that are not any check's: the privileged login (and a relogin or two).
+OVERHEAD = 3
+#: Requests measured before the time box trusts its estimate of the time per request.
+TIMEBOX_SAMPLE = 20
+#: Part of the time box kept free for the suite's teardown and the reports.
+TIMEBOX_MARGIN = 0.1
+
+
+@dataclass(frozen=True)
+class Cost:
+    """What a requirement's check needs: ``minimum`` requests for a verdict, ``weight`` in the
+    exploratory pool (0: it needs no more than its minimum), and how many examples (the
+    deterministic first case counts as one) make that minimum (None: the check must finish)."""
+
+    minimum: int
+    weight: float = 0.0
+    examples: int | None = None
+
+    @property
+    def exploratory(self) -> bool:
+        return self.weight > 0
+
+
+#: Per mode. Minima measured on the reference server (requests of the deterministic first case
+#: and the first random example, with room for observed re-checks); weights favour the filter
+#: properties that find most (docs/mutation.md).
+_COMMON: dict[str, Cost] = {
+    ERROR_PROBE: Cost(2),
+    "AUTH-NO-CREDENTIALS": Cost(1),
+    "AUTH-WWW-AUTHENTICATE": Cost(0),
+    "AUTH-BOGUS-SESSION": Cost(1),
+    "AUTH-WRONG-PASSWORD": Cost(2),
+    "AUTH-SESSION-ENDED": Cost(4),
+    "AUTH-PRIVILEGE": Cost(6),
+    "FILTER-INVALID-STATUS": Cost(4, 0.3, 2),
+    "FILTER-UNKNOWN-IDS": Cost(12, 0.6, 2),
+    "FILTER-EMPTY": Cost(6, 0.3, 2),
+    "FILTER-DETERMINISTIC": Cost(30, 1.0, 2),
+    "FILTER-ORDER-REPEATS": Cost(12, 1.0, 2),
+    "FILTER-OR-AND": Cost(16, 1.5, 2),
+    "FILTER-COMPLETENESS": Cost(70, 3.0, 2),
+    "FILTER-SOUNDNESS": Cost(80, 3.0, 2),
+    "FUZZ-SCHEMATHESIS": Cost(25, 1.0),
+    # the contract probe (every audit requirement judges its responses and all the others)
+    "CONTRACT-200-BODY": Cost(20, 0.5, 2),
+}
+COSTS: dict[Mode, dict[str, Cost]] = {
+    "controlled": {
+        **_COMMON,
+        "AUTH-VISIBILITY": Cost(26, 1.0, 2),
+        "CAP-AT-LIMIT": Cost(14),
+        "CAP-OVER-LIMIT": Cost(18),
+        "CAP-COUNTS-MATCHING": Cost(50),
+        "FAULT-503": Cost(3),
+        "FAULT-500": Cost(6),
+        "FILTER-EXACT-ENCODED": Cost(80, 1.5, 2),
+    },
+    "declared": {
+        **_COMMON,
+        "AUTH-VISIBILITY": Cost(40),
+        "CAP-AT-LIMIT": Cost(8),
+        "CAP-OVER-LIMIT": Cost(8),
+        "CAP-COUNTS-MATCHING": Cost(12),
+        "FILTER-EXACT-ENCODED": Cost(60, 0.5, 1),
+    },
+    "observed": {
+        **_COMMON,
+        DISCOVERY: Cost(1),
+        "CAP-AT-LIMIT": Cost(8),
+        "CAP-OVER-LIMIT": Cost(12),
+        "CAP-COUNTS-MATCHING": Cost(12),
+        "FILTER-EXACT-ENCODED": Cost(60, 0.5, 1),
+    },
+}
+
+#: The order checks run in: decisive cheap probes first, exploration next, the audits last.
+RUN_ORDER: tuple[str, ...] = (
+    "AUTH-NO-CREDENTIALS",
+    "AUTH-WWW-AUTHENTICATE",
+    "AUTH-BOGUS-SESSION",
+    "AUTH-WRONG-PASSWORD",
+    "AUTH-SESSION-ENDED",
+    "AUTH-PRIVILEGE",
+    "CAP-AT-LIMIT",
+    "CAP-OVER-LIMIT",
+    "CAP-COUNTS-MATCHING",
+    "FAULT-503",
+    "FAULT-500",
+    "FILTER-INVALID-STATUS",
+    "FILTER-EMPTY",
+    "FILTER-UNKNOWN-IDS",
+    "AUTH-VISIBILITY",
+    "FILTER-EXACT-ENCODED",
+    "FILTER-DETERMINISTIC",
+    "FILTER-ORDER-REPEATS",
+    "FILTER-OR-AND",
+    "FILTER-COMPLETENESS",
+    "FILTER-SOUNDNESS",
+    "FUZZ-SCHEMATHESIS",
+)
+#: Groups the plan is printed in.
+PHASES: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("decisive probes", (ERROR_PROBE, DISCOVERY, *RUN_ORDER[:12], "FILTER-EMPTY")),
+    ("exploration", RUN_ORDER[13:]),
+    ("audit (contract probe)", ("CONTRACT-200-BODY",)),
+)
+
+
+def run_position(requirement_id: str, audit: bool) -> tuple[int, int]:
+    """Sort key of a requirement's test: RUN_ORDER, then the audits (they judge everything)."""
+    if audit:
+        return (2, 0 if requirement_id == "CONTRACT-200-BODY" else 1)
+    if requirement_id in RUN_ORDER:
+        return (0, RUN_ORDER.index(requirement_id))
+    return (1, 0)
+
+
+@dataclass
+class Share:
+    """One line of the plan: a requirement's minimum, planned and spent requests."""
+
+    requirement_id: str
+    minimum: int
+    planned: int
+    spent: int = 0
+    allowed: int | None = None
+
+    def document(self) -> dict[str, Any]:
+        return {"minimum": self.minimum, "planned": self.planned, "spent": self.spent}
+
+
+@dataclass
+class RunPlan:
+    """The plan of one run and, while it goes on, each check's allowance."""
+
+    mode: Mode
+    budget: int
+    shares: dict[str, Share]
+    costs: dict[str, Cost]
+    max_duration: float | None = None
+    #: time.monotonic() by which the run must be done (max_duration minus a margin)
+    deadline: float | None = None
+    notes: list[str] = field(default_factory=list)
+    _timing_from: tuple[float, int] | None = None
+    _started: set[str] = field(default_factory=set)
+    _time_capped: int | None = None
+
+    # -- construction --------------------------------------------------------------------------
+
+    @classmethod
+    def make(
+        cls,
+        mode: Mode,
+        budget: int,
+        *,
+        max_duration: float | None = None,
+        unprivileged: bool = True,
+    ) -> RunPlan:
+        costs = dict(COSTS[mode])
+        if not unprivileged:
+            costs["AUTH-PRIVILEGE"] = Cost(0)  # not applicable: no unprivileged principal
+        minimum = OVERHEAD + sum(c.minimum for c in costs.values())
+        pool = max(0, budget - minimum)
+        weights = sum(c.weight for c in costs.values())
+        shares = {
+            rid: Share(rid, c.minimum, c.minimum + int(pool * c.weight / weights))
+            for rid, c in costs.items()
+        }
+        return cls(mode=mode, budget=budget, shares=shares, costs=costs, max_duration=max_duration)
+
+    @property
+    def minimum(self) -> int:
+        return OVERHEAD + sum(s.minimum for s in self.shares.values())
+
+    def refusal(self) -> str | None:
+        """Why the budget cannot give a verdict (None: it can)."""
+        if self.budget >= self.minimum:
+            return None
+        return (
+            f"the request budget of {self.budget} is below the minimum of {self.minimum}"
+            f" requests a {self.mode} run needs for a complete verdict: give --max-requests"
+            f" {self.minimum} or more"
+        )
+
+    def start_clock(self, now: float | None = None) -> None:
+        if self.max_duration is not None:
+            now = time.monotonic() if now is None else now
+            self.deadline = now + self.max_duration * (1 - TIMEBOX_MARGIN)
+
+    # -- while running ---------------------------------------------------------------------------
+
+    def cost(self, requirement_id: str) -> Cost:
+        return self.costs.get(requirement_id, Cost(0))
+
+    def affordable(self, requests: int, now: float | None = None) -> int | None:
+        """Requests the time left allows at the measured pace (None: no time box or no pace yet)."""
+        if self.deadline is None:
+            return None
+        now = time.monotonic() if now is None else now
+        if self._timing_from is None:
+            self._timing_from = (now, requests)
+            return None
+        since, first = self._timing_from
+        measured = requests - first
+        if measured < TIMEBOX_SAMPLE:
+            return None
+        per_request = (now - since) / measured
+        return max(0, int((self.deadline - now) / per_request)) if per_request > 0 else None
+
+    def allowance(self, requirement_id: str, requests: int, now: float | None = None) -> int:
+        """Requests ``requirement_id``'s check may send, starting at the run's count ``requests``.
+
+        Its minimum plus its weight's part of what is left once every later check's minimum is
+        set aside (the budget, or what the time box still allows at the measured pace).
+        """
+        self._started.add(requirement_id)
+        cost = self.cost(requirement_id)
+        in_budget = self.budget - requests
+        remaining = in_budget
+        affordable = self.affordable(requests, now)
+        if affordable is not None and affordable < in_budget:
+            remaining = affordable
+            if self._time_capped is None:
+                self._time_capped = requests
+                self.notes.append(
+                    f"time box: at the measured pace, {affordable} more requests fit in the time"
+                    f" left (of {in_budget} in the budget); the remaining checks' exploration is"
+                    f" scaled down to fit"
+                )
+        later = [s for rid, s in self.shares.items() if rid not in self._started]
+        later_minimum = sum(s.minimum for s in later)
+        later_weight = sum(self.cost(s.requirement_id).weight for s in later)
+        # The time box shrinks exploration only: every check keeps its minimum (within the
+        # budget); if even the minima do not fit, the deadline ends what is left, not checked.
+        spare = max(0, remaining - later_minimum - cost.minimum)
+        if cost.exploratory:
+            extra = int(spare * cost.weight / (cost.weight + later_weight))
+        else:
+            extra = min(spare, max(10, cost.minimum))  # room for re-asks and re-checks
+        allowed = max(0, min(in_budget - later_minimum, cost.minimum + extra))
+        share = self.shares.get(requirement_id)
+        if share is not None:
+            share.allowed = allowed
+        return allowed
+
+    def record(self, requirement_id: str, spent: int) -> None:
+        self._started.add(requirement_id)
+        share = self.shares.setdefault(requirement_id, Share(requirement_id, 0, 0))
+        share.spent += spent
+
+    # -- reporting -------------------------------------------------------------------------------
+
+    def lines(self) -> list[str]:
+        """The plan as printed on a run's first lines."""
+        head = (
+            f"plan: {self.budget} requests; {self.minimum} are the minimum for a complete"
+            f" verdict, the rest goes to exploration (planned requests per requirement:)"
+        )
+        if self.max_duration is not None:
+            head += f"; time box {format_duration(self.max_duration)}"
+        out = [head]
+        for title, ids in PHASES:
+            parts = [
+                f"{rid} {self.shares[rid].planned}"
+                for rid in dict.fromkeys(ids)
+                if rid in self.shares and self.shares[rid].planned > 0
+            ]
+            if parts:
+                out.append(f"  {title}: " + ", ".join(parts))
+        return out
+
+    def document(self) -> dict[str, Any]:
+        return {
+            "budget": self.budget,
+            "minimum": self.minimum,
+            "max_duration_seconds": self.max_duration,
+            "shares": {rid: s.document() for rid, s in self.shares.items()},
+            "notes": list(self.notes),
+        }
+
+
+# --- durations -------------------------------------------------------------------------------
+
+_NUMBER = r"\d+(?:\.\d+)?"
+_DURATION = re.compile(rf"(?:(?P<h>{_NUMBER})h)?(?:(?P<m>{_NUMBER})m)?(?:(?P<s>{_NUMBER})s?)?")
+
+
+def parse_duration(text: object) -> float:
+    """``90s``, ``10m``, ``1h30m``, ``1.5h`` or a bare number of seconds -> seconds (> 0)."""
+    if isinstance(text, bool):
+        raise ValueError(f"expected a duration like 90s, 10m or 1h30m, got {text!r}")
+    if isinstance(text, int | float):
+        seconds = float(text)
+    elif isinstance(text, str):
+        raw = text.strip().lower().replace(" ", "")
+        match = _DURATION.fullmatch(raw)
+        if not raw or match is None or not any(match.groupdict().values()):
+            raise ValueError(f"expected a duration like 90s, 10m or 1h30m, got {text!r}")
+        parts = match.groupdict()
+        seconds = (
+            float(parts["h"] or 0) * 3600 + float(parts["m"] or 0) * 60 + float(parts["s"] or 0)
+        )
+    else:
+        raise ValueError(f"expected a duration like 90s, 10m or 1h30m, got {text!r}")
+    if not seconds > 0 or seconds == float("inf"):
+        raise ValueError(f"must be a positive duration like 90s or 10m, got {text!r}")
+    return seconds
+
+
+def format_duration(seconds: float) -> str:
+    whole = round(seconds)
+    if whole >= 60 and whole % 60 == 0:
+        return f"{whole // 60}m"
+    if whole >= 60:
+        return f"{whole // 60}m{whole % 60}s"
+    return f"{seconds:g}s"
+
+
+def spent_total(shares: Iterable[Share]) -> int:
+    return sum(s.spent for s in shares)
