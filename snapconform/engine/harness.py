@@ -435,6 +435,10 @@ class Harness:
             marks.minimum_examples = self.plan.cost(requirement_id).examples
             marks.deadline = self.plan.deadline
 
+    def end_check(self) -> None:
+        """The check's allowance ends with it (other users of the target are not limited)."""
+        self.marks.share_limit = None
+
     def minimum_requests(self, requirement_id: str) -> int:
         """The plan's minimum for ``requirement_id`` (1 without a plan)."""
         return max(1, self.plan.cost(requirement_id).minimum) if self.plan is not None else 1

@@ -355,3 +355,54 @@ def format_duration(seconds: float) -> str:
 
 def spent_total(shares: Iterable[Share]) -> int:
     return sum(s.spent for s in shares)
+
+
+def plan_markdown() -> str:
+    """docs/requirements.md's plan section: the order, each requirement's minimum and weight."""
+    modes: tuple[Mode, ...] = ("controlled", "declared", "observed")
+    plans = {mode: RunPlan.make(mode, 1500) for mode in modes}
+    lines = [
+        "## The request plan",
+        "",
+        "Before the first request, `snapconform run` divides its request budget (`--max-requests`,"
+        " default 1500) among the requirements (`snapconform/engine/plan.py`) and prints the plan"
+        " on its first lines; summary.json records each requirement's `planned_requests` and"
+        " `spent_requests`, and `plan` (budget, minimum, time box, the requests outside any"
+        " requirement).",
+        "",
+        "- Each requirement gets the **minimum** it needs for a verdict (below: requests; a"
+        " property check's minimum covers its deterministic first case and its first examples)."
+        " A budget below the sum of the minima is refused before anything is sent (exit 2,"
+        " naming the minimum).",
+        "- The decisive, cheap probes run first: the early error probe (one 400, one 401),"
+        " authentication, the cap, injected faults, the invalid-status and empty-filter checks."
+        " Then the exploratory filter properties, fuzzing, and the audit's contract probe last"
+        " (the audit requirements judge every response of the run).",
+        "- What the minima leave is shared by the exploratory checks in proportion to their"
+        " **weight**; a check that needs less than its share hands the rest to the checks after"
+        " it. An exploratory check stops at its share once it ran its minimum examples and stands"
+        " on them; a check cut short before its minimum (by its share, the budget or the time"
+        " box) is **not checked**, never passed.",
+        "- With `--max-duration` (`90s`, `10m`, `1h30m`), the time per request measured over the"
+        " first requests turns the time left into a number of requests; exploration shrinks to"
+        " fit it, the minima stay, and nothing is sent after the deadline (90% of the time box;"
+        " the rest is for the teardown and the reports).",
+        "",
+        "Minimum requests per mode (planned at the default budget in parentheses); weight in the"
+        " exploratory pool:",
+        "",
+        "| requirement | controlled | declared | observed | weight |",
+        "|---|---|---|---|---|",
+    ]
+    order = [ERROR_PROBE, DISCOVERY, *RUN_ORDER, "CONTRACT-200-BODY"]
+    for rid in order:
+        cells = []
+        for mode in modes:
+            share = plans[mode].shares.get(rid)
+            cells.append("—" if share is None else f"{share.minimum} ({share.planned})")
+        weight = max(plans[mode].cost(rid).weight for mode in modes)
+        name = f"{rid} (contract probe)" if rid == "CONTRACT-200-BODY" else rid
+        lines.append(f"| {name} | {' | '.join(cells)} | {weight:g} |")
+    totals = " | ".join(str(plans[mode].minimum) for mode in modes)
+    lines.append(f"| **minimum budget** (incl. {OVERHEAD} for the login) | {totals} | |")
+    return "\n".join(lines) + "\n"

@@ -276,10 +276,12 @@ def verify(harness: Harness, requirement: Requirement, node: pytest.Item | None 
             result = CheckResult.failed(f"the target failed: {harness.redactor(str(exc))}")
         except Exception as exc:
             if harness.marks.refused_at is None:
+                harness.end_check()
                 raise
             # e.g. a scenario that could not be set up because the budget refused its login
             result = CheckResult.failed(f"{type(exc).__name__}: {harness.redactor(str(exc))}")
         result = harness.settle(result, requirement.id, audit=judged_responses)
+        harness.end_check()
     if result.outcome == "passed" and harness.marks.share_ended:
         result = CheckResult.passed(result.detail + harness.exploration_note())
     if harness.plan is not None:
@@ -305,7 +307,10 @@ def _early_error_probe(harness: Harness) -> None:
 
     before = harness.stats.requests
     harness.begin_check(ERROR_PROBE)
-    _probe_errors(harness)
+    try:
+        _probe_errors(harness)
+    finally:
+        harness.end_check()
     assert harness.plan is not None
     harness.plan.record(ERROR_PROBE, harness.stats.requests - before)
 

@@ -389,7 +389,9 @@ def catalogue_markdown() -> str:
         lines.append(
             f"| {r.id} | {r.level} | {r.feature} | {r.title} | `{r.check_name}` | {source} |"
         )
-    return "\n".join(lines) + "\n"
+    from snapconform.engine.plan import plan_markdown
+
+    return "\n".join(lines) + "\n\n" + plan_markdown()
 
 
 if __name__ == "__main__":
