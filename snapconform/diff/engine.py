@@ -26,10 +26,11 @@ from snapconform.diff.stream import (
     filter_request,
     generated_filters,
     invalid_requests,
+    service_candidates,
 )
 from snapconform.engine.config import Credentials, RunConfig
 from snapconform.engine.harness import HarnessError, target_settings
-from snapconform.engine.oracle import CAP
+from snapconform.engine.oracle import CAP, FilterSpec
 from snapconform.engine.runner import effective_rate_limit
 from snapconform.engine.target import (
     SESSION_HEADER,
@@ -44,6 +45,8 @@ from snapconform.engine.target import (
 
 #: Requests kept back on each side for confirming differences once the stream has used the rest.
 CONFIRMATION_RESERVE = 0.1
+#: Requests in a row without an HTTP answer after which a side counts as gone.
+MAX_TRANSPORT_FAILURES = 5
 #: The request budget per side when --max-requests is not given.
 DEFAULT_MAX_REQUESTS = 300
 
@@ -105,9 +108,28 @@ class Side:
     target: Target
     credentials: Credentials
     unprivileged: Target | None = None
+    failures_in_a_row: int = 0
 
     def ask(self, request: DiffRequest) -> Observation:
-        return Observation.of(self.send(request))
+        """The answer to ``request``; a transport failure is an answer too (status 0).
+
+        DiffError once MAX_TRANSPORT_FAILURES requests in a row got no answer (the target is
+        gone: nothing left to compare).
+        """
+        try:
+            observation = Observation.of(self.send(request))
+        except BudgetExhausted:
+            raise
+        except TargetError as exc:
+            self.failures_in_a_row += 1
+            if self.failures_in_a_row >= MAX_TRANSPORT_FAILURES:
+                raise DiffError(
+                    f"{self.label}: {self.failures_in_a_row} requests in a row got no answer,"
+                    f" the last: {self.target.redact(str(exc))}"
+                ) from None
+            return Observation.failed(self.target.redact(str(exc)))
+        self.failures_in_a_row = 0
+        return observation
 
     def send(self, request: DiffRequest) -> Response:
         query, target = request.query, self.target
@@ -281,6 +303,18 @@ def _drive(
         for spec in cap_probes(list(learnt.values())):
             if step(filter_request(index + 1, spec)) is None:
                 return
+    refused = result.outcomes[0].status_a == 400 and result.outcomes[0].status_b == 400
+    if refused:
+        result.notes.append(
+            "both targets refuse filters naming neither tasks nor services (HTTP 400, allowed by"
+            " the bindings): every filter of the stream names a service"
+        )
+        for service in service_candidates(list(learnt.values())):
+            answers = step(filter_request(index + 1, FilterSpec(services=(service,))))
+            if answers is None:
+                return
+            for observation in answers:
+                learnt.update(observation.items)
     unprivileged = config.unprivileged is not None
     for description, query, auth in credential_requests(unprivileged=unprivileged):
         if step(DiffRequest(index + 1, "credentials", description, query, auth)) is None:
@@ -289,7 +323,8 @@ def _drive(
         if step(DiffRequest(index + 1, "invalid input", description, query)) is None:
             return
     budget = min(side.target.remaining_budget for side in sides)
-    for spec in generated_filters(list(learnt.values()), seed, max(0, budget)):
+    stream = generated_filters(list(learnt.values()), seed, max(0, budget), name_a_service=refused)
+    for spec in stream:
         if step(filter_request(index + 1, spec)) is None:
             # the generated filters are open-ended: the budget is their normal end
             result.stopped = None

@@ -51,6 +51,12 @@ class Observation:
     duplicates: tuple[str, ...] = ()
     #: how many items the list had (only the first CAP + 1 are kept in ``items``)
     listed: int = 0
+    #: no HTTP answer (status 0): what went wrong (reset, timeout, a body over the limits)
+    transport_error: str | None = None
+
+    @classmethod
+    def failed(cls, problem: str) -> Observation:
+        return cls(status=0, media_type=None, body_form="no answer", transport_error=problem)
 
     @classmethod
     def of(cls, response: Response) -> Observation:
@@ -181,7 +187,7 @@ def compare(a: Observation, b: Observation) -> list[Difference]:
                 "status",
                 a.status,
                 b.status,
-                f"HTTP {a.status} vs {b.status}",
+                f"{_answer(a)} vs {_answer(b)}",
                 churn_possible=churn,
             )
         ]
@@ -331,3 +337,9 @@ def _list(values: tuple[str, ...] | None) -> list[str] | None:
 
 def _yes(value: bool | None) -> str:
     return "present" if value else "missing"
+
+
+def _answer(observation: Observation) -> str:
+    if observation.transport_error is not None:
+        return f"no answer ({observation.transport_error})"
+    return f"HTTP {observation.status}"

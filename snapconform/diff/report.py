@@ -191,6 +191,7 @@ def _differing_result(
         attachments=[attachment],
         now=now,
         query=request.query,
+        order=request.index,  # the report lists them in stream order
     )
 
 
@@ -205,6 +206,7 @@ def _result(
     attachments: list[dict[str, str]],
     now: int,
     query: str | None = None,
+    order: int = 0,
 ) -> dict[str, Any]:
     parameters = [
         {"name": "A", "value": mask_url(result.base_url_a)},
@@ -221,8 +223,8 @@ def _result(
         "status": status,
         "statusDetails": {"message": message} if message else {},
         "stage": "finished",
-        "start": now,
-        "stop": now,
+        "start": now + order,
+        "stop": now + order,
         "labels": [
             {"name": "epic", "value": EPIC},
             {"name": "feature", "value": f"diff: {feature}"},

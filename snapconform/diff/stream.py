@@ -13,6 +13,10 @@ bytes. The stream is deterministic for a seed and a vocabulary:
    handful of requests;
 5. filters drawn by Hypothesis from ``filter_specs`` over the vocabulary, until the budget.
 
+When both targets refuse the empty filter with 400 (the bindings allow a server to require
+``tasks`` or ``services``), the vocabulary comes from one ``services=`` filter per candidate
+service, and every later filter naming neither gets a service.
+
 No control call is ever part of it: a diff only reads.
 """
 
@@ -29,6 +33,7 @@ from hypothesis import strategies as st
 from snapconform.engine.oracle import FilterSpec, encode_query, item_value
 from strategies.contract_data import statuses
 from strategies.filters import Vocabulary, filter_specs, informative_filters, invalid_status_values
+from strategies.values import SERVICE_NAMES
 
 Kind = Literal["filter", "invalid input", "credentials"]
 #: How the request authenticates.
@@ -150,16 +155,52 @@ def draw(strategy: st.SearchStrategy[Any], count: int, seed: int) -> list[Any]:
     return examples
 
 
+def service_candidates(items: Sequence[Mapping[str, Any]]) -> tuple[str, ...]:
+    """Services to name: those the listed tasks hold, else the bindings' (or common) ones."""
+    held = sorted(
+        {v for v in (item_value(item, "services") for item in items) if isinstance(v, str)}
+    )
+    if held:
+        return tuple(held)
+    try:  # the official bindings' service ids, where the engine knows them
+        from snapconform.engine.universe import BINDINGS_SERVICES  # type: ignore[attr-defined]
+
+        return tuple(BINDINGS_SERVICES)
+    except ImportError:
+        return SERVICE_NAMES
+
+
+def naming_a_service(spec: FilterSpec, services: Sequence[str], index: int) -> FilterSpec:
+    """``spec``, with one of ``services`` added when it names neither tasks nor services.
+
+    For a target that refuses such filters (the bindings allow it): every filter of the stream
+    then asks something it answers, instead of the same 400 on both sides.
+    """
+    if spec.tasks or spec.services or not services:
+        return spec
+    return spec.with_field("services", (services[index % len(services)],))
+
+
 def generated_filters(
-    items: Sequence[Mapping[str, Any]], seed: int, count: int
+    items: Sequence[Mapping[str, Any]],
+    seed: int,
+    count: int,
+    *,
+    name_a_service: bool = False,
 ) -> Iterator[FilterSpec]:
-    """The deterministic informative filters, then Hypothesis-drawn ones (``count`` at most)."""
+    """The deterministic informative filters, then Hypothesis-drawn ones (``count`` at most).
+
+    ``name_a_service``: the targets refuse filters naming neither tasks nor services, so each
+    such filter gets a service (``naming_a_service``).
+    """
     sent: set[str] = set()
     produced = 0
     candidates = list(informative_filters(items))
     if count > len(candidates):
         candidates += draw(filter_specs(Vocabulary.of(items)), count - len(candidates), seed)
-    for spec in candidates:
+    services = service_candidates(items)
+    for position, original in enumerate(candidates):
+        spec = naming_a_service(original, services, position) if name_a_service else original
         query = encode_query(spec.query_pairs())
         if query in sent:
             continue

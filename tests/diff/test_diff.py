@@ -26,6 +26,7 @@ from snapconform.engine.config import Credentials, RunConfig
 from snapconform.mutants import MUTANTS
 from snapconform.report.redaction import scan_report_dir, secret_forms
 from snapconform.server.app import ServerConfig
+from snapconform.server.behaviour import Behaviour, invalid
 from snapconform.server.defaults import (
     ADMIN_PASSWORD,
     ADMIN_USERNAME,
@@ -345,3 +346,56 @@ def test_a_principal_variable_with_the_snapconform_prefix_is_refused() -> None:
         parse_principal_options(["op@x"], {})
     ((credentials, variable),) = parse_principal_options(["a=b@x=OP"], {"OP": "secret"})
     assert (credentials.username, credentials.password, variable) == ("a=b@x", "secret", "OP")
+
+
+class RequiresTasksOrServices(Behaviour):
+    """Refuses a filter naming neither tasks nor services (the bindings allow it)."""
+
+    def build_filter(self, pairs: Any) -> Any:
+        spec = super().build_filter(pairs)
+        if not spec.tasks and not spec.services:
+            raise invalid("tasks_or_services", "Specify tasks or services.")
+        return spec
+
+
+class RequiresTasksOrServicesIgnoringStatus(RequiresTasksOrServices):
+    def select(self, store: Any, spec: Any, visible: Any) -> Any:
+        from dataclasses import replace
+
+        return super().select(store, replace(spec, status=None), visible)
+
+
+def test_targets_that_refuse_filters_without_tasks_or_services_are_compared_by_service() -> None:
+    with (
+        serve_in_thread(ServerConfig(control=False, behaviour=RequiresTasksOrServices())) as a,
+        serve_in_thread(ServerConfig(control=False, behaviour=RequiresTasksOrServices())) as b,
+        serve_in_thread(
+            ServerConfig(control=False, behaviour=RequiresTasksOrServicesIgnoringStatus())
+        ) as deviant,
+    ):
+        config = RunConfig(base_url=a.base_url, credentials=ADMIN, seed=5)
+        same = run_diff(config, b.base_url, max_requests=60)
+        different = run_diff(config, deviant.base_url, max_requests=60)
+    assert same.findings == [] and any("names a service" in note for note in same.notes)
+    answered = [o for o in same.outcomes if o.request.kind == "filter" and o.status_a == 200]
+    assert len(answered) > 20  # the stream asked questions the targets answer, not 400s
+    assert any(f.difference.aspect == "task_ids" for f in different.confirmed)
+
+
+def test_no_answer_is_an_answer_until_the_target_is_gone() -> None:
+    from snapconform.diff.engine import MAX_TRANSPORT_FAILURES
+    from snapconform.engine.target import Target, TargetSettings
+
+    gone = Side("B", Target(TargetSettings(base_url="http://127.0.0.1:9", timeout=2)), ADMIN)
+    request = DiffRequest(1, "credentials", "no credentials", "", "none")
+    try:
+        first = gone.ask(request)
+        assert first.status == 0 and "cannot connect" in (first.transport_error or "")
+        (difference,) = compare(listing(item("t1", "SUCCEEDED")), first)
+        assert difference.aspect == "status" and "no answer (cannot connect" in difference.detail
+        for _ in range(MAX_TRANSPORT_FAILURES - 2):
+            gone.ask(request)
+        with pytest.raises(DiffError, match="requests in a row got no answer"):
+            gone.ask(request)
+    finally:
+        gone.close()
