@@ -15,14 +15,12 @@ from pathlib import Path
 
 import pytest
 
-pytest.importorskip("snapconform.engine.pytest_plugin", reason="the engine plugin is not built")
-
 from snapconform.engine.requirements import CATALOGUE
 from snapconform.server.app import ServerConfig
 from snapconform.server.behaviour import Behaviour
 from snapconform.server.runner import ServerHandle, serve_in_thread
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.plugin_suite]
 
 
 class NoCap(Behaviour):

@@ -236,6 +236,7 @@ def test_a_bad_item_is_reported_by_the_whole_body_decode_every_time() -> None:
         assert decoder.calls[-1] == ("ListResult", body)
 
 
+@pytest.mark.bindings
 @pytest.mark.skipif(not oracle.bindings_available(), reason="official bindings not installed")
 def test_the_audit_decodes_each_task_once_with_the_real_bindings() -> None:
     decoder = CountingDecoder(oracle.bindings_decode_error)
@@ -250,6 +251,7 @@ def test_the_audit_decodes_each_task_once_with_the_real_bindings() -> None:
     assert _outcome(audit, "CONTRACT-BINDINGS") == ("passed", "2 distinct 200 responses judged")
 
 
+@pytest.mark.bindings
 @pytest.mark.skipif(not oracle.bindings_available(), reason="official bindings not installed")
 def test_a_decode_failure_is_reported_exactly_as_the_whole_body_decode_says() -> None:
     items = _tasks(50)

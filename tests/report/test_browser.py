@@ -1,13 +1,13 @@
 """The rendered report in a real headless chromium, as a reviewer opens it.
 
 Served over loopback http; driven by tests/report/browser/drive_report.mjs (playwright-core with
-the system chromium). Screenshots are kept under reports/browser/ of the checkout (path printed).
+the system chromium). Screenshots stay in the test's temporary directory (pytest keeps the last
+three runs' under its base temp; the path is printed).
 """
 
 from __future__ import annotations
 
 import re
-import shutil
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -19,7 +19,6 @@ from snapconform.report.render import AllureCli
 
 REPO = Path(__file__).resolve().parents[2]
 FAILED_TITLE = "FILTER-STATUS Every result matches the status filter"
-ARTEFACTS = REPO / "reports" / "browser"
 
 
 def _rgb(css: str) -> tuple[int, int, int]:
@@ -45,11 +44,8 @@ def test_reviewer_opens_the_failed_check_and_its_diff(
     with http_serve(sample_report / "html") as base_url:
         seen = browser_drive(f"{base_url}/index.html", FAILED_TITLE, shots, profile, chromium)
 
-    ARTEFACTS.mkdir(parents=True, exist_ok=True)
-    for shot in seen["screenshots"]:
-        shutil.copy(shot, ARTEFACTS / Path(shot).name)
     with capsys.disabled():
-        print(f"\nreport screenshots: {ARTEFACTS}")
+        print(f"\nreport screenshots: {shots}")
 
     assert seen.get("error") is None, seen.get("error")
     assert seen["status"] == 200
@@ -85,4 +81,4 @@ def test_reviewer_opens_the_failed_check_and_its_diff(
     assert missing[0] > missing[1], f"missing id not marked red: {missing}"
     assert unexpected[1] > unexpected[0], f"unexpected id not marked green: {unexpected}"
     for name in ("report-tree.png", "failed-check.png", "failed-check-diff.png"):
-        assert (ARTEFACTS / name).stat().st_size > 10_000
+        assert (shots / name).stat().st_size > 10_000
