@@ -31,6 +31,9 @@ from snapconform.server.runner import serve_in_thread
 from strategies.filters import informative_filters, near_misses
 from strategies.states import HarnessPrincipals, rich_state_document
 
+#: Whole engine checks against served mutants: minutes on 2 cores (the fast tier leaves them out).
+pytestmark = pytest.mark.slow
+
 #: Requests a filter check may send before it reports one of these mutants (the goal: a
 #: median of at most 20 requests to detect, see docs/mutation.md).
 FAST = 20

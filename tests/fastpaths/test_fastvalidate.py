@@ -140,6 +140,7 @@ SAMPLE_VALUES: dict[str, Any] = {
 }
 
 
+@pytest.mark.slow
 def test_every_union_combination_same_verdict(contracts: Contracts) -> None:
     """Status x (absent | null | value)^fields: the x-union rules, brute force."""
     fields = sorted(union_fields())
@@ -220,12 +221,14 @@ def mutated_list_results(draw: st.DrawFn) -> dict[str, Any]:
     return body
 
 
+@pytest.mark.slow
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(body=mutated_list_results())
 def test_generated_bodies_same_errors(body: dict[str, Any]) -> None:
     assert_same(default_contracts(), "ListResult", body)
 
 
+@pytest.mark.slow
 @settings(max_examples=150, deadline=None)
 @given(body=json_values)
 def test_arbitrary_json_same_errors_for_every_error_schema(body: Any) -> None:
