@@ -1660,8 +1660,9 @@ def check_fuzzing(h: Harness) -> CheckResult:
     if report.transport_errors:
         return CheckResult.failed(f"{report.transport_errors} transport error(s) in {sent}")
     if report.budget_exhausted and report.requests_sent < h.minimum_requests("FUZZ-SCHEMATHESIS"):
+        limit = "the time box" if h.plan and h.plan.expired() else "the request budget"
         return CheckResult.skipped(
-            f"request budget exhausted after {report.requests_sent} fuzzed request(s), fewer than"
+            f"{limit} ran out after {report.requests_sent} fuzzed request(s), fewer than"
             f" the {h.minimum_requests('FUZZ-SCHEMATHESIS')} a verdict needs"
         )
     return CheckResult.passed(

@@ -38,6 +38,8 @@ class RunConfig:
     ca_bundle: Path | None = None
     timeout: float = 30.0
     max_duration: float | None = None  # seconds: the time box (--max-duration 10m)
+    #: When the time box started (time.time()): the moment ``snapconform run`` started.
+    started_at: float | None = field(default=None, compare=False)
 
     @property
     def mode(self) -> Mode:

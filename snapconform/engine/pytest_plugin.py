@@ -24,7 +24,7 @@ from typing import Any
 import pytest
 
 from snapconform.engine.config import API_VERSIONS, Credentials, RunConfig
-from snapconform.engine.harness import Harness, HarnessError
+from snapconform.engine.harness import Harness, HarnessError, TimeBoxExpired
 from snapconform.engine.plan import DISCOVERY, ERROR_PROBE, RunPlan, run_position
 from snapconform.engine.requirements import CATALOGUE, EPIC, SPEC_URL, Requirement
 from snapconform.engine.target import BudgetExhausted, TargetError
@@ -54,7 +54,7 @@ class HarnessHolder:
             max_duration=config.max_duration,
             unprivileged=config.unprivileged is not None or config.mode == "controlled",
         )
-        self.plan.start_clock()
+        self.plan.start_clock(started_at=config.started_at)
         self.server: Any = None
         self.target_label = config.base_url or "embedded reference server"
         self.started = time.monotonic()
@@ -158,6 +158,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     add("ca-bundle", default=None)
     add("timeout", default=None, type=float)
     add("max-duration", default=None, type=float, help="time box of the run, in seconds")
+    add("started-at", default=None, type=float, help="when the time box started (epoch seconds)")
     add("outcomes", default=None, help="write per-requirement outcomes (JSON) to this file")
 
 
@@ -191,6 +192,7 @@ def run_config_from(config: pytest.Config) -> RunConfig:
         ca_bundle=Path(opt("ca_bundle")) if opt("ca_bundle") else None,
         timeout=opt("timeout") or defaults.timeout,
         max_duration=opt("max_duration"),
+        started_at=opt("started_at"),
     )
 
 
@@ -269,6 +271,9 @@ def verify(harness: Harness, requirement: Requirement, node: pytest.Item | None 
     harness.begin_check(requirement.id)
     with recorded_exchanges(harness.target) as exchanges:
         try:
+            if harness.plan is not None and harness.plan.expired() and not requirement.audit:
+                # nothing can be sent any more; the audits still judge what was seen
+                raise TimeBoxExpired("the time box (--max-duration) is over")
             result = requirement.check(harness)
         except BudgetExhausted as exc:
             result = CheckResult.skipped(f"{exc}: not enough requests left to check this")

@@ -25,7 +25,7 @@ import threading
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager, suppress
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from importlib.metadata import entry_points
 from pathlib import Path
 from types import FrameType
@@ -141,6 +141,8 @@ def pytest_command(
     ]
     if config.max_duration is not None:
         args.append(f"--snapconform-max-duration={config.max_duration}")
+        if config.started_at is not None:
+            args.append(f"--snapconform-started-at={config.started_at}")
     rate = effective_rate_limit(config)
     if rate is not None:
         args.append(f"--snapconform-rate-limit={rate}")
@@ -265,6 +267,8 @@ def run(
     terminal, one plain line per finished check elsewhere (or when *environ* says ``CI=true``).
     """
     started = time.monotonic()
+    if config.max_duration is not None and config.started_at is None:
+        config = replace(config, started_at=time.time())  # the time box includes start-up
     seed = config.seed if config.seed is not None else random.SystemRandom().randrange(2**31)
     report_dir = config.report_dir
     report_dir.mkdir(parents=True, exist_ok=True)
