@@ -5,7 +5,8 @@
 Installed with snapconform, this module loads in *every* pytest run of the environment, so it is
 inert unless a ``--snapconform-*`` option is on the command line (or in ``addopts``): then, and
 only then, it registers the engine's plugin (:data:`ENGINE_PLUGIN`: the options, the fixtures for
-the target, the universe and the oracle), adds the conformance suite to what pytest collects, and
+the target, the universe and the oracle), adds the conformance suite to what pytest collects
+(the paths given, else the ini's ``testpaths`` or the working directory, as without it), and
 marks every check with its requirement group (``snapconform_<feature>``) for ``-m``.
 
 ``--snapconform-progress FILE`` makes every test-running process (each xdist worker) append
@@ -31,6 +32,8 @@ REPORTER_NAME = "snapconform-progress"
 FIXTURES_NAME = "snapconform-fixtures"
 REPORTER_KEY = pytest.StashKey[ProgressReporter]()
 ACTIVE_KEY = pytest.StashKey[bool]()
+#: the suite path this plugin appended to the command line (None: the user named it)
+ADDED_SUITE_KEY = pytest.StashKey[Path]()
 #: requirement feature (snapconform.engine.requirements.Feature) -> marker suffix
 GROUP_MARKERS: dict[str, str] = {
     "contract": "contract",
@@ -96,6 +99,29 @@ def pytest_load_initial_conftests(
     suite = suite_dir()
     if not any(_within(Path(arg), suite) for arg in _positional(args)):
         args.append(str(suite))
+        early_config.stash[ADDED_SUITE_KEY] = suite
+
+
+def _add_default_paths(config: pytest.Config) -> None:
+    """The suite is *added* to what pytest collects: when the user named no path, the suite
+    (appended early, so that its conftest loads) must not replace the ini's ``testpaths`` or
+    the working directory, which pytest would have collected without the plugin."""
+    suite = config.stash.get(ADDED_SUITE_KEY, None)
+    if suite is None or [Path(arg).resolve() for arg in config.args] != [suite.resolve()]:
+        return
+    config.args[:0] = _default_paths(config)
+
+
+def _default_paths(config: pytest.Config) -> list[str]:
+    """What pytest collects when no path is given: ``testpaths`` (globbed, from the rootdir),
+    else the invocation directory."""
+    invocation = config.invocation_params.dir
+    testpaths = config.getini("testpaths")
+    if testpaths and invocation == config.rootpath:
+        found = [str(match) for pattern in testpaths for match in sorted(invocation.glob(pattern))]
+        if found:
+            return found
+    return [str(invocation)]
 
 
 def _within(path: Path, directory: Path) -> bool:
@@ -145,6 +171,7 @@ class SuiteFixtures:
 
 def pytest_configure(config: pytest.Config) -> None:
     if config.stash.get(ACTIVE_KEY, False):
+        _add_default_paths(config)
         if not config.pluginmanager.has_plugin(FIXTURES_NAME):
             config.pluginmanager.register(SuiteFixtures(), FIXTURES_NAME)
         for feature, suffix in GROUP_MARKERS.items():

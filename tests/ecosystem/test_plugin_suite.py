@@ -109,6 +109,33 @@ def test_group_marker_selects_the_cap_checks_and_they_pass(
     assert "deselected" in result.stdout  # the other groups were collected, then left out
 
 
+@pytest.mark.parametrize("layout", ["testpaths", "cwd"])
+def test_the_suite_is_added_to_the_teams_own_tests(
+    layout: str, tmp_path: Path, faithful: ServerHandle
+) -> None:
+    """No path named: pytest collects what it would without the plugin (the ini's testpaths,
+    else the working directory) *and* the suite. Seen: only the suite was collected."""
+    if layout == "testpaths":
+        (tmp_path / "pytest.ini").write_text("[pytest]\ntestpaths = checks\n")
+        (tmp_path / "checks").mkdir()
+        (tmp_path / "checks" / "test_own.py").write_text(OWN_TEST)
+        own = "checks/test_own.py::test_own"
+    else:
+        (tmp_path / "test_own.py").write_text(OWN_TEST)
+        own = "test_own.py::test_own"
+    result = run_suite(
+        tmp_path,
+        "--snapconform-base-url",
+        faithful.base_url,
+        "--snapconform-control-url",
+        faithful.control_url,
+        "-rA",
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert f"PASSED {own}" in result.stdout
+    assert any(line.startswith("PASSED") and "CAP-" in line for line in result.stdout.splitlines())
+
+
 def test_a_server_without_the_cap_fails_the_cap_group(
     tmp_path: Path, capless: ServerHandle
 ) -> None:
