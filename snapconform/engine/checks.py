@@ -1433,6 +1433,8 @@ def check_unprivileged_forbidden(h: Harness) -> CheckResult:
     with h.new_target() as target:
         try:
             h.login(target, credentials)
+        except BudgetExhausted:
+            raise  # our budget, not the server: verify() skips with "request budget ... spent"
         except Exception as exc:  # LoginRefused or TargetError
             if h.mode == "controlled":
                 return CheckResult.failed(

@@ -1,8 +1,8 @@
 """``snapconform run``: check a server against the contract and write a verdict.
 
 Options come from flags, the environment (SNAPCONFORM_*; secrets only from there) and a
-configuration file (``snapconform.settings``). Exit status: 0 every MUST requirement holds,
-1 at least one fails, 2 no verdict possible (one line on stderr says why).
+configuration file (``snapconform.settings``). Exit status: :data:`EXIT_STATUS` (0 every MUST
+requirement holds, 1 at least one fails, 2 no verdict possible, 130 interrupted).
 """
 
 from __future__ import annotations
@@ -10,20 +10,64 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 
 from snapconform.config_cli import add_settings_arguments
+from snapconform.engine.config import RunConfig
 from snapconform.engine.runner import EXIT_NO_VERDICT, INTERRUPTED, render_table, run
 from snapconform.settings import SettingsError, resolve_run_config
+
+#: The one wording of the exit statuses (README, docs/quickstart.md and docs/ci.md say the same;
+#: tests/docs check it).
+EXIT_STATUS = (
+    "0 conformant, 1 non-conformant, 2 no verdict possible (a wrong flag or setting, or a "
+    "target that cannot be checked: one line on stderr says why), 130 interrupted"
+)
+INSECURE_WARNING = (
+    "snapconform: warning: --insecure: the server's TLS certificate is not verified, so the "
+    "credentials go to whoever answers; for a lab only (prefer --ca-bundle)"
+)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_settings_arguments(parser)
     parser.epilog = (
         "Secrets come from the environment only: SNAPCONFORM_PASSWORD, "
-        "SNAPCONFORM_UNPRIVILEGED_PASSWORD. Exit status: 0 conformant, 1 non-conformant, "
-        "2 no verdict possible."
+        f"SNAPCONFORM_UNPRIVILEGED_PASSWORD. Exit status: {EXIT_STATUS}."
     )
+
+
+def unused_credentials_note(
+    config: RunConfig, environ: Mapping[str, str] | None = None
+) -> str | None:
+    """Why configured credentials are not used, when they are not (else None).
+
+    The embedded reference server and controlled mode log in with principals the harness pushes
+    itself (fresh passwords per run); a SNAPCONFORM_PASSWORD meant for a real server does not
+    fit them and must not be silently ignored.
+    """
+    given = [
+        name
+        for name, credentials in (
+            ("SNAPCONFORM_USERNAME/SNAPCONFORM_PASSWORD", config.credentials),
+            ("SNAPCONFORM_UNPRIVILEGED_USERNAME/_PASSWORD", config.unprivileged),
+        )
+        if credentials is not None
+    ]
+    if config.credentials is None and (environ or {}).get("SNAPCONFORM_PASSWORD"):
+        given.append("SNAPCONFORM_PASSWORD")
+    if not given:
+        return None
+    if config.base_url is None:
+        where = "the embedded reference server logs in with principals of its own"
+        hint = "; give --base-url to check another server with them"
+    elif config.control_url is not None:
+        where = "controlled mode logs in with principals it pushes to the mock"
+        hint = ""
+    else:
+        return None
+    return f"{where}: the configured {' and '.join(given)} are not used{hint}"
 
 
 def main(args: argparse.Namespace) -> int:
@@ -32,8 +76,17 @@ def main(args: argparse.Namespace) -> int:
     except SettingsError as exc:
         print(f"snapconform: {exc}", file=sys.stderr)
         return EXIT_NO_VERDICT
+    if config.insecure:
+        print(INSECURE_WARNING, file=sys.stderr)
+    unused = unused_credentials_note(config, os.environ)
+    if unused:
+        print(f"note: {unused}", flush=True)
     result = run(config)
     summary = result.summary
+    mock_state = summary.get("mock_state")
+    if mock_state:  # controlled mode: was the mock left as it was found?
+        print(f"mock state: {'restored' if mock_state['restored'] else 'NOT restored'}:"
+              f" {mock_state['detail']}")  # fmt: skip
     if summary["reason"] == INTERRUPTED:
         # the suite was stopped and has deleted its sessions; the partial summary is on disk
         print("snapconform: interrupted", file=sys.stderr)

@@ -7,10 +7,12 @@ and raises HarnessError with one clear line when no verdict is possible.
 
 from __future__ import annotations
 
+import re
 import secrets
 import time
 import zlib
 from collections.abc import Callable
+from contextlib import suppress
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -28,6 +30,7 @@ from snapconform.engine.safety import RetryPolicy
 from snapconform.engine.target import (
     RECORDED_BODY_LIMIT,
     SESSION_HEADER,
+    TASKS_PATH,
     BudgetExhausted,
     ControlClient,
     LoginRefused,
@@ -69,7 +72,14 @@ class TimeBoxExpired(BudgetExhausted):
 
 
 class HarnessError(Exception):
-    """No verdict is possible (unreachable target, refused login, bad state file). One line."""
+    """No verdict is possible (unreachable target, refused login, bad state file). One line.
+
+    ``mock_state``: in controlled mode, whether the mock's state was restored on the way out.
+    """
+
+    mock_state: dict[str, Any] | None = None
+    #: requests sent to the target before the run gave up (the pre-flight's)
+    requests: int = 0
 
 
 @dataclass
@@ -147,6 +157,25 @@ def _failure(violation: Violation, how: str) -> CheckResult:
     return CheckResult.failed(f"{violation} [{how}]", evidence)
 
 
+#: Statuses the endpoint documents for GET /api/snapservice/tasks (with an error body).
+DOCUMENTED_ERROR_STATUSES = frozenset({400, 401, 403, 500, 503})
+_HTML_HIDDEN = re.compile(r"<(head|script|style)\b.*?</\1\s*>", re.DOTALL | re.IGNORECASE)
+_HTML_TAG = re.compile(r"<[^>]*>")
+
+
+def endpoint_answered(response: Response) -> bool:
+    """Whether ``response`` is the endpoint's answer (right or wrong), not some other server's."""
+    if response.status != 200 and response.status not in DOCUMENTED_ERROR_STATUSES:
+        return False
+    if isinstance(response.body, dict):
+        return True
+    # a body labelled JSON that does not parse is the endpoint answering badly (CONTRACT-JSON)
+    declared = (response.content_type or "").split(";")[0].strip().lower()
+    return response.json_error is not None and (
+        declared == "application/json" or declared.endswith("+json")
+    )
+
+
 def harness_principals() -> HarnessPrincipals:
     """Controlled mode's own principals; passwords are fresh per run and never printed."""
 
@@ -204,6 +233,10 @@ class Harness:
     #: Declared mode: another principal of the state file with a visible_tasks list.
     limited: tuple[Credentials, frozenset[str] | None] | None = None
     notes: list[str] = field(default_factory=list)
+    #: Controlled mode: the mock's state before the first push (None: the mock offers no GET).
+    saved_state: dict[str, Any] | None = None
+    #: Controlled mode, after close(): {"restored": bool, "detail": str}.
+    mock_state: dict[str, Any] | None = None
     uncertain: dict[str, list[str]] = field(default_factory=dict)
     marks: FailureMarks = field(default_factory=FailureMarks)
     #: The run's request plan (set by the suite's plugin; None: no shares, only the budget).
@@ -248,9 +281,17 @@ class Harness:
         audit.repro = harness.repro
         try:
             harness._prepare(control_url)
-        except (TargetError, LoginRefused) as exc:
+        except (TargetError, LoginRefused, HarnessError) as exc:
             harness.close()
-            raise HarnessError(redactor(str(exc))) from None
+            error = HarnessError(redactor(str(exc)))
+            error.mock_state = harness.mock_state
+            error.requests = harness.stats.requests
+            raise error from None
+        except BaseException:
+            # Ctrl-C during the pre-flight (a long discovery): the sessions opened so far are
+            # deleted and the mock's state put back, as at the end of a run
+            harness.close()
+            raise
         return harness
 
     def _prepare(self, control_url: str | None) -> None:
@@ -265,11 +306,15 @@ class Harness:
             ):
                 self.redactor.add(password)
             self.source = ControlledSource(self.control, self.principals, self._relogin)
+            # Leave the mock as found: its state is saved before the first push, put back in
+            # close() (also after a failure or Ctrl-C).
+            self.saved_state = self.control.saved_state()
             # Pre-flight: an empty universe with our principals, then the privileged login.
             self.control.put_state(
                 {"tasks": [], "principals": principals_document(self.principals, [])}
             )
             self.login(self.target, self.privileged)
+            self._probe_endpoint()
             return
         if config.credentials is None:
             raise HarnessError(
@@ -278,12 +323,42 @@ class Harness:
         if config.state_file is not None:
             self.source = FixedSource(self._declared_universe())
             self.login(self.target, self.privileged)
+            self._probe_endpoint()
             return
         self.login(self.target, self.privileged)
+        self._probe_endpoint()
         universe = discover(self.target)
         self.source = ObservedSource(universe)
         if universe.notes:
             self.notes.extend(f"discovery: {note}" for note in universe.notes)
+
+    def _probe_endpoint(self) -> None:
+        """Pre-flight: does the target serve the endpoint at all? One GET, the privileged login.
+
+        A 200 or a documented error status, with a JSON object (or a body labelled JSON that
+        does not parse), is the endpoint answering, rightly or not: the checks judge it. Anything
+        else (a 404, an HTML page, a proxy's 502) means a wrong URL or not the endpoint, and no
+        verdict about it would be meaningful.
+        """
+        if self.target.remaining_budget == 0:
+            return  # nothing may be sent; the checks will say the budget is spent
+        response = self.target.list_tasks()
+        if endpoint_answered(response):
+            return
+        kind = (response.content_type or "no content type").split(";")[0]
+        shown = response.text
+        if "html" in kind:  # what a person would read on the page, not its markup
+            shown = _HTML_TAG.sub(" ", _HTML_HIDDEN.sub(" ", shown))
+        shown = " ".join(shown.split())
+        if len(shown) > 100:
+            shown = shown[:97].rsplit(" ", 1)[0] + " ..."
+        answered = f"HTTP {response.status} ({kind}" + (f": {shown!r})" if shown else ")")
+        raise HarnessError(
+            self.redactor(
+                f"GET {self.base_url}{TASKS_PATH} answered {answered}: not the snapservice "
+                "tasks endpoint; check --base-url"
+            )
+        )
 
     def _declared_universe(self) -> Universe:
         from snapconform.server.state import (
@@ -597,6 +672,37 @@ class Harness:
         return drawn[0]
 
     def close(self) -> None:
-        self.target.close()
-        if self.control is not None:
-            self.control.close()
+        try:
+            self.target.close()
+        finally:
+            if self.control is not None:
+                try:
+                    self.mock_state = self._restore_mock_state(self.control)
+                finally:
+                    self.control.close()
+
+    def _restore_mock_state(self, control: ControlClient) -> dict[str, Any]:
+        """PUT the state saved before the run back; what happened, for the summary."""
+        where = f"{control.control_url}/state"
+        if control.fault_armed:  # a fault the run armed but did not consume: disarm it
+            with suppress(TargetError):
+                control.inject_fault("SERVICE_UNAVAILABLE", 0)
+        if not control.state_pushed:
+            return {"restored": True, "detail": "the run did not change the mock's state"}
+        if self.saved_state is None:
+            return {
+                "restored": False,
+                "detail": f"the mock offers no GET {where}: its state was not saved, and it "
+                "holds the run's last test data",
+            }
+        try:
+            control.put_state(self.saved_state)
+        except TargetError as exc:
+            return {"restored": False, "detail": f"restoring the mock's state failed: {exc}"}
+        tasks = len(self.saved_state.get("tasks") or [])
+        principals = len(self.saved_state.get("principals") or [])
+        return {
+            "restored": True,
+            "detail": f"the mock's state saved before the run ({tasks} tasks, {principals} "
+            f"principals) was put back with PUT {where}",
+        }

@@ -46,6 +46,9 @@ class HarnessHolder:
         self.outcomes_path = outcomes
         self.harness: Harness | None = None
         self.error: str | None = None
+        #: controlled mode: whether the mock's state was put back (Harness.mock_state)
+        self.mock_state: dict[str, Any] | None = None
+        self.requests_before_error = 0
         self.results: dict[str, dict[str, Any]] = {}
         #: The run's request plan, decided before the first request (snapconform.engine.plan).
         self.plan = RunPlan.make(
@@ -91,14 +94,19 @@ class HarnessHolder:
                 self.plan.record(DISCOVERY, max(0, self.harness.stats.requests - 1))
         except HarnessError as exc:
             self.error = str(exc)
+            self.mock_state = exc.mock_state
+            self.requests_before_error = exc.requests
             raise
         return self.harness
 
     def close(self) -> None:
-        if self.harness is not None:
-            self.harness.close()
-        if self.server is not None:
-            self.server.stop()
+        try:
+            if self.harness is not None:
+                self.harness.close()
+                self.mock_state = self.harness.mock_state
+        finally:
+            if self.server is not None:
+                self.server.stop()
 
     def document(self) -> dict[str, Any]:
         h = self.harness
@@ -108,12 +116,13 @@ class HarnessHolder:
             "mode": h.mode if h else self.config.mode,
             "api_version": self.config.api_version,
             "seed": self.seed,
-            "requests": h.stats.requests if h else 0,
+            "requests": h.stats.requests if h else self.requests_before_error,
             "distinct_filters": len(h.stats.distinct_queries) if h else 0,
             "filter_cases": len(h.stats.filter_cases) if h else 0,
             "control_requests": h.control.requests if h and h.control else 0,
             "elapsed_seconds": round(time.monotonic() - self.started, 2),
             "notes": [*(h.notes if h else []), *self.plan.notes],
+            "mock_state": self.mock_state,
             "requirements": self.results,
             "plan": self.plan.document(),
         }
@@ -386,8 +395,10 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     holder = session.config.stash.get(HARNESS_KEY, None)
     if holder is None:
         return
-    holder.write()
-    holder.close()
+    try:
+        holder.close()  # first: it deletes the sessions and puts the mock's state back
+    finally:
+        holder.write()
 
 
 __all__ = ["SUITE_DIR", "HarnessHolder", "run_config_from", "verify"]

@@ -254,6 +254,7 @@ def build_summary(
                 if name not in {r.id for r in CATALOGUE}
             },
         },
+        **({"mock_state": outcomes["mock_state"]} if outcomes.get("mock_state") else {}),
         "requirements": requirements,
     }
 

@@ -66,6 +66,14 @@ RECORDED_EXCHANGES_LIMIT = 2000
 AuthScheme = Literal["session", "basic", "none"]
 
 
+#: The note of a 503 without Retry-After. Informational: every controlled run provokes one
+#: (FAULT-503), so it must not read like a problem of the server or of the run.
+NO_RETRY_AFTER_503 = (
+    "a 503 without Retry-After was taken as the server's answer and checked as such (not"
+    " retried; FAULT-503 provokes one on purpose in controlled mode)"
+)
+
+
 class TargetError(Exception):
     """The target could not be used (unreachable, TLS failure, timeout). Message has no secrets."""
 
@@ -350,7 +358,7 @@ class Target:
             raise TargetError(f"{where} timed out after {self.settings.timeout:g}s") from None
         except httpx.ConnectError as exc:
             raise TargetError(
-                f"cannot connect to {self.base_url}: {self.redact(str(exc))}"
+                f"cannot connect to {self.base_url}: {self.redact(str(exc))}{_tls_hint(exc)}"
             ) from None
         except TargetSafetyError as exc:
             raise TargetError(f"{where}: {self.redact(str(exc))}") from None
@@ -386,13 +394,15 @@ class Target:
             # a throttling 503 without Retry-After is an answer, not a request to come back;
             # a POST is never sent twice for a 5xx (it may have created a session)
             if raw.status_code == 503 and "retry-after" not in raw.headers:
-                decision = RetryDecision(
-                    False, reason="no Retry-After: judged as an answer, not retried"
-                )
+                decision = RetryDecision(False, reason=NO_RETRY_AFTER_503)
             if transient and method != "GET":
                 decision = RetryDecision(False)
             if not decision.retry:
-                if (decision.reason and log.retried) or raw.status_code in policy.throttle_statuses:
+                if decision.reason == NO_RETRY_AFTER_503 and not log.retried:
+                    self._note(f"{method} {path}: {NO_RETRY_AFTER_503}")
+                elif (
+                    decision.reason and log.retried
+                ) or raw.status_code in policy.throttle_statuses:
                     self._note(f"{method} {path}: {log.summary()}; {decision.reason}".rstrip("; "))
                 break
             log.waits.append(decision.wait)
@@ -510,8 +520,9 @@ class Target:
         if response.status == 401:
             raise LoginRefused(f"the target refused the login of {username!r} (HTTP 401)")
         raise LoginRefused(
-            f"session creation for {username!r} failed: HTTP {response.status}"
-            + (f" ({response.json_error})" if response.json_error else "")
+            f"session creation for {username!r} failed: POST {self.base_url}{SESSIONS_PATH}"
+            f" answered HTTP {response.status}"
+            + (f" ({response.json_error}; check --base-url)" if response.json_error else "")
         )
 
     def relogin(self, api_version: str = "8.0.3") -> None:
@@ -547,6 +558,17 @@ class Target:
         return self._send("GET", TASKS_PATH, query, headers=merged)
 
 
+def _tls_hint(error: Exception) -> str:
+    """What to do about a certificate the client could not verify (else nothing)."""
+    text = str(error)
+    if "CERTIFICATE_VERIFY_FAILED" in text or "certificate verify failed" in text:
+        return (
+            "; pass the CA's certificate (PEM) with --ca-bundle (or SNAPCONFORM_CA_BUNDLE),"
+            " and use the host name the certificate was issued for"
+        )
+    return ""
+
+
 class ControlClient:
     """The reference server's control protocol ({control}/state, {control}/faults).
 
@@ -557,6 +579,9 @@ class ControlClient:
         self.control_url = control_url.rstrip("/")
         self._client = httpx.Client(timeout=timeout, verify=verify, follow_redirects=False)
         self.requests = 0
+        #: what the run changed on the mock (its state; a fault armed), to undo at the end
+        self.state_pushed = False
+        self.fault_armed = False
 
     def close(self) -> None:
         self._client.close()
@@ -566,17 +591,35 @@ class ControlClient:
         try:
             return self._client.request(method, f"{self.control_url}{path}", json=document)
         except httpx.HTTPError as exc:
+            cause = " ".join(str(exc).split()) or "no detail"
             raise TargetError(
-                f"control endpoint {self.control_url}{path} failed: {type(exc).__name__}"
+                f"control endpoint {method} {self.control_url}{path} failed: "
+                f"{type(exc).__name__}: {cause} (is --control-url right and the mock running?)"
             ) from None
 
     def put_state(self, document: Mapping[str, Any]) -> None:
+        self.state_pushed = True
         response = self._call("PUT", "/state", document)
         if response.status_code >= 300:
             raise TargetError(
                 f"PUT {self.control_url}/state refused the state document: HTTP"
                 f" {response.status_code} {response.text[:300]}"
             )
+
+    def saved_state(self) -> dict[str, Any] | None:
+        """GET {control}/state to put back later; None when the mock does not offer it."""
+        response = self._call("GET", "/state")
+        if response.status_code in (404, 405, 501):
+            return None
+        if response.status_code != 200:
+            raise TargetError(f"GET {self.control_url}/state: HTTP {response.status_code}")
+        try:
+            document = response.json()
+        except ValueError:
+            raise TargetError(f"GET {self.control_url}/state: the body is not JSON") from None
+        if not isinstance(document, dict):
+            raise TargetError(f"GET {self.control_url}/state: the body is not a state document")
+        return document
 
     def get_state(self) -> dict[str, Any]:
         response = self._call("GET", "/state")
@@ -589,6 +632,7 @@ class ControlClient:
         response = self._call("POST", "/faults", {"error_type": error_type, "count": count})
         if response.status_code in (404, 405):
             return False
+        self.fault_armed = count > 0
         if response.status_code >= 300:
             raise TargetError(f"POST {self.control_url}/faults: HTTP {response.status_code}")
         return True

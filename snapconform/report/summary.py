@@ -175,6 +175,10 @@ def render_markdown(summary: Summary) -> str:
     ]
     if doc.get("reason"):
         lines += ["", f"> **Why no verdict:** {_cell(doc['reason'])}"]
+    mock_state = doc.get("mock_state")
+    if mock_state:
+        shown = "restored" if mock_state["restored"] else "**not restored**"
+        lines += ["", f"Mock state: {shown} — {_cell(mock_state['detail'])}"]
     ordered = sorted(
         summary.requirements,
         key=lambda r: (_OUTCOME_ORDER[r["outcome"]], _LEVEL_ORDER[r["level"]]),

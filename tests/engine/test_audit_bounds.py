@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import random
-import time
 from collections.abc import Mapping
 from typing import Any
 
@@ -56,21 +55,30 @@ def _outcome(audit: ResponseAudit, requirement_id: str) -> tuple[str, str]:
     return result.outcome, result.detail
 
 
-def test_a_hostile_100000_item_list_is_judged_in_bounded_time() -> None:
+def test_a_hostile_100000_item_list_is_judged_with_bounded_work(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     # a few dozen bytes each and invalid (Info lacks required fields): the slow path of every check
     items = [{"task": f"t-{n}", "info": {"status": "SUCCEEDED"}} for n in range(100_000)]
+    judged: list[Any] = []
+    real = oracle.list_contract_violations
+
+    def counting(body: Any, contracts: Any = None) -> tuple[list[str], list[str]]:
+        judged.extend(body["items"])
+        return real(body, contracts)
+
+    monkeypatch.setattr(audit_module.oracle, "list_contract_violations", counting)
     audit = _audit(bindings=oracle.bindings_available())
-    response = _response({"items": items})
-    started = time.monotonic()
-    audit(response)
-    elapsed = time.monotonic() - started
+    audit(_response({"items": items}))
     outcome, detail = _outcome(audit, "CAP-NEVER-MORE")
     assert outcome == "failed"
     assert "200 with 100000 tasks (cap 1000)" in detail
     assert f"only the first {EXAMINED_ITEMS} of 100000 items were examined" in detail
     assert _outcome(audit, "CONTRACT-200-BODY")[0] == "failed"
-    # before the bound: minutes (jsonschema and the bindings on all 100 000 items)
-    assert elapsed < 30, f"{elapsed:.1f} s for one response"
+    # before the bound every item was judged: minutes per response. The work is bounded here;
+    # what it costs is measured in bench/hostile_bench.py (a timing assertion is flaky on a
+    # loaded machine).
+    assert len(judged) <= EXAMINED_ITEMS
 
 
 def test_only_the_first_items_of_an_over_cap_list_are_judged_deeply(
@@ -161,17 +169,31 @@ def test_matching_agrees_with_the_definition(items: list[dict[str, Any]], spec: 
     )
 
 
-def test_expected_ids_is_linear_on_a_large_store() -> None:
+def test_expected_ids_is_linear_on_a_large_store(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Work, not time: the filter is read once (one matcher per call) and each item is tested
+    # once. (Timed, this was flaky on a loaded machine; bench/validation_bench.py times it.)
     items = [
         {"task": f"t-{n}", "info": {"service": f"s{n % 7}", "status": "SUCCEEDED"}}
         for n in range(100_000)
     ]
     spec = FilterSpec(services=("s1", "s3"), status=("SUCCEEDED", "FAILED"))
-    started = time.monotonic()
-    for _ in range(5):
-        got = oracle.expected_ids(items, spec)
+    built, tested = [], []
+    real = oracle._matcher
+
+    def counting(spec: FilterSpec) -> Any:
+        test = real(spec)
+        built.append(spec)
+
+        def counted(item: Any) -> bool:
+            tested.append(1)
+            return test(item)
+
+        return counted
+
+    monkeypatch.setattr(oracle, "_matcher", counting)
+    got = oracle.expected_ids(items, spec)
     assert len(got) == len([n for n in range(100_000) if n % 7 in (1, 3)])
-    assert time.monotonic() - started < 10
+    assert len(built) == 1 and len(tested) == len(items)
 
 
 # --- CONTRACT-BINDINGS: one decode per distinct item ------------------------------------------

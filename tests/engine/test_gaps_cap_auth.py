@@ -122,6 +122,20 @@ def test_a_budget_running_out_mid_check_skips_it(requirement_id: str, tmp_path: 
         assert result.outcome != "failed", (budget, result.detail)
 
 
+def test_a_budget_spent_before_the_unprivileged_login_blames_the_budget(tmp_path: Path) -> None:
+    """Seen: `the unprivileged login was refused: request budget of 2000 spent` — the server
+    refused nothing; the skip reason must name the budget, not a refusal."""
+    seen_budget = False
+    for budget in range(1, 7):
+        with engine_against(None, "declared", tmp_path, max_requests=budget) as harness:
+            result = outcome_of(harness, "AUTH-PRIVILEGE")
+        assert result.outcome != "failed", (budget, result.detail)
+        if "budget" in result.detail:
+            seen_budget = True
+            assert "refused" not in result.detail, (budget, result.detail)
+    assert seen_budget
+
+
 # --- 8. summary.json says when each requirement first failed ------------------------------------
 
 

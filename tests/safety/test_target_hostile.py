@@ -34,8 +34,10 @@ from tests.safety.hostile import (
 )
 
 TIMEOUT = 1.0
-#: the slowest case may take the timeout plus the time to notice a trickled byte
-DEADLINE = TIMEOUT + 1.5
+#: Only a guard against a hang (a case that never ends), not a speed bound: the specific outcome
+#: ("timed out after 1s") is what proves the timeout fired. Asserted at timeout + 1.5 s this
+#: failed on a loaded 2-core machine (items-100000 took 5.3 s to parse).
+DEADLINE = 60.0
 PASSWORD = "hostile-test-password"
 
 
@@ -195,9 +197,13 @@ def test_a_long_retry_after_is_not_waited_for() -> None:
 
 
 def test_a_503_without_retry_after_is_an_answer_not_retried() -> None:
-    outcome, _, calls = run_sequence(throttled("503 Service Unavailable", None), OK)
+    outcome, target, calls = run_sequence(throttled("503 Service Unavailable", None), OK)
     assert outcome.response is not None and outcome.response.status == 503
     assert calls == ["GET"]
+    # the note explains, it does not alarm (a conformant controlled run always has one)
+    (note,) = target.notes
+    assert note.startswith("GET /api/snapservice/tasks: a 503 without Retry-After was taken")
+    assert "FAULT-503 provokes one on purpose" in note
 
 
 def test_a_500_that_vanishes_on_retry_is_still_seen_and_reported_flaky() -> None:
@@ -259,6 +265,7 @@ def test_tls_is_verified_by_default(tls_server: TlsServer) -> None:
         login_and_list(tls_server.base_url, True)
     message = str(caught.value)
     assert "CERTIFICATE_VERIFY_FAILED" in message and "\n" not in message
+    assert "with --ca-bundle (or SNAPCONFORM_CA_BUNDLE)" in message  # what to do about it
 
 
 def test_a_ca_bundle_makes_the_certificate_trusted(tls_server: TlsServer) -> None:
