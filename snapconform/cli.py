@@ -1,8 +1,8 @@
 """The ``snapconform`` command line: run, serve, selftest, report, config, capture, diff.
 
 Each subcommand lives with its subsystem and registers itself here; this module only composes,
-and owns the error contract: a wrong flag is one line plus the subcommand's usage (exit 2), a
-wrong configuration value is one line (exit 2), and nothing ever ends in a traceback unless
+and owns the error contract: a wrong flag is one line with a suggestion (exit 2), a wrong
+configuration value is one line (exit 2), and nothing ever ends in a traceback unless
 ``SNAPCONFORM_DEBUG=1`` asks for one.
 """
 
@@ -39,7 +39,8 @@ Handler = Callable[[argparse.Namespace], int]
 
 
 class ArgumentParser(argparse.ArgumentParser):
-    """argparse with a did-you-mean hint for misspelt options; errors stay one line + usage."""
+    """argparse whose errors are one line with a suggestion: a did-you-mean for a misspelt
+    option or choice, else where the options are listed (``--help``); no usage block."""
 
     def error(self, message: str) -> NoReturn:
         choice = _INVALID_CHOICE.search(message)
@@ -48,7 +49,8 @@ class ArgumentParser(argparse.ArgumentParser):
             matches = difflib.get_close_matches(choice.group("given"), options, n=1, cutoff=0.6)
             if matches:
                 message = f"{message} (did you mean {matches[0]!r}?)"
-        self.print_usage(sys.stderr)
+        if "did you mean" not in message:
+            message = f"{message} (`{self.prog} --help` lists the options)"
         self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
 
     def option_hint(self, unknown: str) -> str:
