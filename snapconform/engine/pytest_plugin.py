@@ -127,11 +127,12 @@ class HarnessHolder:
             "plan": self.plan.document(),
         }
 
-    def write(self) -> None:
+    def write(self, document: dict[str, Any] | None = None) -> None:
         if self.outcomes_path is None:
             return
         self.outcomes_path.parent.mkdir(parents=True, exist_ok=True)
-        self.outcomes_path.write_text(json.dumps(self.document(), indent=2), encoding="utf-8")
+        document = self.document() if document is None else document
+        self.outcomes_path.write_text(json.dumps(document, indent=2), encoding="utf-8")
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -395,10 +396,14 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     holder = session.config.stash.get(HARNESS_KEY, None)
     if holder is None:
         return
+    # The run's figures are those of its checks (what the progress line counted); closing then
+    # deletes the sessions and puts the mock's state back, and says whether it could.
+    document = holder.document()
     try:
-        holder.close()  # first: it deletes the sessions and puts the mock's state back
+        holder.close()
     finally:
-        holder.write()
+        document["mock_state"] = holder.mock_state
+        holder.write(document)
 
 
 __all__ = ["SUITE_DIR", "HarnessHolder", "run_config_from", "verify"]
