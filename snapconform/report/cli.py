@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 
 from snapconform.report.compare import compare, render_comparison
-from snapconform.report.render import RenderError, find_allure, generate_html
+from snapconform.report.render import RenderError, find_allure, generate_html, verdict_title
 from snapconform.report.results import RunEnvironment, finalize_allure_results
 from snapconform.report.summary import SummaryError, load_summary, write_markdown
 
@@ -98,8 +98,13 @@ def main(args: argparse.Namespace) -> int:
     finalize_allure_results(results_dir, RunEnvironment.from_summary(summary.document))
     try:
         cli = find_allure(args.allure)
-        index = generate_html(results_dir, report_dir / HTML_DIR, cli)
+        index = generate_html(
+            results_dir,
+            report_dir / HTML_DIR,
+            cli,
+            report_name=verdict_title(summary.document),
+        )
     except RenderError as error:
         return _fail(str(error), EXIT_ENVIRONMENT)
-    print(f"html: {index} (Allure {cli.version}; serve the folder over http to view it)")
+    print(f"html: {index} (Allure {cli.version}; one file: open it in a browser)")
     return 0

@@ -8,6 +8,7 @@ used only if it reports version 3: Allure 2's Java CLI takes different arguments
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import re
@@ -16,7 +17,9 @@ import subprocess
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+from snapconform.report.masking import mask_url
 from snapconform.report.results import allure3_categories
 
 ALLURE_ENV = "SNAPCONFORM_ALLURE"
@@ -38,6 +41,35 @@ _ANALYTICS = re.compile(
     r"(\s*<script>(?:(?!</script>).)*?gtag\((?:(?!</script>).)*</script>)?",
     re.DOTALL,
 )
+
+
+#: Injected into index.html: the report opens at the top, where its header states the verdict.
+#: The awesome UI scrolls its tree to the first failed test once it has rendered, leaving the
+#: header (and the verdict) out of view; until the reader scrolls, clicks or types, every such
+#: programmatic scroll in the first seconds is undone.
+OPEN_AT_TOP_SCRIPT = """<script id="snapconform-open-at-top">
+(() => {
+  if ("scrollRestoration" in history) history.scrollRestoration = "manual";
+  let reader = false;
+  for (const type of ["wheel", "keydown", "mousedown", "touchstart"]) {
+    window.addEventListener(type, () => { reader = true; }, { capture: true, passive: true });
+  }
+  const top = () => {
+    if (reader) return;
+    if (window.scrollY) window.scrollTo(0, 0);
+    for (const node of document.querySelectorAll("*")) if (node.scrollTop) node.scrollTop = 0;
+  };
+  document.addEventListener("scroll", top, { capture: true, passive: true });
+  const started = Date.now();
+  const timer = setInterval(() => {
+    top();
+    if (reader || Date.now() - started > 5000) {
+      clearInterval(timer);
+      document.removeEventListener("scroll", top, { capture: true });
+    }
+  }, 50);
+})();
+</script>"""
 
 
 class RenderError(RuntimeError):
@@ -100,8 +132,31 @@ def find_allure(explicit: Path | None = None) -> AllureCli:
     raise RenderError(INSTALL_HINT)
 
 
+def verdict_title(summary: dict[str, Any]) -> str:
+    """The report's name: the verdict, why, and the target, e.g.
+    ``snapconform: NON-CONFORMANT — 3 MUST failed — http://127.0.0.1:8080``.
+
+    Allure shows it as the page title and in the header of the first screen, so a person who
+    opens the report reads the verdict before any percentage."""
+    requirements = summary.get("requirements") or []
+    target = mask_url(str(summary.get("target") or "unknown target"))
+    verdict = str(summary.get("verdict") or "error")
+    failed_must = sum(1 for r in requirements if r["outcome"] == "failed" and r["level"] == "MUST")
+    passed = sum(1 for r in requirements if r["outcome"] == "passed")
+    if verdict == "non-conformant":
+        why = f"{failed_must} MUST failed"
+    elif verdict == "conformant":
+        why = f"{passed} of {len(requirements)} requirements passed, no MUST failed"
+    else:
+        reason = " ".join(str(summary.get("reason") or "no verdict possible").split())
+        why = reason if len(reason) <= 80 else reason[:77].rsplit(" ", 1)[0] + " …"
+        verdict = "NO VERDICT"
+    return f"snapconform: {verdict.upper()} — {why} — {target}"
+
+
 def allure_config(output: Path, report_name: str = REPORT_NAME) -> dict[str, object]:
-    """The allurerc of the report: awesome UI, tree by endpoint / feature / requirement."""
+    """The allurerc of the report: awesome UI, tree by endpoint / feature / requirement, one
+    self-contained index.html (it opens from ``file://`` — a person double-clicks it)."""
     return {
         "name": report_name,
         "output": str(output),
@@ -111,7 +166,7 @@ def allure_config(output: Path, report_name: str = REPORT_NAME) -> dict[str, obj
                 "options": {
                     "reportName": report_name,
                     "reportLanguage": "en",
-                    "singleFile": False,
+                    "singleFile": True,
                     "groupBy": ["epic", "feature", "story"],
                 }
             }
@@ -171,7 +226,34 @@ def generate_html(
             f"allure generate failed (exit {completed.returncode}): " + " | ".join(tail)
         )
     strip_analytics(index)
+    open_at_top(index)
     return index
+
+
+_EMBEDDED_FILE = re.compile(r'd\("((?:[^"\\]|\\.)*)","([A-Za-z0-9+/=]*)"\)')
+
+
+def embedded_files(index: Path) -> dict[str, str]:
+    """The data files a single-file report carries inline (name -> text), e.g. for tests."""
+    page = index.read_text(encoding="utf-8")
+    found = {}
+    for name, value in _EMBEDDED_FILE.findall(page):
+        try:
+            found[json.loads(f'"{name}"')] = base64.b64decode(value).decode("utf-8", "replace")
+        except ValueError:
+            continue
+    return found
+
+
+def open_at_top(index: Path) -> None:
+    """Make a rendered ``index.html`` open at the top (see OPEN_AT_TOP_SCRIPT); idempotent."""
+    page = index.read_text(encoding="utf-8")
+    if 'id="snapconform-open-at-top"' in page:
+        return
+    at = page.rfind("</body>")
+    if at < 0:
+        raise RenderError(f"{index} has no </body>: not an Allure report page")
+    index.write_text(page[:at] + OPEN_AT_TOP_SCRIPT + "\n" + page[at:], encoding="utf-8")
 
 
 def strip_analytics(index: Path) -> bool:

@@ -194,3 +194,29 @@ def drive_report(
 @pytest.fixture
 def browser_drive() -> Callable[..., dict[str, Any]]:
     return drive_report
+
+
+FIRST_SCREEN = Path(__file__).parent / "browser" / "first_screen.mjs"
+
+
+def read_first_screen(
+    url: str, expected: str, shot: Path, profile: Path, chromium: Path
+) -> dict[str, Any]:
+    """Open ``url`` in chromium as a person does; the title, the scroll position once rendered,
+    whether ``expected`` is inside the first screen, and the page text."""
+    completed = subprocess.run(
+        ["node", str(FIRST_SCREEN), url, expected, str(shot), str(profile)],
+        capture_output=True,
+        text=True,
+        timeout=BROWSER_TIMEOUT_S,
+        check=False,
+        cwd=REPO,
+        env={"PATH": "/usr/bin:/bin", "CHROMIUM": str(chromium), "HOME": str(profile)},
+    )
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    return json.loads(completed.stdout)
+
+
+@pytest.fixture
+def first_screen() -> Callable[..., dict[str, Any]]:
+    return read_first_screen

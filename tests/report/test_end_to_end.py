@@ -168,3 +168,18 @@ def test_failed_check_of_the_mutant_run_opens_in_the_browser(
     assert "Critical" in page
     assert "GET /api/snapservice/" in page and " -> " in page  # the exchanges are steps
     assert "reproduce: curl" in page
+
+
+@pytest.mark.slow
+def test_the_mutant_runs_report_says_non_conformant_first(
+    mutant_run: MutantRun, chromium: Path, first_screen: Any, tmp_path: Path
+) -> None:
+    """A real failing run's report, double-clicked: the verdict, not a percentage, on top."""
+    from tests.report.test_browser import assert_verdict_on_first_screen
+
+    index = mutant_run.report_dir / "html" / "index.html"
+    seen = first_screen(
+        index.as_uri(), "NON-CONFORMANT", tmp_path / "s.png", tmp_path / "p", chromium
+    )
+    assert_verdict_on_first_screen(seen, "NON-CONFORMANT")
+    assert " MUST failed — " in seen["title"]

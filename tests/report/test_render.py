@@ -15,6 +15,7 @@ from snapconform.report.render import (
     ALLURE_ENV,
     AllureCli,
     RenderError,
+    embedded_files,
     find_allure,
     generate_html,
     strip_analytics,
@@ -103,11 +104,12 @@ def test_report_renders_html(
     index = sample_report / "html" / "index.html"
     assert f"html: {index}" in out
     page = index.read_text()
-    assert "<title> snapconform conformance report </title>" in page
+    # the verdict is the report's name; one self-contained page (it opens from file://)
+    assert "<title> snapconform: NON-CONFORMANT — 4 MUST failed — http://127.0.0.1:8080" in page
     assert "googletagmanager" not in page
-    rendered = "".join(
-        p.read_text(errors="replace") for p in (sample_report / "html").rglob("*.json")
-    )
+    assert 'id="snapconform-open-at-top"' in page
+    assert not (sample_report / "html" / "data").exists()
+    rendered = "".join(embedded_files(index).values())
     for expected in ("semantic violation", "FILTER-STATUS", "GET /api/snapservice/tasks"):
         assert expected in rendered
 
@@ -161,3 +163,22 @@ def test_report_from_a_relative_report_dir(
     # every path the command prints is absolute, so it can be opened from anywhere
     assert f"summary: {project / 'reports' / 'summary.md'}" in captured.out
     assert str(index) in captured.out
+
+
+@pytest.mark.parametrize(
+    ("summary", "title"),
+    [
+        ({"verdict": "conformant", "requirements": [{"outcome": "passed", "level": "MUST"}]},
+         "snapconform: CONFORMANT — 1 of 1 requirements passed, no MUST failed — http://h"),
+        ({"verdict": "non-conformant", "requirements": [
+            {"outcome": "failed", "level": "MUST"}, {"outcome": "failed", "level": "SHOULD"}]},
+         "snapconform: NON-CONFORMANT — 1 MUST failed — http://h"),
+        ({"verdict": "error", "reason": "cannot connect", "requirements": []},
+         "snapconform: NO VERDICT — cannot connect — http://h"),
+    ],
+)  # fmt: skip
+def test_the_report_is_named_by_its_verdict(summary: dict, title: str) -> None:
+    from snapconform.report.render import verdict_title
+
+    shown = verdict_title({**summary, "target": "http://user:pw@h"})
+    assert shown == title.replace("http://h", "http://user:********@h")  # no password
