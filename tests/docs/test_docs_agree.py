@@ -48,7 +48,7 @@ def test_quickstart_defaults_are_the_programs() -> None:
     rows = re.findall(r"^\| `(\w+)` \|[^|]*\|[^|]*\(default ([^)]+)\)", text, re.MULTILINE)
     assert rows, "quickstart.md lost its settings table"
     for key, documented in rows:
-        actual, shown = getattr(defaults, key), documented.split()[0]
+        actual, shown = getattr(defaults, key), re.split(r"[ ;,]", documented)[0]
         if isinstance(actual, float):
             assert float(shown) == actual, (key, documented, actual)
         else:
