@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 import json
 import socket
-import time
 from collections.abc import Iterator
 
 import httpx
@@ -14,7 +13,7 @@ import pytest
 from snapconform.contracts import default_contracts
 from snapconform.server.app import ServerConfig
 from snapconform.server.defaults import ADMIN_PASSWORD, ADMIN_USERNAME
-from snapconform.server.runner import ServerHandle, serve_in_thread
+from snapconform.server.runner import ServerHandle, bind_socket, serve_in_thread
 
 TASKS = "/api/snapservice/tasks"
 ADMIN = (ADMIN_USERNAME, ADMIN_PASSWORD)
@@ -68,9 +67,7 @@ def test_urls_and_basic_listing(server: ServerHandle) -> None:
     ids=["1MiB", "10000-params", "pct-zz", "pct-ff", "pct-alone", "raw-utf8", "space"],
 )
 def test_malformed_queries_are_a_clear_400(server: ServerHandle, target: bytes) -> None:
-    started = time.monotonic()
-    status, headers, body = raw_request(server, target)
-    assert time.monotonic() - started < 5
+    status, headers, body = raw_request(server, target)  # the socket's timeout guards a hang
     assert status == 400
     assert headers["content-type"] == "application/json"
     assert default_contracts().errors("InvalidArgument", json.loads(body)) == []
@@ -87,21 +84,21 @@ def test_serve_in_thread_is_loopback_only_and_stops_quickly() -> None:
     handle = serve_in_thread(ServerConfig())
     with httpx.Client(base_url=handle.base_url) as client:  # keep a connection open
         assert client.get(TASKS, auth=ADMIN).status_code == 500
-        started = time.monotonic()
-        handle.stop()
-    assert time.monotonic() - started < 3
+        handle.stop()  # returns although a keep-alive connection is open (else: a hang)
+    assert not handle._thread.is_alive()
     with pytest.raises(httpx.ConnectError):
         httpx.get(f"{handle.base_url}{TASKS}", auth=ADMIN)
 
 
-def test_keep_alive_requests_do_not_wait_for_delayed_acks(server: ServerHandle) -> None:
-    """Without TCP_NODELAY on accepted sockets every answer costs ~40 ms (Nagle + delayed ACK)."""
-    with httpx.Client(base_url=server.base_url, auth=ADMIN) as client:
-        client.get(f"{TASKS}?status=BLOCKED")
-        started = time.monotonic()
-        for _ in range(20):
-            assert client.get(f"{TASKS}?status=BLOCKED").status_code == 200
-        assert (time.monotonic() - started) / 20 < 0.02
+def test_keep_alive_requests_do_not_wait_for_delayed_acks() -> None:
+    """Without TCP_NODELAY on accepted sockets every answer costs ~40 ms (Nagle + delayed ACK);
+    asyncio sets it only on a listening socket made with IPPROTO_TCP. Checked as configuration,
+    not as a timing (flaky on a loaded machine); bench/server_bench.py measures the latency."""
+    sock = bind_socket("127.0.0.1", 0)
+    try:
+        assert sock.proto == socket.IPPROTO_TCP
+    finally:
+        sock.close()
 
 
 def test_head_is_answered_without_a_body(server: ServerHandle) -> None:
