@@ -86,6 +86,8 @@ class PrincipalCapture:
     problem: str | None = None  # could not log in / list: left out of the document
     notes: list[str] = field(default_factory=list)
     parts: int = 0
+    #: how discovery went when not through the empty filter (e.g. ``services=`` queries)
+    discovered: str | None = None
 
 
 @dataclass
@@ -296,6 +298,9 @@ def _capture_principal(
     principal.privileges = (SYSTEM_READ,)
     principal.visible = frozenset(item["task"] for item in universe.items)
     principal.notes.extend(universe.notes if not universe.complete else ())
+    how = getattr(universe, "discovery", None)  # how the engine discovered it, where it says
+    if isinstance(how, Mapping) and how.get("method") not in (None, "empty filter"):
+        principal.discovered = f"discovered through {how['method']}: {how.get('certain', '')}"
     for item in universe.items:
         known = items.get(item["task"])
         if known is None or _is_open(known) or not _is_open(item):
@@ -499,7 +504,8 @@ def render_report(result: CaptureResult, out_path: Path) -> str:
             lines.append(f"  principal     {who}: lacks System.Read (HTTP 403)")
         else:
             seen = len(principal.visible or ())
-            lines.append(f"  principal     {who}: sees {seen} task(s)")
+            how = f" ({principal.discovered})" if principal.discovered else ""
+            lines.append(f"  principal     {who}: sees {seen} task(s){how}")
     if result.changed:
         lines.append(
             f"  changed       {len(result.changed)} open task(s) changed while the capture ran"
