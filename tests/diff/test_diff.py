@@ -151,10 +151,6 @@ def test_each_mutants_deviation_appears_as_a_confirmed_difference(
     assert result.confirmed, f"{name} ({mutant.description}) showed no difference: {result.notes}"
 
 
-def test_the_exclusions_name_real_mutants() -> None:
-    assert set(NOT_OBSERVABLE_BY_DIFF) | AS_LIMITED <= set(MUTANTS)
-
-
 def test_a_faithful_server_against_itself_via_cli_writes_a_diff_section(
     reference: ServerHandle, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: Any
 ) -> None:
