@@ -28,10 +28,14 @@ SKIPS_FOR_A_TOOL = """
 import pytest
 
 @pytest.fixture
+def allure_cli():
+    return "allure"
+
+@pytest.fixture
 def chromium():
     pytest.skip("chromium not installed (apt-get install -y chromium)")
 
-def test_browser(chromium):
+def test_browser(allure_cli, chromium):
     pass
 
 @pytest.mark.bindings
@@ -82,6 +86,7 @@ def test_a_tool_skip_fails_under_ci_and_names_the_tool(tmp_path: Path) -> None:
     assert "chromium not installed" in out  # the skip's own reason, naming the exact piece
     assert "missing the official VMware bindings" in out
     assert "No module named 'com.vmware'" in out
+    assert "Allure" not in out.split("session guards failed")[1].split("short test summary")[0]
     guard_section = out.split("session guards failed")[1].split("short test summary")[0]
     assert "not applicable here" not in guard_section  # a skip of no tool's is no failure
 
