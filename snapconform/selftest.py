@@ -57,9 +57,13 @@ from snapconform.server.defaults import (
 from snapconform.server.runner import serve_in_thread
 from snapconform.server.runtime import Runtime
 from snapconform.server.state import State, state_to_document
+from snapconform.server.variants import VARIANTS, UnknownVariantError, behaviour_class_with
+from snapconform.server.variants import get as get_variant
 
 MODES: tuple[Mode, ...] = ("controlled", "declared", "observed")
 FAITHFUL = "faithful"
+#: A cell's subject for the faithful server playing one documented variant: ``variant:NAME``.
+VARIANT_PREFIX = "variant:"
 README_START = "<!-- mutation-matrix:start -->"
 README_END = "<!-- mutation-matrix:end -->"
 TASKS_PATH = "/api/snapservice/tasks"
@@ -85,6 +89,9 @@ class SelftestError(Exception):
 @dataclass(frozen=True)
 class SelftestConfig:
     mutants: tuple[str, ...] = tuple(MUTANTS)
+    #: Documented variants the faithful server plays (each in every selected mode, seed ``seed``):
+    #: every such cell must be conformant.
+    variants: tuple[str, ...] = tuple(VARIANTS)
     modes: tuple[Mode, ...] = MODES
     #: Seed of every mutant run (and the first faithful run).
     seed: int = 0
@@ -123,6 +130,13 @@ class CellResult:
     seconds: float
     reason: str | None = None
     details: Mapping[str, str] = field(default_factory=dict)
+    #: Variant cells: the answers the engine recorded for the variant's question.
+    recorded: tuple[str, ...] = ()
+
+    @property
+    def conformant_expected(self) -> bool:
+        """The faithful server, alone or playing a documented variant."""
+        return self.subject == FAITHFUL or is_variant(self.subject)
 
     @property
     def should_level(self) -> bool:
@@ -139,7 +153,7 @@ class CellResult:
         verdict non-conformant (only MUST failures do, by design): it is caught when one of
         them failed, whatever the verdict (an error verdict is still no detection).
         """
-        if self.subject == FAITHFUL:
+        if self.conformant_expected:
             return self.verdict == "conformant"
         if self.should_level:
             return self.verdict in ("conformant", "non-conformant") and bool(self.caught_by)
@@ -150,8 +164,17 @@ class CellResult:
         document["failed"] = list(self.failed)
         document["caught_by"] = list(self.caught_by)
         document["details"] = dict(self.details)
+        document["recorded"] = list(self.recorded)
         document["ok"] = self.ok
         return document
+
+
+def is_variant(subject: str) -> bool:
+    return subject.startswith(VARIANT_PREFIX)
+
+
+def variant_subject(name: str) -> str:
+    return f"{VARIANT_PREFIX}{name}"
 
 
 def should_only(mutant: Mutant) -> bool:
@@ -168,6 +191,11 @@ def plan(config: SelftestConfig) -> list[Cell]:
         if mode in MUTANTS[name].modes
     ]
     cells += [Cell(FAITHFUL, mode, seed) for seed in config.faithful_seeds for mode in config.modes]
+    cells += [
+        Cell(variant_subject(name), mode, config.seed)
+        for name in config.variants
+        for mode in config.modes
+    ]
     return cells
 
 
@@ -351,13 +379,16 @@ def run_cell(cell: Cell, config: SelftestConfig, work_dir: Path) -> CellResult:
     from snapconform.engine import runner
 
     started = time.monotonic()
-    mutant = None if cell.subject == FAITHFUL else MUTANTS[cell.subject]
+    variant = get_variant(cell.subject[len(VARIANT_PREFIX) :]) if is_variant(cell.subject) else None
+    mutant = None if cell.subject == FAITHFUL or variant else MUTANTS[cell.subject]
     behaviour_class = Behaviour if mutant is None else mutant.behaviour_class
+    if variant is not None:
+        behaviour_class = behaviour_class_with([variant.name])
     audit_ids = [r for r in (mutant.requirements if mutant is not None else ()) if BY_ID[r].audit]
     probe = ServerProbe(audit_ids)
     behaviour = instrumented(behaviour_class, probe)
     behaviour.name = cell.subject
-    cell_dir = work_dir / f"{cell.subject}--{cell.mode}--{cell.seed}"
+    cell_dir = work_dir / f"{cell.subject.replace(':', '-')}--{cell.mode}--{cell.seed}"
     cell_dir.mkdir(parents=True, exist_ok=True)
     state_file: Path | None = None
     if cell.mode == "controlled":
@@ -441,6 +472,12 @@ def run_cell(cell: Cell, config: SelftestConfig, work_dir: Path) -> CellResult:
         seconds=round(time.monotonic() - started, 1),
         reason=summary.get("reason"),
         details=details,
+        recorded=tuple(
+            o["choice"]
+            for o in (summary.get("variants") or {}).get(variant.question, {}).get("observed", [])
+        )
+        if variant is not None
+        else (),
     )
 
 
@@ -510,8 +547,8 @@ class Score:
 
 
 def score(results: Sequence[CellResult]) -> Score:
-    mutant_cells = [r for r in results if r.subject != FAITHFUL]
-    faithful = [r for r in results if r.subject == FAITHFUL]
+    mutant_cells = [r for r in results if not r.conformant_expected]
+    faithful = [r for r in results if r.conformant_expected]
     by_mutant: dict[str, list[CellResult]] = {}
     for result in mutant_cells:
         by_mutant.setdefault(result.subject, []).append(result)
@@ -552,7 +589,25 @@ def matrix_rows(results: Sequence[CellResult], modes: Sequence[Mode] = MODES) ->
         rows.append(
             [name, mutant.area, *(_cell_text(index.get((name, m)), mutant, m) for m in modes)]
         )
+    for name in VARIANTS:
+        subject = variant_subject(name)
+        if any(subject == r.subject for r in results):
+            rows.append(
+                [subject, "variant", *(_variant_text(index.get((subject, m))) for m in modes)]
+            )
     return rows
+
+
+def _variant_text(result: CellResult | None) -> str:
+    """A variant cell: conformant (what the engine recorded), or the false positive."""
+    if result is None:
+        return "not run"
+    if result.verdict == "error":
+        return "ERROR"
+    recorded = f" ({'+'.join(result.recorded)})" if result.recorded else ""
+    if result.ok:
+        return f"conformant{recorded}"
+    return f"FALSE POSITIVE: {', '.join(result.failed) or result.verdict}"
 
 
 def render_text(results: Sequence[CellResult], modes: Sequence[Mode] = MODES) -> str:
@@ -579,9 +634,9 @@ def _misses(results: Sequence[CellResult]) -> list[str]:
     for r in results:
         if r.ok:
             continue
-        if r.subject == FAITHFUL:
+        if r.conformant_expected:
             lines.append(
-                f"FALSE POSITIVE faithful/{r.mode}/seed {r.seed}: {r.verdict};"
+                f"FALSE POSITIVE {r.subject}/{r.mode}/seed {r.seed}: {r.verdict};"
                 f" failed {', '.join(r.failed) or '-'} {r.reason or ''}".rstrip()
             )
         else:
@@ -641,6 +696,7 @@ def result_document(results: Sequence[CellResult], config: SelftestConfig) -> di
         },
         "score": {**asdict(s), "score": round(s.score, 4)},
         "mutants": [MUTANTS[name].to_document() for name in config.mutants],
+        "variants": [VARIANTS[name].to_document() for name in config.variants],
         "cells": [r.to_document() for r in results],
     }
 
@@ -659,6 +715,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--mutants", nargs="+", metavar="NAME", help="mutants to run (default: all; see --list)"
+    )
+    parser.add_argument(
+        "--variants",
+        nargs="*",
+        metavar="NAME",
+        help="documented variants the faithful server plays, each must be conformant (default:"
+        " all; none: --variants with no name)",
     )
     parser.add_argument(
         "--areas",
@@ -720,8 +783,14 @@ def config_from(args: argparse.Namespace) -> SelftestConfig:
     if args.faithful_seeds < 0:
         raise SelftestError("--faithful-seeds must be at least 0")
     modes = tuple(m for m in MODES if m in args.modes)
+    variants = list(VARIANTS) if args.variants is None else list(args.variants)
+    try:
+        variants = [get_variant(name).name for name in variants]
+    except UnknownVariantError as exc:
+        raise SelftestError(str(exc)) from None
     return SelftestConfig(
         mutants=tuple(m.name for m in chosen),
+        variants=tuple(variants),
         modes=modes,
         seed=args.seed,
         faithful_seeds=tuple(range(args.seed, args.seed + args.faithful_seeds)),
@@ -737,6 +806,12 @@ def main(args: argparse.Namespace) -> int:
         for mutant in MUTANTS.values():
             modes = ",".join(m for m in MODES if m in mutant.modes)
             print(f"{mutant.name:<38} {mutant.area:<12} {modes:<27} {mutant.description}")
+        for variant in VARIANTS.values():
+            subject = variant_subject(variant.name)
+            print(
+                f"{subject:<38} {'variant':<12} {'all (must be conformant)':<27}"
+                f" {variant.description}"
+            )
         return 0
     try:
         config = config_from(args)

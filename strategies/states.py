@@ -299,7 +299,7 @@ def fixed_info(
         "service": service,
         "operation": operation,
         "status": status,
-        "cancelable": n % 2 == 0,
+        "cancelable": n % 2 == 0 and status not in ("SUCCEEDED", "FAILED"),
         "user": user,
     }
     for name, required in union_cases()[status]:

@@ -154,6 +154,7 @@ class ResponseAudit:
             response,
             scope,
         )
+        self._judge("CONTRACT-DATETIME-UTC", oracle.non_utc_datetimes(body)[:5], response, scope)
         if self.bindings:
             text = _canonical(body) if scope else response.text
             problem = self.bindings_verdicts.problem(text, body)

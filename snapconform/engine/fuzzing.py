@@ -53,6 +53,7 @@ from schemathesis.core.failures import Failure, FailureGroup
 from snapconform.contracts import Contracts, default_contracts
 from snapconform.engine import oracle
 from snapconform.engine import target as target_module
+from snapconform.engine.alternatives import refusal_reasons
 
 if TYPE_CHECKING:
     from hypothesis.strategies import SearchStrategy
@@ -112,7 +113,15 @@ class Scenario:
         if self.only_query is None:
             return strategy
         keep = frozenset(self.only_query)
-        return strategy.map(lambda case: _narrowed(case, keep))
+        narrowed = strategy.map(lambda case: _narrowed(case, keep))
+        if self.mode is GenerationMode.NEGATIVE:
+            # Narrowing may drop the negative part: keep only cases still negative (a status
+            # value outside the enum), so a 400 is owed (or, Status being an open enum, a 200
+            # listing no task of another status).
+            return narrowed.filter(
+                lambda case: bool(oracle.unknown_status_values(case_filter(case)))
+            )
+        return narrowed
 
 
 def _enum_cases(operation: APIOperation, names: Sequence[str]) -> list[Case]:
@@ -149,6 +158,11 @@ DEFAULT_SCENARIOS: tuple[Scenario, ...] = (
         "GET", TASKS_PATH, GenerationMode.POSITIVE, Credentials.CALLER, 0.4, only_query=("status",)
     ),
     Scenario("GET", TASKS_PATH, GenerationMode.NEGATIVE, Credentials.CALLER),
+    # An invalid status value alone: nothing else can empty the result, so a server that drops
+    # the value (and lists tasks of every status) shows.
+    Scenario(
+        "GET", TASKS_PATH, GenerationMode.NEGATIVE, Credentials.CALLER, 0.3, only_query=("status",)
+    ),
     Scenario("GET", TASKS_PATH, GenerationMode.POSITIVE, Credentials.GENERATED, share=0.2),
     Scenario("GET", SESSIONS_PATH, GenerationMode.POSITIVE, Credentials.CALLER, share=0.1),
     Scenario("GET", SESSIONS_PATH, GenerationMode.POSITIVE, Credentials.GENERATED, share=0.1),
@@ -508,12 +522,45 @@ def _unauthenticated_refused(ctx: CheckContext, response: Response, case: Case) 
 _unauthenticated_refused.__name__ = "snapconform_unauthenticated_refused"
 
 
-def _valid_request_served(ctx: CheckContext, response: Response, case: Case) -> bool | None:
-    """A valid request with valid credentials is served: 200, or the documented cap answer.
+def case_filter(case: Case) -> oracle.FilterSpec:
+    """The FilterSpec a generated case's query asks for (values as text, order and repeats kept)."""
+    query = case.query or {}
+    chosen: dict[str, tuple[str, ...]] = {}
+    for name in oracle.FILTER_FIELDS:
+        value = query.get(name)
+        if value is None:
+            continue
+        values = value if isinstance(value, list) else [value]
+        chosen[name] = tuple(str(v) for v in values)
+    return oracle.FilterSpec(**chosen)
 
-    The documented ``500 RESOURCE_INACCESSIBLE`` (over 1000 matching tasks) is a business
-    answer; a ``400``, a ``500 ERROR`` or a ``503`` to a request the contract calls valid is a
-    deviation (an unknown task id that crashes the lookup, a cap answered as InvalidArgument).
+
+def documented_refusal(case: Case) -> str | None:
+    """Why a documented alternative may answer this schema-valid list request with 400.
+
+    A filter naming neither tasks nor services (bindings: "at least one of tasks or services
+    must be specified"), a repeated value (the fields are sets), or an identifier the fuzzer
+    cannot know to be held (page: 400 "if any of the specified parameters are invalid"). The
+    fuzzer does not know the universe: a 400 for values a task holds is FILTER-COMPLETENESS's to
+    judge, with the universe at hand.
+    """
+    spec = case_filter(case)
+    reasons = refusal_reasons(spec)
+    if reasons:
+        return ", ".join(reasons)
+    if any(spec.constraints().get(name) for name in ("tasks", "operations", "services", "users")):
+        return "identifiers the fuzzer cannot know to be held"
+    return None
+
+
+def _valid_request_served(ctx: CheckContext, response: Response, case: Case) -> bool | None:
+    """A valid request with valid credentials is served: 200, or a documented answer.
+
+    The documented ``500 RESOURCE_INACCESSIBLE`` (over 1000 matching tasks, or a task whose
+    state cannot be accessed) is a business answer, and so is a ``400`` that a documented
+    alternative allows (``documented_refusal``); a ``500 ERROR``, a ``503`` or a ``400`` no source
+    allows to a request the contract calls valid is a deviation (an unknown task id that crashes
+    the lookup).
     """
     status = response.status_code
     if status == 200:
@@ -521,6 +568,8 @@ def _valid_request_served(ctx: CheckContext, response: Response, case: Case) -> 
     body = _json_body(response)
     error_type = body.get("error_type") if isinstance(body, dict) else None
     if status == 500 and error_type == "RESOURCE_INACCESSIBLE" and case.path == TASKS_PATH:
+        return None
+    if status == 400 and case.path == TASKS_PATH and documented_refusal(case) is not None:
         return None
     shown = f"{status} {error_type}" if error_type else str(status)
     _fail(
@@ -533,6 +582,36 @@ def _valid_request_served(ctx: CheckContext, response: Response, case: Case) -> 
 _valid_request_served.__name__ = "snapconform_valid_request_served"
 
 
+def _negative_data_rejection(ctx: CheckContext, response: Response, case: Case) -> bool | None:
+    """schemathesis' negative-data rejection (400), except for a documented open enum.
+
+    Status is an open enum (bindings: "Newer versions of the enumerated type may contain new
+    values"): a status value outside the enum may be accepted and match no task. A 200 to such
+    a case passes when every task it lists has one of the case's enum status values; tasks of
+    any other status are still a deviation.
+    """
+    from schemathesis.specs.openapi import checks as openapi_checks
+
+    if response.status_code == 200 and case.path == TASKS_PATH:
+        spec = case_filter(case)
+        unknown = oracle.unknown_status_values(spec)
+        body = _json_body(response)
+        items = body.get("items") if isinstance(body, dict) else None
+        if unknown and isinstance(items, list):
+            valid = set(spec.status or ()) - set(unknown)
+            statuses = [
+                (item.get("info") or {}).get("status") if isinstance(item, dict) else None
+                for item in items
+            ]
+            if all(status in valid for status in statuses):
+                return None
+    return openapi_checks.negative_data_rejection(ctx, response, case)
+
+
+# The same name as schemathesis' check: findings and the scenario filters use it.
+_negative_data_rejection.__name__ = "negative_data_rejection"
+
+
 def _builtin_checks() -> tuple[CheckFunction, ...]:
     """schemathesis' own checks that only look at the response (none of them re-sends)."""
     from schemathesis.specs.openapi import checks as openapi_checks
@@ -541,7 +620,7 @@ def _builtin_checks() -> tuple[CheckFunction, ...]:
         openapi_checks.status_code_conformance,
         openapi_checks.content_type_conformance,
         openapi_checks.response_schema_conformance,
-        openapi_checks.negative_data_rejection,
+        _negative_data_rejection,
     )
 
 

@@ -22,6 +22,7 @@ from hypothesis import strategies as st
 from hypothesis.errors import Flaky
 
 from snapconform.contracts import Contracts, default_contracts
+from snapconform.engine.alternatives import ChoiceLog
 from snapconform.engine.audit import ResponseAudit
 from snapconform.engine.config import Credentials, RunConfig
 from snapconform.engine.oracle import FilterSpec, curl_line
@@ -238,6 +239,8 @@ class Harness:
     #: Controlled mode, after close(): {"restored": bool, "detail": str}.
     mock_state: dict[str, Any] | None = None
     uncertain: dict[str, list[str]] = field(default_factory=dict)
+    #: The documented alternatives the target was seen to choose (summary ``variants``).
+    choices: ChoiceLog = field(default_factory=ChoiceLog)
     marks: FailureMarks = field(default_factory=FailureMarks)
     #: The run's request plan (set by the suite's plugin; None: no shares, only the budget).
     plan: RunPlan | None = None

@@ -9,6 +9,7 @@ rules come from ``x-union`` in ``Info.json``, the error schemas per status from
 from __future__ import annotations
 
 import json
+import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, fields, replace
@@ -35,7 +36,9 @@ EXPECTED_ERROR_TYPES: dict[int, frozenset[str]] = {
     400: frozenset({"INVALID_ARGUMENT"}),
     401: frozenset({"UNAUTHENTICATED"}),
     403: frozenset({"UNAUTHORIZED"}),
-    500: frozenset({"ERROR", "RESOURCE_INACCESSIBLE"}),
+    # InternalServerError "could occur in response to the invocation of any method" (bindings,
+    # vmware-vapi-common-client), and the vAPI REST mapping answers it with HTTP 500.
+    500: frozenset({"ERROR", "RESOURCE_INACCESSIBLE", "INTERNAL_SERVER_ERROR"}),
     503: frozenset({"SERVICE_UNAVAILABLE"}),
 }
 
@@ -111,21 +114,73 @@ def matches(item: Mapping[str, Any], spec: FilterSpec) -> bool:
     return _matcher(spec)(item)
 
 
-def _matcher(spec: FilterSpec) -> Callable[[Mapping[str, Any]], bool]:
+def _matcher(
+    spec: FilterSpec, *, casefold_users: bool = False
+) -> Callable[[Mapping[str, Any]], bool]:
     """``matches(item, spec)`` with the constraints read once (value sets: O(1) membership).
 
-    A value that is not hashable is never a string, so it matches nothing.
+    A value that is not hashable is never a string, so it matches nothing. ``casefold_users``:
+    users compare case-insensitively (``may_match``).
     """
-    constraints = [(name, frozenset(values)) for name, values in spec.constraints().items()]
+    folded = casefold_users and bool(spec.users)
+    constraints = [
+        (
+            name,
+            frozenset(v.casefold() for v in values)
+            if folded and name == "users"
+            else frozenset(values),
+        )
+        for name, values in spec.constraints().items()
+    ]
 
     def test(item: Mapping[str, Any]) -> bool:
         for name, values in constraints:
             value = item_value(item, name)
-            if not isinstance(value, str) or value not in values:
+            if not isinstance(value, str):
+                return False
+            if folded and name == "users":
+                value = value.casefold()
+            if value not in values:
                 return False
         return True
 
     return test
+
+
+def may_match(item: Mapping[str, Any], spec: FilterSpec) -> bool:
+    """``matches``, except that ``users`` may also match in another case.
+
+    No source says how users compare, and SSO principal names usually ignore case, so a server
+    may do either (the documented alternative ``users-case``); identifiers stay exact.
+    """
+    return _matcher(spec, casefold_users=True)(item)
+
+
+def users_case_only(item: Mapping[str, Any], spec: FilterSpec) -> bool:
+    """Whether ``item`` matches ``spec`` only when users compare case-insensitively."""
+    return may_match(item, spec) and not matches(item, spec)
+
+
+def allowed_ids(
+    items: Iterable[Mapping[str, Any]], spec: FilterSpec, visible: frozenset[str] | None = None
+) -> frozenset[str]:
+    """Ids a 200 to ``spec`` may hold: ``expected_ids`` plus the users-in-another-case ones."""
+    test = _matcher(spec, casefold_users=True)
+    return frozenset(
+        item["task"]
+        for item in items
+        if (visible is None or item["task"] in visible) and test(item)
+    )
+
+
+def unknown_status_values(spec: FilterSpec) -> tuple[str, ...]:
+    """The status values of ``spec`` outside the Status enum (an open enum: may be new)."""
+    known = status_enum()
+    return tuple(value for value in spec.status or () if value not in known)
+
+
+def status_enum() -> frozenset[str]:
+    return frozenset(default_contracts().schema("Status")["enum"])
 
 
 def expected_ids(
@@ -341,6 +396,61 @@ def unauthenticated_challenge_violation(body: Any) -> str | None:
     if not isinstance(challenge, str) or not challenge.strip():
         return f"401 body has no string challenge (challenge={challenge!r})"
     return None
+
+
+#: A date-time the bindings write and accept: UTC with a Z (``YYYY-MM-DDThh:mm:ss.sssZ``).
+_UTC_DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$")
+
+
+def non_utc_datetimes(body: Any) -> list[str]:
+    """start_time/end_time strings of a ListResult that are not UTC with a ``Z``."""
+    items = body.get("items") if isinstance(body, Mapping) else None
+    out: list[str] = []
+    for index, item in enumerate(items if isinstance(items, list) else []):
+        info = item.get("info") if isinstance(item, Mapping) else None
+        if not isinstance(info, Mapping):
+            continue
+        for key in ("start_time", "end_time"):
+            value = info.get(key)
+            if isinstance(value, str) and not _UTC_DATETIME.match(value):
+                out.append(f"$.items[{index}].info.{key} = {_short(value, 40)!r} is not UTC (…Z)")
+    return out
+
+
+def _message_text(body: Any) -> str:
+    """Every human-readable part of an error's messages, lower-cased (for disclosure checks)."""
+    messages = body.get("messages") if isinstance(body, Mapping) else None
+    return json.dumps(messages if isinstance(messages, list) else [], ensure_ascii=False).lower()
+
+
+def forbidden_disclosures(body: Any, privilege: str) -> list[str]:
+    """What a 403 Unauthorized discloses: non-null ``data``, or the missing privilege's name.
+
+    The bindings (Unauthorized): "the Error.data attribute in this exception is None, and the
+    Error.messages attribute ... does not disclose why the user is not authorized".
+    """
+    out = []
+    if isinstance(body, Mapping) and body.get("data") is not None:
+        out.append("data is not null")
+    if privilege.lower() in _message_text(body):
+        out.append(f"a message names the missing privilege {privilege}")
+    return out
+
+
+def unauthenticated_disclosures(wrong_password: Any, unknown_user: Any) -> list[str]:
+    """What two 401s disclose: non-null ``data``, or messages that tell a wrong password (for a
+    known user) from an unknown user. The bindings (Unauthenticated): the messages do not
+    "disclose whether a username or a password is valid or invalid"."""
+    out = []
+    for name, body in (("wrong password", wrong_password), ("unknown user", unknown_user)):
+        if isinstance(body, Mapping) and body.get("data") is not None:
+            out.append(f"the 401 for a {name} has data (not null)")
+    if _message_text(wrong_password) != _message_text(unknown_user):
+        out.append(
+            "the messages of a wrong password and of an unknown user differ, so they tell which"
+            " one was wrong"
+        )
+    return out
 
 
 def www_authenticate_violation(body: Any, header: str | None) -> str | None:

@@ -66,11 +66,14 @@ class Cost:
 _COMMON: dict[str, Cost] = {
     ERROR_PROBE: Cost(2),
     "AUTH-NO-CREDENTIALS": Cost(1),
+    "AUTH-CHALLENGE": Cost(0),
     "AUTH-WWW-AUTHENTICATE": Cost(0),
     "AUTH-BOGUS-SESSION": Cost(1),
     "AUTH-WRONG-PASSWORD": Cost(2),
+    "AUTH-WRONG-PASSWORD-UNDISCLOSED": Cost(2),
     "AUTH-SESSION-ENDED": Cost(4),
     "AUTH-PRIVILEGE": Cost(6),
+    "AUTH-PRIVILEGE-UNDISCLOSED": Cost(2),
     "FILTER-INVALID-STATUS": Cost(4, 0.3, 2),
     "FILTER-UNKNOWN-IDS": Cost(12, 0.6, 2),
     # A check with a deterministic first case (informative filters on a rich universe, chosen
@@ -117,11 +120,14 @@ COSTS: dict[Mode, dict[str, Cost]] = {
 #: The order checks run in: decisive cheap probes first, exploration next, the audits last.
 RUN_ORDER: tuple[str, ...] = (
     "AUTH-NO-CREDENTIALS",
+    "AUTH-CHALLENGE",
     "AUTH-WWW-AUTHENTICATE",
     "AUTH-BOGUS-SESSION",
     "AUTH-WRONG-PASSWORD",
+    "AUTH-WRONG-PASSWORD-UNDISCLOSED",
     "AUTH-SESSION-ENDED",
     "AUTH-PRIVILEGE",
+    "AUTH-PRIVILEGE-UNDISCLOSED",
     "CAP-AT-LIMIT",
     "CAP-OVER-LIMIT",
     "CAP-COUNTS-MATCHING",
@@ -141,8 +147,11 @@ RUN_ORDER: tuple[str, ...] = (
 )
 #: Groups the plan is printed in.
 PHASES: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("decisive probes", (ERROR_PROBE, DISCOVERY, *RUN_ORDER[:12], "FILTER-EMPTY")),
-    ("exploration", RUN_ORDER[13:]),
+    (
+        "decisive probes",
+        (ERROR_PROBE, DISCOVERY, *RUN_ORDER[: RUN_ORDER.index("FILTER-EMPTY") + 1]),
+    ),
+    ("exploration", RUN_ORDER[RUN_ORDER.index("FILTER-EMPTY") + 1 :]),
     ("audit (contract probe)", ("CONTRACT-200-BODY",)),
 )
 

@@ -123,6 +123,10 @@ class HarnessHolder:
             "elapsed_seconds": round(time.monotonic() - self.started, 2),
             "notes": [*(h.notes if h else []), *self.plan.notes],
             "mock_state": self.mock_state,
+            "variants": h.choices.document() if h else {},
+            "discovery": getattr(getattr(h.source, "universe", None), "discovery", None)
+            if h
+            else None,
             "requirements": self.results,
             "plan": self.plan.document(),
         }

@@ -215,6 +215,7 @@ def build_summary(
                 "level": r.level,
                 "feature": r.feature,
                 "check": r.check_name,
+                "sources": [source.render() for source in r.sources],
                 "outcome": entry["outcome"],
                 "detail": entry["detail"],
                 "first_failure_request": entry.get("first_failure_request")
@@ -255,6 +256,8 @@ def build_summary(
             },
         },
         **({"mock_state": outcomes["mock_state"]} if outcomes.get("mock_state") else {}),
+        "variants": outcomes.get("variants") or {},
+        "discovery": outcomes.get("discovery"),
         "requirements": requirements,
     }
 

@@ -27,10 +27,12 @@ from snapconform.engine.oracle import (
     FILTER_FIELDS,
     TERMINAL_STATUSES,
     FilterSpec,
+    allowed_ids,
     encode_query,
     expected_ids,
     matches,
     result_ids,
+    set_difference,
 )
 from snapconform.engine.target import ControlClient, Response, Target
 from strategies.contract_data import statuses
@@ -63,6 +65,8 @@ class Universe:
     sources: Mapping[str, frozenset[FilterSpec]] | None = field(
         default=None, repr=False, compare=False
     )
+    #: Observed: how the universe was discovered and how much of it is certain (summary).
+    discovery: Mapping[str, Any] | None = field(default=None, repr=False, compare=False)
 
     @cached_property
     def by_id(self) -> dict[str, Mapping[str, Any]]:
@@ -85,12 +89,37 @@ class Universe:
         empty filter must list the union of the status partition's answers, whatever it
         answered itself during discovery.
         """
-        ids = expected_ids(self.items, spec, self.visible)
+        return self._independent(spec, expected_ids(self.items, spec, self.visible))
+
+    def _independent(self, spec: FilterSpec, ids: frozenset[str]) -> frozenset[str]:
+        """Observed: the part of ``ids`` some discovery filter other than ``spec`` listed."""
         if self.sources is None:
             return ids
         own = spec.normalised()
         sources = self.sources
         return frozenset(i for i in ids if sources.get(i, frozenset()) - {own})
+
+    def allowed(self, spec: FilterSpec) -> frozenset[str]:
+        """Visible tasks a 200 to ``spec`` may hold: ``expected`` plus users in another case."""
+        if not spec.users:
+            return self.expected(spec)
+        return self._independent(spec, allowed_ids(self.items, spec, self.visible))
+
+    def outside(self, spec: FilterSpec, got: frozenset[str]) -> str | None:
+        """Why ``got`` is not a documented answer to ``spec`` (None: it is).
+
+        Every expected task, and nothing beyond what some documented matching allows.
+        """
+        expected = self.expected(spec)
+        allowed = self.allowed(spec)
+        if expected <= got <= allowed:
+            return None
+        # Described against the closest documented answer: what it lacks, what it adds.
+        return set_difference(got, (got & allowed) | expected)
+
+    def unknown_task_ids(self, spec: FilterSpec) -> tuple[str, ...]:
+        """Task ids of ``spec`` the universe does not hold."""
+        return tuple(task_id for task_id in spec.tasks or () if task_id not in self.by_id)
 
     def judged(self, ids: Iterable[str]) -> frozenset[str]:
         """The part of ``ids`` that may be judged exactly."""
@@ -235,7 +264,7 @@ class ControlledSource(UniverseSource):
         """``total`` tasks of which exactly ``matching`` match the returned filter.
 
         Matching tasks get service ``marker``, the others ``marker + "-other"``; the filter is
-        the empty filter when every task matches. The limited principal sees every
+        ``services=marker``. The limited principal sees every
         ``stride``-th matching task, ``limited_visible`` of them (spread over the store, so a
         server that counts or lists invisible tasks cannot hide it behind an id prefix).
         """
@@ -249,8 +278,9 @@ class ControlledSource(UniverseSource):
         stride = max(1, matching // limited_visible) if limited_visible else 1
         visible = [item["task"] for item in items[:matching:stride]][:limited_visible]
         document = {"tasks": items, "principals": principals_document(self.principals, visible)}
-        spec = FilterSpec() if matching == total else FilterSpec(services=(marker,))
-        return self.from_document(document), spec
+        # Always named by its service: a server may refuse a filter naming neither tasks nor
+        # services (bindings); the empty filter is among the filters the cap checks ask anyway.
+        return self.from_document(document), FilterSpec(services=(marker,))
 
     def install(self, universe: Universe) -> None:
         if universe.document is None:
@@ -411,21 +441,56 @@ class Discovery:
     parts: int = 0
 
 
-def discover(target: Target, *, max_parts: int = 200) -> Universe:
-    """List every visible task, splitting the filter space wherever the cap is hit.
+#: The snapservice service identifiers the official bindings define (the ``_VAPI_SERVICE_ID`` of
+#: every interface of vmware-vsan-data-protection 9.1.1.0; tests/contracts checks the list
+#: against the installed bindings). Candidates of discovery through ``services=``.
+BINDINGS_SERVICES: tuple[str, ...] = (
+    "com.vmware.snapservice.capability",
+    "com.vmware.snapservice.cluster_pairs",
+    "com.vmware.snapservice.clusters.protection_groups",
+    "com.vmware.snapservice.clusters.protection_groups.snapshots",
+    "com.vmware.snapservice.clusters.virtual_machines",
+    "com.vmware.snapservice.clusters.virtual_machines.disks.snapshots",
+    "com.vmware.snapservice.clusters.virtual_machines.snapshots",
+    "com.vmware.snapservice.info.about",
+    "com.vmware.snapservice.protection_groups",
+    "com.vmware.snapservice.protection_groups.capabilities",
+    "com.vmware.snapservice.reports.clusters.protection_groups",
+    "com.vmware.snapservice.reports.clusters.protection_groups.snapshots",
+    "com.vmware.snapservice.reports.clusters.virtual_machines",
+    "com.vmware.snapservice.reports.clusters.virtual_machines.snapshots",
+    "com.vmware.snapservice.sessions",
+    "com.vmware.snapservice.sites",
+    "com.vmware.snapservice.sites.capabilities",
+    "com.vmware.snapservice.sites.clusters",
+    "com.vmware.snapservice.sites.clusters.capabilities",
+    "com.vmware.snapservice.sites.datastores",
+    "com.vmware.snapservice.sites.datastores.capabilities",
+    "com.vmware.snapservice.sites.licenses",
+    "com.vmware.snapservice.snapshots.labels",
+    "com.vmware.snapservice.tasks",
+    "com.vmware.snapservice.virtual_machines.protection_configuration",
+    "com.vmware.snapservice.virtual_machines.snapshots",
+)
 
-    Status is split over its whole enum (exhaustive); services, operations and users over the
-    values learned from the parts already seen (not exhaustive: a part split that way is noted
-    as uncertain). A part that cannot be split further is uncertain too.
-    """
-    found = Discovery()
-    learned: dict[str, set[str]] = {name: set() for name in FILTER_FIELDS}
 
-    def learn(spec: FilterSpec, items: Iterable[Mapping[str, Any]]) -> None:
+class _Explorer:
+    """Lists the parts of the filter space, splitting wherever a part hits the cap."""
+
+    def __init__(self, target: Target, max_parts: int) -> None:
+        self.target = target
+        self.max_parts = max_parts
+        self.found = Discovery()
+        self.learned: dict[str, set[str]] = {name: set() for name in FILTER_FIELDS}
+        #: Filters listed by their status parts as well, even under the cap: no answer is its
+        #: own oracle (the empty filter; each service of a discovery through services=).
+        self.always_split: set[FilterSpec] = {FilterSpec()}
+
+    def learn(self, spec: FilterSpec, items: Iterable[Mapping[str, Any]]) -> None:
         source = spec.normalised()
         for item in items:
-            found.items[item["task"]] = item
-            found.sources.setdefault(item["task"], set()).add(source)
+            self.found.items[item["task"]] = item
+            self.found.sources.setdefault(item["task"], set()).add(source)
             info = item.get("info") or {}
             for name, key in (
                 ("services", "service"),
@@ -434,14 +499,19 @@ def discover(target: Target, *, max_parts: int = 200) -> Universe:
             ):
                 value = info.get(key)
                 if isinstance(value, str):
-                    learned[name].add(value)
+                    self.learned[name].add(value)
 
-    def visit(spec: FilterSpec) -> None:
-        if found.parts >= max_parts:
-            found.uncertain.append(f"{spec.describe()}: discovery stopped after {max_parts} parts")
-            return
+    def visit(self, spec: FilterSpec, response: Response | None = None) -> Response | None:
+        """List ``spec`` (or judge its ``response``) and its parts; None once out of parts."""
+        found = self.found
+        if found.parts >= self.max_parts:
+            found.uncertain.append(
+                f"{spec.describe()}: discovery stopped after {self.max_parts} parts"
+            )
+            return None
         found.parts += 1
-        response = target.list_tasks(spec)
+        if response is None:
+            response = self.target.list_tasks(spec)
         if response.status == 200:
             listed = list(_items_by_id(response).values())
             if len(listed) > CAP:
@@ -453,12 +523,12 @@ def discover(target: Target, *, max_parts: int = 200) -> Universe:
                     f" only the first {CAP + 1} were learned"
                 )
                 listed = listed[: CAP + 1]
-            learn(spec, listed)
-            if len(listed) != CAP and spec.constraints():
-                return
-            # The empty filter is always split by status as well (a handful of requests):
-            # the oracle that judges the empty filter's answer is the union of the status
-            # partition's answers, never the empty filter's own answer.
+            self.learn(spec, listed)
+            if len(listed) != CAP and (spec.normalised() not in self.always_split or not listed):
+                return response
+            # The empty filter (and each service of a discovery through services=) is always
+            # split by status as well (a handful of requests): the oracle that judges its
+            # answer is the union of the status partition's answers, never its own answer.
             # Exactly CAP tasks: every match, or a server that truncates instead of refusing.
             # The parts tell: their union over the cap makes the cap checks judge this filter.
         elif response.status == 400 or (response.status >= 500 and not _is_too_many(response)):
@@ -467,39 +537,142 @@ def discover(target: Target, *, max_parts: int = 200) -> Universe:
             found.answers.append(f"{spec.describe()}: HTTP {response.status}; listed by parts")
         elif not _is_too_many(response):
             found.uncertain.append(f"{spec.describe()}: HTTP {response.status}")
-            return
+            return response
         constrained = spec.constraints()
         split = next((name for name in SPLIT_ORDER if name not in constrained), None)
         if split is None:
             if response.status != 200:
                 found.uncertain.append(f"{spec.describe()}: cannot be split further")
-            return
-        values = statuses() if split == "status" else tuple(sorted(learned[split]))
+            return response
+        values = statuses() if split == "status" else tuple(sorted(self.learned[split]))
         if not values:
             found.uncertain.append(f"{spec.describe()}: over the cap, no {split} value learned yet")
-            return
+            return response
         for value in values:
-            visit(spec.with_field(split, (value,)))
+            self.visit(spec.with_field(split, (value,)))
         if split != "status":
             found.uncertain.append(
                 f"{spec.describe()}: split by the {split} values seen so far; tasks with other"
                 f" values may be missed"
             )
+        return response
 
-    visit(FilterSpec())
-    items = tuple(found.items.values())
-    stable = frozenset(
-        item["task"]
-        for item in items
-        if (item.get("info") or {}).get("status") in TERMINAL_STATUSES
+    def universe(self, discovery: dict[str, Any], notes: Iterable[str] = ()) -> Universe:
+        found = self.found
+        items = tuple(found.items.values())
+        stable = frozenset(
+            item["task"]
+            for item in items
+            if (item.get("info") or {}).get("status") in TERMINAL_STATUSES
+        )
+        discovery = {
+            **discovery,
+            "parts": found.parts,
+            "tasks": len(items),
+            "terminal": len(stable),
+            "complete": not found.uncertain,
+            "uncertain": list(found.uncertain[:20]),
+        }
+        return Universe(
+            items=items,
+            exact=False,
+            complete=not found.uncertain,
+            stable=stable,
+            notes=(*notes, *found.answers, *found.uncertain),
+            sources={task: frozenset(keys) for task, keys in found.sources.items()},
+            discovery=discovery,
+        )
+
+
+def discover(target: Target, *, max_parts: int = 200) -> Universe:
+    """List every visible task, splitting the filter space wherever the cap is hit.
+
+    Status is split over its whole enum (exhaustive); services, operations and users over the
+    values learned from the parts already seen (not exhaustive: a part split that way is noted
+    as uncertain). A part that cannot be split further is uncertain too. A target that refuses
+    the empty filter with 400 (the bindings allow a server to require tasks or services) is
+    discovered through ``services=`` instead (``discover_through_services``).
+    """
+    first = target.list_tasks(FilterSpec())
+    if first.status == 400:
+        return discover_through_services(
+            target,
+            max_parts=max_parts,
+            why="the empty filter was refused with HTTP 400 (the bindings allow a server to"
+            " require tasks or services)",
+        )
+    explorer = _Explorer(target, max_parts)
+    explorer.visit(FilterSpec(), first)
+    return explorer.universe(
+        {
+            "method": "empty filter",
+            "how": "the empty filter, split by status and then by the values seen wherever a"
+            " part hit the cap",
+            "certain": "every visible task, when complete"
+            if not explorer.found.uncertain
+            else "only the parts listed whole (see uncertain)",
+        }
     )
-    return Universe(
-        items=items,
-        exact=False,
-        complete=not found.uncertain,
-        stable=stable,
-        notes=(*found.answers, *found.uncertain),
-        sources={task: frozenset(keys) for task, keys in found.sources.items()},
+
+
+def discover_through_services(
+    target: Target,
+    services: Iterable[str] = BINDINGS_SERVICES,
+    *,
+    max_parts: int = 200,
+    why: str = "asked for",
+) -> Universe:
+    """List the visible tasks service by service: one ``services=<id>`` query per candidate.
+
+    For a target that refuses filters naming neither ``tasks`` nor ``services`` (bindings,
+    ``Tasks.FilterSpec``: "Currently at least one of tasks or services must be specified and
+    not empty"). The candidates are ``services`` (default: the snapservice service identifiers
+    the official bindings define, ``BINDINGS_SERVICES``) plus every service a task listed on
+    the way names. A part over the cap is split by status, operations and users as in
+    ``discover``; a candidate answered with 400 is taken as a service no task holds (unknown
+    identifiers may be refused). What is certain: every visible task of the candidate
+    services when ``complete``; a task of a service neither the candidates nor any task seen
+    name cannot be found this way, and the universe's ``discovery`` says so.
+    """
+    explorer = _Explorer(target, max_parts)
+    given = list(dict.fromkeys(services))
+    queue = list(given)
+    asked: set[str] = set()
+    refused: list[str] = []
+    while queue:
+        service = queue.pop(0)
+        if service in asked:
+            continue
+        asked.add(service)
+        spec = FilterSpec(services=(service,))
+        explorer.always_split.add(spec)
+        response = target.list_tasks(spec)
+        if response.status == 400:
+            refused.append(service)  # unknown to the target (or refused): no task listed
+            explorer.found.parts += 1
+        elif explorer.visit(spec, response) is None:
+            break
+        queue += sorted(explorer.learned["services"] - asked)
+    learned = sorted(set(explorer.learned["services"]) - set(given))
+    with_tasks = sorted(explorer.learned["services"])
+    return explorer.universe(
+        {
+            "method": "services",
+            "how": f"one services= query per candidate service ({len(asked)} asked:"
+            f" {len(given)} given, {len(learned)} learned from the tasks seen);"
+            f" why: {why}",
+            "services_with_tasks": with_tasks,
+            "services_learned": learned,
+            "services_refused": len(refused),
+            "certain": "every visible task of the candidate services"
+            + ("" if not explorer.found.uncertain else ", except the uncertain parts")
+            + "; tasks of any other service cannot be found through services= and may be"
+            " missing",
+        },
+        notes=(
+            f"discovered through services=: {why}; {len(asked)} services asked, tasks found in"
+            f" {len(with_tasks)}; tasks of a service no candidate names would be missed",
+        ),
     )
 
 
@@ -524,6 +697,7 @@ def over_cap(universe: Universe, spec: FilterSpec) -> bool | None:
 
 
 __all__ = [
+    "BINDINGS_SERVICES",
     "ControlledSource",
     "FixedSource",
     "ObservedSource",
@@ -531,5 +705,6 @@ __all__ = [
     "Universe",
     "UniverseSource",
     "discover",
+    "discover_through_services",
     "over_cap",
 ]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from snapconform.mutants.base import ALL_MODES, KNOWN_STATE, Mutant
-from snapconform.server.behaviour import SESSION_HEADER, Behaviour, Reply
+from snapconform.server.behaviour import SESSION_HEADER, Behaviour, EndpointError, Reply
 from snapconform.server.runtime import Runtime, Snapshot
 from snapconform.server.state import SYSTEM_READ, Principal
 
@@ -105,12 +105,50 @@ class ForbiddenWithData(Behaviour):
         return Reply(self.status_for("UNAUTHORIZED"), body, (("content-type", self.media_type()),))
 
 
+class ForbiddenNamesPrivilege(Behaviour):
+    """403 says which privilege is missing (and carries it as data)."""
+
+    def unauthorized_reply(self, runtime: Runtime, principal: Principal) -> Reply:
+        error = EndpointError(
+            "UNAUTHORIZED",
+            "vapi.security.authorization.invalid",
+            f"Unable to authorize user: the operation requires the {SYSTEM_READ} privilege.",
+            (SYSTEM_READ,),
+        )
+        return self.json_reply(
+            self.status_for(error.error_type),
+            self.error_document(error, data={"missing_privilege": SYSTEM_READ}),
+        )
+
+
+class TellsWrongPassword(Behaviour):
+    """A known user with a wrong password is told so (the 401 differs from an unknown user's)."""
+
+    def list_tasks(self, runtime: Runtime, headers: Mapping[str, str], raw_query: bytes) -> Reply:
+        credentials = self.basic_credentials(headers)
+        if credentials is not None and not headers.get(SESSION_HEADER):
+            known = runtime.snapshot.principals.get(credentials[0])
+            if known is not None and not self.password_ok(known, credentials[1]):
+                error = EndpointError(
+                    "UNAUTHENTICATED",
+                    "com.vmware.vapi.endpoint.method.authentication.wrong_password",
+                    f"Wrong password for user {credentials[0]}.",
+                )
+                challenge = self.challenge()
+                return self.json_reply(
+                    self.status_for(error.error_type),
+                    self.error_document(error, challenge=challenge),
+                    (("www-authenticate", challenge),) if challenge else (),
+                )
+        return super().list_tasks(runtime, headers, raw_query)
+
+
 AUTH_MUTANTS: tuple[Mutant, ...] = (
     Mutant(
         name="auth-no-challenge",
         area="auth",
         description="401 without a challenge (no body field, no WWW-Authenticate)",
-        requirements=("AUTH-NO-CREDENTIALS", "AUTH-WWW-AUTHENTICATE"),
+        requirements=("AUTH-CHALLENGE", "AUTH-WWW-AUTHENTICATE"),
         modes=ALL_MODES,
         behaviour_class=NoChallenge,
     ),
@@ -186,6 +224,23 @@ AUTH_MUTANTS: tuple[Mutant, ...] = (
         requirements=("AUTH-BOGUS-SESSION",),
         modes=ALL_MODES,
         behaviour_class=BogusSessionAccepted,
+    ),
+    Mutant(
+        name="auth-403-names-privilege",
+        area="auth",
+        description="403 names the missing privilege (System.Read) and carries it as data",
+        requirements=("AUTH-PRIVILEGE-UNDISCLOSED",),
+        modes=ALL_MODES,
+        behaviour_class=ForbiddenNamesPrivilege,
+    ),
+    Mutant(
+        name="auth-401-tells-wrong-password",
+        area="auth",
+        description="a known user with a wrong password is told 'Wrong password' (an unknown"
+        " user is not)",
+        requirements=("AUTH-WRONG-PASSWORD-UNDISCLOSED",),
+        modes=ALL_MODES,
+        behaviour_class=TellsWrongPassword,
     ),
     Mutant(
         name="auth-visibility-leak",

@@ -56,18 +56,6 @@ class CapCountsStore(Behaviour):
         return len(store) > self.cap
 
 
-class CapCountsInvisible(Behaviour):
-    """The cap counts matching tasks before the visibility filter (invisible ones included)."""
-
-    def select(
-        self, store: TaskStore, spec: FilterSpec, visible: frozenset[str] | None
-    ) -> QueryResult:
-        everything = super().select(store, spec, None)
-        if everything.count > self.cap:
-            return everything
-        return super().select(store, spec, visible)
-
-
 CAP_MUTANTS: tuple[Mutant, ...] = (
     Mutant(
         name="cap-truncates",
@@ -117,14 +105,5 @@ CAP_MUTANTS: tuple[Mutant, ...] = (
         requirements=("CAP-COUNTS-MATCHING",),
         modes=ALL_MODES,
         behaviour_class=CapCountsStore,
-    ),
-    Mutant(
-        name="cap-counts-invisible",
-        area="cap",
-        description="the cap counts matching tasks the caller cannot see",
-        requirements=("CAP-COUNTS-MATCHING",),
-        # Needs a principal with a visible set whose visible matches stay under the cap.
-        modes=KNOWN_STATE,
-        behaviour_class=CapCountsInvisible,
     ),
 )

@@ -89,6 +89,18 @@ class ZonelessDateTime(ItemRewrite):
         return with_info(item, end_time=end.rstrip("Z"))
 
 
+class OffsetDateTime(ItemRewrite):
+    """start_time and end_time written with a +02:00 offset (valid RFC 3339, not UTC)."""
+
+    def rewrite_item(self, item: Mapping[str, Any]) -> dict[str, Any] | None:
+        changes = {
+            key: value[:-1] + "+02:00"
+            for key in ("start_time", "end_time")
+            if isinstance(value := item["info"].get(key), str) and value.endswith("Z")
+        }
+        return with_info(item, **changes) if changes else None
+
+
 class EpochMillisDateTime(ItemRewrite):
     """start_time written as epoch milliseconds (a JSON number)."""
 
@@ -217,16 +229,24 @@ class HtmlServiceUnavailable(Behaviour):
         return Reply(503, page, (("content-type", "text/html"),))
 
 
-class InternalServerErrorType(Behaviour):
-    """An injected 500 Error says error_type INTERNAL_SERVER_ERROR."""
+class ServiceUnavailableTypeOn500(Behaviour):
+    """An injected 500 Error says error_type SERVICE_UNAVAILABLE (another error's type).
+
+    (INTERNAL_SERVER_ERROR on a 500 is documented: variant ``internal-server-error``.)
+    """
 
     def fault_problem(self, error_type: str) -> EndpointError:
         problem = super().fault_problem(error_type)
         if error_type != "ERROR":
             return problem
         return EndpointError(
-            "INTERNAL_SERVER_ERROR", problem.message_id, problem.default_message, problem.args
+            "SERVICE_UNAVAILABLE", problem.message_id, problem.default_message, problem.args
         )
+
+    def status_for(self, error_type: str) -> int:
+        if error_type == "SERVICE_UNAVAILABLE":
+            return 500  # the backend's failure, reported with the wrong type on a 500
+        return super().status_for(error_type)
 
 
 def _contract(
@@ -291,6 +311,12 @@ CONTRACT_MUTANTS: tuple[Mutant, ...] = (
         "end_time written without its zone",
         _BODY,
         ZonelessDateTime,
+    ),
+    _contract(
+        "contract-datetime-offset",
+        "start_time/end_time written with a +02:00 offset (RFC 3339, not UTC)",
+        ("CONTRACT-DATETIME-UTC",),
+        OffsetDateTime,
     ),
     _contract(
         "contract-datetime-epoch",
@@ -385,10 +411,10 @@ CONTRACT_MUTANTS: tuple[Mutant, ...] = (
         CONTROLLED,
     ),
     _contract(
-        "contract-500-internal-server-error",
-        "a 500 Error says error_type INTERNAL_SERVER_ERROR",
+        "contract-500-service-unavailable-type",
+        "a 500 Error says error_type SERVICE_UNAVAILABLE (another error's type)",
         ("FAULT-500", "CONTRACT-ERROR-TYPE"),
-        InternalServerErrorType,
+        ServiceUnavailableTypeOn500,
         CONTROLLED,
     ),
 )

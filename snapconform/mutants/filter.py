@@ -6,7 +6,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from snapconform.mutants.base import ALL_MODES, Mutant
-from snapconform.server.behaviour import Behaviour, EndpointError, Reply
+from snapconform.server.behaviour import STATUS_VALUES, Behaviour, EndpointError, Reply
 from snapconform.server.runtime import Runtime
 from snapconform.server.store import FILTER_FIELDS, FilterSpec, QueryResult, TaskStore, item_value
 
@@ -69,9 +69,15 @@ class PrefixMatch(Behaviour):
 
 
 class CaseInsensitiveMatch(Behaviour):
-    """Values compare case-insensitively (a case-folding database collation)."""
+    """Identifiers compare case-insensitively (a case-folding database collation).
+
+    Only the identifiers (tasks, operations, services): case-insensitive ``users`` matching is
+    a documented alternative (variant ``users-case-insensitive``), identifiers are exact.
+    """
 
     def field_matches(self, field_name: str, wanted: Sequence[str], actual: Any) -> bool:
+        if field_name == "users":
+            return super().field_matches(field_name, wanted, actual)
         return isinstance(actual, str) and actual.casefold() in {v.casefold() for v in wanted}
 
 
@@ -83,10 +89,19 @@ class NoPercentDecoding(Behaviour):
 
 
 class LenientStatus(Behaviour):
-    """An unknown or wrongly-cased status value is accepted (and matches nothing)."""
+    """An unknown or wrongly-cased status value is dropped from the filter.
+
+    ``status=succeeded`` then constrains nothing: 200 with tasks of every status. (Accepting the
+    value and matching no task is documented, variant ``unknown-status-matches-none``.)
+    """
 
     def check_status_values(self, values: Sequence[str]) -> None:
         return None
+
+    def build_filter(self, pairs: Sequence[tuple[str, str]]) -> FilterSpec:
+        spec = super().build_filter(pairs)
+        known = tuple(v for v in spec.status or () if v in STATUS_VALUES)
+        return FilterSpec(**{**spec.constraints(), "status": known or None})
 
 
 class EmptyFilterListsNothing(Behaviour):
@@ -183,7 +198,7 @@ FILTER_MUTANTS: tuple[Mutant, ...] = (
     Mutant(
         name="filter-case-insensitive",
         area="filter",
-        description="values compare case-insensitively",
+        description="identifiers (tasks, operations, services) compare case-insensitively",
         requirements=("FILTER-EXACT-ENCODED", "FILTER-SOUNDNESS"),
         modes=ALL_MODES,
         behaviour_class=CaseInsensitiveMatch,
@@ -199,7 +214,8 @@ FILTER_MUTANTS: tuple[Mutant, ...] = (
     Mutant(
         name="filter-lenient-status",
         area="filter",
-        description="an invalid or wrongly-cased status value gives 200 instead of 400",
+        description="an invalid or wrongly-cased status value is dropped: 200 with tasks of"
+        " every status (neither 400 nor an empty match)",
         requirements=("FILTER-INVALID-STATUS",),
         modes=ALL_MODES,
         behaviour_class=LenientStatus,
@@ -215,7 +231,8 @@ FILTER_MUTANTS: tuple[Mutant, ...] = (
     Mutant(
         name="filter-unknown-task-id-500",
         area="filter",
-        description="an unknown task id crashes the lookup: 500 instead of 200 without it",
+        description="an unknown task id crashes the lookup: 500 Error (not 200 without it, 400"
+        " or 500 ResourceInaccessible)",
         requirements=("FILTER-UNKNOWN-IDS",),
         modes=ALL_MODES,
         behaviour_class=UnknownTaskIdCrashes,

@@ -19,7 +19,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -126,15 +126,23 @@ class RunEnvironment:
     api_version: str
     seed: int | None
     harness_version: str
+    #: Documented alternative -> the answers the target gave (``variants`` of summary.json).
+    variants: Mapping[str, str] = field(default_factory=dict)
+    #: How the observed universe was discovered (empty in the other modes).
+    discovery: str = ""
 
     def properties(self) -> dict[str, str]:
-        return {
+        out = {
             "target": mask_url(self.target),
             "mode": self.mode,
             "api_version": self.api_version,
             "seed": "none" if self.seed is None else str(self.seed),
             "harness_version": self.harness_version,
         }
+        if self.discovery:
+            out["discovery"] = self.discovery
+        out.update({f"variant.{key}": value for key, value in self.variants.items()})
+        return out
 
     @classmethod
     def from_summary(cls, summary: Mapping[str, Any]) -> RunEnvironment:
@@ -146,7 +154,30 @@ class RunEnvironment:
             api_version=str(summary.get("api_version", "")),
             seed=summary.get("seed"),
             harness_version=str(summary.get("harness_version") or __version__),
+            variants=variant_answers(summary),
+            discovery=discovery_line(summary),
         )
+
+
+def variant_answers(summary: Mapping[str, Any]) -> dict[str, str]:
+    """Each documented alternative the run saw: question key -> the answers, or 'not seen'."""
+    out: dict[str, str] = {}
+    for key, entry in (summary.get("variants") or {}).items():
+        observed = [str(o.get("choice")) for o in entry.get("observed") or []]
+        out[key] = " and ".join(observed) if observed else "not seen"
+    return out
+
+
+def discovery_line(summary: Mapping[str, Any]) -> str:
+    """One line on how the observed universe was discovered (empty when it was not)."""
+    discovery = summary.get("discovery")
+    if not isinstance(discovery, Mapping):
+        return ""
+    complete = "complete" if discovery.get("complete") else "incomplete"
+    return (
+        f"{discovery.get('method')}: {discovery.get('tasks', '?')} tasks in"
+        f" {discovery.get('parts', '?')} parts, {complete}; certain: {discovery.get('certain')}"
+    )
 
 
 def _escape_property(text: str, *, key: bool) -> str:

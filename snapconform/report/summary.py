@@ -183,15 +183,78 @@ def render_markdown(summary: Summary) -> str:
         summary.requirements,
         key=lambda r: (_OUTCOME_ORDER[r["outcome"]], _LEVEL_ORDER[r["level"]]),
     )
-    lines += ["", "| Requirement | Level | Outcome | Evidence |", "|---|---|---|---|"]
+    lines += [
+        "",
+        "| Requirement | Level | Outcome | Evidence | Sources |",
+        "|---|---|---|---|---|",
+    ]
     for r in ordered:
         requirement = f"{_code(r['id'])} {_cell(r['title'], 80)}"
         shown = evidence(r["detail"]) or "—"
-        lines.append(f"| {requirement} | {r['level']} | {_OUTCOME_BADGE[r['outcome']]} | {shown} |")
+        where = "; ".join(s.split(":", 1)[0] for s in r.get("sources") or []) or "—"
+        lines.append(
+            f"| {requirement} | {r['level']} | {_OUTCOME_BADGE[r['outcome']]} | {shown}"
+            f" | {_cell(where)} |"
+        )
     if any(CUT_MARK.strip() in line for line in lines[-len(ordered) :]):
         lines += ["", f"<sub>{CUT_NOTE}</sub>"]
+    lines += source_lines(summary.requirements)
+    lines += variant_lines(doc)
     lines += ["", *certificate_lines(summary)]
     return "\n".join(lines) + "\n"
+
+
+def source_lines(requirements: list[dict[str, Any]]) -> list[str]:
+    """Each requirement's sources, quoted (a collapsed block under the table)."""
+    quoted = [r for r in requirements if r.get("sources")]
+    if not quoted:
+        return []
+    lines = ["", "<details><summary>Sources of each requirement (quoted)</summary>", ""]
+    for r in quoted:
+        lines.append(
+            f"- {_code(r['id'])} ({r['level']}): " + " · ".join(_cell(s) for s in r["sources"])
+        )
+    return [*lines, "", "</details>"]
+
+
+def variant_lines(doc: dict[str, Any]) -> list[str]:
+    """The documented alternatives (what the target chose) and how the universe was found."""
+    lines: list[str] = []
+    discovery = doc.get("discovery")
+    if isinstance(discovery, dict):
+        complete = "complete" if discovery.get("complete") else "**incomplete**"
+        lines += [
+            "",
+            f"**Universe (observed):** discovered through {_cell(str(discovery.get('method')))}"
+            f" — {_cell(str(discovery.get('how', '')))}; {discovery.get('tasks', '?')} tasks in"
+            f" {discovery.get('parts', '?')} parts, {complete}. Certain:"
+            f" {_cell(str(discovery.get('certain', '')))}.",
+        ]
+    variants = doc.get("variants") or {}
+    if not variants:
+        return lines
+    lines += [
+        "",
+        "### Documented alternatives",
+        "",
+        "Where the page and the official bindings allow more than one behaviour, every documented"
+        " answer passes; this is what the target chose.",
+        "",
+        "| Question | Target's answer | Allowed | Sources |",
+        "|---|---|---|---|",
+    ]
+    for entry in variants.values():
+        observed = [
+            f"{o['choice']} ({_cell(str(o.get('example', '')), 60)})"
+            for o in entry.get("observed") or []
+        ]
+        allowed = ", ".join(f"{a['choice']}: {a['meaning']}" for a in entry.get("allowed") or [])
+        sources = "<br>".join(_cell(s) for s in entry.get("sources") or [])
+        lines.append(
+            f"| {_cell(entry.get('question', ''))} | {'<br>'.join(observed) or 'not seen'}"
+            f" | {_cell(allowed)} | {sources} |"
+        )
+    return lines
 
 
 def certificate_lines(summary: Summary) -> list[str]:

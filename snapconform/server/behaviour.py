@@ -325,12 +325,17 @@ class Behaviour:
         )
 
     def unauthorized_reply(self, runtime: Runtime, principal: Principal) -> Reply:
-        """403 Unauthorized; ``challenge`` only where the API version has it (9.1+)."""
+        """403 Unauthorized; ``challenge`` only where the API version has it (9.1+).
+
+        The message does not say which privilege is missing and ``data`` is absent (bindings,
+        Unauthorized: "For security reasons, the Error.data attribute in this exception is
+        None, and the Error.messages attribute ... does not disclose why the user is not
+        authorized"); the page documents the privilege instead.
+        """
         error = EndpointError(
             "UNAUTHORIZED",
             "vapi.security.authorization.invalid",
-            f"Unable to authorize user: the operation requires the {SYSTEM_READ} privilege.",
-            (SYSTEM_READ,),
+            "Unable to authorize user.",
         )
         challenge = self.challenge()
         if runtime.profile.get("unauthorized_challenge") and challenge is not None:

@@ -71,7 +71,8 @@ def churn_step(state: State, rng: random.Random, now: datetime, events: int = 1)
 
 async def churn_loop(runtime: Runtime, rate: float, seed: int, interval: float = 0.5) -> None:
     """Apply about ``rate`` churn events per second until cancelled."""
-    rng = random.Random(seed)
+    # A stream of its own: seeded like the default universe, new tasks could repeat its ids.
+    rng = random.Random(f"churn:{seed}")
     owed = 0.0
     while True:
         await asyncio.sleep(interval)

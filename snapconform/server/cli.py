@@ -55,6 +55,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="MS",
         help="vary each delay uniformly by up to ±MS milliseconds (seeded by --seed; default 0)",
     )
+    from snapconform.server.variants import VARIANTS
+
+    listed = "; ".join(f"{v.name}: {v.description}" for v in VARIANTS.values())
+    parser.add_argument(
+        "--variant",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help=f"play a documented alternative (repeatable; docs/reference-server.md): {listed}",
+    )
 
 
 def main(args: argparse.Namespace) -> int:
@@ -79,15 +89,25 @@ def main(args: argparse.Namespace) -> int:
         except StateDocumentError as exc:
             print(f"snapconform serve: {exc}", file=sys.stderr)
             return 2
-    behaviour = Behaviour()
+    from snapconform.server.variants import UnknownVariantError, behaviour_class_with
+
+    base: type[Behaviour] = Behaviour
+    name = "faithful"
     if args.mutant is not None:
         from snapconform.mutants import UnknownMutantError, get
 
         try:
-            behaviour = get(args.mutant).behaviour()
+            base = get(args.mutant).behaviour_class
         except UnknownMutantError as exc:
             print(f"snapconform serve: {exc}", file=sys.stderr)
             return 2
+        name = args.mutant
+    try:
+        behaviour = behaviour_class_with(args.variant, base)()
+    except (UnknownVariantError, ValueError) as exc:
+        print(f"snapconform serve: {exc}", file=sys.stderr)
+        return 2
+    behaviour.name = "+".join([name, *dict.fromkeys(args.variant)])
     config = ServerConfig(
         behaviour=behaviour,
         state=state,
@@ -106,6 +126,8 @@ def main(args: argparse.Namespace) -> int:
     host, port = sock.getsockname()[:2]
     shown = f"[{host}]" if ":" in host else host
     print(f"snapconform reference server on http://{shown}:{port}", flush=True)
+    if args.variant:
+        print(f"playing variants: {', '.join(dict.fromkeys(args.variant))}", flush=True)
     if config.control:
         print(f"control protocol at http://{shown}:{port}{CONTROL_PREFIX}", flush=True)
     if args.latency or args.latency_jitter:

@@ -16,20 +16,32 @@ from typing import Any
 
 from snapconform.server.state import SYSTEM_READ, Principal, State
 
-#: service -> its operations.
+#: service -> its operations: vAPI service identifiers and task-returning operations of the
+#: official bindings (vmware-vsan-data-protection 9.1.1.0, ``<operation>_task`` methods), so a
+#: discovery through ``services=`` that starts from the bindings' identifiers finds them.
 SERVICES: dict[str, tuple[str, ...]] = {
-    "com.vmware.snapservice.protection_group": ("create", "update", "delete", "pause", "resume"),
-    "com.vmware.snapservice.snapshot": ("create", "delete", "restore", "link", "unlink"),
-    "com.vmware.snapservice.site": ("pair", "unpair", "update"),
-    "com.vmware.snapservice.cluster_pair": ("create", "delete"),
+    "com.vmware.snapservice.clusters.protection_groups": (
+        "create",
+        "update",
+        "delete",
+        "pause",
+        "resume",
+    ),
+    "com.vmware.snapservice.clusters.protection_groups.snapshots": ("create",),
+    "com.vmware.snapservice.virtual_machines.snapshots": ("delete", "update", "add_label"),
+    "com.vmware.snapservice.sites": ("add", "update", "delete"),
+    "com.vmware.snapservice.cluster_pairs": ("create", "delete"),
 }
 
-#: Target type per service.
+#: Target type per service (the bindings' resource types).
 TARGET_TYPES: dict[str, str] = {
-    "com.vmware.snapservice.protection_group": "com.vmware.snapservice.protection_group",
-    "com.vmware.snapservice.snapshot": "com.vmware.snapservice.protection_group.snapshot",
-    "com.vmware.snapservice.site": "com.vmware.snapservice.site",
-    "com.vmware.snapservice.cluster_pair": "com.vmware.snapservice.cluster_pair",
+    "com.vmware.snapservice.clusters.protection_groups": "com.vmware.snapservice.protection_group",
+    "com.vmware.snapservice.clusters.protection_groups.snapshots": (
+        "com.vmware.snapservice.protection_group.snapshot"
+    ),
+    "com.vmware.snapservice.virtual_machines.snapshots": "com.vmware.snapservice.vm.snapshot",
+    "com.vmware.snapservice.sites": "com.vmware.snapservice.site",
+    "com.vmware.snapservice.cluster_pairs": "com.vmware.snapservice.cluster_pair",
 }
 
 #: Initiating users, weighted; ``None`` is a system task (no user).
@@ -139,6 +151,7 @@ def with_status(
         out["progress"] = progress(completed)
         return out
     out["end_time"] = format_datetime(now)
+    out["cancelable"] = False  # a finished task cannot be cancelled
     if status == "SUCCEEDED":
         out["progress"] = progress(100)
     else:

@@ -91,3 +91,82 @@ def test_the_conformance_suite_collects_every_feature_once() -> None:
 
 def test_docs_requirements_md_is_generated_from_the_catalogue() -> None:
     assert (ROOT / "docs" / "requirements.md").read_text(encoding="utf-8") == catalogue_markdown()
+
+
+#: The published reference page (the shared copy; the test skips without it).
+SPEC_PAGE = Path("/work/shared/spec/snapservice-tasks-list.txt")
+
+
+def test_every_page_quote_is_on_its_line_of_the_page() -> None:
+    import re
+
+    import pytest
+
+    if not SPEC_PAGE.is_file():
+        pytest.skip(f"{SPEC_PAGE} is not here")
+    lines = SPEC_PAGE.read_text(encoding="utf-8").splitlines()
+    for r in CATALOGUE:
+        for source in r.sources:
+            match = re.fullmatch(r"page line (\d+)", source.where)
+            if match is None:
+                continue
+            number = int(match.group(1))
+            # A quote may run over the page's next lines (a list); "[400] " names the status.
+            text = " ".join(lines[number - 1 : number + 2])
+            quote = re.sub(r"^\[\d{3}\] ", "", source.quote)
+            for part in quote.split(" ... "):
+                if part.startswith("{"):
+                    continue  # a JSON body shown on the page, summarised
+                assert part.rstrip(".") in text, (r.id, number, part)
+
+
+def test_a_must_rests_on_the_page_or_the_bindings_and_ours_is_should() -> None:
+    from snapconform.engine.alternatives import QUESTIONS
+
+    for r in CATALOGUE:
+        kinds = {source.where.split(" ", 1)[0] for source in r.sources}
+        if r.level == "MUST":
+            assert kinds & {"page", "bindings"}, r.id
+        if "ours" in kinds:
+            assert r.level == "SHOULD", r.id
+        assert set(r.alternatives) <= set(QUESTIONS), r.id
+
+
+def test_every_variant_answers_a_question_a_requirement_accepts() -> None:
+    from snapconform.engine.alternatives import QUESTIONS
+    from snapconform.server.variants import VARIANTS
+
+    accepted = {a for r in CATALOGUE for a in r.alternatives}
+    for variant in VARIANTS.values():
+        assert variant.question in QUESTIONS, variant.name
+        assert variant.choice in QUESTIONS[variant.question].choices, variant.name
+        assert variant.question in accepted, variant.name
+
+
+def test_the_bindings_service_ids_are_the_installed_bindings() -> None:
+    """Discovery through services= starts from these; they must be the bindings' own ids."""
+    import importlib
+    import pkgutil
+
+    import pytest
+
+    from snapconform.engine.universe import BINDINGS_SERVICES
+
+    try:
+        package = importlib.import_module("com.vmware.snapservice")
+        root = importlib.import_module("com.vmware.snapservice_client")
+    except ImportError:
+        pytest.skip("vmware-vsan-data-protection is not installed")
+    modules = [root] + [
+        importlib.import_module(info.name)
+        for info in pkgutil.walk_packages(package.__path__, package.__name__ + ".")
+        if info.name.endswith("_client")
+    ]
+    found = {
+        value._VAPI_SERVICE_ID
+        for module in modules
+        for value in vars(module).values()
+        if isinstance(getattr(value, "_VAPI_SERVICE_ID", None), str)
+        and value._VAPI_SERVICE_ID.startswith("com.vmware.snapservice.")
+    }
+    assert set(BINDINGS_SERVICES) == found

@@ -183,10 +183,8 @@ def test_summary_carries_the_request_count_of_each_first_failure(tmp_path: Path)
 @pytest.mark.parametrize(
     ("mutant", "mode", "requirement_id"),
     [
-        ("cap-counts-invisible", "controlled", "CAP-COUNTS-MATCHING"),
         ("intermittent-skips-cap", "controlled", "CAP-OVER-LIMIT"),
         # declared: the state file's limited principal is logged in (its password is there)
-        ("cap-counts-invisible", "declared", "CAP-COUNTS-MATCHING"),
         ("auth-visibility-leak", "declared", "AUTH-VISIBILITY"),
         ("cap-counts-store", "declared", "CAP-COUNTS-MATCHING"),
     ],

@@ -33,6 +33,7 @@ from snapconform.selftest import (
     run_matrix,
     update_readme,
 )
+from snapconform.server.variants import VARIANTS
 
 #: Seed of every cell; the environment may move it (printed with each cell's result).
 SEED = int(os.environ.get("SNAPCONFORM_SELFTEST_SEED", "0"))
@@ -221,6 +222,9 @@ def test_plan_respects_modes_and_areas() -> None:
     config = selftest.config_from(_args("--areas", "auth", "--modes", "observed"))
     cells = selftest.plan(config)
     assert {c.mode for c in cells} == {"observed"}
-    assert all(MUTANTS[c.subject].area == "auth" for c in cells if c.subject != FAITHFUL)
+    assert all(MUTANTS[c.subject].area == "auth" for c in cells if c.subject in MUTANTS)
+    # every documented variant is planned (in each selected mode), to be found conformant
+    variants = {c.subject for c in cells if selftest.is_variant(c.subject)}
+    assert variants == {selftest.variant_subject(name) for name in VARIANTS}
     # auth-visibility-leak is not observable in observed mode: not planned there.
     assert "auth-visibility-leak" not in {c.subject for c in cells}

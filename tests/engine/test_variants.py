@@ -1,0 +1,141 @@
+"""Documented alternatives (issue 15): each passes the requirement it touches, and is recorded.
+
+Each test serves the faithful reference server playing one variant of
+``snapconform.server.variants`` and runs the requirement in-process: it must pass, and the
+run's ``variants`` record must name the variant's answer. The same requirement still fails the
+mutant that plays a behaviour no source allows (the contrast that proves the check can fail).
+``snapconform selftest`` runs every variant through whole runs in every mode.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from snapconform.engine.config import Credentials, RunConfig
+from snapconform.engine.harness import Harness
+from snapconform.mutants import get as get_mutant
+from snapconform.selftest import boundary_state
+from snapconform.server.app import ServerConfig
+from snapconform.server.behaviour import Behaviour
+from snapconform.server.defaults import (
+    ADMIN_PASSWORD,
+    ADMIN_USERNAME,
+    NOPRIVS_PASSWORD,
+    NOPRIVS_USERNAME,
+    default_state,
+)
+from snapconform.server.runner import serve_in_thread
+from snapconform.server.state import state_to_document
+from snapconform.server.variants import VARIANTS, behaviour_with
+from tests.engine.test_gaps_cap_auth import outcome_of
+
+pytestmark = pytest.mark.slow
+
+
+@contextmanager
+def engine_on(
+    behaviour: Behaviour, mode: str, tmp_path: Path, *, seed: int = 0
+) -> Iterator[Harness]:
+    state_file: Path | None = None
+    if mode == "declared":
+        state = boundary_state(seed)
+        state_file = tmp_path / "state.json"
+        state_file.write_text(json.dumps(state_to_document(state)), encoding="utf-8")
+    else:
+        state = default_state(seed, size=20 if mode == "controlled" else 1500)
+    config = ServerConfig(state=state, control=mode == "controlled", seed=seed, behaviour=behaviour)
+    with serve_in_thread(config, "127.0.0.1", 0) as server:
+        options: dict[str, Any] = {
+            "base_url": server.base_url,
+            "seed": seed,
+            "max_examples": 5,
+            "max_requests": 5000,
+        }
+        if mode == "controlled":
+            options["control_url"] = server.control_url
+        else:
+            options["credentials"] = Credentials(ADMIN_USERNAME, ADMIN_PASSWORD)
+            options["unprivileged"] = Credentials(NOPRIVS_USERNAME, NOPRIVS_PASSWORD)
+            options["state_file"] = state_file
+        control = server.control_url if mode == "controlled" else None
+        harness = Harness.open(
+            RunConfig(**options), base_url=server.base_url, control_url=control, seed=seed
+        )
+        try:
+            yield harness
+        finally:
+            harness.close()
+
+
+@pytest.mark.parametrize(
+    ("variant", "mode", "requirement_id", "mutant"),
+    [
+        ("requires-tasks-or-services", "controlled", "FILTER-EMPTY", "intermittent-drops-item"),
+        (
+            "refuses-repeated-values",
+            "controlled",
+            "FILTER-ORDER-REPEATS",
+            "filter-last-repeated-only",
+        ),
+        (
+            "unknown-status-matches-none",
+            "controlled",
+            "FILTER-INVALID-STATUS",
+            "filter-lenient-status",
+        ),
+        ("users-case-insensitive", "controlled", "FILTER-EXACT-ENCODED", "filter-case-insensitive"),
+        (
+            "unknown-task-id-inaccessible",
+            "controlled",
+            "FILTER-UNKNOWN-IDS",
+            "filter-unknown-task-id-500",
+        ),
+        (
+            "refuses-unknown-identifiers",
+            "controlled",
+            "FILTER-UNKNOWN-IDS",
+            "filter-unknown-task-id-500",
+        ),
+        (
+            "internal-server-error",
+            "controlled",
+            "FAULT-500",
+            "contract-500-service-unavailable-type",
+        ),
+        ("cap-counts-all-matching", "controlled", "CAP-COUNTS-MATCHING", "cap-counts-store"),
+        ("cap-counts-all-matching", "declared", "CAP-COUNTS-MATCHING", "cap-counts-store"),
+    ],
+)
+def test_a_documented_variant_passes_and_is_recorded(
+    variant: str, mode: str, requirement_id: str, mutant: str, tmp_path: Path
+) -> None:
+    chosen = VARIANTS[variant]
+    with engine_on(behaviour_with([variant]), mode, tmp_path) as harness:
+        result = outcome_of(harness, requirement_id)
+        recorded = harness.choices.choices(chosen.question)
+    assert result.outcome == "passed", result.detail
+    assert chosen.choice in recorded, (chosen.question, recorded)
+    with engine_on(get_mutant(mutant).behaviour(), mode, tmp_path) as harness:
+        caught = outcome_of(harness, requirement_id)
+    assert caught.outcome == "failed", caught.detail
+
+
+def test_observed_discovery_goes_through_services_when_the_empty_filter_is_refused(
+    tmp_path: Path,
+) -> None:
+    """A target requiring tasks or services: observed discovery lists every task through
+    ``services=`` (the bindings' service ids, then the ones learned), and says so."""
+    state = default_state(0)
+    with engine_on(behaviour_with(["requires-tasks-or-services"]), "observed", tmp_path) as h:
+        universe = h.source.universe  # type: ignore[attr-defined]
+    assert {item["task"] for item in universe.items} == {t["task"] for t in state.tasks}
+    assert universe.discovery is not None
+    assert universe.discovery["method"] == "services"
+    assert universe.discovery["complete"] is True
+    assert "cannot be found through services=" in universe.discovery["certain"]
