@@ -1027,11 +1027,14 @@ def check_invalid_status(h: Harness) -> CheckResult:
     from strategies.contract_data import statuses
 
     strategy = st.tuples(
-        h.universes(max_tasks=10),
+        h.universes(min_tasks=1, max_tasks=10),
         invalid_status_values(),
         st.lists(st.sampled_from(statuses()), max_size=2),
     )
-    result = h.explore(strategy, prop)
+    # First a wrongly-cased value alone on the rich universe (every status): a server that
+    # drops it lists tasks of every status at once.
+    first = _first(h, (_first_universe(h), "succeeded", []), prop)
+    result = first or h.explore(strategy, prop)
     answers = " or ".join(
         {"refused": "refused with 400", "matches-none": "matched no task (200)"}[c]
         for c in sorted(h.choices.choices("unknown-status"))
@@ -1264,15 +1267,20 @@ def _cap_counts_probes(
 ) -> tuple[CheckResult | None, int]:
     """Declared/observed CAP-COUNTS-MATCHING cases whose count no churn can push over the cap.
 
-    ``tasks=`` an unknown id, or up to three known ids, matches at most three tasks in any
-    universe: 500 ResourceInaccessible for it is a certain failure (the cap counted something
-    else). Declared: the state file's limited principal, on filters matching more than 1000
-    stored tasks of which it sees at most 1000, must get exactly its visible matches.
+    ``services=`` a service no task holds matches nothing, and ``tasks=`` up to three known ids
+    at most three tasks, in any universe: 500 ResourceInaccessible for either, asked twice, is a
+    certain failure (the cap counted something else). An unknown task id may get 500
+    ResourceInaccessible (documented: a task whose state cannot be accessed). Declared: the
+    state file's limited principal, on filters matching more than 1000 stored tasks of which it
+    sees at most 1000, must get exactly its visible matches (or, the cap counting every matching
+    task, 500 ResourceInaccessible: documented).
     Returns (the failure or None, filters judged).
     """
     absent = f"snapconform-absent-{h.seed}"
     known = tuple(sorted(universe.by_id))[:3]
-    probes = [FilterSpec(tasks=(absent,))] + ([FilterSpec(tasks=known)] if known else [])
+    # A service no task holds matches nothing: 200 or 400 (unknown identifiers), never the cap.
+    probes = [FilterSpec(services=(absent,)), FilterSpec(tasks=(absent,))]
+    probes += [FilterSpec(tasks=known)] if known else []
     judged = 0
     for spec in probes:
         response = h.target.list_tasks(spec)

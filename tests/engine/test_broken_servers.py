@@ -102,7 +102,7 @@ CASES = [
     pytest.param(NoPrivilegeCheck(), ["AUTH-PRIVILEGE"], id="auth-no-privilege-check"),
     pytest.param(IgnoresVisibility(), ["AUTH-VISIBILITY"], id="auth-ignores-visibility"),
     pytest.param(
-        NoChallenge(), ["AUTH-NO-CREDENTIALS", "AUTH-WWW-AUTHENTICATE"], id="auth-no-challenge"
+        NoChallenge(), ["AUTH-CHALLENGE", "AUTH-WWW-AUTHENTICATE"], id="auth-no-challenge"
     ),
     pytest.param(TextPlain(), ["CONTRACT-JSON"], id="contract-text-plain"),
     pytest.param(
@@ -149,6 +149,7 @@ ALL_IDS = [
     "CAP-OVER-LIMIT",
     "CAP-COUNTS-MATCHING",
     "AUTH-NO-CREDENTIALS",
+    "AUTH-CHALLENGE",
     "AUTH-WWW-AUTHENTICATE",
     "AUTH-BOGUS-SESSION",
     "AUTH-WRONG-PASSWORD",
@@ -164,7 +165,10 @@ ALL_IDS = [
     "CONTRACT-ERROR-MESSAGES",
     "CONTRACT-JSON",
     "CONTRACT-UNIQUE-IDS",
+    "CONTRACT-DATETIME-UTC",
     "CAP-NEVER-MORE",
+    "AUTH-PRIVILEGE-UNDISCLOSED",
+    "AUTH-WRONG-PASSWORD-UNDISCLOSED",
 ]
 
 
