@@ -524,7 +524,7 @@ class _Explorer:
                 )
                 listed = listed[: CAP + 1]
             self.learn(spec, listed)
-            if len(listed) != CAP and (spec.normalised() not in self.always_split or not listed):
+            if len(listed) != CAP and spec.normalised() not in self.always_split:
                 return response
             # The empty filter (and each service of a discovery through services=) is always
             # split by status as well (a handful of requests): the oracle that judges its
@@ -645,8 +645,9 @@ def discover_through_services(
             continue
         asked.add(service)
         spec = FilterSpec(services=(service,))
-        explorer.always_split.add(spec)
         response = target.list_tasks(spec)
+        if _items_by_id(response):
+            explorer.always_split.add(spec)  # a service with tasks: its status parts too
         if response.status == 400:
             refused.append(service)  # unknown to the target (or refused): no task listed
             explorer.found.parts += 1
