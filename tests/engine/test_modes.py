@@ -98,11 +98,11 @@ def test_declared_mode_refuses_credentials_not_in_the_file(tmp_path: Path) -> No
 
 
 def test_observed_mode_catches_a_broken_server() -> None:
-    from tests.engine.test_broken_servers import CaseInsensitiveUsers, NoCap
+    from tests.engine.test_broken_servers import CaseInsensitiveIdentifiers, NoCap
 
     with harness_for(NoCap(), mode="observed", max_examples=3) as harness:
         results = run_checks(harness, ["CAP-OVER-LIMIT", "CAP-NEVER-MORE"])
     assert all(r.outcome == "failed" for r in results.values()), results
-    with harness_for(CaseInsensitiveUsers(), mode="observed", max_examples=3) as harness:
+    with harness_for(CaseInsensitiveIdentifiers(), mode="observed", max_examples=3) as harness:
         results = run_checks(harness, ["FILTER-EXACT-ENCODED", "FILTER-SOUNDNESS"])
     assert any(r.outcome == "failed" for r in results.values()), results
