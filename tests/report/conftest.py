@@ -17,25 +17,30 @@ from typing import Any
 
 import pytest
 
+from snapconform.engine.requirements import BY_ID
 from snapconform.report.render import AllureCli, RenderError, find_allure
 
 REPO = Path(__file__).resolve().parents[2]
 SAMPLE_SUITE = Path(__file__).parent / "sample" / "sample_suite.py"
-#: The sample suite's failing filter check, as its title appears in the report.
-SAMPLE_FAILED_TITLE = "FILTER-STATUS Every result matches the status filter"
+#: The sample suite's failing filter check (a set difference), as its title appears in the report.
+SAMPLE_FAILED = BY_ID["FILTER-SOUNDNESS"]
+SAMPLE_FAILED_TITLE = f"{SAMPLE_FAILED.id} {SAMPLE_FAILED.title}"
 SAMPLE_SECRET = "Sample-Secret-7f3c9a!"
 
 
 def make_summary(**overrides: Any) -> dict[str, Any]:
-    """A valid summary.json document; ``requirements`` as (id, level, outcome) or full dicts."""
+    """A valid summary.json document; ``requirements`` as (id, level, outcome) or full dicts.
+
+    The default rows are requirements of the catalogue, with their own titles and levels.
+    """
     requirements = overrides.pop(
         "requirements",
         [
             ("FILTER-EMPTY", "MUST", "passed"),
-            ("FILTER-STATUS", "MUST", "failed"),
-            ("BODY-SCHEMA", "MUST", "failed"),
-            ("AUTH-401", "SHOULD", "passed"),
-            ("FILTER-USERS", "SHOULD", "skipped"),
+            ("FILTER-SOUNDNESS", "MUST", "failed"),
+            ("CONTRACT-200-BODY", "MUST", "failed"),
+            ("AUTH-WWW-AUTHENTICATE", "SHOULD", "passed"),
+            ("CONTRACT-BINDINGS", "SHOULD", "skipped"),
         ],
     )
     rows = [
@@ -43,7 +48,7 @@ def make_summary(**overrides: Any) -> dict[str, Any]:
         if isinstance(r, dict)
         else {
             "id": r[0],
-            "title": f"title of {r[0]}",
+            "title": BY_ID[r[0]].title if r[0] in BY_ID else f"title of {r[0]}",
             "level": r[1],
             "outcome": r[2],
             "detail": f"evidence of {r[0]}",
@@ -105,11 +110,11 @@ def sample_results(tmp_path_factory: pytest.TempPathFactory) -> Path:
             make_summary(
                 requirements=[
                     ("FILTER-EMPTY", "MUST", "passed"),
-                    ("FILTER-STATUS", "MUST", "failed"),
-                    ("BODY-SCHEMA", "MUST", "failed"),
-                    ("AUTH-401", "SHOULD", "passed"),
-                    ("CAP-1000", "MUST", "failed"),
-                    ("FILTER-USERS", "SHOULD", "skipped"),
+                    ("FILTER-SOUNDNESS", "MUST", "failed"),
+                    ("CONTRACT-200-BODY", "MUST", "failed"),
+                    ("AUTH-WWW-AUTHENTICATE", "SHOULD", "passed"),
+                    ("CAP-OVER-LIMIT", "MUST", "failed"),
+                    ("FILTER-COMPLETENESS", "MUST", "skipped"),
                     ("FAULT-503", "MUST", "failed"),
                 ]
             )

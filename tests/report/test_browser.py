@@ -15,10 +15,12 @@ from typing import Any
 import pytest
 
 from snapconform.cli import main as snapconform_main
+from snapconform.engine.requirements import BY_ID
 from snapconform.report.render import AllureCli
 
 REPO = Path(__file__).resolve().parents[2]
-FAILED_TITLE = "FILTER-STATUS Every result matches the status filter"
+SOUNDNESS, BODY = BY_ID["FILTER-SOUNDNESS"], BY_ID["CONTRACT-200-BODY"]
+FAILED_TITLE = f"{SOUNDNESS.id} {SOUNDNESS.title}"  # the sample suite's failed set check
 
 
 def _rgb(css: str) -> tuple[int, int, int]:
@@ -58,8 +60,8 @@ def test_reviewer_opens_the_failed_check_and_its_diff(
         "GET /api/snapservice/tasks",
         "filter semantics",
         "contract",
-        "FILTER-STATUS: Every result matches the status filter",
-        "BODY-SCHEMA: The body is a valid ListResult",
+        f"{SOUNDNESS.id}: {SOUNDNESS.title}",
+        f"{BODY.id}: {BODY.title}",
     ):
         assert node in tree
     assert tree.index("GET /api/snapservice/tasks") < tree.index("filter semantics")

@@ -110,7 +110,7 @@ def test_report_renders_html(
     assert 'id="snapconform-open-at-top"' in page
     assert not (sample_report / "html" / "data").exists()
     rendered = "".join(embedded_files(index).values())
-    for expected in ("semantic violation", "FILTER-STATUS", "GET /api/snapservice/tasks"):
+    for expected in ("semantic violation", "FILTER-SOUNDNESS", "GET /api/snapservice/tasks"):
         assert expected in rendered
 
 

@@ -70,12 +70,12 @@ def test_each_result_gets_its_category_label_and_message_tag(sample_report: Path
     assert finalize_allure_results(results, ENVIRONMENT) == 5
     by_id = _results_by_requirement(results)
     expected = {
-        "FILTER-STATUS": "semantic violation",
-        "BODY-SCHEMA": "contract violation",
-        "CAP-1000": "target error",
-        "FILTER-USERS": "uncertain",
+        "FILTER-SOUNDNESS": "semantic violation",
+        "CONTRACT-200-BODY": "contract violation",
+        "CAP-OVER-LIMIT": "target error",
+        "FILTER-COMPLETENESS": "uncertain",
         "FILTER-EMPTY": None,
-        "AUTH-401": None,
+        "AUTH-WWW-AUTHENTICATE": None,
         "FAULT-503": "semantic violation",
     }
     for requirement_id, category in expected.items():
@@ -88,10 +88,10 @@ def test_each_result_gets_its_category_label_and_message_tag(sample_report: Path
 def test_failed_set_check_gets_expected_and_actual(sample_report: Path) -> None:
     results = sample_report / "allure-results"
     finalize_allure_results(results, None)
-    details = _results_by_requirement(results)["FILTER-STATUS"]["statusDetails"]
+    details = _results_by_requirement(results)["FILTER-SOUNDNESS"]["statusDetails"]
     assert details["expected"] == "t-1\nt-2\nt-3"
     assert details["actual"] == "t-1\nt-2\nt-9"
-    assert "expected" not in _results_by_requirement(results)["BODY-SCHEMA"]["statusDetails"]
+    assert "expected" not in _results_by_requirement(results)["CONTRACT-200-BODY"]["statusDetails"]
 
 
 def test_finishing_is_idempotent(sample_report: Path) -> None:

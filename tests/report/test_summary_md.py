@@ -25,8 +25,14 @@ def test_verdict_counts_and_failures_first(
     assert first_line == "## snapconform: ❌ NON-CONFORMANT"
     assert "**2 passed · 2 failed · 1 skipped** of 5 requirements (2 MUST failed)" in markdown
     order = [row.split("`")[1] for row in _rows(markdown)]
-    assert order == ["FILTER-STATUS", "BODY-SCHEMA", "FILTER-USERS", "FILTER-EMPTY", "AUTH-401"]
-    assert "| MUST | ❌ failed | evidence of FILTER-STATUS |" in markdown
+    assert order == [
+        "FILTER-SOUNDNESS",
+        "CONTRACT-200-BODY",
+        "CONTRACT-BINDINGS",
+        "FILTER-EMPTY",
+        "AUTH-WWW-AUTHENTICATE",
+    ]
+    assert "| MUST | ❌ failed | evidence of FILTER-SOUNDNESS |" in markdown
 
 
 def test_should_failures_come_after_must_failures(
@@ -61,7 +67,7 @@ def test_evidence_is_one_escaped_cut_line(
 ) -> None:
     detail = "status=RUNNING | 2 missing\nline two " + "x" * 400
     requirement = {
-        "id": "FILTER-STATUS",
+        "id": "FILTER-SOUNDNESS",
         "title": "t",
         "level": "MUST",
         "outcome": "failed",
