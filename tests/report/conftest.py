@@ -43,6 +43,9 @@ def make_summary(**overrides: Any) -> dict[str, Any]:
             ("CONTRACT-BINDINGS", "SHOULD", "skipped"),
         ],
     )
+    for r in requirements:
+        if not isinstance(r, dict) and r[0] in BY_ID:  # a catalogue id keeps its own level
+            assert r[1] == BY_ID[r[0]].level, f"{r[0]} is {BY_ID[r[0]].level}, not {r[1]}"
     rows = [
         r
         if isinstance(r, dict)
