@@ -89,6 +89,11 @@ def test_the_ci_matrix_is_the_whole_matrix() -> None:
     owed = {(m.name, mode) for m in MUTANTS.values() for mode in MODES if mode in m.modes}
     assert owed <= planned
     assert {(FAITHFUL, mode) for mode in MODES} <= planned
+    # Every documented variant of the reference server, in every mode (conformant required).
+    assert VARIANTS, "no documented variants: the registry moved?"
+    assert {
+        (selftest.variant_subject(name), mode) for name in VARIANTS for mode in MODES
+    } <= planned
     assert set(selftest.plan(SelftestConfig(seed=SEED, faithful_seeds=(SEED,)))) <= {
         c for c, _ in CI_CELLS
     }
@@ -146,9 +151,9 @@ def test_a_should_level_mutant_is_caught_by_its_failed_should() -> None:
     assert not selftest.should_only(MUTANTS["cap-truncates"])
     assert not _result("cap-truncates", "controlled", "conformant", ("CAP-OVER-LIMIT",)).ok
     # A mutant with a MUST and a SHOULD requirement is MUST-level.
-    assert not selftest.should_only(MUTANTS["auth-no-challenge"])
+    assert not selftest.should_only(MUTANTS["contract-total-as-float"])
     assert not _result(
-        "auth-no-challenge", "controlled", "conformant", ("AUTH-WWW-AUTHENTICATE",)
+        "contract-total-as-float", "controlled", "conformant", ("CONTRACT-BINDINGS",)
     ).ok
     text = render_text([caught])
     assert "AUTH-WWW-AUTHENTICATE (SHOULD) @7" in text and "1/1 cells caught" in text
