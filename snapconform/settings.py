@@ -179,6 +179,12 @@ SETTINGS: tuple[Setting, ...] = (
         "unprivileged_password", _parse_str, "password of the unprivileged principal", secret=True
     ),
     Setting("auth", _parse_choice(("session", "basic")), "session (default) or basic"),
+    Setting(
+        "session_id",
+        _parse_str,
+        "a session obtained elsewhere (vmware-api-session-id): used, never deleted",
+        secret=True,
+    ),
     Setting("control_url", _parse_url, "control endpoint of a mock: controlled mode"),
     Setting("state_file", _parse_path, "state document of a mock: declared mode", is_path=True),
     Setting("api_version", _parse_choice(API_VERSIONS), "the API release the target claims"),

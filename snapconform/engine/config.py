@@ -37,6 +37,8 @@ class RunConfig:
     insecure: bool = False
     ca_bundle: Path | None = None
     timeout: float = 30.0
+    #: A session obtained elsewhere (SNAPCONFORM_SESSION_ID): used, never logged, never deleted.
+    session_id: str | None = field(default=None, repr=False)
     max_duration: float | None = None  # seconds: the time box (--max-duration 10m)
     #: When the time box started (time.time()): the moment ``snapconform run`` started.
     started_at: float | None = field(default=None, compare=False)

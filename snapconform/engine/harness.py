@@ -319,21 +319,55 @@ class Harness:
             self.login(self.target, self.privileged)
             self._probe_endpoint()
             return
-        if config.credentials is None:
+        if config.credentials is None and config.session_id is None:
             raise HarnessError(
-                "no credentials: give --username and SNAPCONFORM_PASSWORD (privileged principal)"
+                "no credentials: give --username and SNAPCONFORM_PASSWORD (privileged principal),"
+                " or SNAPCONFORM_SESSION_ID (a session obtained elsewhere)"
             )
         if config.state_file is not None:
             self.source = FixedSource(self._declared_universe())
-            self.login(self.target, self.privileged)
+            self._login_privileged()
             self._probe_endpoint()
             return
-        self.login(self.target, self.privileged)
+        self._login_privileged()
         self._probe_endpoint()
         universe = discover(self.target)
         self.source = ObservedSource(universe)
         if universe.notes:
             self.notes.extend(f"discovery: {note}" for note in universe.notes)
+
+    def _login_privileged(self) -> None:
+        """The run's own client: a session given in SNAPCONFORM_SESSION_ID, else a login.
+
+        A given session is used as it is (never logged, never deleted: it is not ours); one GET
+        makes sure the target accepts it before anything else runs.
+        """
+        session_id = self.config.session_id
+        if session_id is None:
+            self.login(self.target, self.privileged)
+            return
+        self.redactor.add(session_id)
+        self.target.adopt_session(session_id)
+        note = (
+            "authenticated with the session given in SNAPCONFORM_SESSION_ID (not created by"
+            " snapconform, so never deleted by it)"
+        )
+        if note not in self.notes:
+            self.notes.append(note)
+        if self.target.remaining_budget == 0:
+            return
+        response = self.target.list_tasks(FilterSpec(tasks=("snapconform-session-check",)))
+        if response.status == 401:
+            raise HarnessError(
+                "the session given in SNAPCONFORM_SESSION_ID was refused (HTTP 401): it has"
+                " expired or belongs to another server"
+            )
+
+    @property
+    def has_password(self) -> bool:
+        """Whether the privileged principal's user name and password are known (not only a
+        session): the wrong-password and session checks need them."""
+        return self.principals is not None or self.config.credentials is not None
 
     def _probe_endpoint(self) -> None:
         """Pre-flight: does the target serve the endpoint at all? One GET, the privileged login.
@@ -370,7 +404,12 @@ class Harness:
             load_state_file,
         )
 
-        assert self.config.state_file is not None and self.config.credentials is not None
+        assert self.config.state_file is not None
+        if self.config.credentials is None:
+            raise HarnessError(
+                "declared mode needs --username and SNAPCONFORM_PASSWORD: they name the principal"
+                " of the state file whose tasks the run may see"
+            )
         try:
             # a captured state names passwords as ${VARIABLE}: only ours need to be set
             state = load_state_file(self.config.state_file, strict=False)
@@ -406,7 +445,10 @@ class Harness:
     def privileged(self) -> Credentials:
         if self.principals is not None:
             return Credentials(*self.principals.privileged)
-        assert self.config.credentials is not None
+        if self.config.credentials is None:
+            # Only a session was given (SNAPCONFORM_SESSION_ID): no name, no password; the
+            # checks that need them skip (``has_password``).
+            return Credentials("", "")
         return self.config.credentials
 
     @property

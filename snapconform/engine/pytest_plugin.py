@@ -205,6 +205,7 @@ def run_config_from(config: pytest.Config) -> RunConfig:
         insecure=bool(opt("insecure")),
         ca_bundle=Path(opt("ca_bundle")) if opt("ca_bundle") else None,
         timeout=opt("timeout") or defaults.timeout,
+        session_id=environ.get("SNAPCONFORM_SESSION_ID") or None,
         max_duration=opt("max_duration"),
         started_at=opt("started_at"),
     )

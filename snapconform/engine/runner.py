@@ -79,8 +79,21 @@ def usage_problem(config: RunConfig) -> str | None:
         return "--control-url needs --base-url"
     if config.state_file and not config.base_url:
         return "--state-file needs --base-url (the server that was loaded with it)"
-    if config.base_url and not config.control_url and config.credentials is None:
-        return "no credentials: give --username and SNAPCONFORM_PASSWORD (privileged principal)"
+    if (
+        config.base_url
+        and not config.control_url
+        and config.credentials is None
+        and config.session_id is None
+    ):
+        return (
+            "no credentials: give --username and SNAPCONFORM_PASSWORD (privileged principal),"
+            " or SNAPCONFORM_SESSION_ID (a session obtained elsewhere)"
+        )
+    if config.session_id is not None and (config.control_url or not config.base_url):
+        return (
+            "SNAPCONFORM_SESSION_ID is for a target you do not control (declared or observed"
+            " mode): controlled mode replaces the state, which ends every session"
+        )
     if config.insecure and config.ca_bundle:
         return "--insecure and --ca-bundle exclude each other"
     if config.max_examples < 1 or config.max_requests < 1:
@@ -177,6 +190,8 @@ def subprocess_environment(config: RunConfig) -> dict[str, str]:
     if config.credentials is not None:
         env["SNAPCONFORM_USERNAME"] = config.credentials.username
         env["SNAPCONFORM_PASSWORD"] = config.credentials.password
+    if config.session_id is not None:
+        env["SNAPCONFORM_SESSION_ID"] = config.session_id
     if config.unprivileged is not None:
         env["SNAPCONFORM_UNPRIVILEGED_USERNAME"] = config.unprivileged.username
         env["SNAPCONFORM_UNPRIVILEGED_PASSWORD"] = config.unprivileged.password

@@ -503,6 +503,17 @@ class Target:
         if self.settings.auth == "basic":
             self.auth_scheme = "basic"
             return
+        if not _has_sessions_endpoint(api_version):
+            # The snapservice sessions API was added in vSphere API 9.0.0.0: no session call is
+            # sent to an older target, Basic goes with every request.
+            self.auth_scheme = "basic"
+            note = (
+                f"API {api_version} has no snapservice sessions endpoint (added in 9.0): HTTP"
+                " Basic authentication on every request, no session call sent"
+            )
+            if note not in self.notes:
+                self.notes.append(note)
+            return
         response = self.create_session(username, password)
         if response.status in (200, 201) and isinstance(response.body, str) and response.body:
             self._session_id = response.body
@@ -524,6 +535,16 @@ class Target:
             f" answered HTTP {response.status}"
             + (f" ({response.json_error}; check --base-url)" if response.json_error else "")
         )
+
+    def adopt_session(self, session_id: str) -> None:
+        """Authenticate with a session obtained elsewhere (``SNAPCONFORM_SESSION_ID``).
+
+        Redacted like a password; never put in the ledger, so ``close()`` never deletes it:
+        the session belongs to whoever created it.
+        """
+        self.redact.add(session_id)
+        self._session_id = session_id
+        self.auth_scheme = "session"
 
     def relogin(self, api_version: str = "8.0.3") -> None:
         """Log in again with the same credentials (after PUT {control}/state ended sessions)."""
@@ -567,6 +588,16 @@ def _tls_hint(error: Exception) -> str:
             " and use the host name the certificate was issued for"
         )
     return ""
+
+
+def _has_sessions_endpoint(api_version: str) -> bool:
+    """Whether the API version's profile has the snapservice sessions API (9.0 and later)."""
+    from snapconform.contracts import default_contracts
+
+    try:
+        return bool(default_contracts().profile(api_version).get("sessions_endpoint", True))
+    except ValueError:
+        return True  # an unknown version: try the sessions API (the 404 fallback remains)
 
 
 class ControlClient:

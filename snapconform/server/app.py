@@ -129,6 +129,9 @@ def create_app(config: ServerConfig) -> Starlette:
         )
 
     async def sessions_endpoint(request: Request) -> Response:
+        if not runtime.profile.get("sessions_endpoint"):
+            # vSphere API 8.0.3 has no snapservice sessions API: Basic on every request.
+            return _response(behaviour.not_found(request.url.path))
         handlers = {
             "POST": behaviour.create_session,
             "GET": behaviour.session_info,

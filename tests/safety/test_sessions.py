@@ -11,7 +11,7 @@ from snapconform.server.runner import serve_in_thread
 
 
 def test_sessions_are_deleted_when_the_run_fails_midway() -> None:
-    with serve_in_thread(ServerConfig()) as server:
+    with serve_in_thread(ServerConfig(api_version="9.0")) as server:
         with (
             pytest.raises(RuntimeError),
             Target(TargetSettings(base_url=server.base_url)) as target,
@@ -25,7 +25,7 @@ def test_sessions_are_deleted_when_the_run_fails_midway() -> None:
 
 
 def test_a_session_the_suite_deleted_itself_is_not_deleted_twice() -> None:
-    with serve_in_thread(ServerConfig()) as server:
+    with serve_in_thread(ServerConfig(api_version="9.0")) as server:
         with Target(TargetSettings(base_url=server.base_url)) as target:
             target.login(ADMIN_USERNAME, ADMIN_PASSWORD, api_version="9.0")
             assert target.delete_session().status == 204
@@ -35,7 +35,7 @@ def test_a_session_the_suite_deleted_itself_is_not_deleted_twice() -> None:
 
 
 def test_cleanup_is_sent_even_when_the_budget_is_spent() -> None:
-    with serve_in_thread(ServerConfig()) as server:
+    with serve_in_thread(ServerConfig(api_version="9.0")) as server:
         settings = TargetSettings(base_url=server.base_url, max_requests=1)
         with Target(settings) as target:
             target.login(ADMIN_USERNAME, ADMIN_PASSWORD, api_version="9.0")  # the 1 request

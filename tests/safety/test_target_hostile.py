@@ -89,7 +89,7 @@ def list_against(base_url: str, **settings: object) -> tuple[Outcome, Target]:
     target = Target(TargetSettings(base_url=base_url, timeout=TIMEOUT, **settings))  # type: ignore[arg-type]
     started = time.monotonic()
     try:
-        target.login("administrator@vsphere.local", PASSWORD)
+        target.login("administrator@vsphere.local", PASSWORD, api_version="9.0")
         response = target.get_tasks()
     except TargetError as error:
         return Outcome(time.monotonic() - started, error=error), target

@@ -64,7 +64,9 @@ def test_churn_step_does_not_mutate_its_input() -> None:
 
 
 def test_churning_server_grows_and_sessions_survive() -> None:
-    config = ServerConfig(state=default_state(size=100), churn_rate=200.0, churn_interval=0.05)
+    config = ServerConfig(
+        state=default_state(size=100), churn_rate=200.0, churn_interval=0.05, api_version="9.0"
+    )
     with serve_in_thread(config) as server:
         before = len(server.runtime.snapshot.store)
         auth = (ADMIN_USERNAME, ADMIN_PASSWORD)

@@ -26,7 +26,7 @@ def small_state(*task_ids: str) -> State:
 
 @pytest.fixture
 def client(client_for: Any) -> Any:
-    return client_for(state=small_state("a", "b"))
+    return client_for(state=small_state("a", "b"), api_version="9.0")  # sessions: 9.0+
 
 
 def login(client: Any) -> str:
@@ -184,7 +184,7 @@ def test_invalid_faults_are_400(client: Any, document: Any) -> None:
 
 
 def test_control_can_be_switched_off(client_for: Any) -> None:
-    client = client_for(state=small_state("a"), control=False)
+    client = client_for(state=small_state("a"), control=False, api_version="9.0")
     assert client.get("/control/state").status_code == 404
     assert client.put("/control/state", json={}).status_code == 404
 
