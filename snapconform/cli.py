@@ -29,7 +29,8 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
 }
 
 EXIT_USAGE = 2  # wrong flag or configuration value (argparse's convention)
-EXIT_INTERNAL = 3  # a bug or an environment problem we did not anticipate
+#: A bug or an environment problem we did not anticipate (3 is `run`'s incomplete verdict).
+EXIT_INTERNAL = 4
 EXIT_INTERRUPTED = 130
 DEBUG_ENV = "SNAPCONFORM_DEBUG"
 

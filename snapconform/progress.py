@@ -11,7 +11,8 @@ lines appended to a file: :class:`ProgressWriter` on the pytest side, :class:`Pr
 ``{"event": "requests", "count": 3}``
     *count* more requests were sent (a delta, so that xdist workers can add up)
 ``{"event": "outcome", "requirement": "SC-CAP-001", "outcome": "failed", "title": "..."}``
-    a check finished: passed, failed, skipped or error
+    a check finished: passed, failed, skipped or error; a snapconform requirement's skip says
+    which kind it is: "not checked" or "not applicable"
 
 On a terminal (and not in CI) the display is one status line redrawn in place, with failures
 printed above it as they happen; elsewhere it degrades to one plain line per finished check.
@@ -28,7 +29,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 PROGRESS_FILE_ENV = "SNAPCONFORM_PROGRESS_FILE"
-OUTCOMES = ("passed", "failed", "skipped", "error")
+OUTCOMES = ("passed", "failed", "skipped", "not checked", "not applicable", "error")
 _CLEAR_LINE = "\r\x1b[K"
 
 
@@ -149,7 +150,9 @@ class ProgressDisplay:
         state = self.state
         failures = state.failures
         plural = "" if failures == 1 else "s"
-        return f"{state.requests} requests sent, {failures} failure{plural} so far"
+        unchecked = state.counts.get("not checked", 0)
+        also = f", {unchecked} not checked" if unchecked else ""
+        return f"{state.requests} requests sent, {failures} failure{plural}{also} so far"
 
     def _status(self) -> None:
         if not self.live:
@@ -251,7 +254,25 @@ def requirement_of(item: Any) -> tuple[str, str]:
     return str(item.name), ""
 
 
-_OUTCOME_RANK = {"passed": 0, "skipped": 1, "failed": 2, "error": 3}
+_OUTCOME_RANK = {
+    "passed": 0,
+    "skipped": 1,
+    "not applicable": 1,
+    "not checked": 1,
+    "failed": 2,
+    "error": 3,
+}
+
+
+def _skip_kind(report: Any) -> str:
+    """``not checked`` / ``not applicable`` for the engine's skips (``ID: not checked (…): …``),
+    else ``skipped``."""
+    longrepr = getattr(report, "longrepr", None)
+    message = str(longrepr[2]) if isinstance(longrepr, tuple) and len(longrepr) > 2 else ""
+    for kind in ("not checked", "not applicable"):
+        if f": {kind} (" in message or message.startswith(f"Skipped: {kind} ("):
+            return kind
+    return "skipped"
 
 
 class ProgressReporter:
@@ -328,10 +349,12 @@ class ProgressReporter:
         requirement, title, worst = self._running.get(report.nodeid, (report.nodeid, "", "passed"))
         if report.when == "call":
             outcome = "failed" if report.failed else report.outcome
+            if outcome == "skipped":
+                outcome = _skip_kind(report)
         elif report.failed:
             outcome = "error"  # setup or teardown broke: the check itself did not decide
         elif report.skipped:
-            outcome = "skipped"
+            outcome = _skip_kind(report)
         else:
             outcome = "passed"
         if _OUTCOME_RANK[outcome] > _OUTCOME_RANK[worst]:

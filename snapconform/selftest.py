@@ -151,12 +151,15 @@ class CellResult:
         A MUST-level mutant is caught when the verdict is non-conformant and one of its
         requirements failed. A mutant whose requirements are all SHOULDs cannot make the
         verdict non-conformant (only MUST failures do, by design): it is caught when one of
-        them failed, whatever the verdict (an error verdict is still no detection).
+        them failed, whatever the verdict (an error verdict is still no detection). The faithful
+        server passes only when conformant: an incomplete verdict certifies nothing.
         """
         if self.conformant_expected:
             return self.verdict == "conformant"
         if self.should_level:
-            return self.verdict in ("conformant", "non-conformant") and bool(self.caught_by)
+            return self.verdict in ("conformant", "non-conformant", "incomplete") and bool(
+                self.caught_by
+            )
         return self.verdict == "non-conformant" and bool(self.caught_by)
 
     def to_document(self) -> dict[str, Any]:

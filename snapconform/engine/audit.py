@@ -181,7 +181,7 @@ class ResponseAudit:
     def result(self, requirement_id: str, what: str) -> CheckResult:
         findings = self.findings.get(requirement_id)
         if findings is None or findings.judged == 0:
-            return CheckResult.skipped(f"no {what} was observed during the run")
+            return CheckResult.not_checked("no_evidence", f"no {what} was observed during the run")
         if findings.count:
             return CheckResult.failed(
                 f"{findings.count} of {findings.judged} {what}s violate it; first: "

@@ -472,8 +472,10 @@ def check_unknown_properties(h: Harness) -> CheckResult:
 
 def check_bindings_decode(h: Harness) -> CheckResult:
     if not h.audit.bindings:
-        return CheckResult.skipped(
+        return CheckResult.not_checked(
+            "configuration",
             "vmware-vsan-data-protection (official bindings) is not installed"
+            " (pip install 'snapconform[test]')",
         )
     _probe_contract(h)
     return h.audit.result("CONTRACT-BINDINGS", "200 response")
@@ -913,7 +915,9 @@ def check_exact_encoded_values(h: Harness) -> CheckResult:
     )  # fixed modes: the run's universe is the one the random phase uses
     result = first or h.explore(universes, prop, max_examples=max(2, h.max_examples // 2))
     if result is None and judged == 0:
-        return CheckResult.skipped("the universe holds no value that needs percent-encoding")
+        return CheckResult.not_applicable(
+            "target", "the target's tasks hold no value that needs percent-encoding"
+        )
     return _finish(
         h, rid, result, f"{judged} percent-encoded values matched exactly and case-sensitively"
     )
@@ -1357,7 +1361,7 @@ def _cap_fixed(h: Harness, rid: str, want: str) -> CheckResult:
         for name in ("status", "services", "operations", "users")
         for value in universe.vocabulary.values.get(name, ())
     ]
-    judged = probed = 0
+    judged = probed = decided = 0
     if want == "counts":
         failure, probed = _cap_counts_probes(h, universe, candidates)
         if failure is not None:
@@ -1445,17 +1449,44 @@ def _cap_fixed(h: Harness, rid: str, want: str) -> CheckResult:
                             actual=universe.judged_for(spec, _ids(response)),
                         ),
                     )
+        decided += 1
         if judged >= 3:
             break
+    if judged + probed == 0:
+        return _cap_unreachable(h, universe, want)
+    if decided + probed == 0:
+        return CheckResult.not_checked(
+            "uncertain",
+            f"every filter judged against the cap changed under the check: "
+            f"{'; '.join(h.uncertain.get(rid, [])[:3])}",
+        )
     judged += probed
-    if judged == 0:
-        reason = {
-            "at": "no filter matches exactly 1000 tasks in this universe (use controlled mode)",
-            "over": "no filter is known to match more than 1000 tasks in this universe",
-            "counts": "the universe is not larger than the cap, or no part under it is known",
-        }[want]
-        return CheckResult.skipped(reason)
     return _finish(h, rid, None, f"{judged} filter(s) judged against the cap ({h.mode} mode)")
+
+
+def _cap_unreachable(h: Harness, universe: Universe, want: str) -> CheckResult:
+    """Why no filter of a declared/observed universe could be judged against the cap."""
+    visible = len(universe.expected(FilterSpec()))
+    tasks = f"the target has {visible} visible task(s)"
+    if want == "at":
+        if not universe.exact:
+            return CheckResult.not_applicable(
+                "mode",
+                "observed mode cannot know a filter that matches exactly 1000 tasks"
+                " (use controlled mode, or declared mode with such data)",
+            )
+        return CheckResult.not_applicable(
+            "target", f"{tasks} and no simple filter matches exactly 1000 of them"
+        )
+    if visible <= CAP:
+        return CheckResult.not_applicable("target", f"{tasks}: the cap cannot be reached")
+    if want == "over":
+        return CheckResult.not_checked(
+            "no_evidence", f"{tasks}, but no filter is known to match more than 1000"
+        )
+    return CheckResult.not_checked(
+        "no_evidence", f"{tasks}, but no filter is known to match fewer than 1000 of them"
+    )
 
 
 def check_cap_at_limit(h: Harness) -> CheckResult:
@@ -1542,8 +1573,8 @@ def check_challenge(h: Harness) -> CheckResult:
 def check_www_authenticate(h: Harness) -> CheckResult:
     response = _unauthenticated(h)
     if response.status != 401:
-        return CheckResult.skipped(
-            f"no 401 to inspect (HTTP {response.status}; see AUTH-NO-CREDENTIALS)"
+        return CheckResult.not_checked(
+            "prerequisite", f"no 401 to inspect (HTTP {response.status}; see AUTH-NO-CREDENTIALS)"
         )
     problem = oracle.www_authenticate_violation(
         response.body, response.headers.get("www-authenticate")
@@ -1636,14 +1667,14 @@ def check_deleted_session(h: Harness) -> CheckResult:
             " a user name and password would let it open (and end) a session of its own"
         )
     if h.target.auth_scheme != "session":
-        return CheckResult.skipped(
-            "the target authenticates with HTTP Basic (no snapservice sessions)"
+        return CheckResult.not_applicable(
+            "target", "the target authenticates with HTTP Basic (no snapservice sessions)"
         )
     with h.new_target() as target:
         h.login(target, h.privileged)
         session_id = target.session_id
         if session_id is None:
-            return CheckResult.skipped("no session id was issued")
+            return CheckResult.not_applicable("target", "the login issued no session id")
         deleted = target.delete_session(session_id)
         if deleted.status not in (200, 204):
             return CheckResult.failed(f"DELETE /api/snapservice/sessions got HTTP {deleted.status}")
@@ -1659,7 +1690,11 @@ def check_deleted_session(h: Harness) -> CheckResult:
 def check_unprivileged_forbidden(h: Harness) -> CheckResult:
     credentials = h.unprivileged
     if credentials is None:
-        return CheckResult.skipped("no unprivileged credentials given (--unprivileged-username)")
+        return CheckResult.not_checked(
+            "configuration",
+            "no unprivileged credentials given (--unprivileged-username and"
+            " SNAPCONFORM_UNPRIVILEGED_PASSWORD)",
+        )
     universe = h.memo("privilege-universe", lambda: h.draw(h.universes(min_tasks=1, max_tasks=10)))
     h.install(universe)
     with h.new_target() as target:
@@ -1672,8 +1707,8 @@ def check_unprivileged_forbidden(h: Harness) -> CheckResult:
                 return CheckResult.failed(
                     f"the unprivileged principal could not even log in: {h.redactor(str(exc))}"
                 )
-            return CheckResult.skipped(
-                f"the unprivileged login was refused: {h.redactor(str(exc))}"
+            return CheckResult.not_checked(
+                "configuration", f"the unprivileged login was refused: {h.redactor(str(exc))}"
             )
         for spec in (FilterSpec(), FilterSpec(status=("SUCCEEDED",))):
             response = target.list_tasks(spec)
@@ -1722,7 +1757,9 @@ def check_privilege_undisclosed(h: Harness) -> CheckResult:
 def check_visibility(h: Harness) -> CheckResult:
     rid = "AUTH-VISIBILITY"
     if h.mode == "observed":
-        return CheckResult.skipped("the visible set of a principal is unknown in observed mode")
+        return CheckResult.not_applicable(
+            "mode", "the visible set of a principal is unknown in observed mode"
+        )
     judged = 0
     if isinstance(h.source, ControlledSource):
         source = h.source
@@ -1782,7 +1819,9 @@ def check_visibility(h: Harness) -> CheckResult:
     if h.limited is not None:
         targets.append(("limited", h.limited[0], h.limited[1]))
     if all(visible is None for _, _, visible in targets):
-        return CheckResult.skipped("no principal with visible_tasks in the state file")
+        return CheckResult.not_applicable(
+            "target", "no principal of the state file has a visible_tasks list"
+        )
     for _, credentials, visible in targets:
         if visible is None:
             continue
@@ -1860,12 +1899,14 @@ def _visibility_filters(universe: Universe, visible: frozenset[str]) -> list[Fil
 
 def _fault(h: Harness, error_type: str, status: int) -> CheckResult | str:
     if h.control is None:
-        return CheckResult.skipped("fault injection needs controlled mode ({control}/faults)")
+        return CheckResult.not_applicable(
+            "mode", "fault injection needs controlled mode ({control}/faults)"
+        )
     universe = h.memo("fault-universe", lambda: h.draw(h.universes(max_tasks=5)))
     h.install(universe)
     if not h.control.inject_fault(error_type, 1):
-        return CheckResult.skipped(
-            f"the control endpoint has no fault injection ({h.control.control_url}/faults)"
+        return CheckResult.not_applicable(
+            "mode", f"the control endpoint has no fault injection ({h.control.control_url}/faults)"
         )
     response = h.target.list_tasks(FilterSpec())
     if response.status != status:
@@ -1910,10 +1951,10 @@ def check_fuzzing(h: Harness) -> CheckResult:
     try:
         from snapconform.engine import fuzzing
     except ImportError:
-        return CheckResult.skipped("fuzzing module not available")
+        return CheckResult.not_checked("error", "fuzzing module not available")
     fuzz_target = getattr(fuzzing, "fuzz_target", None)
     if fuzz_target is None:
-        return CheckResult.skipped("fuzzing module not available (no fuzz_target)")
+        return CheckResult.not_checked("error", "fuzzing module not available (no fuzz_target)")
     report = fuzz_target(
         h.target, max_examples=max(5, h.max_examples), seed=h.seed, api_version=h.config.api_version
     )
@@ -1928,11 +1969,16 @@ def check_fuzzing(h: Harness) -> CheckResult:
         )
     if report.transport_errors:
         return CheckResult.failed(f"{report.transport_errors} transport error(s) in {sent}")
-    if report.budget_exhausted and report.requests_sent < h.minimum_requests("FUZZ-SCHEMATHESIS"):
-        limit = "the time box" if h.plan and h.plan.expired() else "the request budget"
-        return CheckResult.skipped(
-            f"{limit} ran out after {report.requests_sent} fuzzed request(s), fewer than"
-            f" the {h.minimum_requests('FUZZ-SCHEMATHESIS')} a verdict needs"
+    minimum = h.minimum_requests("FUZZ-SCHEMATHESIS")
+    if report.budget_exhausted and report.requests_sent < minimum:
+        # Fewer fuzzed requests than a verdict needs, without a deviation, are no pass.
+        expired = h.plan is not None and h.plan.expired()
+        why = "time" if expired or h.marks.refused_why == "time" else "budget"
+        ended = "the time box (--max-duration) ended" if why == "time" else "budget exhausted"
+        return CheckResult.not_checked(
+            why,
+            f"{ended} after {report.requests_sent} fuzzed request(s), fewer than the {minimum}"
+            " a verdict needs",
         )
     return CheckResult.passed(
         f"{sent}, no deviation" + (" (budget exhausted)" if report.budget_exhausted else "")

@@ -2,7 +2,7 @@
 
 Options come from flags, the environment (SNAPCONFORM_*; secrets only from there) and a
 configuration file (``snapconform.settings``). Exit status: :data:`EXIT_STATUS` (0 every MUST
-requirement holds, 1 at least one fails, 2 no verdict possible, 130 interrupted).
+requirement holds, 1 at least one fails, 2 no verdict possible, 3 incomplete, 130 interrupted).
 """
 
 from __future__ import annotations
@@ -22,7 +22,9 @@ from snapconform.settings import SettingsError, resolve_run_config
 #: tests/docs check it).
 EXIT_STATUS = (
     "0 conformant, 1 non-conformant, 2 no verdict possible (a wrong flag or setting, or a "
-    "target that cannot be checked: one line on stderr says why), 130 interrupted"
+    "target that cannot be checked: one line on stderr says why), 3 incomplete (no MUST "
+    "failed, but an applicable MUST was not checked: budget, time, ...; the last lines say "
+    "which and why), 130 interrupted"
 )
 INSECURE_WARNING = (
     "snapconform: warning: --insecure: the server's TLS certificate is not verified, so the "

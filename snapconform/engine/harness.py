@@ -14,7 +14,7 @@ import zlib
 from collections.abc import Callable
 from contextlib import suppress
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import seed as hypothesis_seed
@@ -72,6 +72,11 @@ class TimeBoxExpired(BudgetExhausted):
     """The run's time box (``--max-duration``) is over: nothing more is sent."""
 
 
+def budget_reason(exc: BudgetExhausted) -> Literal["budget", "time"]:
+    """The not-checked reason a refusal gives: ``time`` for the time box, else ``budget``."""
+    return "time" if isinstance(exc, TimeBoxExpired) else "budget"
+
+
 class HarnessError(Exception):
     """No verdict is possible (unreachable target, refused login, bad state file). One line.
 
@@ -94,6 +99,8 @@ class FailureMarks:
 
     refused: int = 0
     refused_at: int | None = None
+    #: What the current check's first refusal was: "budget" (budget or plan share) or "time".
+    refused_why: Literal["budget", "time"] | None = None
     violation_at: int | None = None
     audit_first: dict[str, int] = field(default_factory=dict)
     #: The plan's limit for the current check: the run's request count it may not reach.
@@ -115,7 +122,7 @@ class FailureMarks:
 class RunTarget(Target):
     """A Target of the run that tells the harness when the budget refuses a request.
 
-    A check cut short by the budget must end skipped, never failed; the harness can only tell
+    A check cut short by the budget must end not checked, never failed; the harness can only tell
     the two apart if it knows whether (and when) a refusal happened during the check.
     """
 
@@ -133,10 +140,11 @@ class RunTarget(Target):
                     f"its share of the request budget ({marks.share_allowed} requests) is spent"
                 )
             return super()._send_once(method, path, url, headers)
-        except BudgetExhausted:
+        except BudgetExhausted as exc:
             self._marks.refused += 1
             if self._marks.refused_at is None:
                 self._marks.refused_at = self.stats.requests
+                self._marks.refused_why = budget_reason(exc)
             raise
 
 
@@ -544,6 +552,7 @@ class Harness:
         """Forget the previous check's marks; with a plan, set this check's allowance."""
         marks = self.marks
         marks.refused_at = None
+        marks.refused_why = None
         marks.violation_at = None
         marks.examples = 0
         marks.share_ended = False
@@ -573,13 +582,28 @@ class Harness:
         )
 
     def settle(self, result: CheckResult, requirement_id: str, *, audit: bool) -> CheckResult:
-        """``result`` unless the budget cut the check short: then skipped, never failed.
+        """``result`` unless the budget cut the check short: then not checked, never failed.
 
         A failure stands when it was seen before the budget first refused a request (a
         violation found, then shrinking ran out of requests), and always for an audit
         requirement (its findings are responses already judged). Otherwise a failure that
         follows a refusal is the refusal's doing (an aborted login, a half-run scenario).
+        An audit that saw nothing to judge in a run whose budget ran out was cut short too.
         """
+        if (
+            result.outcome == "not_checked"
+            and result.reason == "no_evidence"
+            and self.marks.refused > 0
+        ):
+            deadline = self.marks.deadline
+            if deadline is not None and time.monotonic() >= deadline:
+                return CheckResult.not_checked(
+                    "time", f"{result.detail}: the time box (--max-duration) ended first"
+                )
+            return CheckResult.not_checked(
+                "budget",
+                f"{result.detail}: the request budget of {self.config.max_requests} ran out first",
+            )
         refused_at = self.marks.refused_at
         if result.outcome != "failed" or audit or refused_at is None:
             return result
@@ -592,9 +616,12 @@ class Harness:
             if share_limit is not None and refused_at >= share_limit
             else f"request budget of {self.config.max_requests}"
         )
-        return CheckResult.skipped(
+        if self.marks.refused_why == "time":
+            limit = "the time box (--max-duration)"
+        return CheckResult.not_checked(
+            self.marks.refused_why or "budget",
             f"{limit} ran out during this check: not enough"
-            f" requests left to check this (it was cut short: {result.detail[:200]})"
+            f" requests left to check this (it was cut short: {result.detail[:200]})",
         )
 
     def first_failure_request(self, requirement_id: str, *, audit: bool) -> int | None:
@@ -693,7 +720,9 @@ class Harness:
                 # examples it ran (a check cut short before its minimum is not checked).
                 self.marks.share_ended = True
                 return None
-            return CheckResult.skipped(f"{exc}: not enough requests left to check this")
+            return CheckResult.not_checked(
+                budget_reason(exc), f"{exc}: not enough requests left to check this"
+            )
         except TargetError as exc:
             return CheckResult.failed(
                 f"the target failed while checking: {self.redactor(str(exc))}"
@@ -705,7 +734,7 @@ class Harness:
                 f"the outcome was not reproducible (flaky): {self.redactor(str(exc))[:300]}"
             )
         except Uncertain as exc:
-            return CheckResult.skipped(f"uncertain: {exc}")
+            return CheckResult.not_checked("uncertain", f"uncertain: {exc}")
         if violations:  # every later attempt "passed" because the shrink budget ran out
             return _failure(violations[-1], f"seed {self.seed}; shrinking stopped early")
         return None

@@ -24,11 +24,11 @@ from typing import Any
 import pytest
 
 from snapconform.engine.config import API_VERSIONS, Credentials, RunConfig
-from snapconform.engine.harness import Harness, HarnessError, TimeBoxExpired
+from snapconform.engine.harness import Harness, HarnessError, TimeBoxExpired, budget_reason
 from snapconform.engine.plan import DISCOVERY, ERROR_PROBE, RunPlan, run_position
 from snapconform.engine.requirements import CATALOGUE, EPIC, SPEC_URL, Requirement
 from snapconform.engine.target import BudgetExhausted, TargetError
-from snapconform.engine.verdicts import CheckResult
+from snapconform.engine.verdicts import CheckResult, outcome_label
 from snapconform.report.allure_steps import attach_check_result, recorded_exchanges
 
 #: The conformance suite of this checkout.
@@ -276,6 +276,23 @@ def _report_requests(config: pytest.Config, count: int) -> None:
 
 def verify(harness: Harness, requirement: Requirement, node: pytest.Item | None = None) -> None:
     """Run ``requirement``'s check; its result becomes a pytest outcome (with allure labels)."""
+    result = judge(harness, requirement)
+    if node is not None:
+        node.stash[RESULT_KEY] = result
+        if result.outcome == "failed":
+            node.stash[FIRST_FAILURE_KEY] = harness.first_failure_request(
+                requirement.id, audit=requirement.audit
+            )
+    if result.outcome == "failed":
+        pytest.fail(f"{requirement.id}: {result.detail}", pytrace=False)
+    if not result.decided:
+        # JUnit and Allure show these as skipped: the message says which kind, and why.
+        label = outcome_label(result.outcome, result.reason)
+        pytest.skip(f"{requirement.id}: {label}: {result.detail}")
+
+
+def judge(harness: Harness, requirement: Requirement) -> CheckResult:
+    """Run ``requirement``'s check and settle its outcome (what ``verify`` records)."""
     _label(requirement)
     # report hook (snapconform.report): the check's exchanges and evidence become Allure steps
     # Audit and fuzzing findings are responses already judged, whatever the budget did later.
@@ -291,15 +308,21 @@ def verify(harness: Harness, requirement: Requirement, node: pytest.Item | None 
                 raise TimeBoxExpired("the time box (--max-duration) is over")
             result = requirement.check(harness)
         except BudgetExhausted as exc:
-            result = CheckResult.skipped(f"{exc}: not enough requests left to check this")
+            result = CheckResult.not_checked(
+                budget_reason(exc), f"{exc}: not enough requests left to check this"
+            )
         except TargetError as exc:
             result = CheckResult.failed(f"the target failed: {harness.redactor(str(exc))}")
         except Exception as exc:
             if harness.marks.refused_at is None:
-                harness.end_check()
-                raise
-            # e.g. a scenario that could not be set up because the budget refused its login
-            result = CheckResult.failed(f"{type(exc).__name__}: {harness.redactor(str(exc))}")
+                # A bug of the harness is no evidence against the target: never a failure.
+                result = CheckResult.not_checked(
+                    "error",
+                    f"the check crashed: {type(exc).__name__}: {harness.redactor(str(exc))[:300]}",
+                )
+            else:
+                # e.g. a scenario that could not be set up because the budget refused its login
+                result = CheckResult.failed(f"{type(exc).__name__}: {harness.redactor(str(exc))}")
         result = harness.settle(result, requirement.id, audit=judged_responses)
         harness.end_check()
     if result.outcome == "passed" and harness.marks.share_ended:
@@ -307,16 +330,7 @@ def verify(harness: Harness, requirement: Requirement, node: pytest.Item | None 
     if harness.plan is not None:
         harness.plan.record(requirement.id, harness.stats.requests - before)
     attach_check_result(result, exchanges, base_url=harness.base_url, seed=harness.seed)
-    if node is not None:
-        node.stash[DETAIL_KEY] = result.detail
-        if result.outcome == "failed":
-            node.stash[FIRST_FAILURE_KEY] = harness.first_failure_request(
-                requirement.id, audit=requirement.audit
-            )
-    if result.outcome == "failed":
-        pytest.fail(f"{requirement.id}: {result.detail}", pytrace=False)
-    if result.outcome == "skipped":
-        pytest.skip(f"{requirement.id}: {result.detail}")
+    return result
 
 
 def _early_error_probe(harness: Harness) -> None:
@@ -364,14 +378,10 @@ def pytest_runtest_makereport(
         return
     holder = item.config.stash[HARNESS_KEY]
     if report.when == "call" or (report.when == "setup" and not report.passed):
-        if report.passed:
-            result = CheckResult.passed(_passed_detail(item))
-        elif report.skipped:
-            result = CheckResult.skipped(_message(report).removeprefix(f"{requirement.id}: "))
-        else:
-            result = CheckResult.failed(_message(report).removeprefix(f"{requirement.id}: "))
+        result = _result_of(item, report, requirement)
         holder.results[requirement.id] = {
             "outcome": result.outcome,
+            "reason": result.reason,
             "detail": result.detail,
             "first_failure_request": item.stash.get(FIRST_FAILURE_KEY, None)
             if result.outcome == "failed"
@@ -379,11 +389,27 @@ def pytest_runtest_makereport(
         }
 
 
-def _passed_detail(item: pytest.Item) -> str:
-    return str(item.stash.get(DETAIL_KEY, "holds"))
+def _result_of(item: pytest.Item, report: pytest.TestReport, requirement: Requirement) -> Any:
+    """The requirement's outcome: the check's own result when it ran to the end (``verify``).
+
+    Anything else is no decision about the target: a skip from outside the check (a marker, a
+    foreign plugin) is ``not_checked/deselected``; a setup error or a crash outside the check
+    is ``not_checked/error``. Only the check itself can fail a requirement.
+    """
+    message = _message(report).removeprefix(f"{requirement.id}: ")
+    result: CheckResult | None = item.stash.get(RESULT_KEY, None)
+    if report.when == "call" and result is not None:
+        if report.failed and result.outcome != "failed":  # broke after the check decided
+            return CheckResult.not_checked("error", f"the test broke after its check: {message}")
+        return result
+    if report.skipped:
+        return CheckResult.not_checked("deselected", f"skipped outside its check: {message}")
+    if report.passed:  # a test that never called its check
+        return CheckResult.not_checked("error", "the test ended without running its check")
+    return CheckResult.not_checked("error", f"the check could not run: {message}")
 
 
-DETAIL_KEY = pytest.StashKey[str]()
+RESULT_KEY = pytest.StashKey[CheckResult]()
 #: The run's request count when the requirement's check first saw its failure.
 FIRST_FAILURE_KEY = pytest.StashKey[int | None]()
 
@@ -411,4 +437,4 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         holder.write(document)
 
 
-__all__ = ["SUITE_DIR", "HarnessHolder", "run_config_from", "verify"]
+__all__ = ["SUITE_DIR", "HarnessHolder", "judge", "run_config_from", "verify"]

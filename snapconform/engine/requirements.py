@@ -666,8 +666,9 @@ def catalogue_markdown() -> str:
             f" | {alternatives} |"
         )
     from snapconform.engine.plan import plan_markdown
+    from snapconform.engine.verdicts import outcomes_markdown
 
-    return "\n".join(lines) + "\n\n" + plan_markdown()
+    return "\n".join(lines) + "\n\n" + outcomes_markdown() + "\n" + plan_markdown()
 
 
 if __name__ == "__main__":

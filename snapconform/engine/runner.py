@@ -9,7 +9,7 @@ flags and every secret in the environment (never argv), progress events in a scr
 REPORT_DIR/allure-results and JUnit XML in REPORT_DIR/junit.xml. The plugin writes
 per-requirement outcomes; this module turns them into REPORT_DIR/summary.json
 (contracts/summary.schema.json) and the verdict: 0 conformant, 1 non-conformant, 2 no verdict,
-130 interrupted.
+3 incomplete (an applicable MUST was not checked, none failed), 130 interrupted.
 """
 
 from __future__ import annotations
@@ -36,6 +36,7 @@ from snapconform.contracts import default_contracts
 from snapconform.engine.config import RunConfig
 from snapconform.engine.plan import RunPlan
 from snapconform.engine.requirements import CATALOGUE
+from snapconform.engine.verdicts import OUTCOMES, outcome_label, verdict_of
 from snapconform.progress import ProgressDisplay, ProgressFollower
 from snapconform.pytest_plugin import suite_dir
 from snapconform.report.finish import finish_run
@@ -43,6 +44,8 @@ from snapconform.report.finish import finish_run
 EXIT_CONFORMANT = 0
 EXIT_NON_CONFORMANT = 1
 EXIT_NO_VERDICT = 2
+#: No MUST failed, but at least one applicable MUST was not checked (budget, time, ...).
+EXIT_INCOMPLETE = 3
 EXIT_INTERRUPTED = 130
 #: summary.json's reason when Ctrl-C (or SIGTERM) stopped the run
 INTERRUPTED = "interrupted"
@@ -215,14 +218,17 @@ def build_summary(
     results = (outcomes or {}).get("requirements", {})
     plan = (outcomes or {}).get("plan") or run_plan(config).document()
     shares = plan.get("shares", {})
+    if reason == INTERRUPTED:
+        missing = ("interrupted", "the run was interrupted before this check ended")
+    elif reason is not None:
+        missing = ("error", f"no verdict possible: {reason}")
+    else:
+        missing = ("deselected", "not run: the suite did not collect or run this check")
     requirements = []
     for r in CATALOGUE:
         entry = results.get(r.id)
-        if entry is None:
-            entry = {
-                "outcome": "skipped",
-                "detail": reason or "not run (deselected or interrupted)",
-            }
+        if entry is None or entry.get("outcome") not in OUTCOMES:
+            entry = {"outcome": "not_checked", "reason": missing[0], "detail": missing[1]}
         requirements.append(
             {
                 "id": r.id,
@@ -232,6 +238,9 @@ def build_summary(
                 "check": r.check_name,
                 "sources": [source.render() for source in r.sources],
                 "outcome": entry["outcome"],
+                "reason": None
+                if entry["outcome"] in ("passed", "failed")
+                else entry.get("reason") or "error",
                 "detail": entry["detail"],
                 "first_failure_request": entry.get("first_failure_request")
                 if entry["outcome"] == "failed"
@@ -240,16 +249,19 @@ def build_summary(
                 "spent_requests": shares.get(r.id, {}).get("spent", 0),
             }
         )
-    if reason is not None:
-        verdict = "error"
-    elif any(r["level"] == "MUST" and r["outcome"] == "failed" for r in requirements):
-        verdict = "non-conformant"
-    else:
-        verdict = "conformant"
+    # An interrupted run still has a verdict (incomplete, or non-conformant if a MUST failed
+    # before the interruption); any other reason means no verdict was possible.
+    verdict = "error" if reason not in (None, INTERRUPTED) else verdict_of(requirements)
     outcomes = outcomes or {}
     return {
         "verdict": verdict,
         "reason": reason,
+        "counts": {o: sum(1 for r in requirements if r["outcome"] == o) for o in OUTCOMES},
+        "not_checked": [
+            {"id": r["id"], "level": r["level"], "reason": r["reason"], "detail": r["detail"]}
+            for r in requirements
+            if r["outcome"] == "not_checked"
+        ],
         "target": outcomes.get("target") or config.base_url or "embedded reference server",
         "mode": outcomes.get("mode") or config.mode,
         "api_version": config.api_version,
@@ -344,11 +356,18 @@ def run(
     )
     # report hook (snapconform.report): allure categories/environment/diffs, summary.md
     finish_run(report_dir)
-    exit_code = {"conformant": EXIT_CONFORMANT, "non-conformant": EXIT_NON_CONFORMANT}.get(
-        summary["verdict"],
-        EXIT_INTERRUPTED if summary["reason"] == INTERRUPTED else EXIT_NO_VERDICT,
-    )
-    return RunResult(exit_code, summary, summary_path)
+    return RunResult(exit_code_of(summary), summary, summary_path)
+
+
+def exit_code_of(summary: Mapping[str, Any]) -> int:
+    """0 conformant, 1 non-conformant, 3 incomplete, 2 no verdict; 130 when interrupted."""
+    if summary["reason"] == INTERRUPTED:
+        return EXIT_INTERRUPTED
+    return {
+        "conformant": EXIT_CONFORMANT,
+        "non-conformant": EXIT_NON_CONFORMANT,
+        "incomplete": EXIT_INCOMPLETE,
+    }.get(summary["verdict"], EXIT_NO_VERDICT)
 
 
 def run_suite(
@@ -418,23 +437,53 @@ class _ForwardInterrupt:
                 signal.signal(signum, handler)
 
 
+#: The table's outcome column.
+MARKS = {"passed": "PASS", "failed": "FAIL", "not_applicable": "N/A", "not_checked": "NOT CHECKED"}
+
+
 def render_table(summary: dict[str, Any], width: int = 110) -> str:
-    """The compact per-requirement table printed at the end of a run."""
-    marks = {"passed": "PASS", "failed": "FAIL", "skipped": "SKIP"}
+    """The per-requirement table printed at the end of a run, the verdict line, and (when the
+    verdict is incomplete, or SHOULDs were left out) what was not checked and why."""
     lines = []
     for r in summary["requirements"]:
-        head = f"{marks[r['outcome']]:<4} {r['level']:<6} {r['id']:<28}"
+        head = f"{MARKS[r['outcome']]:<11} {r['level']:<6} {r['id']:<28}"
         room = max(20, width - len(head) - 1)
-        detail = r["detail"] if r["outcome"] != "passed" else r["title"]
+        detail = r["title"] if r["outcome"] == "passed" else r["detail"]
+        if r["outcome"] in ("not_applicable", "not_checked") and r.get("reason"):
+            detail = f"({r['reason'].replace('_', ' ')}) {detail}"
         detail = detail if len(detail) <= room else detail[: room - 1] + "…"
         lines.append(f"{head} {detail}")
-    counts = {o: sum(1 for r in summary["requirements"] if r["outcome"] == o) for o in marks}
+    counts = {o: sum(1 for r in summary["requirements"] if r["outcome"] == o) for o in OUTCOMES}
     lines.append(
         f"verdict: {summary['verdict'].upper()} — {counts['passed']} passed, "
-        f"{counts['failed']} failed,"
-        f" {counts['skipped']} skipped; {summary['requests']} requests,"
+        f"{counts['failed']} failed, {counts['not_checked']} not checked,"
+        f" {counts['not_applicable']} not applicable; {summary['requests']} requests,"
         f" {summary.get('filter_cases', 0)} filter cases ({summary.get('distinct_filters', 0)} "
         f"distinct"
         f" queries), {summary.get('elapsed_seconds')} s"
     )
+    lines += verdict_explanation(summary)
     return "\n".join(lines)
+
+
+def verdict_explanation(summary: Mapping[str, Any]) -> list[str]:
+    """Plain lines under the verdict: why it is incomplete, and every requirement not checked."""
+    unchecked = [r for r in summary["requirements"] if r["outcome"] == "not_checked"]
+    musts = [r for r in unchecked if r["level"] == "MUST"]
+    lines = []
+    if summary["verdict"] == "incomplete":
+        lines.append(
+            f"INCOMPLETE: no MUST requirement failed, but {len(musts)} applicable MUST"
+            f" requirement(s) were not checked; this is not a conformance verdict (exit 3)."
+        )
+    elif summary["verdict"] == "non-conformant" and musts:
+        lines.append(
+            f"{len(musts)} MUST requirement(s) were not checked as well (a failure decides)."
+        )
+    if unchecked:
+        lines.append("not checked:")
+        for r in unchecked:
+            label = outcome_label("not_checked", r.get("reason"))
+            note = "" if r["level"] == "MUST" else " (SHOULD: does not change the verdict)"
+            lines.append(f"  - {r['id']} [{r['level']}] {label}: {r['detail']}{note}")
+    return lines

@@ -1,8 +1,9 @@
 """Compare the outcomes of two runs: what changed, regressions first.
 
 A regression is a requirement that fails now and did not fail before (passed -> failed first,
-then skipped -> failed); a fix is failed -> anything else. Requirements that appear or disappear,
-or move between passed and skipped, are listed as other changes.
+then not checked / not applicable -> failed); a fix is failed -> anything else. Requirements that
+appear or disappear, or move between passed, not checked and not applicable, are listed as other
+changes.
 """
 
 from __future__ import annotations
@@ -19,12 +20,12 @@ class Change:
     requirement_id: str
     title: str
     level: str
-    before: str  # passed | failed | skipped | absent
+    before: str  # passed | failed | not_applicable | not_checked | absent
     after: str
 
     @property
     def kind(self) -> str:
-        if self.after == "failed" and self.before in {"passed", "skipped"}:
+        if self.after == "failed" and self.before in {"passed", "not_checked", "not_applicable"}:
             return "regression"
         if self.before == "failed" and self.after != "failed":
             return "fix"
@@ -32,7 +33,13 @@ class Change:
 
     def sort_key(self) -> tuple[int, int, int, str]:
         kind_rank = {"regression": 0, "fix": 1, "other": 2}[self.kind]
-        before_rank = {"passed": 0, "skipped": 1, "failed": 2, _ABSENT: 3}[self.before]
+        before_rank = {
+            "passed": 0,
+            "not_checked": 1,
+            "not_applicable": 1,
+            "failed": 2,
+            _ABSENT: 3,
+        }[self.before]
         level_rank = 0 if self.level == "MUST" else 1
         return (kind_rank, before_rank, level_rank, self.requirement_id)
 

@@ -4,7 +4,8 @@ The conformance suite writes raw allure-pytest results; :func:`finalize_allure_r
 only the run as a whole knows and what Allure needs to present a failure well:
 
 - ``environment.properties``: target (password-free), mode, API version, seed, harness version;
-- ``categories.json``: contract violation, semantic violation, auth, target error, uncertain;
+- ``categories.json``: contract violation, semantic violation, auth, target error, uncertain,
+  not checked, not applicable;
 - every failed, broken or uncertain result gets a ``category`` label and its message a
   ``[category]`` prefix (so Allure 2's message-only category rules match as well as Allure 3's);
 - a failed result with ``expected task ids`` / ``actual task ids`` attachments gets them as its
@@ -65,11 +66,33 @@ UNCERTAIN = Category(
     "The harness could not decide (e.g. the data changed under it in observed mode).",
     ("skipped",),
 )
-CATEGORIES: tuple[Category, ...] = (CONTRACT, SEMANTIC, AUTH, TARGET_ERROR, UNCERTAIN)
+NOT_CHECKED = Category(
+    "not checked",
+    "The requirement applies but was not checked (budget, time, interrupted, deselected, ...):"
+    " a MUST here makes the verdict INCOMPLETE, never conformant.",
+    ("skipped",),
+)
+NOT_APPLICABLE = Category(
+    "not applicable",
+    "The run's mode or the target's data cannot show this requirement (no gap in the verdict).",
+    ("skipped",),
+)
+CATEGORIES: tuple[Category, ...] = (
+    CONTRACT,
+    SEMANTIC,
+    AUTH,
+    TARGET_ERROR,
+    UNCERTAIN,
+    NOT_CHECKED,
+    NOT_APPLICABLE,
+)
 
 _CONTRACT_FEATURE = re.compile(r"contract|schema|fuzz", re.IGNORECASE)
 _AUTH_FEATURE = re.compile(r"auth|privilege|session", re.IGNORECASE)
 _UNCERTAIN_MESSAGE = re.compile(r"uncertain|inconclusive|undecidable", re.IGNORECASE)
+#: The engine's skip messages: ``REQ-ID: not checked (budget): ...`` (pytest_plugin.verify).
+_NOT_CHECKED_MESSAGE = re.compile(r"(?:^|: )not checked\b")
+_NOT_APPLICABLE_MESSAGE = re.compile(r"(?:^|: )not applicable\b")
 _TAG = re.compile(r"^\[(" + "|".join(re.escape(c.name) for c in CATEGORIES) + r")\] ")
 
 
@@ -81,7 +104,13 @@ def classify(status: str, labels: Mapping[str, list[str]], message: str) -> Cate
     if status == "broken":
         return TARGET_ERROR
     if status == "skipped":
-        return UNCERTAIN if _UNCERTAIN_MESSAGE.search(message) else None
+        if _UNCERTAIN_MESSAGE.search(message):
+            return UNCERTAIN
+        if _NOT_CHECKED_MESSAGE.search(message):
+            return NOT_CHECKED
+        if _NOT_APPLICABLE_MESSAGE.search(message):
+            return NOT_APPLICABLE
+        return None
     if status != "failed":
         return None
     features = " ".join(labels.get("feature", []))
@@ -130,6 +159,9 @@ class RunEnvironment:
     variants: Mapping[str, str] = field(default_factory=dict)
     #: How the observed universe was discovered (empty in the other modes).
     discovery: str = ""
+    verdict: str = ""
+    #: ``ID (reason)`` of every requirement not checked (MUST and SHOULD).
+    not_checked: tuple[str, ...] = ()
 
     def properties(self) -> dict[str, str]:
         out = {
@@ -139,6 +171,9 @@ class RunEnvironment:
             "seed": "none" if self.seed is None else str(self.seed),
             "harness_version": self.harness_version,
         }
+        if self.verdict:
+            out["verdict"] = self.verdict
+            out["not_checked"] = ", ".join(self.not_checked) or "none"
         if self.discovery:
             out["discovery"] = self.discovery
         out.update({f"variant.{key}": value for key, value in self.variants.items()})
@@ -156,6 +191,12 @@ class RunEnvironment:
             harness_version=str(summary.get("harness_version") or __version__),
             variants=variant_answers(summary),
             discovery=discovery_line(summary),
+            verdict=str(summary.get("verdict", "")),
+            not_checked=tuple(
+                f"{r['id']} [{r['level']}] ({r.get('reason')})"
+                for r in summary.get("requirements", [])
+                if r.get("outcome") == "not_checked"
+            ),
         )
 
 

@@ -1,8 +1,9 @@
 """Read ``summary.json`` and render ``summary.md``: verdict on top, one table, a certificate.
 
 ``summary.md`` is meant for one screen: a CI job summary or a PR comment. Failures come first
-(MUST before SHOULD), then skipped, then passed; evidence is one line, shortened at word
-boundaries with a ``[…]`` mark (summary.json keeps the full text).
+(MUST before SHOULD), then not checked, not applicable, passed; evidence is one line, shortened
+at word boundaries with a ``[…]`` mark (summary.json keeps the full text). An incomplete verdict
+says so under the headline and lists what was not checked and why.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from snapconform.contracts import default_contracts
+from snapconform.engine.verdicts import OUTCOMES, outcome_label
 from snapconform.report.masking import mask_url
 
 SUMMARY_FILE = "summary.json"
@@ -25,10 +27,11 @@ EVIDENCE_WIDTH = 140
 _VERDICT_BADGE = {
     "conformant": "✅ CONFORMANT",
     "non-conformant": "❌ NON-CONFORMANT",
+    "incomplete": "⚠️ INCOMPLETE (not a conformance verdict)",
     "error": "⚠️ NO VERDICT (error)",
 }
-_OUTCOME_BADGE = {"passed": "✅ passed", "failed": "❌ failed", "skipped": "⏭️ skipped"}
-_OUTCOME_ORDER = {"failed": 0, "skipped": 1, "passed": 2}
+_OUTCOME_ICON = {"passed": "✅", "failed": "❌", "not_checked": "⏸️", "not_applicable": "🚫"}
+_OUTCOME_ORDER = {"failed": 0, "not_checked": 1, "not_applicable": 2, "passed": 3}
 _LEVEL_ORDER = {"MUST": 0, "SHOULD": 1}
 
 
@@ -57,10 +60,15 @@ class Summary:
         return {r["id"]: r["outcome"] for r in self.requirements}
 
     def counts(self) -> dict[str, int]:
-        counts = {"passed": 0, "failed": 0, "skipped": 0}
+        counts = dict.fromkeys(OUTCOMES, 0)
         for requirement in self.requirements:
             counts[requirement["outcome"]] += 1
         return counts
+
+    def not_checked(self) -> list[dict[str, Any]]:
+        """The requirements that apply but were not checked (MUST first)."""
+        unchecked = [r for r in self.requirements if r["outcome"] == "not_checked"]
+        return sorted(unchecked, key=lambda r: _LEVEL_ORDER[r["level"]])
 
 
 def load_summary(report_dir: Path) -> Summary:
@@ -149,12 +157,18 @@ def _code(text: str) -> str:
     return f"`{text.replace('`', '')}`"
 
 
+def outcome_badge(requirement: dict[str, Any]) -> str:
+    """``✅ passed``, ``⏸️ not checked (budget)``, ``🚫 not applicable (mode)``."""
+    outcome = requirement["outcome"]
+    return f"{_OUTCOME_ICON[outcome]} {outcome_label(outcome, requirement.get('reason'))}"
+
+
 def headline(summary: Summary) -> str:
     counts = summary.counts()
     failed_must = sum(
         1 for r in summary.requirements if r["outcome"] == "failed" and r["level"] == "MUST"
     )
-    parts = [f"{counts[o]} {o}" for o in ("passed", "failed", "skipped")]
+    parts = [f"{counts[o]} {o.replace('_', ' ')}" for o in OUTCOMES]
     line = f"**{' · '.join(parts)}** of {len(summary.requirements)} requirements"
     if failed_must:
         line += f" ({failed_must} MUST failed)"
@@ -173,12 +187,15 @@ def render_markdown(summary: Summary) -> str:
         f"— target {_code(target)}, mode {doc['mode']}, API {doc['api_version']}, "
         f"seed {seed}, {doc['requests']} requests",
     ]
-    if doc.get("reason"):
+    if summary.verdict == "error" and doc.get("reason"):
         lines += ["", f"> **Why no verdict:** {_cell(doc['reason'])}"]
+    elif doc.get("reason"):
+        lines += ["", f"> **The run was {_cell(doc['reason'])}:** the verdict covers what ran."]
     mock_state = doc.get("mock_state")
     if mock_state:
         shown = "restored" if mock_state["restored"] else "**not restored**"
         lines += ["", f"Mock state: {shown} — {_cell(mock_state['detail'])}"]
+    lines += not_checked_lines(summary)
     ordered = sorted(
         summary.requirements,
         key=lambda r: (_OUTCOME_ORDER[r["outcome"]], _LEVEL_ORDER[r["level"]]),
@@ -193,8 +210,7 @@ def render_markdown(summary: Summary) -> str:
         shown = evidence(r["detail"]) or "—"
         where = "; ".join(s.split(":", 1)[0] for s in r.get("sources") or []) or "—"
         lines.append(
-            f"| {requirement} | {r['level']} | {_OUTCOME_BADGE[r['outcome']]} | {shown}"
-            f" | {_cell(where)} |"
+            f"| {requirement} | {r['level']} | {outcome_badge(r)} | {shown} | {_cell(where)} |"
         )
     if any(CUT_MARK.strip() in line for line in lines[-len(ordered) :]):
         lines += ["", f"<sub>{CUT_NOTE}</sub>"]
@@ -257,6 +273,30 @@ def variant_lines(doc: dict[str, Any]) -> list[str]:
     return lines
 
 
+def not_checked_lines(summary: Summary) -> list[str]:
+    """Under the headline: why an incomplete verdict is one, and every requirement not checked."""
+    unchecked = summary.not_checked()
+    if not unchecked:
+        return []
+    musts = sum(1 for r in unchecked if r["level"] == "MUST")
+    lines = [""]
+    if summary.verdict == "incomplete":
+        lines.append(
+            f"> **Incomplete:** no MUST requirement failed, but {musts} applicable MUST"
+            " requirement(s) were not checked, so this run certifies nothing (exit code 3)."
+        )
+        lines.append("")
+    lines.append("**Not checked:**")
+    lines.append("")
+    for r in unchecked:
+        note = "" if r["level"] == "MUST" else " — SHOULD: does not change the verdict"
+        lines.append(
+            f"- {_code(r['id'])} ({r['level']}, {outcome_label('not_checked', r.get('reason'))}):"
+            f" {evidence(r['detail'])}{note}"
+        )
+    return lines
+
+
 def certificate_lines(summary: Summary) -> list[str]:
     """The certificate for a mock server: what was checked, how, when, with which result."""
     from snapconform import __version__
@@ -274,7 +314,8 @@ def certificate_lines(summary: Summary) -> list[str]:
         (
             "Requirements",
             f"{len(summary.requirements)}: {counts['passed']} passed, "
-            f"{counts['failed']} failed, {counts['skipped']} skipped",
+            f"{counts['failed']} failed, {counts['not_checked']} not checked, "
+            f"{counts['not_applicable']} not applicable",
         ),
         ("Verdict", f"**{summary.verdict}**"),
         ("summary.json sha256", _code(summary.sha256)),

@@ -127,7 +127,7 @@ def test_unexpected_exception_is_one_line_not_a_traceback(
     monkeypatch.delenv("SNAPCONFORM_DEBUG", raising=False)
     install_fake_subcommand(monkeypatch, RuntimeError("the\nbroken thing"))
     code, _, err = run_main(["boom"], capsys)
-    assert code == 3
+    assert code == cli.EXIT_INTERNAL == 4
     assert err.count("\n") == 1 and "Traceback" not in err
     assert err.startswith("snapconform: internal error: RuntimeError: the broken thing")
 
@@ -138,7 +138,7 @@ def test_os_error_is_one_line(
     monkeypatch.delenv("SNAPCONFORM_DEBUG", raising=False)
     install_fake_subcommand(monkeypatch, PermissionError(13, "Permission denied", "/reports"))
     code, _, err = run_main(["boom"], capsys)
-    assert (code, err) == (3, "snapconform: Permission denied: /reports\n")
+    assert (code, err) == (4, "snapconform: Permission denied: /reports\n")
 
 
 def test_debug_env_lets_the_traceback_through(
@@ -157,7 +157,7 @@ def test_a_broken_subsystem_does_not_take_the_cli_down(
     code, _, _ = run_main(["config", "--help"], capsys)
     assert code == 0
     code, _, err = run_main(["ghost"], capsys)
-    assert code == 3
+    assert code == cli.EXIT_INTERNAL == 4
     assert err.startswith("snapconform ghost: unavailable: snapconform.no_such_module:")
 
 

@@ -95,6 +95,13 @@ def test_the_default_budget_gives_a_complete_verdict_against_40ms_latency(
     # every applicable requirement got a verdict (the bindings one needs its optional package)
     unchecked.pop("CONTRACT-BINDINGS", None)
     assert not unchecked
+    assert [n["id"] for n in summary["not_checked"]] in ([], ["CONTRACT-BINDINGS"])
+    # what the mode cannot show is not applicable (with why), never passed
+    assert {
+        r["id"]: (r["outcome"], r["reason"])
+        for r in summary["requirements"]
+        if r["id"] in NOT_APPLICABLE[mode]
+    } == dict.fromkeys(NOT_APPLICABLE[mode], ("not_applicable", "mode"))
     for r in summary["requirements"]:
         # nothing was cut short by the budget, its share or a time box
         assert "ran out" not in r["detail"] and "is spent" not in r["detail"], r

@@ -13,7 +13,12 @@ import pytest
 from snapconform.contracts import default_contracts
 from snapconform.engine.requirements import CATALOGUE
 from snapconform.server.app import ServerConfig
-from snapconform.server.defaults import ADMIN_PASSWORD, ADMIN_USERNAME
+from snapconform.server.defaults import (
+    ADMIN_PASSWORD,
+    ADMIN_USERNAME,
+    NOPRIVS_PASSWORD,
+    NOPRIVS_USERNAME,
+)
 from snapconform.server.runner import serve_in_thread
 
 pytestmark = pytest.mark.slow
@@ -92,15 +97,21 @@ def test_observed_run_keeps_the_password_out_of_argv_and_reports(tmp_path: Path)
                 "3",
                 "--max-examples",
                 "3",
+                "--unprivileged-username",
+                NOPRIVS_USERNAME,
             ],
-            env={"SNAPCONFORM_PASSWORD": ADMIN_PASSWORD},
+            env={
+                "SNAPCONFORM_PASSWORD": ADMIN_PASSWORD,
+                "SNAPCONFORM_UNPRIVILEGED_PASSWORD": NOPRIVS_PASSWORD,
+            },
         )
     assert completed.returncode == 0, completed.stdout + completed.stderr
     summary = _summary(tmp_path)
-    assert summary["mode"] == "observed"
+    assert summary["mode"] == "observed" and summary["verdict"] == "conformant"
     for path in tmp_path.rglob("*"):
         if path.is_file():
-            assert ADMIN_PASSWORD not in path.read_text(encoding="utf-8", errors="replace"), path
+            text = path.read_text(encoding="utf-8", errors="replace")
+            assert ADMIN_PASSWORD not in text and NOPRIVS_PASSWORD not in text, path
 
 
 def test_unreachable_target_gives_exit_2_with_one_line(tmp_path: Path) -> None:

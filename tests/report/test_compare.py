@@ -14,7 +14,7 @@ from snapconform.report.summary import load_summary
 OLD = [
     ("A-PASS-FAIL", "SHOULD", "passed"),
     ("B-FAIL-PASS", "MUST", "failed"),
-    ("C-SKIP-FAIL", "MUST", "skipped"),
+    ("C-SKIP-FAIL", "MUST", "not_checked"),
     ("D-PASS-FAIL", "MUST", "passed"),
     ("E-SAME", "MUST", "passed"),
     ("F-PASS-SKIP", "MUST", "passed"),
@@ -27,8 +27,8 @@ NEW = [
     ("C-SKIP-FAIL", "MUST", "failed"),
     ("D-PASS-FAIL", "MUST", "failed"),
     ("E-SAME", "MUST", "passed"),
-    ("F-PASS-SKIP", "MUST", "skipped"),
-    ("H-FAIL-SKIP", "SHOULD", "skipped"),
+    ("F-PASS-SKIP", "MUST", "not_checked"),
+    ("H-FAIL-SKIP", "SHOULD", "not_applicable"),
     ("I-ADDED", "MUST", "failed"),
 ]
 
@@ -46,7 +46,7 @@ def test_regressions_then_fixes_then_others(runs: tuple[Path, Path]) -> None:
     assert [c.requirement_id for c in comparison.regressions] == [
         "D-PASS-FAIL",  # passed -> failed, MUST first
         "A-PASS-FAIL",
-        "C-SKIP-FAIL",  # skipped -> failed after every passed -> failed
+        "C-SKIP-FAIL",  # not checked -> failed after every passed -> failed
     ]
     assert [c.requirement_id for c in comparison.fixes] == ["B-FAIL-PASS", "H-FAIL-SKIP"]
     assert {c.requirement_id for c in comparison.others} == {"F-PASS-SKIP", "G-REMOVED", "I-ADDED"}

@@ -51,7 +51,7 @@ def test_environment_properties(sample_report: Path) -> None:
     ]
 
 
-def test_categories_json_lists_the_five_categories(sample_report: Path) -> None:
+def test_categories_json_lists_the_seven_categories(sample_report: Path) -> None:
     results = sample_report / "allure-results"
     finalize_allure_results(results, None)
     document = json.loads((results / "categories.json").read_text())
@@ -61,6 +61,8 @@ def test_categories_json_lists_the_five_categories(sample_report: Path) -> None:
         "auth",
         "target error",
         "uncertain",
+        "not checked",
+        "not applicable",
     ]
     assert document == categories_document()
 
@@ -116,10 +118,15 @@ def test_classify_by_feature() -> None:
     assert one("broken", "contract") == "target error"
     assert one("skipped", "cap", "uncertain: churn") == "uncertain"
     assert one("skipped", "cap", "budget exhausted") is None
+    # the engine's skip messages (pytest_plugin.verify) say which kind of skip they are
+    assert one("skipped", "cap", "CAP-AT-LIMIT: not checked (budget): spent") == "not checked"
+    assert one("skipped", "cap", "Skipped: X-1: not checked (time): late") == "not checked"
+    assert one("skipped", "faults", "FAULT-503: not applicable (mode): no") == "not applicable"
+    assert one("skipped", "auth", "A: not checked (uncertain): uncertain: churn") == "uncertain"
     assert one("passed", "auth") is None
     # An explicit tag wins: a check may know better than its feature.
     assert one("failed", "filter semantics", "[auth] 401 without challenge") == "auth"
-    assert len(CATEGORIES) == 5
+    assert len(CATEGORIES) == 7
 
 
 def test_check_result_evidence_becomes_steps_and_a_diff(sample_report: Path) -> None:

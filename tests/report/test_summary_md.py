@@ -23,7 +23,10 @@ def test_verdict_counts_and_failures_first(
     markdown = render_markdown(load_summary(write_summary(tmp_path)))
     first_line = markdown.splitlines()[0]
     assert first_line == "## snapconform: ❌ NON-CONFORMANT"
-    assert "**2 passed · 2 failed · 1 skipped** of 5 requirements (2 MUST failed)" in markdown
+    assert (
+        "**2 passed · 2 failed · 0 not applicable · 1 not checked** of 5 requirements"
+        " (2 MUST failed)" in markdown
+    )
     order = [row.split("`")[1] for row in _rows(markdown)]
     assert order == [
         "FILTER-SOUNDNESS",
@@ -71,6 +74,7 @@ def test_evidence_is_one_escaped_cut_line(
         "title": "t",
         "level": "MUST",
         "outcome": "failed",
+        "reason": None,
         "detail": detail,
     }
     markdown = render_markdown(load_summary(write_summary(tmp_path, requirements=[requirement])))

@@ -1,0 +1,130 @@
+"""State the run's verdict in ``junit.xml``, where CI systems read test results.
+
+pytest writes one ``<testcase>`` per requirement (a requirement not checked or not applicable is
+a ``<skipped>`` whose message says which, and why). A CI test view shows skips as harmless, so
+:func:`annotate_junit` adds what only the whole run knows:
+
+- ``<properties>`` on the test suite: ``snapconform.verdict``, ``snapconform.not_checked``
+  (``ID [LEVEL] (reason)``, comma-separated) and ``snapconform.summary`` (summary.json's path);
+- one more test case, ``snapconform.verdict``: passed when conformant, a ``<failure>`` when
+  non-conformant or incomplete (its message lists the MUST requirements not checked and why),
+  an ``<error>`` when no verdict was possible.
+
+It is idempotent (an earlier annotation is replaced), and leaves a missing or unreadable file
+alone: the JUnit file is a courtesy, summary.json is the record.
+"""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from snapconform.engine.verdicts import outcome_label
+
+VERDICT_CLASSNAME = "snapconform"
+VERDICT_NAME = "verdict"
+PROPERTY_PREFIX = "snapconform."
+
+
+def verdict_message(summary: Mapping[str, Any]) -> str:
+    """One paragraph: the verdict and, unless conformant, what decided it."""
+    requirements = summary["requirements"]
+    verdict = str(summary["verdict"])
+    failed = [r["id"] for r in requirements if r["outcome"] == "failed" and r["level"] == "MUST"]
+    unchecked = [r for r in requirements if r["outcome"] == "not_checked" and r["level"] == "MUST"]
+    listed = "; ".join(
+        f"{r['id']} {outcome_label('not_checked', r.get('reason'))}: {r['detail']}"
+        for r in unchecked
+    )
+    if verdict == "conformant":
+        return "CONFORMANT: every applicable MUST requirement was checked and passed."
+    if verdict == "non-conformant":
+        text = f"NON-CONFORMANT: MUST requirement(s) failed: {', '.join(failed)}."
+        return text + (f" Also not checked: {listed}" if unchecked else "")
+    if verdict == "incomplete":
+        return (
+            f"INCOMPLETE (exit 3): no MUST requirement failed, but {len(unchecked)} applicable"
+            f" MUST requirement(s) were not checked, so nothing is certified. Not checked:"
+            f" {listed}"
+        )
+    return f"NO VERDICT: {summary.get('reason') or 'the run could not reach a verdict'}"
+
+
+def annotate_junit(
+    path: Path, summary: Mapping[str, Any], summary_path: Path | None = None
+) -> bool:
+    """Add the verdict to the JUnit file at ``path``; False when there is none to annotate."""
+    if not path.is_file():
+        return False
+    try:
+        tree = ET.parse(path)
+    except ET.ParseError:
+        return False
+    root = tree.getroot()
+    suite = root if root.tag == "testsuite" else root.find("testsuite")
+    if suite is None:
+        return False
+    _set_properties(suite, summary, summary_path)
+    _set_verdict_case(suite, summary)
+    _recount(root, suite)
+    tree.write(path, encoding="utf-8", xml_declaration=True)
+    return True
+
+
+def _set_properties(
+    suite: ET.Element, summary: Mapping[str, Any], summary_path: Path | None
+) -> None:
+    properties = suite.find("properties")
+    if properties is None:
+        properties = ET.Element("properties")
+        suite.insert(0, properties)
+    for existing in list(properties):
+        if existing.get("name", "").startswith(PROPERTY_PREFIX):
+            properties.remove(existing)
+    unchecked = ", ".join(
+        f"{r['id']} [{r['level']}] ({r.get('reason')})"
+        for r in summary["requirements"]
+        if r["outcome"] == "not_checked"
+    )
+    values = {
+        "verdict": str(summary["verdict"]),
+        "not_checked": unchecked or "none",
+    }
+    if summary_path is not None:
+        values["summary"] = str(summary_path)
+    for name, value in values.items():
+        ET.SubElement(properties, "property", name=PROPERTY_PREFIX + name, value=value)
+
+
+def _set_verdict_case(suite: ET.Element, summary: Mapping[str, Any]) -> None:
+    for case in suite.findall("testcase"):
+        if case.get("classname") == VERDICT_CLASSNAME and case.get("name") == VERDICT_NAME:
+            suite.remove(case)
+    case = ET.SubElement(
+        suite, "testcase", classname=VERDICT_CLASSNAME, name=VERDICT_NAME, time="0"
+    )
+    verdict = str(summary["verdict"])
+    message = verdict_message(summary)
+    if verdict == "conformant":
+        ET.SubElement(case, "system-out").text = message
+    elif verdict == "error":
+        ET.SubElement(case, "error", message=message, type="snapconform.no-verdict").text = message
+    else:
+        element = ET.SubElement(case, "failure", message=message, type=f"snapconform.{verdict}")
+        element.text = message
+
+
+def _recount(root: ET.Element, suite: ET.Element) -> None:
+    cases = suite.findall("testcase")
+    counts = {
+        "tests": len(cases),
+        "failures": sum(1 for c in cases if c.find("failure") is not None),
+        "errors": sum(1 for c in cases if c.find("error") is not None),
+        "skipped": sum(1 for c in cases if c.find("skipped") is not None),
+    }
+    for element in {id(root): root, id(suite): suite}.values():
+        for name, value in counts.items():
+            if element.get(name) is not None or element is suite:
+                element.set(name, str(value))
