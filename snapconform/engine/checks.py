@@ -1561,8 +1561,8 @@ def check_no_credentials(h: Harness) -> CheckResult:
 def check_challenge(h: Harness) -> CheckResult:
     response = _unauthenticated(h)
     if response.status != 401:
-        return CheckResult.skipped(
-            f"no 401 to inspect (HTTP {response.status}; see AUTH-NO-CREDENTIALS)"
+        return CheckResult.not_checked(
+            "prerequisite", f"no 401 to inspect (HTTP {response.status}; see AUTH-NO-CREDENTIALS)"
         )
     problem = oracle.unauthenticated_challenge_violation(response.body)
     if problem:
@@ -1599,8 +1599,9 @@ def check_bogus_session(h: Harness) -> CheckResult:
 def _session_only(h: Harness) -> CheckResult | None:
     if h.has_password:
         return None
-    return CheckResult.skipped(
-        "only a session was given (SNAPCONFORM_SESSION_ID): no user name and password to try"
+    return CheckResult.not_checked(
+        "configuration",
+        "only a session was given (SNAPCONFORM_SESSION_ID): no user name and password to try",
     )
 
 
@@ -1645,9 +1646,10 @@ def check_unauthenticated_undisclosed(h: Harness) -> CheckResult:
         headers={"Authorization": basic_authorization(nobody, wrong)}, authenticated=False
     )
     if known.status != 401 or unknown.status != 401:
-        return CheckResult.skipped(
+        return CheckResult.not_checked(
+            "prerequisite",
             f"no pair of 401s to compare (HTTP {known.status} for a wrong password, HTTP"
-            f" {unknown.status} for an unknown user; see AUTH-WRONG-PASSWORD)"
+            f" {unknown.status} for an unknown user; see AUTH-WRONG-PASSWORD)",
         )
     problems = oracle.unauthenticated_disclosures(known.body, unknown.body)
     if problems:
@@ -1662,9 +1664,10 @@ def check_unauthenticated_undisclosed(h: Harness) -> CheckResult:
 
 def check_deleted_session(h: Harness) -> CheckResult:
     if not h.has_password:
-        return CheckResult.skipped(
+        return CheckResult.not_checked(
+            "configuration",
             "only a session was given (SNAPCONFORM_SESSION_ID), which snapconform never ends;"
-            " a user name and password would let it open (and end) a session of its own"
+            " a user name and password would let it open (and end) a session of its own",
         )
     if h.target.auth_scheme != "session":
         return CheckResult.not_applicable(
@@ -1731,7 +1734,9 @@ def check_unprivileged_forbidden(h: Harness) -> CheckResult:
 def check_privilege_undisclosed(h: Harness) -> CheckResult:
     credentials = h.unprivileged
     if credentials is None:
-        return CheckResult.skipped("no unprivileged credentials given (--unprivileged-username)")
+        return CheckResult.not_checked(
+            "configuration", "no unprivileged credentials given (--unprivileged-username)"
+        )
 
     def fetch() -> Response | None:
         with h.new_target() as target:
@@ -1744,7 +1749,9 @@ def check_privilege_undisclosed(h: Harness) -> CheckResult:
     response = h.memo("forbidden-response", fetch)
     if response is None or response.status != 403:
         shown = "no answer" if response is None else f"HTTP {response.status}"
-        return CheckResult.skipped(f"no 403 to inspect ({shown}; see AUTH-PRIVILEGE)")
+        return CheckResult.not_checked(
+            "prerequisite", f"no 403 to inspect ({shown}; see AUTH-PRIVILEGE)"
+        )
     problems = oracle.forbidden_disclosures(response.body, "System.Read")
     if problems:
         return CheckResult.failed(

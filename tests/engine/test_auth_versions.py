@@ -16,7 +16,13 @@ import pytest
 
 from snapconform.server.app import ServerConfig
 from snapconform.server.behaviour import Behaviour, Reply
-from snapconform.server.defaults import ADMIN_PASSWORD, ADMIN_USERNAME, default_state
+from snapconform.server.defaults import (
+    ADMIN_PASSWORD,
+    ADMIN_USERNAME,
+    NOPRIVS_PASSWORD,
+    NOPRIVS_USERNAME,
+    default_state,
+)
 from snapconform.server.runner import serve_in_thread
 from tests.engine.test_run_cli import _run, _summary
 
@@ -72,8 +78,13 @@ def test_a_run_on_8_0_3_sends_no_session_call_and_uses_basic(tmp_path: Path) -> 
                 "1",
                 "--max-examples",
                 "2",
+                "--unprivileged-username",
+                NOPRIVS_USERNAME,
             ],
-            env={"SNAPCONFORM_PASSWORD": ADMIN_PASSWORD},
+            env={
+                "SNAPCONFORM_PASSWORD": ADMIN_PASSWORD,
+                "SNAPCONFORM_UNPRIVILEGED_PASSWORD": NOPRIVS_PASSWORD,
+            },
         )
     assert completed.returncode == 0, completed.stdout[-3000:] + completed.stderr[-2000:]
     summary = _summary(tmp_path)
@@ -82,7 +93,11 @@ def test_a_run_on_8_0_3_sends_no_session_call_and_uses_basic(tmp_path: Path) -> 
     assert any("Basic authentication on every request" in note for note in summary["notes"])
     by_id = {r["id"]: r for r in summary["requirements"]}
     assert by_id["AUTH-WRONG-PASSWORD"]["outcome"] == "passed"
-    assert by_id["AUTH-SESSION-ENDED"]["outcome"] == "skipped"
+    # no sessions on 8.0.3: the target cannot show it (no gap in the verdict)
+    assert (by_id["AUTH-SESSION-ENDED"]["outcome"], by_id["AUTH-SESSION-ENDED"]["reason"]) == (
+        "not_applicable",
+        "target",
+    )
 
 
 def test_a_session_obtained_elsewhere_is_used_never_shown_never_deleted(tmp_path: Path) -> None:
@@ -111,7 +126,9 @@ def test_a_session_obtained_elsewhere_is_used_never_shown_never_deleted(tmp_path
             server.base_url + SESSIONS, headers={"vmware-api-session-id": token}, timeout=10
         )
     output = completed.stdout + completed.stderr
-    assert completed.returncode == 0, output[-3000:]
+    # a session alone cannot try a wrong password, end a session or be someone unprivileged:
+    # those MUSTs are not checked, so the verdict is incomplete (exit 3), never conformant
+    assert completed.returncode == 3, output[-3000:]
     assert still.status_code == 200  # the session is still alive: never deleted
     assert token not in output
     for path in tmp_path.rglob("*"):
@@ -121,7 +138,9 @@ def test_a_session_obtained_elsewhere_is_used_never_shown_never_deleted(tmp_path
     assert any("SNAPCONFORM_SESSION_ID" in note for note in summary["notes"])
     by_id = {r["id"]: r for r in summary["requirements"]}
     assert by_id["FILTER-COMPLETENESS"]["outcome"] == "passed"
-    assert by_id["AUTH-SESSION-ENDED"]["outcome"] == "skipped"
+    for rid in ("AUTH-SESSION-ENDED", "AUTH-WRONG-PASSWORD", "AUTH-PRIVILEGE"):
+        assert (by_id[rid]["outcome"], by_id[rid]["reason"]) == ("not_checked", "configuration")
+    assert summary["verdict"] == "incomplete"
 
 
 def test_an_expired_session_is_refused_with_one_clear_line(tmp_path: Path) -> None:
