@@ -209,14 +209,27 @@ class RunPlan:
         costs = dict(COSTS[mode])
         if not unprivileged:
             costs["AUTH-PRIVILEGE"] = Cost(0)  # not applicable: no unprivileged principal
-        minimum = OVERHEAD + sum(c.minimum for c in costs.values())
-        pool = max(0, budget - minimum)
-        weights = sum(c.weight for c in costs.values())
-        shares = {
-            rid: Share(rid, c.minimum, c.minimum + int(pool * c.weight / weights))
-            for rid, c in costs.items()
-        }
-        return cls(mode=mode, budget=budget, shares=shares, costs=costs, max_duration=max_duration)
+        return cls(
+            mode=mode,
+            budget=budget,
+            shares=_shares(costs, budget),
+            costs=costs,
+            max_duration=max_duration,
+        )
+
+    def restrict(self, selected: Iterable[str], audits: Iterable[str]) -> None:
+        """Plan only the ``selected`` requirements (``-k``, a group marker): a deselected check
+        holds no share. ``audits`` (in run order): the first selected one runs the contract
+        probe, whose cost is CONTRACT-200-BODY's."""
+        chosen = set(selected)
+        keep = chosen | {ERROR_PROBE, DISCOVERY}
+        probe = self.costs.get("CONTRACT-200-BODY")
+        first_audit = next((rid for rid in audits if rid in chosen), None)
+        costs = {rid: c for rid, c in self.costs.items() if rid in keep}
+        if probe is not None and first_audit is not None:
+            costs[first_audit] = probe
+        self.costs = costs
+        self.shares = _shares(costs, self.budget)
 
     @property
     def minimum(self) -> int:
@@ -339,6 +352,17 @@ class RunPlan:
             "shares": {rid: s.document() for rid, s in self.shares.items()},
             "notes": list(self.notes),
         }
+
+
+def _shares(costs: dict[str, Cost], budget: int) -> dict[str, Share]:
+    """Each requirement's minimum, plus its weight's part of what the minima leave."""
+    minimum = OVERHEAD + sum(c.minimum for c in costs.values())
+    pool = max(0, budget - minimum)
+    weights = sum(c.weight for c in costs.values()) or 1.0
+    return {
+        rid: Share(rid, c.minimum, c.minimum + int(pool * c.weight / weights))
+        for rid, c in costs.items()
+    }
 
 
 # --- durations -------------------------------------------------------------------------------

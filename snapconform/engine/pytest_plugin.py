@@ -233,6 +233,15 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     items.sort(key=key)
 
 
+def pytest_collection_finish(session: pytest.Session) -> None:
+    # The plan divides the budget among the requirements this session runs (-k, a marker).
+    holder = session.config.stash.get(HARNESS_KEY, None)
+    selected = [r for r in map(_requirement_of, session.items) if r is not None]
+    if holder is None or not selected or holder.harness is not None:
+        return
+    holder.plan.restrict((r.id for r in selected), [r.id for r in selected if r.audit])
+
+
 def _requirement_of(item: pytest.Item) -> Requirement | None:
     marker = item.get_closest_marker("requirement")
     if marker is None or not marker.args or not isinstance(marker.args[0], Requirement):

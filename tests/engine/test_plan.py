@@ -201,3 +201,26 @@ def test_after_the_deadline_checks_are_not_checked_and_nothing_is_sent() -> None
         # an audit still judges the responses already seen (discovery's), sending nothing
         verify(harness, requirement("CONTRACT-JSON"))
         assert harness.stats.requests == before
+
+
+def test_a_selection_plans_only_the_selected_requirements() -> None:
+    audits = [r.id for r in CATALOGUE if r.audit]
+    whole = RunPlan.make("controlled", 1500)
+    focused = RunPlan.make("controlled", 1500)
+    focused.restrict(["FILTER-EMPTY", "FILTER-SOUNDNESS", "CONTRACT-ERROR-TYPE"], audits)
+    assert set(focused.shares) == {
+        ERROR_PROBE,
+        "FILTER-EMPTY",
+        "FILTER-SOUNDNESS",
+        "CONTRACT-ERROR-TYPE",  # runs the contract probe: it carries the probe's cost
+    }
+    probe = whole.shares["CONTRACT-200-BODY"]
+    assert focused.shares["CONTRACT-ERROR-TYPE"].minimum == probe.minimum
+    assert focused.minimum < whole.minimum
+    assert focused.shares["FILTER-SOUNDNESS"].planned > whole.shares["FILTER-SOUNDNESS"].planned
+    # everything selected: the same plan as no selection
+    again = RunPlan.make("controlled", 1500)
+    again.restrict([r.id for r in CATALOGUE], audits)
+    assert {k: v.planned for k, v in again.shares.items()} == {
+        k: v.planned for k, v in whole.shares.items()
+    }
