@@ -87,13 +87,14 @@ def test_the_default_budget_gives_a_complete_verdict_against_40ms_latency(
         if r["outcome"] != "passed"
     ]
     assert summary["verdict"] == "conformant", not_passed
+    # conformant means complete: no applicable MUST was left not checked; and nothing at all was
+    # left unchecked by the budget or the time box (SHOULD-level included)
     unchecked = {
         r["id"]: r["detail"]
         for r in summary["requirements"]
-        if r["outcome"] != "passed" and r["id"] not in NOT_APPLICABLE[mode]
+        if r["outcome"] not in ("passed", "not_applicable") and r["id"] not in NOT_APPLICABLE[mode]
     }
-    # every applicable requirement got a verdict (the bindings one needs its optional package)
-    unchecked.pop("CONTRACT-BINDINGS", None)
+    unchecked.pop("CONTRACT-BINDINGS", None)  # needs its optional package
     assert not unchecked
     assert [n["id"] for n in summary["not_checked"]] in ([], ["CONTRACT-BINDINGS"])
     # what the mode cannot show is not applicable (with why), never passed
