@@ -241,7 +241,8 @@ class RunPlan:
             return None
         return (
             f"the request budget of {self.budget} is below the minimum of {self.minimum}"
-            f" requests a {self.mode} run needs for a complete verdict: give --max-requests"
+            f" requests {'an' if self.mode[0] in 'aeiou' else 'a'} {self.mode} run needs for a"
+            f" complete verdict: give --max-requests"
             f" {self.minimum} or more"
         )
 
