@@ -13,10 +13,12 @@ used only in controlled mode.
 from __future__ import annotations
 
 import base64
+import signal
 import threading
 import time
 import warnings
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -468,17 +470,22 @@ class Target:
     # -- sessions ------------------------------------------------------------------------------
 
     def create_session(self, username: str, password: str) -> Response:
-        """POST /api/snapservice/sessions with Basic credentials (the token is redacted)."""
+        """POST /api/snapservice/sessions with Basic credentials (the token is redacted).
+
+        Ctrl-C waits until the answer is read and the session recorded: interrupted between
+        the two, the server would hold a session whose id the harness never learnt (and so
+        could never delete)."""
         self.redact.add(password)
-        response = self._send(
-            "POST",
-            SESSIONS_PATH,
-            headers={"Authorization": basic_authorization(username, password)},
-        )
-        if isinstance(response.body, str):
-            self.redact.add(response.body)
-            if response.status in (200, 201) and response.body:
-                self.sessions.opened(response.body)
+        with interrupts_deferred():
+            response = self._send(
+                "POST",
+                SESSIONS_PATH,
+                headers={"Authorization": basic_authorization(username, password)},
+            )
+            if isinstance(response.body, str):
+                self.redact.add(response.body)
+                if response.status in (200, 201) and response.body:
+                    self.sessions.opened(response.body)
         return response
 
     def delete_session(self, session_id: str | None = None) -> Response:
@@ -577,6 +584,26 @@ class Target:
                 self.redact.add(value.removeprefix("Basic "))
                 self.redact.add(value)
         return self._send("GET", TASKS_PATH, query, headers=merged)
+
+
+@contextmanager
+def interrupts_deferred() -> Iterator[None]:
+    """Hold SIGINT back for the block and deliver it after (main thread only)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    received: list[int] = []
+    previous = signal.getsignal(signal.SIGINT)
+    signal.signal(signal.SIGINT, lambda signum, frame: received.append(signum))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        if received:
+            if callable(previous) and previous is not signal.default_int_handler:
+                previous(signal.SIGINT, None)
+            elif previous is not signal.SIG_IGN:
+                raise KeyboardInterrupt
 
 
 def _tls_hint(error: Exception) -> str:
