@@ -129,7 +129,9 @@ def _open_target(config: RunConfig, stats: Stats, redactor: Redactor) -> Target:
 
 
 def _visible_universe(target: Target) -> Universe:
-    """Everything ``target``'s principal can see: the observed-mode discovery."""
+    """Everything ``target``'s principal can see: the observed-mode discovery (the empty filter
+    partitioned past the cap; ``services=`` queries for a target that refuses the empty filter).
+    """
     return discover(target, max_parts=MAX_PARTS)
 
 

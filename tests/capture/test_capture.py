@@ -19,6 +19,7 @@ from snapconform.cli import main as cli_main
 from snapconform.contracts import default_contracts
 from snapconform.engine.config import Credentials, RunConfig
 from snapconform.server.app import ServerConfig
+from snapconform.server.behaviour import Behaviour, invalid
 from snapconform.server.churn import churn_step
 from snapconform.server.defaults import (
     ADMIN_PASSWORD,
@@ -242,3 +243,26 @@ def test_unset_placeholder_is_a_clear_error(tmp_path: Path) -> None:
         load_state_file(path, environ={"SNAPCONFORM_NOT_SET_X": "pw"}).principals[0].password
         == "pw"
     )
+
+
+class RequiresTasksOrServices(Behaviour):
+    """Refuses a filter naming neither tasks nor services (the bindings allow it)."""
+
+    def build_filter(self, pairs: Any) -> Any:
+        spec = super().build_filter(pairs)
+        if not spec.tasks and not spec.services:
+            raise invalid("tasks_or_services", "Specify tasks or services.")
+        return spec
+
+
+def test_a_target_that_refuses_filters_without_tasks_or_services_is_captured_by_service() -> None:
+    config = ServerConfig(control=False, behaviour=RequiresTasksOrServices())
+    with serve_in_thread(config) as handle:
+        served: State = handle.runtime.snapshot.state
+        result = capture(config_for(handle), principals=LIMITED)
+    assert by_id(result.document["tasks"]) == by_id(served.tasks)
+    limited = next(p for p in result.document["principals"] if p["username"] == LIMITED_USERNAME)
+    assert set(limited["visible_tasks"]) == served.principal(LIMITED_USERNAME).visible_tasks  # type: ignore[union-attr]
+    assert result.complete
+    report = capture_module.render_report(result, Path("out.json"))
+    assert "services=" in report  # says how the tasks were found
