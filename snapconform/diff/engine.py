@@ -30,7 +30,7 @@ from snapconform.diff.stream import (
 )
 from snapconform.engine.config import Credentials, RunConfig
 from snapconform.engine.harness import HarnessError, target_settings
-from snapconform.engine.oracle import CAP, FilterSpec
+from snapconform.engine.oracle import CAP, FilterSpec, encode_query
 from snapconform.engine.runner import effective_rate_limit
 from snapconform.engine.target import (
     SESSION_HEADER,
@@ -124,7 +124,8 @@ class Side:
             self.failures_in_a_row += 1
             if self.failures_in_a_row >= MAX_TRANSPORT_FAILURES:
                 raise DiffError(
-                    f"{self.label}: {self.failures_in_a_row} requests in a row got no answer,"
+                    f"{self.label} ({self.target.base_url}): {self.failures_in_a_row} requests"
+                    " in a row got no answer,"
                     f" the last: {self.target.redact(str(exc))}"
                 ) from None
             return Observation.failed(self.target.redact(str(exc)))
@@ -182,26 +183,38 @@ def open_side(
         target = Target(settings, redactor=redactor)
         targets.append(target)
         side = Side(label, target, config.credentials)
-        target.login(
-            config.credentials.username,
-            config.credentials.password,
-            api_version=config.api_version,
-        )
+        _log_in(target, config.credentials, config.api_version)
         if config.unprivileged is not None:
             other = Target(settings, stats=target.stats, redactor=redactor)
             targets.append(other)
             side.unprivileged = other
-            other.login(
-                config.unprivileged.username,
-                config.unprivileged.password,
-                api_version=config.api_version,
-            )
+            _log_in(other, config.unprivileged, config.api_version)
         return side
     except (TargetError, LoginRefused) as exc:
         for target in targets:
             with contextlib.suppress(TargetError):
                 target.close()
         raise DiffError(f"{label} ({base_url}): {redactor(str(exc))}") from None
+
+
+#: The task id of the request that proves Basic credentials (no task has it).
+CREDENTIALS_PROBE = "snapconform-credentials-check"
+
+
+def _log_in(target: Target, credentials: Credentials, api_version: str) -> None:
+    """Log in; with HTTP Basic (nothing was exchanged) prove the credentials with one list.
+
+    Wrong credentials would otherwise make every request a 401 on both sides: "no difference".
+    """
+    target.login(credentials.username, credentials.password, api_version=api_version)
+    if target.auth_scheme != "basic":
+        return
+    probe = target.get_tasks(encode_query([("tasks", CREDENTIALS_PROBE)]))
+    if probe.status == 401:
+        raise LoginRefused(
+            f"the target refused the login of {credentials.username!r} (HTTP 401 to a list"
+            " with HTTP Basic authentication)"
+        )
 
 
 def run_diff(

@@ -298,27 +298,33 @@ def test_run_diff_refuses_without_credentials(reference: ServerHandle) -> None:
         run_diff(RunConfig(base_url=reference.base_url), reference.base_url)
 
 
-def test_side_sends_only_what_it_is_asked(reference: ServerHandle) -> None:
+def test_side_sends_only_what_it_is_asked() -> None:
     """The credential cases authenticate as described (401 for each wrong one)."""
     from snapconform.diff.engine import open_side
     from snapconform.engine.target import Redactor
 
-    config = RunConfig(base_url=reference.base_url, credentials=ADMIN, unprivileged=NOPRIVS)
-    side: Side = open_side("A", config, reference.base_url, Redactor(), 50)
-    try:
-        statuses = {
-            auth: side.ask(DiffRequest(1, "credentials", auth, "", auth)).status  # type: ignore[arg-type]
-            for auth in ("none", "wrong-password", "bogus-session", "ended-session", "unprivileged")
-        }
-    finally:
-        side.close()
-    assert statuses == {
-        "none": 401,
-        "wrong-password": 401,
-        "bogus-session": 401,
-        "ended-session": 401,
-        "unprivileged": 403,
-    }
+    cases = ("none", "wrong-password", "bogus-session", "ended-session", "unprivileged")
+    answers = {}
+    # 8.0.3 has no sessions API (a 404 to the login, Basic on every request); 9.0 has one
+    for api_version in ("8.0.3", "9.0"):
+        with serve_in_thread(ServerConfig(control=False, api_version=api_version)) as server:
+            config = RunConfig(
+                base_url=server.base_url,
+                credentials=ADMIN,
+                unprivileged=NOPRIVS,
+                api_version=api_version,
+            )
+            side: Side = open_side("A", config, server.base_url, Redactor(), 50)
+            try:
+                answers[api_version] = {
+                    auth: side.ask(DiffRequest(1, "credentials", auth, "", auth)).status  # type: ignore[arg-type]
+                    for auth in cases
+                }
+            finally:
+                side.close()
+    refused = {"none": 401, "wrong-password": 401, "bogus-session": 401, "unprivileged": 403}
+    assert answers["9.0"] == {**refused, "ended-session": 401}
+    assert answers["8.0.3"] == {**refused, "ended-session": 404}  # the login's own answer
 
 
 def response_of(body: Any, status: int = 200) -> Any:
