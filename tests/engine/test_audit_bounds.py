@@ -1,8 +1,11 @@
-"""The response audit's cost per response is bounded, and bounding it hides no finding.
+"""The response audit's cost per response is bounded, and the bound is never reported as a pass.
 
 A 200 over the cap is a CAP-NEVER-MORE violation at once; only its first CAP + 1 items are
-judged deeply (a hostile 100 000-item list took minutes per response before). A list of at most
-CAP items is always judged whole.
+judged deeply (a hostile 100 000-item list took minutes per response before). A requirement
+judged on such a response only in part, with no violation in the part examined, is not decided
+(it says which responses and how much of them), never "passed". Task ids are compared on every
+item (cheap), so a duplicate anywhere fails CONTRACT-UNIQUE-IDS. A list of at most CAP items is
+always judged whole.
 """
 
 from __future__ import annotations
@@ -25,6 +28,8 @@ from snapconform.engine.target import TASKS_PATH, Response
 from snapconform.server.defaults import generate_tasks
 
 HEADERS = httpx.Headers({"content-type": "application/json"})
+#: The outcome of a requirement the audit could not decide.
+UNDECIDED = "not_checked"
 
 
 def _response(body: Any) -> Response:
@@ -98,7 +103,34 @@ def test_only_the_first_items_of_an_over_cap_list_are_judged_deeply(
     audit(_response({"items": items}))
     assert len(judged) == EXAMINED_ITEMS
     assert _outcome(audit, "CAP-NEVER-MORE")[0] == "failed"
-    assert _outcome(audit, "CONTRACT-UNIQUE-IDS")[0] == "passed"  # not examined, not invented
+    # The ids are compared on every item: the duplicate beyond the examined part is found.
+    outcome, detail = _outcome(audit, "CONTRACT-UNIQUE-IDS")
+    assert outcome == "failed" and repr(items[0]["task"]) in detail
+    assert "were examined" not in detail
+    # The deep checks saw only the first items: no violation there is no pass.
+    for requirement_id in ("CONTRACT-200-BODY", "CONTRACT-STATUS-CONDITIONAL"):
+        outcome, detail = _outcome(audit, requirement_id)
+        assert outcome != "passed", (requirement_id, detail)
+        assert outcome == UNDECIDED, (requirement_id, outcome)
+        assert audit.result(requirement_id, "200 response").reason == "prerequisite"
+        assert "over the cap (CAP-NEVER-MORE)" in detail
+        assert "1 of 1 distinct 200 responses were judged only in part" in detail
+        assert f"only the first {EXAMINED_ITEMS} of {3 * CAP} items were examined" in detail
+
+
+def test_a_partly_examined_response_among_whole_ones_is_still_no_pass() -> None:
+    audit = _audit()
+    audit(_response({"items": _tasks(10, seed=1)}))
+    audit(_response({"items": _tasks(CAP + 2, seed=2)}))
+    audit(_response({"items": _tasks(10, seed=3)}))
+    outcome, detail = _outcome(audit, "CONTRACT-200-BODY")
+    assert outcome == UNDECIDED
+    assert "1 of 3 distinct 200 responses were judged only in part" in detail
+    # Without the over-cap response, the same audit passes.
+    whole = _audit()
+    for seed in (1, 3):
+        whole(_response({"items": _tasks(10, seed=seed)}))
+    assert _outcome(whole, "CONTRACT-200-BODY") == ("passed", "2 distinct 200 responses judged")
 
 
 @pytest.mark.parametrize("size", [CAP, CAP - 1])
@@ -119,10 +151,11 @@ def test_a_list_within_the_cap_is_judged_whole(size: int) -> None:
 
 def test_a_violation_in_the_examined_part_of_an_over_cap_list_says_so() -> None:
     items = _tasks(CAP + 5)
-    items[3] = {**items[3], "task": items[2]["task"]}
+    running = next(item for item in items if item["info"]["status"] == "RUNNING")
+    items[3] = {"task": items[3]["task"], "info": {**running["info"], "status": "PENDING"}}
     audit = _audit()
     audit(_response({"items": items}))
-    outcome, detail = _outcome(audit, "CONTRACT-UNIQUE-IDS")
+    outcome, detail = _outcome(audit, "CONTRACT-STATUS-CONDITIONAL")
     assert outcome == "failed"
     assert f"only the first {EXAMINED_ITEMS} of {CAP + 5} items were examined" in detail
 
