@@ -16,12 +16,12 @@ from contextlib import contextmanager
 import pytest
 
 from snapconform.engine.requirements import CATALOGUE
+from snapconform.mutants import MUTANTS
 from snapconform.server.churn import churn_step
 from snapconform.server.defaults import TERMINAL_STATUSES
 from snapconform.server.runner import ServerHandle
 from snapconform.server.state import State
 from tests.engine.helpers import harness_for, run_checks
-from tests.engine.test_broken_servers import CaseInsensitiveUsers
 
 pytestmark = pytest.mark.slow
 
@@ -106,7 +106,11 @@ def test_broken_server_still_caught_when_tasks_are_purged() -> None:
     with (
         purging_churn(3, deleted) as churn,
         harness_for(
-            CaseInsensitiveUsers(), mode="observed", seed=3, max_examples=3, background=churn
+            MUTANTS["filter-case-insensitive"].behaviour(),
+            mode="observed",
+            seed=3,
+            max_examples=3,
+            background=churn,
         ) as harness,
     ):
         results = run_checks(harness, ["FILTER-EXACT-ENCODED", "FILTER-SOUNDNESS"])
