@@ -126,7 +126,10 @@ EXPECTED: list[tuple[str, Expected]] = [
         r"snapconform run --base-url http://127\.0\.0\.1:\d+ --control-url \S+/control$",
         Expected(0, ("verdict: CONFORMANT", "mock state: restored")),
     ),
-    (r"snapconform run --base-url \S+ --state-file mock-state.json", Expected(0, ("CONFORMANT",))),
+    (
+        r"snapconform run --base-url \S+ --state-file mock-state.json",
+        Expected(3, ("verdict: INCOMPLETE", "AUTH-PRIVILEGE [MUST] not checked")),
+    ),
     (r"^curl -X PUT --data @state.json", Expected(0)),
     (r"^curl -X POST -d .*/control/faults", Expected(0)),
     (r"^curl -u ", Expected(0, ('"error_type":"SERVICE_UNAVAILABLE"',))),  # the armed fault
