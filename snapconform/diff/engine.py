@@ -188,7 +188,12 @@ def open_side(
             other = Target(settings, stats=target.stats, redactor=redactor)
             targets.append(other)
             side.unprivileged = other
-            _log_in(other, config.unprivileged, config.api_version)
+            # no proof here: a 401 to the unprivileged principal is an answer to compare
+            other.login(
+                config.unprivileged.username,
+                config.unprivileged.password,
+                api_version=config.api_version,
+            )
         return side
     except (TargetError, LoginRefused) as exc:
         for target in targets:
