@@ -29,10 +29,12 @@ from snapconform.engine.plan import DISCOVERY, ERROR_PROBE, RunPlan, run_positio
 from snapconform.engine.requirements import CATALOGUE, EPIC, SPEC_URL, Requirement
 from snapconform.engine.target import BudgetExhausted, TargetError
 from snapconform.engine.verdicts import CheckResult, outcome_label
+from snapconform.pytest_plugin import suite_dir
 from snapconform.report.allure_steps import attach_check_result, recorded_exchanges
 
-#: The conformance suite of this checkout.
-SUITE_DIR = Path(__file__).resolve().parent.parent.parent / "tests" / "conformance"
+#: The conformance suite: the installed package's copy, else this checkout's (one definition:
+#: snapconform.pytest_plugin.suite_dir).
+SUITE_DIR = suite_dir()
 
 HARNESS_KEY = pytest.StashKey["HarnessHolder"]()
 ORDER = {requirement.id: index for index, requirement in enumerate(CATALOGUE)}
@@ -222,6 +224,8 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    _one_item_per_requirement(config, items)
+
     # The plan's order (snapconform.engine.plan.RUN_ORDER): decisive cheap probes first,
     # exploration next, audit checks last (they report on every response of the run).
     def key(item: pytest.Item) -> tuple[int, int, int]:
@@ -240,6 +244,25 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     if holder is None or not selected or holder.harness is not None:
         return
     holder.plan.restrict((r.id for r in selected), [r.id for r in selected if r.audit])
+
+
+def _one_item_per_requirement(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Each requirement runs once, even when a second copy of the suite was collected (e.g. a
+    checkout's tests/conformance next to the installed snapconform/_suite): the first stays."""
+    seen: set[str] = set()
+    duplicates = []
+    for item in items:
+        marker = item.get_closest_marker("requirement")
+        rid = getattr(marker.args[0], "id", None) if marker is not None and marker.args else None
+        if rid is None:
+            continue
+        if rid in seen:
+            duplicates.append(item)
+        seen.add(rid)
+    if duplicates:
+        config.hook.pytest_deselected(items=duplicates)
+        dropped = set(map(id, duplicates))
+        items[:] = [item for item in items if id(item) not in dropped]
 
 
 def _requirement_of(item: pytest.Item) -> Requirement | None:

@@ -57,6 +57,8 @@ REMOTE_RATE_LIMIT = 5.0
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 #: The conformance suite this run drives: the installed package's copy, else the checkout's.
 SUITE_DIR = suite_dir()
+#: The suite's pytest configuration (passed with -c: the caller's ini files never apply).
+SUITE_INI = Path(__file__).resolve().parent / "suite_pytest.ini"
 
 
 @dataclass(frozen=True)
@@ -116,6 +118,22 @@ def top_level_plugin() -> str:
     return "snapconform.pytest_plugin"
 
 
+#: pytest11 entry point -> module: the plugins the suite needs besides the engine's. allure
+#: writes allure-results; hypothesis' plugin is what an autoloading pytest would have added.
+SUITE_PLUGINS = {
+    "allure_pytest": "allure_pytest.plugin",
+    "hypothesispytest": "_hypothesis_pytestplugin",
+}
+
+
+def plugin_arguments() -> list[str]:
+    """``-p`` for every plugin the suite needs (plugin autoload is off in the subprocess)."""
+    names = [top_level_plugin(), "snapconform.engine.pytest_plugin"]
+    for entry, module in SUITE_PLUGINS.items():
+        names.append(entry if entry_points(group="pytest11", name=entry) else module)
+    return [argument for name in names for argument in ("-p", name)]
+
+
 def pytest_command(
     config: RunConfig, seed: int, outcomes: Path, progress: Path | None = None
 ) -> list[str]:
@@ -123,13 +141,18 @@ def pytest_command(
     report_dir = config.report_dir
     args = [
         sys.executable,
+        # -P: the working directory is not put on sys.path, so a snapconform/ folder (or a
+        # checkout of this repository) where the run starts never shadows the installed package
+        "-P",
         "-m",
         "pytest",
         str(SUITE_DIR),
-        "-p",
-        top_level_plugin(),
-        "-p",
-        "snapconform.engine.pytest_plugin",
+        # the suite's own ini file: none of the caller's (pytest.ini, pyproject.toml, tox.ini,
+        # setup.cfg) applies, and no conftest.py above the suite is loaded
+        "-c",
+        str(SUITE_INI),
+        f"--confcutdir={SUITE_DIR}",
+        *plugin_arguments(),
         "-p",
         "no:cacheprovider",
         "-q",
@@ -178,7 +201,7 @@ def pytest_command(
 
 
 #: A user's pytest settings for their own tests; the suite's command line is complete without
-#: them, and e.g. disabled plugin autoload would drop allure (--alluredir) and break every run.
+#: them (PYTEST_ADDOPTS would add -k or -x, PYTEST_PLUGINS foreign plugins).
 FOREIGN_PYTEST_ENV = frozenset(
     {"PYTEST_ADDOPTS", "PYTEST_PLUGINS", "PYTEST_DISABLE_PLUGIN_AUTOLOAD"}
 )
@@ -199,6 +222,11 @@ def subprocess_environment(config: RunConfig) -> dict[str, str]:
         env["SNAPCONFORM_UNPRIVILEGED_USERNAME"] = config.unprivileged.username
         env["SNAPCONFORM_UNPRIVILEGED_PASSWORD"] = config.unprivileged.password
     env.setdefault("PYTHONWARNINGS", "ignore::DeprecationWarning")
+    # Only the plugins the suite names (plugin_arguments) load: no plugin installed next to
+    # snapconform (a team's own, pytest-randomly, ...) reshapes the run. PYTHONSAFEPATH is -P
+    # for any Python process the suite starts.
+    env["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
+    env["PYTHONSAFEPATH"] = "1"
     return env
 
 
