@@ -13,7 +13,7 @@ Hypothesis' storage (``.hypothesis/`` in the current directory by default) goes 
 directory.
 
 Only the outermost session guards: pytest sessions the tests start themselves (the sample suite,
-``snapconform run``) inherit ``SNAPCONFORM_TESTS_OUTER_SESSION`` and leave both checks to it.
+``snapconform run``) inherit ``SCTESTS_OUTER_SESSION`` and leave both checks to it.
 """
 
 from __future__ import annotations
@@ -53,7 +53,7 @@ TOOL_FIXTURES: dict[str, str] = {
 }
 #: Tools that run as node processes (seconds each): their tests are slow.
 NODE_TOOLS = frozenset({"browser", "allure_cli"})
-OUTER_SESSION = "SNAPCONFORM_TESTS_OUTER_SESSION"
+OUTER_SESSION = "SCTESTS_OUTER_SESSION"
 #: Paths that may change during a run: bytecode, the environments, the tools' installs.
 UNGUARDED_PARTS = frozenset({"__pycache__", ".venv", "node_modules", ".git"})
 

@@ -62,7 +62,7 @@ def run_project(tmp_path: Path, test_source: str, ci: str | None) -> tuple[int, 
     env = {
         k: v
         for k, v in os.environ.items()
-        if not k.startswith(("PYTEST_", "SNAPCONFORM_")) and k != "CI"
+        if not k.startswith(("PYTEST_", "SNAPCONFORM_", "SCTESTS_")) and k != "CI"
     }
     if ci is not None:
         env["CI"] = ci

@@ -104,12 +104,12 @@ SETUP = {
     "npm ci": "installs the Allure CLI from the npm registry (the checkout has it)",
 }
 #: Commands not run here: the README's second quick-start command is the test suite itself.
-SKIPPED_COMMANDS = {"python3.11 -m pytest"}
+SKIPPED_COMMANDS = {"python3.11 -m pytest -n auto"}
 #: The README's quick start: exactly two commands (the brief); the second is the test suite
 #: itself (CI runs it), the first's `snapconform run` is run with the embedded server below.
 QUICK_START = [
     "python3.11 -m pip install -e '.[test]' && python3.11 -m snapconform run",
-    "python3.11 -m pip install -e '.[test]' && python3.11 -m pytest",
+    "python3.11 -m pip install -e '.[test]' && python3.11 -m pytest -n auto",
 ]
 
 
