@@ -388,6 +388,16 @@ class Harness:
         if self.target.remaining_budget == 0:
             return  # nothing may be sent; the checks will say the budget is spent
         response = self.target.list_tasks()
+        if (
+            response.status == 401
+            and self.target.auth_scheme == "basic"
+            and self.config.session_id is None
+        ):
+            # HTTP Basic has no login call (8.0.3 has no sessions API): this GET is the login.
+            raise HarnessError(
+                f"the target refused the login of {self.privileged.username!r} (HTTP 401 to HTTP"
+                " Basic credentials): check --username and SNAPCONFORM_PASSWORD"
+            )
         if endpoint_answered(response):
             return
         kind = (response.content_type or "no content type").split(";")[0]
