@@ -71,8 +71,11 @@ def test_failed_filter_check_carries_id_sets_and_counterexample() -> None:
 
 
 def test_allure_results_hold_the_id_diff(tmp_path: Path) -> None:
-    with serve_in_thread(ServerConfig(behaviour=IgnoresStatus()), "127.0.0.1", 0) as server:
+    # 9.0: sessions exist, so the evidence's curl line carries the (masked) session header.
+    server_config = ServerConfig(behaviour=IgnoresStatus(), api_version="9.0")
+    with serve_in_thread(server_config, "127.0.0.1", 0) as server:
         config = RunConfig(
+            api_version="9.0",
             base_url=server.base_url,
             control_url=server.control_url,
             report_dir=tmp_path,

@@ -87,13 +87,15 @@ def mutant_run(
     behaviour = _behaviour()
     report_dir = tmp_path_factory.mktemp("mutant-run") / "reports"
     env = {k: v for k, v in os.environ.items() if not k.startswith("SNAPCONFORM_")}
-    handle = serve_in_thread(ServerConfig(behaviour=behaviour, seed=7))
+    # 9.0: the run logs in with sessions, whose ids the secret scan looks for.
+    handle = serve_in_thread(ServerConfig(behaviour=behaviour, seed=7, api_version="9.0"))
     try:
         run = subprocess.run(
             [
                 sys.executable, "-m", "snapconform", "run",
                 "--base-url", handle.base_url, "--control-url", handle.control_url,
                 "--report-dir", str(report_dir), "--seed", "42", "--max-examples", "5",
+                "--api-version", "9.0",
             ],
             capture_output=True, text=True, timeout=RUN_TIMEOUT_S, check=False, cwd=REPO, env=env,
         )  # fmt: skip

@@ -55,7 +55,7 @@ def run_small_load(load_test: ModuleType, config: ServerConfig) -> object:
 def test_concurrent_lists_and_sessions_have_no_errors_and_lose_no_session(
     load_test: ModuleType,
 ) -> None:
-    result = run_small_load(load_test, ServerConfig(state=universe(load_test)))
+    result = run_small_load(load_test, ServerConfig(api_version="9.0", state=universe(load_test)))
     figures = result.to_document()
     print("load:", figures)
     assert not result.stopped_by_time, figures
@@ -69,7 +69,8 @@ def test_concurrent_lists_and_sessions_have_no_errors_and_lose_no_session(
 
 def test_the_load_test_catches_a_server_that_leaks_sessions(load_test: ModuleType) -> None:
     result = run_small_load(
-        load_test, ServerConfig(state=universe(load_test), behaviour=LeakySessions())
+        load_test,
+        ServerConfig(api_version="9.0", state=universe(load_test), behaviour=LeakySessions()),
     )
     assert result.sessions_left_on_server == 60
 
@@ -78,7 +79,7 @@ def test_a_state_swap_under_load_never_shows_a_half_loaded_store(load_test: Modu
     states = load_test.swap_states()
     ids = [frozenset(item["task"] for item in state.tasks) for state in states.values()]
     assert not ids[0] & ids[1], "the two states must be told apart by their ids"
-    with serve_in_thread(ServerConfig(state=universe(load_test))) as server:
+    with serve_in_thread(ServerConfig(api_version="9.0", state=universe(load_test))) as server:
         result = load_test.run_swap_load(
             server.base_url, server.control_url, states, clients=4, requests=250, max_seconds=30
         )
@@ -91,7 +92,7 @@ def test_a_state_swap_under_load_never_shows_a_half_loaded_store(load_test: Modu
 def test_the_swap_check_catches_a_store_loaded_in_two_steps(
     load_test: ModuleType, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    with serve_in_thread(ServerConfig(state=universe(load_test))) as server:
+    with serve_in_thread(ServerConfig(api_version="9.0", state=universe(load_test))) as server:
         runtime = server.runtime
         whole = runtime.replace_state
 
@@ -114,7 +115,7 @@ def test_the_swap_check_catches_a_store_loaded_in_two_steps(
 
 @pytest.mark.usefixtures("quiet_uvicorn")
 def test_malformed_requests_never_get_a_5xx(load_test: ModuleType) -> None:
-    with serve_in_thread(ServerConfig(state=universe(load_test))) as server:
+    with serve_in_thread(ServerConfig(api_version="9.0", state=universe(load_test))) as server:
         result = load_test.run_fuzz(server.port, count=150, seed=3)
     figures = result.to_document()
     print("fuzz:", figures)
@@ -124,7 +125,9 @@ def test_malformed_requests_never_get_a_5xx(load_test: ModuleType) -> None:
 
 @pytest.mark.usefixtures("quiet_uvicorn")
 def test_the_fuzzer_catches_a_server_that_crashes_on_bad_utf8(load_test: ModuleType) -> None:
-    config = ServerConfig(state=universe(load_test), behaviour=CrashesOnBadUtf8())
+    config = ServerConfig(
+        api_version="9.0", state=universe(load_test), behaviour=CrashesOnBadUtf8()
+    )
     with serve_in_thread(config) as server:
         result = load_test.run_fuzz(server.port, count=30, seed=3)
     assert "percent-encoded invalid UTF-8: 500" in result.server_errors, result.to_document()

@@ -17,7 +17,12 @@ import pytest
 
 from snapconform.engine.target import ALLOWED_REQUESTS
 from snapconform.server.app import ServerConfig
-from snapconform.server.defaults import ADMIN_PASSWORD, ADMIN_USERNAME
+from snapconform.server.defaults import (
+    ADMIN_PASSWORD,
+    ADMIN_USERNAME,
+    NOPRIVS_PASSWORD,
+    NOPRIVS_USERNAME,
+)
 from snapconform.server.runner import serve_in_thread
 from tests.safety.hostile import RecordingProxy
 
@@ -44,6 +49,10 @@ def test_a_whole_run_sends_only_get_and_session_calls(mode: str, tmp_path: Path)
             state.write_text(httpx.get(f"{server.control_url}/state").text)
             args += ["--state-file", str(state)]
         env = dict(os.environ, SNAPCONFORM_PASSWORD=ADMIN_PASSWORD)
+        if mode != "controlled":
+            # Without an unprivileged principal AUTH-PRIVILEGE is not checked (incomplete, 3).
+            args += ["--unprivileged-username", NOPRIVS_USERNAME]
+            env["SNAPCONFORM_UNPRIVILEGED_PASSWORD"] = NOPRIVS_PASSWORD
         completed = subprocess.run(
             args, env=env, capture_output=True, text=True, timeout=600, check=False
         )
