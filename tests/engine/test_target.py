@@ -94,8 +94,13 @@ def test_ctrl_c_during_a_login_waits_until_the_session_is_recorded() -> None:
     from snapconform.engine.target import interrupts_deferred
 
     finished = []
-    with pytest.raises(KeyboardInterrupt), interrupts_deferred():
-        os.kill(os.getpid(), signal.SIGINT)
-        finished.append("the block ran to its end")
-    assert finished == ["the block ran to its end"]
-    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    # An xdist worker does not run with Python's default SIGINT handler: install it here.
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        with pytest.raises(KeyboardInterrupt), interrupts_deferred():
+            os.kill(os.getpid(), signal.SIGINT)
+            finished.append("the block ran to its end")
+        assert finished == ["the block ran to its end"]
+        assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    finally:
+        signal.signal(signal.SIGINT, previous)
