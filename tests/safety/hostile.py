@@ -93,7 +93,13 @@ def send(data: bytes) -> Respond:
 def body(
     data: bytes, content_type: str = "application/json", extra: dict[str, str] | None = None
 ) -> Respond:
-    headers = {"Content-Type": content_type, "Content-Length": str(len(data))}
+    # The responder closes the connection after one answer: say so, or a client that reuses
+    # the keep-alive connection races the close (a reset instead of the case under test).
+    headers = {
+        "Content-Type": content_type,
+        "Content-Length": str(len(data)),
+        "Connection": "close",
+    }
     headers.update(extra or {})
     return send(head("200 OK", headers) + data)
 
