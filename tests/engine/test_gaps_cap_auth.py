@@ -24,6 +24,7 @@ from snapconform.engine.verdicts import CheckResult
 from snapconform.mutants import get
 from snapconform.selftest import boundary_state
 from snapconform.server.app import ServerConfig
+from snapconform.server.behaviour import Behaviour
 from snapconform.server.defaults import (
     ADMIN_PASSWORD,
     ADMIN_USERNAME,
@@ -46,10 +47,12 @@ def engine_against(
     seed: int = 0,
     max_examples: int = 5,
     max_requests: int = 5000,
+    behaviour: Behaviour | None = None,
 ) -> Iterator[Harness]:
-    """A Harness in ``mode`` against ``mutant`` (None: the faithful server), as selftest sets
-    it up: controlled pushes its own universes, declared serves the boundary universe and
-    hands the engine its state file, observed serves the default 1500-task universe."""
+    """A Harness in ``mode`` against ``mutant`` (None: the faithful server, or ``behaviour``
+    when given), as selftest sets it up: controlled pushes its own universes, declared serves
+    the boundary universe and hands the engine its state file, observed serves the default
+    1500-task universe."""
     state_file: Path | None = None
     if mode == "declared":
         state = boundary_state(seed)
@@ -57,7 +60,9 @@ def engine_against(
         state_file.write_text(json.dumps(state_to_document(state)), encoding="utf-8")
     else:
         state = default_state(seed, size=20 if mode == "controlled" else 1500)
-    base = ServerConfig(state=state, control=mode == "controlled", seed=seed)
+    base = ServerConfig(
+        state=state, control=mode == "controlled", seed=seed, behaviour=behaviour or Behaviour()
+    )
     config = base if mutant is None else get(mutant).server_config(base)
     with serve_in_thread(config, "127.0.0.1", 0) as server:
         options: dict[str, Any] = {

@@ -9,68 +9,28 @@ mutant that plays a behaviour no source allows (the contrast that proves the che
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from snapconform.engine.config import Credentials, RunConfig
 from snapconform.engine.harness import Harness
 from snapconform.mutants import get as get_mutant
-from snapconform.selftest import boundary_state
-from snapconform.server.app import ServerConfig
 from snapconform.server.behaviour import Behaviour
 from snapconform.server.defaults import (
-    ADMIN_PASSWORD,
-    ADMIN_USERNAME,
-    NOPRIVS_PASSWORD,
-    NOPRIVS_USERNAME,
     default_state,
 )
-from snapconform.server.runner import serve_in_thread
-from snapconform.server.state import state_to_document
 from snapconform.server.variants import VARIANTS, behaviour_with
-from tests.engine.test_gaps_cap_auth import outcome_of
+from tests.engine.test_gaps_cap_auth import engine_against, outcome_of
 
 pytestmark = pytest.mark.slow
 
 
-@contextmanager
 def engine_on(
     behaviour: Behaviour, mode: str, tmp_path: Path, *, seed: int = 0
-) -> Iterator[Harness]:
-    state_file: Path | None = None
-    if mode == "declared":
-        state = boundary_state(seed)
-        state_file = tmp_path / "state.json"
-        state_file.write_text(json.dumps(state_to_document(state)), encoding="utf-8")
-    else:
-        state = default_state(seed, size=20 if mode == "controlled" else 1500)
-    config = ServerConfig(state=state, control=mode == "controlled", seed=seed, behaviour=behaviour)
-    with serve_in_thread(config, "127.0.0.1", 0) as server:
-        options: dict[str, Any] = {
-            "base_url": server.base_url,
-            "seed": seed,
-            "max_examples": 5,
-            "max_requests": 5000,
-        }
-        if mode == "controlled":
-            options["control_url"] = server.control_url
-        else:
-            options["credentials"] = Credentials(ADMIN_USERNAME, ADMIN_PASSWORD)
-            options["unprivileged"] = Credentials(NOPRIVS_USERNAME, NOPRIVS_PASSWORD)
-            options["state_file"] = state_file
-        control = server.control_url if mode == "controlled" else None
-        harness = Harness.open(
-            RunConfig(**options), base_url=server.base_url, control_url=control, seed=seed
-        )
-        try:
-            yield harness
-        finally:
-            harness.close()
+) -> AbstractContextManager[Harness]:
+    """A Harness in ``mode`` against a server playing ``behaviour`` (selftest's set-up)."""
+    return engine_against(None, mode, tmp_path, seed=seed, behaviour=behaviour)
 
 
 @pytest.mark.parametrize(
