@@ -39,12 +39,17 @@ ERROR_SCHEMAS_BY_STATUS: dict[int, tuple[str, ...]] = {
 }
 
 
+#: The contracts inside an installed wheel (pyproject: contracts/ mapped to snapconform._contracts).
+PACKAGED_CONTRACTS = Path(__file__).resolve().parent / "_contracts"
+#: The contracts of a source checkout (an editable install has no packaged copy).
+CHECKOUT_CONTRACTS = Path(__file__).resolve().parent.parent / "contracts"
+
+
 def contracts_dir() -> Path:
     """Where the contracts live: shipped in the wheel, or the checkout's ``contracts/``."""
-    packaged = Path(__file__).parent / "_contracts"
-    if packaged.is_dir():
-        return packaged
-    return Path(__file__).resolve().parent.parent / "contracts"
+    if PACKAGED_CONTRACTS.is_dir():
+        return PACKAGED_CONTRACTS
+    return CHECKOUT_CONTRACTS
 
 
 def _strict_integer(checker: Any, instance: Any) -> bool:

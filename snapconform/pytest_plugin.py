@@ -1,9 +1,10 @@
-"""The ``snapconform`` pytest plugin (entry point ``pytest11``): the suite inside your own pytest.
+"""The ``snapconform`` pytest plugin: the suite inside your own pytest.
 
-    pytest -p snapconform --snapconform-base-url https://vc.example [-m snapconform_cap] [-n auto]
+    pytest -p snapconform.pytest_plugin --snapconform-base-url https://vc.example [-m ...] [-n auto]
 
-Installed with snapconform, this module loads in *every* pytest run of the environment, so it is
-inert unless a ``--snapconform-*`` option is on the command line (or in ``addopts``): then, and
+There is no ``pytest11`` entry point: the other pytest sessions of an environment where
+snapconform is installed never import this module. Named with ``-p`` (or in a project's
+``addopts``), it stays inert unless a ``--snapconform-*`` option is on the command line: then, and
 only then, it registers the engine's plugin (:data:`ENGINE_PLUGIN`: the options, the fixtures for
 the target, the universe and the oracle), adds the conformance suite to what pytest collects
 (the paths given, else the ini's ``testpaths`` or the working directory, as without it), and

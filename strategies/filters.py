@@ -21,8 +21,8 @@ from typing import Any
 from hypothesis import strategies as st
 
 from snapconform.engine.oracle import CAP, FILTER_FIELDS, FilterSpec, item_value
-from strategies.contract_data import statuses
-from strategies.values import (
+from snapconform.strategies.contract_data import statuses
+from snapconform.strategies.values import (
     ADVERSARIAL_USERS,
     OPERATION_NAMES,
     SERVICE_NAMES,

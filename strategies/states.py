@@ -17,8 +17,8 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from strategies.contract_data import info_required, statuses, union_cases, union_fields
-from strategies.values import OPERATION_NAMES, SERVICE_NAMES, identifiers, user_names
+from snapconform.strategies.contract_data import info_required, statuses, union_cases, union_fields
+from snapconform.strategies.values import OPERATION_NAMES, SERVICE_NAMES, identifiers, user_names
 
 SYSTEM_READ = "System.Read"
 
@@ -246,7 +246,7 @@ def state_documents(
 
 def adversarial_pools() -> st.SearchStrategy[Pools]:
     """Pools whose users are the adversarial names (and whose ids need encoding too)."""
-    from strategies.values import ADVERSARIAL_USERS
+    from snapconform.strategies.values import ADVERSARIAL_USERS
 
     return st.builds(
         Pools,
@@ -321,7 +321,7 @@ def rich_state_document(principals: HarnessPrincipals, size: int = 12) -> dict[s
     Twelve tasks: a failure's evidence lists a universe of up to 12 tasks whole
     (``universe.SUMMARY_ITEMS``), and this one needs no shrinking to be read.
     """
-    from strategies.values import ADVERSARIAL_USERS
+    from snapconform.strategies.values import ADVERSARIAL_USERS
 
     users: tuple[str | None, ...] = (*ADVERSARIAL_USERS, None)
     all_statuses = statuses()

@@ -31,9 +31,14 @@ from hypothesis import seed as hypothesis_seed
 from hypothesis import strategies as st
 
 from snapconform.engine.oracle import FilterSpec, encode_query, item_value
-from strategies.contract_data import statuses
-from strategies.filters import Vocabulary, filter_specs, informative_filters, invalid_status_values
-from strategies.values import SERVICE_NAMES
+from snapconform.strategies.contract_data import statuses
+from snapconform.strategies.filters import (
+    Vocabulary,
+    filter_specs,
+    informative_filters,
+    invalid_status_values,
+)
+from snapconform.strategies.values import SERVICE_NAMES
 
 Kind = Literal["filter", "invalid input", "credentials"]
 #: How the request authenticates.

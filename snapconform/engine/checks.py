@@ -27,7 +27,7 @@ from snapconform.engine.target import (
 )
 from snapconform.engine.universe import ControlledSource, Universe, over_cap
 from snapconform.engine.verdicts import CheckResult, Uncertain, Violation
-from strategies.filters import (
+from snapconform.strategies.filters import (
     Vocabulary,
     filter_specs,
     informative_filters,
@@ -36,8 +36,8 @@ from strategies.filters import (
     unknown_values,
     value_lists,
 )
-from strategies.states import adversarial_pools, infos, pools, rich_state_document
-from strategies.values import case_variant
+from snapconform.strategies.states import adversarial_pools, infos, pools, rich_state_document
+from snapconform.strategies.values import case_variant
 
 if TYPE_CHECKING:
     from snapconform.engine.harness import Harness
@@ -1034,7 +1034,7 @@ def check_invalid_status(h: Harness) -> CheckResult:
             h.evidence(response, universe=universe, status=values, expected_status=400),
         )
 
-    from strategies.contract_data import statuses
+    from snapconform.strategies.contract_data import statuses
 
     strategy = st.tuples(
         h.universes(min_tasks=1, max_tasks=10),
@@ -1151,7 +1151,7 @@ def _cap_variants(spec: FilterSpec, total: int, matching: int) -> list[FilterSpe
     Several over-cap requests per universe: a server that gets only some of them wrong
     (every fifth, say) is still met with enough of them in a short run.
     """
-    from strategies.contract_data import statuses
+    from snapconform.strategies.contract_data import statuses
 
     variants = [spec, spec.with_field("status", tuple(statuses()))]
     if spec.services:

@@ -51,7 +51,7 @@ from snapconform.engine.universe import (
     discover,
 )
 from snapconform.engine.verdicts import CheckResult, Evidence, Uncertain, Violation
-from strategies.states import HarnessPrincipals, principals_document
+from snapconform.strategies.states import HarnessPrincipals, principals_document
 
 T = TypeVar("T")
 

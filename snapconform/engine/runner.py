@@ -1,9 +1,8 @@
 """run(RunConfig) -> RunResult: the conformance suite in a pytest subprocess; summary.json.
 
 The suite (tests/conformance) runs as
-``python -m pytest <suite> -p snapconform -p snapconform.engine.pytest_plugin``
-(the ``snapconform`` plugin by its entry-point name, so that pytest's autoload does not register
-the same module a second time under another name) with the run's options as ``--snapconform-*``
+``python -m pytest <suite> -p snapconform.pytest_plugin -p snapconform.engine.pytest_plugin``
+(plugins named by module, autoload off) with the run's options as ``--snapconform-*``
 flags and every secret in the environment (never argv), progress events in a scratch file that
 :mod:`snapconform.progress` renders while the suite runs, Allure results in
 REPORT_DIR/allure-results and JUnit XML in REPORT_DIR/junit.xml. The plugin writes
@@ -106,16 +105,8 @@ def usage_problem(config: RunConfig) -> str | None:
     return None
 
 
-def top_level_plugin() -> str:
-    """How ``-p`` names the ``snapconform`` plugin (which owns ``--snapconform-progress``).
-
-    Installed, it is the ``pytest11`` entry point ``snapconform``: naming its module instead would
-    register it twice (once by ``-p``, once by autoload) and pytest refuses that. Without the
-    distribution's metadata (a bare checkout) there is no entry point, so the module is named.
-    """
-    if entry_points(group="pytest11", name="snapconform"):
-        return "snapconform"
-    return "snapconform.pytest_plugin"
+#: The plugin that owns ``--snapconform-progress`` (no entry point: loaded only when named).
+TOP_LEVEL_PLUGIN = "snapconform.pytest_plugin"
 
 
 #: pytest11 entry point -> module: the plugins the suite needs besides the engine's. allure
@@ -128,7 +119,7 @@ SUITE_PLUGINS = {
 
 def plugin_arguments() -> list[str]:
     """``-p`` for every plugin the suite needs (plugin autoload is off in the subprocess)."""
-    names = [top_level_plugin(), "snapconform.engine.pytest_plugin"]
+    names = [TOP_LEVEL_PLUGIN, "snapconform.engine.pytest_plugin"]
     for entry, module in SUITE_PLUGINS.items():
         names.append(entry if entry_points(group="pytest11", name=entry) else module)
     return [argument for name in names for argument in ("-p", name)]

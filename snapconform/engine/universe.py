@@ -35,9 +35,9 @@ from snapconform.engine.oracle import (
     set_difference,
 )
 from snapconform.engine.target import ControlClient, Response, Target
-from strategies.contract_data import statuses
-from strategies.filters import Vocabulary
-from strategies.states import HarnessPrincipals, Pools, replicate, state_documents
+from snapconform.strategies.contract_data import statuses
+from snapconform.strategies.filters import Vocabulary
+from snapconform.strategies.states import HarnessPrincipals, Pools, replicate, state_documents
 
 #: Order in which observed discovery splits a part that hits the cap.
 SPLIT_ORDER: tuple[str, ...] = ("status", "services", "operations", "users")
@@ -273,7 +273,7 @@ class ControlledSource(UniverseSource):
         for index, item in enumerate(base):
             service = marker if index < matching else f"{marker}-other"
             items.append({"task": item["task"], "info": {**item["info"], "service": service}})
-        from strategies.states import principals_document
+        from snapconform.strategies.states import principals_document
 
         stride = max(1, matching // limited_visible) if limited_visible else 1
         visible = [item["task"] for item in items[:matching:stride]][:limited_visible]

@@ -11,7 +11,7 @@ ENGINE_PLUGIN = "snapconform.engine.pytest_plugin"
 
 def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
     # The harness's own test run (plain `pytest`) does not drive a conformance run: that is
-    # `snapconform run` (or `pytest -p snapconform --snapconform-...`).
+    # `snapconform run` (or `pytest -p snapconform.pytest_plugin --snapconform-...`).
     if not config.pluginmanager.has_plugin(ENGINE_PLUGIN):
         return True
     return None

@@ -1,4 +1,4 @@
-"""`pytest -p snapconform --snapconform-...` runs the conformance suite inside any pytest session.
+"""`pytest -p snapconform.pytest_plugin --snapconform-...`: the suite inside any pytest session.
 
 End to end, in a foreign directory (not this repository's pytest configuration): the group marker
 selects the cap requirements, a faithful reference server passes them, a server without the cap
@@ -40,7 +40,7 @@ def run_suite(
             "-m",
             "pytest",
             "-p",
-            "snapconform",
+            "snapconform.pytest_plugin",
             "-p",
             "no:cacheprovider",
             "-q",

@@ -33,6 +33,9 @@ def test_errors(broken):
 """
 
 
+PLUGIN = "snapconform.pytest_plugin"
+
+
 def run_pytest(project: Path, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_", "SNAPCONFORM_"))}
     return subprocess.run(
@@ -58,20 +61,31 @@ def events(path: Path) -> list[dict[str, object]]:
     return [json.loads(line) for line in path.read_text().splitlines()]
 
 
+IMPORTED_TEST = """
+import sys
+
+def test_imported_only_when_named(pytestconfig):
+    named = "snapconform.pytest_plugin" in pytestconfig.invocation_params.args
+    assert ("snapconform.pytest_plugin" in sys.modules) == named
+"""
+
+
 @pytest.mark.slow
 def test_plugin_is_inert_without_snapconform_options(sample: Path) -> None:
-    for extra in ([], ["-p", "snapconform"]):
-        result = run_pytest(sample, *extra, "-k", "passes")
+    (sample / "test_imported.py").write_text(IMPORTED_TEST)
+    for extra in ([], ["-p", PLUGIN]):
+        result = run_pytest(sample, *extra, "-k", "passes or imported")
         assert result.returncode == 0, result.stdout + result.stderr
-        assert "1 passed" in result.stdout
-    help_text = run_pytest(sample, "--help").stdout
-    assert "--snapconform-progress" in help_text  # the plugin is loaded, merely inert
+        assert "2 passed" in result.stdout
+    # no entry point: an unrelated pytest session does not even import the plugin
+    assert "--snapconform-progress" not in run_pytest(sample, "--help").stdout
+    assert "--snapconform-progress" in run_pytest(sample, "-p", PLUGIN, "--help").stdout
 
 
 @pytest.mark.slow
 def test_progress_events_for_each_outcome(sample: Path) -> None:
     progress = sample / "progress.jsonl"
-    result = run_pytest(sample, "-p", "snapconform", "--snapconform-progress", str(progress))
+    result = run_pytest(sample, "-p", PLUGIN, "--snapconform-progress", str(progress))
     assert result.returncode == 1, result.stdout + result.stderr
     got = events(progress)
     assert got[0] == {"event": "start", "total": 4}
@@ -93,9 +107,7 @@ def test_progress_events_for_each_outcome(sample: Path) -> None:
 @pytest.mark.slow
 def test_progress_under_xdist_reports_each_test_once(sample: Path) -> None:
     progress = sample / "progress.jsonl"
-    result = run_pytest(
-        sample, "-p", "snapconform", "-n", "2", "--snapconform-progress", str(progress)
-    )
+    result = run_pytest(sample, "-p", PLUGIN, "-n", "2", "--snapconform-progress", str(progress))
     assert result.returncode == 1, result.stdout + result.stderr
     got = events(progress)
     outcomes = sorted(str(e["requirement"]) for e in got if e["event"] == "outcome")

@@ -18,10 +18,12 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import sysconfig
 import xml.etree.ElementTree as ET
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -36,17 +38,82 @@ ROOT = Path(__file__).resolve().parents[2]
 HOSTILE_ADDOPTS = "-k nothing_matches -x -p no:allure_pytest -p no:snapconform"
 
 
+#: what a copy of the checkout leaves out: environments, outputs, build state
+NOT_SOURCES = shutil.ignore_patterns(
+    ".git",
+    ".venv",
+    "node_modules",
+    "reports",
+    "build",
+    "dist",
+    "*.egg-info",
+    "__pycache__",
+    ".hypothesis",
+    ".ruff_cache",
+    ".tox",
+)
+
+
 @pytest.fixture(scope="module")
-def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The bin directory of a fresh venv with the built wheel installed (not editable)."""
-    work = tmp_path_factory.mktemp("wheel")
-    wheels = work / "dist"
+def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The wheel built from a copy of the checkout (setuptools builds in the source tree)."""
+    work = tmp_path_factory.mktemp("build")
+    source = work / "source"
+    shutil.copytree(ROOT, source, ignore=NOT_SOURCES)
     built = subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", str(ROOT), "--no-deps", "-q", "-w", str(wheels)],
+        [sys.executable, "-m", "pip", "wheel", str(source), "--no-deps", "-q", "-w",
+         str(work / "dist")],
         capture_output=True, text=True, timeout=600, check=False,
     )  # fmt: skip
     assert built.returncode == 0, built.stdout[-2000:] + built.stderr[-2000:]
-    (wheel,) = wheels.glob("snapconform-*.whl")
+    (built_wheel,) = (work / "dist").glob("snapconform-*.whl")
+    return built_wheel
+
+
+def test_the_wheel_adds_one_top_level_name(wheel: Path) -> None:
+    with zipfile.ZipFile(wheel) as archive:
+        names = archive.namelist()
+    top = {name.split("/")[0] for name in names if not name.split("/")[0].endswith(".dist-info")}
+    assert top == {"snapconform"}
+    # the repository's top-level folders, mapped inside the one package
+    for inside in (
+        "snapconform/strategies/filters.py",
+        "snapconform/_contracts/summary.schema.json",
+        "snapconform/_contracts/schemas/ListResult.json",
+        "snapconform/_suite/test_cap.py",
+        "snapconform/engine/suite_pytest.ini",
+    ):
+        assert inside in names, inside
+    # every package of the checkout ships (a new subpackage needs no packaging edit)
+    for init in sorted((ROOT / "snapconform").rglob("__init__.py")):
+        assert init.relative_to(ROOT).as_posix() in names, init
+    with zipfile.ZipFile(wheel) as archive:
+        (entry_points,) = [n for n in names if n.endswith(".dist-info/entry_points.txt")]
+        text = archive.read(entry_points).decode()
+    assert "pytest11" not in text and "snapconform = snapconform.cli:main" in text
+
+
+def test_the_installed_strategies_import_as_part_of_snapconform(installed: Path) -> None:
+    probe = (
+        "import importlib.util, snapconform.strategies.filters as f, snapconform;"
+        "assert importlib.util.find_spec('strategies') is None;"
+        "print(f.__file__, snapconform.__version__)"
+    )
+    completed = subprocess.run(
+        [str(installed / "python"), "-P", "-c", probe],
+        capture_output=True, text=True, timeout=120, cwd=installed, check=False,
+    )  # fmt: skip
+    assert completed.returncode == 0, completed.stderr[-2000:]
+    where, version = completed.stdout.split()
+    assert Path(where).parts[-3:] == ("snapconform", "strategies", "filters.py")
+    assert "site-packages" in Path(where).parts
+    assert version == __import__("snapconform").__version__
+
+
+@pytest.fixture(scope="module")
+def installed(wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The bin directory of a fresh venv with the built wheel installed (not editable)."""
+    work = tmp_path_factory.mktemp("wheel")
     venv = work / "venv"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=300)
     python = venv / "bin" / "python"

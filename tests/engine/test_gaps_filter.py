@@ -3,8 +3,8 @@
 Each test serves a mutant of ``snapconform.mutants`` (``get(name).server_config()``) on loopback,
 runs the engine's check in-process, and asserts that the mutant's requirement fails, and fails
 within a few requests: the filter checks start with a deterministic phase (a rich universe and
-``strategies.filters.informative_filters``) before Hypothesis' random examples. The faithful
-server passes the same checks in the same modes.
+``snapconform.strategies.filters.informative_filters``) before Hypothesis' random examples. The
+faithful server passes the same checks in the same modes.
 """
 
 from __future__ import annotations
@@ -28,8 +28,8 @@ from snapconform.server.defaults import (
     NOPRIVS_USERNAME,
 )
 from snapconform.server.runner import serve_in_thread
-from strategies.filters import informative_filters, near_misses
-from strategies.states import HarnessPrincipals, rich_state_document
+from snapconform.strategies.filters import informative_filters, near_misses
+from snapconform.strategies.states import HarnessPrincipals, rich_state_document
 
 #: Whole engine checks against served mutants: minutes on 2 cores (the fast tier leaves them out).
 pytestmark = pytest.mark.slow

@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from snapconform.engine.requirements import CATALOGUE
 from snapconform.engine.universe import discover
 from snapconform.server.state import parse_state_document
-from strategies.states import HarnessPrincipals, state_documents
+from snapconform.strategies.states import HarnessPrincipals, state_documents
 from tests.engine.helpers import harness_for, run_checks
 
 pytestmark = pytest.mark.slow

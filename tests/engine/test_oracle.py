@@ -7,8 +7,8 @@ from hypothesis import strategies as st
 
 from snapconform.engine import oracle
 from snapconform.engine.oracle import FilterSpec, encode_query, expected_ids, matches
-from strategies.filters import Vocabulary, filter_specs
-from strategies.states import HarnessPrincipals, state_documents
+from snapconform.strategies.filters import Vocabulary, filter_specs
+from snapconform.strategies.states import HarnessPrincipals, state_documents
 
 PRINCIPALS = HarnessPrincipals(("a", "pw-a"), ("b", "pw-b"), ("c", "pw-c"))
 universes = state_documents(PRINCIPALS, max_tasks=15).map(lambda d: d["tasks"])

@@ -206,14 +206,18 @@ def test_on_a_terminal_progress_is_one_status_line_redrawn_in_place(tmp_path: Pa
     assert text.rindex("\r\x1b[K") < text.index("PASS ")
 
 
-def test_the_suite_loads_the_snapconform_plugin_once_by_its_entry_point(tmp_path: Path) -> None:
+def test_the_suite_names_the_snapconform_plugins_by_module(tmp_path: Path) -> None:
+    from importlib.metadata import entry_points
+
     from snapconform.engine.config import RunConfig
     from snapconform.engine.runner import pytest_command
 
     command = pytest_command(RunConfig(report_dir=tmp_path), 1, tmp_path / "o.json", tmp_path / "p")
     plugins = [command[i + 1] for i, arg in enumerate(command) if arg == "-p"]
-    # installed: the entry point's name; its module name too would register it twice
-    assert "snapconform" in plugins and "snapconform.pytest_plugin" not in plugins
+    assert plugins.count("snapconform.pytest_plugin") == 1
+    assert plugins.count("snapconform.engine.pytest_plugin") == 1
+    # no pytest11 entry point: other pytest sessions of the environment never import the plugin
+    assert not [e for e in entry_points(group="pytest11") if e.value.startswith("snapconform")]
     assert f"--snapconform-progress={tmp_path / 'p'}" in command
 
 
@@ -278,12 +282,17 @@ def test_the_suite_is_found_in_the_package_first_then_in_the_checkout(tmp_path: 
     assert SUITE_DIR == CHECKOUT_SUITE == ROOT / "tests" / "conformance"
 
 
-def test_the_wheel_carries_the_suite_where_the_lookup_expects_it() -> None:
+def test_the_wheel_carries_the_suite_and_contracts_where_the_lookups_expect_them() -> None:
     import tomllib
 
+    from snapconform.contracts import PACKAGED_CONTRACTS
     from snapconform.pytest_plugin import PACKAGED_SUITE
 
     pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
-    included = pyproject["tool"]["hatch"]["build"]["targets"]["wheel"]["force-include"]
-    packaged = PACKAGED_SUITE.relative_to(ROOT).as_posix()
-    assert included["tests/conformance"] == packaged == "snapconform/_suite"
+    mapped = pyproject["tool"]["setuptools"]["package-dir"]
+    for package, folder, lookup in (
+        ("snapconform._suite", "tests/conformance", PACKAGED_SUITE),
+        ("snapconform._contracts", "contracts", PACKAGED_CONTRACTS),
+    ):
+        assert mapped[package] == folder
+        assert lookup.relative_to(ROOT).as_posix() == package.replace(".", "/")

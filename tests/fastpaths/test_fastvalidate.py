@@ -22,8 +22,8 @@ from hypothesis import strategies as st
 
 from snapconform.contracts import Contracts, default_contracts
 from snapconform.fastvalidate import FastValidator, fast_validator, validate_fast
-from strategies.contract_data import statuses, union_fields
-from strategies.states import Pools, list_items
+from snapconform.strategies.contract_data import statuses, union_fields
+from snapconform.strategies.states import Pools, list_items
 
 CORPUS = Path(__file__).resolve().parents[1] / "contracts" / "corpus"
 CORPUS_FILES = sorted((CORPUS / "valid").glob("*.json")) + sorted(
