@@ -1,9 +1,10 @@
-"""One named check per requirement (catalogue: ``snapconform.engine.requirements``).
+"""One named check per requirement, each declared on its check (``snapconform.engine.registry``).
 
-Each check takes the run's Harness and returns a CheckResult. Checks generate their cases with
-the strategies of ``strategies/`` (universes in controlled mode, filters from the universe's
-vocabulary), query the target, and judge with the pure functions of ``oracle.py``. Failures
-shrink (Hypothesis) and their detail carries the seed and a curl line (secrets masked).
+Each check takes the run's Harness and its own Requirement (``req.id`` names it: no id is typed
+twice) and returns a CheckResult. Checks generate their cases with the strategies of
+``strategies/`` (universes in controlled mode, filters from the universe's vocabulary), query
+the target, and judge with the pure functions of ``oracle.py``. Failures shrink (Hypothesis) and
+their detail carries the seed and a curl line (secrets masked).
 """
 
 from __future__ import annotations
@@ -17,6 +18,16 @@ from hypothesis import strategies as st
 from snapconform.engine import oracle
 from snapconform.engine.alternatives import refusal_reasons
 from snapconform.engine.oracle import CAP, FILTER_FIELDS, FilterSpec, result_ids
+from snapconform.engine.quotes import (
+    AT_MOST_1000_VISIBLE,
+    FIELDS_ARE_SETS,
+    FIELDS_COMBINE_WITH_AND,
+    INVALID_PARAMETERS_400,
+    OVER_1000_INACCESSIBLE,
+    TASKS_OR_SERVICES_REQUIRED,
+    UNAUTHENTICATED_UNDISCLOSED,
+)
+from snapconform.engine.registry import Requirement, bindings, declared, ours, page, requirement
 from snapconform.engine.target import (
     SESSION_HEADER,
     BudgetExhausted,
@@ -236,12 +247,10 @@ def _first(h: Harness, case: Any, prop: Callable[[Any], None]) -> CheckResult | 
     return None
 
 
-def _finish(
-    h: Harness, requirement_id: str, result: CheckResult | None, passed: str
-) -> CheckResult:
+def _finish(h: Harness, req: Requirement, result: CheckResult | None, passed: str) -> CheckResult:
     if result is not None:
         return result
-    uncertain = h.uncertain.get(requirement_id, [])
+    uncertain = h.uncertain.get(req.id, [])
     if uncertain:
         passed += (
             f"; {len(uncertain)} case(s) uncertain (data changed during the run),"
@@ -252,7 +261,7 @@ def _finish(
 
 def _judge_complete(
     h: Harness,
-    requirement_id: str,
+    req: Requirement,
     universe: Universe,
     spec: FilterSpec,
     response: Response,
@@ -266,9 +275,7 @@ def _judge_complete(
         return
     confirmed, uncertain = h.source.confirm_missing(target, spec, missing, universe)
     if uncertain:
-        h.note_uncertain(
-            requirement_id, f"{spec.describe()}: {len(uncertain)} task(s) changed or vanished"
-        )
+        h.note_uncertain(req.id, f"{spec.describe()}: {len(uncertain)} task(s) changed or vanished")
     if confirmed:
         raise _problem(
             h,
@@ -283,7 +290,7 @@ def _judge_complete(
 
 
 def _over_cap_list(
-    h: Harness, requirement_id: str, universe: Universe, spec: FilterSpec, response: Response
+    h: Harness, req: Requirement, universe: Universe, spec: FilterSpec, response: Response
 ) -> str | None:
     """Why a 200 list to a filter over the cap is wrong (None: fine or uncertain, noted).
 
@@ -306,7 +313,7 @@ def _over_cap_list(
             f" (truncated: expected 500 ResourceInaccessible)"
         )
     h.note_uncertain(
-        requirement_id,
+        req.id,
         f"{spec.describe()}: 200 with {len(got)} tasks; the snapshot's count over the cap could"
         f" not be confirmed ({len(uncertain)} task(s) changed or vanished)",
     )
@@ -315,7 +322,7 @@ def _over_cap_list(
 
 def _confirmed_difference(
     h: Harness,
-    requirement_id: str,
+    req: Requirement,
     universe: Universe,
     spec: FilterSpec,
     left: frozenset[str],
@@ -328,7 +335,7 @@ def _confirmed_difference(
     confirmed, uncertain = h.source.confirm_difference(h.target, left, right, universe, again)
     if uncertain:
         h.note_uncertain(
-            requirement_id,
+            req.id,
             f"{spec.describe()}: {len(uncertain)} differing task(s) changed or vanished",
         )
     return bool(confirmed)
@@ -350,7 +357,7 @@ def _items(response: Response) -> list[Mapping[str, Any]]:
 
 
 def _list_or_fail(
-    h: Harness, universe: Universe, spec: FilterSpec, response: Response, requirement_id: str
+    h: Harness, universe: Universe, spec: FilterSpec, response: Response, req: Requirement
 ) -> bool:
     """Whether ``response`` is a list to judge; raise when a list was owed and not given."""
     if _is_list(response):
@@ -362,12 +369,12 @@ def _list_or_fail(
     if _documented_refusal(h, universe, spec, response):
         return False  # a documented alternative (recorded under variants)
     if beyond is None or (not universe.exact and response.status >= 500):
-        h.note_uncertain(requirement_id, f"{spec.describe()}: HTTP {response.status}")
+        h.note_uncertain(req.id, f"{spec.describe()}: HTTP {response.status}")
         return False
     if not universe.exact and not _still_matched(h, universe, spec):
         # Observed: every task holding these values may have been purged (a 400 for unknown
         # identifiers is allowed); only a filter a stable task still matches must be listed.
-        h.note_uncertain(requirement_id, f"{spec.describe()}: HTTP {response.status}")
+        h.note_uncertain(req.id, f"{spec.describe()}: HTTP {response.status}")
         return False
     expected = len(universe.expected(spec))
     raise _problem(
@@ -430,47 +437,172 @@ def _probe_contract(h: Harness) -> None:
     h.memo("contract-probe", probe)
 
 
-def check_list_result_bodies(h: Harness) -> CheckResult:
+@requirement(
+    id="CONTRACT-200-BODY",
+    title="Every 200 body is a valid ListResult (types, required fields, enums, RFC 3339)",
+    level="MUST",
+    feature="contract",
+    sources=(
+        page(26, "ListResult including details of all the tasks."),
+        bindings(
+            "Tasks.ListResult / Tasks.ListItem / tasks_client.Info",
+            "items: list of Tasks.ListItem; task: str; info: Info (field types)",
+        ),
+    ),
+    audit=True,
+)
+def check_list_result_bodies(h: Harness, req: Requirement) -> CheckResult:
     _probe_contract(h)
-    return h.audit.result("CONTRACT-200-BODY", "200 response")
+    return h.audit.result(req.id, "200 response")
 
 
-def check_status_conditional_fields(h: Harness) -> CheckResult:
+@requirement(
+    id="CONTRACT-STATUS-CONDITIONAL",
+    title="Each task carries exactly the fields its status allows (Info union case map)",
+    level="MUST",
+    feature="contract",
+    sources=(
+        bindings(
+            "tasks_client.Info (UnionValidator on status)",
+            "'FAILED': [('error', False), ('start_time', True), ('end_time', True)],"
+            " 'RUNNING': [('start_time', True)], 'BLOCKED': [('start_time', True)],"
+            " 'SUCCEEDED': [('start_time', True), ('end_time', True)], 'PENDING': []",
+        ),
+    ),
+    audit=True,
+)
+def check_status_conditional_fields(h: Harness, req: Requirement) -> CheckResult:
     _probe_contract(h)
-    return h.audit.result("CONTRACT-STATUS-CONDITIONAL", "200 response")
+    return h.audit.result(req.id, "200 response")
 
 
-def check_error_bodies(h: Harness) -> CheckResult:
+@requirement(
+    id="CONTRACT-ERROR-BODY",
+    title="Every error body is valid against the schema of its status; no undocumented status",
+    level="MUST",
+    feature="contract",
+    sources=(
+        INVALID_PARAMETERS_400,
+        page(125, "[401] if the user can not be authenticated."),
+        page(156, "[403] if the user doesn't have the required privileges."),
+        page(
+            187,
+            "Vapi Std Errors Error if the system reports an error while responding to the request.",
+        ),
+        page(
+            225,
+            "[503] if the system is unable to communicate with a service to complete the request.",
+        ),
+    ),
+    audit=True,
+)
+def check_error_bodies(h: Harness, req: Requirement) -> CheckResult:
     _probe_contract(h)
-    return h.audit.result("CONTRACT-ERROR-BODY", "error response")
+    return h.audit.result(req.id, "error response")
 
 
-def check_error_types(h: Harness) -> CheckResult:
+@requirement(
+    id="CONTRACT-ERROR-TYPE",
+    title="error_type agrees with the HTTP status (500: ERROR, RESOURCE_INACCESSIBLE or"
+    " INTERNAL_SERVER_ERROR)",
+    level="MUST",
+    feature="contract",
+    sources=(
+        page(221, "Discriminator field to help API consumers identify the structure type."),
+        bindings(
+            "InternalServerError (vapi.std.errors)",
+            "This exception is reported by the API infrastructure, so it could occur in"
+            " response to the invocation of any method.",
+        ),
+    ),
+    alternatives=("error-500-type",),
+    audit=True,
+)
+def check_error_types(h: Harness, req: Requirement) -> CheckResult:
     _probe_contract(h)
-    return h.audit.result("CONTRACT-ERROR-TYPE", "error response")
+    return h.audit.result(req.id, "error response")
 
 
-def check_error_messages(h: Harness) -> CheckResult:
+@requirement(
+    id="CONTRACT-ERROR-MESSAGES",
+    title="Error messages are non-empty (a stack of one or more messages with text)",
+    level="MUST",
+    feature="contract",
+    sources=(page(214, "Stack of one or more localizable messages for human error consumers."),),
+    audit=True,
+)
+def check_error_messages(h: Harness, req: Requirement) -> CheckResult:
     _probe_contract(h)
-    return h.audit.result("CONTRACT-ERROR-MESSAGES", "error response")
+    return h.audit.result(req.id, "error response")
 
 
-def check_json_content_type(h: Harness) -> CheckResult:
+@requirement(
+    id="CONTRACT-JSON",
+    title="Every response body is JSON with an application/json content type",
+    level="MUST",
+    feature="contract",
+    sources=(
+        page(28, '"items": ['),
+        bindings(
+            "vmware.vapi REST connector",
+            "REST responses are deserialized from JSON (application/json)",
+        ),
+    ),
+    audit=True,
+)
+def check_json_content_type(h: Harness, req: Requirement) -> CheckResult:
     _probe_contract(h)
-    return h.audit.result("CONTRACT-JSON", "response")
+    return h.audit.result(req.id, "response")
 
 
-def check_unique_task_ids(h: Harness) -> CheckResult:
+@requirement(
+    id="CONTRACT-UNIQUE-IDS",
+    title="Task ids in a 200 body are unique",
+    level="SHOULD",
+    feature="contract",
+    sources=(
+        page(97, "List of tasks."),
+        ours(
+            "a list naming one task twice is not 'details of all the tasks'; ListResult"
+            " items is a list, so no source forbids a repeat outright"
+        ),
+    ),
+    audit=True,
+)
+def check_unique_task_ids(h: Harness, req: Requirement) -> CheckResult:
     _probe_contract(h)
-    return h.audit.result("CONTRACT-UNIQUE-IDS", "200 response")
+    return h.audit.result(req.id, "200 response")
 
 
-def check_unknown_properties(h: Harness) -> CheckResult:
+@requirement(
+    id="CONTRACT-UNKNOWN-PROPERTIES",
+    title="Bodies carry no properties the contract does not declare",
+    level="SHOULD",
+    feature="contract",
+    sources=(
+        ours("the response schemas list every property; an unknown one breaks strict clients"),
+    ),
+    audit=True,
+)
+def check_unknown_properties(h: Harness, req: Requirement) -> CheckResult:
     _probe_contract(h)
-    return h.audit.result("CONTRACT-UNKNOWN-PROPERTIES", "response")
+    return h.audit.result(req.id, "response")
 
 
-def check_bindings_decode(h: Harness) -> CheckResult:
+@requirement(
+    id="CONTRACT-BINDINGS",
+    title="Every 200 body decodes with the official VMware Python bindings",
+    level="SHOULD",
+    feature="contract",
+    sources=(
+        bindings(
+            "Tasks.list",
+            ":rtype: Tasks.ListResult :return: ListResult including details of all the tasks.",
+        ),
+    ),
+    audit=True,
+)
+def check_bindings_decode(h: Harness, req: Requirement) -> CheckResult:
     if not h.audit.bindings:
         return CheckResult.not_checked(
             "configuration",
@@ -478,31 +610,60 @@ def check_bindings_decode(h: Harness) -> CheckResult:
             " (pip install 'snapconform[test]')",
         )
     _probe_contract(h)
-    return h.audit.result("CONTRACT-BINDINGS", "200 response")
+    return h.audit.result(req.id, "200 response")
 
 
-def check_datetime_utc(h: Harness) -> CheckResult:
+@requirement(
+    id="CONTRACT-DATETIME-UTC",
+    title="Date-times are written in UTC with a Z (YYYY-MM-DDThh:mm:ss.sssZ)",
+    level="SHOULD",
+    feature="contract",
+    sources=(
+        bindings(
+            "vmware.vapi DateTimeConverter.convert_from_datetime",
+            "Convert from Python native datetime object to the datetime format in vAPI"
+            " Runtime i.e. YYYY-MM-DDThh:mm:ss.sssZ. ... The caller to this method should"
+            " only pass datetime objects that have time in UTC timezone.",
+        ),
+        ours(
+            'the bindings read any RFC 3339 offset (time-offset = "Z" / time-numoffset)'
+            " but write only UTC; a server should write what the runtime writes"
+        ),
+    ),
+    audit=True,
+)
+def check_datetime_utc(h: Harness, req: Requirement) -> CheckResult:
     _probe_contract(h)
-    return h.audit.result("CONTRACT-DATETIME-UTC", "200 response")
-
-
-def check_never_more_than_cap(h: Harness) -> CheckResult:
-    _probe_contract(h)
-    return h.audit.result("CAP-NEVER-MORE", "200 response")
+    return h.audit.result(req.id, "200 response")
 
 
 # --- filter semantics -------------------------------------------------------------------------
 
 
-def check_empty_filter_returns_all(h: Harness) -> CheckResult:
-    rid = "FILTER-EMPTY"
+@requirement(
+    id="FILTER-EMPTY",
+    title="The empty filter, whenever answered with 200, returns every visible task",
+    level="MUST",
+    feature="filter semantics",
+    sources=(
+        page(9, "If missing or null or empty, tasks with any identifier will match the filter."),
+        bindings(
+            "Tasks.list",
+            "if None, the behavior is equivalent to a Tasks.FilterSpec with all attributes"
+            " None which means all tasks match the filter.",
+        ),
+        TASKS_OR_SERVICES_REQUIRED,
+    ),
+    alternatives=("filter-without-tasks-or-services",),
+)
+def check_empty_filter_returns_all(h: Harness, req: Requirement) -> CheckResult:
     spec = FilterSpec()
 
     def prop(universe: Universe) -> None:
         h.install(universe)
         response = h.target.list_tasks(spec)
         if over_cap(universe, spec) is True:
-            problem = _is_list(response) and _over_cap_list(h, rid, universe, spec, response)
+            problem = _is_list(response) and _over_cap_list(h, req, universe, spec, response)
             if problem:
                 raise _problem(
                     h,
@@ -515,16 +676,16 @@ def check_empty_filter_returns_all(h: Harness) -> CheckResult:
                     expected_status=500,
                 )
             return
-        if not _list_or_fail(h, universe, spec, response, rid):
+        if not _list_or_fail(h, universe, spec, response, req):
             # Refused as the bindings allow (tasks or services required): the same question
             # asked with every service named must still list every visible task.
             substitute = _with_every_service(universe, spec) if response.status == 400 else None
             if substitute is not None:
                 again = h.target.list_tasks(substitute)
-                if _list_or_fail(h, universe, substitute, again, rid):
-                    _judge_complete(h, rid, universe, substitute, again, h.target)
+                if _list_or_fail(h, universe, substitute, again, req):
+                    _judge_complete(h, req, universe, substitute, again, h.target)
             return
-        _judge_complete(h, rid, universe, spec, response, h.target)
+        _judge_complete(h, req, universe, spec, response, h.target)
         if universe.exact:
             extra = _ids(response) - universe.expected(spec)
             if extra:
@@ -546,11 +707,18 @@ def check_empty_filter_returns_all(h: Harness) -> CheckResult:
             " services); the same filter naming every service returned every visible task"
             f" ({h.mode} mode)"
         )
-    return _finish(h, rid, result, passed)
+    return _finish(h, req, result, passed)
 
 
-def check_filter_soundness(h: Harness) -> CheckResult:
-    rid = "FILTER-SOUNDNESS"
+@requirement(
+    id="FILTER-SOUNDNESS",
+    title="Every returned task matches the filter",
+    level="MUST",
+    feature="filter semantics",
+    sources=(AT_MOST_1000_VISIBLE, FIELDS_COMBINE_WITH_AND),
+    alternatives=("users-case",),
+)
+def check_filter_soundness(h: Harness, req: Requirement) -> CheckResult:
     count = 0
 
     def prop(case: tuple[Universe, list[FilterSpec]]) -> None:
@@ -588,11 +756,18 @@ def check_filter_soundness(h: Harness) -> CheckResult:
     result = _first(h, (first, _first_filters(first)), prop) or h.explore(
         _with_filters(h, 3 * FILTERS_PER_UNIVERSE, min_tasks=1), prop
     )
-    return _finish(h, rid, result, f"every task of {count} filtered responses matched its filter")
+    return _finish(h, req, result, f"every task of {count} filtered responses matched its filter")
 
 
-def check_filter_completeness(h: Harness) -> CheckResult:
-    rid = "FILTER-COMPLETENESS"
+@requirement(
+    id="FILTER-COMPLETENESS",
+    title="No visible task that matches the filter is missing",
+    level="MUST",
+    feature="filter semantics",
+    sources=(AT_MOST_1000_VISIBLE,),
+    alternatives=("filter-without-tasks-or-services", "repeated-values"),
+)
+def check_filter_completeness(h: Harness, req: Requirement) -> CheckResult:
     count = 0
 
     def prop(case: tuple[Universe, list[FilterSpec]]) -> None:
@@ -602,18 +777,18 @@ def check_filter_completeness(h: Harness) -> CheckResult:
         for spec in [*specs, *_task_filters(universe)]:
             response = h.target.list_tasks(spec)
             count += 1
-            if _list_or_fail(h, universe, spec, response, rid):
-                _judge_complete(h, rid, universe, spec, response, h.target)
+            if _list_or_fail(h, universe, spec, response, req):
+                _judge_complete(h, req, universe, spec, response, h.target)
 
     # Its own example sequence (FILTER-SOUNDNESS already sent the run seed's filters), more
     # filters per pushed universe (a push costs a PUT and a login; a filter one GET), and
     # universes with tasks to miss (the empty one is FILTER-EMPTY's).
     first = _first_universe(h)
     result = _first(h, (first, _first_filters(first)), prop) or h.explore(
-        _with_filters(h, 2 * FILTERS_PER_UNIVERSE, min_tasks=2), prop, salt=rid
+        _with_filters(h, 2 * FILTERS_PER_UNIVERSE, min_tasks=2), prop, salt=req.id
     )
     return _finish(
-        h, rid, result, f"no matching visible task was missing in {count} filtered responses"
+        h, req, result, f"no matching visible task was missing in {count} filtered responses"
     )
 
 
@@ -645,8 +820,17 @@ def _or_and_cases(universe: Universe) -> st.SearchStrategy[tuple[Universe, Filte
     return st.one_of(union_case, and_case)
 
 
-def check_or_within_and_across(h: Harness) -> CheckResult:
-    rid = "FILTER-OR-AND"
+@requirement(
+    id="FILTER-OR-AND",
+    title="Values of one field are alternatives (OR); fields combine with AND",
+    level="MUST",
+    feature="filter semantics",
+    sources=(
+        page(11, "Identifiers of operations. Tasks created by these operations match the filter"),
+        FIELDS_COMBINE_WITH_AND,
+    ),
+)
+def check_or_within_and_across(h: Harness, req: Requirement) -> CheckResult:
     relations = 0
 
     def ids_or_none(spec: FilterSpec) -> frozenset[str] | None:
@@ -709,7 +893,7 @@ def check_or_within_and_across(h: Harness) -> CheckResult:
             problem
             and not universe.exact
             and not _confirmed_difference(
-                h, rid, universe, combined_spec, combined, related_of(known), again
+                h, req, universe, combined_spec, combined, related_of(known), again
             )
         ):
             return
@@ -738,11 +922,18 @@ def check_or_within_and_across(h: Harness) -> CheckResult:
     result = _first(h, (first, first_relations), first_prop) or h.explore(
         h.universes().flatmap(_or_and_cases), prop, max_examples=h.max_examples * 3
     )
-    return _finish(h, rid, result, f"{relations} union/intersection relations held")
+    return _finish(h, req, result, f"{relations} union/intersection relations held")
 
 
-def check_order_and_repeats(h: Harness) -> CheckResult:
-    rid = "FILTER-ORDER-REPEATS"
+@requirement(
+    id="FILTER-ORDER-REPEATS",
+    title="Order of values does not matter; a repeated value is ignored or refused with 400",
+    level="MUST",
+    feature="filter semantics",
+    sources=(FIELDS_ARE_SETS, INVALID_PARAMETERS_400),
+    alternatives=("repeated-values",),
+)
+def check_order_and_repeats(h: Harness, req: Requirement) -> CheckResult:
     compared = 0
 
     def cases(universe: Universe) -> st.SearchStrategy[tuple[Universe, FilterSpec, FilterSpec]]:
@@ -780,7 +971,7 @@ def check_order_and_repeats(h: Harness) -> CheckResult:
                 second_again = h.target.list_tasks(variant)
                 if (first_again.status, second_again.status) != (first.status, second.status):
                     h.note_uncertain(
-                        rid,
+                        req.id,
                         f"{variant.describe()}: HTTP {second.status} vs {first.status}, then "
                         f"{second_again.status} vs {first_again.status}",
                     )
@@ -809,7 +1000,7 @@ def check_order_and_repeats(h: Harness) -> CheckResult:
                 return None
             return _ids(second_again), _ids(first_again)
 
-        if _confirmed_difference(h, rid, universe, variant, got, want, again):
+        if _confirmed_difference(h, req, universe, variant, got, want, again):
             raise _problem(
                 h,
                 variant,
@@ -848,11 +1039,33 @@ def check_order_and_repeats(h: Harness) -> CheckResult:
     result = _first(h, (rich, pairs), first_prop) or h.explore(
         h.universes().flatmap(cases), prop, max_examples=h.max_examples * 2
     )
-    return _finish(h, rid, result, f"{compared} reordered/repeated filters gave the same set")
+    return _finish(h, req, result, f"{compared} reordered/repeated filters gave the same set")
 
 
-def check_exact_encoded_values(h: Harness) -> CheckResult:
-    rid = "FILTER-EXACT-ENCODED"
+@requirement(
+    id="FILTER-EXACT-ENCODED",
+    title="Values that need percent-encoding match exactly (identifiers case-sensitively)",
+    level="MUST",
+    feature="filter semantics",
+    sources=(
+        page(
+            10,
+            "the property must contain identifiers for the resource type:"
+            " com.vmware.snapservice.task",
+        ),
+        page(
+            23,
+            "Users who must have initiated the operation for the associated task to"
+            " match the filter",
+        ),
+        bindings(
+            "Tasks.FilterSpec.users",
+            "set of str (no comparison rule: users may compare case-insensitively)",
+        ),
+    ),
+    alternatives=("users-case",),
+)
+def check_exact_encoded_values(h: Harness, req: Requirement) -> CheckResult:
     judged = 0
 
     def specs_for(universe: Universe) -> list[FilterSpec]:
@@ -873,7 +1086,7 @@ def check_exact_encoded_values(h: Harness) -> CheckResult:
         h.install(universe)
         for spec in specs_for(universe):
             response = h.target.list_tasks(spec)
-            if not _list_or_fail(h, universe, spec, response, rid):
+            if not _list_or_fail(h, universe, spec, response, req):
                 continue
             judged += 1
             wrong = [
@@ -907,7 +1120,7 @@ def check_exact_encoded_values(h: Harness) -> CheckResult:
                         expected=frozenset(items) - frozenset(bad),
                         actual=frozenset(items),
                     )
-            _judge_complete(h, rid, universe, spec, response, h.target)
+            _judge_complete(h, req, universe, spec, response, h.target)
 
     universes = h.universes(value_pools=adversarial_pools(), min_tasks=3, max_tasks=25)
     first = (
@@ -919,12 +1132,19 @@ def check_exact_encoded_values(h: Harness) -> CheckResult:
             "target", "the target's tasks hold no value that needs percent-encoding"
         )
     return _finish(
-        h, rid, result, f"{judged} percent-encoded values matched exactly and case-sensitively"
+        h, req, result, f"{judged} percent-encoded values matched exactly and case-sensitively"
     )
 
 
-def check_unknown_identifiers(h: Harness) -> CheckResult:
-    rid = "FILTER-UNKNOWN-IDS"
+@requirement(
+    id="FILTER-UNKNOWN-IDS",
+    title="Unknown identifiers give 200 without them, 400, or (task ids) 500 ResourceInaccessible",
+    level="MUST",
+    feature="filter semantics",
+    sources=(INVALID_PARAMETERS_400, OVER_1000_INACCESSIBLE),
+    alternatives=("unknown-identifiers",),
+)
+def check_unknown_identifiers(h: Harness, req: Requirement) -> CheckResult:
     judged = 0
 
     def cases(universe: Universe) -> st.SearchStrategy[tuple[Universe, list[FilterSpec]]]:
@@ -984,15 +1204,28 @@ def check_unknown_identifiers(h: Harness) -> CheckResult:
     result = h.explore(h.universes(min_tasks=1).flatmap(cases), prop)
     return _finish(
         h,
-        rid,
+        req,
         result,
         f"{judged} filters with unknown identifiers answered as documented (200 without them,"
         " 400, or 500 ResourceInaccessible for a task id)",
     )
 
 
-def check_invalid_status(h: Harness) -> CheckResult:
-    rid = "FILTER-INVALID-STATUS"
+@requirement(
+    id="FILTER-INVALID-STATUS",
+    title="A status value outside the enum gives 400, or 200 with no task of that status",
+    level="MUST",
+    feature="filter semantics",
+    sources=(
+        bindings(
+            "tasks_client.Status",
+            "Newer versions of the enumerated type may contain new values.",
+        ),
+        INVALID_PARAMETERS_400,
+    ),
+    alternatives=("unknown-status",),
+)
+def check_invalid_status(h: Harness, req: Requirement) -> CheckResult:
     judged = 0
     uninformative = 0
 
@@ -1055,7 +1288,7 @@ def check_invalid_status(h: Harness) -> CheckResult:
             f" ({uninformative} with valid statuses matching over {oracle.CAP} tasks: the cap"
             " error, which the documented readings allow there)"
         )
-    return _finish(h, rid, result, shown)
+    return _finish(h, req, result, shown)
 
 
 def valid_statuses_over_cap(universe: Universe, valid: list[str]) -> bool:
@@ -1069,8 +1302,14 @@ def valid_statuses_over_cap(universe: Universe, valid: list[str]) -> bool:
     return len(universe.expected(FilterSpec(status=tuple(valid)))) > oracle.CAP
 
 
-def check_repeatable(h: Harness) -> CheckResult:
-    rid = "FILTER-DETERMINISTIC"
+@requirement(
+    id="FILTER-DETERMINISTIC",
+    title="The same request twice gives the same set of tasks",
+    level="MUST",
+    feature="filter semantics",
+    sources=(AT_MOST_1000_VISIBLE,),
+)
+def check_repeatable(h: Harness, req: Requirement) -> CheckResult:
     judged = 0
 
     def prop(case: tuple[Universe, list[FilterSpec]]) -> None:
@@ -1092,7 +1331,7 @@ def check_repeatable(h: Harness) -> CheckResult:
                         first_status=first.status,
                     )
                 h.note_uncertain(
-                    rid, f"{spec.describe()}: HTTP {first.status} then {second.status}"
+                    req.id, f"{spec.describe()}: HTTP {first.status} then {second.status}"
                 )
                 continue
             if not _is_list(first):
@@ -1104,7 +1343,7 @@ def check_repeatable(h: Harness) -> CheckResult:
 
             if _confirmed_difference(
                 h,
-                rid,
+                req,
                 universe,
                 spec,
                 universe.judged_for(spec, _ids(second)),
@@ -1126,7 +1365,7 @@ def check_repeatable(h: Harness) -> CheckResult:
     result = _first(h, (first, _first_filters(first)[:10]), prop) or h.explore(
         _with_filters(h, 8), prop
     )
-    return _finish(h, rid, result, f"{judged} repeated requests gave the same set")
+    return _finish(h, req, result, f"{judged} repeated requests gave the same set")
 
 
 # --- cap ----------------------------------------------------------------------------------------
@@ -1235,7 +1474,7 @@ CapCase = tuple[int, int, int]
 
 def _cap_controlled(
     h: Harness,
-    rid: str,
+    req: Requirement,
     sizes: Sequence[CapCase],
     drawn: st.SearchStrategy[CapCase],
 ) -> CheckResult | None:
@@ -1374,7 +1613,7 @@ def _cap_counts_probes(
     return None, judged
 
 
-def _cap_fixed(h: Harness, rid: str, want: str) -> CheckResult:
+def _cap_fixed(h: Harness, req: Requirement, want: str) -> CheckResult:
     """Declared/observed: judge the cap on simple filters whose count the universe tells."""
     universe = h.source.universe  # type: ignore[attr-defined]
     candidates = [FilterSpec()] + [
@@ -1413,13 +1652,13 @@ def _cap_fixed(h: Harness, rid: str, want: str) -> CheckResult:
                 again = h.target.list_tasks(spec)
                 if (again.status, _error_type(again)) != (response.status, _error_type(response)):
                     h.note_uncertain(
-                        rid, f"{spec.describe()}: HTTP {response.status}, then {again.status}"
+                        req.id, f"{spec.describe()}: HTTP {response.status}, then {again.status}"
                     )
                     continue
             if not _is_too_many(response):
                 got = f"HTTP {response.status}"
                 if _is_list(response):
-                    problem = _over_cap_list(h, rid, universe, spec, response)
+                    problem = _over_cap_list(h, req, universe, spec, response)
                     if problem is None:
                         continue  # the count may have dropped under the cap (noted uncertain)
                     got = f"{problem}; 200 (truncated)"
@@ -1447,7 +1686,7 @@ def _cap_fixed(h: Harness, rid: str, want: str) -> CheckResult:
             if not _is_list(response) and not universe.exact:
                 response = h.target.list_tasks(spec)  # observed: one more look before failing
                 if _is_too_many(response):
-                    h.note_uncertain(rid, f"{spec.describe()}: grew over the cap during the run")
+                    h.note_uncertain(req.id, f"{spec.describe()}: grew over the cap during the run")
                     continue
             if not _is_list(response):
                 return CheckResult.failed(
@@ -1479,10 +1718,10 @@ def _cap_fixed(h: Harness, rid: str, want: str) -> CheckResult:
         return CheckResult.not_checked(
             "uncertain",
             f"every filter judged against the cap changed under the check: "
-            f"{'; '.join(h.uncertain.get(rid, [])[:3])}",
+            f"{'; '.join(h.uncertain.get(req.id, [])[:3])}",
         )
     judged += probed
-    return _finish(h, rid, None, f"{judged} filter(s) judged against the cap ({h.mode} mode)")
+    return _finish(h, req, None, f"{judged} filter(s) judged against the cap ({h.mode} mode)")
 
 
 def _cap_unreachable(h: Harness, universe: Universe, want: str) -> CheckResult:
@@ -1510,43 +1749,63 @@ def _cap_unreachable(h: Harness, universe: Universe, want: str) -> CheckResult:
     )
 
 
-def check_cap_at_limit(h: Harness) -> CheckResult:
+@requirement(
+    id="CAP-AT-LIMIT",
+    title="Exactly 1000 matching tasks give 200 with all 1000",
+    level="MUST",
+    feature="cap",
+    sources=(AT_MOST_1000_VISIBLE, OVER_1000_INACCESSIBLE),
+)
+def check_cap_at_limit(h: Harness, req: Requirement) -> CheckResult:
     if not isinstance(h.source, ControlledSource):
-        return _cap_fixed(h, "CAP-AT-LIMIT", "at")
+        return _cap_fixed(h, req, "at")
     result = _cap_controlled(
         h,
-        "CAP-AT-LIMIT",
+        req,
         [(1000, 1000, 0), (999, 999, 0)],
         st.integers(0, CAP).map(lambda n: (n, n, 0)),
     )
     return _finish(
         h,
-        "CAP-AT-LIMIT",
+        req,
         result,
         "999 and 1000 matching tasks (and drawn sizes up to 1000) came back whole",
     )
 
 
-def check_cap_over_limit(h: Harness) -> CheckResult:
+@requirement(
+    id="CAP-OVER-LIMIT",
+    title="More than 1000 matching tasks give 500 ResourceInaccessible, never a truncated 200",
+    level="MUST",
+    feature="cap",
+    sources=(OVER_1000_INACCESSIBLE,),
+)
+def check_cap_over_limit(h: Harness, req: Requirement) -> CheckResult:
     if not isinstance(h.source, ControlledSource):
-        return _cap_fixed(h, "CAP-OVER-LIMIT", "over")
+        return _cap_fixed(h, req, "over")
     result = _cap_controlled(
         h,
-        "CAP-OVER-LIMIT",
+        req,
         [(1001, 1001, 0), (1002, 1001, 0)],
         st.integers(CAP + 1, 1400).map(lambda n: (n, n, 0)),
     )
-    return _finish(
-        h, "CAP-OVER-LIMIT", result, "1001 and more matching tasks gave 500 ResourceInaccessible"
-    )
+    return _finish(h, req, result, "1001 and more matching tasks gave 500 ResourceInaccessible")
 
 
-def check_cap_counts_matching(h: Harness) -> CheckResult:
+@requirement(
+    id="CAP-COUNTS-MATCHING",
+    title="The cap counts matching tasks (visible ones, or all), never the tasks in the store",
+    level="MUST",
+    feature="cap",
+    sources=(AT_MOST_1000_VISIBLE, OVER_1000_INACCESSIBLE),
+    alternatives=("cap-counts",),
+)
+def check_cap_counts_matching(h: Harness, req: Requirement) -> CheckResult:
     if not isinstance(h.source, ControlledSource):
-        return _cap_fixed(h, "CAP-COUNTS-MATCHING", "counts")
+        return _cap_fixed(h, req, "counts")
     result = _cap_controlled(
         h,
-        "CAP-COUNTS-MATCHING",
+        req,
         # (1001, 1001, 1000): a principal seeing 1000 of 1001 matching tasks gets all 1000.
         [(1001, 1000, 0), (1500, 3, 0), (1001, 1001, 1000), (1500, 1200, 40)],
         st.integers(CAP + 1, 1400).flatmap(
@@ -1555,11 +1814,24 @@ def check_cap_counts_matching(h: Harness) -> CheckResult:
     )
     return _finish(
         h,
-        "CAP-COUNTS-MATCHING",
+        req,
         result,
         "filters matching ≤ 1000 of more than 1000 stored tasks, and a limited principal's"
         " ≤ 1000 visible of more than 1000 matching tasks, came back whole",
     )
+
+
+@requirement(
+    id="CAP-NEVER-MORE",
+    title="A 200 never carries more than 1000 tasks",
+    level="MUST",
+    feature="cap",
+    sources=(AT_MOST_1000_VISIBLE,),
+    audit=True,
+)
+def check_never_more_than_cap(h: Harness, req: Requirement) -> CheckResult:
+    _probe_contract(h)
+    return h.audit.result(req.id, "200 response")
 
 
 # --- auth ---------------------------------------------------------------------------------------
@@ -1569,7 +1841,14 @@ def _unauthenticated(h: Harness) -> Response:
     return h.memo("no-credentials", lambda: h.target.get_tasks(authenticated=False))
 
 
-def check_no_credentials(h: Harness) -> CheckResult:
+@requirement(
+    id="AUTH-NO-CREDENTIALS",
+    title="No credentials give 401 Unauthenticated",
+    level="MUST",
+    feature="auth",
+    sources=(page(125, "[401] if the user can not be authenticated."),),
+)
+def check_no_credentials(h: Harness, req: Requirement) -> CheckResult:
     response = _unauthenticated(h)
     if response.status != 401:
         return CheckResult.failed(
@@ -1579,11 +1858,30 @@ def check_no_credentials(h: Harness) -> CheckResult:
     return CheckResult.passed("a request without credentials got 401 Unauthenticated")
 
 
-def check_challenge(h: Harness) -> CheckResult:
+@requirement(
+    id="AUTH-CHALLENGE",
+    title="A 401 carries a string challenge",
+    level="SHOULD",
+    feature="auth",
+    sources=(
+        page(
+            152,
+            "Indicates the authentication challenges applicable to the target API provider.",
+        ),
+        page(
+            155,
+            "This property is optional because it was added in a newer version than"
+            " its parent node.",
+        ),
+        ours("a 401 should tell the client how to authenticate"),
+    ),
+)
+def check_challenge(h: Harness, req: Requirement) -> CheckResult:
     response = _unauthenticated(h)
     if response.status != 401:
         return CheckResult.not_checked(
-            "prerequisite", f"no 401 to inspect (HTTP {response.status}; see AUTH-NO-CREDENTIALS)"
+            "prerequisite",
+            f"no 401 to inspect (HTTP {response.status}; see {declared(check_no_credentials).id})",
         )
     problem = oracle.unauthenticated_challenge_violation(response.body)
     if problem:
@@ -1591,11 +1889,25 @@ def check_challenge(h: Harness) -> CheckResult:
     return CheckResult.passed("the 401 carries a string challenge")
 
 
-def check_www_authenticate(h: Harness) -> CheckResult:
+@requirement(
+    id="AUTH-WWW-AUTHENTICATE",
+    title="A 401 carries a WWW-Authenticate header consistent with its challenge",
+    level="SHOULD",
+    feature="auth",
+    sources=(
+        page(
+            153,
+            "a provider using REST may adhere to the WWW-Authenticate HTTP header"
+            " specification, RFC7235, section 4.1.",
+        ),
+    ),
+)
+def check_www_authenticate(h: Harness, req: Requirement) -> CheckResult:
     response = _unauthenticated(h)
     if response.status != 401:
         return CheckResult.not_checked(
-            "prerequisite", f"no 401 to inspect (HTTP {response.status}; see AUTH-NO-CREDENTIALS)"
+            "prerequisite",
+            f"no 401 to inspect (HTTP {response.status}; see {declared(check_no_credentials).id})",
         )
     problem = oracle.www_authenticate_violation(
         response.body, response.headers.get("www-authenticate")
@@ -1605,7 +1917,20 @@ def check_www_authenticate(h: Harness) -> CheckResult:
     return CheckResult.passed("WWW-Authenticate agrees with the challenge")
 
 
-def check_bogus_session(h: Harness) -> CheckResult:
+@requirement(
+    id="AUTH-BOGUS-SESSION",
+    title="A bogus session id gives 401",
+    level="MUST",
+    feature="auth",
+    sources=(
+        bindings(
+            "Unauthenticated (vapi.std.errors)",
+            "The session identifier in the request's security context identifies a session"
+            " that has expired.",
+        ),
+    ),
+)
+def check_bogus_session(h: Harness, req: Requirement) -> CheckResult:
     bogus = "bogus-" + secrets.token_hex(16)
     h.redactor.add(bogus)
     response = h.target.get_tasks(headers={SESSION_HEADER: bogus}, authenticated=False)
@@ -1626,7 +1951,23 @@ def _session_only(h: Harness) -> CheckResult | None:
     )
 
 
-def check_wrong_password(h: Harness) -> CheckResult:
+@requirement(
+    id="AUTH-WRONG-PASSWORD",
+    title="A wrong password is refused with 401",
+    level="MUST",
+    feature="auth",
+    sources=(
+        bindings(
+            "Unauthenticated (vapi.std.errors)",
+            "The user name and password in the request's security context are invalid.",
+        ),
+        bindings(
+            "Sessions.create",
+            "Unauthenticated if the session creation fails due to request specific issues.",
+        ),
+    ),
+)
+def check_wrong_password(h: Harness, req: Requirement) -> CheckResult:
     if (skip := _session_only(h)) is not None:
         return skip
     user = h.privileged.username
@@ -1653,7 +1994,14 @@ def check_wrong_password(h: Harness) -> CheckResult:
     return CheckResult.passed(f"a wrong password was refused with 401 ({', '.join(done)})")
 
 
-def check_unauthenticated_undisclosed(h: Harness) -> CheckResult:
+@requirement(
+    id="AUTH-WRONG-PASSWORD-UNDISCLOSED",
+    title="A 401 does not tell a wrong password from an unknown user; its data is null",
+    level="SHOULD",
+    feature="auth",
+    sources=(UNAUTHENTICATED_UNDISCLOSED,),
+)
+def check_unauthenticated_undisclosed(h: Harness, req: Requirement) -> CheckResult:
     if (skip := _session_only(h)) is not None:
         return skip
     user = h.privileged.username
@@ -1670,7 +2018,7 @@ def check_unauthenticated_undisclosed(h: Harness) -> CheckResult:
         return CheckResult.not_checked(
             "prerequisite",
             f"no pair of 401s to compare (HTTP {known.status} for a wrong password, HTTP"
-            f" {unknown.status} for an unknown user; see AUTH-WRONG-PASSWORD)",
+            f" {unknown.status} for an unknown user; see {declared(check_wrong_password).id})",
         )
     problems = oracle.unauthenticated_disclosures(known.body, unknown.body)
     if problems:
@@ -1683,7 +2031,19 @@ def check_unauthenticated_undisclosed(h: Harness) -> CheckResult:
     )
 
 
-def check_deleted_session(h: Harness) -> CheckResult:
+@requirement(
+    id="AUTH-SESSION-ENDED",
+    title="A session id after DELETE /api/snapservice/sessions gives 401",
+    level="MUST",
+    feature="auth",
+    sources=(
+        bindings(
+            "Sessions.delete",
+            "Terminates the validity of a session token. This is the equivalent of log out.",
+        ),
+    ),
+)
+def check_deleted_session(h: Harness, req: Requirement) -> CheckResult:
     if not h.has_password:
         return CheckResult.not_checked(
             "configuration",
@@ -1711,7 +2071,21 @@ def check_deleted_session(h: Harness) -> CheckResult:
     return CheckResult.passed("a deleted session id got 401")
 
 
-def check_unprivileged_forbidden(h: Harness) -> CheckResult:
+@requirement(
+    id="AUTH-PRIVILEGE",
+    title="A principal without System.Read gets 403 Unauthorized and no task data",
+    level="MUST",
+    feature="auth",
+    sources=(
+        page(
+            4,
+            "Returns an authorization error if you do not have all of the privileges"
+            " described as follows: - Operation execution requires System.Read.",
+        ),
+        page(156, "[403] if the user doesn't have the required privileges."),
+    ),
+)
+def check_unprivileged_forbidden(h: Harness, req: Requirement) -> CheckResult:
     credentials = h.unprivileged
     if credentials is None:
         return CheckResult.not_checked(
@@ -1752,7 +2126,21 @@ def check_unprivileged_forbidden(h: Harness) -> CheckResult:
     return CheckResult.passed("403 Unauthorized without data")
 
 
-def check_privilege_undisclosed(h: Harness) -> CheckResult:
+@requirement(
+    id="AUTH-PRIVILEGE-UNDISCLOSED",
+    title="A 403 does not disclose the missing privilege; its data is null",
+    level="SHOULD",
+    feature="auth",
+    sources=(
+        bindings(
+            "Unauthorized (vapi.std.errors)",
+            "For security reasons, the Error.data attribute in this exception is None, and"
+            " the Error.messages attribute in this exception does not disclose why the user"
+            " is not authorized to perform the method.",
+        ),
+    ),
+)
+def check_privilege_undisclosed(h: Harness, req: Requirement) -> CheckResult:
     credentials = h.unprivileged
     if credentials is None:
         return CheckResult.not_checked(
@@ -1771,7 +2159,8 @@ def check_privilege_undisclosed(h: Harness) -> CheckResult:
     if response is None or response.status != 403:
         shown = "no answer" if response is None else f"HTTP {response.status}"
         return CheckResult.not_checked(
-            "prerequisite", f"no 403 to inspect ({shown}; see AUTH-PRIVILEGE)"
+            "prerequisite",
+            f"no 403 to inspect ({shown}; see {declared(check_unprivileged_forbidden).id})",
         )
     problems = oracle.forbidden_disclosures(response.body, "System.Read")
     if problems:
@@ -1782,8 +2171,16 @@ def check_privilege_undisclosed(h: Harness) -> CheckResult:
     return CheckResult.passed("the 403 names no privilege; data null")
 
 
-def check_visibility(h: Harness) -> CheckResult:
-    rid = "AUTH-VISIBILITY"
+@requirement(
+    id="AUTH-VISIBILITY",
+    modes=("controlled", "declared"),
+    title="A principal never sees tasks outside its visible set",
+    level="MUST",
+    feature="auth",
+    sources=(AT_MOST_1000_VISIBLE,),
+    alternatives=("cap-counts",),
+)
+def check_visibility(h: Harness, req: Requirement) -> CheckResult:
     if h.mode == "observed":
         return CheckResult.not_applicable(
             "mode", "the visible set of a principal is unknown in observed mode"
@@ -1804,7 +2201,7 @@ def check_visibility(h: Harness) -> CheckResult:
                 for spec in [FilterSpec(), *specs]:
                     response = target.list_tasks(spec)
                     judged += 1
-                    if not _list_or_fail(h, universe, spec, response, rid):
+                    if not _list_or_fail(h, universe, spec, response, req):
                         continue
                     leaked = _ids(response) - (universe.visible or frozenset())
                     if leaked:
@@ -1836,7 +2233,7 @@ def check_visibility(h: Harness) -> CheckResult:
         result = h.explore(_with_filters(h, 8, min_tasks=1), prop)
         return _finish(
             h,
-            rid,
+            req,
             result,
             f"{judged} responses to a limited principal stayed within its visible set",
         )
@@ -1956,12 +2353,44 @@ def _fault(h: Harness, error_type: str, status: int) -> CheckResult | str:
     return f"{error_type} -> HTTP {status}{shown} with a valid body"
 
 
-def check_fault_503(h: Harness) -> CheckResult:
+@requirement(
+    id="FAULT-503",
+    modes=("controlled",),
+    title="503 ServiceUnavailable bodies are valid",
+    level="MUST",
+    feature="faults",
+    sources=(
+        page(
+            225,
+            "[503] if the system is unable to communicate with a service to complete the request.",
+        ),
+    ),
+)
+def check_fault_503(h: Harness, req: Requirement) -> CheckResult:
     outcome = _fault(h, "SERVICE_UNAVAILABLE", 503)
     return outcome if isinstance(outcome, CheckResult) else CheckResult.passed(outcome)
 
 
-def check_fault_500(h: Harness) -> CheckResult:
+@requirement(
+    id="FAULT-500",
+    modes=("controlled",),
+    title="500 Error (or InternalServerError) and ResourceInaccessible bodies are valid",
+    level="MUST",
+    feature="faults",
+    sources=(
+        page(
+            187,
+            "Vapi Std Errors Error if the system reports an error while responding to the request.",
+        ),
+        OVER_1000_INACCESSIBLE,
+        bindings(
+            "InternalServerError (vapi.std.errors)",
+            "it could occur in response to the invocation of any method.",
+        ),
+    ),
+    alternatives=("error-500-type",),
+)
+def check_fault_500(h: Harness, req: Requirement) -> CheckResult:
     done = []
     for error_type in ("ERROR", "RESOURCE_INACCESSIBLE"):
         outcome = _fault(h, error_type, 500)
@@ -1974,7 +2403,27 @@ def check_fault_500(h: Harness) -> CheckResult:
 # --- fuzzing ------------------------------------------------------------------------------------
 
 
-def check_fuzzing(h: Harness) -> CheckResult:
+@requirement(
+    id="FUZZ-SCHEMATHESIS",
+    title="Schema-driven fuzzing finds no contract violation",
+    level="MUST",
+    feature="fuzzing",
+    sources=(
+        INVALID_PARAMETERS_400,
+        bindings(
+            "Tasks.list",
+            "the parameters, return type and errors of the operation"
+            " (contracts/openapi.yaml restates them)",
+        ),
+    ),
+    alternatives=(
+        "filter-without-tasks-or-services",
+        "repeated-values",
+        "unknown-status",
+        "unknown-identifiers",
+    ),
+)
+def check_fuzzing(h: Harness, req: Requirement) -> CheckResult:
     """Hook: ``snapconform.engine.fuzzing.fuzz_target`` (schemathesis) through the run's Target."""
     try:
         from snapconform.engine import fuzzing
@@ -1997,7 +2446,7 @@ def check_fuzzing(h: Harness) -> CheckResult:
         )
     if report.transport_errors:
         return CheckResult.failed(f"{report.transport_errors} transport error(s) in {sent}")
-    minimum = h.minimum_requests("FUZZ-SCHEMATHESIS")
+    minimum = h.minimum_requests(req.id)
     if report.budget_exhausted and report.requests_sent < minimum:
         # Fewer fuzzed requests than a verdict needs, without a deviation, are no pass.
         expired = h.plan is not None and h.plan.expired()

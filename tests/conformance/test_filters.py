@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 import pytest
 
-from snapconform.engine.requirements import Requirement, requirements_for
+from snapconform.engine.registry import Requirement, requirements_for
 
 
 @pytest.mark.parametrize(

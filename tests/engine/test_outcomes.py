@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 
 from snapconform.contracts import default_contracts
-from snapconform.engine import checks, fuzzing
+from snapconform.engine import fuzzing
 from snapconform.engine.config import RunConfig
 from snapconform.engine.plan import RunPlan
 from snapconform.engine.pytest_plugin import judge
@@ -169,7 +169,7 @@ def test_the_schema_ties_reasons_to_outcomes() -> None:
 
 @pytest.mark.slow
 def test_a_crashing_check_is_not_checked_not_failed() -> None:
-    def crashes(h: Any) -> CheckResult:
+    def crashes(h: Any, req: Requirement) -> CheckResult:
         raise KeyError("a bug in the harness")
 
     source = Source("page line 1", "a test requirement")
@@ -189,7 +189,7 @@ def test_fuzzing_cut_short_by_the_budget_is_not_a_pass(monkeypatch: pytest.Monke
     with harness_for(max_examples=2) as harness:
         harness.plan = RunPlan.make("controlled", RunConfig().max_requests)
         assert harness.minimum_requests("FUZZ-SCHEMATHESIS") > 3
-        result = checks.check_fuzzing(harness)
+        result = requirement("FUZZ-SCHEMATHESIS").check(harness)
     assert (result.outcome, result.reason) == ("not_checked", "budget")
     assert "after 3 fuzzed request(s), fewer than the" in result.detail
 

@@ -1,0 +1,205 @@
+"""The requirement registry: each requirement is declared once, on the check that judges it.
+
+A check is a function ``check_x(h: Harness, req: Requirement) -> CheckResult`` of the
+``snapconform.engine.checks`` package, declared with :func:`requirement`::
+
+    @requirement(
+        id="FILTER-SOUNDNESS",
+        title="Every returned task matches the filter",
+        level="MUST",
+        feature="filter semantics",
+        sources=(L2, AND),
+        alternatives=("users-case",),
+    )
+    def check_filter_soundness(h: Harness, req: Requirement) -> CheckResult: ...
+
+The check receives its own :class:`Requirement` (``req.id`` for uncertain cases, the plan's
+minimum, the audit's findings), so no id is typed twice. Everything else is built from the
+registry: :func:`catalogue` (the documented order), the conformance suite (one test per
+requirement of a feature: :func:`requirements_for`), ``docs/requirements.md``
+(``python -m snapconform.engine.requirements``), the Allure labels and the summary rows.
+
+This module imports no check: :func:`catalogue` imports the checks package, whose import
+registers every declaration.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Literal, TypeVar
+
+from snapconform.engine.config import Mode
+
+if TYPE_CHECKING:
+    from snapconform.engine.harness import Harness
+    from snapconform.engine.verdicts import CheckResult
+
+Level = Literal["MUST", "SHOULD"]
+Feature = Literal["contract", "filter semantics", "cap", "auth", "faults", "fuzzing"]
+#: The documented order of the features (the catalogue, the docs, the suite's modules).
+FEATURES: tuple[Feature, ...] = ("contract", "filter semantics", "cap", "auth", "faults", "fuzzing")
+MODES: tuple[Mode, ...] = ("controlled", "declared", "observed")
+
+#: The published reference page of the operation.
+SPEC_URL = (
+    "https://developer.broadcom.com/xapis/vsphere-automation-api/latest/api/snapservice/tasks/get/"
+)
+EPIC = "GET /api/snapservice/tasks"
+#: The package whose modules declare the requirements (imported by :func:`catalogue`).
+CHECKS_PACKAGE = "snapconform.engine.checks"
+
+
+@dataclass(frozen=True)
+class Source:
+    """Where a requirement comes from: a page line or a bindings docstring, quoted.
+
+    ``where`` is ``page line N`` (the published reference page, :data:`SPEC_URL`),
+    ``bindings <Class.member>`` (vmware-vsan-data-protection 9.1.1.0 /
+    vmware-vapi-common-client docstrings), or ``ours`` (a reading of ours that no source
+    states: such a requirement is SHOULD, and says so).
+    """
+
+    where: str
+    quote: str
+
+    def render(self) -> str:
+        return f"{self.where}: “{self.quote}”"
+
+
+def page(line: int, quote: str) -> Source:
+    return Source(f"page line {line}", quote)
+
+
+def bindings(member: str, quote: str) -> Source:
+    return Source(f"bindings {member}", quote)
+
+
+def ours(reading: str) -> Source:
+    return Source("ours (stricter reading, hence SHOULD)", reading)
+
+
+Check = Callable[["Harness", "Requirement"], "CheckResult"]
+C = TypeVar("C", bound=Check)
+
+
+@dataclass(frozen=True)
+class Requirement:
+    """One requirement and the check that judges it (``check(h)`` runs it)."""
+
+    id: str
+    title: str
+    level: Level
+    feature: Feature
+    sources: tuple[Source, ...]
+    #: The declared check function; it receives this requirement.
+    function: Check = field(repr=False, compare=False)
+    #: The modes whose runs plan and run this check (elsewhere it is not applicable).
+    modes: tuple[Mode, ...] = MODES
+    #: Checks that judge every response of the run run after all others (``audit``).
+    audit: bool = False
+    #: Documented alternatives the check accepts (summary ``variants`` question keys).
+    alternatives: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if not self.sources:
+            raise ValueError(f"requirement {self.id} has no source")
+        if self.level == "MUST" and all(s.where.startswith("ours") for s in self.sources):
+            raise ValueError(f"requirement {self.id}: a MUST needs a page or bindings source")
+        if self.feature not in FEATURES:
+            raise ValueError(f"requirement {self.id}: unknown feature {self.feature!r}")
+        if not self.modes or not set(self.modes) <= set(MODES):
+            raise ValueError(f"requirement {self.id}: modes must be some of {MODES}")
+
+    def check(self, h: Harness) -> CheckResult:
+        """Run this requirement's check on the run's harness."""
+        return self.function(h, self)
+
+    @property
+    def source(self) -> str:
+        """Every source, rendered on one line (catalogue, Allure, summary.md)."""
+        return " · ".join(source.render() for source in self.sources)
+
+    @property
+    def check_name(self) -> str:
+        return self.function.__name__
+
+    @property
+    def check_path(self) -> str:
+        """Where the check is defined: ``module.function``."""
+        return f"{self.function.__module__}.{self.function.__name__}"
+
+    @property
+    def severity(self) -> str:
+        return "critical" if self.level == "MUST" else "minor"
+
+
+_REGISTERED: dict[str, Requirement] = {}
+
+
+def requirement(
+    *,
+    id: str,
+    title: str,
+    level: Level,
+    feature: Feature,
+    sources: tuple[Source, ...],
+    modes: tuple[Mode, ...] = MODES,
+    alternatives: tuple[str, ...] = (),
+    audit: bool = False,
+) -> Callable[[C], C]:
+    """Declare the requirement the decorated check judges (the function is returned as is)."""
+
+    def register(function: C) -> C:
+        if id in _REGISTERED and _REGISTERED[id].function is not function:
+            raise ValueError(
+                f"requirement {id} declared twice: {_REGISTERED[id].check_path} and"
+                f" {function.__module__}.{function.__name__}"
+            )
+        _REGISTERED[id] = Requirement(
+            id=id,
+            title=title,
+            level=level,
+            feature=feature,
+            sources=tuple(sources),
+            function=function,
+            modes=tuple(modes),
+            audit=audit,
+            alternatives=tuple(alternatives),
+        )
+        return function
+
+    return register
+
+
+def catalogue() -> tuple[Requirement, ...]:
+    """Every requirement, in the documented order: by feature, then as declared."""
+    importlib.import_module(CHECKS_PACKAGE)
+    declared = list(_REGISTERED.values())
+    return tuple(sorted(declared, key=lambda r: (FEATURES.index(r.feature), declared.index(r))))
+
+
+def declared(function: Check) -> Requirement:
+    """The requirement ``function`` was declared for (a check naming another's id)."""
+    for declaration in _REGISTERED.values():
+        if declaration.function is function:
+            return declaration
+    raise KeyError(f"{function.__module__}.{function.__name__} declares no requirement")
+
+
+def by_id() -> dict[str, Requirement]:
+    return {r.id: r for r in catalogue()}
+
+
+def get(requirement_id: str) -> Requirement:
+    """The requirement ``requirement_id`` (KeyError naming it when there is none)."""
+    try:
+        return by_id()[requirement_id]
+    except KeyError:
+        raise KeyError(f"unknown requirement {requirement_id!r}") from None
+
+
+def requirements_for(feature: Feature) -> tuple[Requirement, ...]:
+    """The requirements of one feature (one conformance module each), in documented order."""
+    return tuple(r for r in catalogue() if r.feature == feature)
