@@ -102,3 +102,326 @@ def summary(samples: list[float]) -> dict[str, float]:
 
 def ratio(numerator: float, denominator: float) -> float | None:
     return round(numerator / denominator, 2) if denominator else None
+
+
+# --- servers and tools, as users run them -------------------------------------------------------
+
+API_PREFIX = "/api/snapservice/"
+#: One universe for every server of a comparison: the reference server's generated default.
+UNIVERSE_SEED = 0
+UNIVERSE_SIZE = 1500
+
+
+def git_commit() -> str:
+    """The commit the figures were measured on (``+dirty`` when the tree has changes)."""
+    import subprocess
+
+    def git(*args: str) -> str:
+        done = subprocess.run(
+            ["git", *args], cwd=ROOT, capture_output=True, text=True, check=False, timeout=30
+        )
+        return done.stdout.strip()
+
+    commit = git("rev-parse", "--short=10", "HEAD") or "unknown"
+    return commit + ("+dirty" if git("status", "--porcelain", "--untracked-files=no") else "")
+
+
+def spread(samples: list[float]) -> str:
+    """``median [min-max] (n)``: every figure of the report with its spread."""
+    if not samples:
+        return "n/a"
+    s = summary([float(x) for x in samples])
+
+    def f(x: float) -> str:
+        return f"{x:,.0f}" if abs(x) >= 100 else f"{x:,.3g}"
+
+    return f"{f(s['median'])} [{f(s['min'])}..{f(s['max'])}] (n={s['n']})"
+
+
+def child_cpu_seconds() -> float:
+    """User + system CPU of every waited-for child process so far (grandchildren included)."""
+    import resource
+
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+class RequestCounter:
+    """ASGI wrapper counting the requests to the API (``/api/snapservice/*``) it forwards.
+
+    The control protocol of a mock (``/control``) is set-up, not testing: not counted. The
+    query strings of ``GET /api/snapservice/tasks`` are kept when ``record`` is set (the equal-
+    work throughput replays them).
+    """
+
+    def __init__(self, app: Any, record: bool = False) -> None:
+        import threading
+
+        self.app = app
+        self.record = record
+        self.lock = threading.Lock()
+        self.requests = 0
+        self.by_operation: dict[str, int] = {}
+        self.queries: list[str] = []
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "http" and scope["path"].startswith(API_PREFIX):
+            key = f"{scope['method']} {scope['path']}"
+            with self.lock:
+                self.requests += 1
+                self.by_operation[key] = self.by_operation.get(key, 0) + 1
+                if self.record and key == "GET /api/snapservice/tasks":
+                    self.queries.append(scope.get("query_string", b"").decode("latin-1"))
+        await self.app(scope, receive, send)
+
+
+class CountedServer:
+    def __init__(self, base_url: str, counter: RequestCounter) -> None:
+        self.base_url = base_url
+        self.counter = counter
+        self.control_url = f"{base_url}/control"
+
+
+def counted_server(config: Any, record: bool = False) -> Any:
+    """A fresh reference server for ``config`` on 127.0.0.1 whose API requests are counted.
+
+    Started as ``serve_in_thread`` starts it (same app factory, socket and uvicorn settings),
+    with the counter as the outermost ASGI layer.
+    """
+    import contextlib
+    import threading
+
+    import uvicorn
+
+    from snapconform.server.app import create_app
+    from snapconform.server.runner import bind_socket, uvicorn_config
+
+    @contextlib.contextmanager
+    def serving() -> Any:
+        counter = RequestCounter(create_app(config), record=record)
+        sock = bind_socket("127.0.0.1", 0)
+        server = uvicorn.Server(uvicorn_config(counter))
+        thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+        thread.start()
+        deadline = time.monotonic() + 30
+        while not server.started:
+            if time.monotonic() > deadline or not thread.is_alive():
+                server.should_exit = True
+                raise RuntimeError("the benchmark server did not start")
+            time.sleep(0.01)
+        try:
+            yield CountedServer(f"http://127.0.0.1:{sock.getsockname()[1]}", counter)
+        finally:
+            server.should_exit = True
+            thread.join(15)
+            sock.close()
+
+    return serving()
+
+
+def server_config(
+    mutant: str | None, *, control: bool, latency_ms: float = 0.0, seed: int = UNIVERSE_SEED
+) -> Any:
+    """The faithful server (``mutant`` None) or a mutant, on the default 1500-task universe."""
+    from dataclasses import replace
+
+    from snapconform.server.app import ServerConfig
+    from snapconform.server.defaults import default_state
+
+    base = ServerConfig(
+        state=default_state(seed, size=UNIVERSE_SIZE),
+        control=control,
+        seed=seed,
+        latency=latency_ms / 1000,
+    )
+    if mutant is None:
+        return base
+    from snapconform.mutants import get
+
+    return replace(get(mutant).server_config(base), control=control)
+
+
+def api_version_of(mutant: str | None) -> str:
+    if mutant is None:
+        return "8.0.3"
+    from snapconform.mutants import get
+
+    return get(mutant).api_version
+
+
+def openapi_file(directory: Path) -> Path:
+    """The project's OpenAPI (contracts/openapi.yaml) bundled into one JSON file."""
+    import json
+
+    from snapconform.contracts import default_contracts
+
+    path = directory / "openapi.json"
+    path.write_text(json.dumps(default_contracts().bundled_openapi()), encoding="utf-8")
+    return path
+
+
+def schemathesis_executable() -> list[str]:
+    import shutil
+
+    beside = Path(sys.executable).with_name("schemathesis")
+    if beside.exists():
+        return [str(beside)]
+    found = shutil.which("schemathesis")
+    return [found] if found else [sys.executable, "-m", "schemathesis.cli"]
+
+
+def run_schemathesis(
+    server: CountedServer,
+    schema: Path,
+    *,
+    seed: int,
+    max_examples: int,
+    continue_on_failure: bool = True,
+    timeout: float = 900,
+) -> dict[str, Any]:
+    """Bare ``schemathesis run --checks all`` (every default phase, one worker, HTTP Basic as
+    the documented administrator, no example database); the server counts what it sent."""
+    import json
+    import shutil
+    import subprocess
+    import tempfile
+
+    from snapconform.server.defaults import ADMIN_PASSWORD, ADMIN_USERNAME
+
+    report_dir = Path(tempfile.mkdtemp(prefix="st-report-"))
+    command = [
+        *schemathesis_executable(),
+        "run",
+        str(schema),
+        "--url",
+        server.base_url,
+        "--checks",
+        "all",
+        "--auth",
+        f"{ADMIN_USERNAME}:{ADMIN_PASSWORD}",
+        "--seed",
+        str(seed),
+        "--max-examples",
+        str(max_examples),
+        "--workers",
+        "1",
+        "--generation-database",
+        "none",
+        "--report",
+        "json",
+        "--report-dir",
+        str(report_dir),
+        "--no-color",
+        *(["--continue-on-failure"] if continue_on_failure else []),
+    ]
+    before_requests = server.counter.requests
+    cpu_before = child_cpu_seconds()
+    started = time.perf_counter()
+    try:
+        done = subprocess.run(
+            command, capture_output=True, text=True, timeout=timeout, check=False, cwd=report_dir
+        )
+        exit_status: int | None = done.returncode
+    except subprocess.TimeoutExpired:
+        exit_status = None
+    wall = time.perf_counter() - started
+    reports = sorted(report_dir.glob("json-*.json"))
+    report: dict[str, Any] = json.loads(reports[-1].read_text("utf-8")) if reports else {}
+    shutil.rmtree(report_dir, ignore_errors=True)
+    kinds = sorted({f"{f.get('code')} {f.get('title')}" for f in report.get("failures", [])})
+    return {
+        "tool": "schemathesis",
+        "exit_status": exit_status,
+        "max_examples": max_examples,
+        "failure_kinds": kinds,
+        "requests": server.counter.requests - before_requests,
+        "wall_seconds": round(wall, 3),
+        "cpu_seconds": round(child_cpu_seconds() - cpu_before, 3),
+    }
+
+
+def run_snapconform(
+    server: CountedServer,
+    mode: str,
+    *,
+    seed: int,
+    max_requests: int | None,
+    api_version: str = "8.0.3",
+    state_file: Path | None = None,
+    timeout: float = 1800,
+) -> dict[str, Any]:
+    """``snapconform run`` as a user runs it (the CLI in a subprocess, start-up included).
+
+    ``controlled``: through the mock's control protocol. ``declared``: with ``state_file``.
+    ``observed``: credentials only (the documented administrator and unprivileged principal).
+    """
+    import json
+    import os
+    import shutil
+    import subprocess
+    import tempfile
+
+    from snapconform.server.defaults import (
+        ADMIN_PASSWORD,
+        ADMIN_USERNAME,
+        NOPRIVS_PASSWORD,
+        NOPRIVS_USERNAME,
+    )
+
+    work = Path(tempfile.mkdtemp(prefix="snapconform-bench-"))
+    args = [
+        "--base-url",
+        server.base_url,
+        "--api-version",
+        api_version,
+        "--seed",
+        str(seed),
+        "--report-dir",
+        str(work / "report"),
+    ]
+    if max_requests is not None:
+        args += ["--max-requests", str(max_requests)]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SNAPCONFORM_")}
+    if mode == "controlled":
+        args += ["--control-url", server.control_url]
+    else:
+        if mode == "declared":
+            assert state_file is not None, "declared mode needs the state file"
+            args += ["--state-file", str(state_file)]
+        args += ["--username", ADMIN_USERNAME, "--unprivileged-username", NOPRIVS_USERNAME]
+        env["SNAPCONFORM_PASSWORD"] = ADMIN_PASSWORD
+        env["SNAPCONFORM_UNPRIVILEGED_PASSWORD"] = NOPRIVS_PASSWORD
+    before_requests = server.counter.requests
+    cpu_before = child_cpu_seconds()
+    started = time.perf_counter()
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "snapconform", "run", *args],
+            capture_output=True,
+            text=True,
+            env=env,
+            cwd=work,
+            timeout=timeout,
+            check=False,
+        )
+        exit_status: int | None = done.returncode
+        stderr_tail = done.stderr.strip().splitlines()[-3:]
+    except subprocess.TimeoutExpired:
+        exit_status, stderr_tail = None, ["timeout"]
+    wall = time.perf_counter() - started
+    summary_path = work / "report" / "summary.json"
+    document = json.loads(summary_path.read_text("utf-8")) if summary_path.exists() else {}
+    shutil.rmtree(work, ignore_errors=True)
+    requirements = document.get("requirements", [])
+    return {
+        "tool": f"snapconform ({mode})",
+        "exit_status": exit_status,
+        "verdict": document.get("verdict"),
+        "failed": sorted(r["id"] for r in requirements if r["outcome"] == "failed"),
+        "not_checked": sorted(r["id"] for r in requirements if r["outcome"] == "not_checked"),
+        "requests": server.counter.requests - before_requests,
+        "requests_reported": document.get("requests"),
+        "wall_seconds": round(wall, 3),
+        "cpu_seconds": round(child_cpu_seconds() - cpu_before, 3),
+        "stderr_tail": stderr_tail if exit_status not in (0, 1, 3) else [],
+    }

@@ -1,66 +1,79 @@
-"""Run every benchmark of issue 9 and write bench/RESULTS.md from their JSON results.
+"""Run the benchmarks of issue 18 and write bench/RESULTS.md and bench/detection.png.
 
-    python bench/run_all.py [--quick] [--only validation,run,throughput,server]
-    python bench/run_all.py --report-only     # regenerate RESULTS.md from the JSON files
+    python bench/run_all.py                    # everything, full size (tox -e bench)
+    python bench/run_all.py --quick            # small configurations, for development
+    python bench/run_all.py --only detection --mutants sample --budgets 300,1000 --repeats 3
+    python bench/run_all.py --report-only      # rewrite RESULTS.md/PNG from the JSON files
 
-The scripts run one after the other (never in parallel: the machine has 2 shared cores):
+The scripts run one after the other (never in parallel: the machine has 2 shared cores), each
+as a subprocess writing its JSON file; RESULTS.md is then written from the JSON files alone:
 
-1. bench/server_bench.py      reference server figures (100 000 tasks)   -> server_results.json
-2. bench/validation_bench.py  harness CPU per 1000-item response         -> validation_results.json
-3. bench/run_bench.py         default ``snapconform run``                -> run_results.json
-4. bench/throughput_bench.py  snapconform run vs bare schemathesis run   -> throughput_results.json
+1. detection_bench.py   mutants caught per request sent: snapconform vs bare schemathesis
+2. throughput_bench.py  equal work: one recorded request stream replayed by each side
+3. default_run_bench.py the cost of a verdict per mode at 0, 40 and 200 ms latency
+4. validation_bench.py  harness CPU per 1000-item response (shipped audit, bindings included)
+5. server_bench.py      the reference server's own figures
 
-RESULTS.md quotes medians and ratios, the machine, and the load average around each script
-(other engineers share the machine: high load inflates wall times, not ratios measured
-interleaved).
+RESULTS.md records the commit, the machine, the load average around each script, the number of
+repetitions and the options of every section. Subset options: ``--mutants`` (all, sample, or
+names), ``--budgets``, ``--repeats`` (at least 3 for a median with a spread), ``--latencies``.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import shlex
 import subprocess
 import sys
 import time
 from typing import Any
 
-from benchlib import BENCH_DIR, ROOT, load, machine
+from benchlib import BENCH_DIR, ROOT, git_commit, load, machine
 
 REPORT = BENCH_DIR / "RESULTS.md"
-
-#: name -> (script, its results file, arguments for a full and for a quick run)
-BENCHES: dict[str, tuple[str, str, list[str], list[str]]] = {
-    "server": (
-        "server_bench.py",
-        "server_results.json",
-        [],
-        ["--tasks", "20000", "--seconds", "2"],
-    ),
-    "validation": (
-        "validation_bench.py",
-        "validation_results.json",
-        ["--profile"],
-        ["--repeats", "5"],
-    ),
-    "run": ("run_bench.py", "run_results.json", ["--repeats", "2"], ["--skip-counted"]),
-    "throughput": (
-        "throughput_bench.py",
-        "throughput_results.json",
-        ["--repeats", "3"],
-        ["--repeats", "1"],
-    ),
+RUNS = BENCH_DIR / "run_all_results.json"
+ORDER = ("detection", "throughput", "verdict", "validation", "server")
+SCRIPTS = {
+    "detection": ("detection_bench.py", "detection_results.json"),
+    "throughput": ("throughput_bench.py", "throughput_results.json"),
+    "verdict": ("default_run_bench.py", "default_run_results.json"),
+    "validation": ("validation_bench.py", "validation_results.json"),
+    "server": ("server_bench.py", "server_results.json"),
 }
 
 
-def run_script(name: str, quick: bool) -> dict[str, Any]:
-    script, _, full, fast = BENCHES[name]
-    command = [sys.executable, str(BENCH_DIR / script), *(fast if quick else full)]
-    print(f"== {name}: {' '.join(command[1:])}", flush=True)
+def script_arguments(name: str, args: argparse.Namespace) -> list[str]:
+    repeats = args.repeats
+    if name == "detection":
+        mutants = args.mutants or ("sample" if args.quick else "all")
+        budgets = args.budgets or ("300,1000" if args.quick else "100,300,1000,3000")
+        out = ["--mutants", mutants, "--budgets", budgets, "--repeats", str(repeats), "--plot"]
+        if args.tools:
+            out += ["--tools", args.tools]
+        return out
+    if name == "throughput":
+        return ["--repeats", str(repeats), "--record-budget", "450" if args.quick else "1000"]
+    if name == "verdict":
+        latencies = args.latencies or ("0" if args.quick else "0,40,200")
+        return ["--repeats", str(repeats), "--latencies", *latencies.split(",")]
+    if name == "validation":
+        return ["--repeats", str(max(repeats, 5 if args.quick else 15)), "--profile"]
+    if name == "server":
+        return ["--tasks", "20000", "--seconds", "2"] if args.quick else []
+    raise ValueError(name)
+
+
+def run_script(name: str, args: argparse.Namespace) -> dict[str, Any]:
+    script = SCRIPTS[name][0]
+    command = [sys.executable, str(BENCH_DIR / script), *script_arguments(name, args)]
+    print(f"== {name}: {shlex.join(command[1:])}", flush=True)
     before = load()
     started = time.monotonic()
-    completed = subprocess.run(command, cwd=BENCH_DIR, check=False, timeout=3600)
+    completed = subprocess.run(command, cwd=BENCH_DIR, check=False, timeout=48 * 3600)
     return {
-        "script": script,
+        "script": f"bench/{script}",
+        "arguments": shlex.join(command[2:]),
         "exit_code": completed.returncode,
         "seconds": round(time.monotonic() - started, 1),
         "load_before": before,
@@ -69,203 +82,188 @@ def run_script(name: str, quick: bool) -> dict[str, Any]:
 
 
 def read(name: str) -> dict[str, Any] | None:
-    path = BENCH_DIR / BENCHES[name][1]
-    if not path.exists():
-        return None
-    return json.loads(path.read_text(encoding="utf-8"))
+    path = BENCH_DIR / SCRIPTS[name][1]
+    return json.loads(path.read_text("utf-8")) if path.exists() else None
 
 
-def fmt(value: Any, unit: str = "") -> str:
-    if value is None:
-        return "n/a"
-    if isinstance(value, float):
-        return f"{value:,.2f}{unit}"
-    return f"{value}{unit}"
+def stamp(data: dict[str, Any]) -> str:
+    return f"_Measured on commit `{data.get('commit', 'unknown')}`._"
 
 
-def goal(ok: bool | None) -> str:
-    return "n/a" if ok is None else ("met" if ok else "**not met**")
+def detection_section(data: dict[str, Any] | None) -> list[str]:
+    import detection_bench
 
-
-def server_section(data: dict[str, Any] | None) -> list[str]:
-    out = ["## 4. Reference server (bench/server_bench.py, H2's script)", ""]
-    if not data:
-        return [*out, "No bench/server_results.json: run `python bench/server_bench.py`.", ""]
+    out = ["## 1. Detection per request: snapconform vs bare schemathesis", ""]
+    if not data or "analysis" not in data:
+        return [*out, "Not measured in this run (`--only detection`).", ""]
     out += [
-        "Figures as written by the server's own benchmark (indexed server next to a naive",
-        "full-scan baseline; the ratio is baseline / indexed, > 1 means the server is faster).",
+        stamp(data),
         "",
-        "```json",
-        json.dumps({k: v for k, v in data.items() if k not in ("machine",)}, indent=2)[:6000],
-        "```",
+        "![mutants caught against requests sent](detection.png)",
         "",
-    ]
-    return out
-
-
-def validation_section(data: dict[str, Any] | None) -> list[str]:
-    out = ["## 2. Harness CPU per response (bench/validation_bench.py)", ""]
-    if not data:
-        return [*out, "not measured", ""]
-    out += [
-        f"Body: {data['items']}-item ListResult of the generated universe"
-        f" ({data['body_bytes']:,} bytes). Medians over interleaved repeats: wall ms, and"
-        " this thread's CPU ms (not inflated by waiting for a core on the loaded machine).",
-        f"Load average before/after: {data['load_before']} / {data['load_after']}.",
+        "How each tool's budget is enforced: snapconform by `--max-requests B` (it refuses a",
+        "budget below the minimum a complete verdict needs: exit 2, no request sent, shown as",
+        "'refused runs'); schemathesis has no request budget, so `--max-examples E` per budget,",
+        "E calibrated on the faithful server, with `--continue-on-failure` (without it, it stops",
+        "each operation at its first failure and sends ~92 requests whatever E is). The x-axis is",
+        "the requests the server counted (API calls only; the control protocol of controlled",
+        "mode is set-up, not counted). Which mode compares fairly: **observed** (credentials",
+        "only, no control protocol), as a bare schemathesis run against a mock is; controlled",
+        "mode (the mock's control protocol) is drawn as its own line: the strongest mode, not",
+        "available against a real vCenter.",
         "",
-        "| validator | wall median ms | wall p90 ms | CPU median ms | keeps verdicts |",
-        "|---|---:|---:|---:|---|",
-    ]
-    for name, row in data["validators_ms"].items():
-        keeps = "yes" if row["keeps_contract_verdicts"] else "**no**"
-        out.append(
-            f"| {name} | {fmt(row['median'])} | {fmt(row['p90'])} |"
-            f" {fmt(row.get('cpu_median'))} | {keeps} |"
-        )
-    out += ["", "Verdicts on the probes (True = agrees with the contract):", ""]
-    probes = next(iter(data["verdicts"].values())).keys()
-    out.append("| validator | " + " | ".join(probes) + " |")
-    out.append("|---|" + "---|" * len(probes))
-    for name, verdicts in data["verdicts"].items():
-        out.append(f"| {name} | " + " | ".join(str(verdicts[p]) for p in probes) + " |")
-    out += [
+        "Caught: the tool reports a failure kind (snapconform: a failed requirement id;",
+        "schemathesis: a failure code and title) that the faithful server does not produce with",
+        "the same tool, budget and seed. False positive: the faithful server flagged at all.",
         "",
-        "Speed-up of the adopted validator (`snapconform.fastvalidate`, now behind"
-        " `Contracts.errors`) over jsonschema:"
-        f" **{fmt(data['speedup_validate_fast_vs_contracts_errors'])}x**."
-        f" An invalid body still costs jsonschema's time (exact messages):"
-        f" {fmt(data['validate_fast_invalid_body_ms']['median'])} ms.",
-        "",
-        "| oracle part | median ms |",
-        "|---|---:|",
-    ]
-    for name, row in data["oracle_ms"].items():
-        out.append(f"| {name} | {fmt(row['median'])} |")
-    out.append(
-        f"| ResponseAudit (engine, as shipped, per new response) |"
-        f" {fmt(data['response_audit_ms']['median'])} |"
-    )
-    pure = data["oracle_ms"]["validation + pure oracle"]["median"]
-    out += [
-        "",
-        f"Goal: validation + oracle <= {data['goal_ms']} ms median: {fmt(pure)} ms,"
-        f" {goal(data['validation_plus_pure_oracle_meets_goal'])}.",
-        "",
-    ]
-    if data.get("audit_profile"):
-        out += [
-            "Profile of the audit (pyinstrument):",
-            "",
-            "```",
-            data["audit_profile"].strip(),
-            "```",
-            "",
-        ]
-    return out
-
-
-def run_section(data: dict[str, Any] | None) -> list[str]:
-    out = ["## 1. Default `snapconform run` (bench/run_bench.py)", ""]
-    if not data:
-        return [*out, "not measured", ""]
-    out += [
-        f"Command: `{data['command']}` (embedded reference server, seed 0)."
-        f" Load average before/after: {data['load_before']} / {data['load_after']}.",
-        "",
-        "| run | wall s | exit | verdict | requests | distinct filters (engine) |",
-        "|---|---:|---:|---|---:|---:|",
-    ]
-    for index, run in enumerate(data["embedded_runs"]):
-        out.append(
-            f"| embedded #{index + 1} | {fmt(run['wall_seconds'])} | {run['exit_code']} |"
-            f" {run['verdict']} | {fmt(run['requests'])} |"
-            f" {fmt(run['distinct_filters_reported'])} |"
-        )
-    counted = data.get("counted_run")
-    if counted:
-        out += [
-            "",
-            f"Counted server-side (a counting Behaviour on the reference server, controlled mode):"
-            f" {counted['server_list_calls']} list calls,"
-            f" {counted['server_distinct_query_strings']} distinct query strings,"
-            f" **{counted['server_distinct_filters']} distinct filters**"
-            f" after normalisation; the run took {fmt(counted['wall_seconds'])} s"
-            f" ({counted['verdict']}).",
-        ]
-    out += [
-        "",
-        f"Goals: median wall {fmt(data['wall_seconds']['median'])} s <= {data['goal_seconds']} s:"
-        f" {goal(data['meets_time_goal'])}; >= {data['goal_distinct_filters']} distinct filter"
-        f" cases: {goal(data['meets_filter_goal'])}.",
+        *detection_bench.markdown(data),
         "",
     ]
     return out
 
 
 def throughput_section(data: dict[str, Any] | None) -> list[str]:
-    out = [
-        "## 3. Throughput: snapconform run vs bare schemathesis run (bench/throughput_bench.py)",
-        "",
-    ]
+    import throughput_bench
+
+    out = ["## 2. Throughput on equal work (one recorded request stream)", ""]
     if not data:
-        return [*out, "not measured", ""]
-    out += [
-        f"Same reference server (API {data['api_version']}, one uvicorn worker), requests to"
-        f" /api/snapservice/* counted by the server, CLI start-up included; budgets"
-        f" {data['budget']}. Load average before/after: {data['load_before']}"
-        f" / {data['load_after']}.",
+        return [*out, "Not measured in this run.", ""]
+    return [
+        *out,
+        stamp(data),
         "",
-        "| tool | run | requests | wall s | req/s | exit |",
-        "|---|---:|---:|---:|---:|---:|",
-    ]
-    for tool, rows in data["runs"].items():
-        for index, row in enumerate(rows):
-            out.append(
-                f"| {tool} | {index + 1} | {row['requests']} | {fmt(row['wall_seconds'])} |"
-                f" {fmt(row['requests_per_second'])} | {row['exit_status']} |"
-            )
-    rates = data["requests_per_second"]
-    out += [
+        "What differs between the sides, measured separately: the transport (snapconform's",
+        "httpx `Target` vs schemathesis' requests session) and the validation (snapconform's",
+        "audit: schema + the endpoint's oracle + the official-bindings decode; schemathesis:",
+        "its `--checks all` on a replayed GET, schema conformance of the body included). The",
+        "validation cost is each side's total minus its transport-only figure.",
         "",
-        f"Median req/s: snapconform {fmt(rates['snapconform']['median'])}, schemathesis"
-        f" {fmt(rates['schemathesis']['median'])};"
-        f" ratio **{fmt(data['ratio_snapconform_over_schemathesis'])}**"
-        f" (goal >= {data['goal_ratio']}: {goal(data['meets_goal'])}).",
+        *throughput_bench.markdown(data),
         "",
     ]
+
+
+def verdict_section(verdict: dict[str, Any] | None, validation: dict[str, Any] | None) -> list:
+    import default_run_bench
+
+    out = ["## 3. The cost of a verdict", "", "### Requests and time to a complete verdict", ""]
+    if verdict:
+        out += [stamp(verdict), "", *default_run_bench.markdown(verdict), ""]
+    else:
+        out += ["Not measured in this run.", ""]
+    out += ["### Harness CPU per 1000-item response (the shipped audit)", ""]
+    if not validation or "response_audit_cpu_ms" not in validation:
+        return [*out, "Not measured in this run.", ""]
+    out += [
+        stamp(validation),
+        "",
+        "The engine's `ResponseAudit` exactly as `snapconform run` calls it on every list",
+        "response (schema, status-conditional rules, duplicate ids, unknown properties, and the",
+        "official-bindings decode with its per-run cache), on this thread's CPU time, median",
+        f"[min..max] of {validation.get('repeats', '?')} samples. Load average before/after:",
+        f"{validation['load_before']} / {validation['load_after']}.",
+        "",
+        "| 1000-item response | audit CPU ms | audit + JSON parse CPU ms |",
+        "|---|---|---|",
+    ]
+    for name, row in validation["response_audit_cpu_ms"].items():
+        audit, parse = row["audit_only"], row["with_parse"]
+        out.append(
+            f"| {name} | {audit['median']:.1f} [{audit['min']:.1f}..{audit['max']:.1f}] |"
+            f" {parse['median']:.1f} [{parse['min']:.1f}..{parse['max']:.1f}] |"
+        )
+    met = "met" if validation["audit_meets_goal"] else "**not met**"
+    out += [
+        "",
+        f"Goal: at most {validation['goal_ms']:g} ms harness CPU per new 1000-item response:"
+        f" {validation['audit_new_response_cpu_ms']:.1f} ms, {met}.",
+        "",
+    ]
+    if validation.get("audit_profile"):
+        out += [
+            "Where the time goes (cProfile of the audit on new responses):",
+            "",
+            "```",
+            validation["audit_profile"].strip(),
+            "```",
+            "",
+        ]
     return out
+
+
+def validation_section(data: dict[str, Any] | None) -> list[str]:
+    out = ["## 4. Validators and oracle parts on a 1000-item body", ""]
+    if not data:
+        return [*out, "Not measured in this run.", ""]
+    out += [
+        stamp(data),
+        "",
+        f"Body: {data['items']}-item ListResult ({data['body_bytes']:,} bytes). Parts of the",
+        "audit measured alone (the audit above is what a run pays); medians, wall and CPU ms.",
+        "",
+        "| validator | wall ms | CPU ms | keeps the contract's verdicts |",
+        "|---|---:|---:|---|",
+    ]
+    for name, row in data["validators_ms"].items():
+        keeps = "yes" if row["keeps_contract_verdicts"] else "**no**"
+        out.append(f"| {name} | {row['median']:.2f} | {row['cpu_median']:.2f} | {keeps} |")
+    out += ["", "| oracle part | wall ms | CPU ms |", "|---|---:|---:|"]
+    for name, row in data["oracle_ms"].items():
+        out.append(f"| {name} | {row['median']:.2f} | {row['cpu_median']:.2f} |")
+    return [*out, ""]
+
+
+def server_section(data: dict[str, Any] | None) -> list[str]:
+    out = ["## 5. Reference server (bench/server_bench.py)", ""]
+    if not data:
+        return [*out, "Not measured in this run.", ""]
+    out += [
+        "Indexed server next to a naive full-scan baseline (gain = baseline / ours).",
+        "",
+        "| metric | ours | naive | gain | target | met |",
+        "|---|---:|---:|---:|---:|---|",
+    ]
+    for name, row in data.get("metrics", {}).items():
+        out.append(
+            f"| {name} | {row['ours']:,.2f} | {row['naive']:,.2f} | {row['gain']:,.1f} |"
+            f" {row['target']:g} | {'yes' if row['ok'] else '**no**'} |"
+        )
+    return [*out, ""]
 
 
 def write_report(runs: dict[str, Any]) -> None:
     host = machine()
     lines = [
-        "# Benchmarks (issue 9)",
+        "# Benchmarks (issue 18)",
         "",
-        "GENERATED by `python bench/run_all.py` (tox -e bench); do not edit by hand.",
+        "GENERATED by `tox -e bench` (`python bench/run_all.py`); do not edit by hand.",
         "",
-        f"Machine: {host['nproc']} CPUs, {host['cpu_model']}, Python {host['python']}"
-        f" ({host['implementation']}), {host['platform']}.",
+        f"Commit `{git_commit()}`. Machine: {host['nproc']} CPUs ({host['cpu_model']}),"
+        f" Python {host['python']} ({host['implementation']}), {host['platform']}.",
         f"Written {time.strftime('%Y-%m-%d %H:%M:%S %Z')}; load average now {load()}.",
         "",
-        "The machine is shared with other engineers' jobs: wall times are inflated by the load",
-        "shown per section; ratios between things measured interleaved in one process are the",
-        "robust figures. Re-run on an idle machine before quoting absolute numbers.",
+        "The machine is shared: wall times are inflated by the load shown per section. CPU times",
+        "(this thread's, or the tool's child processes') and request counts are the robust",
+        "figures. Every figure is `median [min..max] (n=repeats)`.",
         "",
     ]
-    if runs:
+    if runs.get("scripts"):
         lines += [
-            "| script | exit | seconds | load before | load after |",
-            "|---|---:|---:|---|---|",
+            f"Last `run_all.py` invocation: `{runs['command']}` ({runs['seconds']} s).",
+            "",
+            "| script | arguments | exit | seconds | load before | load after |",
+            "|---|---|---:|---:|---|---|",
         ]
-        for run in runs.values():
+        for run in runs["scripts"].values():
             lines.append(
-                f"| {run['script']} | {run['exit_code']} | {run['seconds']} |"
-                f" {run['load_before']} | {run['load_after']} |"
+                f"| {run['script']} | `{run['arguments']}` | {run['exit_code']} |"
+                f" {run['seconds']} | {run['load_before']} | {run['load_after']} |"
             )
         lines.append("")
-    lines += run_section(read("run"))
-    lines += validation_section(read("validation"))
+    lines += detection_section(read("detection"))
     lines += throughput_section(read("throughput"))
+    lines += verdict_section(read("verdict"), read("validation"))
+    lines += validation_section(read("validation"))
     lines += server_section(read("server"))
     REPORT.write_text("\n".join(lines) + "\n", encoding="utf-8")
     print(f"wrote {REPORT.relative_to(ROOT)}")
@@ -273,20 +271,43 @@ def write_report(runs: dict[str, Any]) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--quick", action="store_true", help="smaller, faster configurations")
-    parser.add_argument("--only", default=",".join(BENCHES), help="comma-separated subset")
-    parser.add_argument("--report-only", action="store_true", help="only regenerate RESULTS.md")
+    parser.add_argument("--quick", action="store_true", help="small configurations")
+    parser.add_argument("--only", default=",".join(ORDER), help=f"subset of {','.join(ORDER)}")
+    parser.add_argument("--mutants", help="detection: all (default), sample, or NAME,NAME")
+    parser.add_argument("--budgets", help="detection: request budgets (default 100,300,1000,3000)")
+    parser.add_argument("--tools", help="detection: schemathesis,observed,controlled (default)")
+    parser.add_argument("--latencies", help="verdict: latencies in ms (default 0,40,200)")
+    parser.add_argument("--repeats", type=int, default=3, help="repeats/seeds (>= 3: a spread)")
+    parser.add_argument("--report-only", action="store_true", help="only rewrite RESULTS.md")
     args = parser.parse_args(argv)
     selected = [name.strip() for name in args.only.split(",") if name.strip()]
-    unknown = sorted(set(selected) - set(BENCHES))
-    if unknown:
-        parser.error(f"unknown benchmark(s) {unknown}; choose from {sorted(BENCHES)}")
-    runs: dict[str, Any] = {}
+    if unknown := sorted(set(selected) - set(ORDER)):
+        parser.error(f"unknown benchmark(s) {unknown}; choose from {list(ORDER)}")
+    if args.repeats < 3:
+        print(f"warning: --repeats {args.repeats}: medians of fewer than 3 runs", file=sys.stderr)
+    previous = json.loads(RUNS.read_text("utf-8")) if RUNS.exists() else {}
+    runs: dict[str, Any] = previous
     if not args.report_only:
-        for name in selected:
-            runs[name] = run_script(name, args.quick)
+        started = time.monotonic()
+        scripts = dict(previous.get("scripts", {}))
+        for name in ORDER:
+            if name in selected:
+                scripts[name] = run_script(name, args)
+                RUNS.write_text(json.dumps({**runs, "scripts": scripts}, indent=1), "utf-8")
+        runs = {
+            "command": shlex.join(["python", "bench/run_all.py", *(argv or sys.argv[1:])]),
+            "seconds": round(time.monotonic() - started, 1),
+            "scripts": scripts,
+        }
+        RUNS.write_text(json.dumps(runs, indent=1) + "\n", "utf-8")
+    if (BENCH_DIR / SCRIPTS["detection"][1]).exists():
+        import detection_bench
+
+        data = read("detection")
+        if data and "analysis" in data:
+            detection_bench.plot(data)
     write_report(runs)
-    failed = [name for name, run in runs.items() if run["exit_code"] != 0]
+    failed = [n for n, r in runs.get("scripts", {}).items() if r["exit_code"] != 0]
     if failed:
         print(f"benchmark script(s) failed: {failed}", file=sys.stderr)
         return 1

@@ -1,161 +1,269 @@
-"""Throughput: ``snapconform run`` versus a bare ``schemathesis run`` on the same server.
+"""Throughput on equal work: one recorded request stream replayed by each side.
 
-    .venv/bin/python bench/throughput_bench.py [--repeats 3] [--max-requests 5000]
-                                               [--max-examples 450]
+    .venv/bin/python bench/throughput_bench.py [--repeats 3] [--record-budget 1000]
 
-Both tools run as a user runs them (a CLI subprocess, start-up included) against the same
-reference server (default universe, API 8.0.3, one uvicorn worker in this process), which
-counts the requests it receives to ``/api/snapservice/*`` (the control calls of snapconform's
-controlled mode are not counted: they are set-up, not testing). The budgets are matched:
-snapconform gets ``--max-requests``, schemathesis ``--max-examples`` sized so that it sends a
-comparable number of requests. Runs alternate between the tools; the figure is the ratio of
-the median requests/second (goal >= 1.0). The bare run uses H5's helpers in
-bench/schemathesis_compare.py (same CLI invocation, HTTP Basic, ``--checks all``, one worker).
+1. **Record** the stream: an observed-mode ``snapconform run --max-requests B`` against the
+   faithful reference server (default 1500-task universe, no control protocol); the server keeps
+   the query string of every ``GET /api/snapservice/tasks`` it receives, in order (the filters
+   snapconform generates: the work a conformance run does on the list endpoint).
+2. **Replay** the same list of query strings, authenticated with HTTP Basic as the
+   administrator, each side against its own freshly started server built from the same config
+   (the state restored: a fresh store of the same universe before each side, every repeat):
 
-Writes bench/throughput_results.json.
+   * ``snapconform``: the engine's transport (``snapconform.engine.target.Target``) with the
+     shipped ``ResponseAudit`` observing every response (schema, status-conditional rules,
+     duplicate ids, unknown properties, JSON/content type, and the official-bindings decode
+     with its per-run cache; a response byte-identical to one already judged is not judged
+     again).
+   * ``snapconform, every response judged``: the same with a fresh audit per response (nothing
+     skipped, nothing cached): the per-response work equal to schemathesis'.
+   * ``schemathesis``: ``Case.call`` (its requests transport) and ``Case.validate_response`` with
+     every check of ``schemathesis.checks.CHECKS`` (``--checks all``; the response-level ones
+     apply to a replayed GET) on the project's bundled OpenAPI.
+
+   and each side's transport alone (no validation), so the validation cost is their difference.
+
+The server runs in this process (another thread); each side's figure is its wall time and the
+CPU time of the replaying thread (``time.thread_time``: the harness's cost, not the server's and
+not the wait for a core). Sides alternate within a repeat; the figure is the median over repeats,
+with its spread. Ratios name both sides. Writes bench/throughput_results.json.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
-import subprocess
 import sys
-import tempfile
 import time
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any
+from urllib.parse import parse_qsl
 
-from benchlib import BENCH_DIR, ROOT, load, machine, ratio, summary
-from schemathesis_compare import CountedServer, counted_server, run_bare
-
-from snapconform.contracts import default_contracts
-from snapconform.server.app import ServerConfig
+from benchlib import (
+    BENCH_DIR,
+    counted_server,
+    git_commit,
+    load,
+    machine,
+    ratio,
+    run_snapconform,
+    server_config,
+    spread,
+    summary,
+)
 
 RESULTS = BENCH_DIR / "throughput_results.json"
-API_PREFIX = "/api/snapservice/"
-API_VERSION = "8.0.3"
-SEED = 42
 
 
-def api_requests(server: CountedServer) -> int:
-    with server.counter.lock:
-        return sum(n for key, n in server.counter.counts.items() if API_PREFIX in key)
+def record_stream(budget: int, seed: int) -> list[str]:
+    with counted_server(server_config(None, control=False), record=True) as server:
+        run = run_snapconform(server, "observed", seed=seed, max_requests=budget)
+        queries = list(server.counter.queries)
+    print(
+        f"recorded {len(queries)} list queries of {run['requests']} API requests"
+        f" (snapconform observed, budget {budget}, exit {run['exit_status']})",
+        flush=True,
+    )
+    return queries
 
 
-def run_snapconform(server: CountedServer, max_requests: int) -> dict[str, Any]:
-    """``snapconform run`` in controlled mode against the counted server."""
-    control_url = f"{server.base_url}/control"
-    with tempfile.TemporaryDirectory(prefix="snapconform-throughput-") as tmp:
-        command = [
-            sys.executable,
-            "-m",
-            "snapconform",
-            "run",
-            "--base-url",
-            server.base_url,
-            "--control-url",
-            control_url,
-            "--api-version",
-            API_VERSION,
-            "--seed",
-            str(SEED),
-            "--max-requests",
-            str(max_requests),
-            "--report-dir",
-            str(Path(tmp) / "report"),
-        ]
-        server.counter.reset()
-        started = time.perf_counter()
-        completed = subprocess.run(
-            command, cwd=ROOT, capture_output=True, text=True, timeout=900, check=False
+def snapconform_side(judge: str | None) -> Callable[[str, list[str]], int]:
+    """Replays through the engine's Target; ``judge``: None, "shipped" or "every"."""
+    from snapconform.engine.audit import ResponseAudit
+    from snapconform.engine.safety import RetryPolicy
+    from snapconform.engine.target import Target, TargetSettings
+    from snapconform.server.defaults import ADMIN_PASSWORD, ADMIN_USERNAME
+
+    def replay(base_url: str, queries: list[str]) -> int:
+        observers: list[Callable[[Any], None]] = []
+        if judge == "shipped":
+            observers.append(ResponseAudit(repro=lambda r: ""))
+        elif judge == "every":
+            observers.append(lambda r: ResponseAudit(repro=lambda _: "")(r))
+        # No retry: the stream already holds the run's own retries (a GET answered 5xx is sent
+        # again after 1 s, the documented 500 for over 1000 matching tasks included); replayed,
+        # each side sends each recorded request once.
+        settings = TargetSettings(
+            base_url=base_url,
+            auth="basic",
+            max_requests=10**7,
+            retry=RetryPolicy(transient_retries=0),
         )
-        wall = time.perf_counter() - started
-        summary_path = Path(tmp) / "report" / "summary.json"
-        run_summary = (
-            json.loads(summary_path.read_text(encoding="utf-8")) if summary_path.exists() else {}
-        )
-    requests = api_requests(server)
+        target = Target(settings, observers=observers)
+        try:
+            target.login(ADMIN_USERNAME, ADMIN_PASSWORD)
+            for query in queries:
+                target.get_tasks(query)
+        finally:
+            target.close()
+        return len(queries)
+
+    return replay
+
+
+def schemathesis_side(validate: bool) -> Callable[[str, list[str]], int]:
+    import requests
+    import schemathesis
+    from schemathesis.checks import CHECKS
+    from schemathesis.core.failures import FailureGroup
+
+    from snapconform.contracts import default_contracts
+    from snapconform.server.defaults import ADMIN_PASSWORD, ADMIN_USERNAME
+
+    schema = schemathesis.openapi.from_dict(default_contracts().bundled_openapi())
+    operation = schema["/api/snapservice/tasks"]["GET"]
+    checks = CHECKS.get_all()
+
+    def replay(base_url: str, queries: list[str]) -> int:
+        session = requests.Session()
+        session.auth = (ADMIN_USERNAME, ADMIN_PASSWORD)
+        for query in queries:
+            params: dict[str, list[str]] = {}
+            for key, value in parse_qsl(query, keep_blank_values=True):
+                params.setdefault(key, []).append(value)
+            case = operation.Case(query=params)
+            response = case.call(base_url=base_url, session=session)
+            if validate:
+                # a failure report (a BaseExceptionGroup) is validation work done, not an
+                # error of the bench (the faithful server's documented 500 for over 1000 tasks
+                # is one: schemathesis' not_a_server_error flags it)
+                with contextlib.suppress(FailureGroup, Exception):
+                    case.validate_response(response, checks=checks)
+        session.close()
+        return len(queries)
+
+    return replay
+
+
+SIDES: dict[str, tuple[str, Callable[[], Callable[[str, list[str]], int]]]] = {
+    "snapconform": (
+        "snapconform Target + shipped ResponseAudit",
+        lambda: snapconform_side("shipped"),
+    ),
+    "snapconform-every": (
+        "snapconform Target + ResponseAudit judging every response (no skip, no cache)",
+        lambda: snapconform_side("every"),
+    ),
+    "snapconform-transport": ("snapconform Target, no validation", lambda: snapconform_side(None)),
+    "schemathesis": (
+        "schemathesis Case.call + validate_response(all checks)",
+        lambda: schemathesis_side(True),
+    ),
+    "schemathesis-transport": (
+        "schemathesis Case.call, no validation",
+        lambda: schemathesis_side(False),
+    ),
+}
+
+
+def measure(replay: Callable[[str, list[str]], int], queries: list[str]) -> dict[str, Any]:
+    with counted_server(server_config(None, control=False)) as server:
+        wall0, cpu0 = time.perf_counter(), time.thread_time()
+        replay(server.base_url, queries)
+        wall, cpu = time.perf_counter() - wall0, time.thread_time() - cpu0
+        requests = server.counter.requests
     return {
-        "tool": "snapconform run",
-        "exit_status": completed.returncode,
-        "verdict": run_summary.get("verdict"),
         "requests": requests,
-        "requests_reported": run_summary.get("requests"),
         "wall_seconds": round(wall, 3),
-        "requests_per_second": round(requests / wall, 1) if wall else None,
-    }
-
-
-def run_schemathesis(server: CountedServer, schema_path: Path, max_examples: int) -> dict[str, Any]:
-    result = run_bare(server, schema_path, seed=SEED, max_examples=max_examples, auth="basic")
-    requests = api_requests(server)
-    wall = result["wall_seconds"]
-    return {
-        "tool": "schemathesis run",
-        "exit_status": result["exit_status"],
-        "requests": requests,
-        "test_cases": result.get("test_cases"),
-        "wall_seconds": wall,
-        "engine_seconds": result.get("engine_seconds"),
-        "requests_per_second": round(requests / wall, 1) if wall else None,
+        "cpu_seconds": round(cpu, 3),
+        "requests_per_second": round(requests / wall, 1),
+        "cpu_ms_per_request": round(cpu * 1000 / max(requests, 1), 3),
     }
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--repeats", type=int, default=3)
-    # The default run's budget (it uses ~2300 of it); 450 examples make schemathesis send a
-    # comparable number (~2200): both tools' fixed start-up costs weigh alike.
-    parser.add_argument("--max-requests", type=int, default=5000, help="snapconform's budget")
-    parser.add_argument("--max-examples", type=int, default=450, help="schemathesis' budget")
+    parser.add_argument("--record-budget", type=int, default=1000)
+    parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
     load_before = load()
-    runs: dict[str, list[dict[str, Any]]] = {"snapconform": [], "schemathesis": []}
-    with tempfile.TemporaryDirectory(prefix="snapconform-openapi-") as tmp:
-        schema_path = Path(tmp) / "openapi.json"
-        schema_path.write_text(json.dumps(default_contracts().bundled_openapi()), "utf-8")
-        with counted_server(ServerConfig(api_version=API_VERSION, seed=0)) as server:
-            for _ in range(args.repeats):
-                runs["snapconform"].append(run_snapconform(server, args.max_requests))
-                runs["schemathesis"].append(
-                    run_schemathesis(server, schema_path, args.max_examples)
-                )
-    rates = {
-        tool: summary([r["requests_per_second"] or 0.0 for r in rows])
-        for tool, rows in runs.items()
+    queries = record_stream(args.record_budget, args.seed)
+    replays = {name: make() for name, (_, make) in SIDES.items()}
+    runs: dict[str, list[dict[str, Any]]] = {name: [] for name in SIDES}
+    for repeat in range(args.repeats):
+        for name, replay in replays.items():
+            row = measure(replay, queries)
+            runs[name].append(row)
+            print(f"repeat {repeat} {name:24} {json.dumps(row)}", flush=True)
+    stats = {
+        name: {
+            key: summary([float(r[key]) for r in rows])
+            for key in ("requests_per_second", "cpu_ms_per_request", "wall_seconds", "requests")
+        }
+        for name, rows in runs.items()
     }
-    requests = {tool: summary([float(r["requests"]) for r in rows]) for tool, rows in runs.items()}
-    throughput_ratio = ratio(rates["snapconform"]["median"], rates["schemathesis"]["median"])
-    results: dict[str, Any] = {
+
+    def median(name: str, key: str) -> float:
+        return stats[name][key]["median"]
+
+    ratios = {
+        "req/s snapconform / schemathesis (each with its validation)": ratio(
+            median("snapconform", "requests_per_second"),
+            median("schemathesis", "requests_per_second"),
+        ),
+        "req/s snapconform judging every response / schemathesis": ratio(
+            median("snapconform-every", "requests_per_second"),
+            median("schemathesis", "requests_per_second"),
+        ),
+        "req/s snapconform transport / schemathesis transport": ratio(
+            median("snapconform-transport", "requests_per_second"),
+            median("schemathesis-transport", "requests_per_second"),
+        ),
+        "validation CPU ms/request: snapconform every response / schemathesis": ratio(
+            median("snapconform-every", "cpu_ms_per_request")
+            - median("snapconform-transport", "cpu_ms_per_request"),
+            median("schemathesis", "cpu_ms_per_request")
+            - median("schemathesis-transport", "cpu_ms_per_request"),
+        ),
+    }
+    document = {
         "machine": machine(),
+        "commit": git_commit(),
         "load_before": load_before,
         "load_after": load(),
-        "api_version": API_VERSION,
-        "budget": {
-            "snapconform_max_requests": args.max_requests,
-            "schemathesis_max_examples": (args.max_examples),
+        "repeats": args.repeats,
+        "stream": {
+            "list_queries": len(queries),
+            "distinct": len(set(queries)),
+            "recorded_from": f"snapconform run (observed) --max-requests {args.record_budget}"
+            f" --seed {args.seed}",
         },
+        "sides": {name: label for name, (label, _) in SIDES.items()},
         "runs": runs,
-        "requests_per_second": rates,
-        "requests": requests,
-        "ratio_snapconform_over_schemathesis": throughput_ratio,
-        "goal_ratio": 1.0,
-        "meets_goal": throughput_ratio is not None and throughput_ratio >= 1.0,
+        "stats": stats,
+        "ratios": ratios,
     }
-    RESULTS.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
-    for tool, rows in runs.items():
-        for row in rows:
-            print(
-                f"{tool:>12}: {row['requests']:5d} requests in {row['wall_seconds']:7.2f} s"
-                f" = {row['requests_per_second']} req/s (exit {row['exit_status']})"
-            )
-    print(
-        f"median req/s: snapconform {rates['snapconform']['median']},"
-        f" schemathesis {rates['schemathesis']['median']}; ratio {throughput_ratio}"
-    )
-    print(f"wrote {RESULTS.relative_to(ROOT)}")
+    RESULTS.write_text(json.dumps(document, indent=1) + "\n", encoding="utf-8")
+    print("\n".join(markdown(document)))
     return 0
+
+
+def markdown(document: dict[str, Any]) -> list[str]:
+    stream = document["stream"]
+    out = [
+        f"Stream: {stream['list_queries']} `GET /api/snapservice/tasks` query strings"
+        f" ({stream['distinct']} distinct) recorded from `{stream['recorded_from']}`, replayed"
+        " with HTTP Basic by each side against a freshly started faithful server of the same"
+        f" universe; {document['repeats']} repeats, sides interleaved. Load average"
+        f" before/after: {document['load_before']} / {document['load_after']}.",
+        "",
+        "| side | requests | req/s | harness CPU ms per request | wall s |",
+        "|---|---|---|---|---|",
+    ]
+    for name, label in document["sides"].items():
+        rows = document["runs"][name]
+        out.append(
+            f"| {label} | {spread([r['requests'] for r in rows])} |"
+            f" {spread([r['requests_per_second'] for r in rows])} |"
+            f" {spread([r['cpu_ms_per_request'] for r in rows])} |"
+            f" {spread([r['wall_seconds'] for r in rows])} |"
+        )
+    out += ["", "| ratio (medians) | value |", "|---|---:|"]
+    for name, value in document["ratios"].items():
+        out.append(f"| {name} | {value} |")
+    return out
 
 
 if __name__ == "__main__":

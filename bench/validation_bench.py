@@ -12,10 +12,12 @@ conformant server may send). Measured, each as a median over interleaved repeats
   (leap second, a space instead of ``T``, month 13, the x-union rules);
 * the oracle's pure parts (status-conditional rules, duplicate ids, unknown properties) and
   the official-bindings decode;
-* the ``ResponseAudit`` of the engine judging one such response, as it runs in ``snapconform
-  run`` (includes the bindings decode when the bindings are installed).
+* the shipped ``ResponseAudit`` of the engine (``snapconform run``'s audit path, the official
+  bindings decode included) on CPU time per response: a new response of new tasks, a new
+  response of tasks seen before, and a repeated (byte-identical) response. Goal (issue 18):
+  at most 30 ms harness CPU per new 1000-item response.
 
-``--profile`` adds a pyinstrument profile of the audit to the output. Writes
+``--profile`` adds a cProfile of the audit on new responses. Writes
 bench/validation_results.json.
 """
 
@@ -33,6 +35,8 @@ from benchlib import BENCH_DIR, CPU, interleaved_ms, load, machine, ratio, summa
 
 RESULTS = BENCH_DIR / "validation_results.json"
 ITEMS = 1000
+#: Harness CPU per NEW 1000-item response for the shipped audit (issue 18).
+GOAL_MS = 30.0
 
 
 def list_body(items: int = ITEMS, seed: int = 1) -> dict[str, Any]:
@@ -130,38 +134,102 @@ def oracle_parts(body: dict[str, Any], text: str) -> dict[str, Callable[[], obje
     return parts
 
 
-def audit_once(text: str) -> Callable[[], object]:
-    """One fresh ResponseAudit judging the response (a fresh one: it skips repeats)."""
+def make_response(text: str) -> Any:
+    """The engine's Response for a 200 of GET /api/snapservice/tasks with body ``text``."""
     import httpx
 
-    from snapconform.contracts import default_contracts
-    from snapconform.engine.audit import ResponseAudit
     from snapconform.engine.target import TASKS_PATH, Response
 
-    contracts = default_contracts()
-    headers = httpx.Headers({"content-type": "application/json"})
+    return Response(
+        status=200,
+        headers=httpx.Headers({"content-type": "application/json"}),
+        text=text,
+        body=json.loads(text),
+        json_error=None,
+        method="GET",
+        path=TASKS_PATH,
+        query="",
+        auth="basic",
+    )
 
-    def run() -> None:
-        response = Response(
-            status=200,
-            headers=headers,
-            text=text,
-            body=json.loads(text),
-            json_error=None,
-            method="GET",
-            path=TASKS_PATH,
-            query="",
-            auth="basic",
-        )
-        ResponseAudit(repro=lambda r: "", contracts=contracts)(response)
 
-    return run
+def new_audit() -> Any:
+    from snapconform.engine.audit import ResponseAudit
+
+    return ResponseAudit(repro=lambda r: "")
+
+
+def audit_cpu_ms(body: dict[str, Any], repeats: int) -> dict[str, dict[str, Any]]:
+    """Harness CPU (this thread) of the shipped ResponseAudit per 1000-item response, 3 cases.
+
+    * new response, new tasks: a fresh audit (a run's first sight of these 1000 tasks): the
+      schema, the oracle and the official-bindings decode of every item;
+    * new response, tasks seen before: the same tasks in another order (new bytes, so judged)
+      by an audit that judged them already (its bindings cache knows every item);
+    * repeated response: byte-identical to one the audit judged (skipped after hashing it).
+
+    Each sample includes the JSON parse of the body (the transport's part) next to the audit
+    call; ``audit_only`` leaves the parse out.
+    """
+    from snapconform.contracts import default_contracts
+
+    default_contracts()  # loaded once, as a run does before its first response
+    rng = random.Random(7)
+    texts = []
+    for _ in range(repeats + 1):
+        items = list(body["items"])
+        rng.shuffle(items)
+        texts.append(json.dumps({"items": items}))
+    cases: dict[str, dict[str, list[float]]] = {}
+
+    def sample(name: str, text: str, audit: Any) -> None:
+        start = CPU()
+        response = make_response(text)
+        parsed = CPU()
+        audit(response)
+        end = CPU()
+        row = cases.setdefault(name, {"with_parse": [], "audit_only": []})
+        row["with_parse"].append((end - start) * 1000)
+        row["audit_only"].append((end - parsed) * 1000)
+
+    new_audit()(make_response(texts[0]))  # warm-up: imports, validators, bindings modules
+    warm = new_audit()
+    warm(make_response(texts[0]))
+    for index in range(repeats):
+        sample("new response, new tasks (fresh audit)", texts[index + 1], new_audit())
+        sample("new response, tasks seen before", texts[index + 1], warm)
+        sample("repeated response (byte-identical)", texts[0], warm)
+    return {
+        name: {key: summary(values) for key, values in row.items()} for name, row in cases.items()
+    }
+
+
+def audit_profile(body: dict[str, Any], rounds: int = 5) -> str:
+    """cProfile of the shipped audit on new 1000-item responses (fresh audits)."""
+    import cProfile
+    import io
+    import pstats
+
+    text = json.dumps(body)
+    new_audit()(make_response(text))  # warm-up
+    profiler = cProfile.Profile()
+    profiler.enable()
+    for _ in range(rounds):
+        new_audit()(make_response(text))
+    profiler.disable()
+    out = io.StringIO()
+    stats = pstats.Stats(profiler, stream=out).strip_dirs()
+    out.write(f"{rounds} fresh audits of one new 1000-item response; by cumulative time:\n")
+    stats.sort_stats("cumulative").print_stats(22)
+    out.write("by own time:\n")
+    stats.sort_stats("tottime").print_stats(15)
+    return "\n".join(line.rstrip() for line in out.getvalue().splitlines() if line.strip())
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--repeats", type=int, default=15)
-    parser.add_argument("--profile", action="store_true", help="pyinstrument profile of the audit")
+    parser.add_argument("--profile", action="store_true", help="cProfile of the audit")
     args = parser.parse_args(argv)
 
     load_before = load()
@@ -196,10 +264,8 @@ def main(argv: list[str] | None = None) -> int:
         name: {**summary(samples), "cpu_median": summary(part_cpu[name])["median"]}
         for name, samples in interleaved_ms(part_calls, args.repeats).items()
     }
-    audit = {
-        **summary(time_ms(audit_once(text), args.repeats)),
-        "cpu_median": summary(time_ms(audit_once(text), args.repeats, clock=CPU))["median"],
-    }
+    audit = audit_cpu_ms(body, args.repeats)
+    new_cpu = audit["new response, new tasks (fresh audit)"]["audit_only"]["median"]
     baseline = validator_rows["jsonschema, validator per call (Contracts.errors before)"]["median"]
     fast = validator_rows["snapconform.fastvalidate.validate_fast"]["median"]
     results: dict[str, Any] = {
@@ -213,22 +279,16 @@ def main(argv: list[str] | None = None) -> int:
         "speedup_validate_fast_vs_contracts_errors": ratio(baseline, fast),
         "validate_fast_invalid_body_ms": invalid_ms,
         "oracle_ms": parts,
-        "response_audit_ms": audit,
-        "goal_ms": 10.0,
-        # "harness CPU per response": judged on CPU time (wall is inflated by the shared load)
-        "validation_plus_pure_oracle_meets_goal": parts["validation + pure oracle"]["cpu_median"]
-        <= 10.0,
+        "response_audit_cpu_ms": audit,
+        # Issue 18's goal: the SHIPPED audit (bindings decode included) per new 1000-item
+        # response, on CPU time (wall is inflated by the shared load).
+        "goal_ms": GOAL_MS,
+        "audit_new_response_cpu_ms": new_cpu,
+        "audit_meets_goal": new_cpu <= GOAL_MS,
+        "repeats": args.repeats,
     }
     if args.profile:
-        from pyinstrument import Profiler
-
-        profiler = Profiler(interval=0.0005)
-        run = audit_once(text)
-        profiler.start()
-        for _ in range(3):
-            run()
-        profiler.stop()
-        results["audit_profile"] = profiler.output_text(unicode=False, color=False)
+        results["audit_profile"] = audit_profile(body)
     RESULTS.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
     width = max(len(n) for n in [*validator_rows, *parts])
     print(f"1000-item ListResult ({results['body_bytes']} bytes), medians in ms (wall / CPU)")
@@ -237,8 +297,14 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  {name:<{width}} {row['median']:9.2f} {row['cpu_median']:9.2f}  {keeps}")
     for name, row in parts.items():
         print(f"  {name:<{width}} {row['median']:9.2f} {row['cpu_median']:9.2f}")
-    audit_name = "ResponseAudit (engine, as shipped)"
-    print(f"  {audit_name:<{width}} {audit['median']:9.2f} {audit['cpu_median']:9.2f}")
+    for name, row in audit.items():
+        print(
+            f"  ResponseAudit, {name:<40} CPU {row['audit_only']['median']:9.2f}"
+            f" (with parse {row['with_parse']['median']:9.2f})"
+        )
+    print(
+        f"goal <= {GOAL_MS} ms CPU per new response: {'met' if new_cpu <= GOAL_MS else 'NOT met'}"
+    )
     print(f"  {'validate_fast, invalid body':<{width}} {invalid_ms['median']:9.2f}")
     if args.profile:
         print(results["audit_profile"])

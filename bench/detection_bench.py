@@ -1,0 +1,360 @@
+"""Detection per request: snapconform and bare schemathesis against every mutant, side by side.
+
+    .venv/bin/python bench/detection_bench.py [--budgets 100,300,1000,3000] [--repeats 3]
+        [--mutants all|NAME,NAME|sample] [--tools schemathesis,observed,controlled]
+
+For each repeat (the seed of both tools), each server (the faithful reference server and every
+mutant of ``snapconform.mutants``), each tool and each request budget, a FRESH reference server
+is started on loopback with the same data (the default 1500-task universe, seed 0; a mutant at
+its API version) and the tool runs against it as a user runs it (its CLI in a subprocess):
+
+* ``snapconform (observed)``: ``snapconform run --max-requests B`` with credentials only. It needs
+  no control protocol, so it is the mode that compares fairly with a bare schemathesis run
+  against a mock.
+* ``snapconform (controlled)``: the same through the mock's control protocol (it pushes its own
+  universes: the strongest mode, not available against a real server).
+* ``schemathesis``: ``schemathesis run OPENAPI --checks all --continue-on-failure`` (every
+  default phase, one worker, HTTP Basic as the administrator, ``--generation-database none``).
+  Schemathesis has no request budget: it is bounded by ``--max-examples E``, with E chosen per
+  budget from a calibration on the faithful server (requests ~ a + b*E, fitted on E=1 and E=100).
+  ``--continue-on-failure`` makes it spend its examples: without it, it stops each operation at
+  its first failure, and sends ~92 requests whatever E is (the faithful server already gives it
+  failures).
+
+The server counts the requests each tool sent to ``/api/snapservice/*`` (the control protocol of
+controlled mode is set-up, not counted): the x-axis is requests actually sent, not the budget.
+
+A mutant is **caught** by a tool at a budget when the tool reports a failure kind (snapconform: a
+failed requirement id; schemathesis: a failure code and title) that the faithful server, run with
+the same tool, budget and seed, does not produce. The same rule for both tools. A **false
+positive** is the faithful server flagged at all (snapconform: a non-conformant verdict or any
+failed requirement; schemathesis: any failure). snapconform's stricter count (one of the
+mutant's declared requirements failed, selftest's rule) is reported next to it.
+
+Writes bench/detection_results.json (after every run: an interrupted run keeps its data) and,
+with ``--plot``, bench/detection.png.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from benchlib import (
+    BENCH_DIR,
+    api_version_of,
+    counted_server,
+    git_commit,
+    load,
+    machine,
+    openapi_file,
+    run_schemathesis,
+    run_snapconform,
+    server_config,
+    spread,
+)
+
+RESULTS = BENCH_DIR / "detection_results.json"
+FIGURE = BENCH_DIR / "detection.png"
+TOOLS = ("schemathesis", "observed", "controlled")
+LABELS = {
+    "schemathesis": "schemathesis run --checks all",
+    "observed": "snapconform run (observed mode)",
+    "controlled": "snapconform run (controlled mode)",
+}
+FAITHFUL = "faithful"
+#: ``--mutants sample``: one mutant of each area (a quick, representative subset).
+SAMPLE = (
+    "filter-ignores-status",
+    "cap-truncates",
+    "auth-no-privilege-check",
+    "contract-running-without-progress",
+    "intermittent-duplicates",
+)
+CALIBRATION_EXAMPLES = (1, 100)
+
+
+def mutant_names(choice: str) -> list[str]:
+    from snapconform.mutants import MUTANTS, get
+
+    if choice == "all":
+        return list(MUTANTS)
+    if choice == "sample":
+        return list(SAMPLE)
+    names = [n.strip() for n in choice.split(",") if n.strip()]
+    for name in names:
+        get(name)  # a clear error for an unknown name
+    return names
+
+
+def calibrate(schema: Path) -> dict[str, Any]:
+    """Requests schemathesis sends on the faithful server per --max-examples: a + b*E."""
+    points = []
+    for examples in CALIBRATION_EXAMPLES:
+        with counted_server(server_config(None, control=False)) as server:
+            run = run_schemathesis(server, schema, seed=0, max_examples=examples)
+        points.append((examples, run["requests"]))
+        print(f"calibration: --max-examples {examples}: {run['requests']} requests", flush=True)
+    (e1, r1), (e2, r2) = points
+    slope = max((r2 - r1) / (e2 - e1), 0.1)
+    return {"points": points, "intercept": r1 - slope * e1, "slope": slope}
+
+
+def examples_for(budget: int, calibration: dict[str, Any]) -> int:
+    return max(1, round((budget - calibration["intercept"]) / calibration["slope"]))
+
+
+def one_run(
+    tool: str, mutant: str | None, budget: int, seed: int, schema: Path, calibration: Any
+) -> dict[str, Any]:
+    control = tool == "controlled"
+    with counted_server(server_config(mutant, control=control)) as server:
+        if tool == "schemathesis":
+            run = run_schemathesis(
+                server, schema, seed=seed, max_examples=examples_for(budget, calibration)
+            )
+            run["kinds"] = run["failure_kinds"]
+            run["flagged"] = run["exit_status"] != 0 or bool(run["failure_kinds"])
+        else:
+            run = run_snapconform(
+                server,
+                tool,
+                seed=seed,
+                max_requests=budget,
+                api_version=api_version_of(mutant),
+            )
+            run["kinds"] = run["failed"]
+            run["flagged"] = run["verdict"] == "non-conformant" or bool(run["failed"])
+            run["refused"] = run["exit_status"] == 2
+    run["label"] = run.pop("tool")
+    return {**run, "tool": tool, "server": mutant or FAITHFUL, "budget": budget, "seed": seed}
+
+
+def caught(run: dict[str, Any], faithful: dict[str, Any] | None) -> bool:
+    baseline = set(faithful["kinds"]) if faithful else set()
+    return bool(set(run["kinds"]) - baseline)
+
+
+def strictly_caught(run: dict[str, Any]) -> bool:
+    from snapconform.mutants import get
+
+    return bool(set(run["kinds"]) & set(get(run["server"]).requirements))
+
+
+def analyse(document: dict[str, Any]) -> dict[str, Any]:
+    """Per tool and budget: caught, strictly caught, false positives, requests (per seed)."""
+    runs = document["runs"]
+    faithful = {(r["tool"], r["budget"], r["seed"]): r for r in runs if r["server"] == FAITHFUL}
+    table: dict[str, dict[str, Any]] = {}
+    for tool in document["settings"]["tools"]:
+        table[tool] = {}
+        for budget in document["settings"]["budgets"]:
+            per_seed: dict[int, dict[str, Any]] = {}
+            for run in runs:
+                if run["tool"] != tool or run["budget"] != budget:
+                    continue
+                row = per_seed.setdefault(
+                    run["seed"],
+                    {
+                        "caught": 0,
+                        "strict": 0,
+                        "mutants": 0,
+                        "fp": None,
+                        "requests": [],
+                        "refused": 0,
+                        "cpu": [],
+                        "wall": [],
+                    },
+                )
+                row["requests"].append(run["requests"])
+                row["cpu"].append(run["cpu_seconds"])
+                row["wall"].append(run["wall_seconds"])
+                row["refused"] += bool(run.get("refused"))
+                if run["server"] == FAITHFUL:
+                    row["fp"] = run["flagged"]
+                    continue
+                row["mutants"] += 1
+                baseline = faithful.get((tool, budget, run["seed"]))
+                row["caught"] += caught(run, baseline)
+                if tool != "schemathesis":
+                    row["strict"] += strictly_caught(run)
+            if not per_seed:
+                continue
+            seeds = sorted(per_seed)
+            table[tool][str(budget)] = {
+                "seeds": seeds,
+                "mutants": per_seed[seeds[0]]["mutants"],
+                "caught": [per_seed[s]["caught"] for s in seeds],
+                "strictly_caught": [per_seed[s]["strict"] for s in seeds]
+                if tool != "schemathesis"
+                else None,
+                "false_positive": [per_seed[s]["fp"] for s in seeds],
+                "refused_runs": [per_seed[s]["refused"] for s in seeds],
+                # requests per server run, the median server of each seed
+                "requests_per_run": [statistics.median(per_seed[s]["requests"]) for s in seeds],
+                "cpu_seconds_per_run": [statistics.median(per_seed[s]["cpu"]) for s in seeds],
+                "wall_seconds_per_run": [statistics.median(per_seed[s]["wall"]) for s in seeds],
+            }
+    return table
+
+
+def plot(document: dict[str, Any], path: Path = FIGURE) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    table = document["analysis"]
+    fig, ax = plt.subplots(figsize=(8, 5), dpi=110)
+    markers = {"schemathesis": "s", "observed": "o", "controlled": "^"}
+    mutants = 0
+    for tool, rows in table.items():
+        xs, ys, lo, hi, fps = [], [], [], [], []
+        for row in rows.values():
+            requests = statistics.median(row["requests_per_run"])
+            if requests == 0:  # refused budget: no request sent, no point
+                continue
+            mutants = max(mutants, row["mutants"])
+            caught_counts = row["caught"]
+            median = statistics.median(caught_counts)
+            xs.append(requests)
+            ys.append(median)
+            lo.append(median - min(caught_counts))
+            hi.append(max(caught_counts) - median)
+            fps.append(any(row["false_positive"]))
+        if not xs:
+            continue
+        ax.errorbar(
+            xs, ys, yerr=[lo, hi], marker=markers.get(tool, "o"), capsize=3, label=LABELS[tool]
+        )
+        for x, y, fp in zip(xs, ys, fps, strict=True):
+            if fp:
+                ax.annotate(
+                    "FP",
+                    (x, y),
+                    textcoords="offset points",
+                    xytext=(4, -12),
+                    fontsize=8,
+                    color="red",
+                )
+    ax.set_xscale("log")
+    ax.set_xlabel("requests sent per run (counted by the server, median)")
+    ax.set_ylabel(f"mutants caught (of {mutants}; median over seeds, bars: min-max)")
+    settings = document["settings"]
+    ax.set_title(
+        f"Detection per request ({len(settings['seeds'])} seeds; FP: faithful server flagged)",
+        fontsize=10,
+    )
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend(fontsize=8, loc="best")
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+
+
+def markdown(document: dict[str, Any]) -> list[str]:
+    """The section of RESULTS.md (bench/run_all.py)."""
+    settings = document["settings"]
+    which = (
+        "all of snapconform.mutants" if settings["all_mutants"] else ", ".join(settings["mutants"])
+    )
+    out = [
+        f"Servers: the faithful reference server and {len(settings['mutants'])} mutant(s)"
+        f" ({which}),"
+        f" each run on a fresh server with the same 1500-task universe; seeds {settings['seeds']};"
+        f" budgets {settings['budgets']}. schemathesis `--max-examples` per budget (calibrated on"
+        f" the faithful server, requests ~ {document['calibration']['intercept']:.0f} +"
+        f" {document['calibration']['slope']:.2f} x E):"
+        f" {settings['schemathesis_examples']}. Load average before/after:"
+        f" {document['load_before']} / {document['load_after']}.",
+        "",
+        "| tool | budget | requests sent per run | mutants caught | strictly caught"
+        " (declared requirement) | faithful flagged (false positive) | refused runs"
+        " | CPU s per run (tool) |",
+        "|---|---:|---|---|---|---|---:|---|",
+    ]
+    for tool, rows in document["analysis"].items():
+        for budget, row in rows.items():
+            strict = spread(row["strictly_caught"]) if row["strictly_caught"] else "n/a"
+            fp = sum(bool(x) for x in row["false_positive"])
+            out.append(
+                f"| {LABELS[tool]} | {budget} | {spread(row['requests_per_run'])} |"
+                f" {spread(row['caught'])} of {row['mutants']} | {strict} |"
+                f" {fp} of {len(row['false_positive'])} seeds | {sum(row['refused_runs'])} |"
+                f" {spread(row['cpu_seconds_per_run'])} |"
+            )
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--budgets", default="100,300,1000,3000")
+    parser.add_argument("--repeats", type=int, default=3, help="seeds 0..N-1")
+    parser.add_argument("--mutants", default="all", help="all, sample, or NAME,NAME")
+    parser.add_argument("--tools", default=",".join(TOOLS))
+    parser.add_argument("--plot", action="store_true", help="also draw bench/detection.png")
+    parser.add_argument("--plot-only", action="store_true", help="redraw from the JSON file")
+    args = parser.parse_args(argv)
+    if args.plot_only:
+        plot(json.loads(RESULTS.read_text("utf-8")))
+        return 0
+    budgets = sorted({int(b) for b in args.budgets.split(",")})
+    tools = [t.strip() for t in args.tools.split(",") if t.strip()]
+    if unknown := set(tools) - set(TOOLS):
+        parser.error(f"unknown tool(s) {sorted(unknown)}; choose from {TOOLS}")
+    mutants = mutant_names(args.mutants)
+    seeds = list(range(args.repeats))
+    with tempfile.TemporaryDirectory(prefix="snapconform-detection-") as scratch:
+        schema = openapi_file(Path(scratch))
+        calibration = calibrate(schema) if "schemathesis" in tools else {"intercept": 0, "slope": 1}
+        document: dict[str, Any] = {
+            "machine": machine(),
+            "commit": git_commit(),
+            "load_before": load(),
+            "calibration": calibration,
+            "settings": {
+                "budgets": budgets,
+                "seeds": seeds,
+                "tools": tools,
+                "mutants": mutants,
+                "all_mutants": args.mutants == "all",
+                "schemathesis_examples": {b: examples_for(b, calibration) for b in budgets}
+                if "schemathesis" in tools
+                else None,
+            },
+            "runs": [],
+        }
+        started = time.monotonic()
+        for seed in seeds:
+            for mutant in [None, *mutants]:
+                for tool in tools:
+                    for budget in budgets:
+                        run = one_run(tool, mutant, budget, seed, schema, calibration)
+                        document["runs"].append(run)
+                        print(
+                            f"[{time.monotonic() - started:7.0f}s] seed {seed} {run['server']:36}"
+                            f" {tool:12} budget {budget:5}: {run['requests']:5} requests,"
+                            f" exit {run['exit_status']}, kinds {run['kinds'][:4]}",
+                            flush=True,
+                        )
+                        document["load_after"] = load()
+                        RESULTS.write_text(json.dumps(document, indent=1) + "\n", "utf-8")
+    document["analysis"] = analyse(document)
+    document["load_after"] = load()
+    document["seconds"] = round(time.monotonic() - started, 1)
+    RESULTS.write_text(json.dumps(document, indent=1) + "\n", "utf-8")
+    print("\n".join(markdown(document)))
+    if args.plot:
+        plot(document)
+        print(f"wrote {FIGURE.name}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
