@@ -52,6 +52,8 @@ class HarnessHolder:
         self.mock_state: dict[str, Any] | None = None
         self.requests_before_error = 0
         self.results: dict[str, dict[str, Any]] = {}
+        #: Why the run stopped checking (``--snapconform-stop-when-failed``), if it did.
+        self.stopped: str | None = None
         #: The run's request plan, decided before the first request (snapconform.engine.plan).
         self.plan = RunPlan.make(
             config.mode,
@@ -176,6 +178,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     add("max-duration", default=None, type=float, help="time box of the run, in seconds")
     add("started-at", default=None, type=float, help="when the time box started (epoch seconds)")
     add("outcomes", default=None, help="write per-requirement outcomes (JSON) to this file")
+    add(
+        "stop-when-failed",
+        default=None,
+        help="comma-separated requirement ids: end the run once one of them has failed (the"
+        " verdict is then non-conformant whatever follows; selftest --until-caught uses it)",
+    )
 
 
 def run_config_from(config: pytest.Config) -> RunConfig:
@@ -419,6 +427,35 @@ def pytest_runtest_makereport(
             if result.outcome == "failed"
             else None,
         }
+        _note_stop(holder, _stop_ids(item.config))
+
+
+def _stop_ids(config: pytest.Config) -> frozenset[str]:
+    value = config.getoption("snapconform_stop_when_failed")
+    return frozenset(v.strip() for v in value.split(",") if v.strip()) if value else frozenset()
+
+
+def _note_stop(holder: HarnessHolder, stop_ids: frozenset[str]) -> None:
+    """Whether a requirement of ``--snapconform-stop-when-failed`` failed, or its audit flagged."""
+    if holder.stopped is not None or not stop_ids:
+        return
+    failed = [rid for rid in stop_ids if holder.results.get(rid, {}).get("outcome") == "failed"]
+    flagged = [
+        rid for rid in stop_ids if holder.harness and rid in holder.harness.marks.audit_first
+    ]
+    if failed:
+        holder.stopped = f"{min(failed)} failed"
+    elif flagged:
+        holder.stopped = f"the response audit flagged {min(flagged)}"
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """After a ``--snapconform-stop-when-failed`` detection only the audits run (they report it)."""
+    holder = item.config.stash.get(HARNESS_KEY, None)
+    requirement = _requirement_of(item)
+    if holder is None or holder.stopped is None or requirement is None or requirement.audit:
+        return
+    pytest.skip(f"not run: {holder.stopped} (--snapconform-stop-when-failed)")
 
 
 def _result_of(item: pytest.Item, report: pytest.TestReport, requirement: Requirement) -> Any:

@@ -14,12 +14,14 @@ each cell's output). Nothing is written outside temporary directories.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 from pathlib import Path
 
 import pytest
 
 from snapconform import selftest
+from snapconform.engine.requirements import CATALOGUE
 from snapconform.mutants import MUTANTS
 from snapconform.selftest import (
     FAITHFUL,
@@ -113,6 +115,26 @@ def test_error_bodies_are_audited_within_the_first_requests() -> None:
     assert result.ok, result
     assert "CONTRACT-ERROR-TYPE" in result.caught_by
     assert result.requests_to_detect is not None and result.requests_to_detect <= 20
+
+
+@pytest.mark.slow
+def test_until_caught_ends_the_default_run_at_the_detection(tmp_path: Path) -> None:
+    # The default run (no --focus): the whole catalogue is planned, and the run ends once the
+    # mutant's requirement failed. The detection and its @N are the default run's own.
+    config = SelftestConfig(jobs=1, until_caught=True, cell_timeout=300, work_dir=tmp_path)
+    [result] = run_matrix(config, [Cell("contract-wrong-error-type", "controlled", 0)])
+    assert result.ok, result
+    assert "CONTRACT-ERROR-TYPE" in result.caught_by
+    assert result.requests_to_detect is not None and result.requests_to_detect <= 20
+    [outcomes_file] = tmp_path.glob("*/outcomes.json")
+    outcomes = json.loads(outcomes_file.read_text(encoding="utf-8"))
+    outcome = {rid: r["outcome"] for rid, r in outcomes["requirements"].items()}
+    assert outcome["CONTRACT-ERROR-TYPE"] == "failed"
+    # the checks after the detection did not run (the audits still did: they report it)
+    skipped = [r.id for r in CATALOGUE if outcome.get(r.id) == "not_checked"]
+    assert "FILTER-SOUNDNESS" in skipped and "FUZZ-SCHEMATHESIS" in skipped
+    assert all(outcome[r.id] != "not_checked" for r in CATALOGUE if r.audit)
+    assert {r.id for r in CATALOGUE} <= set(outcomes["plan"]["shares"])  # the default plan, whole
 
 
 # ------------------------------------------------------------------ the command itself (fast)
