@@ -213,10 +213,16 @@ def validation_section(data: dict[str, Any] | None) -> list[str]:
     return [*out, ""]
 
 
-def server_section(data: dict[str, Any] | None) -> list[str]:
+def server_section(data: dict[str, Any] | None, rerun: bool) -> list[str]:
     out = ["## 5. Reference server (bench/server_bench.py)", ""]
     if not data:
         return [*out, "Not measured in this run.", ""]
+    if not rerun:
+        out += [
+            "_Not re-run by the runs recorded above: bench/server_results.json as last"
+            " written (issue 9)._",
+            "",
+        ]
     out += [
         "Indexed server next to a naive full-scan baseline (gain = baseline / ours).",
         "",
@@ -229,6 +235,50 @@ def server_section(data: dict[str, Any] | None) -> list[str]:
             f" {row['target']:g} | {'yes' if row['ok'] else '**no**'} |"
         )
     return [*out, ""]
+
+
+def scope_notes() -> list[str]:
+    """Where the figures below were measured on less than the full configuration, say so."""
+    notes: list[str] = []
+    detection = read("detection")
+    if detection and "analysis" in detection:
+        from snapconform.mutants import MUTANTS
+
+        settings = detection["settings"]
+        reduced = []
+        if len(settings["mutants"]) < len(MUTANTS):
+            reduced.append(f"{len(settings['mutants'])} of {len(MUTANTS)} mutants")
+        if len(settings["seeds"]) < 3:
+            reduced.append(f"{len(settings['seeds'])} seed(s), not 3")
+        if settings["budgets"] != [100, 300, 1000, 3000]:
+            reduced.append(f"budgets {settings['budgets']}, not [100, 300, 1000, 3000]")
+        if len(settings["tools"]) < 3:
+            reduced.append(f"tools {settings['tools']} only")
+        walls = [r["wall_seconds"] for r in detection["runs"]]
+        per_server = sum(walls) / max(len(settings["mutants"]) + 1, 1) / len(settings["seeds"])
+        if reduced:
+            notes.append(
+                f"Detection (section 1) is a SUBSET: {'; '.join(reduced)}. At the load of this"
+                f" run one server cost {per_server:.0f} s per seed for what was measured; the"
+                f" full default ({len(MUTANTS) + 1} servers x 3 tools x 4 budgets x 3 seeds)"
+                " costs many hours (see the final note of issue 18)."
+            )
+    verdict = read("verdict")
+    if verdict:
+        latencies = sorted({row["latency_ms"] for row in verdict["rows"]})
+        reduced = []
+        if verdict["repeats"] < 3:
+            reduced.append(f"{verdict['repeats']} repeat(s), not 3")
+        if latencies != [0.0, 40.0, 200.0]:
+            reduced.append(f"latencies {latencies} ms, not [0, 40, 200]")
+        if reduced:
+            notes.append(f"The cost of a verdict (section 3) is a SUBSET: {'; '.join(reduced)}.")
+    throughput = read("throughput")
+    if throughput and throughput["repeats"] < 3:
+        notes.append(f"Throughput (section 2): {throughput['repeats']} repeat(s), not 3.")
+    if not notes:
+        return []
+    return ["**Scope.** " + " ".join(notes), ""]
 
 
 def write_report(runs: dict[str, Any]) -> None:
@@ -260,11 +310,12 @@ def write_report(runs: dict[str, Any]) -> None:
                 f" {run['seconds']} | {run['load_before']} | {run['load_after']} |"
             )
         lines.append("")
+    lines += scope_notes()
     lines += detection_section(read("detection"))
     lines += throughput_section(read("throughput"))
     lines += verdict_section(read("verdict"), read("validation"))
     lines += validation_section(read("validation"))
-    lines += server_section(read("server"))
+    lines += server_section(read("server"), "server" in runs.get("scripts", {}))
     REPORT.write_text("\n".join(lines) + "\n", encoding="utf-8")
     print(f"wrote {REPORT.relative_to(ROOT)}")
 

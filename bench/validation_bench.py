@@ -31,7 +31,17 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-from benchlib import BENCH_DIR, CPU, interleaved_ms, load, machine, ratio, summary, time_ms
+from benchlib import (
+    BENCH_DIR,
+    CPU,
+    git_commit,
+    interleaved_ms,
+    load,
+    machine,
+    ratio,
+    summary,
+    time_ms,
+)
 
 RESULTS = BENCH_DIR / "validation_results.json"
 ITEMS = 1000
@@ -270,6 +280,7 @@ def main(argv: list[str] | None = None) -> int:
     fast = validator_rows["snapconform.fastvalidate.validate_fast"]["median"]
     results: dict[str, Any] = {
         "machine": machine(),
+        "commit": git_commit(),
         "load_before": load_before,
         "load_after": load(),
         "items": ITEMS,
