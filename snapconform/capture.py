@@ -46,6 +46,7 @@ from snapconform.engine.target import (
     TargetError,
 )
 from snapconform.engine.universe import Universe, discover
+from snapconform.errors import CaptureError
 from snapconform.server.state import SYSTEM_READ, StateDocumentError, password_placeholder
 from snapconform.settings import SETTINGS_BY_KEY, SettingsError, resolve_settings
 
@@ -110,10 +111,6 @@ class CaptureResult:
     @property
     def complete(self) -> bool:
         return not self.gaps and all(p.problem is None for p in self.principals)
-
-
-class CaptureError(Exception):
-    """Nothing could be captured (one line, no secrets)."""
 
 
 # ---------------------------------------------------------------------------------------------

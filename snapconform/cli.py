@@ -9,13 +9,14 @@ configuration value is one line (exit 2), and nothing ever ends in a traceback u
 from __future__ import annotations
 
 import argparse
-import difflib
 import importlib
 import os
 import re
 import sys
 from collections.abc import Callable, Sequence
 from typing import NoReturn
+
+from snapconform.errors import did_you_mean
 
 #: subcommand -> module that provides ``add_arguments(parser)`` and ``main(args) -> int``
 SUBCOMMANDS: dict[str, tuple[str, str]] = {
@@ -47,9 +48,7 @@ class ArgumentParser(argparse.ArgumentParser):
         choice = _INVALID_CHOICE.search(message)
         if choice:
             options = re.findall(r"'([^']*)'", choice.group("choices"))
-            matches = difflib.get_close_matches(choice.group("given"), options, n=1, cutoff=0.6)
-            if matches:
-                message = f"{message} (did you mean {matches[0]!r}?)"
+            message += did_you_mean(choice.group("given"), options)
         if "did you mean" not in message:
             message = f"{message} (`{self.prog} --help` lists the options)"
         self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
@@ -60,8 +59,7 @@ class ArgumentParser(argparse.ArgumentParser):
             return ""
         name = unknown.split("=", 1)[0]
         options = [option for option in self._option_string_actions if option.startswith("--")]
-        matches = difflib.get_close_matches(name, options, n=1, cutoff=0.6)
-        return f" (did you mean {matches[0]!r}?)" if matches else ""
+        return did_you_mean(name, options)
 
 
 def _unavailable(name: str, module_name: str, problem: str) -> Handler:

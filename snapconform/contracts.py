@@ -21,6 +21,8 @@ from jsonschema.exceptions import ValidationError
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
+from snapconform.errors import UnknownSchemaError
+
 if TYPE_CHECKING:
     from referencing._core import Resolver
 
@@ -71,10 +73,6 @@ StrictValidator = validators.extend(
     Draft202012Validator,
     type_checker=Draft202012Validator.TYPE_CHECKER.redefine("integer", _strict_integer),
 )
-
-
-class UnknownSchemaError(KeyError):
-    """A schema name that has no file in ``contracts/schemas``."""
 
 
 @dataclass(frozen=True)

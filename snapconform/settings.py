@@ -14,7 +14,6 @@ prints.
 
 from __future__ import annotations
 
-import difflib
 import sys
 import tomllib
 from collections.abc import Callable, Mapping
@@ -25,6 +24,8 @@ from urllib.parse import urlsplit
 
 from snapconform.engine.config import API_VERSIONS, Credentials, RunConfig
 from snapconform.engine.plan import parse_duration
+from snapconform.errors import SettingsError, did_you_mean
+from snapconform.redaction import MASK
 
 ENV_PREFIX = "SNAPCONFORM_"
 CONFIG_FILE_NAME = "snapconform.toml"
@@ -44,13 +45,6 @@ RESERVED_ENV = frozenset(
         "SNAPCONFORM_SESSION_ID",  # used by the curl lines that reproduce a failure
     }
 )
-MASK = "********"
-
-
-class SettingsError(ValueError):
-    """A configuration key or value is wrong; ``str()`` is one line naming where it came from."""
-
-
 # ---------------------------------------------------------------------------------------------
 # value parsers: accept the typed values of TOML and flags and the strings of the environment
 
@@ -267,11 +261,6 @@ def _defaults() -> dict[str, Any]:
     return values
 
 
-def _suggest(key: str, known: Mapping[str, Any] | frozenset[str]) -> str:
-    matches = difflib.get_close_matches(key, list(known), n=1, cutoff=0.6)
-    return f" (did you mean {matches[0]!r}?)" if matches else ""
-
-
 # ---------------------------------------------------------------------------------------------
 # the file layer
 
@@ -355,7 +344,9 @@ def resolve_settings(
         for key, raw in table.items():
             setting = SETTINGS_BY_KEY.get(key)
             if setting is None:
-                raise SettingsError(f"{where}: unknown key {key!r}{_suggest(key, SETTINGS_BY_KEY)}")
+                raise SettingsError(
+                    f"{where}: unknown key {key!r}{did_you_mean(key, SETTINGS_BY_KEY)}"
+                )
             value = _parse(setting, raw, where)
             if setting.is_path and not value.is_absolute():
                 value = config_file.parent / value
@@ -371,7 +362,7 @@ def resolve_settings(
         if not name.startswith(ENV_PREFIX) or name in RESERVED_ENV:
             continue
         if name not in known_env:
-            hint = _suggest(name, known_env)
+            hint = did_you_mean(name, known_env)
             warnings.append(f"ignoring unknown environment variable {name}{hint}")
     for setting in SETTINGS:
         raw = environ.get(setting.env_var)

@@ -42,6 +42,7 @@ from snapconform.engine.target import (
     TargetError,
     basic_authorization,
 )
+from snapconform.errors import DiffError
 
 #: Requests kept back on each side for confirming differences once the stream has used the rest.
 CONFIRMATION_RESERVE = 0.1
@@ -49,10 +50,6 @@ CONFIRMATION_RESERVE = 0.1
 MAX_TRANSPORT_FAILURES = 5
 #: The request budget per side when --max-requests is not given.
 DEFAULT_MAX_REQUESTS = 300
-
-
-class DiffError(Exception):
-    """No comparison possible (unreachable target, refused login). One line, no secrets."""
 
 
 @dataclass(frozen=True)

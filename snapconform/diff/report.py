@@ -19,7 +19,7 @@ from typing import Any
 from snapconform.contracts import default_contracts
 from snapconform.diff.engine import DiffResult, Finding, Outcome
 from snapconform.diff.observe import ASPECTS
-from snapconform.report.masking import mask_url
+from snapconform.redaction import mask_url
 from snapconform.report.results import finalize_allure_results
 
 ALLURE_PREFIX = "snapconform-diff-"

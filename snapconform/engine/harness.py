@@ -51,6 +51,7 @@ from snapconform.engine.universe import (
     discover,
 )
 from snapconform.engine.verdicts import CheckResult, Evidence, Uncertain, Violation
+from snapconform.errors import HarnessError, ShareSpent, TimeBoxExpired
 from snapconform.strategies.states import HarnessPrincipals, principals_document
 
 T = TypeVar("T")
@@ -64,28 +65,9 @@ class _StopShrinking(BaseException):
     """Ends Hypothesis' shrinking early (a BaseException, so Hypothesis does not catch it)."""
 
 
-class ShareSpent(BudgetExhausted):
-    """The current check has spent its allowance of the run's plan (``RunPlan.allowance``)."""
-
-
-class TimeBoxExpired(BudgetExhausted):
-    """The run's time box (``--max-duration``) is over: nothing more is sent."""
-
-
 def budget_reason(exc: BudgetExhausted) -> Literal["budget", "time"]:
     """The not-checked reason a refusal gives: ``time`` for the time box, else ``budget``."""
     return "time" if isinstance(exc, TimeBoxExpired) else "budget"
-
-
-class HarnessError(Exception):
-    """No verdict is possible (unreachable target, refused login, bad state file). One line.
-
-    ``mock_state``: in controlled mode, whether the mock's state was restored on the way out.
-    """
-
-    mock_state: dict[str, Any] | None = None
-    #: requests sent to the target before the run gave up (the pre-flight's)
-    requests: int = 0
 
 
 @dataclass

@@ -33,55 +33,24 @@ from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
+from snapconform.errors import (
+    BodyTooLargeError,
+    CorruptEncodingError,
+    DeadlineExceededError,
+    DuplicateKeyError,
+    InvalidJsonError,
+    RedirectRefusedError,
+    TargetSafetyError,
+    TooDeepError,
+    UnsupportedEncodingError,
+)
+from snapconform.redaction import mask_text
+
 #: 16 MiB: a full 1000-task page of the real endpoint is a few MiB; anything far above is hostile.
 DEFAULT_MAX_BODY_BYTES = 16 * 1024 * 1024
 #: The vSphere types nest about a dozen levels (Info -> Error -> LocalizableMessage -> params ...).
 DEFAULT_MAX_JSON_DEPTH = 64
 DEFAULT_MAX_REDIRECTS = 3
-
-
-class TargetSafetyError(Exception):
-    """The target answered in a way the harness refuses to process; the message is one line."""
-
-    #: short machine-readable kind, used in reports and tests
-    kind: str = "unsafe-response"
-
-    def __init__(self, message: str) -> None:
-        super().__init__(" ".join(message.split()))
-
-
-class BodyTooLargeError(TargetSafetyError):
-    kind = "body-too-large"
-
-
-class UnsupportedEncodingError(TargetSafetyError):
-    kind = "unsupported-encoding"
-
-
-class CorruptEncodingError(TargetSafetyError):
-    kind = "corrupt-encoding"
-
-
-class InvalidJsonError(TargetSafetyError):
-    kind = "invalid-json"
-
-
-class DuplicateKeyError(InvalidJsonError):
-    kind = "duplicate-key"
-
-
-class TooDeepError(InvalidJsonError):
-    kind = "too-deep"
-
-
-class RedirectRefusedError(TargetSafetyError):
-    kind = "redirect-refused"
-
-
-class DeadlineExceededError(TargetSafetyError):
-    """The whole exchange took longer than allowed (a trickle defeats per-read timeouts)."""
-
-    kind = "deadline-exceeded"
 
 
 @dataclass(frozen=True)
@@ -498,7 +467,9 @@ class SessionLedger:
                 try:
                     delete(session_id)
                 except Exception as error:  # one failed logout must not leak the others
-                    self.failures.append(f"{type(error).__name__}: {_redacted(error, session_id)}")
+                    self.failures.append(
+                        f"{type(error).__name__}: {mask_text(str(error), [session_id])}"
+                    )
                 else:
                     self.deleted += 1
 
@@ -509,10 +480,6 @@ class SessionLedger:
             yield self
         finally:
             self.close_all(delete)
-
-
-def _redacted(error: BaseException, secret: str) -> str:
-    return str(error).replace(secret, "***") if secret else str(error)
 
 
 @contextmanager

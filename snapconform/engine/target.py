@@ -42,10 +42,9 @@ from snapconform.engine.safety import (
     read_body,
     tls_verification,
 )
-
-TASKS_PATH = "/api/snapservice/tasks"
-SESSIONS_PATH = "/api/snapservice/sessions"
-SESSION_HEADER = "vmware-api-session-id"
+from snapconform.errors import BudgetExhausted, ForbiddenRequest, LoginRefused, TargetError
+from snapconform.redaction import SECRET_HEADERS, Redactor
+from snapconform.wire import SESSION_HEADER, SESSIONS_PATH, TASKS_PATH
 
 #: Every request the harness may send to a target. Nothing else ever leaves ``_send``.
 ALLOWED_REQUESTS: frozenset[tuple[str, str]] = frozenset(
@@ -57,9 +56,6 @@ ALLOWED_REQUESTS: frozenset[tuple[str, str]] = frozenset(
     }
 )
 
-#: Headers whose values are secrets wherever they appear.
-SECRET_HEADERS = frozenset({"authorization", SESSION_HEADER, "cookie", "set-cookie"})
-MASK = "***"
 #: How much of a response body an Exchange keeps for the report.
 RECORDED_BODY_LIMIT = 4096
 #: How many exchanges a Target keeps (oldest dropped first; counts are never dropped).
@@ -74,22 +70,6 @@ NO_RETRY_AFTER_503 = (
     "a 503 without Retry-After was taken as the server's answer and checked as such (not"
     " retried; FAULT-503 provokes one on purpose in controlled mode)"
 )
-
-
-class TargetError(Exception):
-    """The target could not be used (unreachable, TLS failure, timeout). Message has no secrets."""
-
-
-class LoginRefused(TargetError):  # noqa: N818 - public name
-    """The target refused the credentials."""
-
-
-class BudgetExhausted(TargetError):  # noqa: N818 - public name
-    """The request budget (--max-requests) is spent."""
-
-
-class ForbiddenRequest(RuntimeError):  # noqa: N818 - public name
-    """A request outside ALLOWED_REQUESTS: a harness bug, never sent."""
 
 
 @dataclass(frozen=True)
@@ -148,31 +128,6 @@ class Response:
     @property
     def content_type(self) -> str | None:
         return self.headers.get("content-type")
-
-
-class Redactor:
-    """Masks every known secret in text: passwords and session ids the Target has handled."""
-
-    def __init__(self) -> None:
-        self._secrets: set[str] = set()
-        self._lock = threading.Lock()
-
-    def add(self, secret: str | None) -> None:
-        if secret and len(secret) >= 3:
-            with self._lock:
-                self._secrets.add(secret)
-
-    def __call__(self, text: str) -> str:
-        with self._lock:
-            secrets = sorted(self._secrets, key=len, reverse=True)
-        for secret in secrets:
-            text = text.replace(secret, MASK)
-        return text
-
-    def headers(self, headers: Iterable[tuple[str, str]]) -> dict[str, str]:
-        return {
-            name: MASK if name.lower() in SECRET_HEADERS else self(value) for name, value in headers
-        }
 
 
 class RateLimiter:

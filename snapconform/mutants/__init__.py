@@ -16,8 +16,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from types import MappingProxyType
 
+from snapconform.errors import UnknownMutantError
 from snapconform.mutants.auth import AUTH_MUTANTS
-from snapconform.mutants.base import ALL_MODES, AREAS, Area, Mutant, UnknownMutantError
+from snapconform.mutants.base import ALL_MODES, AREAS, Area, Mutant
 from snapconform.mutants.cap import CAP_MUTANTS
 from snapconform.mutants.contract import CONTRACT_MUTANTS
 from snapconform.mutants.filter import FILTER_MUTANTS

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import difflib
 import itertools
 import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
@@ -21,23 +20,6 @@ ALL_MODES: frozenset[Mode] = frozenset({"controlled", "declared", "observed"})
 #: Modes in which the harness knows the principals' visible sets and can shape the data.
 KNOWN_STATE: frozenset[Mode] = frozenset({"controlled", "declared"})
 CONTROLLED: frozenset[Mode] = frozenset({"controlled"})
-
-
-class UnknownMutantError(KeyError):
-    """A mutant name that is not in the library; the message suggests close names."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
-
-    def __str__(self) -> str:
-        return self.message
-
-    @classmethod
-    def for_name(cls, name: str, known: Iterable[str]) -> UnknownMutantError:
-        close = difflib.get_close_matches(name, list(known), n=3, cutoff=0.5)
-        hint = f"; did you mean {', '.join(close)}?" if close else " (snapconform selftest --list)"
-        return cls(f"unknown mutant {name!r}{hint}")
 
 
 @dataclass(frozen=True)

@@ -23,9 +23,10 @@ from urllib.parse import urlsplit
 
 import allure
 
-from snapconform.report.masking import MASK, mask_headers, mask_text, mask_url
+from snapconform.redaction import MASK, mask_headers, mask_text, mask_url
+from snapconform.wire import ENDPOINT, SESSION_HEADER
 
-ENDPOINT_EPIC = "GET /api/snapservice/tasks"
+ENDPOINT_EPIC = ENDPOINT
 SEVERITY_BY_LEVEL = {"MUST": allure.severity_level.CRITICAL, "SHOULD": allure.severity_level.MINOR}
 REQUIREMENT_LABEL = "requirement"
 LEVEL_LABEL = "level"
@@ -181,8 +182,8 @@ def curl_line(view: ExchangeView) -> str:
         lowered = name.lower()
         if lowered == "authorization" and value.lower().startswith("basic"):
             auth_flags = ["-u", f'"${CURL_USERNAME_VAR}:${CURL_PASSWORD_VAR}"']
-        elif lowered == "vmware-api-session-id":
-            auth_flags = ["-H", f'"vmware-api-session-id: ${CURL_SESSION_VAR}"']
+        elif lowered == SESSION_HEADER:
+            auth_flags = ["-H", f'"{SESSION_HEADER}: ${CURL_SESSION_VAR}"']
         elif lowered in {"accept", "content-type"}:
             words += ["-H", shlex.quote(f"{name}: {value}")]
     return " ".join([*words, *auth_flags, shlex.quote(view.url)])

@@ -19,7 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from snapconform.report.masking import mask_url
+from snapconform.errors import RenderError
+from snapconform.redaction import mask_url
 from snapconform.report.results import allure3_categories
 
 ALLURE_ENV = "SNAPCONFORM_ALLURE"
@@ -70,10 +71,6 @@ OPEN_AT_TOP_SCRIPT = """<script id="snapconform-open-at-top">
   }, 50);
 })();
 </script>"""
-
-
-class RenderError(RuntimeError):
-    """The HTML report could not be rendered; the message says why and what to do."""
 
 
 @dataclass(frozen=True)

@@ -24,8 +24,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from snapconform.redaction import mask_url
 from snapconform.report.allure_steps import ACTUAL_IDS_ATTACHMENT, EXPECTED_IDS_ATTACHMENT
-from snapconform.report.masking import mask_url
 
 CATEGORY_LABEL = "category"
 

@@ -18,7 +18,8 @@ from typing import Any
 
 from snapconform.contracts import default_contracts
 from snapconform.engine.verdicts import OUTCOMES, outcome_label
-from snapconform.report.masking import mask_url
+from snapconform.errors import SummaryError
+from snapconform.redaction import mask_url
 
 SUMMARY_FILE = "summary.json"
 SUMMARY_MD = "summary.md"
@@ -33,10 +34,6 @@ _VERDICT_BADGE = {
 _OUTCOME_ICON = {"passed": "✅", "failed": "❌", "not_checked": "⏸️", "not_applicable": "🚫"}
 _OUTCOME_ORDER = {"failed": 0, "not_checked": 1, "not_applicable": 2, "passed": 3}
 _LEVEL_ORDER = {"MUST": 0, "SHOULD": 1}
-
-
-class SummaryError(ValueError):
-    """A summary.json that is missing, not JSON or not valid against its schema."""
 
 
 @dataclass(frozen=True)

@@ -33,9 +33,8 @@ from snapconform.server.state import (
     state_to_document,
 )
 from snapconform.server.store import serialise
+from snapconform.wire import SESSIONS_PATH, TASKS_PATH
 
-TASKS_PATH = "/api/snapservice/tasks"
-SESSIONS_PATH = "/api/snapservice/sessions"
 CONTROL_PREFIX = "/control"
 
 

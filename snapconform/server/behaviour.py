@@ -27,9 +27,9 @@ from snapconform.server.runtime import Runtime, Snapshot
 from snapconform.server.state import SYSTEM_READ, Principal
 from snapconform.server.store import FILTER_FIELDS, FilterSpec, QueryResult, TaskStore, item_value
 from snapconform.server.store import serialise as serialise_json
+from snapconform.wire import SESSION_HEADER
 
 STATUS_VALUES: tuple[str, ...] = ("PENDING", "RUNNING", "BLOCKED", "SUCCEEDED", "FAILED")
-SESSION_HEADER = "vmware-api-session-id"
 JSON = "application/json"
 
 #: A query longer than this is refused with InvalidArgument (uvicorn admits up to 4 MiB).

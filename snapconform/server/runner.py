@@ -12,6 +12,7 @@ import uvicorn
 from starlette.applications import Starlette
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
+from snapconform.errors import ServerStartError
 from snapconform.server.app import CONTROL_PREFIX, ServerConfig, create_app
 from snapconform.server.runtime import Runtime
 from snapconform.server.store import serialise
@@ -57,10 +58,6 @@ class JsonErrorH11Protocol(H11Protocol):
         ):
             self.transport.write(self.conn.send(event))
         self.transport.close()
-
-
-class ServerStartError(RuntimeError):
-    """The server did not start listening in time."""
 
 
 def uvicorn_config(app: Starlette, *, log_level: str = "warning") -> uvicorn.Config:

@@ -18,13 +18,8 @@ from typing import Any
 from jsonschema.exceptions import ValidationError
 
 from snapconform.contracts import default_contracts
-
-#: The privilege the list operation requires.
-SYSTEM_READ = "System.Read"
-
-
-class StateDocumentError(ValueError):
-    """A state document the server refuses; the message names the problem and its JSON path."""
+from snapconform.errors import StateDocumentError
+from snapconform.wire import SYSTEM_READ as SYSTEM_READ  # re-exported for the server
 
 
 @dataclass(frozen=True)

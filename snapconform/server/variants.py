@@ -16,12 +16,12 @@ of different seams; two variants deciding the same question cannot be combined).
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
+from snapconform.errors import UnknownVariantError, close_names
 from snapconform.server.behaviour import Behaviour, EndpointError, Reply, invalid, quoted
 from snapconform.server.runtime import Runtime
 from snapconform.server.store import FilterSpec, QueryResult, TaskStore
@@ -30,17 +30,6 @@ from snapconform.server.store import FilterSpec, QueryResult, TaskStore
 PAGE = "page (snapservice-tasks-list.txt)"
 BINDINGS = "bindings (vmware-vsan-data-protection 9.1.1.0)"
 STD_ERRORS = "bindings (vmware-vapi-common-client, com.vmware.vapi.std.errors_client)"
-
-
-class UnknownVariantError(KeyError):
-    """A variant name that is not in the registry; the message suggests close names."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
-
-    def __str__(self) -> str:
-        return self.message
 
 
 @dataclass(frozen=True)
@@ -318,7 +307,7 @@ def get(name: str) -> Variant:
     try:
         return VARIANTS[name]
     except KeyError:
-        close = difflib.get_close_matches(name, list(VARIANTS), n=3, cutoff=0.5)
+        close = close_names(name, VARIANTS, limit=3, cutoff=0.5)
         hint = (
             f"; did you mean {', '.join(close)}?" if close else f" (known: {', '.join(VARIANTS)})"
         )

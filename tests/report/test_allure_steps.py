@@ -7,6 +7,7 @@ import json
 import shlex
 
 from snapconform.engine.target import Exchange
+from snapconform.redaction import MASK, mask_headers, mask_url
 from snapconform.report.allure_steps import (
     ExchangeView,
     curl_line,
@@ -14,7 +15,6 @@ from snapconform.report.allure_steps import (
     set_diff_text,
     view_exchange,
 )
-from snapconform.report.masking import MASK, mask_headers, mask_url
 
 SECRET = "Distinctive-Pass-42!"
 SESSION = "b1946ac92492d2347c6235b4d2611184"

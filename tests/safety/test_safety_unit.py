@@ -28,6 +28,7 @@ from snapconform.engine.safety import (
     parse_json,
     parse_retry_after,
 )
+from snapconform.redaction import MASK
 
 MIB = 1024 * 1024
 
@@ -261,7 +262,7 @@ def test_one_failed_logout_does_not_leak_the_others_and_hides_the_id() -> None:
     ledger.opened("secret-token-2")
     ledger.close_all(delete)
     assert sorted(attempted) == ["secret-token-1", "secret-token-2"]
-    assert ledger.failures == ["ConnectionError: could not delete ***"]
+    assert ledger.failures == [f"ConnectionError: could not delete {MASK}"]
 
 
 def test_sessions_are_deleted_on_keyboard_interrupt() -> None:
