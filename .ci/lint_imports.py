@@ -16,6 +16,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -30,15 +31,20 @@ def assemble(where: Path) -> Path:
     return where
 
 
-def lint_imports(*args: str) -> subprocess.CompletedProcess[str]:
+def lint_imports(
+    *args: str, plant: Callable[[Path], None] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """``lint-imports`` on the assembled package; ``plant`` may change the copy first (tests)."""
     with tempfile.TemporaryDirectory(prefix="snapconform-layers-") as scratch:
         tree = assemble(Path(scratch))
+        if plant is not None:
+            plant(tree / "snapconform")
         # lint-imports puts the working directory first on sys.path: the assembled copy is the
         # snapconform it analyses, not the editable install's
         env = {**os.environ, "PYTHONPATH": str(tree)}
         command = [
             sys.executable, "-c", "from importlinter.cli import lint_imports_command as c; c()",
-            "--config", str(ROOT / "pyproject.toml"), "--no-cache", *args,
+            str(ROOT / "pyproject.toml"), "--no-cache", *args,
         ]  # fmt: skip
         return subprocess.run(
             command, cwd=tree, env=env, capture_output=True, text=True, timeout=600, check=False

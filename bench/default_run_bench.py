@@ -52,7 +52,7 @@ def one_run(mode: str, latency_ms: float, seed: int) -> dict[str, Any]:
     from dataclasses import replace
 
     from snapconform.selftest import boundary_state
-    from snapconform.server.state import state_to_document
+    from snapconform.state import state_to_document
 
     config = server_config(None, control=mode == "controlled", latency_ms=latency_ms)
     with tempfile.TemporaryDirectory(prefix="snapconform-verdict-") as scratch:

@@ -40,7 +40,7 @@ import httpx
 from snapconform.server.app import ServerConfig
 from snapconform.server.defaults import ADMIN_PASSWORD, ADMIN_USERNAME, default_state
 from snapconform.server.runner import serve_in_thread
-from snapconform.server.state import State, state_to_document
+from snapconform.state import State, state_to_document
 
 TASKS_PATH = "/api/snapservice/tasks"
 SESSIONS_PATH = "/api/snapservice/sessions"

@@ -41,8 +41,8 @@ from snapconform.server.defaults import (
     default_principals,
     generate_tasks,
 )
-from snapconform.server.state import SYSTEM_READ, Principal, State
 from snapconform.server.store import FilterSpec, TaskStore, serialise
+from snapconform.state import SYSTEM_READ, Principal, State
 
 RESULTS = Path(__file__).with_name("server_results.json")
 TASKS = "/api/snapservice/tasks"

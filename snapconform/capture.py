@@ -32,11 +32,10 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from snapconform.config import Credentials, RunConfig
 from snapconform.config_cli import add_settings_arguments
-from snapconform.engine.config import Credentials, RunConfig
 from snapconform.engine.harness import HarnessError, target_settings
-from snapconform.engine.oracle import TERMINAL_STATUSES, FilterSpec
-from snapconform.engine.runner import effective_rate_limit
+from snapconform.engine.oracle import TERMINAL_STATUSES
 from snapconform.engine.target import (
     BudgetExhausted,
     LoginRefused,
@@ -47,8 +46,10 @@ from snapconform.engine.target import (
 )
 from snapconform.engine.universe import Universe, discover
 from snapconform.errors import CaptureError
-from snapconform.server.state import SYSTEM_READ, StateDocumentError, password_placeholder
+from snapconform.filterspec import FilterSpec
+from snapconform.run.runner import effective_rate_limit
 from snapconform.settings import SETTINGS_BY_KEY, SettingsError, resolve_settings
+from snapconform.state import SYSTEM_READ, StateDocumentError, password_placeholder
 
 EXIT_COMPLETE = 0
 EXIT_GAPS = 1
@@ -349,7 +350,7 @@ def _document(
 
 
 def _validate(document: Mapping[str, Any]) -> None:
-    from snapconform.server.state import parse_state_document
+    from snapconform.state import parse_state_document
 
     try:
         parse_state_document(document)

@@ -20,8 +20,8 @@ from snapconform.errors import did_you_mean
 
 #: subcommand -> module that provides ``add_arguments(parser)`` and ``main(args) -> int``
 SUBCOMMANDS: dict[str, tuple[str, str]] = {
-    "run": ("snapconform.engine.cli", "check a server against the contract and write a verdict"),
-    "serve": ("snapconform.server.cli", "serve the reference implementation on loopback"),
+    "run": ("snapconform.run.cli", "check a server against the contract and write a verdict"),
+    "serve": ("snapconform.serve_cli", "serve the reference implementation on loopback"),
     "selftest": ("snapconform.selftest", "run the engine against mutant servers: mutation matrix"),
     "config": ("snapconform.config_cli", "show the effective configuration and where it came from"),
     "report": ("snapconform.report.cli", "render summary.md and the HTML report; compare two runs"),

@@ -24,13 +24,14 @@ from __future__ import annotations
 import threading
 import weakref
 from collections.abc import Callable, Iterator, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import jsonschema_rs
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError
 
-from snapconform.contracts import Contracts, default_contracts
+if TYPE_CHECKING:  # contracts.py uses this module, never the other way round
+    from snapconform.contracts import Contracts
 
 
 def _formats_used(node: Any) -> Iterator[str]:
@@ -219,13 +220,12 @@ _VALIDATORS: dict[int, FastValidator] = {}
 _VALIDATORS_LOCK = threading.Lock()
 
 
-def fast_validator(contracts: Contracts | None = None) -> FastValidator:
-    """The :class:`FastValidator` of ``contracts`` (default: the shipped contracts), built once.
+def fast_validator(contracts: Contracts) -> FastValidator:
+    """The :class:`FastValidator` of ``contracts``, built once.
 
     Keyed by the identity of the ``Contracts`` object (it is immutable); the entry goes away
     with the object.
     """
-    contracts = contracts or default_contracts()
     key = id(contracts)
     found = _VALIDATORS.get(key)
     if found is not None and found.contracts is contracts:
@@ -237,7 +237,7 @@ def fast_validator(contracts: Contracts | None = None) -> FastValidator:
     return built
 
 
-def validate_fast(contracts: Contracts | None, name: str, instance: Any) -> list[ValidationError]:
+def validate_fast(contracts: Contracts, name: str, instance: Any) -> list[ValidationError]:
     """Same result as ``contracts.errors(name, instance)`` (empty list ⇔ valid), much faster
     when the body is valid."""
     return fast_validator(contracts).errors(name, instance)

@@ -26,7 +26,7 @@ import pytest
 
 from snapconform.progress import ProgressReporter, ProgressWriter, requirement_of
 
-ENGINE_PLUGIN = "snapconform.engine.pytest_plugin"
+ENGINE_PLUGIN = "snapconform.run.engine_plugin"
 OPTION_PREFIX = "--snapconform-"
 PROGRESS_OPTION = "--snapconform-progress"
 REPORTER_NAME = "snapconform-progress"

@@ -22,8 +22,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from snapconform.engine.config import API_VERSIONS, Credentials, RunConfig
-from snapconform.engine.plan import parse_duration
+from snapconform.config import API_VERSIONS, Credentials, RunConfig, parse_duration
 from snapconform.errors import SettingsError, did_you_mean
 from snapconform.redaction import MASK
 

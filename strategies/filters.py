@@ -20,7 +20,7 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from snapconform.engine.oracle import CAP, FILTER_FIELDS, FilterSpec, item_value
+from snapconform.filterspec import CAP, FILTER_FIELDS, FilterSpec, item_value
 from snapconform.strategies.contract_data import statuses
 from snapconform.strategies.values import (
     ADVERSARIAL_USERS,

@@ -15,6 +15,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from snapconform.config import Credentials, RunConfig
 from snapconform.diff.observe import Difference, Observation, compare
 from snapconform.diff.stream import (
     BOGUS_SESSION,
@@ -28,10 +29,7 @@ from snapconform.diff.stream import (
     invalid_requests,
     service_candidates,
 )
-from snapconform.engine.config import Credentials, RunConfig
 from snapconform.engine.harness import HarnessError, target_settings
-from snapconform.engine.oracle import CAP, FilterSpec, encode_query
-from snapconform.engine.runner import effective_rate_limit
 from snapconform.engine.target import (
     SESSION_HEADER,
     BudgetExhausted,
@@ -43,6 +41,8 @@ from snapconform.engine.target import (
     basic_authorization,
 )
 from snapconform.errors import DiffError
+from snapconform.filterspec import CAP, FilterSpec, encode_query
+from snapconform.run.runner import effective_rate_limit
 
 #: Requests kept back on each side for confirming differences once the stream has used the rest.
 CONFIRMATION_RESERVE = 0.1

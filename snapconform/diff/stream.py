@@ -26,11 +26,16 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from hypothesis import HealthCheck, Phase, given, settings
-from hypothesis import seed as hypothesis_seed
-from hypothesis import strategies as st
+from hypothesis import (
+    HealthCheck,
+    Phase,
+    given,
+    seed as hypothesis_seed,
+    settings,
+    strategies as st,
+)
 
-from snapconform.engine.oracle import FilterSpec, encode_query, item_value
+from snapconform.filterspec import FilterSpec, encode_query, item_value
 from snapconform.strategies.contract_data import statuses
 from snapconform.strategies.filters import (
     Vocabulary,

@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from snapconform.engine.oracle import FilterSpec, unknown_status_values
+from snapconform.filterspec import FilterSpec, unknown_status_values
 
 
 @dataclass(frozen=True)

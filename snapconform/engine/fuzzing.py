@@ -45,14 +45,12 @@ from typing import TYPE_CHECKING, Any, NoReturn, Protocol
 import httpx
 import requests
 import schemathesis
-from hypothesis import HealthCheck, Phase, example, given, settings
-from hypothesis import seed as hypothesis_seed
+from hypothesis import HealthCheck, Phase, example, given, seed as hypothesis_seed, settings
 from schemathesis import GenerationMode
 from schemathesis.core.failures import Failure, FailureGroup
 
 from snapconform.contracts import Contracts, default_contracts
-from snapconform.engine import oracle
-from snapconform.engine import target as target_module
+from snapconform.engine import oracle, target as target_module
 from snapconform.engine.alternatives import refusal_reasons
 
 if TYPE_CHECKING:

@@ -16,15 +16,20 @@ from contextlib import suppress
 from dataclasses import dataclass, field
 from typing import Any, Literal, TypeVar
 
-from hypothesis import HealthCheck, Phase, given, settings
-from hypothesis import seed as hypothesis_seed
-from hypothesis import strategies as st
+from hypothesis import (
+    HealthCheck,
+    Phase,
+    given,
+    seed as hypothesis_seed,
+    settings,
+    strategies as st,
+)
 from hypothesis.errors import Flaky
 
+from snapconform.config import Credentials, RunConfig
 from snapconform.contracts import Contracts, default_contracts
 from snapconform.engine.alternatives import ChoiceLog
 from snapconform.engine.audit import ResponseAudit
-from snapconform.engine.config import Credentials, RunConfig
 from snapconform.engine.oracle import FilterSpec, curl_line
 from snapconform.engine.plan import RunPlan
 from snapconform.engine.safety import RetryPolicy
@@ -398,7 +403,7 @@ class Harness:
         )
 
     def _declared_universe(self) -> Universe:
-        from snapconform.server.state import (
+        from snapconform.state import (
             StateDocumentError,
             is_password_placeholder,
             load_state_file,

@@ -23,13 +23,12 @@ verdict is complete in time (and a check the time box cuts short is not checked)
 
 from __future__ import annotations
 
-import re
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from snapconform.engine.config import Mode
+from snapconform.config import Mode, format_duration
 
 #: The early error probe (an invalid status, no credentials) is accounted for under this name.
 ERROR_PROBE = "error probe"
@@ -364,43 +363,6 @@ def _shares(costs: dict[str, Cost], budget: int) -> dict[str, Share]:
         rid: Share(rid, c.minimum, c.minimum + int(pool * c.weight / weights))
         for rid, c in costs.items()
     }
-
-
-# --- durations -------------------------------------------------------------------------------
-
-_NUMBER = r"\d+(?:\.\d+)?"
-_DURATION = re.compile(rf"(?:(?P<h>{_NUMBER})h)?(?:(?P<m>{_NUMBER})m)?(?:(?P<s>{_NUMBER})s?)?")
-
-
-def parse_duration(text: object) -> float:
-    """``90s``, ``10m``, ``1h30m``, ``1.5h`` or a bare number of seconds -> seconds (> 0)."""
-    if isinstance(text, bool):
-        raise ValueError(f"expected a duration like 90s, 10m or 1h30m, got {text!r}")
-    if isinstance(text, int | float):
-        seconds = float(text)
-    elif isinstance(text, str):
-        raw = text.strip().lower().replace(" ", "")
-        match = _DURATION.fullmatch(raw)
-        if not raw or match is None or not any(match.groupdict().values()):
-            raise ValueError(f"expected a duration like 90s, 10m or 1h30m, got {text!r}")
-        parts = match.groupdict()
-        seconds = (
-            float(parts["h"] or 0) * 3600 + float(parts["m"] or 0) * 60 + float(parts["s"] or 0)
-        )
-    else:
-        raise ValueError(f"expected a duration like 90s, 10m or 1h30m, got {text!r}")
-    if not seconds > 0 or seconds == float("inf"):
-        raise ValueError(f"must be a positive duration like 90s or 10m, got {text!r}")
-    return seconds
-
-
-def format_duration(seconds: float) -> str:
-    whole = round(seconds)
-    if whole >= 60 and whole % 60 == 0:
-        return f"{whole // 60}m"
-    if whole >= 60:
-        return f"{whole // 60}m{whole % 60}s"
-    return f"{seconds:g}s"
 
 
 def spent_total(shares: Iterable[Share]) -> int:

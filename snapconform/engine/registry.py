@@ -30,7 +30,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal, TypeVar
 
-from snapconform.engine.config import Mode
+from snapconform.config import Mode
 
 if TYPE_CHECKING:
     from snapconform.engine.harness import Harness

@@ -26,7 +26,6 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from snapconform.engine.oracle import FilterSpec, encode_query
 from snapconform.engine.safety import (
     AttemptLog,
     DeadlineExceededError,
@@ -43,6 +42,7 @@ from snapconform.engine.safety import (
     tls_verification,
 )
 from snapconform.errors import BudgetExhausted, ForbiddenRequest, LoginRefused, TargetError
+from snapconform.filterspec import FilterSpec, encode_query
 from snapconform.redaction import SECRET_HEADERS, Redactor
 from snapconform.wire import SESSION_HEADER, SESSIONS_PATH, TASKS_PATH
 

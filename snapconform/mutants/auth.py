@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from snapconform.mutants.base import ALL_MODES, KNOWN_STATE, Mutant
 from snapconform.server.behaviour import SESSION_HEADER, Behaviour, EndpointError, Reply
 from snapconform.server.runtime import Runtime, Snapshot
-from snapconform.server.state import SYSTEM_READ, Principal
+from snapconform.state import SYSTEM_READ, Principal
 
 
 def _first_reader(snapshot: Snapshot) -> Principal | None:

@@ -8,11 +8,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
-from snapconform.engine.config import Mode
+from snapconform.config import Mode
 from snapconform.server.app import ServerConfig
 from snapconform.server.behaviour import Behaviour
-from snapconform.server.store import TaskStore
-from snapconform.server.store import serialise as serialise_json
+from snapconform.server.store import TaskStore, serialise as serialise_json
 
 Area = Literal["filter", "cap", "auth", "contract", "intermittent"]
 AREAS: tuple[Area, ...] = ("filter", "cap", "auth", "contract", "intermittent")

@@ -9,7 +9,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from snapconform.engine.config import Mode, RunConfig
+from snapconform.config import Mode, RunConfig
 from snapconform.engine.requirements import BY_ID
 from snapconform.mutants import MUTANTS, Mutant
 from snapconform.server.variants import VARIANTS

@@ -7,7 +7,7 @@ import argparse
 import json
 from pathlib import Path
 
-from snapconform.engine.config import RunConfig
+from snapconform.config import RunConfig
 from snapconform.mutants import AREAS, MUTANTS, UnknownMutantError, get
 from snapconform.selftest.cells import (
     MODES,
@@ -25,8 +25,7 @@ from snapconform.selftest.render import (
     update_readme,
 )
 from snapconform.selftest.runner import run_matrix
-from snapconform.server.variants import VARIANTS, UnknownVariantError
-from snapconform.server.variants import get as get_variant
+from snapconform.server.variants import VARIANTS, UnknownVariantError, get as get_variant
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -15,7 +15,7 @@ import httpx
 from snapconform.server.behaviour import Behaviour, Reply
 from snapconform.server.defaults import DEFAULT_EPOCH, default_principals, make_task
 from snapconform.server.runtime import Runtime
-from snapconform.server.state import State
+from snapconform.state import State
 
 TASKS_PATH = "/api/snapservice/tasks"
 #: Declared mode's universe: status counts chosen so single-status filters sit on the cap edges.

@@ -8,7 +8,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from snapconform.engine.config import Mode
+from snapconform.config import Mode
 from snapconform.engine.requirements import BY_ID
 from snapconform.mutants import MUTANTS, Mutant
 from snapconform.selftest.cells import (

@@ -13,7 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from snapconform.engine.config import Credentials, RunConfig
+from snapconform.config import Credentials, RunConfig
 from snapconform.engine.requirements import BY_ID
 from snapconform.mutants import MUTANTS, Mutant
 from snapconform.selftest.cells import (
@@ -37,9 +37,8 @@ from snapconform.server.defaults import (
     default_state,
 )
 from snapconform.server.runner import serve_in_thread
-from snapconform.server.state import state_to_document
-from snapconform.server.variants import behaviour_class_with
-from snapconform.server.variants import get as get_variant
+from snapconform.server.variants import behaviour_class_with, get as get_variant
+from snapconform.state import state_to_document
 
 
 class _ProgressFollower:
@@ -123,7 +122,7 @@ def _run_config(
 
 def run_cell(cell: Cell, config: SelftestConfig, work_dir: Path) -> CellResult:
     """Serve the cell's server, run the suite against it, and judge the outcome."""
-    from snapconform.engine import runner
+    from snapconform.run import runner
 
     started = time.monotonic()
     variant = get_variant(cell.subject[len(VARIANT_PREFIX) :]) if is_variant(cell.subject) else None

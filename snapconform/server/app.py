@@ -26,13 +26,13 @@ from snapconform.server.behaviour import Behaviour, EndpointError, Reply
 from snapconform.server.churn import churn_loop
 from snapconform.server.defaults import default_state
 from snapconform.server.runtime import Clock, Runtime, utc_now
-from snapconform.server.state import (
+from snapconform.server.store import serialise
+from snapconform.state import (
     State,
     StateDocumentError,
     parse_state_document,
     state_to_document,
 )
-from snapconform.server.store import serialise
 from snapconform.wire import SESSIONS_PATH, TASKS_PATH
 
 CONTROL_PREFIX = "/control"

@@ -24,9 +24,15 @@ from typing import Any
 from urllib.parse import unquote_to_bytes
 
 from snapconform.server.runtime import Runtime, Snapshot
-from snapconform.server.state import SYSTEM_READ, Principal
-from snapconform.server.store import FILTER_FIELDS, FilterSpec, QueryResult, TaskStore, item_value
-from snapconform.server.store import serialise as serialise_json
+from snapconform.server.store import (
+    FILTER_FIELDS,
+    FilterSpec,
+    QueryResult,
+    TaskStore,
+    item_value,
+    serialise as serialise_json,
+)
+from snapconform.state import SYSTEM_READ, Principal
 from snapconform.wire import SESSION_HEADER
 
 STATUS_VALUES: tuple[str, ...] = ("PENDING", "RUNNING", "BLOCKED", "SUCCEEDED", "FAILED")

@@ -18,7 +18,7 @@ from starlette.concurrency import run_in_threadpool
 
 from snapconform.server.defaults import TERMINAL_STATUSES, make_task, with_status
 from snapconform.server.runtime import Runtime
-from snapconform.server.state import State
+from snapconform.state import State
 
 logger = logging.getLogger(__name__)
 

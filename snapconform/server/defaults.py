@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from snapconform.server.state import SYSTEM_READ, Principal, State
+from snapconform.state import SYSTEM_READ, Principal, State
 
 #: service -> its operations: vAPI service identifiers and task-returning operations of the
 #: official bindings (vmware-vsan-data-protection 9.1.1.0, ``<operation>_task`` methods), so a

@@ -14,8 +14,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from snapconform.contracts import default_contracts
-from snapconform.server.state import Principal, State
 from snapconform.server.store import TaskStore
+from snapconform.state import Principal, State
 
 Clock = Callable[[], datetime]
 

@@ -16,8 +16,8 @@ import pytest
 import snapconform.capture as capture_module
 from snapconform.capture import CaptureError, capture
 from snapconform.cli import main as cli_main
+from snapconform.config import Credentials, RunConfig
 from snapconform.contracts import default_contracts
-from snapconform.engine.config import Credentials, RunConfig
 from snapconform.server.app import ServerConfig
 from snapconform.server.behaviour import Behaviour, invalid
 from snapconform.server.churn import churn_step
@@ -32,7 +32,7 @@ from snapconform.server.defaults import (
     default_state,
 )
 from snapconform.server.runner import ServerHandle, serve_in_thread
-from snapconform.server.state import State, load_state_file
+from snapconform.state import State, load_state_file
 
 LIMITED_VARIABLE = "CAPTURE_TEST_LIMITED_PASSWORD"
 ENVIRONMENT = {
@@ -222,7 +222,7 @@ def test_cli_round_trip_capture_then_serve_the_capture(
 
 
 def test_unset_placeholder_is_a_clear_error(tmp_path: Path) -> None:
-    from snapconform.server.state import StateDocumentError
+    from snapconform.state import StateDocumentError
 
     path = tmp_path / "state.json"
     path.write_text(

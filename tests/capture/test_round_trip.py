@@ -25,7 +25,7 @@ from snapconform.server.defaults import (
     NOPRIVS_USERNAME,
 )
 from snapconform.server.runner import serve_in_thread
-from snapconform.server.state import load_state_file
+from snapconform.state import load_state_file
 
 pytestmark = pytest.mark.slow
 

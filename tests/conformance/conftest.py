@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-ENGINE_PLUGIN = "snapconform.engine.pytest_plugin"
+ENGINE_PLUGIN = "snapconform.run.engine_plugin"
 
 
 def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:

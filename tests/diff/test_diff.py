@@ -17,12 +17,12 @@ import pytest
 
 from snapconform.capture import capture
 from snapconform.cli import main as cli_main
+from snapconform.config import Credentials, RunConfig
 from snapconform.contracts import default_contracts
 from snapconform.diff.engine import DiffError, Side, _confirm, run_diff
 from snapconform.diff.observe import Observation, compare
 from snapconform.diff.report import ALLURE_PREFIX
 from snapconform.diff.stream import DiffRequest
-from snapconform.engine.config import Credentials, RunConfig
 from snapconform.mutants import MUTANTS
 from snapconform.report.redaction import scan_report_dir, secret_forms
 from snapconform.server.app import ServerConfig
@@ -36,7 +36,7 @@ from snapconform.server.defaults import (
     NOPRIVS_USERNAME,
 )
 from snapconform.server.runner import ServerHandle, serve_in_thread
-from snapconform.server.state import parse_state_document
+from snapconform.state import parse_state_document
 
 ADMIN = Credentials(ADMIN_USERNAME, ADMIN_PASSWORD)
 NOPRIVS = Credentials(NOPRIVS_USERNAME, NOPRIVS_PASSWORD)

@@ -213,7 +213,7 @@ def _prepare_project(cwd: Path, block: list[Command], ports: dict[str, int]) -> 
     joined = " ".join(command.text for command in block)
     if "mock-state.json" in joined:
         from snapconform.server.defaults import default_state
-        from snapconform.server.state import state_to_document
+        from snapconform.state import state_to_document
 
         document = state_to_document(default_state(0, size=40))
         document["principals"].append(
@@ -223,7 +223,7 @@ def _prepare_project(cwd: Path, block: list[Command], ports: dict[str, int]) -> 
         (cwd / "mock-state.json").write_text(json.dumps(document), encoding="utf-8")
     if "@state.json" in joined:
         from snapconform.server.defaults import default_state
-        from snapconform.server.state import state_to_document
+        from snapconform.state import state_to_document
 
         document = state_to_document(default_state(0))
         (cwd / "state.json").write_text(json.dumps(document), encoding="utf-8")

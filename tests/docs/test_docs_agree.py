@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from snapconform.cli import build_parser
-from snapconform.engine.cli import EXIT_STATUS, INSECURE_WARNING
-from snapconform.engine.config import RunConfig
+from snapconform.config import RunConfig
+from snapconform.run.cli import EXIT_STATUS, INSECURE_WARNING
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -15,7 +15,7 @@ import sys
 import pytest
 
 def test_passes():
-    assert "snapconform.engine.pytest_plugin" not in sys.modules
+    assert "snapconform.run.engine_plugin" not in sys.modules
 
 @pytest.mark.requirement("SC-DEMO-FAIL", title="a failing demo")
 def test_fails():

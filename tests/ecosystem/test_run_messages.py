@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from snapconform.engine.config import Credentials, RunConfig
+from snapconform.config import Credentials, RunConfig
 from snapconform.engine.harness import Harness, HarnessError
 from tests.safety.hostile import refused_url
 
@@ -33,7 +33,7 @@ ADMIN = Credentials("administrator@vsphere.local", "for-a-real-server")
 def test_credentials_that_will_not_be_used_are_named(
     config: RunConfig, environ: dict[str, str], said: str
 ) -> None:
-    from snapconform.engine.cli import unused_credentials_note
+    from snapconform.run.cli import unused_credentials_note
 
     note = unused_credentials_note(config, environ)
     assert note is not None and said in note
@@ -41,7 +41,7 @@ def test_credentials_that_will_not_be_used_are_named(
 
 
 def test_credentials_for_the_target_are_not_remarked_on() -> None:
-    from snapconform.engine.cli import unused_credentials_note
+    from snapconform.run.cli import unused_credentials_note
 
     config = RunConfig(base_url="http://127.0.0.1:1", credentials=ADMIN)
     assert unused_credentials_note(config, {"SNAPCONFORM_PASSWORD": "x"}) is None

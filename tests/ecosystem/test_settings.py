@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from snapconform.engine.config import Credentials, RunConfig
+from snapconform.config import Credentials, RunConfig
 from snapconform.settings import (
     MASK,
     SettingsError,

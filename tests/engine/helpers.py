@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from typing import Any
 
-from snapconform.engine.config import Credentials, RunConfig
+from snapconform.config import Credentials, RunConfig
 from snapconform.engine.harness import Harness
 from snapconform.engine.requirements import requirement
 from snapconform.engine.verdicts import CheckResult

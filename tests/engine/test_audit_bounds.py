@@ -17,11 +17,10 @@ from typing import Any
 
 import httpx
 import pytest
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
+from hypothesis import HealthCheck, given, settings, strategies as st
 
-from snapconform.engine import audit as audit_module
-from snapconform.engine import oracle
+from snapconform import filterspec
+from snapconform.engine import audit as audit_module, oracle
 from snapconform.engine.audit import EXAMINED_ITEMS, ResponseAudit
 from snapconform.engine.oracle import CAP, FilterSpec
 from snapconform.engine.target import TASKS_PATH, Response
@@ -213,7 +212,7 @@ def test_expected_ids_is_linear_on_a_large_store(monkeypatch: pytest.MonkeyPatch
     ]
     spec = FilterSpec(services=("s1", "s3"), status=("SUCCEEDED", "FAILED"))
     built, tested = [], []
-    real = oracle._matcher
+    real = filterspec._matcher
 
     def counting(spec: FilterSpec) -> Any:
         test = real(spec)
@@ -225,8 +224,8 @@ def test_expected_ids_is_linear_on_a_large_store(monkeypatch: pytest.MonkeyPatch
 
         return counted
 
-    monkeypatch.setattr(oracle, "_matcher", counting)
-    got = oracle.expected_ids(items, spec)
+    monkeypatch.setattr(filterspec, "_matcher", counting)
+    got = filterspec.expected_ids(items, spec)
     assert len(got) == len([n for n in range(100_000) if n % 7 in (1, 3)])
     assert len(built) == 1 and len(tested) == len(items)
 

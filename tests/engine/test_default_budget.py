@@ -16,9 +16,9 @@ from typing import Any
 
 import pytest
 
-from snapconform.engine.config import Credentials, RunConfig
+from snapconform.config import Credentials, RunConfig
 from snapconform.engine.plan import RunPlan
-from snapconform.engine.runner import run
+from snapconform.run.runner import run
 from snapconform.selftest import boundary_state
 from snapconform.server.app import ServerConfig
 from snapconform.server.defaults import (
@@ -29,7 +29,7 @@ from snapconform.server.defaults import (
     default_state,
 )
 from snapconform.server.runner import serve_in_thread
-from snapconform.server.state import state_to_document
+from snapconform.state import state_to_document
 
 pytestmark = pytest.mark.slow
 

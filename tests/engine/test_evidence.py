@@ -16,9 +16,9 @@ from typing import Any
 
 import pytest
 
-from snapconform.engine.config import RunConfig
-from snapconform.engine.runner import pytest_command
+from snapconform.config import RunConfig
 from snapconform.report.allure_steps import DIFF_ATTACHMENT, EXPECTED_IDS_ATTACHMENT
+from snapconform.run.runner import pytest_command
 from snapconform.server.app import ServerConfig
 from snapconform.server.behaviour import Behaviour
 from snapconform.server.runner import serve_in_thread

@@ -16,12 +16,12 @@ from typing import Any
 
 import pytest
 
-from snapconform.engine.config import Credentials, RunConfig
+from snapconform.config import Credentials, RunConfig
 from snapconform.engine.harness import Harness
-from snapconform.engine.pytest_plugin import judge
 from snapconform.engine.requirements import CATALOGUE, requirement
 from snapconform.engine.verdicts import CheckResult
 from snapconform.mutants import get
+from snapconform.run.engine_plugin import judge
 from snapconform.selftest import boundary_state
 from snapconform.server.app import ServerConfig
 from snapconform.server.behaviour import Behaviour
@@ -33,7 +33,7 @@ from snapconform.server.defaults import (
     default_state,
 )
 from snapconform.server.runner import serve_in_thread
-from snapconform.server.state import state_to_document
+from snapconform.state import state_to_document
 
 pytestmark = pytest.mark.slow
 
@@ -143,7 +143,7 @@ def test_summary_carries_the_request_count_of_each_first_failure(tmp_path: Path)
     import subprocess
 
     from snapconform.contracts import default_contracts
-    from snapconform.engine import runner
+    from snapconform.run import runner
 
     base = ServerConfig(state=default_state(0, size=20), control=True, seed=0)
     with serve_in_thread(get("cap-off-by-one-high").server_config(base), "127.0.0.1", 0) as server:

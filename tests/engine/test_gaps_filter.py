@@ -15,7 +15,7 @@ from dataclasses import replace
 
 import pytest
 
-from snapconform.engine.config import Credentials, RunConfig
+from snapconform.config import Credentials, RunConfig
 from snapconform.engine.harness import Harness
 from snapconform.engine.requirements import requirement
 from snapconform.engine.verdicts import CheckResult

@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 
 from snapconform.engine.requirements import CATALOGUE
 from snapconform.engine.universe import discover
-from snapconform.server.state import parse_state_document
+from snapconform.state import parse_state_document
 from snapconform.strategies.states import HarnessPrincipals, state_documents
 from tests.engine.helpers import harness_for, run_checks
 
@@ -67,7 +67,7 @@ def test_reference_passes_declared(tmp_path: Path) -> None:
     document = documents[0]
     state_file = tmp_path / "state.json"
     state_file.write_text(json.dumps(document), encoding="utf-8")
-    from snapconform.engine.config import Credentials
+    from snapconform.config import Credentials
 
     run = {
         "state_file": state_file,
@@ -85,7 +85,7 @@ def test_reference_passes_declared(tmp_path: Path) -> None:
 
 
 def test_declared_mode_refuses_credentials_not_in_the_file(tmp_path: Path) -> None:
-    from snapconform.engine.config import Credentials
+    from snapconform.config import Credentials
     from snapconform.engine.harness import HarnessError
 
     state_file = tmp_path / "state.json"

@@ -20,7 +20,7 @@ from snapconform.mutants import MUTANTS
 from snapconform.server.churn import churn_step
 from snapconform.server.defaults import TERMINAL_STATUSES
 from snapconform.server.runner import ServerHandle
-from snapconform.server.state import State
+from snapconform.state import State
 from tests.engine.helpers import harness_for, run_checks
 
 pytestmark = pytest.mark.slow

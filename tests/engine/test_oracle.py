@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
+from hypothesis import HealthCheck, given, settings, strategies as st
 
 from snapconform.engine import oracle
 from snapconform.engine.oracle import FilterSpec, encode_query, expected_ids, matches

@@ -18,20 +18,20 @@ from typing import Any
 
 import pytest
 
+from snapconform.config import RunConfig
 from snapconform.contracts import default_contracts
 from snapconform.engine import fuzzing
-from snapconform.engine.config import RunConfig
 from snapconform.engine.plan import RunPlan
-from snapconform.engine.pytest_plugin import judge
 from snapconform.engine.requirements import CATALOGUE, Requirement, Source, requirement
-from snapconform.engine.runner import (
+from snapconform.engine.verdicts import CheckResult, verdict_of
+from snapconform.run.engine_plugin import judge
+from snapconform.run.runner import (
     EXIT_INCOMPLETE,
     INTERRUPTED,
     build_summary,
     exit_code_of,
     render_table,
 )
-from snapconform.engine.verdicts import CheckResult, verdict_of
 from snapconform.server.defaults import default_state
 from tests.engine.helpers import harness_for
 

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from snapconform.config import parse_duration
 from snapconform.engine.plan import (
     COSTS,
     ERROR_PROBE,
@@ -17,7 +18,6 @@ from snapconform.engine.plan import (
     RUN_ORDER,
     TIMEBOX_SAMPLE,
     RunPlan,
-    parse_duration,
 )
 from snapconform.engine.requirements import CATALOGUE
 from snapconform.settings import SettingsError, resolve_run_config
@@ -185,8 +185,8 @@ def test_the_time_box_starts_when_the_run_started() -> None:
 
 
 def test_after_the_deadline_checks_are_not_checked_and_nothing_is_sent() -> None:
-    from snapconform.engine.pytest_plugin import verify
     from snapconform.engine.requirements import requirement
+    from snapconform.run.engine_plugin import verify
     from tests.engine.helpers import harness_for
 
     with harness_for(mode="observed", seed=3, server={"seed": 3}) as harness:

@@ -209,13 +209,13 @@ def test_on_a_terminal_progress_is_one_status_line_redrawn_in_place(tmp_path: Pa
 def test_the_suite_names_the_snapconform_plugins_by_module(tmp_path: Path) -> None:
     from importlib.metadata import entry_points
 
-    from snapconform.engine.config import RunConfig
-    from snapconform.engine.runner import pytest_command
+    from snapconform.config import RunConfig
+    from snapconform.run.runner import pytest_command
 
     command = pytest_command(RunConfig(report_dir=tmp_path), 1, tmp_path / "o.json", tmp_path / "p")
     plugins = [command[i + 1] for i, arg in enumerate(command) if arg == "-p"]
     assert plugins.count("snapconform.pytest_plugin") == 1
-    assert plugins.count("snapconform.engine.pytest_plugin") == 1
+    assert plugins.count("snapconform.run.engine_plugin") == 1
     # no pytest11 entry point: other pytest sessions of the environment never import the plugin
     assert not [e for e in entry_points(group="pytest11") if e.value.startswith("snapconform")]
     assert f"--snapconform-progress={tmp_path / 'p'}" in command
@@ -256,8 +256,8 @@ def test_run_reads_snapconform_toml_then_environment_then_flags(tmp_path: Path) 
 
 
 def test_a_remote_target_gets_5_requests_per_second_unless_told_otherwise(tmp_path: Path) -> None:
-    from snapconform.engine.config import RunConfig
-    from snapconform.engine.runner import effective_rate_limit, pytest_command
+    from snapconform.config import RunConfig
+    from snapconform.run.runner import effective_rate_limit, pytest_command
 
     # never contacted: only the command line is built
     remote = RunConfig(base_url="https://vcenter.example", report_dir=tmp_path)
@@ -269,8 +269,8 @@ def test_a_remote_target_gets_5_requests_per_second_unless_told_otherwise(tmp_pa
 
 
 def test_the_suite_is_found_in_the_package_first_then_in_the_checkout(tmp_path: Path) -> None:
-    from snapconform.engine.runner import SUITE_DIR
     from snapconform.pytest_plugin import CHECKOUT_SUITE, suite_dir
+    from snapconform.run.runner import SUITE_DIR
 
     packaged, checkout = tmp_path / "snapconform" / "_suite", tmp_path / "tests" / "conformance"
     checkout.mkdir(parents=True)

@@ -17,8 +17,7 @@ from typing import Any
 
 import jsonschema_rs
 import pytest
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
+from hypothesis import HealthCheck, given, settings, strategies as st
 
 from snapconform.contracts import Contracts, default_contracts
 from snapconform.fastvalidate import FastValidator, fast_validator, validate_fast

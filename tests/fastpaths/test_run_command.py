@@ -11,8 +11,8 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
-from snapconform.engine.config import RunConfig
-from snapconform.engine.runner import SUITE_DIR, pytest_command
+from snapconform.config import RunConfig
+from snapconform.run.runner import SUITE_DIR, pytest_command
 
 
 def test_suite_runs_with_plain_asserts(tmp_path: Path) -> None:

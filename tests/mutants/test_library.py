@@ -26,7 +26,7 @@ from snapconform.server.defaults import (
     default_principals,
     default_state,
 )
-from snapconform.server.state import State
+from snapconform.state import State
 from tests.mutants.conftest import ClientFactory
 
 SESSION_HEADER = "vmware-api-session-id"

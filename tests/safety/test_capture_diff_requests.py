@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from snapconform.capture import capture
+from snapconform.config import Credentials, RunConfig
 from snapconform.diff.engine import run_diff
-from snapconform.engine.config import Credentials, RunConfig
 from snapconform.engine.target import ALLOWED_REQUESTS, SESSIONS_PATH
 from snapconform.server.app import ServerConfig
 from snapconform.server.defaults import (

@@ -18,7 +18,7 @@ from snapconform.server.behaviour import Behaviour, Reply
 from snapconform.server.defaults import default_state
 from snapconform.server.runner import serve_in_thread
 from snapconform.server.runtime import Runtime
-from snapconform.server.state import State
+from snapconform.state import State
 
 pytestmark = pytest.mark.slow
 

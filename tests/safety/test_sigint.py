@@ -76,7 +76,7 @@ def test_sigint_mid_run_deletes_every_created_session(tmp_path: Path) -> None:
 STUBBORN_CHILD = "import signal, time; signal.signal(signal.SIGINT, signal.SIG_IGN); time.sleep(60)"
 RUN_SUITE = f"""
 import sys
-from snapconform.engine.runner import run_suite
+from snapconform.run.runner import run_suite
 print("ready", flush=True)
 code, interrupted = run_suite([sys.executable, "-c", {STUBBORN_CHILD!r}], {{}}, sys.stderr,
                               grace=1.0)

@@ -19,7 +19,7 @@ from snapconform.server.defaults import (
     format_datetime,
 )
 from snapconform.server.runner import serve_in_thread
-from snapconform.server.state import state_to_document
+from snapconform.state import state_to_document
 
 TERMINAL = {"SUCCEEDED", "FAILED"}
 

@@ -8,7 +8,7 @@ import pytest
 
 from snapconform.contracts import default_contracts
 from snapconform.server.defaults import ADMIN_PASSWORD, ADMIN_USERNAME, build_task
-from snapconform.server.state import SYSTEM_READ, Principal, State
+from snapconform.state import SYSTEM_READ, Principal, State
 
 TASKS = "/api/snapservice/tasks"
 ADMIN = (ADMIN_USERNAME, ADMIN_PASSWORD)

@@ -13,8 +13,8 @@ from snapconform.server.app import ServerConfig
 from snapconform.server.behaviour import Behaviour
 from snapconform.server.defaults import ADMIN_PASSWORD, ADMIN_USERNAME, build_task
 from snapconform.server.runner import serve_in_thread
-from snapconform.server.state import SYSTEM_READ, Principal, State, state_to_document
 from snapconform.server.store import QueryResult, TaskStore
+from snapconform.state import SYSTEM_READ, Principal, State, state_to_document
 
 TASKS = "/api/snapservice/tasks"
 ADMIN = (ADMIN_USERNAME, ADMIN_PASSWORD)

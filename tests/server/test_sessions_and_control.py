@@ -9,7 +9,7 @@ import pytest
 
 from snapconform.contracts import default_contracts
 from snapconform.server.defaults import ADMIN_PASSWORD, ADMIN_USERNAME, build_task
-from snapconform.server.state import SYSTEM_READ, Principal, State, state_to_document
+from snapconform.state import SYSTEM_READ, Principal, State, state_to_document
 
 TASKS = "/api/snapservice/tasks"
 SESSIONS = "/api/snapservice/sessions"

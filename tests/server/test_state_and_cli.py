@@ -10,7 +10,7 @@ import pytest
 
 from snapconform.cli import parse_args
 from snapconform.server.defaults import default_state
-from snapconform.server.state import (
+from snapconform.state import (
     StateDocumentError,
     load_state_file,
     parse_state_document,

@@ -11,7 +11,6 @@ from typing import Any
 import pytest
 
 from snapconform.server.defaults import ADMIN_PASSWORD, ADMIN_USERNAME, build_task
-from snapconform.server.state import SYSTEM_READ, Principal, State
 from snapconform.server.variants import (
     VARIANTS,
     UnknownVariantError,
@@ -19,6 +18,7 @@ from snapconform.server.variants import (
     behaviour_with,
     catalogue_markdown,
 )
+from snapconform.state import SYSTEM_READ, Principal, State
 
 TASKS = "/api/snapservice/tasks"
 ADMIN = (ADMIN_USERNAME, ADMIN_PASSWORD)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -50,3 +51,40 @@ class RunConfig:
         if self.state_file is not None:
             return "declared"
         return "observed"
+
+
+# --- durations -------------------------------------------------------------------------------
+
+_NUMBER = r"\d+(?:\.\d+)?"
+_DURATION = re.compile(rf"(?:(?P<h>{_NUMBER})h)?(?:(?P<m>{_NUMBER})m)?(?:(?P<s>{_NUMBER})s?)?")
+
+
+def parse_duration(text: object) -> float:
+    """``90s``, ``10m``, ``1h30m``, ``1.5h`` or a bare number of seconds -> seconds (> 0)."""
+    if isinstance(text, bool):
+        raise ValueError(f"expected a duration like 90s, 10m or 1h30m, got {text!r}")
+    if isinstance(text, int | float):
+        seconds = float(text)
+    elif isinstance(text, str):
+        raw = text.strip().lower().replace(" ", "")
+        match = _DURATION.fullmatch(raw)
+        if not raw or match is None or not any(match.groupdict().values()):
+            raise ValueError(f"expected a duration like 90s, 10m or 1h30m, got {text!r}")
+        parts = match.groupdict()
+        seconds = (
+            float(parts["h"] or 0) * 3600 + float(parts["m"] or 0) * 60 + float(parts["s"] or 0)
+        )
+    else:
+        raise ValueError(f"expected a duration like 90s, 10m or 1h30m, got {text!r}")
+    if not seconds > 0 or seconds == float("inf"):
+        raise ValueError(f"must be a positive duration like 90s or 10m, got {text!r}")
+    return seconds
+
+
+def format_duration(seconds: float) -> str:
+    whole = round(seconds)
+    if whole >= 60 and whole % 60 == 0:
+        return f"{whole // 60}m"
+    if whole >= 60:
+        return f"{whole // 60}m{whole % 60}s"
+    return f"{seconds:g}s"

@@ -13,9 +13,9 @@ import sys
 from collections.abc import Mapping
 from pathlib import Path
 
+from snapconform.config import RunConfig
 from snapconform.config_cli import add_settings_arguments
-from snapconform.engine.config import RunConfig
-from snapconform.engine.runner import EXIT_NO_VERDICT, INTERRUPTED, render_table, run
+from snapconform.run.runner import EXIT_NO_VERDICT, INTERRUPTED, render_table, run
 from snapconform.settings import SettingsError, resolve_run_config
 
 #: The one wording of the exit statuses (README, docs/quickstart.md and docs/ci.md say the same;

@@ -1,6 +1,6 @@
 """The engine's pytest plugin: options, the run's Harness, per-requirement outcomes.
 
-Loaded by ``snapconform run`` (``-p snapconform.engine.pytest_plugin``) or by the
+Loaded by ``snapconform run`` (``-p snapconform.run.engine_plugin``) or by the
 ``snapconform`` entry-point plugin when a ``--snapconform-*`` option is given. Secrets come from
 the environment only (SNAPCONFORM_PASSWORD, SNAPCONFORM_UNPRIVILEGED_PASSWORD), never argv.
 Without ``--snapconform-base-url`` it starts the embedded reference server (controlled mode).
@@ -23,7 +23,7 @@ from typing import Any
 
 import pytest
 
-from snapconform.engine.config import API_VERSIONS, Credentials, RunConfig
+from snapconform.config import API_VERSIONS, Credentials, RunConfig
 from snapconform.engine.harness import Harness, HarnessError, TimeBoxExpired, budget_reason
 from snapconform.engine.plan import DISCOVERY, ERROR_PROBE, RunPlan, run_position
 from snapconform.engine.requirements import CATALOGUE, EPIC, SPEC_URL, Requirement

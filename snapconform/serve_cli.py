@@ -13,7 +13,7 @@ from snapconform.contracts import default_contracts
 from snapconform.server.app import CONTROL_PREFIX, ServerConfig, create_app
 from snapconform.server.behaviour import Behaviour
 from snapconform.server.runner import LOOPBACK_HOSTS, bind_socket, uvicorn_config
-from snapconform.server.state import StateDocumentError, load_state_file
+from snapconform.state import StateDocumentError, load_state_file
 
 #: A minute: beyond it a client's timeout, not latency, is what gets tested.
 MAX_LATENCY_MS = 60_000

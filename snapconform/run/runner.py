@@ -1,7 +1,7 @@
 """run(RunConfig) -> RunResult: the conformance suite in a pytest subprocess; summary.json.
 
 The suite (tests/conformance) runs as
-``python -m pytest <suite> -p snapconform.pytest_plugin -p snapconform.engine.pytest_plugin``
+``python -m pytest <suite> -p snapconform.pytest_plugin -p snapconform.run.engine_plugin``
 (plugins named by module, autoload off) with the run's options as ``--snapconform-*``
 flags and every secret in the environment (never argv), progress events in a scratch file that
 :mod:`snapconform.progress` renders while the suite runs, Allure results in
@@ -31,8 +31,8 @@ from types import FrameType
 from typing import Any, TextIO
 from urllib.parse import urlsplit
 
+from snapconform.config import RunConfig
 from snapconform.contracts import default_contracts
-from snapconform.engine.config import RunConfig
 from snapconform.engine.plan import RunPlan
 from snapconform.engine.requirements import CATALOGUE
 from snapconform.engine.verdicts import OUTCOMES, outcome_label, verdict_of
@@ -119,7 +119,7 @@ SUITE_PLUGINS = {
 
 def plugin_arguments() -> list[str]:
     """``-p`` for every plugin the suite needs (plugin autoload is off in the subprocess)."""
-    names = [TOP_LEVEL_PLUGIN, "snapconform.engine.pytest_plugin"]
+    names = [TOP_LEVEL_PLUGIN, "snapconform.run.engine_plugin"]
     for entry, module in SUITE_PLUGINS.items():
         names.append(entry if entry_points(group="pytest11", name=entry) else module)
     return [argument for name in names for argument in ("-p", name)]
