@@ -34,7 +34,8 @@ and friends keep working)::
     ├── RenderError (RuntimeError) ............. the HTML report could not be rendered
     ├── SummaryError (ValueError) .............. summary.json missing, not JSON or invalid
     ├── CaptureError ........................... nothing could be captured
-    └── DiffError .............................. no comparison possible
+    ├── DiffError .............................. no comparison possible
+    └── SelftestError .......................... bad selftest input
 
 Not errors, so not in the tree: ``snapconform.engine.verdicts.Violation`` and ``Uncertain``
 (how a check reports a failure or an unconfirmed finding) and the reference server's
@@ -202,6 +203,10 @@ class CaptureError(SnapconformError):
 
 class DiffError(SnapconformError):
     """No comparison possible (unreachable target, refused login). One line, no secrets."""
+
+
+class SelftestError(SnapconformError):
+    """Bad selftest input (unknown mutant or mode, unusable paths). One line."""
 
 
 # --- suggestions for a mistyped name ---------------------------------------------------------

@@ -26,7 +26,7 @@ import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, Protocol, TextIO
 
 PROGRESS_FILE_ENV = "SNAPCONFORM_PROGRESS_FILE"
 OUTCOMES = ("passed", "failed", "skipped", "not checked", "not applicable", "error")
@@ -190,18 +190,35 @@ class ProgressDisplay:
                 self.stream.flush()
 
 
-class ProgressFollower:
-    """Tails a progress file in a background thread and feeds each event to a display.
+class EventSink(Protocol):
+    """What a :class:`ProgressFollower` feeds: :class:`ProgressDisplay`, or a counter of events."""
 
-    Use as a context manager around the pytest subprocess; leaving it drains what is left.
+    def handle(self, event: dict[str, Any]) -> None: ...
+
+    def close(self) -> None: ...
+
+
+class ProgressFollower:
+    """Tails a progress file in a background thread and feeds each event to a sink.
+
+    Use as a context manager around the pytest subprocess; leaving it drains what is left and
+    closes the sink. The one follower of progress files (``snapconform run``'s display and
+    ``snapconform selftest``'s requests-until-failure both use it).
     """
 
-    def __init__(self, path: Path, display: ProgressDisplay, *, interval: float = 0.1) -> None:
+    def __init__(
+        self,
+        path: Path,
+        display: EventSink,
+        *,
+        interval: float = 0.1,
+        name: str = "snapconform-progress",
+    ) -> None:
         self.path = path
         self.display = display
         self.interval = interval
         self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._loop, name="snapconform-progress", daemon=True)
+        self._thread = threading.Thread(target=self._loop, name=name, daemon=True)
         self._offset = 0
         self._pending = b""
 

@@ -785,9 +785,8 @@ def target_sender(target: Target) -> Send:
     def send(request: FuzzRequest) -> httpx.Response:
         query = urllib.parse.urlsplit(request.url).query
         try:
-            # Target has no public "send this exact request" call; _send is its single exit
-            # point and enforces the allow-list and the budget, which is what fuzzing needs.
-            answer = target._send(request.method, request.path, query, headers=request.headers)
+            # Target.send is the single exit point: the allow-list and the budget apply.
+            answer = target.send(request.method, request.path, query, headers=request.headers)
         except target_module.BudgetExhausted as exc:
             raise BudgetExhaustedError(str(exc)) from None
         except target_module.TargetError as exc:
@@ -828,9 +827,9 @@ def fuzz_target(
         scenarios=scenarios_for(api_version),
         timeout=target.settings.timeout,
     )
-    # _auth_headers: the credentials the Target itself attaches (session id, or Basic).
+    # auth_headers: the credentials the Target itself attaches (session id, or Basic).
     return run_fuzzing(
-        target.base_url, target._auth_headers(), send=target_sender(target), config=config
+        target.base_url, target.auth_headers(), send=target_sender(target), config=config
     )
 
 

@@ -2,7 +2,7 @@
 
 One httpx client with authentication (session or basic), TLS (verification on unless
 ``insecure``), timeouts, a request budget and a rate limit. It sends nothing but the requests in
-``ALLOWED_REQUESTS`` (enforced in ``_send``, the single place a request leaves), never follows
+``ALLOWED_REQUESTS`` (enforced in ``send``, the single place a request leaves), never follows
 redirects (so credentials never travel to another origin), and records every exchange with its
 secrets (passwords, session ids, Authorization values) replaced by ``***``.
 
@@ -46,7 +46,7 @@ from snapconform.filterspec import FilterSpec, encode_query
 from snapconform.redaction import SECRET_HEADERS, Redactor
 from snapconform.wire import SESSION_HEADER, SESSIONS_PATH, TASKS_PATH
 
-#: Every request the harness may send to a target. Nothing else ever leaves ``_send``.
+#: Every request the harness may send to a target. Nothing else ever leaves ``send``.
 ALLOWED_REQUESTS: frozenset[tuple[str, str]] = frozenset(
     {
         ("GET", TASKS_PATH),
@@ -249,7 +249,7 @@ class Target:
     def remaining_budget(self) -> int:
         return max(0, self.settings.max_requests - self.stats.requests)
 
-    def _send(
+    def send(
         self,
         method: str,
         path: str,
@@ -415,7 +415,7 @@ class Target:
         if len(self.exchanges) > RECORDED_EXCHANGES_LIMIT:
             del self.exchanges[: len(self.exchanges) - RECORDED_EXCHANGES_LIMIT]
 
-    def _auth_headers(self) -> dict[str, str]:
+    def auth_headers(self) -> dict[str, str]:
         if self.auth_scheme == "session" and self._session_id:
             return {SESSION_HEADER: self._session_id}
         if self.auth_scheme == "basic" and self._credentials:
@@ -432,7 +432,7 @@ class Target:
         could never delete)."""
         self.redact.add(password)
         with interrupts_deferred():
-            response = self._send(
+            response = self.send(
                 "POST",
                 SESSIONS_PATH,
                 headers={"Authorization": basic_authorization(username, password)},
@@ -446,7 +446,7 @@ class Target:
     def delete_session(self, session_id: str | None = None) -> Response:
         session_id = session_id or self._session_id
         headers = {SESSION_HEADER: session_id} if session_id else {}
-        response = self._send("DELETE", SESSIONS_PATH, headers=headers)
+        response = self.send("DELETE", SESSIONS_PATH, headers=headers)
         if session_id and response.status < 500:
             self.sessions.closed(session_id)  # deleted, or already unknown to the server
         if session_id == self._session_id:
@@ -532,13 +532,13 @@ class Target:
         authenticated: bool = True,
     ) -> Response:
         """GET /api/snapservice/tasks with a raw (already encoded) query string."""
-        merged = self._auth_headers() if authenticated else {}
+        merged = self.auth_headers() if authenticated else {}
         merged.update(headers or {})
         for name, value in merged.items():
             if name.lower() in SECRET_HEADERS:
                 self.redact.add(value.removeprefix("Basic "))
                 self.redact.add(value)
-        return self._send("GET", TASKS_PATH, query, headers=merged)
+        return self.send("GET", TASKS_PATH, query, headers=merged)
 
 
 @contextmanager

@@ -29,12 +29,7 @@ from snapconform.engine.plan import DISCOVERY, ERROR_PROBE, RunPlan, run_positio
 from snapconform.engine.requirements import CATALOGUE, EPIC, SPEC_URL, Requirement
 from snapconform.engine.target import BudgetExhausted, TargetError
 from snapconform.engine.verdicts import CheckResult, outcome_label
-from snapconform.pytest_plugin import suite_dir
 from snapconform.report.allure_steps import attach_check_result, recorded_exchanges
-
-#: The conformance suite: the installed package's copy, else this checkout's (one definition:
-#: snapconform.pytest_plugin.suite_dir).
-SUITE_DIR = suite_dir()
 
 HARNESS_KEY = pytest.StashKey["HarnessHolder"]()
 ORDER = {requirement.id: index for index, requirement in enumerate(CATALOGUE)}
@@ -506,4 +501,4 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         holder.write(document)
 
 
-__all__ = ["SUITE_DIR", "HarnessHolder", "judge", "run_config_from", "verify"]
+__all__ = ["HarnessHolder", "judge", "run_config_from", "verify"]

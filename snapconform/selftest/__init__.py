@@ -63,7 +63,7 @@ from snapconform.selftest.render import (
     update_readme,
 )
 from snapconform.selftest.runner import (
-    _ProgressFollower,
+    _FailureRequests,
     _requests_to_detect,
     run_cell,
     run_matrix,
@@ -83,7 +83,7 @@ __all__ = [
     "SelftestConfig",
     "SelftestError",
     "ServerProbe",
-    "_ProgressFollower",
+    "_FailureRequests",
     "_requests_to_detect",
     "add_arguments",
     "boundary_state",

@@ -11,6 +11,7 @@ from typing import Any
 
 from snapconform.config import Mode, RunConfig
 from snapconform.engine.requirements import BY_ID
+from snapconform.errors import SelftestError as SelftestError
 from snapconform.mutants import MUTANTS, Mutant
 from snapconform.server.variants import VARIANTS
 
@@ -20,10 +21,6 @@ FAITHFUL = "faithful"
 VARIANT_PREFIX = "variant:"
 #: Requirements a focused run adds: a cheap source of varied list responses for the audits.
 TRAFFIC: tuple[str, ...] = ("FILTER-EMPTY", "FILTER-SOUNDNESS")
-
-
-class SelftestError(Exception):
-    """Bad selftest input (unknown mutant or mode, unusable paths). One line."""
 
 
 @dataclass(frozen=True)

@@ -16,8 +16,8 @@ from snapconform.server.behaviour import Behaviour, Reply
 from snapconform.server.defaults import DEFAULT_EPOCH, default_principals, make_task
 from snapconform.server.runtime import Runtime
 from snapconform.state import State
+from snapconform.wire import TASKS_PATH
 
-TASKS_PATH = "/api/snapservice/tasks"
 #: Declared mode's universe: status counts chosen so single-status filters sit on the cap edges.
 BOUNDARY_STATUS_COUNTS: tuple[tuple[str, int], ...] = (
     ("SUCCEEDED", 1000),

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import subprocess
 import tempfile
-import threading
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -16,6 +15,7 @@ from typing import Any
 from snapconform.config import Credentials, RunConfig
 from snapconform.engine.requirements import BY_ID
 from snapconform.mutants import MUTANTS, Mutant
+from snapconform.progress import ProgressFollower
 from snapconform.selftest.cells import (
     FAITHFUL,
     TRAFFIC,
@@ -41,59 +41,33 @@ from snapconform.server.variants import behaviour_class_with, get as get_variant
 from snapconform.state import state_to_document
 
 
-class _ProgressFollower:
-    """Tails the suite's progress file: the requests each failing check sent until it failed."""
+class _FailureRequests:
+    """Progress events -> the requests each failing check sent until it failed.
 
-    def __init__(self, path: Path) -> None:
-        self._path = path
+    The sink of a :class:`~snapconform.progress.ProgressFollower` tailing the suite's progress file.
+    """
+
+    def __init__(self) -> None:
         #: Requests the requirement's own check sent until it reported its failure.
         self.failed_at: dict[str, int] = {}
         #: The run's request count when each requirement's check started.
         self.started_at: dict[str, int] = {}
         self._sent = 0
-        self._stop = threading.Event()
-        self._offset = 0
-        self._thread = threading.Thread(target=self._loop, name="selftest-progress", daemon=True)
 
-    def __enter__(self) -> _ProgressFollower:
-        self._thread.start()
-        return self
+    def handle(self, event: dict[str, Any]) -> None:
+        # The suite flushes its request count before each "check" and "outcome" event, so
+        # the "requests" deltas between them are exactly the requests of that check.
+        kind, requirement = event.get("event"), str(event.get("requirement"))
+        if kind == "requests":
+            self._sent += int(event.get("count", 0))
+        elif kind == "check":
+            self.started_at[requirement] = self._sent
+        elif kind == "outcome" and event.get("outcome") in ("failed", "error"):
+            started = self.started_at.get(requirement, 0)
+            self.failed_at.setdefault(requirement, self._sent - started)
 
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join(5)
-        self._poll()
-
-    def _loop(self) -> None:
-        while not self._stop.wait(0.02):
-            self._poll()
-
-    def _poll(self) -> None:
-        try:
-            with self._path.open("rb") as stream:
-                stream.seek(self._offset)
-                chunk = stream.read()
-        except FileNotFoundError:
-            return
-        complete, _, _ = chunk.rpartition(b"\n")
-        if not complete:
-            return
-        self._offset += len(complete) + 1
-        for line in complete.splitlines():
-            try:
-                event = json.loads(line)
-            except ValueError:
-                continue
-            # The suite flushes its request count before each "check" and "outcome" event, so
-            # the "requests" deltas between them are exactly the requests of that check.
-            kind, requirement = event.get("event"), str(event.get("requirement"))
-            if kind == "requests":
-                self._sent += int(event.get("count", 0))
-            elif kind == "check":
-                self.started_at[requirement] = self._sent
-            elif kind == "outcome" and event.get("outcome") in ("failed", "error"):
-                started = self.started_at.get(requirement, 0)
-                self.failed_at.setdefault(requirement, self._sent - started)
+    def close(self) -> None:
+        """Nothing to release."""
 
 
 def _run_config(
@@ -170,8 +144,9 @@ def run_cell(cell: Cell, config: SelftestConfig, work_dir: Path) -> CellResult:
             command += ["-k", " or ".join(sorted({*mutant.requirements, *TRAFFIC}))]
         if config.until_caught and mutant is not None:
             command.append(f"--snapconform-stop-when-failed={','.join(mutant.requirements)}")
+        follower = _FailureRequests()
         with (
-            _ProgressFollower(progress_path) as follower,
+            ProgressFollower(progress_path, follower, interval=0.02, name="selftest-progress"),
             (cell_dir / "pytest.log").open("w", encoding="utf-8") as log,
         ):
             try:
@@ -232,7 +207,7 @@ def run_cell(cell: Cell, config: SelftestConfig, work_dir: Path) -> CellResult:
 def _requests_to_detect(
     requirement_id: str,
     first_failure_request: int | None,
-    follower: _ProgressFollower,
+    follower: _FailureRequests,
     probe: ServerProbe,
 ) -> int | None:
     """Requests until ``requirement_id`` was seen failing.

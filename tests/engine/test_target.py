@@ -39,7 +39,7 @@ def test_only_allowed_requests_leave() -> None:
         ("POST", "/api/snapservice/tasks"),
     ]:
         with pytest.raises(ForbiddenRequest):
-            target._send(method, path)
+            target.send(method, path)
     assert seen == []
     assert {
         ("GET", "/api/snapservice/tasks"),

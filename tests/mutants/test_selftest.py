@@ -182,7 +182,7 @@ def test_a_should_level_mutant_is_caught_by_its_failed_should() -> None:
 
 
 def test_requests_to_detect_prefers_the_engines_first_failure_request(tmp_path: Path) -> None:
-    follower = selftest._ProgressFollower(tmp_path / "progress.jsonl")
+    follower = selftest._FailureRequests()
     follower.started_at["FILTER-SOUNDNESS"] = 40
     follower.failed_at["FILTER-SOUNDNESS"] = 90  # shrinking included
     probe = selftest.ServerProbe()
