@@ -132,6 +132,33 @@ class ServerHandle:
         self.stop()
 
 
+def uvicorn_in_thread(
+    config: uvicorn.Config,
+    sock: socket.socket,
+    *,
+    name: str = "snapconform-server",
+    startup_timeout: float = 10.0,
+) -> tuple[uvicorn.Server, threading.Thread]:
+    """Run uvicorn with ``config`` on a bound socket in a daemon thread; return once it accepts.
+
+    The one uvicorn-in-a-thread helper (the reference server here, the hostile test servers in
+    tests/safety). ServerStartError (the socket closed) when it does not start in time.
+    """
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, name=name, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + startup_timeout
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            server.should_exit = True
+            thread.join(2)
+            host, port = sock.getsockname()[:2]
+            sock.close()
+            raise ServerStartError(f"{name} did not start on {host}:{port}")
+        time.sleep(0.01)
+    return server, thread
+
+
 def serve_in_thread(
     config: ServerConfig, host: str = "127.0.0.1", port: int = 0, *, startup_timeout: float = 10.0
 ) -> ServerHandle:
@@ -143,17 +170,7 @@ def serve_in_thread(
         raise ValueError(f"the reference server only binds loopback addresses, not {host!r}")
     app = create_app(config)
     sock = bind_socket(host, port)
-    server = uvicorn.Server(uvicorn_config(app))
-    thread = threading.Thread(
-        target=server.run, kwargs={"sockets": [sock]}, name="snapconform-server", daemon=True
+    server, thread = uvicorn_in_thread(
+        uvicorn_config(app), sock, name="the reference server", startup_timeout=startup_timeout
     )
-    thread.start()
-    deadline = time.monotonic() + startup_timeout
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            server.should_exit = True
-            thread.join(2)
-            sock.close()
-            raise ServerStartError(f"the reference server did not start on {host}:{port}")
-        time.sleep(0.01)
     return ServerHandle(app, server, thread, sock)

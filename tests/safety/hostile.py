@@ -26,6 +26,8 @@ from typing import Any
 import httpx
 import uvicorn
 
+from snapconform.server.runner import uvicorn_in_thread
+
 TASKS_PATH = "/api/snapservice/tasks"
 SESSIONS_PATH = "/api/snapservice/sessions"
 SESSION_TOKEN = "hostile-session-token-0123456789"
@@ -446,16 +448,8 @@ class ThreadedUvicorn:
     def __init__(self, app: Any, what: str, **options: Any) -> None:
         self.socket = socket.socket()
         self.socket.bind(("127.0.0.1", 0))
-        self._server = uvicorn.Server(uvicorn.Config(app, http="h11", access_log=False, **options))
-        self._thread = threading.Thread(
-            target=self._server.run, kwargs={"sockets": [self.socket]}, daemon=True
-        )
-        self._thread.start()
-        for _ in range(500):
-            if self._server.started:
-                return
-            threading.Event().wait(0.01)
-        raise RuntimeError(f"{what} did not start")
+        config = uvicorn.Config(app, http="h11", access_log=False, **options)
+        self._server, self._thread = uvicorn_in_thread(config, self.socket, name=what)
 
     @property
     def port(self) -> int:
