@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from hypothesis import strategies as st
 
-from snapconform.engine import oracle
+from snapconform.engine import oracle, runwide
 from snapconform.engine.alternatives import refusal_reasons
 from snapconform.engine.oracle import CAP, FILTER_FIELDS, FilterSpec, result_ids
 from snapconform.engine.quotes import (
@@ -449,7 +449,7 @@ def _probe_contract(h: Harness) -> None:
             "items: list of Tasks.ListItem; task: str; info: Info (field types)",
         ),
     ),
-    audit=True,
+    run_wide=runwide.Contract200Body,
 )
 def check_list_result_bodies(h: Harness, req: Requirement) -> CheckResult:
     _probe_contract(h)
@@ -469,7 +469,7 @@ def check_list_result_bodies(h: Harness, req: Requirement) -> CheckResult:
             " 'SUCCEEDED': [('start_time', True), ('end_time', True)], 'PENDING': []",
         ),
     ),
-    audit=True,
+    run_wide=runwide.ContractStatusConditional,
 )
 def check_status_conditional_fields(h: Harness, req: Requirement) -> CheckResult:
     _probe_contract(h)
@@ -494,7 +494,7 @@ def check_status_conditional_fields(h: Harness, req: Requirement) -> CheckResult
             "[503] if the system is unable to communicate with a service to complete the request.",
         ),
     ),
-    audit=True,
+    run_wide=runwide.ContractErrorBody,
 )
 def check_error_bodies(h: Harness, req: Requirement) -> CheckResult:
     _probe_contract(h)
@@ -516,7 +516,7 @@ def check_error_bodies(h: Harness, req: Requirement) -> CheckResult:
         ),
     ),
     alternatives=("error-500-type",),
-    audit=True,
+    run_wide=runwide.ContractErrorType,
 )
 def check_error_types(h: Harness, req: Requirement) -> CheckResult:
     _probe_contract(h)
@@ -529,7 +529,7 @@ def check_error_types(h: Harness, req: Requirement) -> CheckResult:
     level="MUST",
     feature="contract",
     sources=(page(214, "Stack of one or more localizable messages for human error consumers."),),
-    audit=True,
+    run_wide=runwide.ContractErrorMessages,
 )
 def check_error_messages(h: Harness, req: Requirement) -> CheckResult:
     _probe_contract(h)
@@ -548,7 +548,7 @@ def check_error_messages(h: Harness, req: Requirement) -> CheckResult:
             "REST responses are deserialized from JSON (application/json)",
         ),
     ),
-    audit=True,
+    run_wide=runwide.ContractJson,
 )
 def check_json_content_type(h: Harness, req: Requirement) -> CheckResult:
     _probe_contract(h)
@@ -567,7 +567,7 @@ def check_json_content_type(h: Harness, req: Requirement) -> CheckResult:
             " items is a list, so no source forbids a repeat outright"
         ),
     ),
-    audit=True,
+    run_wide=runwide.ContractUniqueIds,
 )
 def check_unique_task_ids(h: Harness, req: Requirement) -> CheckResult:
     _probe_contract(h)
@@ -582,7 +582,7 @@ def check_unique_task_ids(h: Harness, req: Requirement) -> CheckResult:
     sources=(
         ours("the response schemas list every property; an unknown one breaks strict clients"),
     ),
-    audit=True,
+    run_wide=runwide.ContractUnknownProperties,
 )
 def check_unknown_properties(h: Harness, req: Requirement) -> CheckResult:
     _probe_contract(h)
@@ -600,7 +600,7 @@ def check_unknown_properties(h: Harness, req: Requirement) -> CheckResult:
             ":rtype: Tasks.ListResult :return: ListResult including details of all the tasks.",
         ),
     ),
-    audit=True,
+    run_wide=runwide.ContractBindings,
 )
 def check_bindings_decode(h: Harness, req: Requirement) -> CheckResult:
     if not h.audit.bindings:
@@ -630,7 +630,7 @@ def check_bindings_decode(h: Harness, req: Requirement) -> CheckResult:
             " but write only UTC; a server should write what the runtime writes"
         ),
     ),
-    audit=True,
+    run_wide=runwide.ContractDatetimeUtc,
 )
 def check_datetime_utc(h: Harness, req: Requirement) -> CheckResult:
     _probe_contract(h)
@@ -1827,7 +1827,7 @@ def check_cap_counts_matching(h: Harness, req: Requirement) -> CheckResult:
     level="MUST",
     feature="cap",
     sources=(AT_MOST_1000_VISIBLE,),
-    audit=True,
+    run_wide=runwide.CapNeverMore,
 )
 def check_never_more_than_cap(h: Harness, req: Requirement) -> CheckResult:
     _probe_contract(h)

@@ -99,6 +99,9 @@ class Requirement:
     modes: tuple[Mode, ...] = MODES
     #: Checks that judge every response of the run run after all others (``audit``).
     audit: bool = False
+    #: An audit requirement's judge: its run-wide check class (``snapconform.engine.runwide``),
+    #: instantiated with this requirement by the response audit and by fuzzing.
+    run_wide: type | None = field(default=None, repr=False, compare=False)
     #: Documented alternatives the check accepts (summary ``variants`` question keys).
     alternatives: tuple[str, ...] = ()
 
@@ -148,6 +151,7 @@ def requirement(
     modes: tuple[Mode, ...] = MODES,
     alternatives: tuple[str, ...] = (),
     audit: bool = False,
+    run_wide: type | None = None,
 ) -> Callable[[C], C]:
     """Declare the requirement the decorated check judges (the function is returned as is)."""
 
@@ -165,7 +169,8 @@ def requirement(
             sources=tuple(sources),
             function=function,
             modes=tuple(modes),
-            audit=audit,
+            audit=audit or run_wide is not None,
+            run_wide=run_wide,
             alternatives=tuple(alternatives),
         )
         return function

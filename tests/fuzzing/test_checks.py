@@ -1,5 +1,8 @@
 """snapconform's schemathesis checks judge single responses: each one fails on a response that
-violates it and passes on the faithful answer, and the documented 500 is not a server error."""
+violates it and passes on the faithful answer, and the documented 500 is not a server error.
+
+The contract checks are the engine's run-wide requirement classes (``snapconform.engine.runwide``)
+adapted to schemathesis: the same implementation judges a fuzzed response and the audit's."""
 
 from __future__ import annotations
 
@@ -13,18 +16,42 @@ from schemathesis.checks import CheckFunction, not_a_server_error
 from schemathesis.core.failures import FailureGroup
 from schemathesis.specs.openapi.checks import response_schema_conformance
 
+from snapconform.engine.audit import run_wide_requirements
 from snapconform.engine.fuzzing import (
     SESSIONS_PATH,
     TASKS_PATH,
+    RunWideChecks,
     load_schema,
-    snapconform_body_contract,
-    snapconform_error_messages,
-    snapconform_error_type,
-    snapconform_json_content_type,
     snapconform_server_error,
+)
+from snapconform.engine.registry import Requirement
+from snapconform.engine.runwide import (
+    Contract200Body,
+    ContractErrorBody,
+    ContractErrorMessages,
+    ContractErrorType,
+    ContractJson,
+    RunWideCheck,
 )
 
 SCHEMA = load_schema()
+
+
+def requirement_of(check: type[RunWideCheck]) -> Requirement:
+    """The requirement whose judge ``check`` is (declared with ``run_wide=check``)."""
+    return next(r for r in run_wide_requirements() if r.run_wide is check)
+
+
+def run_wide(check: type[RunWideCheck]) -> CheckFunction:
+    """The run-wide requirement ``check`` as the fuzzer applies it (one per-run instance)."""
+    return RunWideChecks((requirement_of(check),)).functions()[0]
+
+
+snapconform_list_body = run_wide(Contract200Body)
+snapconform_error_body = run_wide(ContractErrorBody)
+snapconform_error_type = run_wide(ContractErrorType)
+snapconform_json_content_type = run_wide(ContractJson)
+snapconform_error_messages = run_wide(ContractErrorMessages)
 
 
 def message(text: str = "Something happened.") -> dict[str, Any]:
@@ -128,17 +155,17 @@ VALID_ITEM = {
 
 
 def test_body_contract_accepts_a_conforming_list_and_rejects_a_wrong_type() -> None:
-    assert verdict(snapconform_body_contract, response(200, {"items": []})) is None
+    assert verdict(snapconform_list_body, response(200, {"items": []})) is None
     broken = {"items": [{**VALID_ITEM, "info": {**VALID_ITEM["info"], "cancelable": "false"}}]}
-    found = verdict(snapconform_body_contract, response(200, broken))
+    found = verdict(snapconform_list_body, response(200, broken))
     assert found is not None and "cancelable" in found
     # schemathesis' response_schema_conformance sees the same thing in the bundled OpenAPI.
     assert verdict(response_schema_conformance, response(200, broken)) is not None
 
 
 def test_body_contract_uses_the_error_schema_of_the_status() -> None:
-    assert verdict(snapconform_body_contract, response(400, error("INVALID_ARGUMENT"))) is None
-    found = verdict(snapconform_body_contract, response(400, error("UNAUTHENTICATED")))
+    assert verdict(snapconform_error_body, response(400, error("INVALID_ARGUMENT"))) is None
+    found = verdict(snapconform_error_body, response(400, error("UNAUTHENTICATED")))
     assert found is not None and "InvalidArgument" in found
 
 
@@ -163,3 +190,75 @@ def test_error_messages_must_say_something() -> None:
     blank = {"error_type": "INVALID_ARGUMENT", "messages": [message("  ")]}
     found = verdict(snapconform_error_messages, response(400, blank))
     assert found is not None and "default_message" in found
+
+
+# --- the disagreements the run-wide classes resolved (one implementation, audit and fuzzing) ---
+
+
+@pytest.mark.parametrize("status", [200, 400, 500])
+def test_an_empty_body_of_a_documented_answer_is_not_json(status: int) -> None:
+    """CONTRACT-JSON: the page documents a body for every answer of the list endpoint (a
+    ListResult, an error with messages), so an empty one fails, as the audit always said."""
+    found = verdict(snapconform_json_content_type, response(status, b""))
+    assert found is not None and "empty body" in found
+
+
+def test_a_bodiless_documented_answer_may_be_empty() -> None:
+    answer = response(204, b"", path=SESSIONS_PATH)
+    assert verdict(snapconform_json_content_type, answer, "DELETE", SESSIONS_PATH) is None
+
+
+def test_error_messages_are_judged_on_documented_error_statuses_only() -> None:
+    """An undocumented status is CONTRACT-ERROR-BODY's (and status_code_conformance's) finding;
+    CONTRACT-ERROR-MESSAGES judges the messages of an answer the operation documents."""
+    blank = {"error_type": "NOT_FOUND", "messages": []}
+    assert verdict(snapconform_error_messages, response(404, blank)) is None
+    found = verdict(snapconform_error_body, response(404, blank))
+    assert found is not None and "HTTP 404 is not a documented status" in found
+
+
+def test_a_non_json_error_body_carries_no_message() -> None:
+    found = verdict(snapconform_error_messages, response(400, b"Bad Request"))
+    assert found is not None and "not a JSON object" in found
+
+
+def _tasks(count: int) -> list[dict[str, Any]]:
+    return [{**VALID_ITEM, "task": f"task-{index}"} for index in range(count)]
+
+
+def test_a_list_one_over_the_cap_fails_cap_never_more() -> None:
+    """CAP-NEVER-MORE: "at most 1000" (page line 2). Fuzzing flagged only lists over CAP + 1."""
+    from snapconform.engine.runwide import CapNeverMore
+
+    cap = run_wide(CapNeverMore)
+    assert verdict(cap, response(200, {"items": _tasks(1000)})) is None
+    found = verdict(cap, response(200, {"items": _tasks(1001)}))
+    assert found is not None and "200 with 1001 tasks (cap 1000)" in found
+
+
+def test_the_run_wide_checks_are_registered_with_schemathesis() -> None:
+    """A bare ``schemathesis run`` with the checks module as hook file applies them too."""
+    from schemathesis.checks import CHECKS
+
+    from snapconform.engine.fuzzing import check_name, fuzzed_requirements
+
+    names = set(CHECKS.get_all_names())
+    assert {check_name(r) for r in fuzzed_requirements()} <= names
+    registered = CHECKS.get_one(check_name(requirement_of(ContractJson)))
+    case = SCHEMA[TASKS_PATH]["GET"].Case()
+    with pytest.raises(FailureGroup, match="CONTRACT-JSON"):
+        case.validate_response(
+            response(200, {"items": []}, content_type="text/plain"),
+            checks=[registered().after_response],
+        )
+
+
+def test_fuzzing_applies_the_must_run_wide_requirements_only() -> None:
+    """FUZZ-SCHEMATHESIS is a MUST: a SHOULD-only deviation (a duplicate id) does not fail it."""
+    from snapconform.engine.fuzzing import fuzzed_requirements
+    from snapconform.engine.runwide import ContractUniqueIds
+
+    fuzzed = {r.run_wide for r in fuzzed_requirements()}
+    assert ContractUniqueIds not in fuzzed
+    assert {Contract200Body, ContractErrorBody, ContractJson} <= fuzzed
+    assert all(r.level == "MUST" for r in fuzzed_requirements())

@@ -117,15 +117,15 @@ def test_the_live_faithful_server_yields_no_finding(faithful_server: ServerHandl
         (CrashOnUnknownStatus(), {"negative_data_rejection"}, 500),
         (
             UndocumentedCrashBody(),
-            {"snapconform_server_error", "snapconform_body_contract"},
+            {"snapconform_server_error", "snapconform_contract_error_body"},
             500,
         ),
         (
             StringCancelable(),
-            {"snapconform_body_contract", "response_schema_conformance"},
+            {"snapconform_contract_200_body", "response_schema_conformance"},
             200,
         ),
-        (TextPlain(), {"snapconform_json_content_type", "content_type_conformance"}, None),
+        (TextPlain(), {"snapconform_contract_json", "content_type_conformance"}, None),
         (AnonymousAdministrator(), {"snapconform_unauthenticated_refused"}, None),
     ],
     ids=lambda value: getattr(value, "name", None) if isinstance(value, Behaviour) else None,

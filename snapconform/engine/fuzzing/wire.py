@@ -1,0 +1,180 @@
+"""The fuzzer's transport layer: a generated case as the exact request that goes on the wire, with
+the right credentials on it, sent by the caller's ``send`` (the engine's Target by default), and
+what is secret in it masked wherever it is shown.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime
+import time
+import urllib.parse
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Protocol
+
+import httpx
+import requests
+
+from snapconform.engine import target as target_module
+from snapconform.engine.fuzzing.scenarios import Credentials
+
+if TYPE_CHECKING:
+    from schemathesis.generation.case import Case
+
+    from snapconform.engine.target import Target
+
+SESSION_HEADER = "vmware-api-session-id"
+#: Headers whose values are credentials: never shown in a finding, a log or an exception.
+SECRET_HEADERS = frozenset({"authorization", SESSION_HEADER, "cookie", "proxy-authorization"})
+MASK = "***"
+
+
+@dataclass(frozen=True)
+class FuzzRequest:
+    """One request exactly as it goes on the wire: the URL is already percent-encoded."""
+
+    method: str
+    path: str
+    url: str
+    headers: Mapping[str, str] = field(repr=False)
+
+    def summary(self) -> str:
+        """Method and URL path with query, plus the header names (secret values masked)."""
+        parsed = urllib.parse.urlsplit(self.url)
+        target = parsed.path + (f"?{parsed.query}" if parsed.query else "")
+        shown = ", ".join(
+            f"{name}: {MASK if name.lower() in SECRET_HEADERS else value}"
+            for name, value in self.headers.items()
+            if name.lower() not in _NOISE_HEADERS
+        )
+        return f"{self.method} {target}" + (f" ({shown})" if shown else "")
+
+
+_NOISE_HEADERS = frozenset(
+    {"user-agent", "accept-encoding", "accept", "connection", "x-schemathesis-testcaseid"}
+)
+
+
+class Send(Protocol):
+    """Sends one request and returns the response; may raise :class:`BudgetExhaustedError`."""
+
+    def __call__(self, request: FuzzRequest) -> httpx.Response: ...
+
+
+class BudgetExhaustedError(Exception):
+    """Raised by a caller's ``send`` (or signalled by ``budget``) when no request may be sent."""
+
+
+@dataclass(frozen=True)
+class FuzzExchange:
+    """A request and its response (or the transport error), for the caller's record."""
+
+    request: FuzzRequest
+    response: httpx.Response | None
+    error: str | None
+    elapsed: float
+
+
+def httpx_sender(base_url: str, timeout: float) -> tuple[Send, Callable[[], None]]:
+    client = httpx.Client(timeout=timeout, follow_redirects=False, trust_env=False)
+
+    def send(request: FuzzRequest) -> httpx.Response:
+        return client.request(request.method, request.url, headers=dict(request.headers))
+
+    return send, client.close
+
+
+def prepare(
+    case: Case, base_url: str, auth_headers: Mapping[str, str], credentials: Credentials
+) -> FuzzRequest:
+    """Serialize a case as schemathesis would, then put the right credentials on it."""
+    kwargs = case.as_transport_kwargs(base_url=base_url)
+    headers: dict[str, str] = {str(k): str(v) for k, v in kwargs["headers"].items()}
+    if kwargs.get("auth") is not None:
+        user, password = kwargs["auth"]
+        token = base64.b64encode(f"{user}:{password}".encode()).decode()
+        headers["Authorization"] = f"Basic {token}"
+    if credentials is Credentials.CALLER:
+        for name in list(headers):
+            if name.lower() in SECRET_HEADERS:
+                del headers[name]
+        headers.update(auth_headers)
+    prepared = requests.Request(
+        method=kwargs["method"], url=kwargs["url"], params=kwargs.get("params")
+    ).prepare()
+    return FuzzRequest(
+        method=str(kwargs["method"]).upper(),
+        path=case.path,
+        url=str(prepared.url),
+        headers=headers,
+    )
+
+
+def is_sendable(request: FuzzRequest) -> bool:
+    """Whether the request can be put on the wire at all (generated header names may not)."""
+    try:
+        httpx.Request(request.method, request.url, headers=dict(request.headers))
+    except (httpx.InvalidURL, ValueError, TypeError, UnicodeError):
+        return False
+    return all(
+        name.isascii() and name.isprintable() and value.isascii() and "\n" not in value
+        for name, value in request.headers.items()
+    )
+
+
+def redact(text: str, secrets: Iterable[str]) -> str:
+    for secret in secrets:
+        if secret:
+            text = text.replace(secret, MASK)
+    return text
+
+
+def secrets_of(auth_headers: Mapping[str, str]) -> list[str]:
+    secrets: list[str] = []
+    for name, value in auth_headers.items():
+        if name.lower() not in SECRET_HEADERS:
+            continue
+        secrets.append(value)
+        scheme, _, token = value.partition(" ")
+        if scheme.lower() == "basic" and token:
+            try:
+                decoded = base64.b64decode(token).decode("utf-8", "replace")
+            except ValueError:
+                continue
+            secrets.append(token)
+            password = decoded.partition(":")[2]
+            if len(password) >= 3:
+                secrets.append(password)
+    return sorted(secrets, key=len, reverse=True)
+
+
+def target_sender(target: Target) -> Send:
+    """A ``send`` that goes through the engine's Target: its allow-list, budget, rate limit,
+    redaction and exchange record apply to every fuzzed request."""
+
+    def send(request: FuzzRequest) -> httpx.Response:
+        query = urllib.parse.urlsplit(request.url).query
+        try:
+            # Target.send is the single exit point: the allow-list and the budget apply.
+            answer = target.send(request.method, request.path, query, headers=request.headers)
+        except target_module.BudgetExhausted as exc:
+            raise BudgetExhaustedError(str(exc)) from None
+        except target_module.TargetError as exc:
+            raise httpx.TransportError(str(exc)) from None
+        headers = [
+            (name, value)
+            for name, value in answer.headers.multi_items()
+            if name.lower() not in ("content-encoding", "content-length", "transfer-encoding")
+        ]
+        started = time.perf_counter()
+        response = httpx.Response(
+            answer.status,
+            headers=headers,
+            content=answer.text.encode("utf-8"),
+            request=httpx.Request(request.method, request.url),
+        )
+        response.elapsed = datetime.timedelta(seconds=time.perf_counter() - started)
+        return response
+
+    return send

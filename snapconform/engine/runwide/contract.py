@@ -1,0 +1,217 @@
+"""The run-wide requirements of the list endpoint, one class each (declared in the checks package
+with ``@requirement(..., run_wide=...)``): the contract of every body, and never more than the cap.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from snapconform.engine import oracle
+from snapconform.engine.runwide.base import (
+    Decoder,
+    ErrorCheck,
+    Exchange,
+    ListCheck,
+    RunWideCheck,
+)
+
+if TYPE_CHECKING:
+    from snapconform.engine.registry import Requirement
+
+
+class Contract200Body(ListCheck):
+    """CONTRACT-200-BODY: every 200 body is a valid ListResult (status-conditional rules aside)."""
+
+    bounded = True
+
+    def problems(self, exchange: Exchange) -> list[str]:
+        return exchange.list_violations[0]
+
+
+class ContractStatusConditional(ListCheck):
+    """CONTRACT-STATUS-CONDITIONAL: each task carries exactly the fields its status allows."""
+
+    bounded = True
+
+    def problems(self, exchange: Exchange) -> list[str]:
+        return exchange.list_violations[1]
+
+
+class ContractErrorBody(RunWideCheck):
+    """CONTRACT-ERROR-BODY: an error body is valid against its status's schema; no other status."""
+
+    judged = "error response"
+
+    def applies(self, exchange: Exchange) -> bool:
+        return exchange.is_error
+
+    def problems(self, exchange: Exchange) -> list[str]:
+        if not exchange.error_schemas:
+            return [f"HTTP {exchange.status} is not a documented status of this operation"]
+        return oracle.error_body_violations(exchange.status, exchange.body, exchange.contracts)
+
+
+class ContractErrorType(ErrorCheck):
+    """CONTRACT-ERROR-TYPE: ``error_type`` agrees with the HTTP status."""
+
+    def problems(self, exchange: Exchange) -> list[str]:
+        problem = oracle.error_type_violation(exchange.status, exchange.body)
+        return [problem] if problem else []
+
+
+class ContractErrorMessages(ErrorCheck):
+    """CONTRACT-ERROR-MESSAGES: an error carries at least one message, none of them blank."""
+
+    def problems(self, exchange: Exchange) -> list[str]:
+        return oracle.message_violations(exchange.body)
+
+
+class ContractJson(RunWideCheck):
+    """CONTRACT-JSON: every body is JSON sent as ``application/json``; a documented answer has one.
+
+    An empty body is a violation where the operation documents a body for the status (every
+    answer of the list endpoint, page lines 26-225): a 200 without a body is no ListResult, an
+    error without one carries no message. A bodiless documented status (``204``) may be empty.
+    """
+
+    def applies(self, exchange: Exchange) -> bool:
+        return True
+
+    def problems(self, exchange: Exchange) -> list[str]:
+        problems = []
+        if exchange.text and exchange.json_error:
+            problems.append(exchange.json_error)
+        if exchange.text and not oracle.is_json_content_type(exchange.content_type):
+            problems.append(f"content type {exchange.content_type!r} is not application/json")
+        if not exchange.text and exchange.documented.get(exchange.status):
+            problems.append("empty body")
+        return problems
+
+
+class ContractUniqueIds(ListCheck):
+    """CONTRACT-UNIQUE-IDS: task ids in a 200 body are unique (cheap: judged on every item)."""
+
+    def problems(self, exchange: Exchange) -> list[str]:
+        duplicates = oracle.duplicate_ids(exchange.body)
+        return [f"task id {d!r} occurs more than once" for d in duplicates[:5]]
+
+
+class ContractUnknownProperties(RunWideCheck):
+    """CONTRACT-UNKNOWN-PROPERTIES: bodies carry no property the contract does not declare."""
+
+    bounded = True  # a ListResult's items; an error body has no scope, it is judged whole
+
+    def applies(self, exchange: Exchange) -> bool:
+        return exchange.is_list or bool(exchange.error_schemas)
+
+    def problems(self, exchange: Exchange) -> list[str]:
+        if exchange.is_list:
+            unknown = oracle.unknown_properties(
+                "ListResult", exchange.examined_body, exchange.contracts
+            )
+        else:
+            unknown = min(
+                (
+                    oracle.unknown_properties(name, exchange.body, exchange.contracts)
+                    for name in exchange.error_schemas
+                ),
+                key=len,
+            )
+        return [f"unknown property {p}" for p in unknown[:5]]
+
+
+class ContractDatetimeUtc(ListCheck):
+    """CONTRACT-DATETIME-UTC: date-times are written in UTC with a Z."""
+
+    bounded = True
+
+    def problems(self, exchange: Exchange) -> list[str]:
+        return oracle.non_utc_datetimes(exchange.examined_body)[:5]
+
+
+def _canonical(value: Any) -> str:
+    """One JSON text per value: the bytes the bindings decode and the cache key both come from."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)
+
+
+@dataclass
+class BindingsVerdicts:
+    """CONTRACT-BINDINGS for a ListResult, decoding each distinct item once per run.
+
+    The envelope (the body without its items) and every item are decoded on their own and
+    their verdicts cached by a hash of their canonical JSON, so a task that comes back in later
+    responses is not decoded again. When anything fails, the whole body is decoded as the
+    bindings would decode it, so the reported problem is exactly the whole-body decode's.
+    """
+
+    decode: Decoder = oracle.bindings_decode_error
+    _verdicts: dict[tuple[str, bytes], bool] = field(default_factory=dict)
+
+    def _decodes(self, struct: oracle.BindingsType, value: Any) -> bool:
+        text = _canonical(value)
+        key = (struct, hashlib.blake2b(text.encode()).digest())
+        verdict = self._verdicts.get(key)
+        if verdict is None:
+            verdict = self._verdicts[key] = self.decode(text, struct) is None
+        return verdict
+
+    def problem(self, text: str, body: Any) -> str | None:
+        """Why ``body`` (parsed from ``text``) does not decode as ``Tasks.ListResult``."""
+        items = body.get("items") if isinstance(body, Mapping) else None
+        if not isinstance(items, list):
+            return self.decode(text, "ListResult")  # nothing to cache: judged whole
+        envelope = {key: value for key, value in body.items() if key != "items"}
+        if self._decodes("ListResult", {**envelope, "items": []}) and all(
+            self._decodes("ListItem", item) for item in items
+        ):
+            return None
+        return self.decode(text, "ListResult")
+
+
+class ContractBindings(ListCheck):
+    """CONTRACT-BINDINGS: every 200 body decodes with the official VMware Python bindings.
+
+    Run-wide state: the verdict of every distinct task decoded so far (``verdicts``).
+    """
+
+    bounded = True
+
+    def __init__(self, requirement: Requirement, verdicts: BindingsVerdicts | None = None) -> None:
+        super().__init__(requirement)
+        self.verdicts = verdicts or BindingsVerdicts()
+
+    def problems(self, exchange: Exchange) -> list[str]:
+        body = exchange.examined_body
+        text = _canonical(body) if exchange.scope else exchange.text
+        problem = self.verdicts.problem(text, body)
+        return [problem] if problem else []
+
+
+class CapNeverMore(ListCheck):
+    """CAP-NEVER-MORE: a 200 never carries more than 1000 tasks (page line 2: "at most 1000")."""
+
+    def problems(self, exchange: Exchange) -> list[str]:
+        count = exchange.item_count
+        if count <= oracle.CAP:
+            return []
+        return [f"200 with {count} tasks (cap {oracle.CAP}){exchange.scope}"]
+
+
+#: Every run-wide check class (each the judge of one requirement).
+RUN_WIDE_CHECKS: tuple[type[RunWideCheck], ...] = (
+    ContractJson,
+    CapNeverMore,
+    Contract200Body,
+    ContractStatusConditional,
+    ContractUniqueIds,
+    ContractUnknownProperties,
+    ContractDatetimeUtc,
+    ContractBindings,
+    ContractErrorBody,
+    ContractErrorType,
+    ContractErrorMessages,
+)
