@@ -300,6 +300,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--tools", default=",".join(TOOLS))
     parser.add_argument("--plot", action="store_true", help="also draw bench/detection.png")
     parser.add_argument("--plot-only", action="store_true", help="redraw from the JSON file")
+    parser.add_argument(
+        "--append",
+        action="store_true",
+        help="add these tools' runs to the existing results (same mutants, budgets and seeds)",
+    )
     args = parser.parse_args(argv)
     if args.plot_only:
         plot(json.loads(RESULTS.read_text("utf-8")))
@@ -330,6 +335,25 @@ def main(argv: list[str] | None = None) -> int:
             },
             "runs": [],
         }
+        if args.append and RESULTS.exists():
+            previous = json.loads(RESULTS.read_text("utf-8"))
+            same = all(
+                previous["settings"][key] == document["settings"][key]
+                for key in ("budgets", "seeds", "mutants")
+            )
+            if not same:
+                parser.error("--append needs the same --mutants, --budgets and --repeats")
+            kept = [r for r in previous["runs"] if r["tool"] not in tools]
+            document["runs"] = kept
+            document["load_before"] = previous["load_before"]
+            document["settings"]["tools"] = [
+                t for t in TOOLS if t in tools or t in previous["settings"]["tools"]
+            ]
+            if "schemathesis" not in tools:
+                document["calibration"] = previous["calibration"]
+                document["settings"]["schemathesis_examples"] = previous["settings"][
+                    "schemathesis_examples"
+                ]
         started = time.monotonic()
         for seed in seeds:
             for mutant in [None, *mutants]:
