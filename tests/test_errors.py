@@ -7,6 +7,7 @@ anywhere else in the package.
 
 from __future__ import annotations
 
+import ast
 import importlib
 import pkgutil
 import re
@@ -17,6 +18,8 @@ from snapconform import errors
 from snapconform.errors import SnapconformError, close_names, did_you_mean
 
 PACKAGE = Path(snapconform.__file__).resolve().parent
+#: Exceptions that are not errors (see the errors module's docstring).
+NOT_ERRORS = {"Violation", "Uncertain", "EndpointError", "_StopShrinking"}
 
 
 def documented_tree() -> dict[str, str | None]:
@@ -55,6 +58,20 @@ def real_tree() -> dict[str, str | None]:
 
 def test_the_docstring_shows_the_real_hierarchy() -> None:
     assert documented_tree() == real_tree()
+
+
+def test_every_error_class_of_the_package_is_in_the_tree() -> None:
+    """No exception class is defined outside the errors module (the tree would miss it)."""
+    defined_elsewhere = []
+    for path in sorted(PACKAGE.rglob("*.py")):
+        if path.name == "errors.py" and path.parent == PACKAGE:
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ClassDef) and node.name not in NOT_ERRORS:
+                bases = {ast.unparse(base) for base in node.bases}
+                if any(re.search(r"(Error|Exception|Exhausted|Refused)\b", b) for b in bases):
+                    defined_elsewhere.append(f"{path.relative_to(PACKAGE)}: {node.name}")
+    assert defined_elsewhere == []
 
 
 def test_builtin_bases_keep_working() -> None:

@@ -57,6 +57,7 @@ from snapconform.engine.universe import (
 )
 from snapconform.engine.verdicts import CheckResult, Evidence, Uncertain, Violation
 from snapconform.errors import HarnessError, ShareSpent, TimeBoxExpired
+from snapconform.redaction import MASK
 from snapconform.strategies.states import HarnessPrincipals, principals_document
 
 T = TypeVar("T")
@@ -500,7 +501,7 @@ class Harness:
     def exchange_of(self, response: Response) -> dict[str, Any]:
         """``response`` as an exchange the report renders: secrets masked, body capped."""
         request_headers = {
-            "session": {SESSION_HEADER: "***"},
+            "session": {SESSION_HEADER: MASK},
             "basic": {"Authorization": "Basic ***"},
             "none": {},
         }[response.auth]

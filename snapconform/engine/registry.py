@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal, TypeVar
 
 from snapconform.config import Mode
+from snapconform.wire import ENDPOINT
 
 if TYPE_CHECKING:
     from snapconform.engine.harness import Harness
@@ -46,7 +47,7 @@ MODES: tuple[Mode, ...] = ("controlled", "declared", "observed")
 SPEC_URL = (
     "https://developer.broadcom.com/xapis/vsphere-automation-api/latest/api/snapservice/tasks/get/"
 )
-EPIC = "GET /api/snapservice/tasks"
+EPIC = ENDPOINT
 #: The package whose modules declare the requirements (imported by :func:`catalogue`).
 CHECKS_PACKAGE = "snapconform.engine.checks"
 

@@ -12,7 +12,7 @@ from snapconform.engine.fuzzing import (
     DEFAULT_SCENARIOS,
     SESSIONS_PATH,
     TASKS_PATH,
-    Credentials,
+    CredentialSource,
     FuzzConfig,
     FuzzExchange,
     FuzzReport,
@@ -222,10 +222,10 @@ def test_no_session_calls_before_9_0() -> None:
 @pytest.mark.parametrize(
     "scenario",
     [
-        Scenario("DELETE", SESSIONS_PATH, DEFAULT_SCENARIOS[0].mode, Credentials.CALLER),
-        Scenario("POST", SESSIONS_PATH, DEFAULT_SCENARIOS[0].mode, Credentials.CALLER),
-        Scenario("PUT", TASKS_PATH, DEFAULT_SCENARIOS[0].mode, Credentials.CALLER),
-        Scenario("GET", "/control/state", DEFAULT_SCENARIOS[0].mode, Credentials.GENERATED),
+        Scenario("DELETE", SESSIONS_PATH, DEFAULT_SCENARIOS[0].mode, CredentialSource.CALLER),
+        Scenario("POST", SESSIONS_PATH, DEFAULT_SCENARIOS[0].mode, CredentialSource.CALLER),
+        Scenario("PUT", TASKS_PATH, DEFAULT_SCENARIOS[0].mode, CredentialSource.CALLER),
+        Scenario("GET", "/control/state", DEFAULT_SCENARIOS[0].mode, CredentialSource.GENERATED),
     ],
     ids=lambda scenario: scenario.label,
 )

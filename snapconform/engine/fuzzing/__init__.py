@@ -58,22 +58,20 @@ from snapconform.engine.fuzzing.scenarios import (
     DEFAULT_SCENARIOS,
     SESSIONS_PATH,
     TASKS_PATH,
-    Credentials,
+    CredentialSource,
     Scenario,
     case_filter,
     documented_refusal,
     scenarios_for,
 )
 from snapconform.engine.fuzzing.wire import (
-    MASK,
-    SECRET_HEADERS,
-    SESSION_HEADER,
-    BudgetExhaustedError,
     FuzzExchange,
     FuzzRequest,
     Send,
     target_sender,
 )
+from snapconform.redaction import MASK, SECRET_HEADERS
+from snapconform.wire import SESSION_HEADER
 
 __all__ = [
     "DEFAULT_SCENARIOS",
@@ -82,8 +80,7 @@ __all__ = [
     "SESSIONS_PATH",
     "SESSION_HEADER",
     "TASKS_PATH",
-    "BudgetExhaustedError",
-    "Credentials",
+    "CredentialSource",
     "FuzzConfig",
     "FuzzExchange",
     "FuzzFinding",

@@ -20,24 +20,23 @@ from snapconform.contracts import Contracts, default_contracts
 from snapconform.engine.fuzzing import checks as fuzz_checks
 from snapconform.engine.fuzzing.scenarios import (
     DEFAULT_SCENARIOS,
-    Credentials,
+    CredentialSource,
     Scenario,
     allowed,
     scenarios_for,
 )
 from snapconform.engine.fuzzing.wire import (
-    BudgetExhaustedError,
     FuzzExchange,
     FuzzRequest,
     Send,
     httpx_sender,
     is_sendable,
     prepare,
-    redact,
-    secrets_of,
     target_sender,
 )
 from snapconform.engine.runwide import Exchange
+from snapconform.errors import BudgetExhausted
+from snapconform.redaction import header_secrets, mask_text
 
 if TYPE_CHECKING:
     from schemathesis.checks import CheckFunction
@@ -162,7 +161,7 @@ class _Collector:
     def add(
         self, check: str, scenario: Scenario, request: FuzzRequest, status: int | None, text: str
     ) -> None:
-        message = redact(text, self.secrets)
+        message = mask_text(text, self.secrets)
         if len(message) > _MAX_MESSAGE:
             message = message[:_MAX_MESSAGE] + " …"
         operation = f"{scenario.method} {scenario.path}"
@@ -178,7 +177,7 @@ class _Collector:
             check=check,
             operation=operation,
             scenario=scenario.label,
-            request=redact(request.summary(), self.secrets),
+            request=mask_text(request.summary(), self.secrets),
             status=status,
             message=message,
         )
@@ -244,7 +243,7 @@ def run_fuzzing(
     ``auth_headers`` are the caller's credentials (``vmware-api-session-id`` or a basic
     ``Authorization``), attached to the requests that need them. ``send`` puts one request on
     the wire (default: a private httpx client); ``budget`` is asked before each request and stops
-    the run when it answers False (``send`` may also raise :class:`BudgetExhaustedError`);
+    the run when it answers False (``send`` may also raise :class:`BudgetExhausted`);
     ``record`` sees every exchange. Findings never contain the credentials.
     """
     config = config or FuzzConfig(max_examples=max_examples, seed=seed)
@@ -253,7 +252,7 @@ def run_fuzzing(
     close: Callable[[], None] | None = None
     if send is None:
         send, close = httpx_sender(base_url, config.timeout)
-    collector = _Collector(secrets=secrets_of(auth_headers))
+    collector = _Collector(secrets=header_secrets(auth_headers))
     run_wide = fuzz_checks.RunWideChecks()
     started = time.perf_counter()
     try:
@@ -305,7 +304,7 @@ def _fuzz_scenario(
         *fuzz_checks.builtin_checks(),
         fuzz_checks.snapconform_server_error,
     ]
-    if scenario.credentials is Credentials.GENERATED:
+    if scenario.credentials is CredentialSource.GENERATED:
         # Without credentials the filter is never looked at: 401 is the only right answer, and
         # schemathesis' negative-data expectations do not apply.
         builtin = [check for check in builtin if check.__name__ != "negative_data_rejection"]
@@ -327,7 +326,7 @@ def _fuzz_scenario(
         started = time.perf_counter()
         try:
             response = send(request)
-        except BudgetExhaustedError:
+        except BudgetExhausted:
             collector.budget_exhausted = True
             return
         except httpx.HTTPError as exc:

@@ -17,17 +17,15 @@ from schemathesis import GenerationMode
 from snapconform.contracts import Contracts, default_contracts
 from snapconform.engine import oracle
 from snapconform.engine.alternatives import refusal_reasons
+from snapconform.wire import SESSIONS_PATH, TASKS_PATH
 
 if TYPE_CHECKING:
     from hypothesis.strategies import SearchStrategy
     from schemathesis.generation.case import Case
     from schemathesis.schemas import APIOperation
 
-TASKS_PATH = "/api/snapservice/tasks"
-SESSIONS_PATH = "/api/snapservice/sessions"
 
-
-class Credentials(enum.Enum):
+class CredentialSource(enum.Enum):
     """Whose credentials a fuzzed request carries."""
 
     CALLER = "caller"  # the run's own principal (session id or basic login)
@@ -41,7 +39,7 @@ class Scenario:
     method: str
     path: str
     mode: GenerationMode
-    credentials: Credentials
+    credentials: CredentialSource
     share: float = 1.0  # fraction of max_examples this scenario gets (at least 1)
     #: Keep only these query parameters of each generated case, one value each (None: all).
     #: Every filter field is optional, so dropping some keeps a positive case positive.
@@ -105,23 +103,35 @@ def _narrowed(case: Case, keep: frozenset[str]) -> Case:
 
 #: What the fuzzer sends, and the only things it may send (see the module docstring).
 DEFAULT_SCENARIOS: tuple[Scenario, ...] = (
-    Scenario("GET", TASKS_PATH, GenerationMode.POSITIVE, Credentials.CALLER),
+    Scenario("GET", TASKS_PATH, GenerationMode.POSITIVE, CredentialSource.CALLER),
     # Random identifiers match no task; one status value selects real tasks, so 200 bodies
     # with items get checked too (the empty filter of the first scenario covers the cap).
     Scenario(
-        "GET", TASKS_PATH, GenerationMode.POSITIVE, Credentials.CALLER, 0.4, only_query=("status",)
+        "GET",
+        TASKS_PATH,
+        GenerationMode.POSITIVE,
+        CredentialSource.CALLER,
+        0.4,
+        only_query=("status",),
     ),
-    Scenario("GET", TASKS_PATH, GenerationMode.NEGATIVE, Credentials.CALLER),
+    Scenario("GET", TASKS_PATH, GenerationMode.NEGATIVE, CredentialSource.CALLER),
     # An invalid status value alone: nothing else can empty the result, so a server that drops
     # the value (and lists tasks of every status) shows.
     Scenario(
-        "GET", TASKS_PATH, GenerationMode.NEGATIVE, Credentials.CALLER, 0.3, only_query=("status",)
+        "GET",
+        TASKS_PATH,
+        GenerationMode.NEGATIVE,
+        CredentialSource.CALLER,
+        0.3,
+        only_query=("status",),
     ),
-    Scenario("GET", TASKS_PATH, GenerationMode.POSITIVE, Credentials.GENERATED, share=0.2),
-    Scenario("GET", SESSIONS_PATH, GenerationMode.POSITIVE, Credentials.CALLER, share=0.1),
-    Scenario("GET", SESSIONS_PATH, GenerationMode.POSITIVE, Credentials.GENERATED, share=0.1),
-    Scenario("POST", SESSIONS_PATH, GenerationMode.POSITIVE, Credentials.GENERATED, share=0.1),
-    Scenario("DELETE", SESSIONS_PATH, GenerationMode.POSITIVE, Credentials.GENERATED, share=0.1),
+    Scenario("GET", TASKS_PATH, GenerationMode.POSITIVE, CredentialSource.GENERATED, share=0.2),
+    Scenario("GET", SESSIONS_PATH, GenerationMode.POSITIVE, CredentialSource.CALLER, share=0.1),
+    Scenario("GET", SESSIONS_PATH, GenerationMode.POSITIVE, CredentialSource.GENERATED, share=0.1),
+    Scenario("POST", SESSIONS_PATH, GenerationMode.POSITIVE, CredentialSource.GENERATED, share=0.1),
+    Scenario(
+        "DELETE", SESSIONS_PATH, GenerationMode.POSITIVE, CredentialSource.GENERATED, share=0.1
+    ),
 )
 
 
@@ -141,7 +151,7 @@ def allowed(scenario: Scenario) -> bool:
     """Whether the scenario may be fuzzed: GET, or a session call without the caller's login."""
     key = (scenario.method, scenario.path)
     return key in _ALLOWED_REQUESTS or (
-        key in _ALLOWED_UNAUTHENTICATED and scenario.credentials is Credentials.GENERATED
+        key in _ALLOWED_UNAUTHENTICATED and scenario.credentials is CredentialSource.GENERATED
     )
 
 

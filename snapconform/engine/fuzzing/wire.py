@@ -9,7 +9,7 @@ import base64
 import datetime
 import time
 import urllib.parse
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
@@ -17,17 +17,14 @@ import httpx
 import requests
 
 from snapconform.engine import target as target_module
-from snapconform.engine.fuzzing.scenarios import Credentials
+from snapconform.engine.fuzzing.scenarios import CredentialSource
+from snapconform.errors import BudgetExhausted
+from snapconform.redaction import MASK, SECRET_HEADERS
 
 if TYPE_CHECKING:
     from schemathesis.generation.case import Case
 
     from snapconform.engine.target import Target
-
-SESSION_HEADER = "vmware-api-session-id"
-#: Headers whose values are credentials: never shown in a finding, a log or an exception.
-SECRET_HEADERS = frozenset({"authorization", SESSION_HEADER, "cookie", "proxy-authorization"})
-MASK = "***"
 
 
 @dataclass(frozen=True)
@@ -57,13 +54,9 @@ _NOISE_HEADERS = frozenset(
 
 
 class Send(Protocol):
-    """Sends one request and returns the response; may raise :class:`BudgetExhaustedError`."""
+    """Sends one request and returns the response; may raise ``BudgetExhausted``."""
 
     def __call__(self, request: FuzzRequest) -> httpx.Response: ...
-
-
-class BudgetExhaustedError(Exception):
-    """Raised by a caller's ``send`` (or signalled by ``budget``) when no request may be sent."""
 
 
 @dataclass(frozen=True)
@@ -86,7 +79,7 @@ def httpx_sender(base_url: str, timeout: float) -> tuple[Send, Callable[[], None
 
 
 def prepare(
-    case: Case, base_url: str, auth_headers: Mapping[str, str], credentials: Credentials
+    case: Case, base_url: str, auth_headers: Mapping[str, str], credentials: CredentialSource
 ) -> FuzzRequest:
     """Serialize a case as schemathesis would, then put the right credentials on it."""
     kwargs = case.as_transport_kwargs(base_url=base_url)
@@ -95,7 +88,7 @@ def prepare(
         user, password = kwargs["auth"]
         token = base64.b64encode(f"{user}:{password}".encode()).decode()
         headers["Authorization"] = f"Basic {token}"
-    if credentials is Credentials.CALLER:
+    if credentials is CredentialSource.CALLER:
         for name in list(headers):
             if name.lower() in SECRET_HEADERS:
                 del headers[name]
@@ -123,32 +116,6 @@ def is_sendable(request: FuzzRequest) -> bool:
     )
 
 
-def redact(text: str, secrets: Iterable[str]) -> str:
-    for secret in secrets:
-        if secret:
-            text = text.replace(secret, MASK)
-    return text
-
-
-def secrets_of(auth_headers: Mapping[str, str]) -> list[str]:
-    secrets: list[str] = []
-    for name, value in auth_headers.items():
-        if name.lower() not in SECRET_HEADERS:
-            continue
-        secrets.append(value)
-        scheme, _, token = value.partition(" ")
-        if scheme.lower() == "basic" and token:
-            try:
-                decoded = base64.b64decode(token).decode("utf-8", "replace")
-            except ValueError:
-                continue
-            secrets.append(token)
-            password = decoded.partition(":")[2]
-            if len(password) >= 3:
-                secrets.append(password)
-    return sorted(secrets, key=len, reverse=True)
-
-
 def target_sender(target: Target) -> Send:
     """A ``send`` that goes through the engine's Target: its allow-list, budget, rate limit,
     redaction and exchange record apply to every fuzzed request."""
@@ -158,8 +125,8 @@ def target_sender(target: Target) -> Send:
         try:
             # Target.send is the single exit point: the allow-list and the budget apply.
             answer = target.send(request.method, request.path, query, headers=request.headers)
-        except target_module.BudgetExhausted as exc:
-            raise BudgetExhaustedError(str(exc)) from None
+        except BudgetExhausted:
+            raise  # the caller's budget signal (a TargetError, so before the next clause)
         except target_module.TargetError as exc:
             raise httpx.TransportError(str(exc)) from None
         headers = [
