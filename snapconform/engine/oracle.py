@@ -1,8 +1,8 @@
 """Pure oracle functions: what a conformant GET /api/snapservice/tasks must answer.
 
-Nothing here does I/O. Every check in ``checks.py`` judges responses with these functions, and
-every rule about bodies is read from ``contracts/`` (never retyped): the Info status-conditional
-rules come from ``x-union`` in ``Info.json``, the error schemas per status from
+Nothing here does I/O. Every check of ``snapconform.engine.checks`` judges responses with these
+functions, and every rule about bodies is read from ``contracts/`` (never retyped): the Info
+status-conditional rules come from ``x-union`` in ``Info.json``, the error schemas per status from
 ``ERROR_SCHEMAS_BY_STATUS``, enums from their schema files.
 """
 

@@ -127,7 +127,8 @@ class Requirement:
 
     @property
     def check_name(self) -> str:
-        return self.function.__name__
+        """The check's name within the checks package (``area.check_x``)."""
+        return self.check_path.removeprefix(CHECKS_PACKAGE + ".")
 
     @property
     def check_path(self) -> str:

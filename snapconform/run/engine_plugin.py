@@ -372,7 +372,7 @@ def _early_error_probe(harness: Harness) -> None:
     """The plan's first probe, once per run: a 400 and a 401 for the error-body audits."""
     if "error-probe" in harness._memo:
         return
-    from snapconform.engine.checks import _probe_errors
+    from snapconform.engine.checks.common import probe_errors as _probe_errors
 
     before = harness.stats.requests
     harness.begin_check(ERROR_PROBE)

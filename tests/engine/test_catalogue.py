@@ -169,7 +169,7 @@ def test_no_requirement_id_is_typed_outside_its_declaration() -> None:
     declared = {r.id: 0 for r in CATALOGUE}
     stray = []
     for path in sorted(engine.rglob("*.py")):
-        if path.name in _NOT_YET:
+        if path.relative_to(engine).as_posix() in _NOT_YET:
             continue
         tree = ast.parse(path.read_text(encoding="utf-8"))
         declarations = _declared_ids(tree)

@@ -1,0 +1,249 @@
+"""The 1000-task cap on a declared or observed universe: simple filters whose count it tells."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
+
+from snapconform.engine import oracle
+from snapconform.engine.checks.common import (
+    documented_refusal,
+    finish,
+    refused_as_documented,
+    with_every_service,
+)
+from snapconform.engine.checks.judging import over_cap_list
+from snapconform.engine.checks.responses import error_type_of, is_list, is_too_many, listed_ids
+from snapconform.engine.oracle import CAP, FilterSpec
+from snapconform.engine.registry import Requirement
+from snapconform.engine.universe import Universe, over_cap
+from snapconform.engine.verdicts import CheckResult
+
+if TYPE_CHECKING:
+    from snapconform.engine.harness import Harness
+
+
+def _cap_counts_probes(
+    h: Harness, universe: Universe, candidates: Sequence[FilterSpec]
+) -> tuple[CheckResult | None, int]:
+    """Declared/observed CAP-COUNTS-MATCHING cases whose count no churn can push over the cap.
+
+    ``services=`` a service no task holds matches nothing, and ``tasks=`` up to three known ids
+    at most three tasks, in any universe: 500 ResourceInaccessible for either, asked twice, is a
+    certain failure (the cap counted something else). An unknown task id may get 500
+    ResourceInaccessible (documented: a task whose state cannot be accessed). Declared: the
+    state file's limited principal, on filters matching more than 1000 stored tasks of which it
+    sees at most 1000, must get exactly its visible matches (or, the cap counting every matching
+    task, 500 ResourceInaccessible: documented).
+    Returns (the failure or None, filters judged).
+    """
+    absent = f"snapconform-absent-{h.seed}"
+    known = tuple(sorted(universe.by_id))[:3]
+    # A service no task holds matches nothing: 200 or 400 (unknown identifiers), never the cap.
+    probes = [FilterSpec(services=(absent,)), FilterSpec(tasks=(absent,))]
+    probes += [FilterSpec(tasks=known)] if known else []
+    judged = 0
+    for spec in probes:
+        response = h.target.list_tasks(spec)
+        judged += 1
+        if is_too_many(response) and universe.unknown_task_ids(spec):
+            # An unknown task id may be a task whose state cannot be accessed (page).
+            h.choices.record("unknown-identifiers", "inaccessible", spec.describe())
+            continue
+        if is_too_many(response):
+            # Known tasks: their state may be inaccessible for a moment; twice is a cap count.
+            response = h.target.list_tasks(spec)
+        if is_too_many(response):
+            return CheckResult.failed(
+                f"filter {spec.describe()} matches at most {len(spec.tasks or ())} task(s) in any"
+                f" universe, yet the answer is 500 ResourceInaccessible (over the cap): the cap"
+                f" does not count the matching tasks — reproduce: {h.repro(response)}",
+                h.evidence(response, spec=spec, universe=universe, expected_status=200),
+            ), judged
+    if h.limited is None or not universe.exact:
+        return None, judged
+    credentials, visible = h.limited
+    view = Universe(items=universe.items, visible=visible)
+    cases = [
+        spec
+        for spec in candidates
+        if len(oracle.expected_ids(universe.items, spec, None)) > CAP
+        and len(view.expected(spec)) <= CAP
+    ][:3]
+    if not cases:
+        return None, judged
+    with h.new_target() as target:
+        h.login(target, credentials)
+        for spec in cases:
+            response = target.list_tasks(spec)
+            judged += 1
+            expected = view.expected(spec)
+            stored = len(oracle.expected_ids(universe.items, spec, None))
+            if is_too_many(response):
+                # The cap may count every matching task, invisible ones included (the error's
+                # "over 1000 tasks matching"): documented, recorded.
+                h.choices.record("cap-counts", "all-matching", spec.describe())
+                continue
+            if is_list(response) and listed_ids(response) == expected:
+                h.choices.record("cap-counts", "visible-matching", spec.describe())
+                continue
+            if not is_list(response) and documented_refusal(h, view, spec, response):
+                continue
+            got = (
+                oracle.set_difference(listed_ids(response), expected)
+                if is_list(response)
+                else f"HTTP {response.status}"
+            )
+            return CheckResult.failed(
+                f"filter {spec.describe()} as the limited principal {credentials.username!r}"
+                f" ({len(expected)} visible of {stored} matching tasks): {got}, expected 200"
+                f" with its {len(expected)} visible matches — reproduce: {h.repro(response)}",
+                h.evidence(
+                    response,
+                    spec=spec,
+                    universe=view,
+                    expected=expected,
+                    actual=listed_ids(response) if is_list(response) else None,
+                    principal="limited (state file)",
+                ),
+            ), judged
+    return None, judged
+
+
+def cap_fixed(h: Harness, req: Requirement, want: str) -> CheckResult:
+    """Declared/observed: judge the cap on simple filters whose count the universe tells."""
+    universe = h.source.universe  # type: ignore[attr-defined]
+    candidates = [FilterSpec()] + [
+        FilterSpec(**{name: (value,)})
+        for name in ("status", "services", "operations", "users")
+        for value in universe.vocabulary.values.get(name, ())
+    ]
+    judged = probed = decided = 0
+    if want == "counts":
+        failure, probed = _cap_counts_probes(h, universe, candidates)
+        if failure is not None:
+            return failure
+    for spec in candidates:
+        beyond = over_cap(universe, spec)
+        count = len(universe.expected(spec))
+        wanted = {
+            "at": universe.exact and count == CAP,
+            "over": beyond is True,
+            "counts": beyond is False and len(universe) > CAP,
+        }[want]
+        if not wanted:
+            continue
+        response = h.target.list_tasks(spec)
+        if refused_as_documented(h, universe, spec, response):
+            # The same tasks named by every service (a filter the bindings' rule admits).
+            substitute = with_every_service(universe, spec) if response.status == 400 else None
+            if substitute is None:
+                continue
+            spec, response = substitute, h.target.list_tasks(substitute)
+            if refused_as_documented(h, universe, spec, response):
+                continue
+        judged += 1
+        if beyond:
+            if not is_too_many(response) and not is_list(response) and not universe.exact:
+                # Observed: a 400 or another 500 may be a passing hiccup; it counts if repeated.
+                again = h.target.list_tasks(spec)
+                if (again.status, error_type_of(again)) != (
+                    response.status,
+                    error_type_of(response),
+                ):
+                    h.note_uncertain(
+                        req.id, f"{spec.describe()}: HTTP {response.status}, then {again.status}"
+                    )
+                    continue
+            if not is_too_many(response):
+                got = f"HTTP {response.status}"
+                if is_list(response):
+                    problem = over_cap_list(h, req, universe, spec, response)
+                    if problem is None:
+                        continue  # the count may have dropped under the cap (noted uncertain)
+                    got = f"{problem}; 200 (truncated)"
+                elif isinstance(response.body, Mapping):
+                    got += f" with error_type {error_type_of(response)!r}"
+                count = len(universe.expected(spec))
+                stable = len(universe.judged_for(spec, universe.expected(spec)))
+                return CheckResult.failed(
+                    f"filter {spec.describe()} matches {count} visible tasks"
+                    + ("" if universe.exact else f" of the snapshot ({stable} terminal)")
+                    + f": {got}, expected 500 ResourceInaccessible — reproduce:"
+                    f" {h.repro(response)}",
+                    h.evidence(
+                        response,
+                        spec=spec,
+                        universe=universe,
+                        expected=universe.judged_for(spec, universe.expected(spec))
+                        if is_list(response)
+                        else None,
+                        actual=listed_ids(response) if is_list(response) else None,
+                        expected_status=500,
+                    ),
+                )
+        else:
+            if not is_list(response) and not universe.exact:
+                response = h.target.list_tasks(spec)  # observed: one more look before failing
+                if is_too_many(response):
+                    h.note_uncertain(req.id, f"{spec.describe()}: grew over the cap during the run")
+                    continue
+            if not is_list(response):
+                return CheckResult.failed(
+                    f"filter {spec.describe()} matches {count} tasks: HTTP {response.status}, "
+                    f"expected 200 — reproduce: {h.repro(response)}",
+                    h.evidence(response, spec=spec, universe=universe, expected_status=200),
+                )
+            missing = universe.judged_for(spec, universe.expected(spec)) - listed_ids(response)
+            if missing:
+                confirmed, _ = h.source.confirm_missing(h.target, spec, missing, universe)
+                if confirmed:
+                    return CheckResult.failed(
+                        f"filter {spec.describe()}: {len(confirmed)} matching task(s) missing "
+                        f"— reproduce: {h.repro(response)}",
+                        h.evidence(
+                            response,
+                            spec=spec,
+                            universe=universe,
+                            expected=universe.judged_for(spec, universe.expected(spec)),
+                            actual=universe.judged_for(spec, listed_ids(response)),
+                        ),
+                    )
+        decided += 1
+        if judged >= 3:
+            break
+    if judged + probed == 0:
+        return _cap_unreachable(h, universe, want)
+    if decided + probed == 0:
+        return CheckResult.not_checked(
+            "uncertain",
+            f"every filter judged against the cap changed under the check: "
+            f"{'; '.join(h.uncertain.get(req.id, [])[:3])}",
+        )
+    judged += probed
+    return finish(h, req, None, f"{judged} filter(s) judged against the cap ({h.mode} mode)")
+
+
+def _cap_unreachable(h: Harness, universe: Universe, want: str) -> CheckResult:
+    """Why no filter of a declared/observed universe could be judged against the cap."""
+    visible = len(universe.expected(FilterSpec()))
+    tasks = f"the target has {visible} visible task(s)"
+    if want == "at":
+        if not universe.exact:
+            return CheckResult.not_applicable(
+                "mode",
+                "observed mode cannot know a filter that matches exactly 1000 tasks"
+                " (use controlled mode, or declared mode with such data)",
+            )
+        return CheckResult.not_applicable(
+            "target", f"{tasks} and no simple filter matches exactly 1000 of them"
+        )
+    if visible <= CAP:
+        return CheckResult.not_applicable("target", f"{tasks}: the cap cannot be reached")
+    if want == "over":
+        return CheckResult.not_checked(
+            "no_evidence", f"{tasks}, but no filter is known to match more than 1000"
+        )
+    return CheckResult.not_checked(
+        "no_evidence", f"{tasks}, but no filter is known to match fewer than 1000 of them"
+    )

@@ -1,0 +1,250 @@
+"""Contract requirements (audit): every response of the run is judged by the ResponseAudit; the
+contract probe widens its corpus once.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from snapconform.engine import oracle, runwide
+from snapconform.engine.checks.common import (
+    first_case,
+    first_filters,
+    first_universe,
+    probe_errors,
+    with_filters,
+)
+from snapconform.engine.oracle import FilterSpec
+from snapconform.engine.quotes import (
+    INVALID_PARAMETERS_400,
+)
+from snapconform.engine.registry import Requirement, bindings, ours, page, requirement
+from snapconform.engine.universe import Universe
+from snapconform.engine.verdicts import CheckResult
+
+if TYPE_CHECKING:
+    from snapconform.engine.harness import Harness
+
+
+def probe_contract(h: Harness) -> None:
+    """Widen the audit's corpus once: random filters, invalid input, a missing login."""
+
+    def probe() -> bool:
+        probe_errors(h)
+
+        def prop(case: tuple[Universe, list[FilterSpec]]) -> None:
+            universe, specs = case
+            h.install(universe)
+            for spec in specs:
+                h.target.list_tasks(spec)
+            h.target.get_tasks(oracle.encode_query([("status", "succeeded")]))
+            h.target.get_tasks(authenticated=False)
+
+        # First the rich universe (every status, so every status-conditional field) with a few
+        # informative filters; then random universes (Hypothesis starts with an empty one).
+        rich = first_universe(h)
+        first_case(h, (rich, [FilterSpec(), *first_filters(rich)[:4]]), prop)
+        h.explore(with_filters(h, 3), prop, max_examples=max(3, h.max_examples // 4))
+        return True
+
+    h.memo("contract-probe", probe)
+
+
+@requirement(
+    id="CONTRACT-200-BODY",
+    title="Every 200 body is a valid ListResult (types, required fields, enums, RFC 3339)",
+    level="MUST",
+    feature="contract",
+    sources=(
+        page(26, "ListResult including details of all the tasks."),
+        bindings(
+            "Tasks.ListResult / Tasks.ListItem / tasks_client.Info",
+            "items: list of Tasks.ListItem; task: str; info: Info (field types)",
+        ),
+    ),
+    run_wide=runwide.Contract200Body,
+)
+def check_list_result_bodies(h: Harness, req: Requirement) -> CheckResult:
+    probe_contract(h)
+    return h.audit.result(req.id, "200 response")
+
+
+@requirement(
+    id="CONTRACT-STATUS-CONDITIONAL",
+    title="Each task carries exactly the fields its status allows (Info union case map)",
+    level="MUST",
+    feature="contract",
+    sources=(
+        bindings(
+            "tasks_client.Info (UnionValidator on status)",
+            "'FAILED': [('error', False), ('start_time', True), ('end_time', True)],"
+            " 'RUNNING': [('start_time', True)], 'BLOCKED': [('start_time', True)],"
+            " 'SUCCEEDED': [('start_time', True), ('end_time', True)], 'PENDING': []",
+        ),
+    ),
+    run_wide=runwide.ContractStatusConditional,
+)
+def check_status_conditional_fields(h: Harness, req: Requirement) -> CheckResult:
+    probe_contract(h)
+    return h.audit.result(req.id, "200 response")
+
+
+@requirement(
+    id="CONTRACT-ERROR-BODY",
+    title="Every error body is valid against the schema of its status; no undocumented status",
+    level="MUST",
+    feature="contract",
+    sources=(
+        INVALID_PARAMETERS_400,
+        page(125, "[401] if the user can not be authenticated."),
+        page(156, "[403] if the user doesn't have the required privileges."),
+        page(
+            187,
+            "Vapi Std Errors Error if the system reports an error while responding to the request.",
+        ),
+        page(
+            225,
+            "[503] if the system is unable to communicate with a service to complete the request.",
+        ),
+    ),
+    run_wide=runwide.ContractErrorBody,
+)
+def check_error_bodies(h: Harness, req: Requirement) -> CheckResult:
+    probe_contract(h)
+    return h.audit.result(req.id, "error response")
+
+
+@requirement(
+    id="CONTRACT-ERROR-TYPE",
+    title="error_type agrees with the HTTP status (500: ERROR, RESOURCE_INACCESSIBLE or"
+    " INTERNAL_SERVER_ERROR)",
+    level="MUST",
+    feature="contract",
+    sources=(
+        page(221, "Discriminator field to help API consumers identify the structure type."),
+        bindings(
+            "InternalServerError (vapi.std.errors)",
+            "This exception is reported by the API infrastructure, so it could occur in"
+            " response to the invocation of any method.",
+        ),
+    ),
+    alternatives=("error-500-type",),
+    run_wide=runwide.ContractErrorType,
+)
+def check_error_types(h: Harness, req: Requirement) -> CheckResult:
+    probe_contract(h)
+    return h.audit.result(req.id, "error response")
+
+
+@requirement(
+    id="CONTRACT-ERROR-MESSAGES",
+    title="Error messages are non-empty (a stack of one or more messages with text)",
+    level="MUST",
+    feature="contract",
+    sources=(page(214, "Stack of one or more localizable messages for human error consumers."),),
+    run_wide=runwide.ContractErrorMessages,
+)
+def check_error_messages(h: Harness, req: Requirement) -> CheckResult:
+    probe_contract(h)
+    return h.audit.result(req.id, "error response")
+
+
+@requirement(
+    id="CONTRACT-JSON",
+    title="Every response body is JSON with an application/json content type",
+    level="MUST",
+    feature="contract",
+    sources=(
+        page(28, '"items": ['),
+        bindings(
+            "vmware.vapi REST connector",
+            "REST responses are deserialized from JSON (application/json)",
+        ),
+    ),
+    run_wide=runwide.ContractJson,
+)
+def check_json_content_type(h: Harness, req: Requirement) -> CheckResult:
+    probe_contract(h)
+    return h.audit.result(req.id, "response")
+
+
+@requirement(
+    id="CONTRACT-UNIQUE-IDS",
+    title="Task ids in a 200 body are unique",
+    level="SHOULD",
+    feature="contract",
+    sources=(
+        page(97, "List of tasks."),
+        ours(
+            "a list naming one task twice is not 'details of all the tasks'; ListResult"
+            " items is a list, so no source forbids a repeat outright"
+        ),
+    ),
+    run_wide=runwide.ContractUniqueIds,
+)
+def check_unique_task_ids(h: Harness, req: Requirement) -> CheckResult:
+    probe_contract(h)
+    return h.audit.result(req.id, "200 response")
+
+
+@requirement(
+    id="CONTRACT-UNKNOWN-PROPERTIES",
+    title="Bodies carry no properties the contract does not declare",
+    level="SHOULD",
+    feature="contract",
+    sources=(
+        ours("the response schemas list every property; an unknown one breaks strict clients"),
+    ),
+    run_wide=runwide.ContractUnknownProperties,
+)
+def check_unknown_properties(h: Harness, req: Requirement) -> CheckResult:
+    probe_contract(h)
+    return h.audit.result(req.id, "response")
+
+
+@requirement(
+    id="CONTRACT-BINDINGS",
+    title="Every 200 body decodes with the official VMware Python bindings",
+    level="SHOULD",
+    feature="contract",
+    sources=(
+        bindings(
+            "Tasks.list",
+            ":rtype: Tasks.ListResult :return: ListResult including details of all the tasks.",
+        ),
+    ),
+    run_wide=runwide.ContractBindings,
+)
+def check_bindings_decode(h: Harness, req: Requirement) -> CheckResult:
+    if not h.audit.bindings:
+        return CheckResult.not_checked(
+            "configuration",
+            "vmware-vsan-data-protection (official bindings) is not installed"
+            " (pip install 'snapconform[test]')",
+        )
+    probe_contract(h)
+    return h.audit.result(req.id, "200 response")
+
+
+@requirement(
+    id="CONTRACT-DATETIME-UTC",
+    title="Date-times are written in UTC with a Z (YYYY-MM-DDThh:mm:ss.sssZ)",
+    level="SHOULD",
+    feature="contract",
+    sources=(
+        bindings(
+            "vmware.vapi DateTimeConverter.convert_from_datetime",
+            "Convert from Python native datetime object to the datetime format in vAPI"
+            " Runtime i.e. YYYY-MM-DDThh:mm:ss.sssZ. ... The caller to this method should"
+            " only pass datetime objects that have time in UTC timezone.",
+        ),
+        ours(
+            'the bindings read any RFC 3339 offset (time-offset = "Z" / time-numoffset)'
+            " but write only UTC; a server should write what the runtime writes"
+        ),
+    ),
+    run_wide=runwide.ContractDatetimeUtc,
+)
+def check_datetime_utc(h: Harness, req: Requirement) -> CheckResult:
+    probe_contract(h)
+    return h.audit.result(req.id, "200 response")

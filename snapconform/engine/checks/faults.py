@@ -1,0 +1,95 @@
+"""Injected faults (controlled mode): 503 and 500 bodies."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from snapconform.engine import oracle
+from snapconform.engine.checks.responses import error_type_of
+from snapconform.engine.oracle import FilterSpec
+from snapconform.engine.quotes import (
+    OVER_1000_INACCESSIBLE,
+)
+from snapconform.engine.registry import Requirement, bindings, page, requirement
+from snapconform.engine.verdicts import CheckResult
+
+if TYPE_CHECKING:
+    from snapconform.engine.harness import Harness
+
+
+def _fault(h: Harness, error_type: str, status: int) -> CheckResult | str:
+    if h.control is None:
+        return CheckResult.not_applicable(
+            "mode", "fault injection needs controlled mode ({control}/faults)"
+        )
+    universe = h.memo("fault-universe", lambda: h.draw(h.universes(max_tasks=5)))
+    h.install(universe)
+    if not h.control.inject_fault(error_type, 1):
+        return CheckResult.not_applicable(
+            "mode", f"the control endpoint has no fault injection ({h.control.control_url}/faults)"
+        )
+    response = h.target.list_tasks(FilterSpec())
+    if response.status != status:
+        return CheckResult.failed(
+            f"an injected {error_type} fault gave HTTP {response.status}, expected {status}"
+        )
+    problems = oracle.error_body_violations(status, response.body, h.contracts)
+    type_problem = oracle.error_type_violation(status, response.body)
+    problems += [type_problem] if type_problem else []
+    problems += oracle.message_violations(response.body)
+    if problems:
+        return CheckResult.failed(
+            f"{error_type} body: {'; '.join(problems[:3])} — reproduce: {h.repro(response)}"
+        )
+    chosen = error_type_of(response)
+    if error_type == "ERROR" and chosen in ("ERROR", "INTERNAL_SERVER_ERROR"):
+        h.choices.record("error-500-type", chosen, "an injected system failure")
+    shown = f" ({chosen})" if chosen not in (None, error_type) else ""
+    return f"{error_type} -> HTTP {status}{shown} with a valid body"
+
+
+@requirement(
+    id="FAULT-503",
+    modes=("controlled",),
+    title="503 ServiceUnavailable bodies are valid",
+    level="MUST",
+    feature="faults",
+    sources=(
+        page(
+            225,
+            "[503] if the system is unable to communicate with a service to complete the request.",
+        ),
+    ),
+)
+def check_fault_503(h: Harness, req: Requirement) -> CheckResult:
+    outcome = _fault(h, "SERVICE_UNAVAILABLE", 503)
+    return outcome if isinstance(outcome, CheckResult) else CheckResult.passed(outcome)
+
+
+@requirement(
+    id="FAULT-500",
+    modes=("controlled",),
+    title="500 Error (or InternalServerError) and ResourceInaccessible bodies are valid",
+    level="MUST",
+    feature="faults",
+    sources=(
+        page(
+            187,
+            "Vapi Std Errors Error if the system reports an error while responding to the request.",
+        ),
+        OVER_1000_INACCESSIBLE,
+        bindings(
+            "InternalServerError (vapi.std.errors)",
+            "it could occur in response to the invocation of any method.",
+        ),
+    ),
+    alternatives=("error-500-type",),
+)
+def check_fault_500(h: Harness, req: Requirement) -> CheckResult:
+    done = []
+    for error_type in ("ERROR", "RESOURCE_INACCESSIBLE"):
+        outcome = _fault(h, error_type, 500)
+        if isinstance(outcome, CheckResult):
+            return outcome
+        done.append(outcome)
+    return CheckResult.passed("; ".join(done))

@@ -1,0 +1,305 @@
+"""Filter semantics of values: percent-encoded values matched exactly, unknown identifiers, a
+status outside the enum.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING
+
+from hypothesis import strategies as st
+
+from snapconform.engine import oracle
+from snapconform.engine.checks.common import (
+    documented_refusal,
+    filter_violation,
+    finish,
+    first_case,
+    first_universe,
+    note_listed,
+)
+from snapconform.engine.checks.judging import judge_complete, list_or_fail
+from snapconform.engine.checks.responses import (
+    error_type_of,
+    is_list,
+    is_too_many,
+    listed_ids,
+    listed_items,
+)
+from snapconform.engine.oracle import FilterSpec
+from snapconform.engine.quotes import (
+    INVALID_PARAMETERS_400,
+    OVER_1000_INACCESSIBLE,
+)
+from snapconform.engine.registry import Requirement, bindings, page, requirement
+from snapconform.engine.universe import ControlledSource, Universe, over_cap
+from snapconform.engine.verdicts import CheckResult, Violation
+from snapconform.strategies.filters import (
+    invalid_status_values,
+    unknown_values,
+)
+from snapconform.strategies.states import adversarial_pools
+from snapconform.strategies.values import case_variant
+
+if TYPE_CHECKING:
+    from snapconform.engine.harness import Harness
+
+
+@requirement(
+    id="FILTER-EXACT-ENCODED",
+    title="Values that need percent-encoding match exactly (identifiers case-sensitively)",
+    level="MUST",
+    feature="filter semantics",
+    sources=(
+        page(
+            10,
+            "the property must contain identifiers for the resource type:"
+            " com.vmware.snapservice.task",
+        ),
+        page(
+            23,
+            "Users who must have initiated the operation for the associated task to"
+            " match the filter",
+        ),
+        bindings(
+            "Tasks.FilterSpec.users",
+            "set of str (no comparison rule: users may compare case-insensitively)",
+        ),
+    ),
+    alternatives=("users-case",),
+)
+def check_exact_encoded_values(h: Harness, req: Requirement) -> CheckResult:
+    judged = 0
+
+    def specs_for(universe: Universe) -> list[FilterSpec]:
+        out = []
+        for name in ("users", "services", "operations", "tasks"):
+            for value in universe.vocabulary.values.get(name, ())[:12]:
+                if oracle.encode_query([("v", value)]) == f"v={value}":
+                    continue  # needs no encoding: other checks cover it
+                out.append(FilterSpec(**{name: (value,)}))
+                # Exact: neither another case nor a strict prefix may match (LIKE 'value%').
+                for near in (case_variant(value), value[:-1]):
+                    if near:
+                        out.append(FilterSpec(**{name: (near,)}))
+        return out
+
+    def prop(universe: Universe) -> None:
+        nonlocal judged
+        h.install(universe)
+        for spec in specs_for(universe):
+            response = h.target.list_tasks(spec)
+            if not list_or_fail(h, universe, spec, response, req):
+                continue
+            judged += 1
+            wrong = [
+                i
+                for i in listed_ids(response)
+                if i in universe.by_id and not oracle.may_match(universe.by_id[i], spec)
+            ]
+            if universe.exact and wrong:
+                raise filter_violation(
+                    h,
+                    spec,
+                    response,
+                    f"returned {len(wrong)} task(s) whose value differs (case or encoding), "
+                    f"e.g. {wrong[:3]}",
+                    universe=universe,
+                    expected=universe.expected(spec),
+                    actual=listed_ids(response),
+                )
+            if not universe.exact:
+                items = {i["task"]: i for i in response.body["items"] if isinstance(i, Mapping)}
+                bad = [t for t, item in items.items() if not oracle.may_match(item, spec)]
+                if any(oracle.users_case_only(item, spec) for item in items.values()):
+                    h.choices.record("users-case", "case-insensitive", spec.describe())
+                if bad:
+                    raise filter_violation(
+                        h,
+                        spec,
+                        response,
+                        f"returned {len(bad)} task(s) whose value differs, e.g. {bad[:3]}",
+                        universe=universe,
+                        expected=frozenset(items) - frozenset(bad),
+                        actual=frozenset(items),
+                    )
+            judge_complete(h, req, universe, spec, response, h.target)
+
+    universes = h.universes(value_pools=adversarial_pools(), min_tasks=3, max_tasks=25)
+    first = (
+        first_case(h, first_universe(h), prop) if isinstance(h.source, ControlledSource) else None
+    )  # fixed modes: the run's universe is the one the random phase uses
+    result = first or h.explore(universes, prop, max_examples=max(2, h.max_examples // 2))
+    if result is None and judged == 0:
+        return CheckResult.not_applicable(
+            "target", "the target's tasks hold no value that needs percent-encoding"
+        )
+    return finish(
+        h, req, result, f"{judged} percent-encoded values matched exactly and case-sensitively"
+    )
+
+
+@requirement(
+    id="FILTER-UNKNOWN-IDS",
+    title="Unknown identifiers give 200 without them, 400, or (task ids) 500 ResourceInaccessible",
+    level="MUST",
+    feature="filter semantics",
+    sources=(INVALID_PARAMETERS_400, OVER_1000_INACCESSIBLE),
+    alternatives=("unknown-identifiers",),
+)
+def check_unknown_identifiers(h: Harness, req: Requirement) -> CheckResult:
+    judged = 0
+
+    def cases(universe: Universe) -> st.SearchStrategy[tuple[Universe, list[FilterSpec]]]:
+        vocabulary = universe.vocabulary
+        one = (
+            st.sampled_from(("tasks", "operations", "services", "users"))
+            .flatmap(
+                lambda name: st.tuples(
+                    st.just(name),
+                    unknown_values(vocabulary, name),
+                    st.lists(st.sampled_from(vocabulary.values[name]), max_size=1)
+                    if vocabulary.values[name]
+                    else st.just([]),
+                )
+            )
+            .map(lambda t: FilterSpec(**{t[0]: (t[1], *t[2])}))
+        )
+        return st.tuples(st.just(universe), st.lists(one, min_size=1, max_size=8))
+
+    def prop(case: tuple[Universe, list[FilterSpec]]) -> None:
+        nonlocal judged
+        universe, specs = case
+        h.install(universe)
+        for spec in specs:
+            response = h.target.list_tasks(spec)
+            judged += 1
+            if is_too_many(response) and over_cap(universe, spec) is not False:
+                continue  # the known values may match more than the cap (observed data)
+            if documented_refusal(h, universe, spec, response):
+                continue  # 400, or 500 ResourceInaccessible for an unknown task id (recorded)
+            if not is_list(response):
+                allowed = "200 without it, or 400" + (
+                    ", or 500 ResourceInaccessible" if universe.unknown_task_ids(spec) else ""
+                )
+                raise filter_violation(
+                    h,
+                    spec,
+                    response,
+                    f"HTTP {response.status}"
+                    + (f" {error_type_of(response)}" if error_type_of(response) else "")
+                    + f" for an unknown identifier (expected {allowed})",
+                    universe=universe,
+                )
+            note_listed(h, universe, spec, response)
+            outside = universe.outside(spec, listed_ids(response)) if universe.exact else None
+            if outside:
+                raise filter_violation(
+                    h,
+                    spec,
+                    response,
+                    f"not the matching set: {outside}",
+                    universe=universe,
+                    expected=universe.expected(spec),
+                    actual=listed_ids(response),
+                )
+
+    result = h.explore(h.universes(min_tasks=1).flatmap(cases), prop)
+    return finish(
+        h,
+        req,
+        result,
+        f"{judged} filters with unknown identifiers answered as documented (200 without them,"
+        " 400, or 500 ResourceInaccessible for a task id)",
+    )
+
+
+@requirement(
+    id="FILTER-INVALID-STATUS",
+    title="A status value outside the enum gives 400, or 200 with no task of that status",
+    level="MUST",
+    feature="filter semantics",
+    sources=(
+        bindings(
+            "tasks_client.Status",
+            "Newer versions of the enumerated type may contain new values.",
+        ),
+        INVALID_PARAMETERS_400,
+    ),
+    alternatives=("unknown-status",),
+)
+def check_invalid_status(h: Harness, req: Requirement) -> CheckResult:
+    judged = 0
+    uninformative = 0
+
+    def prop(case: tuple[Universe, str, list[str]]) -> None:
+        nonlocal judged, uninformative
+        universe, invalid, valid = case
+        h.install(universe)
+        values = [*valid, invalid]
+        spec = FilterSpec(status=tuple(values))
+        response = h.target.get_tasks(oracle.encode_query([("status", v) for v in values]))
+        judged += 1
+        if response.status == 400:
+            h.choices.record("unknown-status", "refused", spec.describe())
+            return
+        if is_list(response):
+            # An open enum (bindings: "Newer versions ... may contain new values"): the value
+            # may be accepted and match no task; tasks of any other status are wrong.
+            got = listed_ids(response)
+            other = [
+                item.get("task")
+                for item in listed_items(response)
+                if (item.get("info") or {}).get("status") not in valid
+            ]
+            outside = universe.outside(spec, got) if universe.exact else None
+            if not other and not outside:
+                h.choices.record("unknown-status", "matches-none", spec.describe())
+                return
+            what = f"{len(other)} task(s) of another status, e.g. {other[:3]}" if other else outside
+        elif is_too_many(response) and valid_statuses_over_cap(universe, valid):
+            # The documented open-enum reading matches the valid statuses' tasks, and they alone
+            # are over the cap: the cap error is that reading's answer, so the case shows nothing.
+            uninformative += 1
+            return
+        else:
+            what = f"HTTP {response.status}"
+        raise Violation(
+            f"status={values!r}: {what}; expected 400 InvalidArgument, or 200 with no task of"
+            f" status {invalid!r} — reproduce: {h.repro(response)}",
+            h.evidence(response, universe=universe, status=values, expected_status=400),
+        )
+
+    from snapconform.strategies.contract_data import statuses
+
+    strategy = st.tuples(
+        h.universes(min_tasks=1, max_tasks=10),
+        invalid_status_values(),
+        st.lists(st.sampled_from(statuses()), max_size=2),
+    )
+    # First a wrongly-cased value alone on the rich universe (every status): a server that
+    # drops it lists tasks of every status at once.
+    first = first_case(h, (first_universe(h), "succeeded", []), prop)
+    result = first or h.explore(strategy, prop)
+    answers = " or ".join(
+        {"refused": "refused with 400", "matches-none": "matched no task (200)"}[c]
+        for c in sorted(h.choices.choices("unknown-status"))
+    )
+    shown = f"{judged} status values outside the enum were {answers or 'answered'}"
+    if uninformative:
+        shown += (
+            f" ({uninformative} with valid statuses matching over {oracle.CAP} tasks: the cap"
+            " error, which the documented readings allow there)"
+        )
+    return finish(h, req, result, shown)
+
+
+def valid_statuses_over_cap(universe: Universe, valid: list[str]) -> bool:
+    """Whether the tasks of the ``valid`` statuses alone are over the cap (exact universes only).
+
+    No valid status means the unknown value alone: every documented reading then lists nothing
+    or refuses, so a cap error there is never allowed.
+    """
+    if not valid or not universe.exact:
+        return False
+    return len(universe.expected(FilterSpec(status=tuple(valid)))) > oracle.CAP

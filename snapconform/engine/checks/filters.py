@@ -1,0 +1,187 @@
+"""Filter semantics: the empty filter, soundness and completeness against the oracle."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING
+
+from snapconform.engine import oracle
+from snapconform.engine.checks.common import (
+    FILTERS_PER_UNIVERSE,
+    filter_violation,
+    finish,
+    first_case,
+    first_filters,
+    first_universe,
+    note_listed,
+    scenario_note,
+    task_filters,
+    with_every_service,
+    with_filters,
+)
+from snapconform.engine.checks.judging import judge_complete, list_or_fail, over_cap_list
+from snapconform.engine.checks.responses import is_list, listed_ids
+from snapconform.engine.oracle import FilterSpec
+from snapconform.engine.quotes import (
+    AT_MOST_1000_VISIBLE,
+    FIELDS_COMBINE_WITH_AND,
+    TASKS_OR_SERVICES_REQUIRED,
+)
+from snapconform.engine.registry import Requirement, bindings, page, requirement
+from snapconform.engine.universe import Universe, over_cap
+from snapconform.engine.verdicts import CheckResult
+
+if TYPE_CHECKING:
+    from snapconform.engine.harness import Harness
+
+
+@requirement(
+    id="FILTER-EMPTY",
+    title="The empty filter, whenever answered with 200, returns every visible task",
+    level="MUST",
+    feature="filter semantics",
+    sources=(
+        page(9, "If missing or null or empty, tasks with any identifier will match the filter."),
+        bindings(
+            "Tasks.list",
+            "if None, the behavior is equivalent to a Tasks.FilterSpec with all attributes"
+            " None which means all tasks match the filter.",
+        ),
+        TASKS_OR_SERVICES_REQUIRED,
+    ),
+    alternatives=("filter-without-tasks-or-services",),
+)
+def check_empty_filter_returns_all(h: Harness, req: Requirement) -> CheckResult:
+    spec = FilterSpec()
+
+    def prop(universe: Universe) -> None:
+        h.install(universe)
+        response = h.target.list_tasks(spec)
+        if over_cap(universe, spec) is True:
+            problem = is_list(response) and over_cap_list(h, req, universe, spec, response)
+            if problem:
+                raise filter_violation(
+                    h,
+                    spec,
+                    response,
+                    problem,
+                    universe=universe,
+                    expected=universe.judged_for(spec, universe.expected(spec)),
+                    actual=listed_ids(response),
+                    expected_status=500,
+                )
+            return
+        if not list_or_fail(h, universe, spec, response, req):
+            # Refused as the bindings allow (tasks or services required): the same question
+            # asked with every service named must still list every visible task.
+            substitute = with_every_service(universe, spec) if response.status == 400 else None
+            if substitute is not None:
+                again = h.target.list_tasks(substitute)
+                if list_or_fail(h, universe, substitute, again, req):
+                    judge_complete(h, req, universe, substitute, again, h.target)
+            return
+        judge_complete(h, req, universe, spec, response, h.target)
+        if universe.exact:
+            extra = listed_ids(response) - universe.expected(spec)
+            if extra:
+                raise filter_violation(
+                    h,
+                    spec,
+                    response,
+                    f"{len(extra)} task(s) that are not visible tasks, e.g. {sorted(extra)[:3]}",
+                    universe=universe,
+                    expected=universe.expected(spec),
+                    actual=listed_ids(response),
+                )
+
+    result = first_case(h, first_universe(h), prop) or h.explore(h.universes(), prop)
+    passed = f"the empty filter returned every visible task ({h.mode} mode)"
+    if h.choices.choices("filter-without-tasks-or-services") == {"refused"}:
+        passed = (
+            "the empty filter was refused with 400 (documented: the bindings require tasks or"
+            " services); the same filter naming every service returned every visible task"
+            f" ({h.mode} mode)"
+        )
+    return finish(h, req, result, passed)
+
+
+@requirement(
+    id="FILTER-SOUNDNESS",
+    title="Every returned task matches the filter",
+    level="MUST",
+    feature="filter semantics",
+    sources=(AT_MOST_1000_VISIBLE, FIELDS_COMBINE_WITH_AND),
+    alternatives=("users-case",),
+)
+def check_filter_soundness(h: Harness, req: Requirement) -> CheckResult:
+    count = 0
+
+    def prop(case: tuple[Universe, list[FilterSpec]]) -> None:
+        nonlocal count
+        universe, specs = case
+        h.install(universe)
+        for spec in specs:
+            response = h.target.list_tasks(spec)
+            count += 1
+            if not is_list(response):
+                continue
+            items = [item for item in response.body["items"] if isinstance(item, Mapping)]
+            wrong = [item.get("task") for item in items if not oracle.may_match(item, spec)]
+            if any(oracle.users_case_only(item, spec) for item in items):
+                h.choices.record("users-case", "case-insensitive", spec.describe())
+            note_listed(h, universe, spec, response)
+            if wrong:
+                got = listed_ids(response)
+                raise filter_violation(
+                    h,
+                    spec,
+                    response,
+                    f"{len(wrong)} returned task(s) do not match, e.g. {wrong[:3]}"
+                    + scenario_note(h, universe),
+                    universe=universe,
+                    expected=universe.expected(spec)
+                    if universe.exact
+                    else got - {str(task) for task in wrong},
+                    actual=got,
+                )
+
+    # First the informative filters on the rich universe; then many filters per pushed universe
+    # (a push costs a PUT and a login, a filter one GET), on universes with tasks to return.
+    first = first_universe(h)
+    result = first_case(h, (first, first_filters(first)), prop) or h.explore(
+        with_filters(h, 3 * FILTERS_PER_UNIVERSE, min_tasks=1), prop
+    )
+    return finish(h, req, result, f"every task of {count} filtered responses matched its filter")
+
+
+@requirement(
+    id="FILTER-COMPLETENESS",
+    title="No visible task that matches the filter is missing",
+    level="MUST",
+    feature="filter semantics",
+    sources=(AT_MOST_1000_VISIBLE,),
+    alternatives=("filter-without-tasks-or-services", "repeated-values"),
+)
+def check_filter_completeness(h: Harness, req: Requirement) -> CheckResult:
+    count = 0
+
+    def prop(case: tuple[Universe, list[FilterSpec]]) -> None:
+        nonlocal count
+        universe, specs = case
+        h.install(universe)
+        for spec in [*specs, *task_filters(universe)]:
+            response = h.target.list_tasks(spec)
+            count += 1
+            if list_or_fail(h, universe, spec, response, req):
+                judge_complete(h, req, universe, spec, response, h.target)
+
+    # Its own example sequence (FILTER-SOUNDNESS already sent the run seed's filters), more
+    # filters per pushed universe (a push costs a PUT and a login; a filter one GET), and
+    # universes with tasks to miss (the empty one is FILTER-EMPTY's).
+    first = first_universe(h)
+    result = first_case(h, (first, first_filters(first)), prop) or h.explore(
+        with_filters(h, 2 * FILTERS_PER_UNIVERSE, min_tasks=2), prop, salt=req.id
+    )
+    return finish(
+        h, req, result, f"no matching visible task was missing in {count} filtered responses"
+    )

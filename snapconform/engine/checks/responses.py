@@ -1,0 +1,46 @@
+"""What a response is: a task list, the cap error, its ids and error type (pure helpers)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from snapconform.engine.oracle import result_ids
+from snapconform.engine.target import (
+    Response,
+)
+
+if TYPE_CHECKING:
+    pass
+
+
+def listed_ids(response: Response) -> frozenset[str]:
+    return frozenset(result_ids(response.body))
+
+
+def is_list(response: Response) -> bool:
+    return (
+        response.status == 200
+        and isinstance(response.body, Mapping)
+        and isinstance(response.body.get("items"), list)
+    )
+
+
+def is_too_many(response: Response) -> bool:
+    body = response.body
+    return (
+        response.status == 500
+        and isinstance(body, Mapping)
+        and body.get("error_type") == "RESOURCE_INACCESSIBLE"
+    )
+
+
+def error_type_of(response: Response) -> Any:
+    body = response.body
+    return body.get("error_type") if isinstance(body, Mapping) else None
+
+
+def listed_items(response: Response) -> list[Mapping[str, Any]]:
+    if not is_list(response):
+        return []
+    return [item for item in response.body["items"] if isinstance(item, Mapping)]
