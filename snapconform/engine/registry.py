@@ -8,7 +8,7 @@ A check is a function ``check_x(h: Harness, req: Requirement) -> CheckResult`` o
         title="Every returned task matches the filter",
         level="MUST",
         feature="filter semantics",
-        sources=(L2, AND),
+        sources=(AT_MOST_1000_VISIBLE, FIELDS_COMBINE_WITH_AND),  # engine.quotes
         alternatives=("users-case",),
     )
     def check_filter_soundness(h: Harness, req: Requirement) -> CheckResult: ...

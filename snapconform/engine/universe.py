@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any
+from typing import Any, TypeVar
 
 from hypothesis import strategies as st
 
@@ -37,7 +37,15 @@ from snapconform.engine.oracle import (
 from snapconform.engine.target import ControlClient, Response, Target
 from snapconform.strategies.contract_data import statuses
 from snapconform.strategies.filters import Vocabulary
-from snapconform.strategies.states import HarnessPrincipals, Pools, replicate, state_documents
+from snapconform.strategies.states import (
+    HarnessPrincipals,
+    Pools,
+    replicate,
+    rich_state_document,
+    state_documents,
+)
+
+T = TypeVar("T")
 
 #: Order in which observed discovery splits a part that hits the cap.
 SPLIT_ORDER: tuple[str, ...] = ("status", "services", "operations", "users")
@@ -136,6 +144,25 @@ class Universe:
         ids = frozenset(ids)
         return ids if self.stable is None else ids & self.stable
 
+    @property
+    def pushed(self) -> bool:
+        """Whether the harness pushes this universe to the server (controlled: its document)."""
+        return self.document is not None
+
+    def known_expected(self, spec: FilterSpec) -> frozenset[str] | None:
+        """Every visible task matching ``spec``, when the universe knows them all (exact); None
+        for an observed snapshot, whose matching set is not the server's of a moment later."""
+        return self.expected(spec) if self.exact else None
+
+    def surplus(self, spec: FilterSpec, got: frozenset[str]) -> frozenset[str]:
+        """Tasks of ``got`` that are not visible tasks matching ``spec``, as far as the universe
+        can tell (an observed snapshot cannot: new tasks appear on a live server)."""
+        return got - self.expected(spec) if self.exact else frozenset()
+
+    def wrong_answer(self, spec: FilterSpec, got: frozenset[str]) -> str | None:
+        """``outside`` where the universe can tell (exact); None for an observed snapshot."""
+        return self.outside(spec, got) if self.exact else None
+
     def is_unknown(self, spec: FilterSpec) -> bool:
         """Whether ``spec`` names a value the universe does not hold (400 is then allowed)."""
         values = self.vocabulary.values
@@ -179,15 +206,44 @@ class Universe:
 
 
 class UniverseSource:
-    """Where universes come from; ``install`` makes one current on the server."""
+    """Where universes come from; ``install`` makes one current on the server.
+
+    A source also answers what a check needs to know about the data behind its universes, so
+    that checks do not branch on the run's mode: whether it can push universes of its choosing
+    (``pushes``), whether the data may change while the run goes on (``live``: then a
+    difference from the oracle is confirmed before it counts: ``confirm_missing``,
+    ``confirm_difference``, ``observe_again``), and whether an answer may be a passing
+    condition rather than the server's answer (``passing``).
+    """
 
     mode: str = "?"
+    #: Whether the harness pushes universes of its choosing (controlled mode).
+    pushes: bool = False
+    #: Whether the target's data changes while the run goes on (observed: a live server).
+    live: bool = False
 
     def universes(self, **options: Any) -> st.SearchStrategy[Universe]:
         raise NotImplementedError
 
+    def first_universe(self) -> Universe:
+        """The universe of a check's deterministic first case."""
+        raise NotImplementedError
+
     def install(self, universe: Universe) -> None:
         """Make ``universe`` the server's data (controlled); a no-op otherwise."""
+
+    def passing(self, response: Response) -> bool:
+        """Whether ``response`` may be a passing condition of the server rather than its answer
+        to the question (a live server's 5xx); such an answer decides nothing."""
+        return False
+
+    def observe_again(self, seen: T, again: Callable[[], T]) -> T:
+        """A second look at an observation that contradicts the oracle, before it counts.
+
+        Fixed data cannot move: the observation stands (``seen``, no request). A live server's
+        data may have changed in between: ``again()`` makes the observation once more.
+        """
+        return seen
 
     def confirm_missing(
         self, target: Target, spec: FilterSpec, missing: frozenset[str], universe: Universe
@@ -215,6 +271,7 @@ class ControlledSource(UniverseSource):
     """The harness owns the data: it generates and pushes universes."""
 
     mode = "controlled"
+    pushes = True
 
     def __init__(
         self,
@@ -226,6 +283,14 @@ class ControlledSource(UniverseSource):
         self.principals = principals
         self._on_install = on_install
         self.installs = 0
+
+    @cached_property
+    def rich_universe(self) -> Universe:
+        """A universe with every status and shared values: the first case of the checks."""
+        return self.from_document(rich_state_document(self.principals))
+
+    def first_universe(self) -> Universe:
+        return self.rich_universe
 
     def universes(
         self, *, min_tasks: int = 0, max_tasks: int = 30, value_pools: Any = None, **_: Any
@@ -301,11 +366,21 @@ class FixedSource(UniverseSource):
     def universes(self, **_: Any) -> st.SearchStrategy[Universe]:
         return st.just(self.universe)
 
+    def first_universe(self) -> Universe:
+        return self.universe
+
 
 class ObservedSource(FixedSource):
     """A live server: the discovered snapshot; misses are re-checked before they count."""
 
     mode = "observed"
+    live = True
+
+    def passing(self, response: Response) -> bool:
+        return response.status >= 500
+
+    def observe_again(self, seen: T, again: Callable[[], T]) -> T:
+        return again()
 
     def confirm_missing(
         self, target: Target, spec: FilterSpec, missing: frozenset[str], universe: Universe

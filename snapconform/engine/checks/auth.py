@@ -8,9 +8,7 @@ from typing import TYPE_CHECKING
 
 from snapconform.engine import oracle
 from snapconform.engine.oracle import FilterSpec
-from snapconform.engine.quotes import (
-    UNAUTHENTICATED_UNDISCLOSED,
-)
+from snapconform.engine.quotes import UNAUTHENTICATED_UNDISCLOSED
 from snapconform.engine.registry import Requirement, bindings, declared, ours, page, requirement
 from snapconform.engine.target import (
     SESSION_HEADER,
@@ -288,7 +286,7 @@ def check_unprivileged_forbidden(h: Harness, req: Requirement) -> CheckResult:
         except BudgetExhausted:
             raise  # our budget, not the server: verify() skips with "request budget ... spent"
         except Exception as exc:  # LoginRefused or TargetError
-            if h.mode == "controlled":
+            if h.source.pushes:  # the harness made the principal: the server refused it
                 return CheckResult.failed(
                     f"the unprivileged principal could not even log in: {h.redactor(str(exc))}"
                 )

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from hypothesis import strategies as st
 
 from snapconform.engine import oracle, runwide
-from snapconform.engine.checks.cap_fixed import cap_fixed
+from snapconform.engine.checks.cap_fixed import CapQuestion, cap_fixed
 from snapconform.engine.checks.common import documented_refusal, filter_violation, finish
 from snapconform.engine.checks.contract import probe_contract
 from snapconform.engine.checks.responses import is_list, is_too_many, listed_ids
@@ -18,24 +18,20 @@ from snapconform.engine.quotes import (
     OVER_1000_INACCESSIBLE,
 )
 from snapconform.engine.registry import Requirement, requirement
-from snapconform.engine.target import (
-    Response,
-)
+from snapconform.engine.target import Response
 from snapconform.engine.universe import ControlledSource, Universe
 from snapconform.engine.verdicts import CheckResult
-from snapconform.strategies.states import infos, pools
+from snapconform.strategies.cases import (
+    CapCase,
+    CapSize,
+    cap_cases,
+    sizes_at_most_cap,
+    sizes_matching_under_cap,
+    sizes_over_cap,
+)
 
 if TYPE_CHECKING:
     from snapconform.engine.harness import Harness
-
-
-def _templates() -> st.SearchStrategy[list[dict[str, Any]]]:
-    return (
-        pools()
-        .flatmap(lambda pool: st.lists(infos(pool), min_size=1, max_size=4))
-        .map(lambda infos_: [{"task": f"t{n}", "info": info} for n, info in enumerate(infos_)])
-    )
-
 
 #: The service value of a cap universe's matching tasks (the others get MARKER + "-other").
 CAP_MARKER = "cap.match"
@@ -126,15 +122,8 @@ def _judge_cap(
         )
 
 
-#: (total stored, matching the filter, visible to the limited principal; 0: not asked)
-CapCase = tuple[int, int, int]
-
-
 def _cap_controlled(
-    h: Harness,
-    req: Requirement,
-    sizes: Sequence[CapCase],
-    drawn: st.SearchStrategy[CapCase],
+    h: Harness, sizes: Sequence[CapSize], drawn: st.SearchStrategy[CapSize]
 ) -> CheckResult | None:
     """Push universes of (total, matching) tasks and compare with the oracle's cap outcome.
 
@@ -142,14 +131,18 @@ def _cap_controlled(
     limited view, the limited principal asks too and must get exactly its visible matches
     (the cap counts visible tasks only).
     """
-    assert isinstance(h.source, ControlledSource) and h.principals is not None
     source = h.source
+    assert isinstance(source, ControlledSource) and h.principals is not None  # source.pushes
     limited = type(h.privileged)(*h.principals.limited)
 
-    def prop(case: tuple[list[dict[str, Any]], CapCase]) -> None:
-        templates, (total, matching, limited_visible) = case
+    def prop(case: CapCase) -> None:
+        total, matching = case.size.total, case.size.matching
         universe, spec = source.cap_universe(
-            templates, total, matching, marker=CAP_MARKER, limited_visible=limited_visible
+            case.templates,
+            total,
+            matching,
+            marker=CAP_MARKER,
+            limited_visible=case.size.limited_visible,
         )
         h.install(universe)
         variants = _cap_variants(spec, total, matching)
@@ -157,7 +150,7 @@ def _cap_controlled(
             count = len(universe.expected(variant))
             scenario = f"{count} matching of {total} stored tasks"
             _judge_cap(h, universe, variant, h.target.list_tasks(variant), scenario)
-        if not limited_visible:
+        if not case.size.limited_visible:
             return
         view = source.limited_view(universe)
         with h.new_target() as target:
@@ -178,10 +171,10 @@ def _cap_controlled(
 
     # The boundary cases are always tried, then a few drawn ones.
     for size in sizes:
-        result = h.explore(st.tuples(_templates(), st.just(size)), prop, max_examples=1)
+        result = h.explore(cap_cases(st.just(size)), prop, max_examples=1)
         if result is not None:
             return result
-    return h.explore(st.tuples(_templates(), drawn), prop, max_examples=1)
+    return h.explore(cap_cases(drawn), prop, max_examples=1)
 
 
 @requirement(
@@ -192,14 +185,9 @@ def _cap_controlled(
     sources=(AT_MOST_1000_VISIBLE, OVER_1000_INACCESSIBLE),
 )
 def check_cap_at_limit(h: Harness, req: Requirement) -> CheckResult:
-    if not isinstance(h.source, ControlledSource):
-        return cap_fixed(h, req, "at")
-    result = _cap_controlled(
-        h,
-        req,
-        [(1000, 1000, 0), (999, 999, 0)],
-        st.integers(0, CAP).map(lambda n: (n, n, 0)),
-    )
+    if not h.source.pushes:
+        return cap_fixed(h, req, CapQuestion.AT_LIMIT)
+    result = _cap_controlled(h, [CapSize(1000, 1000), CapSize(999, 999)], sizes_at_most_cap())
     return finish(
         h,
         req,
@@ -216,14 +204,9 @@ def check_cap_at_limit(h: Harness, req: Requirement) -> CheckResult:
     sources=(OVER_1000_INACCESSIBLE,),
 )
 def check_cap_over_limit(h: Harness, req: Requirement) -> CheckResult:
-    if not isinstance(h.source, ControlledSource):
-        return cap_fixed(h, req, "over")
-    result = _cap_controlled(
-        h,
-        req,
-        [(1001, 1001, 0), (1002, 1001, 0)],
-        st.integers(CAP + 1, 1400).map(lambda n: (n, n, 0)),
-    )
+    if not h.source.pushes:
+        return cap_fixed(h, req, CapQuestion.OVER_LIMIT)
+    result = _cap_controlled(h, [CapSize(1001, 1001), CapSize(1002, 1001)], sizes_over_cap())
     return finish(h, req, result, "1001 and more matching tasks gave 500 ResourceInaccessible")
 
 
@@ -236,16 +219,13 @@ def check_cap_over_limit(h: Harness, req: Requirement) -> CheckResult:
     alternatives=("cap-counts",),
 )
 def check_cap_counts_matching(h: Harness, req: Requirement) -> CheckResult:
-    if not isinstance(h.source, ControlledSource):
-        return cap_fixed(h, req, "counts")
+    if not h.source.pushes:
+        return cap_fixed(h, req, CapQuestion.COUNTS_MATCHING)
     result = _cap_controlled(
         h,
-        req,
-        # (1001, 1001, 1000): a principal seeing 1000 of 1001 matching tasks gets all 1000.
-        [(1001, 1000, 0), (1500, 3, 0), (1001, 1001, 1000), (1500, 1200, 40)],
-        st.integers(CAP + 1, 1400).flatmap(
-            lambda total: st.tuples(st.just(total), st.integers(0, CAP), st.just(0))
-        ),
+        # CapSize(1001, 1001, 1000): a principal seeing 1000 of 1001 matching tasks gets all.
+        [CapSize(1001, 1000), CapSize(1500, 3), CapSize(1001, 1001, 1000), CapSize(1500, 1200, 40)],
+        sizes_matching_under_cap(),
     )
     return finish(
         h,

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING
+from enum import Enum
+from typing import TYPE_CHECKING, Any
 
 from snapconform.engine import oracle
 from snapconform.engine.checks.common import (
@@ -16,11 +17,55 @@ from snapconform.engine.checks.judging import over_cap_list
 from snapconform.engine.checks.responses import error_type_of, is_list, is_too_many, listed_ids
 from snapconform.engine.oracle import CAP, FilterSpec
 from snapconform.engine.registry import Requirement
+from snapconform.engine.target import Response
 from snapconform.engine.universe import Universe, over_cap
 from snapconform.engine.verdicts import CheckResult
 
 if TYPE_CHECKING:
     from snapconform.engine.harness import Harness
+
+
+class CapQuestion(Enum):
+    """What a cap requirement asks of a fixed universe (declared or observed): the simple
+    filters whose count the universe tells and that show it."""
+
+    AT_LIMIT = "exactly 1000 matching tasks"
+    OVER_LIMIT = "more than 1000 matching tasks"
+    COUNTS_MATCHING = "at most 1000 matching of more than 1000 visible tasks"
+
+    def asks(self, universe: Universe, spec: FilterSpec) -> bool:
+        """Whether ``spec`` on ``universe`` is a case of this question."""
+        if self is CapQuestion.AT_LIMIT:
+            known = universe.known_expected(spec)
+            return known is not None and len(known) == CAP
+        beyond = over_cap(universe, spec)
+        if self is CapQuestion.OVER_LIMIT:
+            return beyond is True
+        return beyond is False and len(universe) > CAP
+
+    def unreachable(self, h: Harness, universe: Universe) -> CheckResult:
+        """Why no filter of the universe could be judged against the cap."""
+        visible = len(universe.expected(FilterSpec()))
+        tasks = f"the target has {visible} visible task(s)"
+        if self is CapQuestion.AT_LIMIT:
+            if h.source.live:
+                return CheckResult.not_applicable(
+                    "mode",
+                    "observed mode cannot know a filter that matches exactly 1000 tasks"
+                    " (use controlled mode, or declared mode with such data)",
+                )
+            return CheckResult.not_applicable(
+                "target", f"{tasks} and no simple filter matches exactly 1000 of them"
+            )
+        if visible <= CAP:
+            return CheckResult.not_applicable("target", f"{tasks}: the cap cannot be reached")
+        if self is CapQuestion.OVER_LIMIT:
+            return CheckResult.not_checked(
+                "no_evidence", f"{tasks}, but no filter is known to match more than 1000"
+            )
+        return CheckResult.not_checked(
+            "no_evidence", f"{tasks}, but no filter is known to match fewer than 1000 of them"
+        )
 
 
 def _cap_counts_probes(
@@ -60,7 +105,7 @@ def _cap_counts_probes(
                 f" does not count the matching tasks — reproduce: {h.repro(response)}",
                 h.evidence(response, spec=spec, universe=universe, expected_status=200),
             ), judged
-    if h.limited is None or not universe.exact:
+    if h.limited is None or h.source.live:
         return None, judged
     credentials, visible = h.limited
     view = Universe(items=universe.items, visible=visible)
@@ -110,28 +155,23 @@ def _cap_counts_probes(
     return None, judged
 
 
-def cap_fixed(h: Harness, req: Requirement, want: str) -> CheckResult:
+def cap_fixed(h: Harness, req: Requirement, question: CapQuestion) -> CheckResult:
     """Declared/observed: judge the cap on simple filters whose count the universe tells."""
-    universe = h.source.universe  # type: ignore[attr-defined]
+    universe = h.source.first_universe()  # the run's one universe (the source does not push)
     candidates = [FilterSpec()] + [
         FilterSpec(**{name: (value,)})
         for name in ("status", "services", "operations", "users")
         for value in universe.vocabulary.values.get(name, ())
     ]
     judged = probed = decided = 0
-    if want == "counts":
+    if question is CapQuestion.COUNTS_MATCHING:
         failure, probed = _cap_counts_probes(h, universe, candidates)
         if failure is not None:
             return failure
     for spec in candidates:
         beyond = over_cap(universe, spec)
         count = len(universe.expected(spec))
-        wanted = {
-            "at": universe.exact and count == CAP,
-            "over": beyond is True,
-            "counts": beyond is False and len(universe) > CAP,
-        }[want]
-        if not wanted:
+        if not question.asks(universe, spec):
             continue
         response = h.target.list_tasks(spec)
         if refused_as_documented(h, universe, spec, response):
@@ -144,15 +184,16 @@ def cap_fixed(h: Harness, req: Requirement, want: str) -> CheckResult:
                 continue
         judged += 1
         if beyond:
-            if not is_too_many(response) and not is_list(response) and not universe.exact:
-                # Observed: a 400 or another 500 may be a passing hiccup; it counts if repeated.
-                again = h.target.list_tasks(spec)
-                if (again.status, error_type_of(again)) != (
-                    response.status,
-                    error_type_of(response),
-                ):
+            if not is_too_many(response) and not is_list(response):
+                # A live server: a 400 or another 500 may be a passing hiccup; it counts if
+                # repeated.
+                seen = (response.status, error_type_of(response))
+                again = h.source.observe_again(
+                    seen, lambda spec=spec: _status(h.target.list_tasks(spec))
+                )
+                if again != seen:
                     h.note_uncertain(
-                        req.id, f"{spec.describe()}: HTTP {response.status}, then {again.status}"
+                        req.id, f"{spec.describe()}: HTTP {response.status}, then {again[0]}"
                     )
                     continue
             if not is_too_many(response):
@@ -168,7 +209,7 @@ def cap_fixed(h: Harness, req: Requirement, want: str) -> CheckResult:
                 stable = len(universe.judged_for(spec, universe.expected(spec)))
                 return CheckResult.failed(
                     f"filter {spec.describe()} matches {count} visible tasks"
-                    + ("" if universe.exact else f" of the snapshot ({stable} terminal)")
+                    + ("" if universe.stable is None else f" of the snapshot ({stable} terminal)")
                     + f": {got}, expected 500 ResourceInaccessible — reproduce:"
                     f" {h.repro(response)}",
                     h.evidence(
@@ -183,9 +224,12 @@ def cap_fixed(h: Harness, req: Requirement, want: str) -> CheckResult:
                     ),
                 )
         else:
-            if not is_list(response) and not universe.exact:
-                response = h.target.list_tasks(spec)  # observed: one more look before failing
-                if is_too_many(response):
+            if not is_list(response):
+                # A live server: one more look before failing (it may have grown over the cap).
+                response = h.source.observe_again(
+                    response, lambda spec=spec: h.target.list_tasks(spec)
+                )
+                if h.source.live and is_too_many(response):
                     h.note_uncertain(req.id, f"{spec.describe()}: grew over the cap during the run")
                     continue
             if not is_list(response):
@@ -213,7 +257,7 @@ def cap_fixed(h: Harness, req: Requirement, want: str) -> CheckResult:
         if judged >= 3:
             break
     if judged + probed == 0:
-        return _cap_unreachable(h, universe, want)
+        return question.unreachable(h, universe)
     if decided + probed == 0:
         return CheckResult.not_checked(
             "uncertain",
@@ -224,26 +268,6 @@ def cap_fixed(h: Harness, req: Requirement, want: str) -> CheckResult:
     return finish(h, req, None, f"{judged} filter(s) judged against the cap ({h.mode} mode)")
 
 
-def _cap_unreachable(h: Harness, universe: Universe, want: str) -> CheckResult:
-    """Why no filter of a declared/observed universe could be judged against the cap."""
-    visible = len(universe.expected(FilterSpec()))
-    tasks = f"the target has {visible} visible task(s)"
-    if want == "at":
-        if not universe.exact:
-            return CheckResult.not_applicable(
-                "mode",
-                "observed mode cannot know a filter that matches exactly 1000 tasks"
-                " (use controlled mode, or declared mode with such data)",
-            )
-        return CheckResult.not_applicable(
-            "target", f"{tasks} and no simple filter matches exactly 1000 of them"
-        )
-    if visible <= CAP:
-        return CheckResult.not_applicable("target", f"{tasks}: the cap cannot be reached")
-    if want == "over":
-        return CheckResult.not_checked(
-            "no_evidence", f"{tasks}, but no filter is known to match more than 1000"
-        )
-    return CheckResult.not_checked(
-        "no_evidence", f"{tasks}, but no filter is known to match fewer than 1000 of them"
-    )
+def _status(response: Response) -> tuple[int, Any]:
+    """What a second look compares: the status and the error type."""
+    return response.status, error_type_of(response)

@@ -5,7 +5,8 @@ violations with evidence, and how a check ends.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from hypothesis import strategies as st
 
@@ -19,13 +20,12 @@ from snapconform.engine.target import (
     Response,
     TargetError,
 )
-from snapconform.engine.universe import ControlledSource, Universe
+from snapconform.engine.universe import Universe
 from snapconform.engine.verdicts import CheckResult, Uncertain, Violation
 from snapconform.strategies.filters import (
     filter_specs,
     informative_filters,
 )
-from snapconform.strategies.states import rich_state_document
 
 if TYPE_CHECKING:
     from snapconform.engine.harness import Harness
@@ -33,10 +33,39 @@ if TYPE_CHECKING:
 
 #: Filters per universe in one Hypothesis example (controlled mode pushes one universe each).
 FILTERS_PER_UNIVERSE = 20
-
-
 #: Extra filters derived from single tasks per pushed universe (FILTER-COMPLETENESS).
 TASK_FILTERS_PER_UNIVERSE = 8
+
+
+CaseT = TypeVar("CaseT")
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Example(Generic[CaseT]):
+    """One example of a check: a universe (pushed first when the source pushes) and the case
+    the check asks on it (filters, a relation, a reordering: ``strategies.cases``)."""
+
+    universe: Universe
+    case: CaseT
+
+
+def on_universes(
+    h: Harness, cases: Callable[[Universe], st.SearchStrategy[CaseT]], **options: Any
+) -> st.SearchStrategy[Example[CaseT]]:
+    """Examples: a universe of the run's source (``options``), then a case drawn from it."""
+    return h.universes(**options).flatmap(
+        lambda universe: st.builds(Example, st.just(universe), cases(universe))
+    )
+
+
+@dataclass
+class Tally:
+    """What a check's examples judged: its pass detail counts them (``judged``), and the cases
+    that could show nothing (``uninformative``)."""
+
+    judged: int = 0
+    uninformative: int = 0
 
 
 def documented_refusal(
@@ -71,7 +100,7 @@ def note_listed(h: Harness, universe: Universe, spec: FilterSpec, response: Resp
         h.choices.record("repeated-values", "deduplicated", spec.describe())
     if universe.is_unknown(spec) and not refusal_reasons(spec):
         h.choices.record("unknown-identifiers", "omitted", spec.describe())
-    if spec.users and universe.exact:
+    if spec.users and universe.known_expected(spec) is not None:
         folded = universe.allowed(spec) - universe.expected(spec)
         if folded:
             got = listed_ids(response)
@@ -120,7 +149,8 @@ def filter_violation(
 
 
 def scenario_note(h: Harness, universe: Universe) -> str:
-    if h.mode == "controlled":
+    """The size of a pushed universe, for a failure's detail (a fixed one is the target's)."""
+    if h.source.pushes:
         return f" (universe of {len(universe.items)} tasks)"
     return ""
 
@@ -138,7 +168,7 @@ def task_filters(universe: Universe, n: int = TASK_FILTERS_PER_UNIVERSE) -> list
     of values rarely repeats across universes, so most are new queries. Observed and declared
     universes are fixed for the run: they get none (the drawn filters already cover them).
     """
-    if not universe.exact or universe.document is None:
+    if not universe.pushed:
         return []
     out: list[FilterSpec] = []
     for item in universe.visible_items[:n]:
@@ -156,26 +186,23 @@ def task_filters(universe: Universe, n: int = TASK_FILTERS_PER_UNIVERSE) -> list
 
 def with_filters(
     h: Harness, n: int = FILTERS_PER_UNIVERSE, **options: Any
-) -> st.SearchStrategy[tuple[Universe, list[FilterSpec]]]:
-    return h.universes(**options).flatmap(lambda u: st.tuples(st.just(u), filters_for(u, n)))
-
-
-def first_universe(h: Harness) -> Universe:
-    """The deterministic first phase's universe: the rich one (controlled), else the run's."""
-    if isinstance(h.source, ControlledSource):
-        source = h.source
-        return h.memo(
-            "rich-universe",
-            lambda: source.from_document(rich_state_document(source.principals)),
-        )
-    return h.source.universe  # type: ignore[attr-defined]
+) -> st.SearchStrategy[Example[list[FilterSpec]]]:
+    """Examples of up to ``n`` filters drawn from the vocabulary of one universe."""
+    return on_universes(h, lambda universe: filters_for(universe, n), **options)
 
 
 def first_filters(universe: Universe) -> list[FilterSpec]:
     return informative_filters(universe.visible_items)
 
 
-def first_case(h: Harness, case: Any, prop: Callable[[Any], None]) -> CheckResult | None:
+def first_example(h: Harness) -> Example[list[FilterSpec]]:
+    """The deterministic first case of the filter checks: informative filters on the source's
+    first universe (a rich one when the source pushes, else the run's)."""
+    universe = h.source.first_universe()
+    return Example(universe, first_filters(universe))
+
+
+def first_case(h: Harness, case: T, prop: Callable[[T], None]) -> CheckResult | None:
     """Run ``prop`` once on a deterministic ``case`` before Hypothesis' random examples.
 
     Hypothesis starts simplest-first (an empty universe, the empty filter), which shows

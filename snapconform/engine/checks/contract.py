@@ -8,18 +8,15 @@ from typing import TYPE_CHECKING
 
 from snapconform.engine import oracle, runwide
 from snapconform.engine.checks.common import (
+    Example,
     first_case,
     first_filters,
-    first_universe,
     probe_errors,
     with_filters,
 )
 from snapconform.engine.oracle import FilterSpec
-from snapconform.engine.quotes import (
-    INVALID_PARAMETERS_400,
-)
+from snapconform.engine.quotes import INVALID_PARAMETERS_400
 from snapconform.engine.registry import Requirement, bindings, ours, page, requirement
-from snapconform.engine.universe import Universe
 from snapconform.engine.verdicts import CheckResult
 
 if TYPE_CHECKING:
@@ -32,18 +29,17 @@ def probe_contract(h: Harness) -> None:
     def probe() -> bool:
         probe_errors(h)
 
-        def prop(case: tuple[Universe, list[FilterSpec]]) -> None:
-            universe, specs = case
-            h.install(universe)
-            for spec in specs:
+        def prop(example: Example[list[FilterSpec]]) -> None:
+            h.install(example.universe)
+            for spec in example.case:
                 h.target.list_tasks(spec)
             h.target.get_tasks(oracle.encode_query([("status", "succeeded")]))
             h.target.get_tasks(authenticated=False)
 
         # First the rich universe (every status, so every status-conditional field) with a few
         # informative filters; then random universes (Hypothesis starts with an empty one).
-        rich = first_universe(h)
-        first_case(h, (rich, [FilterSpec(), *first_filters(rich)[:4]]), prop)
+        rich = h.source.first_universe()
+        first_case(h, Example(rich, [FilterSpec(), *first_filters(rich)[:4]]), prop)
         h.explore(with_filters(h, 3), prop, max_examples=max(3, h.max_examples // 4))
         return True
 

@@ -7,9 +7,7 @@ from typing import TYPE_CHECKING
 from snapconform.engine import oracle
 from snapconform.engine.checks.responses import error_type_of
 from snapconform.engine.oracle import FilterSpec
-from snapconform.engine.quotes import (
-    OVER_1000_INACCESSIBLE,
-)
+from snapconform.engine.quotes import OVER_1000_INACCESSIBLE
 from snapconform.engine.registry import Requirement, bindings, page, requirement
 from snapconform.engine.verdicts import CheckResult
 

@@ -4,25 +4,24 @@ repeats, the same request twice.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import TYPE_CHECKING
-
-from hypothesis import strategies as st
 
 from snapconform.engine import oracle
 from snapconform.engine.alternatives import refusal_reasons
 from snapconform.engine.checks.common import (
+    Example,
+    Tally,
     filter_violation,
     finish,
     first_case,
-    first_filters,
-    first_universe,
+    first_example,
+    on_universes,
     scenario_note,
     with_filters,
 )
 from snapconform.engine.checks.judging import confirmed_difference
 from snapconform.engine.checks.responses import is_list, listed_ids
-from snapconform.engine.oracle import FILTER_FIELDS, FilterSpec
+from snapconform.engine.oracle import FilterSpec
 from snapconform.engine.quotes import (
     AT_MOST_1000_VISIBLE,
     FIELDS_ARE_SETS,
@@ -32,42 +31,25 @@ from snapconform.engine.quotes import (
 from snapconform.engine.registry import Requirement, page, requirement
 from snapconform.engine.universe import Universe
 from snapconform.engine.verdicts import CheckResult
-from snapconform.strategies.filters import (
-    filter_specs,
-    reorderings,
-    value_lists,
+from snapconform.strategies.cases import (
+    AndAcrossFields,
+    OrWithinField,
+    Relation,
+    Reordering,
+    relation_of,
+    relations,
+    reordered,
 )
 
 if TYPE_CHECKING:
     from snapconform.engine.harness import Harness
 
 
-def _or_and_cases(universe: Universe) -> st.SearchStrategy[tuple[Universe, FilterSpec, str, str]]:
-    """OR: one field with at least two distinct values; AND: two fields with values each."""
-    vocabulary = universe.vocabulary
-
-    def distinct(name: str) -> st.SearchStrategy[tuple[str, ...]]:
-        return value_lists(vocabulary, name, 4).filter(lambda v: len(set(v)) >= 2)
-
-    union_case = st.sampled_from(FILTER_FIELDS).flatmap(
-        lambda name: st.tuples(
-            st.just(universe),
-            distinct(name).map(lambda v: FilterSpec(**{name: v})),
-            st.just(name),
-            st.just("or"),
-        )
-    )
-    and_case = st.permutations(FILTER_FIELDS).flatmap(
-        lambda names: st.tuples(
-            st.just(universe),
-            st.tuples(
-                value_lists(vocabulary, names[0], 2), value_lists(vocabulary, names[1], 2)
-            ).map(lambda values: FilterSpec(**{names[0]: values[0], names[1]: values[1]})),
-            st.just(names[0]),
-            st.just("and"),
-        )
-    )
-    return st.one_of(union_case, and_case)
+#: The oracle's judgement of each relation between answers.
+VIOLATION = {
+    OrWithinField: oracle.union_violation,
+    AndAcrossFields: oracle.intersection_violation,
+}
 
 
 @requirement(
@@ -81,98 +63,69 @@ def _or_and_cases(universe: Universe) -> st.SearchStrategy[tuple[Universe, Filte
     ),
 )
 def check_or_within_and_across(h: Harness, req: Requirement) -> CheckResult:
-    relations = 0
+    tally = Tally()
 
     def ids_or_none(spec: FilterSpec) -> frozenset[str] | None:
         response = h.target.list_tasks(spec)
         return listed_ids(response) if is_list(response) else None
 
-    def prop(case: tuple[Universe, FilterSpec, str, str]) -> None:
-        h.install(case[0])
-        judge_relation(*case)
+    def prop(example: Example[Relation]) -> None:
+        h.install(example.universe)
+        judge_relation(example.universe, example.case)
 
-    def first_prop(case: tuple[Universe, list[tuple[FilterSpec, str, str]]]) -> None:
-        universe, relations_ = case
-        h.install(universe)
-        for spec, field_name, kind in relations_:
-            judge_relation(universe, spec, field_name, kind)
+    def first_prop(example: Example[list[Relation]]) -> None:
+        h.install(example.universe)
+        for relation in example.case:
+            judge_relation(example.universe, relation)
 
-    def judge_relation(universe: Universe, spec: FilterSpec, field_name: str, kind: str) -> None:
-        nonlocal relations
-        relevant = None if universe.exact else universe.stable
-        if kind == "or":
-            values = tuple(dict.fromkeys(getattr(spec, field_name)))
-            cut = max(1, len(values) // 2)
-            parts_specs = [
-                spec.with_field(field_name, values[:cut]),
-                spec.with_field(field_name, values[cut:]),
-            ]
-            combined_spec = spec
-            judge = oracle.union_violation
-        else:
-            constraints = spec.constraints()
-            if len(constraints) < 2:
-                return
-            names = list(constraints)
-            left = FilterSpec(**{n: constraints[n] for n in names[: len(names) // 2]})
-            right = FilterSpec(**{n: constraints[n] for n in names[len(names) // 2 :]})
-            parts_specs, combined_spec, judge = [left, right], spec, oracle.intersection_violation
+    def judge_relation(universe: Universe, relation: Relation) -> None:
+        relevant = universe.stable  # None: every task (exact); observed: the stable ones
+        parts_specs = relation.parts()
+        if parts_specs is None:
+            return
+        combined_spec = relation.spec
         combined = ids_or_none(combined_spec)
         parts = [ids_or_none(p) for p in parts_specs]
         if combined is None or any(p is None for p in parts):
             return  # over the cap or refused: the relation is about lists
-        relations += 1
+        tally.judged += 1
         known = [p for p in parts if p is not None]
-        problem = judge(combined, known, relevant)
-
-        def related_of(parts_: Sequence[frozenset[str]]) -> frozenset[str]:
-            if kind == "or":
-                return frozenset().union(*parts_)
-            return frozenset(parts_[0]).intersection(*parts_[1:])
+        problem = VIOLATION[type(relation)](combined, known, relevant)
 
         def again() -> tuple[frozenset[str], frozenset[str]] | None:
             combined_again = ids_or_none(combined_spec)
             parts_again = [ids_or_none(p) for p in parts_specs]
             if combined_again is None or any(p is None for p in parts_again):
                 return None
-            return combined_again, related_of([p for p in parts_again if p is not None])
+            return combined_again, relation.related([p for p in parts_again if p is not None])
 
-        # Observed: the three lists were taken at different moments; the relation counts as
-        # broken only for stable tasks on which it fails again and which still exist.
-        if (
-            problem
-            and not universe.exact
-            and not confirmed_difference(
-                h, req, universe, combined_spec, combined, related_of(known), again
-            )
+        # The three lists were taken at different moments: on a live server the relation
+        # counts as broken only for stable tasks on which it fails again and which still exist.
+        related = relation.related(known)
+        if problem and confirmed_difference(
+            h, req, universe, combined_spec, combined, related, again
         ):
-            return
-        if problem:
             response = h.target.list_tasks(combined_spec)
-            word = "OR within a field" if kind == "or" else "AND across fields"
-            related = related_of(known)
             raise filter_violation(
                 h,
                 combined_spec,
                 response,
-                f"{word} broken against parts {[p.describe() for p in parts_specs]}: {problem}"
-                + scenario_note(h, universe),
+                f"{relation.rule} broken against parts {[p.describe() for p in parts_specs]}:"
+                f" {problem}" + scenario_note(h, universe),
                 universe=universe,
                 expected=related if relevant is None else related & relevant,
                 actual=combined if relevant is None else combined & relevant,
                 parts=[p.describe() for p in parts_specs],
             )
 
-    first = first_universe(h)
-    first_relations = [
-        (spec, next(iter(spec.constraints())), "or" if len(spec.constraints()) == 1 else "and")
-        for spec in first_filters(first)
-        if len(spec.constraints()) == 2 or len(set(next(iter(spec.constraints().values())))) >= 2
-    ]
-    result = first_case(h, (first, first_relations), first_prop) or h.explore(
-        h.universes().flatmap(_or_and_cases), prop, max_examples=h.max_examples * 3
+    first = first_example(h)
+    first_relations = [r for r in map(relation_of, first.case) if r is not None]
+    result = first_case(h, Example(first.universe, first_relations), first_prop) or h.explore(
+        on_universes(h, lambda universe: relations(universe.vocabulary)),
+        prop,
+        max_examples=h.max_examples * 3,
     )
-    return finish(h, req, result, f"{relations} union/intersection relations held")
+    return finish(h, req, result, f"{tally.judged} union/intersection relations held")
 
 
 @requirement(
@@ -184,25 +137,19 @@ def check_or_within_and_across(h: Harness, req: Requirement) -> CheckResult:
     alternatives=("repeated-values",),
 )
 def check_order_and_repeats(h: Harness, req: Requirement) -> CheckResult:
-    compared = 0
+    tally = Tally()
 
-    def cases(universe: Universe) -> st.SearchStrategy[tuple[Universe, FilterSpec, FilterSpec]]:
-        return filter_specs(universe.vocabulary, max_values=3).flatmap(
-            lambda spec: st.tuples(st.just(universe), st.just(spec.normalised()), reorderings(spec))
-        )
+    def prop(example: Example[Reordering]) -> None:
+        h.install(example.universe)
+        compare(example.universe, example.case)
 
-    def prop(case: tuple[Universe, FilterSpec, FilterSpec]) -> None:
-        h.install(case[0])
-        compare(*case)
+    def first_prop(example: Example[list[Reordering]]) -> None:
+        h.install(example.universe)
+        for reordering in example.case:
+            compare(example.universe, reordering)
 
-    def first_prop(case: tuple[Universe, list[tuple[FilterSpec, FilterSpec]]]) -> None:
-        universe, pairs = case
-        h.install(universe)
-        for canonical, variant in pairs:
-            compare(universe, canonical, variant)
-
-    def compare(universe: Universe, canonical: FilterSpec, variant: FilterSpec) -> None:
-        nonlocal compared
+    def compare(universe: Universe, reordering: Reordering) -> None:
+        canonical, variant = reordering.canonical, reordering.variant
         first = h.target.list_tasks(canonical)
         second = h.target.list_tasks(variant)
         repeats = "repeated-values" in refusal_reasons(variant)
@@ -212,32 +159,35 @@ def check_order_and_repeats(h: Harness, req: Requirement) -> CheckResult:
         if is_list(second) and repeats:
             h.choices.record("repeated-values", "deduplicated", variant.describe())
         if not (is_list(first) and is_list(second)):
-            mismatch = first.status != second.status and (
-                universe.exact or not (first.status >= 500 or second.status >= 500)
+            passing = h.source.passing(first) or h.source.passing(second)
+            if first.status == second.status or passing:
+                return
+            # A live server: a value may have vanished between the two; ask both again.
+            seen = (first.status, second.status)
+            again = h.source.observe_again(
+                seen,
+                lambda: (
+                    h.target.list_tasks(canonical).status,
+                    h.target.list_tasks(variant).status,
+                ),
             )
-            if mismatch and not universe.exact:
-                # Observed: a value may have vanished between the two; ask both again.
-                first_again = h.target.list_tasks(canonical)
-                second_again = h.target.list_tasks(variant)
-                if (first_again.status, second_again.status) != (first.status, second.status):
-                    h.note_uncertain(
-                        req.id,
-                        f"{variant.describe()}: HTTP {second.status} vs {first.status}, then "
-                        f"{second_again.status} vs {first_again.status}",
-                    )
-                    return
-            if mismatch:
-                raise filter_violation(
-                    h,
-                    variant,
-                    second,
-                    f"HTTP {second.status}, but HTTP {first.status} for the same values as "
-                    f"{canonical.describe()}",
-                    universe=universe,
-                    canonical=canonical.describe(),
+            if again != seen:
+                h.note_uncertain(
+                    req.id,
+                    f"{variant.describe()}: HTTP {second.status} vs {first.status}, then "
+                    f"{again[1]} vs {again[0]}",
                 )
-            return
-        compared += 1
+                return
+            raise filter_violation(
+                h,
+                variant,
+                second,
+                f"HTTP {second.status}, but HTTP {first.status} for the same values as "
+                f"{canonical.describe()}",
+                universe=universe,
+                canonical=canonical.describe(),
+            )
+        tally.judged += 1
         got, want = (
             universe.judged_for(canonical, listed_ids(second)),
             universe.judged_for(canonical, listed_ids(first)),
@@ -262,34 +212,31 @@ def check_order_and_repeats(h: Harness, req: Requirement) -> CheckResult:
                 actual=got,
                 canonical=canonical.describe(),
             )
-        if universe.exact:
-            expected = universe.expected(canonical)
-            outside = universe.outside(canonical, listed_ids(second))
-            if outside:
-                raise filter_violation(
-                    h,
-                    variant,
-                    second,
-                    f"not the matching set: {outside}",
-                    universe=universe,
-                    expected=expected,
-                    actual=listed_ids(second),
-                )
+        outside = universe.wrong_answer(canonical, listed_ids(second))
+        if outside:
+            raise filter_violation(
+                h,
+                variant,
+                second,
+                f"not the matching set: {outside}",
+                universe=universe,
+                expected=universe.expected(canonical),
+                actual=listed_ids(second),
+            )
 
     # First: every multi-value informative filter reversed, its first value repeated.
-    rich = first_universe(h)
+    first = first_example(h)
     pairs = [
-        (
-            spec.normalised(),
-            FilterSpec(**{k: (*reversed(v), v[0]) for k, v in spec.constraints().items()}),
-        )
-        for spec in first_filters(rich)
+        Reordering.reversed_with_repeat(spec)
+        for spec in first.case
         if any(len(v) >= 2 for v in spec.constraints().values())
     ]
-    result = first_case(h, (rich, pairs), first_prop) or h.explore(
-        h.universes().flatmap(cases), prop, max_examples=h.max_examples * 2
+    result = first_case(h, Example(first.universe, pairs), first_prop) or h.explore(
+        on_universes(h, lambda universe: reordered(universe.vocabulary)),
+        prop,
+        max_examples=h.max_examples * 2,
     )
-    return finish(h, req, result, f"{compared} reordered/repeated filters gave the same set")
+    return finish(h, req, result, f"{tally.judged} reordered/repeated filters gave the same set")
 
 
 @requirement(
@@ -300,18 +247,18 @@ def check_order_and_repeats(h: Harness, req: Requirement) -> CheckResult:
     sources=(AT_MOST_1000_VISIBLE,),
 )
 def check_repeatable(h: Harness, req: Requirement) -> CheckResult:
-    judged = 0
+    tally = Tally()
 
-    def prop(case: tuple[Universe, list[FilterSpec]]) -> None:
-        nonlocal judged
-        universe, specs = case
+    def prop(example: Example[list[FilterSpec]]) -> None:
+        universe = example.universe
         h.install(universe)
-        for spec in specs:
+        for spec in example.case:
             first = h.target.list_tasks(spec)
             second = h.target.list_tasks(spec)
-            judged += 1
+            tally.judged += 1
             if first.status != second.status:
-                if universe.exact:
+                # Fixed data: a status flip is a fault; a live server's data may have moved.
+                if not h.source.live:
                     raise filter_violation(
                         h,
                         spec,
@@ -351,8 +298,8 @@ def check_repeatable(h: Harness, req: Requirement) -> CheckResult:
                     actual=universe.judged_for(spec, listed_ids(second)),
                 )
 
-    first = first_universe(h)
-    result = first_case(h, (first, first_filters(first)[:10]), prop) or h.explore(
+    first = first_example(h)
+    result = first_case(h, Example(first.universe, first.case[:10]), prop) or h.explore(
         with_filters(h, 8), prop
     )
-    return finish(h, req, result, f"{judged} repeated requests gave the same set")
+    return finish(h, req, result, f"{tally.judged} repeated requests gave the same set")

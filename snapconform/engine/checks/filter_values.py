@@ -11,12 +11,14 @@ from hypothesis import strategies as st
 
 from snapconform.engine import oracle
 from snapconform.engine.checks.common import (
+    Example,
+    Tally,
     documented_refusal,
     filter_violation,
     finish,
     first_case,
-    first_universe,
     note_listed,
+    on_universes,
 )
 from snapconform.engine.checks.judging import judge_complete, list_or_fail
 from snapconform.engine.checks.responses import (
@@ -32,12 +34,9 @@ from snapconform.engine.quotes import (
     OVER_1000_INACCESSIBLE,
 )
 from snapconform.engine.registry import Requirement, bindings, page, requirement
-from snapconform.engine.universe import ControlledSource, Universe, over_cap
+from snapconform.engine.universe import Universe, over_cap
 from snapconform.engine.verdicts import CheckResult, Violation
-from snapconform.strategies.filters import (
-    invalid_status_values,
-    unknown_values,
-)
+from snapconform.strategies.cases import InvalidStatus, invalid_statuses, unknown_identifier_filters
 from snapconform.strategies.states import adversarial_pools
 from snapconform.strategies.values import case_variant
 
@@ -69,7 +68,7 @@ if TYPE_CHECKING:
     alternatives=("users-case",),
 )
 def check_exact_encoded_values(h: Harness, req: Requirement) -> CheckResult:
-    judged = 0
+    tally = Tally()
 
     def specs_for(universe: Universe) -> list[FilterSpec]:
         out = []
@@ -85,30 +84,33 @@ def check_exact_encoded_values(h: Harness, req: Requirement) -> CheckResult:
         return out
 
     def prop(universe: Universe) -> None:
-        nonlocal judged
         h.install(universe)
         for spec in specs_for(universe):
             response = h.target.list_tasks(spec)
             if not list_or_fail(h, universe, spec, response, req):
                 continue
-            judged += 1
-            wrong = [
-                i
-                for i in listed_ids(response)
-                if i in universe.by_id and not oracle.may_match(universe.by_id[i], spec)
-            ]
-            if universe.exact and wrong:
-                raise filter_violation(
-                    h,
-                    spec,
-                    response,
-                    f"returned {len(wrong)} task(s) whose value differs (case or encoding), "
-                    f"e.g. {wrong[:3]}",
-                    universe=universe,
-                    expected=universe.expected(spec),
-                    actual=listed_ids(response),
-                )
-            if not universe.exact:
+            tally.judged += 1
+            known = universe.known_expected(spec)
+            if known is not None:
+                # The oracle holds every task: each returned one is judged by its record.
+                wrong = [
+                    i
+                    for i in listed_ids(response)
+                    if i in universe.by_id and not oracle.may_match(universe.by_id[i], spec)
+                ]
+                if wrong:
+                    raise filter_violation(
+                        h,
+                        spec,
+                        response,
+                        f"returned {len(wrong)} task(s) whose value differs (case or encoding), "
+                        f"e.g. {wrong[:3]}",
+                        universe=universe,
+                        expected=known,
+                        actual=listed_ids(response),
+                    )
+            else:
+                # A snapshot of a live server: each returned task is judged by its own values.
                 items = {i["task"]: i for i in response.body["items"] if isinstance(i, Mapping)}
                 bad = [t for t, item in items.items() if not oracle.may_match(item, spec)]
                 if any(oracle.users_case_only(item, spec) for item in items.values()):
@@ -126,16 +128,18 @@ def check_exact_encoded_values(h: Harness, req: Requirement) -> CheckResult:
             judge_complete(h, req, universe, spec, response, h.target)
 
     universes = h.universes(value_pools=adversarial_pools(), min_tasks=3, max_tasks=25)
-    first = (
-        first_case(h, first_universe(h), prop) if isinstance(h.source, ControlledSource) else None
-    )  # fixed modes: the run's universe is the one the random phase uses
+    # A fixed universe is the one the random phase uses: only a pushed one gets a first case.
+    first = first_case(h, h.source.first_universe(), prop) if h.source.pushes else None
     result = first or h.explore(universes, prop, max_examples=max(2, h.max_examples // 2))
-    if result is None and judged == 0:
+    if result is None and tally.judged == 0:
         return CheckResult.not_applicable(
             "target", "the target's tasks hold no value that needs percent-encoding"
         )
     return finish(
-        h, req, result, f"{judged} percent-encoded values matched exactly and case-sensitively"
+        h,
+        req,
+        result,
+        f"{tally.judged} percent-encoded values matched exactly and case-sensitively",
     )
 
 
@@ -148,32 +152,18 @@ def check_exact_encoded_values(h: Harness, req: Requirement) -> CheckResult:
     alternatives=("unknown-identifiers",),
 )
 def check_unknown_identifiers(h: Harness, req: Requirement) -> CheckResult:
-    judged = 0
+    tally = Tally()
 
-    def cases(universe: Universe) -> st.SearchStrategy[tuple[Universe, list[FilterSpec]]]:
-        vocabulary = universe.vocabulary
-        one = (
-            st.sampled_from(("tasks", "operations", "services", "users"))
-            .flatmap(
-                lambda name: st.tuples(
-                    st.just(name),
-                    unknown_values(vocabulary, name),
-                    st.lists(st.sampled_from(vocabulary.values[name]), max_size=1)
-                    if vocabulary.values[name]
-                    else st.just([]),
-                )
-            )
-            .map(lambda t: FilterSpec(**{t[0]: (t[1], *t[2])}))
-        )
-        return st.tuples(st.just(universe), st.lists(one, min_size=1, max_size=8))
+    def cases(universe: Universe) -> st.SearchStrategy[list[FilterSpec]]:
+        filters = unknown_identifier_filters(universe.vocabulary)
+        return st.lists(filters, min_size=1, max_size=8)
 
-    def prop(case: tuple[Universe, list[FilterSpec]]) -> None:
-        nonlocal judged
-        universe, specs = case
+    def prop(example: Example[list[FilterSpec]]) -> None:
+        universe = example.universe
         h.install(universe)
-        for spec in specs:
+        for spec in example.case:
             response = h.target.list_tasks(spec)
-            judged += 1
+            tally.judged += 1
             if is_too_many(response) and over_cap(universe, spec) is not False:
                 continue  # the known values may match more than the cap (observed data)
             if documented_refusal(h, universe, spec, response):
@@ -192,7 +182,7 @@ def check_unknown_identifiers(h: Harness, req: Requirement) -> CheckResult:
                     universe=universe,
                 )
             note_listed(h, universe, spec, response)
-            outside = universe.outside(spec, listed_ids(response)) if universe.exact else None
+            outside = universe.wrong_answer(spec, listed_ids(response))
             if outside:
                 raise filter_violation(
                     h,
@@ -204,12 +194,12 @@ def check_unknown_identifiers(h: Harness, req: Requirement) -> CheckResult:
                     actual=listed_ids(response),
                 )
 
-    result = h.explore(h.universes(min_tasks=1).flatmap(cases), prop)
+    result = h.explore(on_universes(h, cases, min_tasks=1), prop)
     return finish(
         h,
         req,
         result,
-        f"{judged} filters with unknown identifiers answered as documented (200 without them,"
+        f"{tally.judged} filters with unknown identifiers answered as documented (200 without them,"
         " 400, or 500 ResourceInaccessible for a task id)",
     )
 
@@ -229,17 +219,15 @@ def check_unknown_identifiers(h: Harness, req: Requirement) -> CheckResult:
     alternatives=("unknown-status",),
 )
 def check_invalid_status(h: Harness, req: Requirement) -> CheckResult:
-    judged = 0
-    uninformative = 0
+    tally = Tally()
 
-    def prop(case: tuple[Universe, str, list[str]]) -> None:
-        nonlocal judged, uninformative
-        universe, invalid, valid = case
+    def prop(example: Example[InvalidStatus]) -> None:
+        universe, invalid, valid = example.universe, example.case.invalid, example.case.valid
         h.install(universe)
-        values = [*valid, invalid]
+        values = list(example.case.values)
         spec = FilterSpec(status=tuple(values))
         response = h.target.get_tasks(oracle.encode_query([("status", v) for v in values]))
-        judged += 1
+        tally.judged += 1
         if response.status == 400:
             h.choices.record("unknown-status", "refused", spec.describe())
             return
@@ -252,7 +240,7 @@ def check_invalid_status(h: Harness, req: Requirement) -> CheckResult:
                 for item in listed_items(response)
                 if (item.get("info") or {}).get("status") not in valid
             ]
-            outside = universe.outside(spec, got) if universe.exact else None
+            outside = universe.wrong_answer(spec, got)
             if not other and not outside:
                 h.choices.record("unknown-status", "matches-none", spec.describe())
                 return
@@ -260,7 +248,7 @@ def check_invalid_status(h: Harness, req: Requirement) -> CheckResult:
         elif is_too_many(response) and valid_statuses_over_cap(universe, valid):
             # The documented open-enum reading matches the valid statuses' tasks, and they alone
             # are over the cap: the cap error is that reading's answer, so the case shows nothing.
-            uninformative += 1
+            tally.uninformative += 1
             return
         else:
             what = f"HTTP {response.status}"
@@ -270,36 +258,29 @@ def check_invalid_status(h: Harness, req: Requirement) -> CheckResult:
             h.evidence(response, universe=universe, status=values, expected_status=400),
         )
 
-    from snapconform.strategies.contract_data import statuses
-
-    strategy = st.tuples(
-        h.universes(min_tasks=1, max_tasks=10),
-        invalid_status_values(),
-        st.lists(st.sampled_from(statuses()), max_size=2),
-    )
+    examples = st.builds(Example, h.universes(min_tasks=1, max_tasks=10), invalid_statuses())
     # First a wrongly-cased value alone on the rich universe (every status): a server that
     # drops it lists tasks of every status at once.
-    first = first_case(h, (first_universe(h), "succeeded", []), prop)
-    result = first or h.explore(strategy, prop)
+    first = first_case(h, Example(h.source.first_universe(), InvalidStatus("succeeded")), prop)
+    result = first or h.explore(examples, prop)
     answers = " or ".join(
         {"refused": "refused with 400", "matches-none": "matched no task (200)"}[c]
         for c in sorted(h.choices.choices("unknown-status"))
     )
-    shown = f"{judged} status values outside the enum were {answers or 'answered'}"
-    if uninformative:
+    shown = f"{tally.judged} status values outside the enum were {answers or 'answered'}"
+    if tally.uninformative:
         shown += (
-            f" ({uninformative} with valid statuses matching over {oracle.CAP} tasks: the cap"
+            f" ({tally.uninformative} with valid statuses matching over {oracle.CAP} tasks: the cap"
             " error, which the documented readings allow there)"
         )
     return finish(h, req, result, shown)
 
 
-def valid_statuses_over_cap(universe: Universe, valid: list[str]) -> bool:
+def valid_statuses_over_cap(universe: Universe, valid: tuple[str, ...]) -> bool:
     """Whether the tasks of the ``valid`` statuses alone are over the cap (exact universes only).
 
     No valid status means the unknown value alone: every documented reading then lists nothing
     or refuses, so a cap error there is never allowed.
     """
-    if not valid or not universe.exact:
-        return False
-    return len(universe.expected(FilterSpec(status=tuple(valid)))) > oracle.CAP
+    known = universe.known_expected(FilterSpec(status=valid)) if valid else None
+    return known is not None and len(known) > oracle.CAP

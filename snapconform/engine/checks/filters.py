@@ -8,11 +8,12 @@ from typing import TYPE_CHECKING
 from snapconform.engine import oracle
 from snapconform.engine.checks.common import (
     FILTERS_PER_UNIVERSE,
+    Example,
+    Tally,
     filter_violation,
     finish,
     first_case,
-    first_filters,
-    first_universe,
+    first_example,
     note_listed,
     scenario_note,
     task_filters,
@@ -81,20 +82,19 @@ def check_empty_filter_returns_all(h: Harness, req: Requirement) -> CheckResult:
                     judge_complete(h, req, universe, substitute, again, h.target)
             return
         judge_complete(h, req, universe, spec, response, h.target)
-        if universe.exact:
-            extra = listed_ids(response) - universe.expected(spec)
-            if extra:
-                raise filter_violation(
-                    h,
-                    spec,
-                    response,
-                    f"{len(extra)} task(s) that are not visible tasks, e.g. {sorted(extra)[:3]}",
-                    universe=universe,
-                    expected=universe.expected(spec),
-                    actual=listed_ids(response),
-                )
+        extra = universe.surplus(spec, listed_ids(response))
+        if extra:
+            raise filter_violation(
+                h,
+                spec,
+                response,
+                f"{len(extra)} task(s) that are not visible tasks, e.g. {sorted(extra)[:3]}",
+                universe=universe,
+                expected=universe.expected(spec),
+                actual=listed_ids(response),
+            )
 
-    result = first_case(h, first_universe(h), prop) or h.explore(h.universes(), prop)
+    result = first_case(h, h.source.first_universe(), prop) or h.explore(h.universes(), prop)
     passed = f"the empty filter returned every visible task ({h.mode} mode)"
     if h.choices.choices("filter-without-tasks-or-services") == {"refused"}:
         passed = (
@@ -114,15 +114,14 @@ def check_empty_filter_returns_all(h: Harness, req: Requirement) -> CheckResult:
     alternatives=("users-case",),
 )
 def check_filter_soundness(h: Harness, req: Requirement) -> CheckResult:
-    count = 0
+    tally = Tally()
 
-    def prop(case: tuple[Universe, list[FilterSpec]]) -> None:
-        nonlocal count
-        universe, specs = case
+    def prop(example: Example[list[FilterSpec]]) -> None:
+        universe = example.universe
         h.install(universe)
-        for spec in specs:
+        for spec in example.case:
             response = h.target.list_tasks(spec)
-            count += 1
+            tally.judged += 1
             if not is_list(response):
                 continue
             items = [item for item in response.body["items"] if isinstance(item, Mapping)]
@@ -132,6 +131,7 @@ def check_filter_soundness(h: Harness, req: Requirement) -> CheckResult:
             note_listed(h, universe, spec, response)
             if wrong:
                 got = listed_ids(response)
+                known = universe.known_expected(spec)
                 raise filter_violation(
                     h,
                     spec,
@@ -139,19 +139,18 @@ def check_filter_soundness(h: Harness, req: Requirement) -> CheckResult:
                     f"{len(wrong)} returned task(s) do not match, e.g. {wrong[:3]}"
                     + scenario_note(h, universe),
                     universe=universe,
-                    expected=universe.expected(spec)
-                    if universe.exact
-                    else got - {str(task) for task in wrong},
+                    expected=known if known is not None else got - {str(t) for t in wrong},
                     actual=got,
                 )
 
     # First the informative filters on the rich universe; then many filters per pushed universe
     # (a push costs a PUT and a login, a filter one GET), on universes with tasks to return.
-    first = first_universe(h)
-    result = first_case(h, (first, first_filters(first)), prop) or h.explore(
+    result = first_case(h, first_example(h), prop) or h.explore(
         with_filters(h, 3 * FILTERS_PER_UNIVERSE, min_tasks=1), prop
     )
-    return finish(h, req, result, f"every task of {count} filtered responses matched its filter")
+    return finish(
+        h, req, result, f"every task of {tally.judged} filtered responses matched its filter"
+    )
 
 
 @requirement(
@@ -163,25 +162,26 @@ def check_filter_soundness(h: Harness, req: Requirement) -> CheckResult:
     alternatives=("filter-without-tasks-or-services", "repeated-values"),
 )
 def check_filter_completeness(h: Harness, req: Requirement) -> CheckResult:
-    count = 0
+    tally = Tally()
 
-    def prop(case: tuple[Universe, list[FilterSpec]]) -> None:
-        nonlocal count
-        universe, specs = case
+    def prop(example: Example[list[FilterSpec]]) -> None:
+        universe = example.universe
         h.install(universe)
-        for spec in [*specs, *task_filters(universe)]:
+        for spec in [*example.case, *task_filters(universe)]:
             response = h.target.list_tasks(spec)
-            count += 1
+            tally.judged += 1
             if list_or_fail(h, universe, spec, response, req):
                 judge_complete(h, req, universe, spec, response, h.target)
 
     # Its own example sequence (FILTER-SOUNDNESS already sent the run seed's filters), more
     # filters per pushed universe (a push costs a PUT and a login; a filter one GET), and
     # universes with tasks to miss (the empty one is FILTER-EMPTY's).
-    first = first_universe(h)
-    result = first_case(h, (first, first_filters(first)), prop) or h.explore(
+    result = first_case(h, first_example(h), prop) or h.explore(
         with_filters(h, 2 * FILTERS_PER_UNIVERSE, min_tasks=2), prop, salt=req.id
     )
     return finish(
-        h, req, result, f"no matching visible task was missing in {count} filtered responses"
+        h,
+        req,
+        result,
+        f"no matching visible task was missing in {tally.judged} filtered responses",
     )

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from snapconform.engine.quotes import (
-    INVALID_PARAMETERS_400,
-)
+from snapconform.engine.quotes import INVALID_PARAMETERS_400
 from snapconform.engine.registry import Requirement, bindings, requirement
 from snapconform.engine.verdicts import CheckResult
 

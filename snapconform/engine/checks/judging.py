@@ -52,8 +52,8 @@ def judge_complete(
             f"{len(confirmed)} matching visible task(s) missing, e.g. {sorted(confirmed)[:3]}"
             + scenario_note(h, universe),
             universe=universe,
-            expected=universe.judged_for(spec, expected) if not universe.exact else expected,
-            actual=got if universe.exact else universe.judged_for(spec, got),
+            expected=universe.judged_for(spec, expected),
+            actual=universe.judged_for(spec, got),
         )
 
 
@@ -62,13 +62,13 @@ def over_cap_list(
 ) -> str | None:
     """Why a 200 list to a filter over the cap is wrong (None: fine or uncertain, noted).
 
-    More than CAP items is always wrong. Otherwise, observed mode first makes sure the filter
-    still matches more than CAP: the stable matching tasks the list lacks must still be there
-    (purged tasks may have brought the count under the cap, and then a 200 is right).
+    More than CAP items is always wrong. Otherwise, on a live server the filter must first be
+    shown to still match more than CAP: the stable matching tasks the list lacks must still be
+    there (purged tasks may have brought the count under the cap, and then a 200 is right).
     """
     got = listed_ids(response)
     judged = universe.judged_for(spec, universe.expected(spec))
-    if len(got) > CAP or universe.exact:
+    if len(got) > CAP or not h.source.live:
         return (
             f"200 with {len(got)} tasks although at least {len(judged)} visible tasks match"
             f" (over the cap: expected 500 ResourceInaccessible)"
@@ -110,7 +110,7 @@ def confirmed_difference(
 
 
 def still_matched(h: Harness, universe: Universe, spec: FilterSpec) -> bool:
-    """Observed: whether a stable task matching ``spec`` is still there (a ``tasks=`` query)."""
+    """Whether a stable task matching ``spec`` is still there (a ``tasks=`` query)."""
     for task_id in sorted(universe.judged_for(spec, universe.expected(spec)))[:2]:
         now = {
             i.get("task"): i
@@ -133,11 +133,11 @@ def list_or_fail(
         return False
     if documented_refusal(h, universe, spec, response):
         return False  # a documented alternative (recorded under variants)
-    if beyond is None or (not universe.exact and response.status >= 500):
+    if beyond is None or h.source.passing(response):
         h.note_uncertain(req.id, f"{spec.describe()}: HTTP {response.status}")
         return False
-    if not universe.exact and not still_matched(h, universe, spec):
-        # Observed: every task holding these values may have been purged (a 400 for unknown
+    if h.source.live and not still_matched(h, universe, spec):
+        # A live server: every task holding these values may have been purged (a 400 for unknown
         # identifiers is allowed); only a filter a stable task still matches must be listed.
         h.note_uncertain(req.id, f"{spec.describe()}: HTTP {response.status}")
         return False

@@ -3,15 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from snapconform.engine.oracle import result_ids
-from snapconform.engine.target import (
-    Response,
-)
-
-if TYPE_CHECKING:
-    pass
+from snapconform.engine.target import Response
 
 
 def listed_ids(response: Response) -> frozenset[str]:

@@ -6,6 +6,8 @@ from typing import TYPE_CHECKING, Any
 
 from snapconform.engine import oracle
 from snapconform.engine.checks.common import (
+    Example,
+    Tally,
     documented_refusal,
     filter_violation,
     finish,
@@ -14,15 +16,11 @@ from snapconform.engine.checks.common import (
 from snapconform.engine.checks.judging import list_or_fail
 from snapconform.engine.checks.responses import is_list, is_too_many, listed_ids
 from snapconform.engine.oracle import CAP, FilterSpec
-from snapconform.engine.quotes import (
-    AT_MOST_1000_VISIBLE,
-)
+from snapconform.engine.quotes import AT_MOST_1000_VISIBLE
 from snapconform.engine.registry import Requirement, requirement
 from snapconform.engine.universe import ControlledSource, Universe, over_cap
 from snapconform.engine.verdicts import CheckResult
-from snapconform.strategies.filters import (
-    Vocabulary,
-)
+from snapconform.strategies.filters import Vocabulary
 
 if TYPE_CHECKING:
     from snapconform.engine.harness import Harness
@@ -38,63 +36,73 @@ if TYPE_CHECKING:
     alternatives=("cap-counts",),
 )
 def check_visibility(h: Harness, req: Requirement) -> CheckResult:
-    if h.mode == "observed":
+    if h.mode not in req.modes:
         return CheckResult.not_applicable(
             "mode", "the visible set of a principal is unknown in observed mode"
         )
+    if h.source.pushes:
+        return _limited_principal(h, req)
+    return _declared_principals(h)
+
+
+def _limited_principal(h: Harness, req: Requirement) -> CheckResult:
+    """Pushed universes: the harness's limited principal sees exactly its visible matches."""
+    source = h.source
+    assert isinstance(source, ControlledSource) and h.principals is not None  # source.pushes
+    limited = h.principals.limited
+    tally = Tally()
+
+    def prop(example: Example[list[FilterSpec]]) -> None:
+        full = example.universe
+        h.install(full)
+        universe = source.limited_view(full)
+        with h.new_target() as target:
+            h.login(target, type(h.privileged)(*limited))
+            for spec in [FilterSpec(), *example.case]:
+                response = target.list_tasks(spec)
+                tally.judged += 1
+                if not list_or_fail(h, universe, spec, response, req):
+                    continue
+                leaked = listed_ids(response) - (universe.visible or frozenset())
+                if leaked:
+                    raise filter_violation(
+                        h,
+                        spec,
+                        response,
+                        f"{len(leaked)} task(s) outside the principal's visible set, e.g. "
+                        f"{sorted(leaked)[:3]} (universe of {len(full.items)}, "
+                        f"{len(universe.visible or ())} visible)",
+                        universe=universe,
+                        expected=universe.expected(spec),
+                        actual=listed_ids(response),
+                        principal="limited (harness)",
+                    )
+                outside = universe.outside(spec, listed_ids(response))
+                if outside:
+                    raise filter_violation(
+                        h,
+                        spec,
+                        response,
+                        f"not the visible matching set: {outside}",
+                        universe=universe,
+                        expected=universe.expected(spec),
+                        actual=listed_ids(response),
+                        principal="limited (harness)",
+                    )
+
+    result = h.explore(with_filters(h, 8, min_tasks=1), prop)
+    return finish(
+        h,
+        req,
+        result,
+        f"{tally.judged} responses to a limited principal stayed within its visible set",
+    )
+
+
+def _declared_principals(h: Harness) -> CheckResult:
+    """A state file's principals with a visible set see nothing outside it."""
     judged = 0
-    if isinstance(h.source, ControlledSource):
-        source = h.source
-        assert h.principals is not None
-        limited = h.principals.limited
-
-        def prop(case: tuple[Universe, list[FilterSpec]]) -> None:
-            nonlocal judged
-            full, specs = case
-            h.install(full)
-            universe = source.limited_view(full)
-            with h.new_target() as target:
-                h.login(target, type(h.privileged)(*limited))
-                for spec in [FilterSpec(), *specs]:
-                    response = target.list_tasks(spec)
-                    judged += 1
-                    if not list_or_fail(h, universe, spec, response, req):
-                        continue
-                    leaked = listed_ids(response) - (universe.visible or frozenset())
-                    if leaked:
-                        raise filter_violation(
-                            h,
-                            spec,
-                            response,
-                            f"{len(leaked)} task(s) outside the principal's visible set, e.g. "
-                            f"{sorted(leaked)[:3]} (universe of {len(full.items)}, "
-                            f"{len(universe.visible or ())} visible)",
-                            universe=universe,
-                            expected=universe.expected(spec),
-                            actual=listed_ids(response),
-                            principal="limited (harness)",
-                        )
-                    outside = universe.outside(spec, listed_ids(response))
-                    if outside:
-                        raise filter_violation(
-                            h,
-                            spec,
-                            response,
-                            f"not the visible matching set: {outside}",
-                            universe=universe,
-                            expected=universe.expected(spec),
-                            actual=listed_ids(response),
-                            principal="limited (harness)",
-                        )
-
-        result = h.explore(with_filters(h, 8, min_tasks=1), prop)
-        return finish(
-            h,
-            req,
-            result,
-            f"{judged} responses to a limited principal stayed within its visible set",
-        )
-    universe = h.source.universe  # type: ignore[attr-defined]
+    universe = h.source.first_universe()  # the run's one universe (the source does not push)
     targets: list[tuple[str, Any, frozenset[str] | None]] = [
         ("credentials", None, universe.visible)
     ]
