@@ -6,7 +6,7 @@ Decided before the first request, from the mode and the budget alone:
   the first examples of its property (``Cost.minimum``, requests);
 - the decisive, cheap probes run first (the early error probe, auth, cap, faults, the cheap
   filter checks), then the exploratory filter properties, fuzzing, and the audit's contract
-  probe last (``RUN_ORDER``);
+  probe last (``run_order``, declared by ``engine.checks.order``);
 - what the minima leave is shared by the exploratory checks in proportion to their
   ``Cost.weight``; a check that needs less than its share hands the rest to the checks after it.
 
@@ -23,12 +23,20 @@ verdict is complete in time (and a check the time box cuts short is not checked)
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Any
 
 from snapconform.config import Mode, format_duration
+from snapconform.engine.registry import (
+    Cost,
+    catalogue,
+    contract_probe,
+    run_order as registry_run_order,
+)
 
 #: The early error probe (an invalid status, no credentials) is accounted for under this name.
 ERROR_PROBE = "error probe"
@@ -44,123 +52,55 @@ TIMEBOX_MARGIN = 0.1
 TIMEBOX_MIN_MARGIN = 15.0
 
 
-@dataclass(frozen=True)
-class Cost:
-    """What a requirement's check needs: ``minimum`` requests for a verdict, ``weight`` in the
-    exploratory pool (0: it needs no more than its minimum), and how many examples (the
-    deterministic first case counts as one) make that minimum (None: the check must finish)."""
-
-    minimum: int
-    weight: float = 0.0
-    examples: int | None = None
-
-    @property
-    def exploratory(self) -> bool:
-        return self.weight > 0
+def _costs(mode: Mode) -> dict[str, Cost]:
+    """What each requirement's check needs in ``mode`` (declared with it: ``Cost``), plus the
+    early error probe and, in observed mode, discovery."""
+    costs = {ERROR_PROBE: Cost(2)}
+    if mode == "observed":
+        costs[DISCOVERY] = Cost(1)
+    for requirement in catalogue():
+        cost = requirement.cost_in(mode)
+        if cost is not None:
+            costs[requirement.id] = cost
+    return costs
 
 
-#: Per mode. Minima measured on the reference server (requests of the deterministic first case
-#: and the first random example, with room for observed re-checks); weights favour the filter
-#: properties that find most (docs/mutation.md).
-_COMMON: dict[str, Cost] = {
-    ERROR_PROBE: Cost(2),
-    "AUTH-NO-CREDENTIALS": Cost(1),
-    "AUTH-CHALLENGE": Cost(0),
-    "AUTH-WWW-AUTHENTICATE": Cost(0),
-    "AUTH-BOGUS-SESSION": Cost(1),
-    "AUTH-WRONG-PASSWORD": Cost(2),
-    "AUTH-WRONG-PASSWORD-UNDISCLOSED": Cost(2),
-    "AUTH-SESSION-ENDED": Cost(4),
-    "AUTH-PRIVILEGE": Cost(6),
-    "AUTH-PRIVILEGE-UNDISCLOSED": Cost(2),
-    "FILTER-INVALID-STATUS": Cost(4, 0.3, 2),
-    "FILTER-UNKNOWN-IDS": Cost(12, 0.6, 2),
-    # A check with a deterministic first case (informative filters on a rich universe, chosen
-    # so that the common deviations show) has its minimum once that case ran (examples 1).
-    "FILTER-EMPTY": Cost(6, 0.3, 1),
-    "FILTER-DETERMINISTIC": Cost(30, 1.0, 1),
-    "FILTER-ORDER-REPEATS": Cost(16, 1.0, 1),
-    "FILTER-OR-AND": Cost(40, 1.5, 1),
-    "FILTER-COMPLETENESS": Cost(70, 3.0, 1),
-    "FILTER-SOUNDNESS": Cost(80, 3.0, 1),
-    "FUZZ-SCHEMATHESIS": Cost(25, 1.0),
-    # the contract probe (every audit requirement judges its responses and all the others)
-    "CONTRACT-200-BODY": Cost(20, 0.5, 1),
-}
-COSTS: dict[Mode, dict[str, Cost]] = {
-    "controlled": {
-        **_COMMON,
-        "AUTH-VISIBILITY": Cost(26, 1.0, 2),
-        "CAP-AT-LIMIT": Cost(14),
-        "CAP-OVER-LIMIT": Cost(18),
-        "CAP-COUNTS-MATCHING": Cost(50),
-        "FAULT-503": Cost(3),
-        "FAULT-500": Cost(6),
-        "FILTER-EXACT-ENCODED": Cost(80, 1.5, 1),
-    },
-    "declared": {
-        **_COMMON,
-        "AUTH-VISIBILITY": Cost(40),
-        "CAP-AT-LIMIT": Cost(8),
-        "CAP-OVER-LIMIT": Cost(8),
-        "CAP-COUNTS-MATCHING": Cost(12),
-        "FILTER-EXACT-ENCODED": Cost(60, 0.5, 1),
-    },
-    "observed": {
-        **_COMMON,
-        DISCOVERY: Cost(1),
-        "CAP-AT-LIMIT": Cost(8),
-        "CAP-OVER-LIMIT": Cost(12),
-        "CAP-COUNTS-MATCHING": Cost(12),
-        "FILTER-EXACT-ENCODED": Cost(60, 0.5, 1),
-    },
-}
+def mode_costs(mode: Mode) -> dict[str, Cost]:
+    """Per mode: each planned requirement's Cost (a fresh dict)."""
+    return dict(_cached_costs(mode))
 
-#: The order checks run in: decisive cheap probes first, exploration next, the audits last.
-RUN_ORDER: tuple[str, ...] = (
-    "AUTH-NO-CREDENTIALS",
-    "AUTH-CHALLENGE",
-    "AUTH-WWW-AUTHENTICATE",
-    "AUTH-BOGUS-SESSION",
-    "AUTH-WRONG-PASSWORD",
-    "AUTH-WRONG-PASSWORD-UNDISCLOSED",
-    "AUTH-SESSION-ENDED",
-    "AUTH-PRIVILEGE",
-    "AUTH-PRIVILEGE-UNDISCLOSED",
-    "CAP-AT-LIMIT",
-    "CAP-OVER-LIMIT",
-    "CAP-COUNTS-MATCHING",
-    "FAULT-503",
-    "FAULT-500",
-    "FILTER-INVALID-STATUS",
-    "FILTER-EMPTY",
-    "FILTER-UNKNOWN-IDS",
-    "AUTH-VISIBILITY",
-    "FILTER-EXACT-ENCODED",
-    "FILTER-DETERMINISTIC",
-    "FILTER-ORDER-REPEATS",
-    "FILTER-OR-AND",
-    "FILTER-COMPLETENESS",
-    "FILTER-SOUNDNESS",
-    "FUZZ-SCHEMATHESIS",
-)
-#: Groups the plan is printed in.
-PHASES: tuple[tuple[str, tuple[str, ...]], ...] = (
-    (
-        "decisive probes",
-        (ERROR_PROBE, DISCOVERY, *RUN_ORDER[: RUN_ORDER.index("FILTER-EMPTY") + 1]),
-    ),
-    ("exploration", RUN_ORDER[RUN_ORDER.index("FILTER-EMPTY") + 1 :]),
-    ("audit (contract probe)", ("CONTRACT-200-BODY",)),
-)
+
+@cache
+def _cached_costs(mode: Mode) -> dict[str, Cost]:
+    return _costs(mode)
+
+
+@cache
+def run_order() -> tuple[str, ...]:
+    """The order checks run in: decisive cheap probes first, exploration next (the audits
+    after them all). Declared by ``snapconform.engine.checks.order``."""
+    decisive, exploration = registry_run_order()
+    return (*decisive, *exploration)
+
+
+@cache
+def phases() -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """Groups the plan is printed in."""
+    decisive, exploration = registry_run_order()
+    return (
+        ("decisive probes", (ERROR_PROBE, DISCOVERY, *decisive)),
+        ("exploration", exploration),
+        ("audit (contract probe)", (contract_probe(),)),
+    )
 
 
 def run_position(requirement_id: str, audit: bool) -> tuple[int, int]:
-    """Sort key of a requirement's test: RUN_ORDER, then the audits (they judge everything)."""
+    """Sort key of a requirement's test: run_order(), then the audits (they judge everything),
+    the contract probe first."""
     if audit:
-        return (2, 0 if requirement_id == "CONTRACT-200-BODY" else 1)
-    if requirement_id in RUN_ORDER:
-        return (0, RUN_ORDER.index(requirement_id))
+        return (2, 0 if requirement_id == contract_probe() else 1)
+    if requirement_id in run_order():
+        return (0, run_order().index(requirement_id))
     return (1, 0)
 
 
@@ -205,9 +145,9 @@ class RunPlan:
         max_duration: float | None = None,
         unprivileged: bool = True,
     ) -> RunPlan:
-        costs = dict(COSTS[mode])
-        if not unprivileged:
-            costs["AUTH-PRIVILEGE"] = Cost(0)  # not applicable: no unprivileged principal
+        costs = mode_costs(mode)
+        if not unprivileged:  # not applicable without an unprivileged principal
+            costs = {rid: Cost(0) if c.needs_unprivileged else c for rid, c in costs.items()}
         return cls(
             mode=mode,
             budget=budget,
@@ -219,10 +159,10 @@ class RunPlan:
     def restrict(self, selected: Iterable[str], audits: Iterable[str]) -> None:
         """Plan only the ``selected`` requirements (``-k``, a group marker): a deselected check
         holds no share. ``audits`` (in run order): the first selected one runs the contract
-        probe, whose cost is CONTRACT-200-BODY's."""
+        probe, whose cost is declared on one audit requirement (``contract_probe``)."""
         chosen = set(selected)
         keep = chosen | {ERROR_PROBE, DISCOVERY}
-        probe = self.costs.get("CONTRACT-200-BODY")
+        probe = self.costs.get(contract_probe())
         first_audit = next((rid for rid in audits if rid in chosen), None)
         costs = {rid: c for rid, c in self.costs.items() if rid in keep}
         if probe is not None and first_audit is not None:
@@ -304,7 +244,8 @@ class RunPlan:
                 )
         later = [s for rid, s in self.shares.items() if rid not in self._started]
         later_minimum = sum(s.minimum for s in later)
-        later_weight = sum(self.cost(s.requirement_id).weight for s in later)
+        # fsum: exactly rounded, so the shares do not depend on the order requirements are listed
+        later_weight = math.fsum(self.cost(s.requirement_id).weight for s in later)
         # The time box shrinks exploration only: every check keeps its minimum (within the
         # budget); if even the minima do not fit, the deadline ends what is left, not checked.
         spare = max(0, remaining - later_minimum - cost.minimum)
@@ -334,7 +275,7 @@ class RunPlan:
         if self.max_duration is not None:
             head += f"; time box {format_duration(self.max_duration)}"
         out = [head]
-        for title, ids in PHASES:
+        for title, ids in phases():
             parts = [
                 f"{rid} {self.shares[rid].planned}"
                 for rid in dict.fromkeys(ids)
@@ -358,7 +299,7 @@ def _shares(costs: dict[str, Cost], budget: int) -> dict[str, Share]:
     """Each requirement's minimum, plus its weight's part of what the minima leave."""
     minimum = OVERHEAD + sum(c.minimum for c in costs.values())
     pool = max(0, budget - minimum)
-    weights = sum(c.weight for c in costs.values()) or 1.0
+    weights = math.fsum(c.weight for c in costs.values()) or 1.0
     return {
         rid: Share(rid, c.minimum, c.minimum + int(pool * c.weight / weights))
         for rid, c in costs.items()
@@ -407,14 +348,15 @@ def plan_markdown() -> str:
         "| requirement | controlled | declared | observed | weight |",
         "|---|---|---|---|---|",
     ]
-    order = [ERROR_PROBE, DISCOVERY, *RUN_ORDER, "CONTRACT-200-BODY"]
+    probe = contract_probe()
+    order = [ERROR_PROBE, DISCOVERY, *run_order(), probe]
     for rid in order:
         cells = []
         for mode in modes:
             share = plans[mode].shares.get(rid)
             cells.append("—" if share is None else f"{share.minimum} ({share.planned})")
         weight = max(plans[mode].cost(rid).weight for mode in modes)
-        name = f"{rid} (contract probe)" if rid == "CONTRACT-200-BODY" else rid
+        name = f"{rid} (contract probe)" if rid == probe else rid
         lines.append(f"| {name} | {' | '.join(cells)} | {weight:g} |")
     totals = " | ".join(str(plans[mode].minimum) for mode in modes)
     lines.append(f"| **minimum budget** (incl. {OVERHEAD} for the login) | {totals} | |")

@@ -26,7 +26,7 @@ registers every declaration.
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal, TypeVar
 
@@ -81,6 +81,27 @@ def ours(reading: str) -> Source:
     return Source("ours (stricter reading, hence SHOULD)", reading)
 
 
+@dataclass(frozen=True)
+class Cost:
+    """What a requirement's check needs of the run's request budget (``engine.plan``).
+
+    ``minimum`` requests for a verdict (measured on the reference server: the deterministic
+    first case and the first random example, with room for observed re-checks), ``weight`` in
+    the exploratory pool (0: it needs no more than its minimum), and how many examples (the
+    deterministic first case counts as one) make that minimum (None: the check must finish).
+    ``needs_unprivileged``: planned only when the run has an unprivileged principal.
+    """
+
+    minimum: int
+    weight: float = 0.0
+    examples: int | None = None
+    needs_unprivileged: bool = False
+
+    @property
+    def exploratory(self) -> bool:
+        return self.weight > 0
+
+
 Check = Callable[["Harness", "Requirement"], "CheckResult"]
 C = TypeVar("C", bound=Check)
 
@@ -105,6 +126,9 @@ class Requirement:
     run_wide: type | None = field(default=None, repr=False, compare=False)
     #: Documented alternatives the check accepts (summary ``variants`` question keys).
     alternatives: tuple[str, ...] = ()
+    #: What the check needs of the request budget in each of its modes (none: the audit
+    #: requirements, which judge the responses of the contract probe and of every other check).
+    costs: tuple[tuple[Mode, Cost], ...] = ()
 
     def __post_init__(self) -> None:
         if not self.sources:
@@ -115,6 +139,12 @@ class Requirement:
             raise ValueError(f"requirement {self.id}: unknown feature {self.feature!r}")
         if not self.modes or not set(self.modes) <= set(MODES):
             raise ValueError(f"requirement {self.id}: modes must be some of {MODES}")
+        if self.costs and {mode for mode, _ in self.costs} != set(self.modes):
+            raise ValueError(f"requirement {self.id}: a cost for each of its modes {self.modes}")
+
+    def cost_in(self, mode: Mode) -> Cost | None:
+        """What the check needs in a run of ``mode`` (None: not planned there)."""
+        return dict(self.costs).get(mode)
 
     def check(self, h: Harness) -> CheckResult:
         """Run this requirement's check on the run's harness."""
@@ -154,8 +184,18 @@ def requirement(
     alternatives: tuple[str, ...] = (),
     audit: bool = False,
     run_wide: type | None = None,
+    cost: Cost | Mapping[Mode, Cost] | None = None,
 ) -> Callable[[C], C]:
-    """Declare the requirement the decorated check judges (the function is returned as is)."""
+    """Declare the requirement the decorated check judges (the function is returned as is).
+
+    ``cost``: one for every mode of ``modes``, or one per mode.
+    """
+    if cost is None:
+        costs: tuple[tuple[Mode, Cost], ...] = ()
+    elif isinstance(cost, Cost):
+        costs = tuple((mode, cost) for mode in modes)
+    else:
+        costs = tuple(cost.items())
 
     def register(function: C) -> C:
         if id in _REGISTERED and _REGISTERED[id].function is not function:
@@ -174,6 +214,7 @@ def requirement(
             audit=audit or run_wide is not None,
             run_wide=run_wide,
             alternatives=tuple(alternatives),
+            costs=costs,
         )
         return function
 
@@ -205,6 +246,24 @@ def get(requirement_id: str) -> Requirement:
         return by_id()[requirement_id]
     except KeyError:
         raise KeyError(f"unknown requirement {requirement_id!r}") from None
+
+
+def run_order() -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The ids of the checks that run before the audits, in order: (decisive, exploration).
+
+    ``snapconform.engine.checks.order`` names them by their check functions.
+    """
+    order = importlib.import_module(f"{CHECKS_PACKAGE}.order")
+    return (
+        tuple(declared(f).id for f in order.DECISIVE),
+        tuple(declared(f).id for f in order.EXPLORATION),
+    )
+
+
+def contract_probe() -> str:
+    """The audit requirement whose cost is the contract probe's (the first audit to run)."""
+    (probe,) = (r.id for r in catalogue() if r.audit and r.costs)
+    return probe
 
 
 def requirements_for(feature: Feature) -> tuple[Requirement, ...]:

@@ -10,8 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from hypothesis import given, settings
-from hypothesis import strategies as st
+from hypothesis import given, settings, strategies as st
 
 from snapconform.engine.checks.cap_fixed import CapQuestion
 from snapconform.engine.oracle import CAP, FilterSpec

@@ -9,7 +9,15 @@ from typing import TYPE_CHECKING
 from snapconform.engine import oracle
 from snapconform.engine.oracle import FilterSpec
 from snapconform.engine.quotes import UNAUTHENTICATED_UNDISCLOSED
-from snapconform.engine.registry import Requirement, bindings, declared, ours, page, requirement
+from snapconform.engine.registry import (
+    Cost,
+    Requirement,
+    bindings,
+    declared,
+    ours,
+    page,
+    requirement,
+)
 from snapconform.engine.target import (
     SESSION_HEADER,
     BudgetExhausted,
@@ -32,6 +40,7 @@ def _unauthenticated(h: Harness) -> Response:
     level="MUST",
     feature="auth",
     sources=(page(125, "[401] if the user can not be authenticated."),),
+    cost=Cost(1),
 )
 def check_no_credentials(h: Harness, req: Requirement) -> CheckResult:
     response = _unauthenticated(h)
@@ -60,6 +69,7 @@ def check_no_credentials(h: Harness, req: Requirement) -> CheckResult:
         ),
         ours("a 401 should tell the client how to authenticate"),
     ),
+    cost=Cost(0),
 )
 def check_challenge(h: Harness, req: Requirement) -> CheckResult:
     response = _unauthenticated(h)
@@ -86,6 +96,7 @@ def check_challenge(h: Harness, req: Requirement) -> CheckResult:
             " specification, RFC7235, section 4.1.",
         ),
     ),
+    cost=Cost(0),
 )
 def check_www_authenticate(h: Harness, req: Requirement) -> CheckResult:
     response = _unauthenticated(h)
@@ -114,6 +125,7 @@ def check_www_authenticate(h: Harness, req: Requirement) -> CheckResult:
             " that has expired.",
         ),
     ),
+    cost=Cost(1),
 )
 def check_bogus_session(h: Harness, req: Requirement) -> CheckResult:
     bogus = "bogus-" + secrets.token_hex(16)
@@ -151,6 +163,7 @@ def _session_only(h: Harness) -> CheckResult | None:
             "Unauthenticated if the session creation fails due to request specific issues.",
         ),
     ),
+    cost=Cost(2),
 )
 def check_wrong_password(h: Harness, req: Requirement) -> CheckResult:
     if (skip := _session_only(h)) is not None:
@@ -185,6 +198,7 @@ def check_wrong_password(h: Harness, req: Requirement) -> CheckResult:
     level="SHOULD",
     feature="auth",
     sources=(UNAUTHENTICATED_UNDISCLOSED,),
+    cost=Cost(2),
 )
 def check_unauthenticated_undisclosed(h: Harness, req: Requirement) -> CheckResult:
     if (skip := _session_only(h)) is not None:
@@ -227,6 +241,7 @@ def check_unauthenticated_undisclosed(h: Harness, req: Requirement) -> CheckResu
             "Terminates the validity of a session token. This is the equivalent of log out.",
         ),
     ),
+    cost=Cost(4),
 )
 def check_deleted_session(h: Harness, req: Requirement) -> CheckResult:
     if not h.has_password:
@@ -269,6 +284,7 @@ def check_deleted_session(h: Harness, req: Requirement) -> CheckResult:
         ),
         page(156, "[403] if the user doesn't have the required privileges."),
     ),
+    cost=Cost(6, needs_unprivileged=True),
 )
 def check_unprivileged_forbidden(h: Harness, req: Requirement) -> CheckResult:
     credentials = h.unprivileged
@@ -324,6 +340,7 @@ def check_unprivileged_forbidden(h: Harness, req: Requirement) -> CheckResult:
             " is not authorized to perform the method.",
         ),
     ),
+    cost=Cost(2),
 )
 def check_privilege_undisclosed(h: Harness, req: Requirement) -> CheckResult:
     credentials = h.unprivileged

@@ -17,7 +17,7 @@ from snapconform.engine.quotes import (
     AT_MOST_1000_VISIBLE,
     OVER_1000_INACCESSIBLE,
 )
-from snapconform.engine.registry import Requirement, requirement
+from snapconform.engine.registry import Cost, Requirement, requirement
 from snapconform.engine.target import Response
 from snapconform.engine.universe import ControlledSource, Universe
 from snapconform.engine.verdicts import CheckResult
@@ -183,6 +183,7 @@ def _cap_controlled(
     level="MUST",
     feature="cap",
     sources=(AT_MOST_1000_VISIBLE, OVER_1000_INACCESSIBLE),
+    cost={"controlled": Cost(14), "declared": Cost(8), "observed": Cost(8)},
 )
 def check_cap_at_limit(h: Harness, req: Requirement) -> CheckResult:
     if not h.source.pushes:
@@ -202,6 +203,7 @@ def check_cap_at_limit(h: Harness, req: Requirement) -> CheckResult:
     level="MUST",
     feature="cap",
     sources=(OVER_1000_INACCESSIBLE,),
+    cost={"controlled": Cost(18), "declared": Cost(8), "observed": Cost(12)},
 )
 def check_cap_over_limit(h: Harness, req: Requirement) -> CheckResult:
     if not h.source.pushes:
@@ -217,6 +219,7 @@ def check_cap_over_limit(h: Harness, req: Requirement) -> CheckResult:
     feature="cap",
     sources=(AT_MOST_1000_VISIBLE, OVER_1000_INACCESSIBLE),
     alternatives=("cap-counts",),
+    cost={"controlled": Cost(50), "declared": Cost(12), "observed": Cost(12)},
 )
 def check_cap_counts_matching(h: Harness, req: Requirement) -> CheckResult:
     if not h.source.pushes:

@@ -16,7 +16,7 @@ from snapconform.engine.checks.common import (
 )
 from snapconform.engine.oracle import FilterSpec
 from snapconform.engine.quotes import INVALID_PARAMETERS_400
-from snapconform.engine.registry import Requirement, bindings, ours, page, requirement
+from snapconform.engine.registry import Cost, Requirement, bindings, ours, page, requirement
 from snapconform.engine.verdicts import CheckResult
 
 if TYPE_CHECKING:
@@ -59,6 +59,7 @@ def probe_contract(h: Harness) -> None:
         ),
     ),
     run_wide=runwide.Contract200Body,
+    cost=Cost(20, 0.5, 1),  # the contract probe: every audit judges its responses
 )
 def check_list_result_bodies(h: Harness, req: Requirement) -> CheckResult:
     probe_contract(h)

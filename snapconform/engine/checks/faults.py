@@ -8,7 +8,7 @@ from snapconform.engine import oracle
 from snapconform.engine.checks.responses import error_type_of
 from snapconform.engine.oracle import FilterSpec
 from snapconform.engine.quotes import OVER_1000_INACCESSIBLE
-from snapconform.engine.registry import Requirement, bindings, page, requirement
+from snapconform.engine.registry import Cost, Requirement, bindings, page, requirement
 from snapconform.engine.verdicts import CheckResult
 
 if TYPE_CHECKING:
@@ -58,6 +58,7 @@ def _fault(h: Harness, error_type: str, status: int) -> CheckResult | str:
             "[503] if the system is unable to communicate with a service to complete the request.",
         ),
     ),
+    cost=Cost(3),
 )
 def check_fault_503(h: Harness, req: Requirement) -> CheckResult:
     outcome = _fault(h, "SERVICE_UNAVAILABLE", 503)
@@ -82,6 +83,7 @@ def check_fault_503(h: Harness, req: Requirement) -> CheckResult:
         ),
     ),
     alternatives=("error-500-type",),
+    cost=Cost(6),
 )
 def check_fault_500(h: Harness, req: Requirement) -> CheckResult:
     done = []

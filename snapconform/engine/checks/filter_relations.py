@@ -28,7 +28,7 @@ from snapconform.engine.quotes import (
     FIELDS_COMBINE_WITH_AND,
     INVALID_PARAMETERS_400,
 )
-from snapconform.engine.registry import Requirement, page, requirement
+from snapconform.engine.registry import Cost, Requirement, page, requirement
 from snapconform.engine.universe import Universe
 from snapconform.engine.verdicts import CheckResult
 from snapconform.strategies.cases import (
@@ -61,6 +61,7 @@ VIOLATION = {
         page(11, "Identifiers of operations. Tasks created by these operations match the filter"),
         FIELDS_COMBINE_WITH_AND,
     ),
+    cost=Cost(40, 1.5, 1),
 )
 def check_or_within_and_across(h: Harness, req: Requirement) -> CheckResult:
     tally = Tally()
@@ -135,6 +136,7 @@ def check_or_within_and_across(h: Harness, req: Requirement) -> CheckResult:
     feature="filter semantics",
     sources=(FIELDS_ARE_SETS, INVALID_PARAMETERS_400),
     alternatives=("repeated-values",),
+    cost=Cost(16, 1.0, 1),
 )
 def check_order_and_repeats(h: Harness, req: Requirement) -> CheckResult:
     tally = Tally()
@@ -245,6 +247,7 @@ def check_order_and_repeats(h: Harness, req: Requirement) -> CheckResult:
     level="MUST",
     feature="filter semantics",
     sources=(AT_MOST_1000_VISIBLE,),
+    cost=Cost(30, 1.0, 1),
 )
 def check_repeatable(h: Harness, req: Requirement) -> CheckResult:
     tally = Tally()

@@ -33,7 +33,7 @@ from snapconform.engine.quotes import (
     INVALID_PARAMETERS_400,
     OVER_1000_INACCESSIBLE,
 )
-from snapconform.engine.registry import Requirement, bindings, page, requirement
+from snapconform.engine.registry import Cost, Requirement, bindings, page, requirement
 from snapconform.engine.universe import Universe, over_cap
 from snapconform.engine.verdicts import CheckResult, Violation
 from snapconform.strategies.cases import InvalidStatus, invalid_statuses, unknown_identifier_filters
@@ -66,6 +66,11 @@ if TYPE_CHECKING:
         ),
     ),
     alternatives=("users-case",),
+    cost={
+        "controlled": Cost(80, 1.5, 1),
+        "declared": Cost(60, 0.5, 1),
+        "observed": Cost(60, 0.5, 1),
+    },
 )
 def check_exact_encoded_values(h: Harness, req: Requirement) -> CheckResult:
     tally = Tally()
@@ -150,6 +155,7 @@ def check_exact_encoded_values(h: Harness, req: Requirement) -> CheckResult:
     feature="filter semantics",
     sources=(INVALID_PARAMETERS_400, OVER_1000_INACCESSIBLE),
     alternatives=("unknown-identifiers",),
+    cost=Cost(12, 0.6, 2),
 )
 def check_unknown_identifiers(h: Harness, req: Requirement) -> CheckResult:
     tally = Tally()
@@ -217,6 +223,7 @@ def check_unknown_identifiers(h: Harness, req: Requirement) -> CheckResult:
         INVALID_PARAMETERS_400,
     ),
     alternatives=("unknown-status",),
+    cost=Cost(4, 0.3, 2),
 )
 def check_invalid_status(h: Harness, req: Requirement) -> CheckResult:
     tally = Tally()

@@ -28,7 +28,7 @@ from snapconform.engine.quotes import (
     FIELDS_COMBINE_WITH_AND,
     TASKS_OR_SERVICES_REQUIRED,
 )
-from snapconform.engine.registry import Requirement, bindings, page, requirement
+from snapconform.engine.registry import Cost, Requirement, bindings, page, requirement
 from snapconform.engine.universe import Universe, over_cap
 from snapconform.engine.verdicts import CheckResult
 
@@ -51,6 +51,7 @@ if TYPE_CHECKING:
         TASKS_OR_SERVICES_REQUIRED,
     ),
     alternatives=("filter-without-tasks-or-services",),
+    cost=Cost(6, 0.3, 1),
 )
 def check_empty_filter_returns_all(h: Harness, req: Requirement) -> CheckResult:
     spec = FilterSpec()
@@ -112,6 +113,7 @@ def check_empty_filter_returns_all(h: Harness, req: Requirement) -> CheckResult:
     feature="filter semantics",
     sources=(AT_MOST_1000_VISIBLE, FIELDS_COMBINE_WITH_AND),
     alternatives=("users-case",),
+    cost=Cost(80, 3.0, 1),
 )
 def check_filter_soundness(h: Harness, req: Requirement) -> CheckResult:
     tally = Tally()
@@ -160,6 +162,7 @@ def check_filter_soundness(h: Harness, req: Requirement) -> CheckResult:
     feature="filter semantics",
     sources=(AT_MOST_1000_VISIBLE,),
     alternatives=("filter-without-tasks-or-services", "repeated-values"),
+    cost=Cost(70, 3.0, 1),
 )
 def check_filter_completeness(h: Harness, req: Requirement) -> CheckResult:
     tally = Tally()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from snapconform.engine.quotes import INVALID_PARAMETERS_400
-from snapconform.engine.registry import Requirement, bindings, requirement
+from snapconform.engine.registry import Cost, Requirement, bindings, requirement
 from snapconform.engine.verdicts import CheckResult
 
 if TYPE_CHECKING:
@@ -31,6 +31,7 @@ if TYPE_CHECKING:
         "unknown-status",
         "unknown-identifiers",
     ),
+    cost=Cost(25, 1.0),
 )
 def check_fuzzing(h: Harness, req: Requirement) -> CheckResult:
     """Hook: ``snapconform.engine.fuzzing.fuzz_target`` (schemathesis) through the run's Target."""

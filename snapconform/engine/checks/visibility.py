@@ -17,7 +17,7 @@ from snapconform.engine.checks.judging import list_or_fail
 from snapconform.engine.checks.responses import is_list, is_too_many, listed_ids
 from snapconform.engine.oracle import CAP, FilterSpec
 from snapconform.engine.quotes import AT_MOST_1000_VISIBLE
-from snapconform.engine.registry import Requirement, requirement
+from snapconform.engine.registry import Cost, Requirement, requirement
 from snapconform.engine.universe import ControlledSource, Universe, over_cap
 from snapconform.engine.verdicts import CheckResult
 from snapconform.strategies.filters import Vocabulary
@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     feature="auth",
     sources=(AT_MOST_1000_VISIBLE,),
     alternatives=("cap-counts",),
+    cost={"controlled": Cost(26, 1.0, 2), "declared": Cost(40)},
 )
 def check_visibility(h: Harness, req: Requirement) -> CheckResult:
     if h.mode not in req.modes:
