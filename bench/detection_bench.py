@@ -215,10 +215,11 @@ def plot(document: dict[str, Any], path: Path = FIGURE) -> None:
     markers = {"schemathesis": "s", "observed": "o", "controlled": "^"}
     mutants = 0
     for tool, rows in table.items():
-        xs, ys, lo, hi, fps = [], [], [], [], []
-        for row in rows.values():
+        xs, ys, lo, hi, fps, refused = [], [], [], [], [], []
+        for budget, row in rows.items():
             requests = statistics.median(row["requests_per_run"])
             if requests == 0:  # refused budget: no request sent, no point
+                refused.append(str(budget))
                 continue
             mutants = max(mutants, row["mutants"])
             caught_counts = row["caught"]
@@ -230,9 +231,8 @@ def plot(document: dict[str, Any], path: Path = FIGURE) -> None:
             fps.append(any(row["false_positive"]))
         if not xs:
             continue
-        ax.errorbar(
-            xs, ys, yerr=[lo, hi], marker=markers.get(tool, "o"), capsize=3, label=LABELS[tool]
-        )
+        label = LABELS[tool] + (f" (budget {', '.join(refused)} refused)" if refused else "")
+        ax.errorbar(xs, ys, yerr=[lo, hi], marker=markers.get(tool, "o"), capsize=3, label=label)
         for x, y, fp in zip(xs, ys, fps, strict=True):
             if fp:
                 ax.annotate(
@@ -272,7 +272,12 @@ def markdown(document: dict[str, Any]) -> list[str]:
         f" the faithful server, requests ~ {document['calibration']['intercept']:.0f} +"
         f" {document['calibration']['slope']:.2f} x E):"
         f" {settings['schemathesis_examples']}. Load average before/after:"
-        f" {document['load_before']} / {document['load_after']}.",
+        f" {document['load_before']} / {document['load_after']}."
+        + (
+            f" Lines added by later `detection_bench.py` runs: {settings['appended']}."
+            if settings.get("appended")
+            else ""
+        ),
         "",
         "| tool | budget | requests sent per run | mutants caught | strictly caught"
         " (declared requirement) | faithful flagged (false positive) | refused runs"
@@ -343,6 +348,10 @@ def main(argv: list[str] | None = None) -> int:
             )
             if not same:
                 parser.error("--append needs the same --mutants, --budgets and --repeats")
+            document["settings"]["appended"] = [
+                *previous["settings"].get("appended", []),
+                f"--tools {','.join(tools)} --append",
+            ]
             kept = [r for r in previous["runs"] if r["tool"] not in tools]
             document["runs"] = kept
             document["load_before"] = previous["load_before"]
