@@ -129,8 +129,6 @@ def test_the_catalogue_is_the_registry_in_documented_order() -> None:
 
 #: A requirement id typed as a string (a key, not a mention in prose): a feature prefix, words.
 _ID = re.compile(r"(?:CONTRACT|FILTER|CAP|AUTH|FAULT|FUZZ)-[A-Z0-9]+(?:-[A-Z0-9]+)*")
-#: Modules that still key run-wide judging by id (issue 14 item 2 moves them to the registry).
-_NOT_YET = {"audit.py", "fuzzing.py"}
 
 
 def _string_constants(tree: ast.AST) -> list[ast.Constant]:
@@ -169,8 +167,6 @@ def test_no_requirement_id_is_typed_outside_its_declaration() -> None:
     declared = {r.id: 0 for r in CATALOGUE}
     stray = []
     for path in sorted(engine.rglob("*.py")):
-        if path.relative_to(engine).as_posix() in _NOT_YET:
-            continue
         tree = ast.parse(path.read_text(encoding="utf-8"))
         declarations = _declared_ids(tree)
         for node in _string_constants(tree):
