@@ -19,8 +19,7 @@ from hypothesis import strategies as st
 
 from snapconform.strategies.contract_data import info_required, statuses, union_cases, union_fields
 from snapconform.strategies.values import OPERATION_NAMES, SERVICE_NAMES, identifiers, user_names
-
-SYSTEM_READ = "System.Read"
+from snapconform.wire import SYSTEM_READ
 
 
 @dataclass(frozen=True)
