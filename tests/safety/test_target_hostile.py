@@ -213,6 +213,19 @@ def test_a_500_that_vanishes_on_retry_is_still_seen_and_reported_flaky() -> None
     assert any("500 -> 200" in note and "flaky" in note for note in target.notes), target.notes
 
 
+def test_the_documented_resource_inaccessible_500_is_an_answer_not_retried() -> None:
+    # The over-cap error (and an inaccessible task's): retrying it cost a request and a second
+    # for every cap error of a run, and told nothing FILTER-DETERMINISTIC does not.
+    too_many = json_response(
+        "500 Internal Server Error",
+        {"error_type": "RESOURCE_INACCESSIBLE", "messages": [{"id": "x", "default_message": "x"}]},
+        CLOSE,
+    )
+    outcome, target, calls = run_sequence(too_many, OK)
+    assert outcome.response is not None and outcome.response.status == 500
+    assert calls == ["GET"] and target.notes == []
+
+
 def test_a_steady_500_is_retried_once_only() -> None:
     outcome, target, calls = run_sequence(SERVER_ERROR)
     assert outcome.response is not None and outcome.response.status == 500
