@@ -752,6 +752,13 @@ def discover_through_services(
     )
 
 
+def over_cap_when_users_fold(universe: Universe, spec: FilterSpec) -> bool:
+    """Whether the case-insensitive reading of ``users`` (which the sources allow) matches more
+    than CAP visible tasks: the cap error is then a documented answer, whatever ``over_cap`` says
+    of the case-sensitive reading."""
+    return bool(spec.users) and len(universe.allowed(spec)) > CAP
+
+
 def over_cap(universe: Universe, spec: FilterSpec) -> bool | None:
     """Whether more than CAP visible tasks match: True/False when certain, None when not.
 
@@ -783,4 +790,5 @@ __all__ = [
     "discover",
     "discover_through_services",
     "over_cap",
+    "over_cap_when_users_fold",
 ]

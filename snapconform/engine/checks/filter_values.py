@@ -34,7 +34,7 @@ from snapconform.engine.quotes import (
     OVER_1000_INACCESSIBLE,
 )
 from snapconform.engine.registry import Cost, Requirement, bindings, page, requirement
-from snapconform.engine.universe import Universe, over_cap
+from snapconform.engine.universe import Universe, over_cap, over_cap_when_users_fold
 from snapconform.engine.verdicts import CheckResult, Violation
 from snapconform.strategies.cases import InvalidStatus, invalid_statuses, unknown_identifier_filters
 from snapconform.strategies.states import adversarial_pools
@@ -172,6 +172,11 @@ def check_unknown_identifiers(h: Harness, req: Requirement) -> CheckResult:
             tally.judged += 1
             if is_too_many(response) and over_cap(universe, spec) is not False:
                 continue  # the known values may match more than the cap (observed data)
+            if is_too_many(response) and over_cap_when_users_fold(universe, spec):
+                # a user name in another case matches a known user's tasks when users compare
+                # case-insensitively (allowed), and those are over the cap
+                h.choices.record("users-case", "case-insensitive", spec.describe())
+                continue
             if documented_refusal(h, universe, spec, response):
                 continue  # 400, or 500 ResourceInaccessible for an unknown task id (recorded)
             if not is_list(response):
@@ -252,7 +257,7 @@ def check_invalid_status(h: Harness, req: Requirement) -> CheckResult:
                 h.choices.record("unknown-status", "matches-none", spec.describe())
                 return
             what = f"{len(other)} task(s) of another status, e.g. {other[:3]}" if other else outside
-        elif is_too_many(response) and valid_statuses_over_cap(universe, valid):
+        elif is_too_many(response) and valid_statuses_over_cap(h, universe, valid):
             # The documented open-enum reading matches the valid statuses' tasks, and they alone
             # are over the cap: the cap error is that reading's answer, so the case shows nothing.
             tally.uninformative += 1
@@ -283,11 +288,21 @@ def check_invalid_status(h: Harness, req: Requirement) -> CheckResult:
     return finish(h, req, result, shown)
 
 
-def valid_statuses_over_cap(universe: Universe, valid: tuple[str, ...]) -> bool:
-    """Whether the tasks of the ``valid`` statuses alone are over the cap (exact universes only).
+def valid_statuses_over_cap(h: Harness, universe: Universe, valid: tuple[str, ...]) -> bool:
+    """Whether the tasks of the ``valid`` statuses alone are over the cap.
 
-    No valid status means the unknown value alone: every documented reading then lists nothing
-    or refuses, so a cap error there is never allowed.
+    An exact universe counts them. Observed data knows a lower bound only, so the target is
+    asked for the valid statuses alone: its cap error there makes the cap error with the unknown
+    value added the open-enum reading's answer (it matches the same tasks). No valid status
+    means the unknown value alone: every documented reading then lists nothing or refuses, so a
+    cap error there is never allowed.
     """
-    known = universe.known_expected(FilterSpec(status=valid)) if valid else None
-    return known is not None and len(known) > oracle.CAP
+    if not valid:
+        return False
+    spec = FilterSpec(status=valid)
+    known = universe.known_expected(spec)
+    if known is not None:
+        return len(known) > oracle.CAP
+    if over_cap(universe, spec) is True:
+        return True
+    return is_too_many(h.target.list_tasks(spec))

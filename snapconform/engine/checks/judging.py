@@ -21,7 +21,7 @@ from snapconform.engine.target import (
     Response,
     Target,
 )
-from snapconform.engine.universe import Universe, over_cap
+from snapconform.engine.universe import Universe, over_cap, over_cap_when_users_fold
 
 if TYPE_CHECKING:
     from snapconform.engine.harness import Harness
@@ -130,6 +130,9 @@ def list_or_fail(
         return True
     beyond = over_cap(universe, spec)
     if beyond is True and is_too_many(response):
+        return False
+    if is_too_many(response) and over_cap_when_users_fold(universe, spec):
+        h.choices.record("users-case", "case-insensitive", spec.describe())
         return False
     if documented_refusal(h, universe, spec, response):
         return False  # a documented alternative (recorded under variants)
