@@ -216,12 +216,22 @@ def error_type_violation(status: int, body: Any) -> str | None:
 
 
 def message_violations(body: Any) -> list[str]:
-    """An error's message stack must say something: at least one message, none blank."""
+    """An error's message stack holds at least one message (page line 214: "Stack of one or
+    more localizable messages")."""
     if not isinstance(body, Mapping):
         return ["error body is not a JSON object"]
     messages = body.get("messages")
     if not isinstance(messages, list) or not messages:
         return ["messages is missing or empty"]
+    return []
+
+
+def message_text_violations(body: Any) -> list[str]:
+    """Each message of the stack has a non-blank ``id`` and ``default_message``: a reading of
+    ours (the sources type them as strings, not as non-empty ones)."""
+    messages = body.get("messages") if isinstance(body, Mapping) else None
+    if not isinstance(messages, list):
+        return []
     out = []
     for index, message in enumerate(messages):
         if not isinstance(message, Mapping):

@@ -205,6 +205,15 @@ class EmptyMessages(Behaviour):
         return {**super().error_document(error, **extra), "messages": []}
 
 
+class BlankMessageText(Behaviour):
+    """Error messages keep their stack but say nothing: every ``default_message`` is blank."""
+
+    def error_document(self, error: EndpointError, **extra: Any) -> dict[str, Any]:
+        document = super().error_document(error, **extra)
+        messages = [{**m, "default_message": ""} for m in document.get("messages", [])]
+        return {**document, "messages": messages}
+
+
 class WrongInvalidArgumentType(Behaviour):
     """400 bodies say error_type INVALID_REQUEST instead of INVALID_ARGUMENT."""
 
@@ -389,6 +398,12 @@ CONTRACT_MUTANTS: tuple[Mutant, ...] = (
         "error bodies carry an empty messages stack",
         ("CONTRACT-ERROR-MESSAGES", "CONTRACT-ERROR-BODY"),
         EmptyMessages,
+    ),
+    _contract(
+        "contract-blank-message-text",
+        "error messages have a blank default_message",
+        ("CONTRACT-ERROR-MESSAGE-TEXT",),
+        BlankMessageText,
     ),
     _contract(
         "contract-wrong-error-type",

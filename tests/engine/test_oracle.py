@@ -107,9 +107,10 @@ def test_error_checks() -> None:
     assert oracle.error_body_violations(404, {}) == [
         "HTTP 404 is not a documented status of this operation"
     ]
-    assert oracle.message_violations(
-        {"messages": [{"id": "x", "default_message": " ", "args": []}]}
-    )
+    blank = {"messages": [{"id": "x", "default_message": " ", "args": []}]}
+    assert oracle.message_violations(blank) == []  # one or more messages: the MUST holds
+    assert oracle.message_text_violations(blank) == ["$.messages[0].default_message is blank"]
+    assert oracle.message_violations({"messages": []}) == ["messages is missing or empty"]
     assert oracle.cap_outcome(1000) == "list" and oracle.cap_outcome(1001) == "too_many"
     assert oracle.is_json_content_type("application/json; charset=utf-8")
     assert not oracle.is_json_content_type("text/plain")

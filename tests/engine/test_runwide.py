@@ -30,6 +30,7 @@ from snapconform.engine.runwide import (
     ContractDatetimeUtc,
     ContractErrorBody,
     ContractErrorMessages,
+    ContractErrorMessageText,
     ContractErrorType,
     ContractJson,
     ContractStatusConditional,
@@ -96,6 +97,13 @@ CASES: dict[type[RunWideCheck], tuple[Answer, Answer]] = {
     ContractErrorBody: (Answer.json(400, {"error_type": "INVALID_ARGUMENT"}), ERROR_OK),
     ContractErrorType: (Answer.json(403, error("UNAUTHENTICATED")), ERROR_OK),
     ContractErrorMessages: (Answer.json(400, error("INVALID_ARGUMENT", messages=[])), ERROR_OK),
+    ContractErrorMessageText: (
+        Answer.json(
+            400,
+            error("INVALID_ARGUMENT", messages=[{**MESSAGE, "default_message": " "}]),
+        ),
+        ERROR_OK,
+    ),
 }
 
 

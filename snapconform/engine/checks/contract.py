@@ -135,13 +135,35 @@ def check_error_types(h: Harness, req: Requirement) -> CheckResult:
 
 @requirement(
     id="CONTRACT-ERROR-MESSAGES",
-    title="Error messages are non-empty (a stack of one or more messages with text)",
+    title="An error carries a stack of one or more messages",
     level="MUST",
     feature="contract",
     sources=(page(214, "Stack of one or more localizable messages for human error consumers."),),
     run_wide=runwide.ContractErrorMessages,
 )
 def check_error_messages(h: Harness, req: Requirement) -> CheckResult:
+    probe_contract(h)
+    return h.audit.result(req.id, "error response")
+
+
+@requirement(
+    id="CONTRACT-ERROR-MESSAGE-TEXT",
+    title="Each error message has a non-blank id and default_message",
+    level="SHOULD",
+    feature="contract",
+    sources=(
+        bindings(
+            "std_client.LocalizableMessage.id",
+            "Unique identifier of the localizable string or message template.",
+        ),
+        ours(
+            "the sources type id and default_message as strings, not as non-empty ones; a blank"
+            " one identifies nothing and tells the human consumer nothing"
+        ),
+    ),
+    run_wide=runwide.ContractErrorMessageText,
+)
+def check_error_message_text(h: Harness, req: Requirement) -> CheckResult:
     probe_contract(h)
     return h.audit.result(req.id, "error response")
 

@@ -64,10 +64,17 @@ class ContractErrorType(ErrorCheck):
 
 
 class ContractErrorMessages(ErrorCheck):
-    """CONTRACT-ERROR-MESSAGES: an error carries at least one message, none of them blank."""
+    """CONTRACT-ERROR-MESSAGES: an error carries at least one message."""
 
     def problems(self, exchange: Exchange) -> list[str]:
         return oracle.message_violations(exchange.body)
+
+
+class ContractErrorMessageText(ErrorCheck):
+    """CONTRACT-ERROR-MESSAGE-TEXT: each message has a non-blank id and default message."""
+
+    def problems(self, exchange: Exchange) -> list[str]:
+        return oracle.message_text_violations(exchange.body)
 
 
 class ContractJson(RunWideCheck):
@@ -213,5 +220,6 @@ RUN_WIDE_CHECKS: tuple[type[RunWideCheck], ...] = (
     ContractBindings,
     ContractErrorBody,
     ContractErrorType,
+    ContractErrorMessageText,
     ContractErrorMessages,
 )
