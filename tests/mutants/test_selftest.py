@@ -267,6 +267,9 @@ DEFAULT_SETTINGS_REGRESSIONS = [
     # an unknown status matching nothing, next to valid statuses matching over the cap in
     # observed data (a lower bound): the cap error was taken for a wrong answer
     Cell(selftest.variant_subject("unknown-status-matches-none"), "observed", 0),
+    # repeated values refused with 400, while the same values without the repeat match over
+    # the cap (the cap error): the refusal was taken for a different answer to the same values
+    Cell(selftest.variant_subject("refuses-repeated-values"), "declared", 0),
 ]
 
 
