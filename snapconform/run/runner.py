@@ -50,6 +50,11 @@ EXIT_INTERRUPTED = 130
 INTERRUPTED = "interrupted"
 #: How long an interrupted suite may take to tear down (delete its sessions) before it is killed.
 INTERRUPT_GRACE_SECONDS = 30.0
+#: A child still running this long after the forwarded SIGINT gets one more: a library that
+#: swallowed the first (a fuzzing or property engine stopping "gracefully") would otherwise run
+#: on until the grace period ends and be terminated before its sessions are deleted. The
+#: child's cleanup defers SIGINT, so the second one cannot cut it short.
+INTERRUPT_RESEND_SECONDS = 10.0
 #: Requests per second against a non-loopback target when --rate-limit is not given: what a
 #: shared staging vCenter tolerates next to its real users (a default run then takes minutes).
 REMOTE_RATE_LIMIT = 5.0
@@ -395,6 +400,7 @@ def run_suite(
     log: TextIO,
     *,
     grace: float = INTERRUPT_GRACE_SECONDS,
+    resend: float = INTERRUPT_RESEND_SECONDS,
 ) -> tuple[int, bool]:
     """Run the pytest child to its end: ``(exit status, whether it was interrupted)``.
 
@@ -408,13 +414,19 @@ def run_suite(
         command, env=env, stdout=log, stderr=subprocess.STDOUT, process_group=0
     )
     stop = _ForwardInterrupt(process)
+    resent = False
     with stop.installed():
         while True:
             try:
                 return process.wait(timeout=0.2), stop.received is not None
             except subprocess.TimeoutExpired:
                 pass
-            if stop.received is not None and time.monotonic() - stop.received > grace:
+            waited = time.monotonic() - stop.received if stop.received is not None else 0.0
+            if stop.received is not None and not resent and waited > resend:
+                resent = True
+                with suppress(ProcessLookupError):
+                    process.send_signal(signal.SIGINT)
+            if stop.received is not None and waited > grace:
                 process.terminate()
                 try:
                     process.wait(timeout=5)

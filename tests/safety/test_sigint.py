@@ -84,6 +84,42 @@ print(code, interrupted, flush=True)
 """
 
 
+SWALLOWS_ONE = (
+    "import signal, sys, time\n"
+    "seen = []\n"
+    "def handler(signum, frame):\n"
+    "    seen.append(signum)\n"
+    "    if len(seen) >= 2:\n"
+    "        sys.exit(7)\n"
+    "signal.signal(signal.SIGINT, handler)\n"
+    "time.sleep(120)\n"
+)
+RUN_SWALLOWING_SUITE = f"""
+import sys
+from snapconform.run.runner import run_suite
+print("ready", flush=True)
+code, interrupted = run_suite([sys.executable, "-c", {SWALLOWS_ONE!r}], {{}}, sys.stderr,
+                              grace=60.0, resend=0.5)
+print(code, interrupted, flush=True)
+"""
+
+
+def test_a_child_that_swallowed_the_first_sigint_gets_a_second_before_the_grace_ends() -> None:
+    # A library in the child that catches KeyboardInterrupt once would keep the run going until
+    # the grace period ends and the child is terminated with its sessions still open (seen
+    # under load: 1 session left). The second SIGINT ends it on its own terms (exit 7 here,
+    # not -SIGTERM), long before a 60 s grace.
+    process = subprocess.Popen(
+        [sys.executable, "-c", RUN_SWALLOWING_SUITE], stdout=subprocess.PIPE, text=True
+    )
+    assert process.stdout is not None and process.stdout.readline().strip() == "ready"
+    time.sleep(0.5)
+    process.send_signal(signal.SIGINT)
+    out, _ = process.communicate(timeout=50)
+    code, interrupted = out.split()
+    assert interrupted == "True" and int(code) == 7
+
+
 def test_a_child_that_ignores_sigint_is_terminated_after_the_grace_period() -> None:
     process = subprocess.Popen([sys.executable, "-c", RUN_SUITE], stdout=subprocess.PIPE, text=True)
     assert process.stdout is not None and process.stdout.readline().strip() == "ready"
