@@ -1,3 +1,5 @@
 """snapconform: contract testing and fuzzing for GET /api/snapservice/tasks."""
 
-__version__ = "0.1.0"
+from snapconform._version import __version__
+
+__all__ = ["__version__"]

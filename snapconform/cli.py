@@ -79,7 +79,7 @@ def build_parser() -> tuple[ArgumentParser, dict[str, ArgumentParser]]:
         epilog="Start with `snapconform serve` (a reference server) and `snapconform run` "
         "(check a server). `snapconform COMMAND --help` lists a command's options.",
     )
-    from snapconform import __version__
+    from snapconform._version import __version__
 
     parser.add_argument("--version", action="version", version=f"snapconform {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)

@@ -33,7 +33,7 @@ def verdict(result: DiffResult) -> str:
 
 
 def to_document(result: DiffResult) -> dict[str, Any]:
-    from snapconform import __version__
+    from snapconform._version import __version__
 
     by_aspect = Counter(f.difference.aspect for f in result.confirmed)
     uncertain_by_aspect = Counter(f.difference.aspect for f in result.uncertain)

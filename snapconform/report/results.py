@@ -181,7 +181,7 @@ class RunEnvironment:
 
     @classmethod
     def from_summary(cls, summary: Mapping[str, Any]) -> RunEnvironment:
-        from snapconform import __version__
+        from snapconform._version import __version__
 
         return cls(
             target=str(summary.get("target", "")),

@@ -296,7 +296,7 @@ def not_checked_lines(summary: Summary) -> list[str]:
 
 def certificate_lines(summary: Summary) -> list[str]:
     """The certificate for a mock server: what was checked, how, when, with which result."""
-    from snapconform import __version__
+    from snapconform._version import __version__
 
     doc = summary.document
     counts = summary.counts()
