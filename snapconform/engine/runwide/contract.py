@@ -4,13 +4,12 @@ with ``@requirement(..., run_wide=...)``): the contract of every body, and never
 
 from __future__ import annotations
 
-import hashlib
-import json
-from collections.abc import Mapping
+from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from snapconform.engine import oracle
+from snapconform.engine.bindings_shape import canonical_json, decode_shape
 from snapconform.engine.runwide.base import (
     Decoder,
     ErrorCheck,
@@ -140,30 +139,28 @@ class ContractDatetimeUtc(ListCheck):
         return oracle.non_utc_datetimes(exchange.examined_body)[:5]
 
 
-def _canonical(value: Any) -> str:
-    """One JSON text per value: the bytes the bindings decode and the cache key both come from."""
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)
-
-
 @dataclass
 class BindingsVerdicts:
-    """CONTRACT-BINDINGS for a ListResult, decoding each distinct item once per run.
+    """CONTRACT-BINDINGS for a ListResult, decoding one item per decode shape per run.
 
-    The envelope (the body without its items) and every item are decoded on their own and
-    their verdicts cached by a hash of their canonical JSON, so a task that comes back in later
-    responses is not decoded again. When anything fails, the whole body is decoded as the
-    bindings would decode it, so the reported problem is exactly the whole-body decode's.
+    The envelope (the body without its items) and every item are judged on their own, and
+    their verdicts cached by their decode shape (``bindings_shape``: the value with free text
+    and 64-bit integers replaced by their kind, everything the verdict depends on kept), so a
+    task that comes back later, or differs from one already decoded only in its text, is not
+    decoded again. When anything fails, the whole body is decoded as the bindings would decode
+    it, so the reported problem is exactly the whole-body decode's. ``shape`` must match
+    ``decode``: a stand-in decoder (tests) needs ``exact_shape``.
     """
 
     decode: Decoder = oracle.bindings_decode_error
-    _verdicts: dict[tuple[str, bytes], bool] = field(default_factory=dict)
+    shape: Callable[[Any, str], Hashable] = decode_shape
+    _verdicts: dict[tuple[str, Hashable], bool] = field(default_factory=dict)
 
     def _decodes(self, struct: oracle.BindingsType, value: Any) -> bool:
-        text = _canonical(value)
-        key = (struct, hashlib.blake2b(text.encode()).digest())
+        key = (struct, self.shape(value, struct))
         verdict = self._verdicts.get(key)
         if verdict is None:
-            verdict = self._verdicts[key] = self.decode(text, struct) is None
+            verdict = self._verdicts[key] = self.decode(canonical_json(value), struct) is None
         return verdict
 
     def problem(self, text: str, body: Any) -> str | None:
@@ -193,7 +190,7 @@ class ContractBindings(ListCheck):
 
     def problems(self, exchange: Exchange) -> list[str]:
         body = exchange.examined_body
-        text = _canonical(body) if exchange.scope else exchange.text
+        text = canonical_json(body) if exchange.scope else exchange.text
         problem = self.verdicts.problem(text, body)
         return [problem] if problem else []
 
