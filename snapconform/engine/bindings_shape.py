@@ -17,9 +17,12 @@ on generated and corrupted tasks, that equal shapes never hide a different verdi
 
 from __future__ import annotations
 
+import enum
 import hashlib
 import json
+import re
 from collections.abc import Callable, Hashable
+from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
@@ -29,8 +32,15 @@ Shape = Hashable
 #: Integers the bindings' IntegerType accepts whatever their value (a 64-bit long).
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 
-_STRING, _INTEGER = "<string>", "<integer>"
-_DATETIME_OK = "<date-time>"
+_STRING, _INTEGER, _DATETIME_OK = "<string>", "<integer>", "<date-time>"
+
+#: Date-times the bindings' RFC 3339 parser accepts, every one (a subset of its pattern whose
+#: fields are always in range: days up to 28 exist in every month); checked in C before the
+#: parser is asked, and tested against the parser (tests/engine/test_bindings_shape.py).
+SAFE_DATETIME = re.compile(
+    r"[1-9][0-9]{3}-(?:0[1-9]|1[0-2])-(?:0[1-9]|1[0-9]|2[0-8])"
+    r"T(?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](?:\.[0-9]{1,9})?Z"
+)
 
 
 def canonical_json(value: Any) -> str:
@@ -39,8 +49,28 @@ def canonical_json(value: Any) -> str:
 
 
 def _as_is(value: Any) -> Shape:
-    """A value kept whole (its JSON text, so that lists and objects hash)."""
+    """A value kept whole: a scalar with its type (``True``, ``1`` and ``1.0`` differ), lists
+    and objects as their JSON text (so that they hash)."""
+    if value is None or type(value) in (str, int, float, bool):
+        return ("=", type(value).__name__, value)
     return ("=", canonical_json(value))
+
+
+class _Leaf(enum.Enum):
+    """How a field's value is shaped when its bindings type is one of the text-free kinds."""
+
+    STRING = "string"  # StringType, IdType: any JSON string
+    INTEGER = "integer"  # IntegerType: any JSON integer of 64 bits
+    DATETIME = "datetime"  # DateTimeType: a string the RFC 3339 parser accepts
+    STRINGS = "strings"  # a list of StringType: any list of JSON strings
+    OTHER = "other"  # anything else: shaped by its own function
+
+
+@dataclass(frozen=True)
+class _Field:
+    optional: bool
+    leaf: _Leaf
+    shape: Callable[[Any], Shape]
 
 
 @cache
@@ -51,69 +81,116 @@ def _shaper(struct: str) -> Callable[[Any], Shape]:
     from vmware.vapi.bindings.datetime_helper import DateTimeConverter
 
     def parses(text: str) -> bool:
+        if SAFE_DATETIME.fullmatch(text):
+            return True
         try:
             DateTimeConverter.convert_to_datetime(text)
         except Exception:  # the bindings raise their own error types
             return False
         return True
 
+    def resolved(kind: Any) -> Any:
+        while isinstance(kind, bindings_type.ReferenceType):
+            kind = kind.resolved_type
+        return kind
+
+    def leaf_of(kind: Any) -> _Leaf:
+        kind = resolved(kind)
+        if isinstance(kind, (bindings_type.StringType, bindings_type.IdType)):
+            return _Leaf.STRING
+        if isinstance(kind, bindings_type.IntegerType):
+            return _Leaf.INTEGER
+        if isinstance(kind, bindings_type.DateTimeType):
+            return _Leaf.DATETIME
+        if isinstance(kind, bindings_type.ListType) and isinstance(
+            resolved(kind.element_type), bindings_type.StringType
+        ):
+            return _Leaf.STRINGS
+        return _Leaf.OTHER
+
     def build(kind: Any) -> Callable[[Any], Shape]:
         if isinstance(kind, bindings_type.ReferenceType):
-            return lambda value: build_resolved(kind)(value)
+            # resolved on first use: structures may refer to themselves
+            built: list[Callable[[Any], Shape]] = []
+
+            def referenced(value: Any) -> Shape:
+                if not built:
+                    built.append(build_resolved(resolved(kind)))
+                return built[0](value)
+
+            return referenced
         return build_resolved(kind)
+
+    def field_of(kind: Any) -> _Field:
+        optional = isinstance(kind, bindings_type.OptionalType)
+        inner = kind.element_type if optional else kind
+        return _Field(optional, leaf_of(inner), build(kind))
 
     @cache
     def build_resolved(kind: Any) -> Callable[[Any], Shape]:
-        if isinstance(kind, bindings_type.ReferenceType):
-            kind = kind.resolved_type
-        if isinstance(kind, (bindings_type.StringType, bindings_type.IdType)):
-            return lambda value: _STRING if isinstance(value, str) else _as_is(value)
-        if isinstance(kind, bindings_type.IntegerType):
-            return lambda value: (
-                _INTEGER
-                if type(value) is int and INT64_MIN <= value <= INT64_MAX
-                else _as_is(value)
-            )
-        if isinstance(kind, bindings_type.DateTimeType):
-            return lambda value: (
-                _DATETIME_OK if isinstance(value, str) and parses(value) else _as_is(value)
-            )
+        leaf = leaf_of(kind)
+        if leaf is not _Leaf.OTHER:
+            single = _Field(False, leaf, _as_is)
+            return lambda value: _shape_leaf(single, value, parses)
         if isinstance(kind, bindings_type.OptionalType):
             inner = build(kind.element_type)
             return lambda value: None if value is None else inner(value)
         if isinstance(kind, (bindings_type.ListType, bindings_type.SetType)):
             element = build(kind.element_type)
             return lambda value: (
-                ("[]", *map(element, value)) if isinstance(value, list) else _as_is(value)
+                ("[]", *map(element, value)) if type(value) is list else _as_is(value)
             )
         if isinstance(kind, bindings_type.MapType):
             entry = build(kind.value_type)
             return lambda value: (
-                ("{}", *((key, entry(item)) for key, item in sorted(value.items())))
-                if isinstance(value, dict)
+                ("{}", *((key, entry(item)) for key, item in value.items()))
+                if type(value) is dict
                 else _as_is(value)
             )
         if isinstance(kind, bindings_type.StructType) and not isinstance(
             kind, bindings_type.DynamicStructType
         ):
-            fields = {name: build(kind.get_field(name)) for name in kind.get_field_names()}
+            fields = {name: field_of(kind.get_field(name)) for name in kind.get_field_names()}
 
             def shape_struct(value: Any) -> Shape:
-                if not isinstance(value, dict):
+                if type(value) is not dict:
                     return _as_is(value)
-                return (
-                    "{}",
-                    *(
-                        (key, fields[key](item) if key in fields else _as_is(item))
-                        for key, item in sorted(value.items())
-                    ),
-                )
+                # _shape_leaf inlined for the common kinds: this loop runs ~60 times a task
+                shaped: list[Any] = ["{}"]
+                append = shaped.append
+                for key, item in value.items():
+                    spec = fields.get(key)
+                    if spec is None:
+                        append((key, _as_is(item)))
+                    elif item is None and spec.optional:
+                        append((key, None))
+                    elif spec.leaf is _Leaf.STRING and type(item) is str:
+                        append((key, _STRING))
+                    else:
+                        append((key, _shape_leaf(spec, item, parses)))
+                return tuple(shaped)
 
             return shape_struct
         # enums, booleans, doubles, opaque values, errors, dynamic structures: kept whole
         return _as_is
 
     return build(getattr(Tasks, struct).get_binding_type())
+
+
+def _shape_leaf(spec: _Field, item: Any, parses: Callable[[str], bool]) -> Shape:
+    """``item`` shaped by its field's kind; kept whole when its JSON type does not fit."""
+    leaf = spec.leaf
+    if leaf is _Leaf.STRING:
+        return _STRING if type(item) is str else _as_is(item)
+    if leaf is _Leaf.INTEGER:
+        return _INTEGER if type(item) is int and INT64_MIN <= item <= INT64_MAX else _as_is(item)
+    if leaf is _Leaf.DATETIME:
+        return _DATETIME_OK if type(item) is str and parses(item) else _as_is(item)
+    if leaf is _Leaf.STRINGS:
+        if type(item) is list and all(type(element) is str for element in item):
+            return ("[s]", len(item))
+        return _as_is(item)
+    return spec.shape(item)
 
 
 def decode_shape(value: Any, struct: str) -> Shape:
