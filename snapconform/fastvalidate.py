@@ -57,26 +57,28 @@ def has_integral_float(instance: Any) -> bool:
     (``integer`` is a Python int only) may disagree. Iterative: deep bodies cannot overflow.
     """
     stack = [instance]
-    pop, extend = stack.pop, stack.extend
+    pop, push = stack.pop, stack.append
     while stack:
         node = pop()
         kind = type(node)  # exact types first: what json.loads builds, twice as fast
-        if kind is dict:
-            extend(node.values())
-        elif kind is list:
-            extend(node)
-        elif kind is float:
+        if kind is dict or kind is list:
+            # scalars are judged here, not pushed: most of a body is strings
+            for value in node.values() if kind is dict else node:
+                kind = type(value)
+                if kind is float:
+                    if value.is_integer():
+                        return True
+                elif kind not in _JSON_SCALARS:
+                    push(value)
+        elif kind is float or isinstance(node, float):
             if node.is_integer():
                 return True
         elif kind in _JSON_SCALARS:
             continue
-        elif isinstance(node, float):
-            if node.is_integer():
-                return True
         elif isinstance(node, Mapping):
-            extend(node.values())
+            stack.extend(node.values())
         elif isinstance(node, list | tuple):
-            extend(node)
+            stack.extend(node)
     return False
 
 
