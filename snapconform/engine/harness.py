@@ -710,24 +710,16 @@ class Harness:
             return _failure(violations[-1], f"seed {self.seed}; shrinking stopped at its budget")
         except Violation as violation:
             return _failure(violation, f"seed {self.seed}; minimal example after shrinking")
-        except BudgetExhausted as exc:
-            if violations:
-                return _failure(violations[-1], f"seed {self.seed}")
-            if isinstance(exc, ShareSpent) and self.marks.enough_examples():
-                # The plan's share ends exploration after the minimum: the check stands on the
-                # examples it ran (a check cut short before its minimum is not checked).
-                self.marks.share_ended = True
-                return None
-            return CheckResult.not_checked(
-                budget_reason(exc), f"{exc}: not enough requests left to check this"
-            )
-        except TargetError as exc:
-            return CheckResult.failed(
-                f"the target failed while checking: {self.redactor(str(exc))}"
-            )
+        except TargetError as exc:  # BudgetExhausted included
+            return self._stopped_by(exc, violations)
         except Flaky as exc:
             if violations:
                 return _failure(violations[-1], f"seed {self.seed}; shrinking stopped early")
+            if problems:
+                # Once the budget or the target stopped the exploration, every later call
+                # raises that problem again, also when Hypothesis replays an example that
+                # passed before; Hypothesis calls that flaky. The stop is what happened.
+                return self._stopped_by(problems[0], violations)
             return CheckResult.failed(
                 f"the outcome was not reproducible (flaky): {self.redactor(str(exc))[:300]}"
             )
@@ -736,6 +728,21 @@ class Harness:
         if violations:  # every later attempt "passed" because the shrink budget ran out
             return _failure(violations[-1], f"seed {self.seed}; shrinking stopped early")
         return None
+
+    def _stopped_by(self, exc: BaseException, violations: list[Violation]) -> CheckResult | None:
+        """The outcome of an exploration that the budget or the target stopped with ``exc``."""
+        if violations:
+            return _failure(violations[-1], f"seed {self.seed}")
+        if isinstance(exc, BudgetExhausted):
+            if isinstance(exc, ShareSpent) and self.marks.enough_examples():
+                # The plan's share ends exploration after the minimum: the check stands on the
+                # examples it ran (a check cut short before its minimum is not checked).
+                self.marks.share_ended = True
+                return None
+            return CheckResult.not_checked(
+                budget_reason(exc), f"{exc}: not enough requests left to check this"
+            )
+        return CheckResult.failed(f"the target failed while checking: {self.redactor(str(exc))}")
 
     def draw(self, strategy: st.SearchStrategy[T]) -> T:
         """One example of ``strategy``, reproducible from the run's seed."""
