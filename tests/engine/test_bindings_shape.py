@@ -17,7 +17,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from snapconform.engine import oracle
-from snapconform.engine.bindings_shape import decode_shape
+from snapconform.engine.bindings_shape import SAFE_DATETIME, decode_shape
 from snapconform.engine.runwide import BindingsVerdicts
 from snapconform.server.defaults import generate_tasks
 
@@ -145,3 +145,11 @@ def test_free_text_and_integers_share_a_shape_and_enums_do_not() -> None:
     assert decode_shape(as_float, "ListItem") != decode_shape(task, "ListItem")
     bad_time = _replace(task, ("info", "start_time"), "2026-13-08T12:00:00Z")
     assert decode_shape(bad_time, "ListItem") != decode_shape(task, "ListItem")
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.from_regex(SAFE_DATETIME, fullmatch=True))
+def test_every_date_time_taken_without_the_parser_is_one_the_parser_accepts(text: str) -> None:
+    from vmware.vapi.bindings.datetime_helper import DateTimeConverter
+
+    DateTimeConverter.convert_to_datetime(text)  # raises for a date-time it rejects
