@@ -268,7 +268,9 @@ def main(argv: list[str] | None = None) -> int:
     from snapconform.contracts import default_contracts
     from snapconform.fastvalidate import validate_fast
 
-    invalid_ms = summary(time_ms(lambda: validate_fast(default_contracts(), "ListResult", invalid), 5))
+    invalid_ms = summary(
+        time_ms(lambda: validate_fast(default_contracts(), "ListResult", invalid), 5)
+    )
     part_calls = oracle_parts(body, text)
     part_cpu = interleaved_ms(part_calls, args.repeats, clock=CPU)
     parts = {
