@@ -71,6 +71,14 @@ class _StopShrinking(BaseException):
     """Ends Hypothesis' shrinking early (a BaseException, so Hypothesis does not catch it)."""
 
 
+class _Stopped(BaseException):
+    """Ends an exploration that the budget or the target stopped, at once.
+
+    A BaseException, so Hypothesis neither shrinks it (a stop is not a failure: shrinking it
+    drew example after example, each raising the stop again, for nothing) nor replays it.
+    """
+
+
 def budget_reason(exc: BudgetExhausted) -> Literal["budget", "time"]:
     """The not-checked reason a refusal gives: ``time`` for the time box, else ``budget``."""
     return "time" if isinstance(exc, TimeBoxExpired) else "budget"
@@ -682,7 +690,7 @@ class Harness:
         def run(example: T) -> None:
             nonlocal shrink_calls
             if problems:
-                raise problems[0]
+                raise _Stopped
             if violations:
                 # Shrinking against a live server costs requests: after a bounded number of
                 # attempts, stop trying (the smallest real failure so far is reported).
@@ -699,9 +707,9 @@ class Harness:
                     shrink_deadline[0] = time.monotonic() + SHRINK_SECONDS
                 violations.append(violation)
                 raise
-            except (BudgetExhausted, TargetError) as exc:
+            except TargetError as exc:  # BudgetExhausted included
                 problems.append(exc)
-                raise
+                raise _Stopped from exc
 
         shrink_deadline = [0.0]
         try:
@@ -710,16 +718,11 @@ class Harness:
             return _failure(violations[-1], f"seed {self.seed}; shrinking stopped at its budget")
         except Violation as violation:
             return _failure(violation, f"seed {self.seed}; minimal example after shrinking")
-        except TargetError as exc:  # BudgetExhausted included
-            return self._stopped_by(exc, violations)
+        except _Stopped:
+            return self._stopped_by(problems[0], violations)
         except Flaky as exc:
             if violations:
                 return _failure(violations[-1], f"seed {self.seed}; shrinking stopped early")
-            if problems:
-                # Once the budget or the target stopped the exploration, every later call
-                # raises that problem again, also when Hypothesis replays an example that
-                # passed before; Hypothesis calls that flaky. The stop is what happened.
-                return self._stopped_by(problems[0], violations)
             return CheckResult.failed(
                 f"the outcome was not reproducible (flaky): {self.redactor(str(exc))[:300]}"
             )
