@@ -8,11 +8,20 @@ mutant of ``snapconform.mutants``), each tool and each request budget, a FRESH r
 is started on loopback with the same data (the default 1500-task universe, seed 0; a mutant at
 its API version) and the tool runs against it as a user runs it (its CLI in a subprocess):
 
-* ``snapconform (observed)``: ``snapconform run --max-requests B`` with credentials only. It needs
-  no control protocol, so it is the mode that compares fairly with a bare schemathesis run
-  against a mock.
+* ``snapconform (observed)``: the default run with ``--max-requests B``, credentials only. It
+  needs no control protocol, so it is the mode that compares fairly with a bare schemathesis
+  run against a mock.
 * ``snapconform (controlled)``: the same through the mock's control protocol (it pushes its own
   universes: the strongest mode, not available against a real server).
+
+  Both run as ``snapconform selftest --until-caught`` cells (``snapconform.selftest``): each
+  cell is the default run's pytest child on a fresh server (observed: the default 1500-task
+  universe of the seed), and a mutant's run ends once one of the mutant's declared
+  requirements failed. The run is the default one up to that point (same plan, same order),
+  so whether it catches the mutant at budget B is what the whole run gives; only the checks
+  after the detection are left out, which is what makes every mutant at every budget and seed
+  affordable. The faithful server's runs are whole. A mutant a mode cannot observe (selftest's
+  own rule) is not run in that mode: each line says of how many mutants.
 * ``schemathesis``: ``schemathesis run OPENAPI --checks all --continue-on-failure`` (every
   default phase, one worker, HTTP Basic as the administrator, ``--generation-database none``).
   Schemathesis has no request budget: it is bounded by ``--max-examples E``, with E chosen per
@@ -23,6 +32,9 @@ its API version) and the tool runs against it as a user runs it (its CLI in a su
 
 The server counts the requests each tool sent to ``/api/snapservice/*`` (the control protocol of
 controlled mode is set-up, not counted): the x-axis is requests actually sent, not the budget.
+
+Cells run ``--jobs`` at a time (default 2): counts of requests and failures do not depend on
+the load, but the CPU and wall columns do (they are per run, from the same machine).
 
 A mutant is **caught** by a tool at a budget when the tool reports a failure kind (snapconform: a
 failed requirement id; schemathesis: a failure code and title) that the faithful server, run with
@@ -43,19 +55,18 @@ import statistics
 import sys
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 from benchlib import (
     BENCH_DIR,
-    api_version_of,
     counted_server,
     git_commit,
     load,
     machine,
     openapi_file,
     run_schemathesis,
-    run_snapconform,
     server_config,
     spread,
 )
@@ -113,27 +124,62 @@ def examples_for(budget: int, calibration: dict[str, Any]) -> int:
 def one_run(
     tool: str, mutant: str | None, budget: int, seed: int, schema: Path, calibration: Any
 ) -> dict[str, Any]:
-    control = tool == "controlled"
-    with counted_server(server_config(mutant, control=control)) as server:
-        if tool == "schemathesis":
-            run = run_schemathesis(
-                server, schema, seed=seed, max_examples=examples_for(budget, calibration)
-            )
-            run["kinds"] = run["failure_kinds"]
-            run["flagged"] = run["exit_status"] != 0 or bool(run["failure_kinds"])
-        else:
-            run = run_snapconform(
-                server,
-                tool,
-                seed=seed,
-                max_requests=budget,
-                api_version=api_version_of(mutant),
-            )
-            run["kinds"] = run["failed"]
-            run["flagged"] = run["verdict"] == "non-conformant" or bool(run["failed"])
-            run["refused"] = run["exit_status"] == 2
+    """One bare schemathesis run on a fresh server (snapconform's runs: ``snapconform_runs``)."""
+    assert tool == "schemathesis", tool
+    with counted_server(server_config(mutant, control=False)) as server:
+        run = run_schemathesis(
+            server, schema, seed=seed, max_examples=examples_for(budget, calibration)
+        )
+    run["kinds"] = run["failure_kinds"]
+    run["flagged"] = run["exit_status"] != 0 or bool(run["failure_kinds"])
     run["label"] = run.pop("tool")
     return {**run, "tool": tool, "server": mutant or FAITHFUL, "budget": budget, "seed": seed}
+
+
+SNAPCONFORM_MODES = ("observed", "controlled")
+
+
+def snapconform_runs(
+    modes: list[str], mutants: list[str], budget: int, seed: int, jobs: int
+) -> list[dict[str, Any]]:
+    """snapconform's runs at ``budget`` and ``seed``: selftest --until-caught cells."""
+    from snapconform.selftest import run_matrix
+    from snapconform.selftest.cells import SelftestConfig
+
+    config = SelftestConfig(
+        mutants=tuple(mutants),
+        variants=(),
+        modes=tuple(modes),  # type: ignore[arg-type]
+        seed=seed,
+        faithful_seeds=(seed,),
+        max_requests=budget,
+        jobs=jobs,
+        until_caught=True,
+    )
+    runs = []
+    for cell in run_matrix(config):
+        refused = cell.verdict == "error" and "below the minimum" in (cell.reason or "")
+        runs.append(
+            {
+                "tool": cell.mode,
+                "label": f"snapconform selftest --until-caught ({cell.mode})",
+                "server": cell.subject,
+                "budget": budget,
+                "seed": seed,
+                "requests": cell.requests,
+                "kinds": list(cell.failed),
+                "caught_by": list(cell.caught_by),
+                "requests_to_detect": cell.requests_to_detect,
+                "verdict": cell.verdict,
+                "flagged": cell.verdict == "non-conformant" or bool(cell.failed),
+                "refused": refused,
+                "error": None if refused or cell.verdict != "error" else cell.reason,
+                "exit_status": 2 if refused else None,
+                "cpu_seconds": None,
+                "wall_seconds": cell.seconds,
+            }
+        )
+    return runs
 
 
 def caught(run: dict[str, Any], faithful: dict[str, Any] | None) -> bool:
@@ -173,7 +219,8 @@ def analyse(document: dict[str, Any]) -> dict[str, Any]:
                     },
                 )
                 row["requests"].append(run["requests"])
-                row["cpu"].append(run["cpu_seconds"])
+                if run["cpu_seconds"] is not None:
+                    row["cpu"].append(run["cpu_seconds"])
                 row["wall"].append(run["wall_seconds"])
                 row["refused"] += bool(run.get("refused"))
                 if run["server"] == FAITHFUL:
@@ -196,9 +243,17 @@ def analyse(document: dict[str, Any]) -> dict[str, Any]:
                 else None,
                 "false_positive": [per_seed[s]["fp"] for s in seeds],
                 "refused_runs": [per_seed[s]["refused"] for s in seeds],
-                # requests per server run, the median server of each seed
-                "requests_per_run": [statistics.median(per_seed[s]["requests"]) for s in seeds],
-                "cpu_seconds_per_run": [statistics.median(per_seed[s]["cpu"]) for s in seeds],
+                # requests per server run, the median server of each seed; snapconform's
+                # mutant runs end at detection, so its line uses the faithful (whole) run's
+                "requests_per_run": [
+                    faithful[(tool, budget, s)]["requests"]
+                    if tool != "schemathesis" and (tool, budget, s) in faithful
+                    else statistics.median(per_seed[s]["requests"])
+                    for s in seeds
+                ],
+                "cpu_seconds_per_run": [
+                    statistics.median(per_seed[s]["cpu"]) for s in seeds if per_seed[s]["cpu"]
+                ],
                 "wall_seconds_per_run": [statistics.median(per_seed[s]["wall"]) for s in seeds],
             }
     return table
@@ -292,7 +347,7 @@ def markdown(document: dict[str, Any]) -> list[str]:
                 f"| {LABELS[tool]} | {budget} | {spread(row['requests_per_run'])} |"
                 f" {spread(row['caught'])} of {row['mutants']} | {strict} |"
                 f" {fp} of {len(row['false_positive'])} seeds | {sum(row['refused_runs'])} |"
-                f" {spread(row['cpu_seconds_per_run'])} |"
+                f" {spread(row['cpu_seconds_per_run']) if row['cpu_seconds_per_run'] else 'n/a'} |"
             )
     return out
 
@@ -303,6 +358,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeats", type=int, default=3, help="seeds 0..N-1")
     parser.add_argument("--mutants", default="all", help="all, sample, or NAME,NAME")
     parser.add_argument("--tools", default=",".join(TOOLS))
+    parser.add_argument("--jobs", type=int, default=2, help="runs at a time (default 2)")
     parser.add_argument("--plot", action="store_true", help="also draw bench/detection.png")
     parser.add_argument("--plot-only", action="store_true", help="redraw from the JSON file")
     parser.add_argument(
@@ -364,20 +420,34 @@ def main(argv: list[str] | None = None) -> int:
                     "schemathesis_examples"
                 ]
         started = time.monotonic()
+
+        def record(run: dict[str, Any]) -> None:
+            document["runs"].append(run)
+            print(
+                f"[{time.monotonic() - started:7.0f}s] seed {run['seed']} {run['server']:36}"
+                f" {run['tool']:12} budget {run['budget']:5}: {run['requests']:5} requests,"
+                f" exit {run['exit_status']}, kinds {run['kinds'][:4]}",
+                flush=True,
+            )
+            document["load_after"] = load()
+            RESULTS.write_text(json.dumps(document, indent=1) + "\n", "utf-8")
+
+        modes = [t for t in tools if t in SNAPCONFORM_MODES]
         for seed in seeds:
-            for mutant in [None, *mutants]:
-                for tool in tools:
-                    for budget in budgets:
-                        run = one_run(tool, mutant, budget, seed, schema, calibration)
-                        document["runs"].append(run)
-                        print(
-                            f"[{time.monotonic() - started:7.0f}s] seed {seed} {run['server']:36}"
-                            f" {tool:12} budget {budget:5}: {run['requests']:5} requests,"
-                            f" exit {run['exit_status']}, kinds {run['kinds'][:4]}",
-                            flush=True,
-                        )
-                        document["load_after"] = load()
-                        RESULTS.write_text(json.dumps(document, indent=1) + "\n", "utf-8")
+            for budget in budgets:
+                if modes:
+                    for run in snapconform_runs(modes, mutants, budget, seed, args.jobs):
+                        record(run)
+                if "schemathesis" in tools:
+                    with ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
+                        cells = [
+                            pool.submit(
+                                one_run, "schemathesis", mutant, budget, seed, schema, calibration
+                            )
+                            for mutant in [None, *mutants]
+                        ]
+                        for cell in cells:
+                            record(cell.result())
     document["analysis"] = analyse(document)
     document["load_after"] = load()
     document["seconds"] = round(time.monotonic() - started, 1)
