@@ -248,6 +248,8 @@ class Harness:
     marks: FailureMarks = field(default_factory=FailureMarks)
     #: The run's request plan (set by the suite's plugin; None: no shares, only the budget).
     plan: RunPlan | None = None
+    #: Clients of other principals this run opened (``new_target``): closed again by ``close``.
+    other_targets: list[Target] = field(default_factory=list)
     _memo: dict[str, Any] = field(default_factory=dict)
 
     # -- construction --------------------------------------------------------------------------
@@ -472,14 +474,20 @@ class Harness:
         return self.config.unprivileged
 
     def new_target(self) -> Target:
-        """Another client of the same run (another principal): shared budget, redaction, audit."""
-        return RunTarget(
+        """Another client of the same run (another principal): shared budget, redaction, audit.
+
+        Its user closes it (``with``); ``close`` closes it again at the end of the run, so a
+        Ctrl-C that cuts that ``with`` short still leaves none of its sessions behind.
+        """
+        target = RunTarget(
             self.target.settings,
             marks=self.marks,
             stats=self.stats,
             redactor=self.redactor,
             observers=list(self.target.observers),
         )
+        self.other_targets.append(target)
+        return target
 
     def login(self, target: Target, credentials: Credentials) -> None:
         self.redactor.add(credentials.password)
@@ -755,6 +763,10 @@ class Harness:
 
     def close(self) -> None:
         try:
+            for other in self.other_targets:
+                with suppress(TargetError):
+                    other.close()  # a second close finds no session left: nothing is sent
+            self.other_targets.clear()
             self.target.close()
         finally:
             if self.control is not None:

@@ -458,7 +458,7 @@ class SessionLedger:
 
     def close_all(self, delete: Callable[[str], None]) -> None:
         """Delete every open session, with SIGINT deferred so a second Ctrl-C cannot leak one."""
-        with _sigint_deferred():
+        with interrupts_deferred():
             while True:
                 with self._lock:
                     if not self._open:
@@ -483,16 +483,21 @@ class SessionLedger:
 
 
 @contextmanager
-def _sigint_deferred() -> Iterator[None]:
-    """Hold SIGINT during cleanup (main thread only); a deferred Ctrl-C is re-raised after."""
+def interrupts_deferred(*, deliver: bool = True) -> Iterator[None]:
+    """Hold SIGINT back for the block (main thread only); with ``deliver``, a Ctrl-C received
+    meanwhile is delivered after it, else dropped (cleanup of a run that is ending anyway)."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
     received: list[int] = []
-    previous = signal.signal(signal.SIGINT, lambda signum, frame: received.append(signum))
+    previous = signal.getsignal(signal.SIGINT)
+    signal.signal(signal.SIGINT, lambda signum, frame: received.append(signum))
     try:
         yield
     finally:
         signal.signal(signal.SIGINT, previous)
-    if received and previous is signal.default_int_handler:
-        raise KeyboardInterrupt
+        if received and deliver:
+            if callable(previous) and previous is not signal.default_int_handler:
+                previous(signal.SIGINT, None)
+            elif previous is not signal.SIG_IGN:
+                raise KeyboardInterrupt

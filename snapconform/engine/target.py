@@ -14,12 +14,9 @@ from __future__ import annotations
 
 import base64
 import json
-import signal
-import threading
 import time
 import warnings
-from collections.abc import Callable, Iterable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -38,6 +35,7 @@ from snapconform.engine.safety import (
     SessionLedger,
     TargetSafetyError,
     check_redirect,
+    interrupts_deferred,
     parse_json,
     read_body,
     tls_verification,
@@ -559,26 +557,6 @@ def is_documented_500(status: int, content: bytes) -> bool:
     except ValueError:
         return False
     return isinstance(body, dict) and body.get("error_type") == "RESOURCE_INACCESSIBLE"
-
-
-@contextmanager
-def interrupts_deferred() -> Iterator[None]:
-    """Hold SIGINT back for the block and deliver it after (main thread only)."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    received: list[int] = []
-    previous = signal.getsignal(signal.SIGINT)
-    signal.signal(signal.SIGINT, lambda signum, frame: received.append(signum))
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGINT, previous)
-        if received:
-            if callable(previous) and previous is not signal.default_int_handler:
-                previous(signal.SIGINT, None)
-            elif previous is not signal.SIG_IGN:
-                raise KeyboardInterrupt
 
 
 def _tls_hint(error: Exception) -> str:

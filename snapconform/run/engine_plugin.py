@@ -27,7 +27,7 @@ from snapconform.config import API_VERSIONS, Credentials, RunConfig
 from snapconform.engine.harness import Harness, HarnessError, TimeBoxExpired, budget_reason
 from snapconform.engine.plan import DISCOVERY, ERROR_PROBE, RunPlan, run_position
 from snapconform.engine.requirements import CATALOGUE, EPIC, SPEC_URL, Requirement
-from snapconform.engine.target import BudgetExhausted, TargetError
+from snapconform.engine.target import BudgetExhausted, TargetError, interrupts_deferred
 from snapconform.engine.verdicts import CheckResult, outcome_label
 from snapconform.report.allure_steps import attach_check_result, recorded_exchanges
 
@@ -487,18 +487,27 @@ def _message(report: pytest.TestReport) -> str:
     return str(longrepr).strip().splitlines()[-1] if longrepr else "failed"
 
 
+@pytest.hookimpl(tryfirst=True)
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Delete the run's sessions and write its outcomes, before any report is written.
+
+    First among the plugins (a report writer's work is not allowed to delay the logout), and
+    with Ctrl-C held back and dropped: after an interrupt, the runner sends one more SIGINT if
+    the child is still running 10 s later, which must not cut this short and leave a session
+    open, nor stop the report writers that follow (the run is ending either way).
+    """
     holder = session.config.stash.get(HARNESS_KEY, None)
     if holder is None:
         return
-    # The run's figures are those of its checks (what the progress line counted); closing then
-    # deletes the sessions and puts the mock's state back, and says whether it could.
-    document = holder.document()
-    try:
-        holder.close()
-    finally:
-        document["mock_state"] = holder.mock_state
-        holder.write(document)
+    with interrupts_deferred(deliver=False):
+        # The run's figures are those of its checks (what the progress line counted); closing
+        # then deletes the sessions and puts the mock's state back, and says whether it could.
+        document = holder.document()
+        try:
+            holder.close()
+        finally:
+            document["mock_state"] = holder.mock_state
+            holder.write(document)
 
 
 __all__ = ["HarnessHolder", "judge", "run_config_from", "verify"]
