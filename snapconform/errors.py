@@ -38,8 +38,10 @@ and friends keep working)::
     └── SelftestError .......................... bad selftest input
 
 Not errors, so not in the tree: ``snapconform.engine.verdicts.Violation`` and ``Uncertain``
-(how a check reports a failure or an unconfirmed finding) and the reference server's
-``EndpointError`` (an HTTP error answer, rendered as the standard error body).
+(how a check reports a failure or an unconfirmed finding), the reference server's
+``EndpointError`` (an HTTP error answer, rendered as the standard error body), and the
+harness's ``_StopShrinking`` and ``_Stopped`` (BaseExceptions that end a Hypothesis
+exploration; they never leave ``Harness.explore``).
 """
 
 from __future__ import annotations

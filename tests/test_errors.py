@@ -19,7 +19,7 @@ from snapconform.errors import SnapconformError, close_names, did_you_mean
 
 PACKAGE = Path(snapconform.__file__).resolve().parent
 #: Exceptions that are not errors (see the errors module's docstring).
-NOT_ERRORS = {"Violation", "Uncertain", "EndpointError", "_StopShrinking"}
+NOT_ERRORS = {"Violation", "Uncertain", "EndpointError", "_StopShrinking", "_Stopped"}
 
 
 def documented_tree() -> dict[str, str | None]:
