@@ -16,9 +16,12 @@ from __future__ import annotations
 import json
 import os
 import random
+import signal
+import threading
 import time
 from collections.abc import Generator, Iterator
 from pathlib import Path
+from types import FrameType
 from typing import Any
 
 import pytest
@@ -224,6 +227,15 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[HARNESS_KEY] = HarnessHolder(
         run_config_from(config), Path(outcomes) if outcomes else None
     )
+    if outcomes and threading.current_thread() is threading.main_thread():
+        # The runner's child: terminated (the runner's last resort, 30 s after a Ctrl-C it
+        # forwarded), it still unwinds like an interrupt, so its sessions are deleted.
+        signal.signal(signal.SIGTERM, _terminated_as_interrupt)
+
+
+def _terminated_as_interrupt(signum: int, frame: FrameType | None) -> None:
+    """SIGTERM becomes a SIGINT: held back like one while the sessions are being deleted."""
+    os.kill(os.getpid(), signal.SIGINT)
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

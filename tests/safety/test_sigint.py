@@ -70,7 +70,15 @@ def test_sigint_mid_run_deletes_every_created_session(tmp_path: Path) -> None:
     # Not every POST creates a session (AUTH-WRONG-PASSWORD's are refused with 401): the server's
     # own count of live sessions is the measure, after a run that did log in and out.
     assert calls.count(("POST", SESSIONS_PATH)) >= 1 and calls.count(("DELETE", SESSIONS_PATH)) >= 1
-    assert left == 0
+    assert left == 0, _diagnosis(tmp_path, calls)
+
+
+def _diagnosis(report_dir: Path, calls: list[tuple[str, str]]) -> str:
+    """What a leaked session needs to be explained: the session calls and the child's log."""
+    log = report_dir / "pytest.log"
+    tail = log.read_text(encoding="utf-8", errors="replace")[-3000:] if log.exists() else "none"
+    sessions = [(n, call) for n, call in enumerate(calls) if call[1] == SESSIONS_PATH]
+    return f"session calls (index, call) of {len(calls)}: {sessions}\nchild log tail:\n{tail}"
 
 
 STUBBORN_CHILD = "import signal, time; signal.signal(signal.SIGINT, signal.SIG_IGN); time.sleep(60)"
