@@ -289,6 +289,10 @@ def scope_notes() -> list[str]:
     return ["**Scope.** " + " ".join(notes), ""]
 
 
+def _seconds(value: float | None) -> str:
+    return "not recorded" if value is None else f"{value} s"
+
+
 def write_report(runs: dict[str, Any]) -> None:
     host = machine()
     lines = [
@@ -307,7 +311,7 @@ def write_report(runs: dict[str, Any]) -> None:
     ]
     if runs.get("scripts"):
         lines += [
-            f"Last `run_all.py` invocation: `{runs['command']}` ({runs['seconds']} s).",
+            f"Last `run_all.py` invocation: `{runs['command']}` ({_seconds(runs['seconds'])}).",
             "",
             "| script | arguments | exit | seconds | load before | load after |",
             "|---|---|---:|---:|---|---|",
@@ -315,7 +319,7 @@ def write_report(runs: dict[str, Any]) -> None:
         for run in runs["scripts"].values():
             lines.append(
                 f"| {run['script']} | `{run['arguments']}` | {run['exit_code']} |"
-                f" {run['seconds']} | {run['load_before']} | {run['load_after']} |"
+                f" {_seconds(run['seconds'])} | {run['load_before']} | {run['load_after']} |"
             )
         lines.append("")
     lines += scope_notes()
