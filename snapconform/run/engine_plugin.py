@@ -228,8 +228,12 @@ def pytest_configure(config: pytest.Config) -> None:
         run_config_from(config), Path(outcomes) if outcomes else None
     )
     if outcomes and threading.current_thread() is threading.main_thread():
-        # The runner's child: terminated (the runner's last resort, 30 s after a Ctrl-C it
-        # forwarded), it still unwinds like an interrupt, so its sessions are deleted.
+        # The runner's child. The runner stops it with SIGINT, so SIGINT must interrupt it
+        # even when it was started ignored (a command run with `&` from a script, a CI job
+        # runner: ignored signals stay ignored across exec, and the child then ran on, past
+        # the interrupt, until it was killed with its sessions open). Terminated (the runner's
+        # last resort, 30 s after a Ctrl-C it forwarded), it still unwinds like an interrupt.
+        signal.signal(signal.SIGINT, signal.default_int_handler)
         signal.signal(signal.SIGTERM, _terminated_as_interrupt)
 
 

@@ -21,7 +21,20 @@ from tests.safety.hostile import SESSIONS_PATH, TASKS_PATH, RecordingProxy
 pytestmark = pytest.mark.slow
 
 
-def test_sigint_mid_run_deletes_every_created_session(tmp_path: Path) -> None:
+def _ignore_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+@pytest.mark.parametrize(
+    "started",
+    [
+        "with SIGINT handled",
+        # a command started with `&` from a script, or by some CI job runners: the run and its
+        # child inherit SIGINT ignored (the CI failure: the child ran on and was killed)
+        "with SIGINT ignored",
+    ],
+)
+def test_sigint_mid_run_deletes_every_created_session(tmp_path: Path, started: str) -> None:
     with (
         serve_in_thread(ServerConfig(api_version="9.0")) as server,
         RecordingProxy(server.base_url) as proxy,
@@ -42,6 +55,7 @@ def test_sigint_mid_run_deletes_every_created_session(tmp_path: Path) -> None:
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
+            preexec_fn=_ignore_sigint if started == "with SIGINT ignored" else None,
         )
 
         # Synchronise on the run's work, not on time (a loaded machine is slow): a session
