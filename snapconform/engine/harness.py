@@ -697,8 +697,6 @@ class Harness:
         @given(strategy)
         def run(example: T) -> None:
             nonlocal shrink_calls
-            if problems:
-                raise _Stopped
             if violations:
                 # Shrinking against a live server costs requests: after a bounded number of
                 # attempts, stop trying (the smallest real failure so far is reported).
