@@ -30,7 +30,8 @@ from snapconform.config import API_VERSIONS, Credentials, RunConfig
 from snapconform.engine.harness import Harness, HarnessError, TimeBoxExpired, budget_reason
 from snapconform.engine.plan import DISCOVERY, ERROR_PROBE, RunPlan, run_position
 from snapconform.engine.requirements import CATALOGUE, EPIC, SPEC_URL, Requirement
-from snapconform.engine.target import BudgetExhausted, TargetError, interrupts_deferred
+from snapconform.engine.safety import interrupts_deferred
+from snapconform.engine.target import BudgetExhausted, TargetError
 from snapconform.engine.verdicts import CheckResult, outcome_label
 from snapconform.report.allure_steps import attach_check_result, recorded_exchanges
 
