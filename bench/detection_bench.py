@@ -356,6 +356,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--budgets", default="100,300,1000,3000")
     parser.add_argument("--repeats", type=int, default=3, help="seeds 0..N-1")
+    parser.add_argument(
+        "--seeds", help="these seeds instead of 0..N-1 (e.g. 1,2 with --append to add seeds)"
+    )
     parser.add_argument("--mutants", default="all", help="all, sample, or NAME,NAME")
     parser.add_argument("--tools", default=",".join(TOOLS))
     parser.add_argument("--jobs", type=int, default=2, help="runs at a time (default 2)")
@@ -364,7 +367,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--append",
         action="store_true",
-        help="add these tools' runs to the existing results (same mutants, budgets and seeds)",
+        help="add these tools' and seeds' runs to the existing results (same mutants and budgets;"
+        " schemathesis keeps the existing calibration)",
     )
     args = parser.parse_args(argv)
     if args.plot_only:
@@ -375,10 +379,19 @@ def main(argv: list[str] | None = None) -> int:
     if unknown := set(tools) - set(TOOLS):
         parser.error(f"unknown tool(s) {sorted(unknown)}; choose from {TOOLS}")
     mutants = mutant_names(args.mutants)
-    seeds = list(range(args.repeats))
+    seeds = (
+        sorted({int(s) for s in args.seeds.split(",")}) if args.seeds else list(range(args.repeats))
+    )
+    previous = json.loads(RESULTS.read_text("utf-8")) if args.append and RESULTS.exists() else None
     with tempfile.TemporaryDirectory(prefix="snapconform-detection-") as scratch:
         schema = openapi_file(Path(scratch))
-        calibration = calibrate(schema) if "schemathesis" in tools else {"intercept": 0, "slope": 1}
+        if previous is not None and previous["settings"].get("schemathesis_examples"):
+            # Appended schemathesis runs must spend the same --max-examples as the kept ones.
+            calibration = previous["calibration"]
+        elif "schemathesis" in tools:
+            calibration = calibrate(schema)
+        else:
+            calibration = {"intercept": 0, "slope": 1}
         document: dict[str, Any] = {
             "machine": machine(),
             "commit": git_commit(),
@@ -396,29 +409,32 @@ def main(argv: list[str] | None = None) -> int:
             },
             "runs": [],
         }
-        if args.append and RESULTS.exists():
-            previous = json.loads(RESULTS.read_text("utf-8"))
+        if previous is not None:
             same = all(
                 previous["settings"][key] == document["settings"][key]
-                for key in ("budgets", "seeds", "mutants")
+                for key in ("budgets", "mutants")
             )
             if not same:
-                parser.error("--append needs the same --mutants, --budgets and --repeats")
+                parser.error("--append needs the same --mutants and --budgets")
             document["settings"]["appended"] = [
                 *previous["settings"].get("appended", []),
-                f"--tools {','.join(tools)} --append",
+                f"--tools {','.join(tools)} --seeds {','.join(map(str, seeds))} --append",
             ]
-            kept = [r for r in previous["runs"] if r["tool"] not in tools]
-            document["runs"] = kept
+            document["runs"] = [
+                r for r in previous["runs"] if not (r["tool"] in tools and r["seed"] in seeds)
+            ]
             document["load_before"] = previous["load_before"]
+            document["settings"]["seeds"] = sorted({*seeds, *previous["settings"]["seeds"]})
             document["settings"]["tools"] = [
                 t for t in TOOLS if t in tools or t in previous["settings"]["tools"]
             ]
-            if "schemathesis" not in tools:
-                document["calibration"] = previous["calibration"]
-                document["settings"]["schemathesis_examples"] = previous["settings"][
-                    "schemathesis_examples"
-                ]
+            document["settings"]["schemathesis_examples"] = (
+                previous["settings"].get("schemathesis_examples")
+                or document["settings"]["schemathesis_examples"]
+            )
+            document["commits"] = sorted(
+                {*previous.get("commits", [previous["commit"]]), document["commit"]}
+            )
         started = time.monotonic()
 
         def record(run: dict[str, Any]) -> None:

@@ -87,7 +87,9 @@ def read(name: str) -> dict[str, Any] | None:
 
 
 def stamp(data: dict[str, Any]) -> str:
-    return f"_Measured on commit `{data.get('commit', 'unknown')}`._"
+    commits = data.get("commits") or [data.get("commit", "unknown")]
+    named = ", ".join(f"`{c}`" for c in commits)
+    return f"_Measured on commit{'s' if len(commits) > 1 else ''} {named}._"
 
 
 def detection_section(data: dict[str, Any] | None) -> list[str]:
