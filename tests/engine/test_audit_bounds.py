@@ -25,6 +25,7 @@ from snapconform.engine.audit import EXAMINED_ITEMS, ResponseAudit
 from snapconform.engine.bindings_shape import decode_shape, exact_shape
 from snapconform.engine.oracle import CAP, FilterSpec
 from snapconform.engine.target import TASKS_PATH, Response
+from snapconform.fastvalidate import FastValidator
 from snapconform.server.defaults import generate_tasks
 
 HEADERS = httpx.Headers({"content-type": "application/json"})
@@ -89,19 +90,28 @@ def test_a_hostile_100000_item_list_is_judged_with_bounded_work(
 def test_only_the_first_items_of_an_over_cap_list_are_judged_deeply(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    judged: list[Mapping[str, Any]] = []
-    real = oracle.list_contract_violations
+    # The schema judges a list on one of two paths: the closed contracts' fast verdict, which
+    # decides a valid body (these tasks are valid), or the exact errors. Both are counted.
+    judged: list[int] = []
+    real_fast = FastValidator.declares_every_property
+    real_exact = oracle.list_contract_violations
 
-    def counting(body: Any, contracts: Any = None) -> tuple[list[str], list[str]]:
-        judged.extend(body["items"])
-        return real(body, contracts)
+    def fast(self: FastValidator, name: str, instance: Any) -> bool:
+        if name == "ListResult":
+            judged.append(len(instance["items"]))
+        return real_fast(self, name, instance)
 
-    monkeypatch.setattr(audit_module.oracle, "list_contract_violations", counting)
+    def exact(body: Any, contracts: Any = None) -> tuple[list[str], list[str]]:
+        judged.append(len(body["items"]))
+        return real_exact(body, contracts)
+
+    monkeypatch.setattr(FastValidator, "declares_every_property", fast)
+    monkeypatch.setattr(audit_module.oracle, "list_contract_violations", exact)
     items = _tasks(3 * CAP)
     items[-1] = {**items[-1], "task": items[0]["task"]}  # a duplicate beyond the examined part
     audit = _audit()
     audit(_response({"items": items}))
-    assert len(judged) == EXAMINED_ITEMS
+    assert judged and set(judged) == {EXAMINED_ITEMS}
     assert _outcome(audit, "CAP-NEVER-MORE")[0] == "failed"
     # The ids are compared on every item: the duplicate beyond the examined part is found.
     outcome, detail = _outcome(audit, "CONTRACT-UNIQUE-IDS")

@@ -17,8 +17,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from snapconform.engine import oracle
-from snapconform.engine.bindings_shape import SAFE_DATETIME, decode_shape
+from snapconform.engine.bindings_shape import decode_shape
 from snapconform.engine.runwide import BindingsVerdicts
+from snapconform.fastvalidate import SAFE_DATETIME
 from snapconform.server.defaults import generate_tasks
 
 pytestmark = [

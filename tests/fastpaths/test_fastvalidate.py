@@ -20,7 +20,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from snapconform.contracts import Contracts, default_contracts
-from snapconform.fastvalidate import FastValidator, fast_validator, validate_fast
+from snapconform.fastvalidate import SAFE_DATETIME, FastValidator, fast_validator, validate_fast
 from snapconform.strategies.contract_data import statuses, union_fields
 from snapconform.strategies.states import Pools, list_items
 
@@ -65,7 +65,11 @@ def assert_same(contracts: Contracts, name: str, body: Any) -> None:
     got = validate_fast(contracts, name, body)
     assert error_view(got) == error_view(expected), json.dumps(body, default=repr)[:500]
     assert error_view(contracts.errors(name, body)) == error_view(expected)
-    assert fast_validator(contracts).is_valid(name, body) is (not expected)
+    validator = fast_validator(contracts)
+    assert validator.is_valid(name, body) is (not expected)
+    # the audit's shortcut: a body the closed contracts accept is judged valid without errors()
+    if validator.declares_every_property(name, body) and validator.closed_valid_means_valid(body):
+        assert expected == [], json.dumps(body, default=repr)[:500]
 
 
 @pytest.fixture(scope="module")
@@ -289,6 +293,11 @@ def test_integers_are_strict(
     _progress_of(body)[field_name] = value
     assert validate_fast(contracts, "ListResult", body) != []
     assert not fast_validator(contracts).is_valid("ListResult", body)
+    validator = fast_validator(contracts)
+    assert not (
+        validator.declares_every_property("ListResult", body)
+        and validator.closed_valid_means_valid(body)
+    )
     assert_same(contracts, "ListResult", body)
     # The same body parsed from the wire: json.loads gives a float for "100.0" and "1e3".
     assert not fast_validator(contracts).is_valid("ListResult", json.loads(json.dumps(body)))
@@ -332,3 +341,62 @@ def test_fractional_floats_stay_on_the_fast_path(
     body = copy.deepcopy(valid_list)
     _progress_of(body)["total"] = 0.5
     assert_same(contracts, "ListResult", body)
+
+
+def test_a_conformant_list_passes_the_closed_contracts(
+    contracts: Contracts, valid_list: dict[str, Any]
+) -> None:
+    """The audit's one-pass case: closed contracts accept it, and that decides validity."""
+    validator = fast_validator(contracts)
+    assert validator.declares_every_property("ListResult", valid_list)
+    assert validator.closed_valid_means_valid(valid_list)
+    extra = copy.deepcopy(valid_list)
+    extra["items"][0]["info"]["colour"] = "blue"
+    assert not validator.declares_every_property("ListResult", extra)
+    bad_time = _with_start_time(valid_list, "2026-01-01T23:59:60Z")
+    assert not validator.declares_every_property("ListResult", bad_time)  # formats checked
+
+
+@pytest.mark.parametrize(
+    ("schema", "monotone"),
+    [
+        ({"properties": {"a": {"$ref": "x"}}}, True),
+        ({"allOf": [{"$ref": "x"}, {"format": "date-time"}]}, True),
+        ({"not": {"type": "null"}}, True),
+        ({"properties": {"not": {"$ref": "x"}}}, True),  # a property named "not"
+        ({"not": {"$ref": "x"}}, False),
+        ({"properties": {"a": {"not": {"format": "date-time"}}}}, False),
+        ({"if": {"properties": {"a": {"$ref": "x"}}}, "then": {}}, False),
+    ],
+)
+def test_monotone_contracts(schema: dict[str, Any], monotone: bool) -> None:
+    """Closing a schema under ``not``/``if`` could make MORE instances valid: no shortcut then."""
+    from snapconform.fastvalidate import _monotone
+
+    assert _monotone(schema) is monotone
+
+
+def test_the_shipped_contracts_are_monotone(contracts: Contracts) -> None:
+    assert fast_validator(contracts)._monotone
+
+
+def test_no_shortcut_for_contracts_that_are_not_monotone(tmp_path: Path) -> None:
+    import shutil
+
+    root = tmp_path / "contracts"
+    shutil.copytree(default_contracts().root, root)
+    schema_path = root / "schemas" / "DynamicID.json"
+    schema = json.loads(schema_path.read_text("utf-8"))
+    schema["not"] = {"$ref": schema["$id"]}  # nonsense, but legal: the shortcut must step aside
+    schema_path.write_text(json.dumps(schema), "utf-8")
+    odd = Contracts.load(root)
+    assert not fast_validator(odd).closed_valid_means_valid({"items": []})
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.from_regex(SAFE_DATETIME, fullmatch=True))
+def test_every_date_time_taken_without_the_format_checker_is_one_it_accepts(text: str) -> None:
+    """``SAFE_DATETIME`` answers for jsonschema's date-time checker: it must never be laxer."""
+    from jsonschema import Draft202012Validator
+
+    assert Draft202012Validator.FORMAT_CHECKER.conforms(text, "date-time")

@@ -29,6 +29,7 @@ from snapconform.engine import oracle
 from snapconform.engine.safety import TargetSafetyError, parse_json
 from snapconform.engine.target import TASKS_PATH
 from snapconform.engine.verdicts import CheckResult
+from snapconform.fastvalidate import fast_validator
 
 if TYPE_CHECKING:
     from snapconform.engine.registry import Requirement
@@ -196,9 +197,23 @@ class Exchange:
         return {**self.body, "items": self.body["items"][:EXAMINED_ITEMS]}
 
     @cached_property
+    def declares_every_property(self) -> bool:
+        """The examined ListResult passes the closed contracts (fast; False means "look")."""
+        validator = fast_validator(self.contracts)
+        return validator.declares_every_property("ListResult", self.examined_body)
+
+    @cached_property
     def list_violations(self) -> tuple[list[str], list[str]]:
-        """(CONTRACT-200-BODY, CONTRACT-STATUS-CONDITIONAL) problems, from one schema pass."""
-        return oracle.list_contract_violations(self.examined_body, self.contracts)
+        """(CONTRACT-200-BODY, CONTRACT-STATUS-CONDITIONAL) problems, from one schema pass.
+
+        A body that passes the closed contracts is valid (``closed_valid_means_valid``), so a
+        conformant body costs one Rust pass for this and CONTRACT-UNKNOWN-PROPERTIES together.
+        """
+        body = self.examined_body
+        validator = fast_validator(self.contracts)
+        if self.declares_every_property and validator.closed_valid_means_valid(body):
+            return [], []
+        return oracle.list_contract_violations(body, self.contracts)
 
 
 # --- findings and the run-wide check shape --------------------------------------------------------
