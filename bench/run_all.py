@@ -29,7 +29,7 @@ import sys
 import time
 from typing import Any
 
-from benchlib import BENCH_DIR, ROOT, git_commit, load, machine
+from benchlib import BENCH_DIR, ROOT, git_commit, load, machine, spread
 
 REPORT = BENCH_DIR / "RESULTS.md"
 RUNS = BENCH_DIR / "run_all_results.json"
@@ -234,15 +234,26 @@ def server_section(data: dict[str, Any] | None, rerun: bool) -> list[str]:
             " written (issue 9)._",
             "",
         ]
+    if "commit" in data:
+        out += [
+            stamp(data),
+            "",
+            f"{data['tasks']:,} tasks; load average before/after: {data['load_before']} /"
+            f" {data['load_after']}.",
+            "",
+        ]
     out += [
-        "Indexed server next to a naive full-scan baseline (gain = baseline / ours).",
+        "Indexed server next to a naive full-scan baseline (gain = baseline / ours, on the"
+        " medians).",
         "",
         "| metric | ours | naive | gain | target | met |",
-        "|---|---:|---:|---:|---:|---|",
+        "|---|---|---|---:|---:|---|",
     ]
     for name, row in data.get("metrics", {}).items():
+        ours = spread(row["ours_runs"]) if "ours_runs" in row else f"{row['ours']:,.2f}"
+        naive = spread(row["naive_runs"]) if "naive_runs" in row else f"{row['naive']:,.2f}"
         out.append(
-            f"| {name} | {row['ours']:,.2f} | {row['naive']:,.2f} | {row['gain']:,.1f} |"
+            f"| {name} | {ours} | {naive} | {row['gain']:,.1f} |"
             f" {row['target']:g} | {'yes' if row['ok'] else '**no**'} |"
         )
     return [*out, ""]
