@@ -466,7 +466,10 @@ def main(argv: list[str] | None = None) -> int:
                             record(cell.result())
     document["analysis"] = analyse(document)
     document["load_after"] = load()
-    document["seconds"] = round(time.monotonic() - started, 1)
+    # with --append: the seconds of every run that made the document
+    document["seconds"] = round(
+        time.monotonic() - started + (previous.get("seconds", 0) if previous else 0), 1
+    )
     RESULTS.write_text(json.dumps(document, indent=1) + "\n", "utf-8")
     print("\n".join(markdown(document)))
     if args.plot:

@@ -113,8 +113,14 @@ def detection_section(data: dict[str, Any] | None) -> list[str]:
         "the requests the server counted (API calls only; the control protocol of controlled",
         "mode is set-up, not counted). Which mode compares fairly: **observed** (credentials",
         "only, no control protocol), as a bare schemathesis run against a mock is; controlled",
-        "mode (the mock's control protocol) is drawn as its own line: the strongest mode, not",
-        "available against a real vCenter.",
+        "mode (the mock's control protocol) is the strongest mode, not available against a real",
+        "vCenter: its line is snapconform at its strongest."
+        + (
+            " The observed line is drawn next to it."
+            if "observed" in data["settings"]["tools"]
+            else " **The observed line was not measured in these runs** (see Scope above):"
+            " the controlled line is not the like-for-like comparison."
+        ),
         "",
         "snapconform's runs are `snapconform selftest --until-caught` cells: the default run",
         "(same plan, same order) on a fresh server, which for a mutant ends once one of the",
@@ -277,13 +283,15 @@ def scope_notes() -> list[str]:
         if len(settings["tools"]) < 3:
             reduced.append(f"tools {settings['tools']} only")
         if reduced:
-            hours = detection.get("seconds", 0) / 3600
+            note = f"Detection (section 1) is a SUBSET: {'; '.join(reduced)}."
             seeds = len(settings["seeds"])
-            notes.append(
-                f"Detection (section 1) is a SUBSET: {'; '.join(reduced)}. This run took"
-                f" {hours:.1f} h on this machine for {seeds} seed(s); 3 seeds of the same take"
-                f" about {hours * 3 / seeds:.1f} h."
-            )
+            if seeds < 3 and not settings.get("appended"):
+                hours = detection.get("seconds", 0) / 3600
+                note += (
+                    f" This run took {hours:.1f} h on this machine for {seeds} seed(s); 3 seeds"
+                    f" of the same take about {hours * 3 / seeds:.1f} h."
+                )
+            notes.append(note)
     verdict = read("verdict")
     if verdict:
         latencies = sorted({row["latency_ms"] for row in verdict["rows"]})
