@@ -352,6 +352,43 @@ def markdown(document: dict[str, Any]) -> list[str]:
     return out
 
 
+def merge(document: dict[str, Any], other_path: Path) -> dict[str, Any]:
+    """``document`` with the runs of ``other_path`` added (theirs win for a tool and seed)."""
+    other = json.loads(other_path.read_text("utf-8"))
+    for key in ("budgets", "mutants"):
+        if other["settings"][key] != document["settings"][key]:
+            raise SystemExit(f"--merge: {other_path} has other {key}")
+    theirs = {(r["tool"], r["seed"]) for r in other["runs"]}
+    settings = document["settings"]
+    merged = {
+        **document,
+        "runs": [r for r in document["runs"] if (r["tool"], r["seed"]) not in theirs]
+        + other["runs"],
+        "settings": {
+            **settings,
+            "seeds": sorted({*settings["seeds"], *other["settings"]["seeds"]}),
+            "tools": [
+                t for t in TOOLS if t in settings["tools"] or t in other["settings"]["tools"]
+            ],
+            "appended": [
+                *settings.get("appended", []),
+                f"merged from another checkout: --tools {','.join(other['settings']['tools'])}"
+                f" --seeds {','.join(map(str, other['settings']['seeds']))}",
+            ],
+        },
+        "commits": sorted(
+            {
+                *document.get("commits", [document["commit"]]),
+                *other.get("commits", [other["commit"]]),
+            }
+        ),
+        "seconds": round(document.get("seconds", 0) + other.get("seconds", 0), 1),
+        "load_after": other.get("load_after", document.get("load_after")),
+    }
+    merged["analysis"] = analyse(merged)
+    return merged
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--budgets", default="100,300,1000,3000")
@@ -370,9 +407,21 @@ def main(argv: list[str] | None = None) -> int:
         help="add these tools' and seeds' runs to the existing results (same mutants and budgets;"
         " schemathesis keeps the existing calibration)",
     )
+    parser.add_argument(
+        "--merge",
+        metavar="OTHER_JSON",
+        help="add the runs of another results file (e.g. the observed line, measured in another"
+        " checkout at the same time; same mutants and budgets) to bench/detection_results.json",
+    )
     args = parser.parse_args(argv)
     if args.plot_only:
         plot(json.loads(RESULTS.read_text("utf-8")))
+        return 0
+    if args.merge:
+        document = merge(json.loads(RESULTS.read_text("utf-8")), Path(args.merge))
+        RESULTS.write_text(json.dumps(document, indent=1) + "\n", "utf-8")
+        print("\n".join(markdown(document)))
+        plot(document)
         return 0
     budgets = sorted({int(b) for b in args.budgets.split(",")})
     tools = [t.strip() for t in args.tools.split(",") if t.strip()]
