@@ -286,7 +286,11 @@ def plot(document: dict[str, Any], path: Path = FIGURE) -> None:
             fps.append(any(row["false_positive"]))
         if not xs:
             continue
-        label = LABELS[tool] + (f" (budget {', '.join(refused)} refused)" if refused else "")
+        notes = [f"budget {', '.join(refused)} refused"] if refused else []
+        run_on = {row["mutants"] for row in rows.values()}
+        if len(run_on) == 1 and (count := run_on.pop()) < len(document["settings"]["mutants"]):
+            notes.append(f"run on the {count} mutants this mode can observe")
+        label = LABELS[tool] + (f" ({'; '.join(notes)})" if notes else "")
         ax.errorbar(xs, ys, yerr=[lo, hi], marker=markers.get(tool, "o"), capsize=3, label=label)
         for x, y, fp in zip(xs, ys, fps, strict=True):
             if fp:
@@ -349,6 +353,38 @@ def markdown(document: dict[str, Any]) -> list[str]:
                 f" {fp} of {len(row['false_positive'])} seeds | {sum(row['refused_runs'])} |"
                 f" {spread(row['cpu_seconds_per_run']) if row['cpu_seconds_per_run'] else 'n/a'} |"
             )
+    return out + like_for_like(document)
+
+
+def like_for_like(document: dict[str, Any]) -> list[str]:
+    """For a snapconform mode run on fewer mutants: which, and schemathesis on the same ones."""
+    runs = document["runs"]
+    out: list[str] = []
+    for tool in SNAPCONFORM_MODES:
+        servers = {r["server"] for r in runs if r["tool"] == tool} - {FAITHFUL}
+        left_out = sorted(set(document["settings"]["mutants"]) - servers)
+        if not servers or not left_out:
+            continue
+        faithful = {
+            (r["budget"], r["seed"]): r
+            for r in runs
+            if r["tool"] == "schemathesis" and r["server"] == FAITHFUL
+        }
+        per_budget = []
+        for budget in document["settings"]["budgets"]:
+            per_seed: dict[int, int] = {}
+            for r in runs:
+                if r["tool"] == "schemathesis" and r["budget"] == budget and r["server"] in servers:
+                    hit = caught(r, faithful.get((budget, r["seed"])))
+                    per_seed[r["seed"]] = per_seed.get(r["seed"], 0) + hit
+            if per_seed:
+                per_budget.append(f"{budget}: {spread(list(per_seed.values()))}")
+        out += [
+            "",
+            f"{LABELS[tool]} is not run on {len(left_out)} mutant(s) it cannot observe"
+            f" ({', '.join(f'`{m}`' for m in left_out)}). On the same {len(servers)} mutants,"
+            " bare schemathesis caught, per budget: " + ("; ".join(per_budget) or "not run") + ".",
+        ]
     return out
 
 
