@@ -296,10 +296,12 @@ class Harness:
             error.mock_state = harness.mock_state
             error.requests = harness.stats.requests
             raise error from None
-        except BaseException:
+        except BaseException as exc:
             # Ctrl-C during the pre-flight (a long discovery): the sessions opened so far are
-            # deleted and the mock's state put back, as at the end of a run
+            # deleted and the mock's state put back, as at the end of a run; what became of
+            # the mock travels with the interrupt, for the summary (HarnessHolder.open)
             harness.close()
+            exc.mock_state = harness.mock_state  # type: ignore[attr-defined]
             raise
         return harness
 

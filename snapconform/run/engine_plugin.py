@@ -100,6 +100,11 @@ class HarnessHolder:
             self.mock_state = exc.mock_state
             self.requests_before_error = exc.requests
             raise
+        except BaseException as exc:
+            # Ctrl-C during Harness.open: it closed the harness, which put the mock's state
+            # back; the summary still says so
+            self.mock_state = getattr(exc, "mock_state", None)
+            raise
         return self.harness
 
     def close(self) -> None:

@@ -142,3 +142,31 @@ def test_the_summary_says_when_the_state_was_not_restored(
     outcome = Harness._restore_mock_state(SimpleNamespace(saved_state=saved), control)  # type: ignore[arg-type]
     assert outcome["restored"] is restored and said in outcome["detail"]
     assert control.pushed == ([saved] if restored else [])
+
+
+def test_ctrl_c_during_the_pre_flight_still_says_the_state_was_restored(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Ctrl-C after the first push but before the harness is open: the mock's state is put
+    back, and the outcomes say so (seen: a summary without ``mock_state`` on a fast machine)."""
+    from snapconform.config import RunConfig
+    from snapconform.engine import harness as harness_module
+    from snapconform.run.engine_plugin import HarnessHolder
+
+    def interrupted(self: Harness) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(harness_module.Harness, "_probe_endpoint", interrupted)
+    with serve_in_thread(ServerConfig(), "127.0.0.1", 0) as server:
+        before = _state(server.control_url)
+        config = RunConfig(base_url=server.base_url, control_url=server.control_url, seed=5)
+        holder = HarnessHolder(config, None)
+        with pytest.raises(KeyboardInterrupt):
+            holder.open()
+        assert holder.harness is None
+        assert _state(server.control_url) == before
+        document = holder.document()
+        holder.close()
+    assert document["mock_state"] is not None
+    assert document["mock_state"]["restored"] is True
+    assert "was put back with PUT" in document["mock_state"]["detail"]
