@@ -112,16 +112,11 @@ def _shaper(struct: str) -> Callable[[Any], Shape]:
 
     def field_handler(kind: Any) -> Callable[[Any], Shape]:
         """The shape function of one struct field (its None is shaped once, as None)."""
-        optional = isinstance(kind, bindings_type.OptionalType)
-        inner = without_optional(kind)
-        leaf = leaf_of(inner)
-        if leaf is not _Leaf.OTHER:
-            return lambda item: (
-                None if item is None and optional else _shape_leaf(leaf, item, parses)
-            )
         # resolved now: handlers are built on a struct's first value, when every type exists
-        shape = build_resolved(resolved(inner))
-        return (lambda item: None if item is None else shape(item)) if optional else shape
+        shape = build_resolved(resolved(without_optional(kind)))
+        if isinstance(kind, bindings_type.OptionalType):
+            return lambda item: None if item is None else shape(item)
+        return shape
 
     def struct_shaper(kind: Any) -> Callable[[Any], Shape]:
         """The shape function of a struct: each key's value shaped by its field's function.
