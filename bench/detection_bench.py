@@ -388,41 +388,43 @@ def like_for_like(document: dict[str, Any]) -> list[str]:
     return out
 
 
-def merge(document: dict[str, Any], other_path: Path) -> dict[str, Any]:
-    """``document`` with the runs of ``other_path`` added (theirs win for a tool and seed)."""
-    other = json.loads(other_path.read_text("utf-8"))
+def combined(base: dict[str, Any], new: dict[str, Any], how: str) -> dict[str, Any]:
+    """``new`` on top of ``base``: new's tools and seeds replace base's runs of them.
+
+    For ``--append`` (``new`` is the run about to start) and ``--merge`` (``new`` was measured
+    in another checkout). Same mutants and budgets, or ValueError; base's schemathesis
+    calibration is kept, so appended runs spend the same ``--max-examples``; seeds, tools and
+    commits are united, seconds added.
+    """
     for key in ("budgets", "mutants"):
-        if other["settings"][key] != document["settings"][key]:
-            raise SystemExit(f"--merge: {other_path} has other {key}")
-    theirs = {(r["tool"], r["seed"]) for r in other["runs"]}
-    settings = document["settings"]
-    merged = {
-        **document,
-        "runs": [r for r in document["runs"] if (r["tool"], r["seed"]) not in theirs]
-        + other["runs"],
+        if new["settings"][key] != base["settings"][key]:
+            raise ValueError(f"{how}: other {key} than bench/{RESULTS.name}")
+    ours, theirs = base["settings"], new["settings"]
+    replaced = {(tool, seed) for tool in theirs["tools"] for seed in theirs["seeds"]}
+    return {
+        **new,
+        "runs": [r for r in base["runs"] if (r["tool"], r["seed"]) not in replaced] + new["runs"],
+        "load_before": base["load_before"],
+        "calibration": base["calibration"]
+        if ours.get("schemathesis_examples")
+        else new["calibration"],
         "settings": {
-            **settings,
-            "seeds": sorted({*settings["seeds"], *other["settings"]["seeds"]}),
-            "tools": [
-                t for t in TOOLS if t in settings["tools"] or t in other["settings"]["tools"]
-            ],
+            **theirs,
+            "seeds": sorted({*ours["seeds"], *theirs["seeds"]}),
+            "tools": [t for t in TOOLS if t in ours["tools"] or t in theirs["tools"]],
+            "schemathesis_examples": ours.get("schemathesis_examples")
+            or theirs["schemathesis_examples"],
             "appended": [
-                *settings.get("appended", []),
-                f"merged from another checkout: --tools {','.join(other['settings']['tools'])}"
-                f" --seeds {','.join(map(str, other['settings']['seeds']))}",
+                *ours.get("appended", []),
+                f"{how}: --tools {','.join(theirs['tools'])}"
+                f" --seeds {','.join(map(str, theirs['seeds']))}",
             ],
         },
         "commits": sorted(
-            {
-                *document.get("commits", [document["commit"]]),
-                *other.get("commits", [other["commit"]]),
-            }
+            {*base.get("commits", [base["commit"]]), *new.get("commits", [new["commit"]])}
         ),
-        "seconds": round(document.get("seconds", 0) + other.get("seconds", 0), 1),
-        "load_after": other.get("load_after", document.get("load_after")),
+        "seconds": round(base.get("seconds", 0) + new.get("seconds", 0), 1),
     }
-    merged["analysis"] = analyse(merged)
-    return merged
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -454,7 +456,15 @@ def main(argv: list[str] | None = None) -> int:
         plot(json.loads(RESULTS.read_text("utf-8")))
         return 0
     if args.merge:
-        document = merge(json.loads(RESULTS.read_text("utf-8")), Path(args.merge))
+        try:
+            document = combined(
+                json.loads(RESULTS.read_text("utf-8")),
+                json.loads(Path(args.merge).read_text("utf-8")),
+                "merged from another checkout",
+            )
+        except ValueError as exc:
+            parser.error(str(exc))
+        document["analysis"] = analyse(document)
         RESULTS.write_text(json.dumps(document, indent=1) + "\n", "utf-8")
         print("\n".join(markdown(document)))
         plot(document)
@@ -495,31 +505,10 @@ def main(argv: list[str] | None = None) -> int:
             "runs": [],
         }
         if previous is not None:
-            same = all(
-                previous["settings"][key] == document["settings"][key]
-                for key in ("budgets", "mutants")
-            )
-            if not same:
-                parser.error("--append needs the same --mutants and --budgets")
-            document["settings"]["appended"] = [
-                *previous["settings"].get("appended", []),
-                f"--tools {','.join(tools)} --seeds {','.join(map(str, seeds))} --append",
-            ]
-            document["runs"] = [
-                r for r in previous["runs"] if not (r["tool"] in tools and r["seed"] in seeds)
-            ]
-            document["load_before"] = previous["load_before"]
-            document["settings"]["seeds"] = sorted({*seeds, *previous["settings"]["seeds"]})
-            document["settings"]["tools"] = [
-                t for t in TOOLS if t in tools or t in previous["settings"]["tools"]
-            ]
-            document["settings"]["schemathesis_examples"] = (
-                previous["settings"].get("schemathesis_examples")
-                or document["settings"]["schemathesis_examples"]
-            )
-            document["commits"] = sorted(
-                {*previous.get("commits", [previous["commit"]]), document["commit"]}
-            )
+            try:
+                document = combined(previous, document, "appended")
+            except ValueError as exc:
+                parser.error(str(exc))
         started = time.monotonic()
 
         def record(run: dict[str, Any]) -> None:
@@ -552,9 +541,7 @@ def main(argv: list[str] | None = None) -> int:
     document["analysis"] = analyse(document)
     document["load_after"] = load()
     # with --append: the seconds of every run that made the document
-    document["seconds"] = round(
-        time.monotonic() - started + (previous.get("seconds", 0) if previous else 0), 1
-    )
+    document["seconds"] = round(time.monotonic() - started + document.get("seconds", 0), 1)
     RESULTS.write_text(json.dumps(document, indent=1) + "\n", "utf-8")
     print("\n".join(markdown(document)))
     if args.plot:
