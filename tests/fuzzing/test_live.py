@@ -25,6 +25,7 @@ from snapconform.engine.target import Target, TargetSettings
 from snapconform.server.behaviour import JSON, STATUS_VALUES, Behaviour, EndpointError, Reply
 from snapconform.server.defaults import ADMIN_PASSWORD, ADMIN_USERNAME
 from snapconform.server.runner import ServerHandle
+from snapconform.server.runtime import Runtime
 from tests.fuzzing.conftest import API_VERSION, ServeBehaviour, admin_session
 
 pytestmark = pytest.mark.slow
@@ -217,6 +218,54 @@ def test_no_session_calls_before_9_0() -> None:
     paths = {scenario.path for scenario in scenarios_for("8.0.3")}
     assert paths == {TASKS_PATH}
     assert scenarios_for("9.0") == DEFAULT_SCENARIOS
+
+
+def test_with_basic_auth_the_callers_session_get_owes_401() -> None:
+    """Issue 23: Basic credentials carry no session id, so GET of the session is refused."""
+    basic = scenarios_for("9.1", auth="basic")
+    owing = [
+        s for s in basic if s.path == SESSIONS_PATH and s.credentials is CredentialSource.CALLER
+    ]
+    assert owing and all(s.owes_401 for s in owing)
+    assert not any(
+        s.owes_401 for s in scenarios_for("9.1") if s.credentials is CredentialSource.CALLER
+    )
+
+
+class SessionInfoForBasic(Behaviour):
+    """GET of the session answers 200 to Basic credentials (no session id sent)."""
+
+    name = "session-info-for-basic"
+
+    def session_info(self, runtime: Runtime, headers: Mapping[str, str]) -> Reply:
+        credentials = self.basic_credentials(headers)
+        principal = self.login(runtime.snapshot, *credentials) if credentials else None
+        if principal is None:
+            return super().session_info(runtime, headers)
+        stamp = "2026-01-15T12:00:00.000Z"
+        document = {"user": principal.username, "created_time": stamp, "last_accessed_time": stamp}
+        return self.json_reply(200, document)
+
+
+@pytest.mark.parametrize(
+    ("behaviour", "caught"),
+    [(None, set()), (SessionInfoForBasic(), {"snapconform_unauthenticated_refused"})],
+    ids=["faithful", "session-info-for-basic"],
+)
+def test_fuzzing_with_basic_auth_follows_the_auth_mode(
+    serve_behaviour: ServeBehaviour, behaviour: Behaviour | None, caught: set[str]
+) -> None:
+    """Issue 23: the reference server with ``--auth basic`` was NON-CONFORMANT (the fuzzer sent
+    GET of the session with Basic credentials and demanded 200); now 401 is owed there."""
+    handle = serve_behaviour(behaviour or Behaviour())
+    settings = TargetSettings(handle.base_url, auth="basic")
+    with Target(settings) as target:
+        target.login(ADMIN_USERNAME, ADMIN_PASSWORD, api_version=API_VERSION)
+        assert target.auth_scheme == "basic"
+        report = fuzz_target(target, max_examples=EXAMPLES, seed=SEED, api_version=API_VERSION)
+    assert report.checks_failed() == caught, [f.as_dict() for f in report.findings]
+    labels = [label for label in report.per_scenario if "no session id" in label]
+    assert labels and all(report.per_scenario[label] > 0 for label in labels)
 
 
 @pytest.mark.parametrize(

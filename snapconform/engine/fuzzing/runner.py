@@ -20,7 +20,6 @@ from snapconform.contracts import Contracts, default_contracts
 from snapconform.engine.fuzzing import checks as fuzz_checks
 from snapconform.engine.fuzzing.scenarios import (
     DEFAULT_SCENARIOS,
-    CredentialSource,
     Scenario,
     allowed,
     scenarios_for,
@@ -218,7 +217,7 @@ def fuzz_target(
     config = config or FuzzConfig(
         max_examples=max_examples,
         seed=seed,
-        scenarios=scenarios_for(api_version),
+        scenarios=scenarios_for(api_version, auth=target.auth_scheme),
         timeout=target.settings.timeout,
     )
     # auth_headers: the credentials the Target itself attaches (session id, or Basic).
@@ -304,9 +303,10 @@ def _fuzz_scenario(
         *fuzz_checks.builtin_checks(),
         fuzz_checks.snapconform_server_error,
     ]
-    if scenario.credentials is CredentialSource.GENERATED:
-        # Without credentials the filter is never looked at: 401 is the only right answer, and
-        # schemathesis' negative-data expectations do not apply.
+    if scenario.owes_401:
+        # Without credentials that authenticate the operation the filter is never looked at:
+        # 401 is the only right answer, and schemathesis' negative-data expectations do not
+        # apply.
         builtin = [check for check in builtin if check.__name__ != "negative_data_rejection"]
         builtin.append(fuzz_checks.unauthenticated_refused)
     elif scenario.mode is GenerationMode.POSITIVE:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from schemathesis import GenerationMode
@@ -44,14 +44,23 @@ class Scenario:
     #: Keep only these query parameters of each generated case, one value each (None: all).
     #: Every filter field is optional, so dropping some keeps a positive case positive.
     only_query: tuple[str, ...] | None = None
+    #: The caller's credentials do not authenticate this operation, so 401 is owed: ``GET`` of
+    #: the session with HTTP Basic carries no session id (bindings, ``Sessions.get``: raises
+    #: Unauthenticated "if the session id is missing from the request").
+    unauthenticated: bool = False
 
     @property
     def label(self) -> str:
         only = f", only {'+'.join(self.only_query)}" if self.only_query else ""
-        return (
-            f"{self.method} {self.path} "
-            f"[{self.mode.value}{only}, {self.credentials.value} credentials]"
-        )
+        who = f"{self.credentials.value} credentials"
+        if self.unauthenticated and self.credentials is CredentialSource.CALLER:
+            who = "caller's basic credentials, no session id"
+        return f"{self.method} {self.path} [{self.mode.value}{only}, {who}]"
+
+    @property
+    def owes_401(self) -> bool:
+        """Whether every request of this scenario must be refused with 401."""
+        return self.unauthenticated or self.credentials is CredentialSource.GENERATED
 
     def explicit_cases(self, operation: APIOperation) -> list[Case]:
         """Cases sent before the generated ones: every status value once (``only_query``)."""
@@ -128,6 +137,8 @@ DEFAULT_SCENARIOS: tuple[Scenario, ...] = (
     Scenario("GET", TASKS_PATH, GenerationMode.POSITIVE, CredentialSource.GENERATED, share=0.2),
     Scenario("GET", SESSIONS_PATH, GenerationMode.POSITIVE, CredentialSource.CALLER, share=0.1),
     Scenario("GET", SESSIONS_PATH, GenerationMode.POSITIVE, CredentialSource.GENERATED, share=0.1),
+    # The caller's GET of the session is sent as the run authenticates: a session id in session
+    # mode (200 owed), Basic credentials in basic mode (401 owed, see ``scenarios_for``).
     Scenario("POST", SESSIONS_PATH, GenerationMode.POSITIVE, CredentialSource.GENERATED, share=0.1),
     Scenario(
         "DELETE", SESSIONS_PATH, GenerationMode.POSITIVE, CredentialSource.GENERATED, share=0.1
@@ -135,12 +146,28 @@ DEFAULT_SCENARIOS: tuple[Scenario, ...] = (
 )
 
 
-def scenarios_for(api_version: str, contracts: Contracts | None = None) -> tuple[Scenario, ...]:
-    """The default scenarios the API version has: no session calls before 9.0."""
+def scenarios_for(
+    api_version: str, contracts: Contracts | None = None, *, auth: str = "session"
+) -> tuple[Scenario, ...]:
+    """The default scenarios the API version and the run's authentication have.
+
+    No session calls before 9.0 (no snapservice sessions endpoint). With HTTP Basic (``auth``
+    other than "session") the caller holds no session: its ``GET`` of the session carries Basic
+    credentials and no session id, which the bindings answer with Unauthenticated
+    (``Sessions.get``: "This method expects a valid session token to be supplied"; raises
+    Unauthenticated "if the session id is missing from the request"), so 401 is owed there.
+    """
     profile = (contracts or default_contracts()).profile(api_version)
-    if profile.get("sessions_endpoint"):
+    if not profile.get("sessions_endpoint"):
+        return tuple(scenario for scenario in DEFAULT_SCENARIOS if scenario.path != SESSIONS_PATH)
+    if auth == "session":
         return DEFAULT_SCENARIOS
-    return tuple(scenario for scenario in DEFAULT_SCENARIOS if scenario.path != SESSIONS_PATH)
+    return tuple(
+        replace(scenario, unauthenticated=True)
+        if scenario.path == SESSIONS_PATH and scenario.credentials is CredentialSource.CALLER
+        else scenario
+        for scenario in DEFAULT_SCENARIOS
+    )
 
 
 _ALLOWED_REQUESTS = frozenset({("GET", TASKS_PATH), ("GET", SESSIONS_PATH)})
