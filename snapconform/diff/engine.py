@@ -349,15 +349,17 @@ def _drive(
 def _confirm(
     request: DiffRequest, differences: list[Difference], sides: tuple[Side, Side]
 ) -> list[Finding]:
-    """Split ``differences`` into confirmed and uncertain findings (asking again if needed)."""
+    """Split ``differences`` into confirmed and uncertain findings (asking again if needed).
+
+    A difference is reported at most once per certainty: its terminal tasks (confirmed at once)
+    and its open tasks that differ again (confirmed on asking again) are one confirmed finding,
+    not two with the same detail; the open tasks that moved are one uncertain finding.
+    """
     findings: list[Finding] = []
     doubtful: list[Difference] = []
     for difference in differences:
-        firm = difference.tasks - difference.open_tasks
         if difference.churn_possible or difference.open_tasks:
             doubtful.append(difference)
-            if firm:
-                findings.append(Finding(request, difference.restricted(firm), "confirmed"))
         else:
             findings.append(Finding(request, difference, "confirmed"))
     if not doubtful:
@@ -370,9 +372,10 @@ def _confirm(
             same = repeated is not None and (repeated.a, repeated.b) == (difference.a, difference.b)
             findings.append(Finding(request, difference, "confirmed" if same else "uncertain"))
             continue
+        firm = difference.tasks - difference.open_tasks
         still = difference.open_tasks & (repeated.tasks if repeated is not None else frozenset())
-        if still:
-            findings.append(Finding(request, difference.restricted(still), "confirmed"))
+        if firm or still:
+            findings.append(Finding(request, difference.restricted(firm | still), "confirmed"))
         gone = difference.open_tasks - still
         if gone:
             findings.append(Finding(request, difference.restricted(gone), "uncertain"))

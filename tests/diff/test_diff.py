@@ -277,6 +277,23 @@ def test_an_open_task_that_differs_again_is_confirmed() -> None:
     assert [(f.difference.aspect, f.certainty) for f in findings] == [("task_fields", "confirmed")]
 
 
+def test_a_difference_on_terminal_and_open_tasks_is_reported_once() -> None:
+    """One id-set difference holding a terminal task and an open one that differs again: one
+    confirmed finding naming both (it was printed twice, once per part, with the same detail)."""
+    a = listing(item("t1", "SUCCEEDED"), item("t2", "RUNNING"), item("t3", "PENDING"))
+    b = listing(item("t3", "PENDING"))
+    findings = confirm((a, b), (a, b))
+    assert [(f.difference.aspect, f.certainty, f.difference.tasks) for f in findings] == [
+        ("task_ids", "confirmed", frozenset({"t1", "t2"}))
+    ]
+    # the open task gone on asking again stays apart, as uncertain
+    findings = confirm((a, b), (listing(item("t1", "SUCCEEDED"), item("t3", "PENDING")), b))
+    assert [(f.difference.aspect, f.certainty, f.difference.tasks) for f in findings] == [
+        ("task_ids", "confirmed", frozenset({"t1"})),
+        ("task_ids", "uncertain", frozenset({"t2"})),
+    ]
+
+
 def test_a_status_difference_next_to_open_tasks_is_asked_again() -> None:
     over = Observation(status=500, media_type="application/json", error_type="X", body_form="json")
     findings = confirm((listing(item("t1", "PENDING")), over), (over, over))
