@@ -25,6 +25,7 @@ import json
 import os
 import re
 import secrets
+import shlex
 import sys
 import uuid
 from collections.abc import Callable, Iterable, Mapping
@@ -525,10 +526,12 @@ def render_report(result: CaptureResult, out_path: Path) -> str:
             "  pseudonymized user names and task ids (log in to a replay with the pseudonym)"
         )
     variables = sorted({p.password_variable for p in result.principals if p.problem is None})
+    state = shlex.quote(str(out_path))  # the commands are printed to be pasted as they are
     lines.append(
-        "replay: snapconform serve --state FILE (passwords from "
+        f"replay: snapconform serve --state {state} (passwords from "
         + ", ".join(f"${v}" for v in variables)
-        + "); certify a mock with it: snapconform run --base-url MOCK --state-file FILE"
+        + f"); certify a mock with it: snapconform run --base-url http://127.0.0.1:8080"
+        f" --state-file {state}"
     )
     lines.append("complete" if result.complete else "INCOMPLETE: see NOT CAPTURED above")
     return "\n".join(lines)

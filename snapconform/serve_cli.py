@@ -15,14 +15,25 @@ from snapconform.server.behaviour import Behaviour
 from snapconform.server.runner import LOOPBACK_HOSTS, bind_socket, uvicorn_config
 from snapconform.state import StateDocumentError, load_state_file
 
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 8080
 #: A minute: beyond it a client's timeout, not latency, is what gets tested.
 MAX_LATENCY_MS = 60_000
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     versions = list(default_contracts().profiles()["profiles"])
-    parser.add_argument("--host", default="127.0.0.1", help="loopback address to bind")
-    parser.add_argument("--port", type=int, default=8080, help="port (0: any free port)")
+    parser.add_argument(
+        "--host",
+        default=DEFAULT_HOST,
+        help=f"loopback address to bind (default {DEFAULT_HOST})",
+    )
+    parser.add_argument(
+        "--port",
+        type=int,
+        default=DEFAULT_PORT,
+        help=f"port (default {DEFAULT_PORT}; 0: any free port)",
+    )
     parser.add_argument(
         "--state",
         type=Path,
@@ -67,6 +78,42 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def banner(
+    host: str,
+    port: int,
+    *,
+    mutant: tuple[str, str] | None = None,
+    variants: list[str] | None = None,
+    control: bool = True,
+    latency_ms: tuple[float, float] = (0.0, 0.0),
+) -> list[str]:
+    """What ``serve`` prints on start: where it listens and what it plays.
+
+    A mutant is named with its deviation: a person who starts one must not take it for the
+    faithful reference server (``selftest --list`` has every name).
+    """
+    shown = f"[{host}]" if ":" in host else host
+    base = f"http://{shown}:{port}"
+    if mutant is None:
+        lines = [f"snapconform reference server on {base}"]
+    else:
+        name, description = mutant
+        lines = [
+            f"snapconform MUTANT server {name!r} on {base}",
+            f"  not the reference server: it deviates on purpose: {description}",
+        ]
+    if variants:
+        lines.append(f"playing variants: {', '.join(variants)}")
+    if control:
+        lines.append(f"control protocol at {base}{CONTROL_PREFIX}")
+    latency, jitter = latency_ms
+    if latency or jitter:
+        lines.append(
+            f"responses delayed {latency:g} ms ± {jitter:g} ms (control protocol: not delayed)"
+        )
+    return lines
+
+
 def main(args: argparse.Namespace) -> int:
     if args.host not in LOOPBACK_HOSTS:
         print(f"snapconform serve: refusing to bind {args.host!r}: loopback only", file=sys.stderr)
@@ -93,15 +140,16 @@ def main(args: argparse.Namespace) -> int:
 
     base: type[Behaviour] = Behaviour
     name = "faithful"
+    mutant: tuple[str, str] | None = None
     if args.mutant is not None:
         from snapconform.mutants import UnknownMutantError, get
 
         try:
-            base = get(args.mutant).behaviour_class
+            played = get(args.mutant)
         except UnknownMutantError as exc:
             print(f"snapconform serve: {exc}", file=sys.stderr)
             return 2
-        name = args.mutant
+        base, name, mutant = played.behaviour_class, played.name, (played.name, played.description)
     try:
         behaviour = behaviour_class_with(args.variant, base)()
     except (UnknownVariantError, ValueError) as exc:
@@ -124,18 +172,15 @@ def main(args: argparse.Namespace) -> int:
         print(f"snapconform serve: cannot bind {args.host}:{args.port}: {exc}", file=sys.stderr)
         return 2
     host, port = sock.getsockname()[:2]
-    shown = f"[{host}]" if ":" in host else host
-    print(f"snapconform reference server on http://{shown}:{port}", flush=True)
-    if args.variant:
-        print(f"playing variants: {', '.join(dict.fromkeys(args.variant))}", flush=True)
-    if config.control:
-        print(f"control protocol at http://{shown}:{port}{CONTROL_PREFIX}", flush=True)
-    if args.latency or args.latency_jitter:
-        print(
-            f"responses delayed {args.latency:g} ms ± {args.latency_jitter:g} ms "
-            "(control protocol: not delayed)",
-            flush=True,
-        )
+    for line in banner(
+        host,
+        port,
+        mutant=mutant,
+        variants=list(dict.fromkeys(args.variant)),
+        control=config.control,
+        latency_ms=(args.latency, args.latency_jitter),
+    ):
+        print(line, flush=True)
     server = uvicorn.Server(uvicorn_config(create_app(config), log_level="info"))
     try:
         server.run(sockets=[sock])

@@ -210,6 +210,9 @@ def test_cli_round_trip_capture_then_serve_the_capture(
     printed = capsys.readouterr().out
     assert code == 0, printed
     assert "captured 1500 tasks" in printed and "complete" in printed
+    # the replay hint names the file just written, ready to paste (it said a literal FILE)
+    assert f"replay: snapconform serve --state {out} " in printed
+    assert f"--state-file {out}" in printed and "FILE" not in printed
     state = load_state_file(out)
     assert state.principal(ADMIN_USERNAME).password == ADMIN_PASSWORD  # type: ignore[union-attr]
     with serve_in_thread(ServerConfig(state=state, control=False)) as replay:

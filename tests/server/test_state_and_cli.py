@@ -78,3 +78,40 @@ def test_serve_rejects_unknown_api_versions(capsys: Any) -> None:
     with pytest.raises(SystemExit):
         parse_args(["serve", "--api-version", "7.0"])
     assert "invalid choice" in capsys.readouterr().err
+
+
+def test_serve_help_shows_the_default_host_and_port(capsys: Any) -> None:
+    with pytest.raises(SystemExit):
+        parse_args(["serve", "--help"])
+    shown = " ".join(capsys.readouterr().out.split())
+    assert "--host HOST loopback address to bind (default 127.0.0.1)" in shown
+    assert "--port PORT port (default 8080;" in shown
+
+
+def test_serve_names_the_mutant_it_plays_on_start() -> None:
+    """`serve --mutant NAME` says, before anything else, which mutant answers (it printed the
+    reference server's banner); read from a real `snapconform serve` process."""
+    import subprocess
+    import sys
+
+    from snapconform.mutants import get
+
+    mutant = get("cap-truncates")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "snapconform", "serve", "--mutant", mutant.name, "--port", "0"],
+        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+    )  # fmt: skip
+    try:
+        first, second = process.stdout.readline(), process.stdout.readline()  # type: ignore[union-attr]
+    finally:
+        process.terminate()
+        process.wait(timeout=60)
+    assert first.startswith("snapconform MUTANT server 'cap-truncates' on http://127.0.0.1:")
+    assert "not the reference server" in second and mutant.description in second
+
+
+def test_the_faithful_server_banner_names_no_mutant() -> None:
+    from snapconform.serve_cli import banner
+
+    lines = banner("127.0.0.1", 8080, control=False)
+    assert lines == ["snapconform reference server on http://127.0.0.1:8080"]
