@@ -15,6 +15,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from snapconform.engine import quotes
+from snapconform.engine.registry import Source, ours, page
 from snapconform.filterspec import FilterSpec, unknown_status_values
 
 
@@ -24,8 +26,8 @@ class Question:
     title: str
     #: choice -> what it means.
     choices: Mapping[str, str]
-    #: Quoted sources (where: quote).
-    sources: tuple[str, ...]
+    #: Its sources, quoted verbatim (``engine.registry.Source``).
+    sources: tuple[Source, ...]
 
 
 QUESTIONS: Mapping[str, Question] = {
@@ -39,30 +41,26 @@ QUESTIONS: Mapping[str, Question] = {
                 "refused": "400 InvalidArgument",
             },
             (
-                "page: tasks “may be missing or null if other filters are specified”; services"
-                " “may be missing or null if tasks is specified”",
-                "bindings Tasks.FilterSpec: “Currently at least one of tasks or services must be"
-                " specified and not empty.”",
+                page(
+                    9,
+                    "This property may be missing or null if other filters are specified.",
+                    "tasks",
+                ),
+                page(17, "This property may be missing or null if tasks is specified.", "services"),
+                quotes.TASKS_OR_SERVICES_REQUIRED,
             ),
         ),
         Question(
             "repeated-values",
             "A value repeated within one field",
             {"deduplicated": "200 as for the set of values", "refused": "400 InvalidArgument"},
-            (
-                "bindings Tasks.FilterSpec: every field is a set (type.SetType); the bindings'"
-                ' converter: “List contains duplicate element "%s". Cannot convert to a set”',
-            ),
+            (quotes.FIELDS_ARE_SETS, quotes.DUPLICATE_NOT_A_SET, quotes.INVALID_PARAMETERS_400),
         ),
         Question(
             "unknown-status",
             "A status value outside the Status enum",
             {"refused": "400 InvalidArgument", "matches-none": "200; no task has that status"},
-            (
-                "bindings tasks_client.Status: “Newer versions of the enumerated type may contain"
-                " new values.”",
-                "page: 400 “if any of the specified parameters are invalid.”",
-            ),
+            (quotes.STATUS_IS_OPEN, quotes.INVALID_PARAMETERS_400),
         ),
         Question(
             "users-case",
@@ -71,7 +69,14 @@ QUESTIONS: Mapping[str, Question] = {
                 "case-sensitive": "exact string equality",
                 "case-insensitive": "a user name matches in any case",
             },
-            ("bindings Tasks.FilterSpec.users: set of str; no comparison rule is documented",),
+            (
+                quotes.USERS_FIELD,
+                quotes.FIELDS_ARE_SETS,
+                ours(
+                    "users is a set of plain strings and no source gives it a comparison rule;"
+                    " a vCenter may compare SSO principal names case-insensitively"
+                ),
+            ),
         ),
         Question(
             "unknown-identifiers",
@@ -81,21 +86,13 @@ QUESTIONS: Mapping[str, Question] = {
                 "refused": "400 InvalidArgument",
                 "inaccessible": "500 ResourceInaccessible (task ids)",
             },
-            (
-                "page: 400 “if any of the specified parameters are invalid.”",
-                "page: ResourceInaccessible “if a task's state cannot be accessed”",
-            ),
+            (quotes.INVALID_PARAMETERS_400, quotes.OVER_1000_INACCESSIBLE),
         ),
         Question(
             "error-500-type",
             "The error_type of a generic system failure (HTTP 500)",
             {"ERROR": "Error", "INTERNAL_SERVER_ERROR": "InternalServerError"},
-            (
-                "page: “Vapi Std Errors Error if the system reports an error while responding to"
-                " the request.”",
-                "bindings InternalServerError: “it could occur in response to the invocation of"
-                " any method.”",
-            ),
+            (quotes.SYSTEM_ERROR_500, quotes.INTERNAL_SERVER_ERROR_ANY_METHOD),
         ),
         Question(
             "cap-counts",
@@ -104,12 +101,7 @@ QUESTIONS: Mapping[str, Question] = {
                 "visible-matching": "the visible tasks matching the filter",
                 "all-matching": "every task matching the filter, invisible ones included",
             },
-            (
-                "page line 2: “at most 1000 visible (subject to permission checks) tasks matching"
-                " the Snapservice Tasks FilterSpec”",
-                "page: ResourceInaccessible “over 1000 tasks matching the Snapservice Tasks"
-                " FilterSpec”",
-            ),
+            (quotes.AT_MOST_1000_VISIBLE, quotes.OVER_1000_INACCESSIBLE),
         ),
     )
 }
@@ -167,6 +159,6 @@ class ChoiceLog:
                     {"choice": choice, "meaning": meaning}
                     for choice, meaning in question.choices.items()
                 ],
-                "sources": list(question.sources),
+                "sources": [source.render() for source in question.sources],
             }
         return out

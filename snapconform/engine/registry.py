@@ -26,6 +26,7 @@ registers every declaration.
 from __future__ import annotations
 
 import importlib
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal, TypeVar
@@ -52,33 +53,70 @@ EPIC = ENDPOINT
 CHECKS_PACKAGE = "snapconform.engine.checks"
 
 
+SourceKind = Literal["page", "bindings", "ours"]
+#: Between two verbatim parts of one quote (each part is found on its own, in this order).
+QUOTE_GAP = " … "
+
+
 @dataclass(frozen=True)
 class Source:
-    """Where a requirement comes from: a page line or a bindings docstring, quoted.
+    """Where a requirement comes from, quoted verbatim, or a reading of ours that no source states.
 
-    ``where`` is ``page line N`` (the published reference page, :data:`SPEC_URL`),
-    ``bindings <Class.member>`` (vmware-vsan-data-protection 9.1.1.0 /
-    vmware-vapi-common-client docstrings), or ``ours`` (a reading of ours that no source
-    states: such a requirement is SHOULD, and says so).
+    The format is precise, so a test finds every quote in its source
+    (``tests/engine/test_quotes_verbatim.py``):
+
+    - ``page``: ``where`` is ``line N`` of the published reference page (:data:`SPEC_URL`; a
+      copy is ``contracts/sources/snapservice-tasks-list.txt``); ``quote`` starts on that line.
+    - ``bindings``: ``where`` names the installed official bindings' text: a dotted Python name
+      (``com.vmware.snapservice_client.Tasks.FilterSpec``: that object's source, docstrings
+      and binding types) or a file of an installed package
+      (``vmware/vapi/settings/runtime.properties``).
+    - ``ours``: no source states it (``where`` is empty, ``quote`` is our reading): a requirement
+      resting only on ours is a SHOULD, never a MUST.
+
+    A page or bindings ``quote`` is verbatim up to whitespace and reST markup (``:class:`X```
+    reads ``X``); parts of one passage are joined by :data:`QUOTE_GAP`. ``context`` is ours
+    (which response, which field): rendered in parentheses, outside the quotation marks.
     """
 
+    kind: SourceKind
     where: str
     quote: str
+    context: str = ""
+
+    def __post_init__(self) -> None:
+        if self.kind not in ("page", "bindings", "ours"):
+            raise ValueError(f"unknown source kind {self.kind!r}")
+        if self.kind == "page" and not re.fullmatch(r"line [1-9]\d*", self.where):
+            raise ValueError(f"a page source names its line: {self.where!r}")
+        if (self.kind == "ours") == bool(self.where) or not self.quote.strip():
+            raise ValueError(f"malformed source {self!r}")
+
+    @property
+    def parts(self) -> tuple[str, ...]:
+        """The verbatim parts of a page or bindings quote (empty for ours)."""
+        return () if self.kind == "ours" else tuple(self.quote.split(QUOTE_GAP))
 
     def render(self) -> str:
-        return f"{self.where}: “{self.quote}”"
+        if self.kind == "ours":
+            return f"ours (no source states it, hence SHOULD): {self.quote}"
+        context = f" ({self.context})" if self.context else ""
+        return f"{self.kind} {self.where}{context}: “{self.quote}”"
 
 
-def page(line: int, quote: str) -> Source:
-    return Source(f"page line {line}", quote)
+def page(line: int, quote: str, context: str = "") -> Source:
+    """A verbatim quote of the page that starts on ``line``."""
+    return Source("page", f"line {line}", quote, context)
 
 
-def bindings(member: str, quote: str) -> Source:
-    return Source(f"bindings {member}", quote)
+def bindings(where: str, quote: str, context: str = "") -> Source:
+    """A verbatim quote of the installed bindings' text at ``where`` (a dotted name or a file)."""
+    return Source("bindings", where, quote, context)
 
 
 def ours(reading: str) -> Source:
-    return Source("ours (stricter reading, hence SHOULD)", reading)
+    """A reading of ours that no source states (its requirement is a SHOULD)."""
+    return Source("ours", "", reading)
 
 
 @dataclass(frozen=True)
@@ -133,7 +171,7 @@ class Requirement:
     def __post_init__(self) -> None:
         if not self.sources:
             raise ValueError(f"requirement {self.id} has no source")
-        if self.level == "MUST" and all(s.where.startswith("ours") for s in self.sources):
+        if self.level == "MUST" and all(s.kind == "ours" for s in self.sources):
             raise ValueError(f"requirement {self.id}: a MUST needs a page or bindings source")
         if self.feature not in FEATURES:
             raise ValueError(f"requirement {self.id}: unknown feature {self.feature!r}")

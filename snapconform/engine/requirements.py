@@ -64,10 +64,18 @@ def catalogue_markdown() -> str:
         "Each check is a function of the `snapconform.engine.checks` package (*check* below:"
         " its module and name).",
         "",
-        "Every requirement quotes its sources: a line of the page, or a docstring of the official"
-        " bindings (`vmware-vsan-data-protection` 9.1.1.0, `vmware-vapi-common-client`). A MUST"
-        " rests on a page or bindings source; a stricter reading of ours is a SHOULD and says so"
-        " (`ours`). Where the sources allow more than one behaviour, the check accepts each and"
+        "Every requirement names its sources, in one of three kinds. `page line N (context):"
+        " “…”` quotes the page from line N (a copy:"
+        " `contracts/sources/snapservice-tasks-list.txt`);"
+        " `bindings <where> (context): “…”` quotes the installed official bindings"
+        " (`vmware-vsan-data-protection` 9.1.1.0, `vmware-vapi-common-client`) at a dotted name"
+        " (that object's source: docstrings and binding types) or a file of an installed package."
+        " Text between “ ” is verbatim up to whitespace and reST markup (` … ` joins parts of"
+        " one passage; `tests/engine/test_quotes_verbatim.py` finds each part in its source); the"
+        " context in parentheses is ours. `ours (no source states it, hence SHOULD)` is a reading"
+        " of ours that no source states: a MUST rests on a page or bindings quote, a requirement"
+        " resting only on ours is a SHOULD. Where the sources allow more than one behaviour, the"
+        " check accepts each and"
         " records the target's choice (summary `variants`; *alternatives* below,"
         " `snapconform serve --variant` plays them). *Modes*: the run modes that check it"
         " (elsewhere it is not applicable).",

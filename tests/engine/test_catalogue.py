@@ -179,49 +179,11 @@ def test_no_requirement_id_is_typed_outside_its_declaration() -> None:
     assert set(declared.values()) == {1}, declared
 
 
-#: The published reference page: the copy beside the project (``../shared/spec``); the test
-#: skips without it (a clone on its own has no copy of the page).
-SPEC_PAGE = next(
-    (
-        p
-        for p in (
-            ROOT.parent / "shared" / "spec" / "snapservice-tasks-list.txt",
-            ROOT.parent.parent / "shared" / "spec" / "snapservice-tasks-list.txt",
-        )
-        if p.is_file()
-    ),
-    ROOT.parent / "shared" / "spec" / "snapservice-tasks-list.txt",
-)
-
-
-def test_every_page_quote_is_on_its_line_of_the_page() -> None:
-    import re
-
-    import pytest
-
-    if not SPEC_PAGE.is_file():
-        pytest.skip(f"{SPEC_PAGE} is not here")
-    lines = SPEC_PAGE.read_text(encoding="utf-8").splitlines()
-    for r in CATALOGUE:
-        for source in r.sources:
-            match = re.fullmatch(r"page line (\d+)", source.where)
-            if match is None:
-                continue
-            number = int(match.group(1))
-            # A quote may run over the page's next lines (a list); "[400] " names the status.
-            text = " ".join(lines[number - 1 : number + 2])
-            quote = re.sub(r"^\[\d{3}\] ", "", source.quote)
-            for part in quote.split(" ... "):
-                if part.startswith("{"):
-                    continue  # a JSON body shown on the page, summarised
-                assert part.rstrip(".") in text, (r.id, number, part)
-
-
 def test_a_must_rests_on_the_page_or_the_bindings_and_ours_is_should() -> None:
     from snapconform.engine.alternatives import QUESTIONS
 
     for r in CATALOGUE:
-        kinds = {source.where.split(" ", 1)[0] for source in r.sources}
+        kinds = {source.kind for source in r.sources}
         if r.level == "MUST":
             assert kinds & {"page", "bindings"}, r.id
         if "ours" in kinds:

@@ -8,7 +8,13 @@ from typing import TYPE_CHECKING
 
 from snapconform.engine import oracle
 from snapconform.engine.oracle import FilterSpec
-from snapconform.engine.quotes import UNAUTHENTICATED_UNDISCLOSED
+from snapconform.engine.quotes import (
+    SNAPSERVICE,
+    STD_ERRORS,
+    UNAUTHENTICATED_401,
+    UNAUTHENTICATED_UNDISCLOSED,
+    UNAUTHORIZED_403,
+)
 from snapconform.engine.registry import (
     Cost,
     Requirement,
@@ -39,7 +45,7 @@ def _unauthenticated(h: Harness) -> Response:
     title="No credentials give 401 Unauthenticated",
     level="MUST",
     feature="auth",
-    sources=(page(125, "[401] if the user can not be authenticated."),),
+    sources=(UNAUTHENTICATED_401,),
     cost=Cost(1),
 )
 def check_no_credentials(h: Harness, req: Requirement) -> CheckResult:
@@ -120,7 +126,7 @@ def check_www_authenticate(h: Harness, req: Requirement) -> CheckResult:
     feature="auth",
     sources=(
         bindings(
-            "Unauthenticated (vapi.std.errors)",
+            f"{STD_ERRORS}.Unauthenticated",
             "The session identifier in the request's security context identifies a session"
             " that has expired.",
         ),
@@ -155,12 +161,13 @@ def _session_only(h: Harness) -> CheckResult | None:
     feature="auth",
     sources=(
         bindings(
-            "Unauthenticated (vapi.std.errors)",
+            f"{STD_ERRORS}.Unauthenticated",
             "The user name and password in the request's security context are invalid.",
         ),
         bindings(
-            "Sessions.create",
-            "Unauthenticated if the session creation fails due to request specific issues.",
+            f"{SNAPSERVICE}.Sessions.create",
+            "if the session creation fails due to request specific issues.",
+            "raises Unauthenticated",
         ),
     ),
     cost=Cost(2),
@@ -237,7 +244,7 @@ def check_unauthenticated_undisclosed(h: Harness, req: Requirement) -> CheckResu
     feature="auth",
     sources=(
         bindings(
-            "Sessions.delete",
+            f"{SNAPSERVICE}.Sessions.delete",
             "Terminates the validity of a session token. This is the equivalent of log out.",
         ),
     ),
@@ -282,7 +289,7 @@ def check_deleted_session(h: Harness, req: Requirement) -> CheckResult:
             "Returns an authorization error if you do not have all of the privileges"
             " described as follows: - Operation execution requires System.Read.",
         ),
-        page(156, "[403] if the user doesn't have the required privileges."),
+        UNAUTHORIZED_403,
     ),
     cost=Cost(6, needs_unprivileged=True),
 )
@@ -334,7 +341,7 @@ def check_unprivileged_forbidden(h: Harness, req: Requirement) -> CheckResult:
     feature="auth",
     sources=(
         bindings(
-            "Unauthorized (vapi.std.errors)",
+            f"{STD_ERRORS}.Unauthorized",
             "For security reasons, the Error.data attribute in this exception is None, and"
             " the Error.messages attribute in this exception does not disclose why the user"
             " is not authorized to perform the method.",

@@ -15,7 +15,16 @@ from snapconform.engine.checks.common import (
     with_filters,
 )
 from snapconform.engine.oracle import FilterSpec
-from snapconform.engine.quotes import INVALID_PARAMETERS_400
+from snapconform.engine.quotes import (
+    INTERNAL_SERVER_ERROR_ANY_METHOD,
+    INVALID_PARAMETERS_400,
+    OVER_1000_INACCESSIBLE,
+    SNAPSERVICE,
+    SYSTEM_ERROR_500,
+    UNAUTHENTICATED_401,
+    UNAUTHORIZED_403,
+    UNAVAILABLE_503,
+)
 from snapconform.engine.registry import Cost, Requirement, bindings, ours, page, requirement
 from snapconform.engine.verdicts import CheckResult
 
@@ -54,8 +63,11 @@ def probe_contract(h: Harness) -> None:
     sources=(
         page(26, "ListResult including details of all the tasks."),
         bindings(
-            "Tasks.ListResult / Tasks.ListItem / tasks_client.Info",
-            "items: list of Tasks.ListItem; task: str; info: Info (field types)",
+            f"{SNAPSERVICE}.Tasks",
+            "'task': type.IdType(resource_types='com.vmware.snapservice.task'),"
+            " 'info': type.ReferenceType('com.vmware.snapservice.tasks_client', 'Info'),"
+            " … 'items': type.ListType(type.ReferenceType(__name__, 'Tasks.ListItem')),",
+            "the binding types of ListItem and ListResult; Info's are in tasks_client",
         ),
     ),
     run_wide=runwide.Contract200Body,
@@ -73,10 +85,17 @@ def check_list_result_bodies(h: Harness, req: Requirement) -> CheckResult:
     feature="contract",
     sources=(
         bindings(
-            "tasks_client.Info (UnionValidator on status)",
-            "'FAILED': [('error', False), ('start_time', True), ('end_time', True)],"
-            " 'RUNNING': [('start_time', True)], 'BLOCKED': [('start_time', True)],"
-            " 'SUCCEEDED': [('start_time', True), ('end_time', True)], 'PENDING': []",
+            "com.vmware.snapservice.tasks_client.Info",
+            "UnionValidator( 'status', {"
+            " 'RUNNING' : [('progress', True), ('result', False), ('start_time', True)],"
+            " 'BLOCKED' : [('progress', True), ('result', False), ('start_time', True)],"
+            " 'SUCCEEDED' : [('progress', True), ('result', False), ('start_time', True),"
+            " ('end_time', True)],"
+            " 'FAILED' : [('progress', True), ('result', False), ('error', False),"
+            " ('start_time', True), ('end_time', True)],"
+            " 'PENDING' : [], }",
+            "Info's union case map: a field named in some case is allowed only in its cases,"
+            " True: required there",
         ),
     ),
     run_wide=runwide.ContractStatusConditional,
@@ -93,16 +112,11 @@ def check_status_conditional_fields(h: Harness, req: Requirement) -> CheckResult
     feature="contract",
     sources=(
         INVALID_PARAMETERS_400,
-        page(125, "[401] if the user can not be authenticated."),
-        page(156, "[403] if the user doesn't have the required privileges."),
-        page(
-            187,
-            "Vapi Std Errors Error if the system reports an error while responding to the request.",
-        ),
-        page(
-            225,
-            "[503] if the system is unable to communicate with a service to complete the request.",
-        ),
+        UNAUTHENTICATED_401,
+        UNAUTHORIZED_403,
+        SYSTEM_ERROR_500,
+        OVER_1000_INACCESSIBLE,
+        UNAVAILABLE_503,
     ),
     run_wide=runwide.ContractErrorBody,
 )
@@ -119,11 +133,7 @@ def check_error_bodies(h: Harness, req: Requirement) -> CheckResult:
     feature="contract",
     sources=(
         page(221, "Discriminator field to help API consumers identify the structure type."),
-        bindings(
-            "InternalServerError (vapi.std.errors)",
-            "This exception is reported by the API infrastructure, so it could occur in"
-            " response to the invocation of any method.",
-        ),
+        INTERNAL_SERVER_ERROR_ANY_METHOD,
     ),
     alternatives=("error-500-type",),
     run_wide=runwide.ContractErrorType,
@@ -153,7 +163,7 @@ def check_error_messages(h: Harness, req: Requirement) -> CheckResult:
     feature="contract",
     sources=(
         bindings(
-            "std_client.LocalizableMessage.id",
+            "com.vmware.vapi.std_client.LocalizableMessage",
             "Unique identifier of the localizable string or message template.",
         ),
         ours(
@@ -176,9 +186,12 @@ def check_error_message_text(h: Harness, req: Requirement) -> CheckResult:
     sources=(
         page(28, '"items": ['),
         bindings(
-            "vmware.vapi REST connector",
-            "REST responses are deserialized from JSON (application/json)",
+            "vmware.vapi.protocol.client.msg.rest_connector.RestClientProvider",
+            "# Accept header is needed because any operation can report an error and"
+            " # hence could have a body. headers = { HTTP_ACCEPT_HEADER: JSON_CONTENT_TYPE,",
+            "the bindings' REST client asks every operation for JSON",
         ),
+        bindings("vmware.vapi.lib.constants", "JSON_CONTENT_TYPE = 'application/json'"),
     ),
     run_wide=runwide.ContractJson,
 )
@@ -228,7 +241,7 @@ def check_unknown_properties(h: Harness, req: Requirement) -> CheckResult:
     feature="contract",
     sources=(
         bindings(
-            "Tasks.list",
+            f"{SNAPSERVICE}.Tasks.list",
             ":rtype: Tasks.ListResult :return: ListResult including details of all the tasks.",
         ),
     ),
@@ -252,9 +265,9 @@ def check_bindings_decode(h: Harness, req: Requirement) -> CheckResult:
     feature="contract",
     sources=(
         bindings(
-            "vmware.vapi DateTimeConverter.convert_from_datetime",
+            "vmware.vapi.bindings.datetime_helper.DateTimeConverter.convert_from_datetime",
             "Convert from Python native datetime object to the datetime format in vAPI"
-            " Runtime i.e. YYYY-MM-DDThh:mm:ss.sssZ. ... The caller to this method should"
+            " Runtime i.e. YYYY-MM-DDThh:mm:ss.sssZ. … The caller to this method should"
             " only pass datetime objects that have time in UTC timezone.",
         ),
         ours(

@@ -7,8 +7,13 @@ from typing import TYPE_CHECKING
 from snapconform.engine import oracle
 from snapconform.engine.checks.responses import error_type_of
 from snapconform.engine.oracle import FilterSpec
-from snapconform.engine.quotes import OVER_1000_INACCESSIBLE
-from snapconform.engine.registry import Cost, Requirement, bindings, page, requirement
+from snapconform.engine.quotes import (
+    INTERNAL_SERVER_ERROR_ANY_METHOD,
+    OVER_1000_INACCESSIBLE,
+    SYSTEM_ERROR_500,
+    UNAVAILABLE_503,
+)
+from snapconform.engine.registry import Cost, Requirement, requirement
 from snapconform.engine.verdicts import CheckResult
 
 if TYPE_CHECKING:
@@ -52,12 +57,7 @@ def _fault(h: Harness, error_type: str, status: int) -> CheckResult | str:
     title="503 ServiceUnavailable bodies are valid",
     level="MUST",
     feature="faults",
-    sources=(
-        page(
-            225,
-            "[503] if the system is unable to communicate with a service to complete the request.",
-        ),
-    ),
+    sources=(UNAVAILABLE_503,),
     cost=Cost(3),
 )
 def check_fault_503(h: Harness, req: Requirement) -> CheckResult:
@@ -72,15 +72,9 @@ def check_fault_503(h: Harness, req: Requirement) -> CheckResult:
     level="MUST",
     feature="faults",
     sources=(
-        page(
-            187,
-            "Vapi Std Errors Error if the system reports an error while responding to the request.",
-        ),
+        SYSTEM_ERROR_500,
         OVER_1000_INACCESSIBLE,
-        bindings(
-            "InternalServerError (vapi.std.errors)",
-            "it could occur in response to the invocation of any method.",
-        ),
+        INTERNAL_SERVER_ERROR_ANY_METHOD,
     ),
     alternatives=("error-500-type",),
     cost=Cost(6),

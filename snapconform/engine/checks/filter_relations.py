@@ -24,6 +24,7 @@ from snapconform.engine.checks.responses import is_list, listed_ids
 from snapconform.engine.oracle import FilterSpec
 from snapconform.engine.quotes import (
     AT_MOST_1000_VISIBLE,
+    DUPLICATE_NOT_A_SET,
     FIELDS_ARE_SETS,
     FIELDS_COMBINE_WITH_AND,
     INVALID_PARAMETERS_400,
@@ -134,7 +135,7 @@ def check_or_within_and_across(h: Harness, req: Requirement) -> CheckResult:
     title="Order of values does not matter; a repeated value is ignored or refused with 400",
     level="MUST",
     feature="filter semantics",
-    sources=(FIELDS_ARE_SETS, INVALID_PARAMETERS_400),
+    sources=(FIELDS_ARE_SETS, DUPLICATE_NOT_A_SET, INVALID_PARAMETERS_400),
     alternatives=("repeated-values",),
     cost=Cost(16, 1.0, 1),
 )

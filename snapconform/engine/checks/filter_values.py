@@ -32,8 +32,10 @@ from snapconform.engine.oracle import FilterSpec
 from snapconform.engine.quotes import (
     INVALID_PARAMETERS_400,
     OVER_1000_INACCESSIBLE,
+    STATUS_IS_OPEN,
+    USERS_FIELD,
 )
-from snapconform.engine.registry import Cost, Requirement, bindings, page, requirement
+from snapconform.engine.registry import Cost, Requirement, page, requirement
 from snapconform.engine.universe import Universe, over_cap, over_cap_when_users_fold
 from snapconform.engine.verdicts import CheckResult, Violation
 from snapconform.strategies.cases import InvalidStatus, invalid_statuses, unknown_identifier_filters
@@ -55,15 +57,7 @@ if TYPE_CHECKING:
             "the property must contain identifiers for the resource type:"
             " com.vmware.snapservice.task",
         ),
-        page(
-            23,
-            "Users who must have initiated the operation for the associated task to"
-            " match the filter",
-        ),
-        bindings(
-            "Tasks.FilterSpec.users",
-            "set of str (no comparison rule: users may compare case-insensitively)",
-        ),
+        USERS_FIELD,
     ),
     alternatives=("users-case",),
     cost={
@@ -221,10 +215,7 @@ def check_unknown_identifiers(h: Harness, req: Requirement) -> CheckResult:
     level="MUST",
     feature="filter semantics",
     sources=(
-        bindings(
-            "tasks_client.Status",
-            "Newer versions of the enumerated type may contain new values.",
-        ),
+        STATUS_IS_OPEN,
         INVALID_PARAMETERS_400,
     ),
     alternatives=("unknown-status",),

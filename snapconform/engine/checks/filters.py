@@ -26,6 +26,7 @@ from snapconform.engine.oracle import FilterSpec
 from snapconform.engine.quotes import (
     AT_MOST_1000_VISIBLE,
     FIELDS_COMBINE_WITH_AND,
+    SNAPSERVICE,
     TASKS_OR_SERVICES_REQUIRED,
 )
 from snapconform.engine.registry import Cost, Requirement, bindings, page, requirement
@@ -44,7 +45,7 @@ if TYPE_CHECKING:
     sources=(
         page(9, "If missing or null or empty, tasks with any identifier will match the filter."),
         bindings(
-            "Tasks.list",
+            f"{SNAPSERVICE}.Tasks.list",
             "if None, the behavior is equivalent to a Tasks.FilterSpec with all attributes"
             " None which means all tasks match the filter.",
         ),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from snapconform.engine.quotes import INVALID_PARAMETERS_400
+from snapconform.engine.quotes import INVALID_PARAMETERS_400, SNAPSERVICE
 from snapconform.engine.registry import Cost, Requirement, bindings, requirement
 from snapconform.engine.verdicts import CheckResult
 
@@ -20,9 +20,11 @@ if TYPE_CHECKING:
     sources=(
         INVALID_PARAMETERS_400,
         bindings(
-            "Tasks.list",
-            "the parameters, return type and errors of the operation"
-            " (contracts/openapi.yaml restates them)",
+            f"{SNAPSERVICE}.Tasks.list",
+            ":param filter: Specification of matching tasks. … :rtype: Tasks.ListResult"
+            " … :raise: com.vmware.vapi.std.errors_client.InvalidArgument if any of the"
+            " specified parameters are invalid.",
+            "the operation's parameter, result and errors; contracts/openapi.yaml restates them",
         ),
     ),
     alternatives=(
