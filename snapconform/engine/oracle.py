@@ -53,6 +53,21 @@ def cap_outcome(matching: int) -> CapOutcome:
     return "list" if matching <= CAP else "too_many"
 
 
+def is_cap_error(status: int, body: Any) -> bool:
+    """Whether an answer is the cap error: 500 ResourceInaccessible (page line 188).
+
+    The one definition every check, the run-wide audit, discovery, fuzzing and the transport's
+    retry rule use. ``error_type`` may be absent or null (page line 224: "Can be missing or null
+    for compatibility with preceding implementations"): such a 500 can be the cap error, so it
+    counts as one; whether the filter was over the cap is the caller's question.
+    """
+    return (
+        status == 500
+        and isinstance(body, Mapping)
+        and body.get("error_type") in ("RESOURCE_INACCESSIBLE", None)
+    )
+
+
 def result_ids(body: Any) -> list[str]:
     """Task ids of a ListResult body in response order (ignoring malformed items)."""
     if not isinstance(body, Mapping) or not isinstance(body.get("items"), list):

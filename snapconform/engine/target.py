@@ -24,6 +24,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from snapconform.engine.oracle import is_cap_error
 from snapconform.engine.safety import (
     AttemptLog,
     DeadlineExceededError,
@@ -556,7 +557,7 @@ def is_documented_500(status: int, content: bytes) -> bool:
         body = json.loads(content)
     except ValueError:
         return False
-    return isinstance(body, dict) and body.get("error_type") == "RESOURCE_INACCESSIBLE"
+    return is_cap_error(status, body)
 
 
 def _tls_hint(error: Exception) -> str:

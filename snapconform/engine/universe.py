@@ -30,6 +30,7 @@ from snapconform.engine.oracle import (
     allowed_ids,
     encode_query,
     expected_ids,
+    is_cap_error,
     matches,
     result_ids,
     set_difference,
@@ -496,11 +497,7 @@ def _items_by_id(response: Response) -> dict[str, Mapping[str, Any]]:
 
 
 def _is_too_many(response: Response) -> bool:
-    return (
-        response.status == 500
-        and isinstance(response.body, Mapping)
-        and response.body.get("error_type") in ("RESOURCE_INACCESSIBLE", None)
-    )
+    return is_cap_error(response.status, response.body)
 
 
 @dataclass

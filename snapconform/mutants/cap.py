@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from snapconform.mutants.base import ALL_MODES, KNOWN_STATE, Mutant
+from dataclasses import dataclass
+
+from snapconform.mutants.base import ALL_MODES, CONTROLLED, KNOWN_STATE, Mutant
 from snapconform.server.behaviour import Behaviour, EndpointError
 from snapconform.server.store import FilterSpec, QueryResult, TaskStore
 
@@ -56,6 +58,44 @@ class CapCountsStore(Behaviour):
         return len(store) > self.cap
 
 
+class TruncatesForRestrictedView(Behaviour):
+    """Over the cap, a principal with a restricted view gets its first 1000 tasks with 200.
+
+    An unrestricted principal still gets the cap error: only over-cap cases asked as a
+    restricted principal show it.
+    """
+
+    def select(
+        self, store: TaskStore, spec: FilterSpec, visible: frozenset[str] | None
+    ) -> QueryResult:
+        result = super().select(store, spec, visible)
+        if visible is None:
+            return result
+        return QueryResult(result.positions[: self.cap])
+
+
+@dataclass(frozen=True)
+class _FilteredResult(QueryResult):
+    """A result that knows whether its filter constrained anything."""
+
+    filtered: bool = False
+
+
+class CapOnlyForEmptyFilter(Behaviour):
+    """The cap is enforced only for the empty filter: a filtered request matching more than
+    1000 tasks gets all of them with 200."""
+
+    def select(
+        self, store: TaskStore, spec: FilterSpec, visible: frozenset[str] | None
+    ) -> QueryResult:
+        result = super().select(store, spec, visible)
+        return _FilteredResult(result.positions, filtered=bool(spec.constraints()))
+
+    def exceeds_cap(self, result: QueryResult, store: TaskStore) -> bool:
+        filtered = isinstance(result, _FilteredResult) and result.filtered
+        return not filtered and super().exceeds_cap(result, store)
+
+
 CAP_MUTANTS: tuple[Mutant, ...] = (
     Mutant(
         name="cap-truncates",
@@ -105,5 +145,15 @@ CAP_MUTANTS: tuple[Mutant, ...] = (
         requirements=("CAP-COUNTS-MATCHING",),
         modes=ALL_MODES,
         behaviour_class=CapCountsStore,
+    ),
+    Mutant(
+        name="cap-truncates-for-restricted-view",
+        area="cap",
+        description="over 1000 matching visible tasks: a principal with a restricted view gets"
+        " the first 1000 with 200 (the unrestricted one gets the error)",
+        requirements=("CAP-OVER-LIMIT",),
+        # Needs a restricted principal seeing over 1000 matching tasks: a pushed universe.
+        modes=CONTROLLED,
+        behaviour_class=TruncatesForRestrictedView,
     ),
 )

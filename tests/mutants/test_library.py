@@ -138,7 +138,7 @@ def _session_probes(client: object) -> list[Observation]:
 
 def _fault_probes(client: object) -> list[Observation]:
     out: list[Observation] = []
-    for error_type in ("SERVICE_UNAVAILABLE", "ERROR"):
+    for error_type in ("SERVICE_UNAVAILABLE", "ERROR", "RESOURCE_INACCESSIBLE"):
         armed = client.post(  # type: ignore[attr-defined]
             "/control/faults", json={"error_type": error_type, "count": 1}
         )
@@ -153,6 +153,9 @@ def _observe_cap_edges(client_for: ClientFactory, behaviour: Behaviour) -> list[
     for size in (1000, 1001):
         client = client_for(ServerConfig(state=_state_of_size(size), behaviour=behaviour))
         out.append(_send(client, f"{size} tasks", "GET", TASKS, ADMIN))
+    # The limited principal sees every sixth task: 1101 of 6601, over the cap for it too.
+    client = client_for(ServerConfig(state=_state_of_size(6601), behaviour=behaviour))
+    out.append(_send(client, "limited, 1101 visible", "GET", TASKS, LIMITED))
     return out
 
 

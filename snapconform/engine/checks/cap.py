@@ -208,8 +208,20 @@ def check_cap_at_limit(h: Harness, req: Requirement) -> CheckResult:
 def check_cap_over_limit(h: Harness, req: Requirement) -> CheckResult:
     if not h.source.pushes:
         return cap_fixed(h, req, CapQuestion.OVER_LIMIT)
-    result = _cap_controlled(h, [CapSize(1001, 1001), CapSize(1002, 1001)], sizes_over_cap())
-    return finish(h, req, result, "1001 and more matching tasks gave 500 ResourceInaccessible")
+    result = _cap_controlled(
+        h,
+        # CapSize(1300, 1250, 1100): the limited principal sees 1100 matching tasks, over the
+        # cap for it too (a server that truncates only a restricted view to 1000 shows).
+        [CapSize(1001, 1001), CapSize(1002, 1001), CapSize(1300, 1250, 1100)],
+        sizes_over_cap(),
+    )
+    return finish(
+        h,
+        req,
+        result,
+        "1001 and more matching tasks (1100 of them visible to the limited principal) gave"
+        " 500 ResourceInaccessible",
+    )
 
 
 @requirement(

@@ -20,6 +20,18 @@ if TYPE_CHECKING:
     from snapconform.engine.harness import Harness
 
 
+#: The error_type an injected fault may come back as. Both 500 kinds are valid on HTTP 500, so
+#: the status alone cannot tell an injected ResourceInaccessible answered as Error: the type
+#: must be the one injected (a generic failure may be InternalServerError, bindings), or absent
+#: or null (page line 224: "Can be missing or null for compatibility with preceding
+#: implementations").
+INJECTED_TYPES: dict[str, frozenset[str | None]] = {
+    "SERVICE_UNAVAILABLE": frozenset({"SERVICE_UNAVAILABLE", None}),
+    "ERROR": frozenset({"ERROR", "INTERNAL_SERVER_ERROR", None}),
+    "RESOURCE_INACCESSIBLE": frozenset({"RESOURCE_INACCESSIBLE", None}),
+}
+
+
 def _fault(h: Harness, error_type: str, status: int) -> CheckResult | str:
     if h.control is None:
         return CheckResult.not_applicable(
@@ -45,6 +57,13 @@ def _fault(h: Harness, error_type: str, status: int) -> CheckResult | str:
             f"{error_type} body: {'; '.join(problems[:3])} — reproduce: {h.repro(response)}"
         )
     chosen = error_type_of(response)
+    allowed = INJECTED_TYPES[error_type]
+    if chosen not in allowed:
+        named = " or ".join(sorted(t for t in allowed if t))
+        return CheckResult.failed(
+            f"an injected {error_type} fault came back as HTTP {status} with error_type"
+            f" {chosen!r}, expected {named} (or none) — reproduce: {h.repro(response)}"
+        )
     if error_type == "ERROR" and chosen in ("ERROR", "INTERNAL_SERVER_ERROR"):
         h.choices.record("error-500-type", chosen, "an injected system failure")
     shown = f" ({chosen})" if chosen not in (None, error_type) else ""

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from snapconform.engine.oracle import result_ids
+from snapconform.engine.oracle import is_cap_error, result_ids
 from snapconform.engine.target import Response
 
 
@@ -22,12 +22,8 @@ def is_list(response: Response) -> bool:
 
 
 def is_too_many(response: Response) -> bool:
-    body = response.body
-    return (
-        response.status == 500
-        and isinstance(body, Mapping)
-        and body.get("error_type") == "RESOURCE_INACCESSIBLE"
-    )
+    """Whether ``response`` is the cap error (``oracle.is_cap_error``)."""
+    return is_cap_error(response.status, response.body)
 
 
 def error_type_of(response: Response) -> Any:

@@ -257,7 +257,7 @@ def valid_request_served(ctx: CheckContext, response: Response, case: Case) -> b
         return None
     body = _json_body(response)
     error_type = body.get("error_type") if isinstance(body, dict) else None
-    if status == 500 and error_type == "RESOURCE_INACCESSIBLE" and case.path == TASKS_PATH:
+    if case.path == TASKS_PATH and oracle.is_cap_error(status, body):
         return None
     if status == 400 and case.path == TASKS_PATH and documented_refusal(case) is not None:
         return None
