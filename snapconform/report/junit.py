@@ -1,14 +1,22 @@
 """State the run's verdict in ``junit.xml``, where CI systems read test results.
 
 pytest writes one ``<testcase>`` per requirement (a requirement not checked or not applicable is
-a ``<skipped>`` whose message says which, and why). A CI test view shows skips as harmless, so
-:func:`annotate_junit` adds what only the whole run knows:
+a ``<skipped>`` whose message says which, and why). A CI test tab shows a ``<failure>`` as red,
+so the file's failures must be exactly the failed MUST requirements: a conformant run is green.
+:func:`annotate_junit` makes it so and adds what only the whole run knows:
 
+- a failed SHOULD requirement is a finding, not a failure: its ``<failure>`` becomes
+  ``<properties>`` (``snapconform.level``, ``snapconform.outcome``, ``snapconform.finding``) and
+  a ``<system-out>`` line, so the test case passes and the finding is still read;
 - ``<properties>`` on the test suite: ``snapconform.verdict``, ``snapconform.not_checked``
-  (``ID [LEVEL] (reason)``, comma-separated) and ``snapconform.summary`` (summary.json's path);
-- one more test case, ``snapconform.verdict``: passed when conformant, a ``<failure>`` when
-  non-conformant or incomplete (its message lists the MUST requirements not checked and why),
-  an ``<error>`` when no verdict was possible.
+  (``ID [LEVEL] (reason)``, comma-separated), ``snapconform.should_findings`` (``ID: detail``,
+  separated by `` | ``) and ``snapconform.summary`` (summary.json's path); the suite's
+  ``<system-out>`` states the verdict;
+- one more test case, ``snapconform.verdict``, where the requirement cases alone would not say
+  it: passed (with the verdict in its system-out) when conformant, a ``<failure>`` when
+  incomplete (its message lists the MUST requirements not checked and why; no requirement
+  failed, yet nothing is certified), an ``<error>`` when no verdict was possible. A
+  non-conformant run gets none: its failed MUST cases are its failures, exactly.
 
 It is idempotent (an earlier annotation is replaced), and leaves a missing or unreadable file
 alone: the JUnit file is a courtesy, summary.json is the record.
@@ -16,6 +24,7 @@ alone: the JUnit file is a courtesy, summary.json is the record.
 
 from __future__ import annotations
 
+import re
 import xml.etree.ElementTree as ET
 from collections.abc import Mapping
 from pathlib import Path
@@ -67,7 +76,9 @@ def annotate_junit(
     if suite is None:
         return False
     _set_properties(suite, summary, summary_path)
+    _findings_not_failures(suite, summary)
     _set_verdict_case(suite, summary)
+    _set_suite_output(suite, summary)
     _recount(root, suite)
     tree.write(path, encoding="utf-8", xml_declaration=True)
     return True
@@ -88,9 +99,11 @@ def _set_properties(
         for r in summary["requirements"]
         if r["outcome"] == "not_checked"
     )
+    findings = " | ".join(f"{r['id']}: {r['detail']}" for r in should_findings(summary))
     values = {
         "verdict": str(summary["verdict"]),
         "not_checked": unchecked or "none",
+        "should_findings": findings or "none",
     }
     if summary_path is not None:
         values["summary"] = str(summary_path)
@@ -98,14 +111,62 @@ def _set_properties(
         ET.SubElement(properties, "property", name=PROPERTY_PREFIX + name, value=value)
 
 
+def should_findings(summary: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    """The failed SHOULD requirements of ``summary`` (findings; the verdict ignores them)."""
+    return [
+        r for r in summary["requirements"] if r["outcome"] == "failed" and r["level"] == "SHOULD"
+    ]
+
+
+#: A requirement's test case: pytest names it ``test_requirement[ID]``.
+_REQUIREMENT_CASE = re.compile(r"\[([A-Z][A-Z0-9]*(?:-[A-Z0-9]+)+)\]$")
+
+
+def requirement_of(case: ET.Element) -> str | None:
+    """The requirement id a pytest test case judged (None: not a requirement's case)."""
+    match = _REQUIREMENT_CASE.search(case.get("name", ""))
+    return match.group(1) if match else None
+
+
+def _findings_not_failures(suite: ET.Element, summary: Mapping[str, Any]) -> None:
+    """A failed SHOULD requirement's ``<failure>`` becomes properties and system-out."""
+    findings = {r["id"]: r for r in should_findings(summary)}
+    for case in suite.findall("testcase"):
+        finding = findings.get(requirement_of(case) or "")
+        failure = case.find("failure")
+        if finding is None or failure is None:
+            continue
+        case.remove(failure)
+        properties = case.find("properties")
+        if properties is None:
+            properties = ET.Element("properties")
+            case.insert(0, properties)
+        for name, value in (
+            ("level", "SHOULD"),
+            ("outcome", "failed"),
+            ("finding", str(finding["detail"])),
+        ):
+            ET.SubElement(properties, "property", name=PROPERTY_PREFIX + name, value=value)
+        output = case.find("system-out")
+        if output is None:
+            output = ET.SubElement(case, "system-out")
+        line = (
+            f"SHOULD finding (not a failure: the verdict counts MUST requirements only):"
+            f" {finding['id']}: {finding['detail']}"
+        )
+        output.text = line + ("\n" + output.text if output.text else "")
+
+
 def _set_verdict_case(suite: ET.Element, summary: Mapping[str, Any]) -> None:
     for case in suite.findall("testcase"):
         if case.get("classname") == VERDICT_CLASSNAME and case.get("name") == VERDICT_NAME:
             suite.remove(case)
+    verdict = str(summary["verdict"])
+    if verdict == "non-conformant":
+        return  # its failed MUST cases are its failures; the suite says the verdict
     case = ET.SubElement(
         suite, "testcase", classname=VERDICT_CLASSNAME, name=VERDICT_NAME, time="0"
     )
-    verdict = str(summary["verdict"])
     message = verdict_message(summary)
     if verdict == "conformant":
         ET.SubElement(case, "system-out").text = message
@@ -114,6 +175,22 @@ def _set_verdict_case(suite: ET.Element, summary: Mapping[str, Any]) -> None:
     else:
         element = ET.SubElement(case, "failure", message=message, type=f"snapconform.{verdict}")
         element.text = message
+
+
+#: The first line of the suite's system-out that this module writes (replaced when re-run).
+_SUITE_OUTPUT_MARK = "snapconform verdict: "
+
+
+def _set_suite_output(suite: ET.Element, summary: Mapping[str, Any]) -> None:
+    for output in suite.findall("system-out"):
+        if (output.text or "").startswith(_SUITE_OUTPUT_MARK):
+            suite.remove(output)
+    findings = should_findings(summary)
+    lines = [_SUITE_OUTPUT_MARK + verdict_message(summary)]
+    if findings:
+        lines.append(f"{len(findings)} SHOULD finding(s) (not failures):")
+        lines += [f"- {r['id']}: {r['detail']}" for r in findings]
+    ET.SubElement(suite, "system-out").text = "\n".join(lines)
 
 
 def _recount(root: ET.Element, suite: ET.Element) -> None:
