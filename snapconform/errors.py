@@ -14,6 +14,7 @@ and friends keep working)::
     ├── SettingsError (ValueError) ............. a configuration key or value is wrong
     ├── TargetError ............................ the target cannot be used
     │   ├── LoginRefused ....................... the target refused the credentials
+    │   ├── ConnectionLostError ................ the network lost a request (no answer to judge)
     │   └── BudgetExhausted .................... the request budget is spent
     │       ├── ShareSpent ..................... this check's share of the plan is spent
     │       └── TimeBoxExpired ................. the run's time box is over
@@ -94,6 +95,17 @@ class TargetError(SnapconformError):
 
 class LoginRefused(TargetError):  # noqa: N818 - public name
     """The target refused the credentials."""
+
+
+class ConnectionLostError(TargetError):
+    """The connection closed before any response byte, also on the retry (or the request could
+    not be retried: a POST). No answer of the server exists: what the request was to show is not
+    checked, never failed and never passed."""
+
+    def __init__(self, message: str, kind: str = "") -> None:
+        super().__init__(message)
+        #: the transport's exception name (RemoteProtocolError, ReadError, ...)
+        self.kind = kind
 
 
 class BudgetExhausted(TargetError):  # noqa: N818 - public name

@@ -56,7 +56,7 @@ from snapconform.engine.universe import (
     discover,
 )
 from snapconform.engine.verdicts import CheckResult, Evidence, Uncertain, Violation
-from snapconform.errors import HarnessError, ShareSpent, TimeBoxExpired
+from snapconform.errors import ConnectionLostError, HarnessError, ShareSpent, TimeBoxExpired
 from snapconform.redaction import MASK
 from snapconform.strategies.states import HarnessPrincipals, principals_document
 
@@ -110,9 +110,20 @@ class FailureMarks:
     minimum_examples: int | None = None
     #: The current check's exploration ended at its share after its minimum.
     share_ended: bool = False
+    #: The request count when the current check first lost a request to the network
+    #: (connection closed before any response, also on the retry): None if it never did.
+    lost_at: int | None = None
 
     def enough_examples(self) -> bool:
         return self.minimum_examples is not None and self.examples >= self.minimum_examples
+
+
+def transport_not_checked(detail: str) -> CheckResult:
+    """A check whose evidence the network lost (after the retry): not checked, never failed
+    and never passed; the verdict says incomplete."""
+    return CheckResult.not_checked(
+        "transport", f"a request was lost to the network (no answer to judge): {detail}"
+    )
 
 
 class RunTarget(Target):
@@ -126,7 +137,16 @@ class RunTarget(Target):
         super().__init__(settings, **kwargs)
         self._marks = marks
 
-    def _send_once(self, method: str, path: str, url: str, headers: Any) -> Any:
+    def send(self, *args: Any, **kwargs: Any) -> Response:
+        try:
+            return super().send(*args, **kwargs)
+        except ConnectionLostError:
+            # what follows in the check stands on a missing answer (settle decides)
+            if self._marks.lost_at is None:
+                self._marks.lost_at = self.stats.requests
+            raise
+
+    def _send_once(self, method: str, path: str, url: str, headers: Any, **kwargs: Any) -> Any:
         try:
             marks = self._marks
             if marks.deadline is not None and time.monotonic() >= marks.deadline:
@@ -135,7 +155,7 @@ class RunTarget(Target):
                 raise ShareSpent(
                     f"its share of the request budget ({marks.share_allowed} requests) is spent"
                 )
-            return super()._send_once(method, path, url, headers)
+            return super()._send_once(method, path, url, headers, **kwargs)
         except BudgetExhausted as exc:
             self._marks.refused += 1
             if self._marks.refused_at is None:
@@ -570,6 +590,7 @@ class Harness:
         marks.refused_at = None
         marks.refused_why = None
         marks.violation_at = None
+        marks.lost_at = None
         marks.examples = 0
         marks.share_ended = False
         marks.share_limit = marks.share_allowed = marks.minimum_examples = None
@@ -620,6 +641,13 @@ class Harness:
                 "budget",
                 f"{result.detail}: the request budget of {self.config.max_requests} ran out first",
             )
+        lost_at = self.marks.lost_at
+        if result.outcome == "failed" and not audit and lost_at is not None:
+            violation_at = self.marks.violation_at
+            if violation_at is None or violation_at > lost_at:
+                # the failure followed a request the network lost (a login that never got
+                # its answer, a scenario cut short): no answer of the server shows it
+                return transport_not_checked(f"it was cut short: {result.detail[:200]}")
         refused_at = self.marks.refused_at
         if result.outcome != "failed" or audit or refused_at is None:
             return result
@@ -744,6 +772,8 @@ class Harness:
         """The outcome of an exploration that the budget or the target stopped with ``exc``."""
         if violations:
             return _failure(violations[-1], f"seed {self.seed}")
+        if isinstance(exc, ConnectionLostError):
+            return transport_not_checked(self.redactor(str(exc)))
         if isinstance(exc, BudgetExhausted):
             if isinstance(exc, ShareSpent) and self.marks.enough_examples():
                 # The plan's share ends exploration after the minimum: the check stands on the

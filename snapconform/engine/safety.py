@@ -9,6 +9,8 @@ fool the harness. Everything here is transport-independent policy that ``target.
   than a limit (deep JSON would otherwise blow the recursion of every later consumer);
 * :class:`RetryPolicy` decides whether a 429/503 (``Retry-After``) or a transient failure is
   retried; every retry is recorded so that a failure that vanished on retry is reported as flaky;
+  a GET whose connection closed before any response byte (an idle keep-alive connection the
+  server or a proxy dropped) is sent once more on a fresh connection;
 * :func:`check_redirect` decides whether a redirect may be followed: never across origins, so
   credentials never reach another host, port or scheme;
 * :class:`SessionLedger` remembers every session the harness created and deletes them all at the
@@ -307,6 +309,25 @@ class RetryPolicy:
     transient_retries: int = 1
     throttle_statuses: frozenset[int] = frozenset({429, 503})
     transient_statuses: frozenset[int] = frozenset({500, 502, 504})
+    #: Sends of a GET whose connection closed before any response byte that are retried.
+    #: Independent of ``transient_retries`` (a 5xx is an answer; a lost connection is none).
+    connection_retries: int = 1
+    #: The methods retried after a lost connection: idempotent, and without a side effect the
+    #: harness would have to undo (RFC 9112 9.3.1.1). POST /sessions is never sent twice: the
+    #: first one may have created a session whose id the harness never learnt.
+    retried_methods: frozenset[str] = frozenset({"GET"})
+
+    def retry_lost_connection(self, method: str, lost: int, budget_left: int) -> RetryDecision:
+        """Whether to send again a request whose connection closed before any response byte
+        (``lost``: how many of its sends were lost so far). No wait: the retry goes out on a
+        fresh connection at once (the rate limit still applies), within the budget."""
+        if method not in self.retried_methods:
+            return RetryDecision(False, reason=f"a {method} is never sent twice; not retried")
+        if lost > self.connection_retries:
+            return RetryDecision(False, reason=f"lost {lost} times; not retried again")
+        if budget_left <= 0:
+            return RetryDecision(False, reason="request budget exhausted; not retried")
+        return RetryDecision(True, reason="retried once on a fresh connection")
 
     def decide(
         self,

@@ -41,7 +41,13 @@ from snapconform.engine.safety import (
     read_body,
     tls_verification,
 )
-from snapconform.errors import BudgetExhausted, ForbiddenRequest, LoginRefused, TargetError
+from snapconform.errors import (
+    BudgetExhausted,
+    ConnectionLostError,
+    ForbiddenRequest,
+    LoginRefused,
+    TargetError,
+)
 from snapconform.filterspec import FilterSpec, encode_query
 from snapconform.redaction import SECRET_HEADERS, Redactor
 from snapconform.wire import SESSION_HEADER, SESSIONS_PATH, TASKS_PATH
@@ -163,6 +169,15 @@ class Stats:
     universe: int = 0
     #: (universe, query) pairs: a filter case is a filter evaluated against one universe.
     filter_cases: set[tuple[int, str]] = field(default_factory=set)
+    #: Requests whose connection closed before any response byte and that were sent again
+    #: (each retry is also counted in ``requests``: it spends the budget like any request).
+    connection_retried: int = 0
+    #: Requests lost to the network for good (after the retry, or a POST that is never retried).
+    connection_lost: int = 0
+
+    def transport_document(self) -> dict[str, int]:
+        """The summary's ``transport`` object (contracts/summary.schema.json)."""
+        return {"retried": self.connection_retried, "lost": self.connection_lost}
 
 
 class Target:
@@ -205,6 +220,18 @@ class Target:
             follow_redirects=False,
             transport=transport,
         )
+        # A client whose every request opens a connection of its own and closes it after: for
+        # POST /sessions (never retried, so never sent on a pooled connection the server may
+        # have dropped while it was idle) and for the retry of a lost GET. Made on first use.
+        self._fresh_client: httpx.Client | None = None
+        self._fresh_options: dict[str, Any] = {
+            "base_url": self.base_url,
+            "verify": verify,
+            "timeout": settings.timeout,
+            "follow_redirects": False,
+            "transport": transport,
+            "limits": httpx.Limits(max_keepalive_connections=0),
+        }
         self._credentials: tuple[str, str] | None = None
         self._session_id: str | None = None
         #: sessions this client created; close() deletes those still open
@@ -224,20 +251,37 @@ class Target:
             self.sessions.close_all(self._delete_for_cleanup)
         finally:
             self._client.close()
+            if self._fresh_client is not None:
+                self._fresh_client.close()
 
     def _delete_for_cleanup(self, session_id: str) -> None:
         # Outside the budget on purpose: a logout is harmless and leaving sessions is not.
-        self.stats.requests += 1
-        try:
-            self._client.delete(
-                SESSIONS_PATH,
-                headers={SESSION_HEADER: session_id},
-                timeout=min(self.settings.timeout, 10.0),
-            )
-        except httpx.HTTPError as exc:
-            raise TargetError(f"DELETE {SESSIONS_PATH} failed: {type(exc).__name__}") from None
+        # A DELETE is idempotent: one whose connection closed before any answer is sent once
+        # more on a fresh connection (whatever it answers then, the session is gone).
+        for client in (self._client, self._fresh()):
+            self.stats.requests += 1
+            try:
+                client.delete(
+                    SESSIONS_PATH,
+                    headers={SESSION_HEADER: session_id},
+                    timeout=min(self.settings.timeout, 10.0),
+                )
+                break
+            except (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError) as exc:
+                if client is not self._client:
+                    raise TargetError(
+                        f"DELETE {SESSIONS_PATH} failed: {type(exc).__name__}"
+                    ) from None
+                self.stats.connection_retried += 1
+            except httpx.HTTPError as exc:
+                raise TargetError(f"DELETE {SESSIONS_PATH} failed: {type(exc).__name__}") from None
         if session_id == self._session_id:
             self._session_id = None
+
+    def _fresh(self) -> httpx.Client:
+        if self._fresh_client is None:
+            self._fresh_client = httpx.Client(**self._fresh_options)
+        return self._fresh_client
 
     def __enter__(self) -> Target:
         return self
@@ -296,27 +340,38 @@ class Target:
         return response
 
     def _send_once(
-        self, method: str, path: str, url: str, headers: Mapping[str, str]
+        self, method: str, path: str, url: str, headers: Mapping[str, str], *, fresh: bool = False
     ) -> tuple[httpx.Response, bytes, float]:
         """One send within the budget and rate limit; the body read within the safety limits
-        and the whole exchange within ``timeout`` (a trickling server cannot stretch it)."""
+        and the whole exchange within ``timeout`` (a trickling server cannot stretch it).
+
+        ``fresh``: on a connection of its own, never a pooled one. Raises
+        ``ConnectionLostError`` when the connection closed before any byte of a response (the
+        caller decides whether to send again)."""
         if self.stats.requests >= self.settings.max_requests:
             raise BudgetExhausted(f"request budget of {self.settings.max_requests} spent")
         self._limiter.wait()
         self.stats.requests += 1
         started = time.monotonic()
         where = f"{method} {self.base_url}{path}"
+        client = self._fresh() if fresh else self._client
         try:
-            raw = self._client.send(
-                self._client.build_request(method, url, headers=headers), stream=True
-            )
+            try:
+                raw = client.send(client.build_request(method, url, headers=headers), stream=True)
+            except (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError) as exc:
+                # No status line yet: the server (or a proxy) closed or reset the connection
+                # before answering, typically an idle keep-alive connection dropped just as
+                # the request went out. Not an answer of the server: nothing to judge.
+                raise ConnectionLostError(
+                    f"{where}: the connection closed before any response"
+                    f" ({type(exc).__name__}: {self.redact(str(exc)) or 'no detail'})",
+                    type(exc).__name__,
+                ) from None
             content = read_body(raw, self.settings.limits, started + self.settings.timeout)
         except (httpx.TimeoutException, DeadlineExceededError):
             raise TargetError(f"{where} timed out after {self.settings.timeout:g}s") from None
         except httpx.ConnectError as exc:
-            raise TargetError(
-                f"cannot connect to {self.base_url}: {self.redact(str(exc))}{_tls_hint(exc)}"
-            ) from None
+            raise TargetError(connect_error_message(self.base_url, self.redact(str(exc)))) from None
         except TargetSafetyError as exc:
             raise TargetError(f"{where}: {self.redact(str(exc))}") from None
         except httpx.HTTPError as exc:
@@ -336,8 +391,27 @@ class Target:
         policy = self.settings.retry
         log = AttemptLog()
         first: tuple[httpx.Response, bytes, float] | None = None
+        lost = 0
         while True:
-            sent = self._send_once(method, path, url, headers)
+            try:
+                # a request that is never sent twice (POST, DELETE /sessions) never goes on a
+                # pooled connection the server may have dropped while idle (_fresh_client);
+                # the send after a lost connection does not either
+                fresh = lost > 0 or method not in policy.retried_methods
+                sent = self._send_once(method, path, url, headers, fresh=fresh)
+            except ConnectionLostError as closed:
+                lost += 1
+                log.outcomes.append(closed.kind)
+                decision = policy.retry_lost_connection(method, lost, self.remaining_budget)
+                if decision.retry:
+                    self.stats.connection_retried += 1
+                    continue
+                self.stats.connection_lost += 1
+                what = f"{method} {path}: {log.summary()} (connection closed before any response"
+                self._note(f"{what}; {decision.reason})")
+                raise ConnectionLostError(
+                    f"{closed} ({decision.reason}): no answer to judge", closed.kind
+                ) from None
             raw = sent[0]
             log.outcomes.append(str(raw.status_code))
             first = first or sent
@@ -366,7 +440,13 @@ class Target:
                 break
             log.waits.append(decision.wait)
             time.sleep(decision.wait)
-        if log.retried:
+        if lost:
+            # a lost connection is no answer: the retry's answer is the server's, not flaky
+            self._note(
+                f"{method} {path}: connection closed before any response, retried on a fresh"
+                f" connection (e.g. {log.summary()})"
+            )
+        elif log.retried:
             verdict = "flaky: a failure that vanished on retry" if log.flaky else "retried"
             self._note(f"{method} {path}: {log.summary()} ({verdict})")
         first_failed = first[0].status_code in policy.transient_statuses
@@ -560,15 +640,27 @@ def is_documented_500(status: int, content: bytes) -> bool:
     return is_cap_error(status, body)
 
 
-def _tls_hint(error: Exception) -> str:
-    """What to do about a certificate the client could not verify (else nothing)."""
-    text = str(error)
-    if "CERTIFICATE_VERIFY_FAILED" in text or "certificate verify failed" in text:
+def connect_error_message(base_url: str, cause: str) -> str:
+    """One line for a connection that could not be made, with the likely fix when the cause
+    is a known one (TLS against plain HTTP, nothing listening, an unverifiable certificate)."""
+    cause = " ".join(cause.split()) or "no detail"
+    if "WRONG_VERSION_NUMBER" in cause or "wrong version number" in cause:
         return (
-            "; pass the CA's certificate (PEM) with --ca-bundle (or SNAPCONFORM_CA_BUNDLE),"
-            " and use the host name the certificate was issued for"
+            f"cannot connect to {base_url}: the server does not speak TLS there (SSL"
+            " WRONG_VERSION_NUMBER: a plain HTTP server?); try http:// in --base-url"
         )
-    return ""
+    if "Connection refused" in cause or "Errno 111" in cause:
+        return (
+            f"cannot connect to {base_url}: connection refused, nothing listens there; check"
+            " the host and port of --base-url and that the server is running"
+        )
+    if "CERTIFICATE_VERIFY_FAILED" in cause or "certificate verify failed" in cause:
+        return (
+            f"cannot connect to {base_url}: {cause}; pass the CA's certificate (PEM) with"
+            " --ca-bundle (or SNAPCONFORM_CA_BUNDLE), and use the host name the certificate"
+            " was issued for"
+        )
+    return f"cannot connect to {base_url}: {cause}"
 
 
 def _has_sessions_endpoint(api_version: str) -> bool:
@@ -610,13 +702,24 @@ class ControlClient:
             ) from None
 
     def put_state(self, document: Mapping[str, Any]) -> None:
-        self.state_pushed = True
-        response = self._call("PUT", "/state", document)
+        try:
+            response = self._call("PUT", "/state", document)
+        except TargetError:
+            self.state_pushed = True  # no answer: the mock may have taken the state all the same
+            raise
         if response.status_code >= 300:
+            # refused: the mock's state is as it was (nothing to put back for this push)
             raise TargetError(
                 f"PUT {self.control_url}/state refused the state document: HTTP"
-                f" {response.status_code} {response.text[:300]}"
+                f" {response.status_code}{_first_line(response.text)}"
+                + (
+                    "; is --control-url the control endpoint of a snapconform-compatible mock?"
+                    if response.status_code in (404, 405, 501)
+                    or not _is_json(response.headers.get("content-type"))
+                    else ""
+                )
             )
+        self.state_pushed = True
 
     def saved_state(self) -> dict[str, Any] | None:
         """GET {control}/state to put back later; None when the mock does not offer it."""
@@ -624,7 +727,10 @@ class ControlClient:
         if response.status_code in (404, 405, 501):
             return None
         if response.status_code != 200:
-            raise TargetError(f"GET {self.control_url}/state: HTTP {response.status_code}")
+            raise TargetError(
+                f"GET {self.control_url}/state: HTTP {response.status_code}"
+                f"{_first_line(response.text)}; is --control-url the control endpoint of a mock?"
+            )
         try:
             document = response.json()
         except ValueError:
@@ -648,6 +754,19 @@ class ControlClient:
         if response.status_code >= 300:
             raise TargetError(f"POST {self.control_url}/faults: HTTP {response.status_code}")
         return True
+
+
+def _first_line(text: str, limit: int = 160) -> str:
+    """`` (first line of a body)``, capped: an HTML error page must not flood the terminal."""
+    line = next((line.strip() for line in text.splitlines() if line.strip()), "")
+    if not line:
+        return ""
+    return f" ({line[:limit]}{'...' if len(line) > limit else ''})"
+
+
+def _is_json(content_type: str | None) -> bool:
+    media = (content_type or "").split(";")[0].strip().lower()
+    return media == "application/json" or media.endswith("+json")
 
 
 def load_ca_bundle(path: Path) -> str:

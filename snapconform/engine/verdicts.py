@@ -8,7 +8,7 @@ Every requirement ends in one of four outcomes (:data:`OUTCOMES`):
   data or setup cannot show it: "the target has 300 visible tasks: the cap cannot be reached");
 - ``not_checked``: it applies but was not decided. ``reason`` says why (:data:`NOT_CHECKED`):
   budget, time, interrupted, deselected, configuration, uncertain, prerequisite, no_evidence,
-  error.
+  transport, error.
 
 The verdict (:func:`verdict_of`) is ``conformant`` only when every applicable MUST passed;
 ``non-conformant`` when a MUST failed (whatever else happened); else ``incomplete`` when a MUST
@@ -39,6 +39,7 @@ NotCheckedReason = Literal[
     "uncertain",
     "prerequisite",
     "no_evidence",
+    "transport",
     "error",
 ]
 #: Why a requirement does not apply (outcome ``not_applicable``).
@@ -56,6 +57,8 @@ NOT_CHECKED: dict[str, str] = {
     "uncertain": "the target's data changed under the check (observed mode): no decision",
     "prerequisite": "another requirement's failure left nothing to check",
     "no_evidence": "no response of the kind the check judges was seen during the run",
+    "transport": "the network lost a request the check needed (connection closed before any"
+    " response, also on the retry): no answer to judge",
     "error": "the harness could not run the check (an internal error or no verdict possible)",
 }
 Verdict = Literal["conformant", "non-conformant", "incomplete"]

@@ -27,11 +27,17 @@ from typing import Any
 import pytest
 
 from snapconform.config import API_VERSIONS, Credentials, RunConfig
-from snapconform.engine.harness import Harness, HarnessError, TimeBoxExpired, budget_reason
+from snapconform.engine.harness import (
+    Harness,
+    HarnessError,
+    TimeBoxExpired,
+    budget_reason,
+    transport_not_checked,
+)
 from snapconform.engine.plan import DISCOVERY, ERROR_PROBE, RunPlan, run_position
 from snapconform.engine.requirements import CATALOGUE, EPIC, SPEC_URL, Requirement
 from snapconform.engine.safety import interrupts_deferred
-from snapconform.engine.target import BudgetExhausted, TargetError
+from snapconform.engine.target import BudgetExhausted, ConnectionLostError, TargetError
 from snapconform.engine.verdicts import CheckResult, outcome_label
 from snapconform.report.allure_steps import attach_check_result, recorded_exchanges
 
@@ -128,6 +134,7 @@ class HarnessHolder:
             "distinct_filters": len(h.stats.distinct_queries) if h else 0,
             "filter_cases": len(h.stats.filter_cases) if h else 0,
             "control_requests": h.control.requests if h and h.control else 0,
+            "transport": h.stats.transport_document() if h else None,
             "elapsed_seconds": round(time.monotonic() - self.started, 2),
             "notes": [*(h.notes if h else []), *self.plan.notes],
             "mock_state": self.mock_state,
@@ -368,6 +375,8 @@ def judge(harness: Harness, requirement: Requirement) -> CheckResult:
             result = CheckResult.not_checked(
                 budget_reason(exc), f"{exc}: not enough requests left to check this"
             )
+        except ConnectionLostError as exc:
+            result = transport_not_checked(harness.redactor(str(exc)))
         except TargetError as exc:
             result = CheckResult.failed(f"the target failed: {harness.redactor(str(exc))}")
         except Exception as exc:

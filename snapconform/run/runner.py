@@ -294,6 +294,8 @@ def build_summary(
         "distinct_filters": int(outcomes.get("distinct_filters", 0)),
         "filter_cases": int(outcomes.get("filter_cases", 0)),
         "elapsed_seconds": outcomes.get("elapsed_seconds"),
+        # requests whose connection closed before any response: sent again / lost for good
+        "transport": outcomes.get("transport") or {"retried": 0, "lost": 0},
         "notes": outcomes.get("notes", []),
         "plan": {
             "budget": plan["budget"],

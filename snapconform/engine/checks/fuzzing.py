@@ -58,6 +58,12 @@ def check_fuzzing(h: Harness, req: Requirement) -> CheckResult:
         )
     if report.transport_errors:
         return CheckResult.failed(f"{report.transport_errors} transport error(s) in {sent}")
+    if getattr(report, "connection_lost", None):
+        # a request lost to the network (after the retry) ended the fuzzing: no pass
+        return CheckResult.not_checked(
+            "transport",
+            f"a request was lost to the network after {sent}: {h.redactor(report.connection_lost)}",
+        )
     minimum = h.minimum_requests(req.id)
     if report.budget_exhausted and report.requests_sent < minimum:
         # Fewer fuzzed requests than a verdict needs, without a deviation, are no pass.

@@ -34,7 +34,7 @@ from snapconform.engine.fuzzing.wire import (
     target_sender,
 )
 from snapconform.engine.runwide import Exchange
-from snapconform.errors import BudgetExhausted
+from snapconform.errors import BudgetExhausted, ConnectionLostError
 from snapconform.redaction import header_secrets, mask_text
 
 if TYPE_CHECKING:
@@ -79,6 +79,9 @@ class FuzzReport:
     budget_exhausted: bool
     elapsed: float
     per_scenario: Mapping[str, int]  # requests sent per scenario label
+    #: The request the network lost (connection closed before any answer, also on the retry),
+    #: which ended the fuzzing: None when none was lost.
+    connection_lost: str | None = None
 
     @property
     def ok(self) -> bool:
@@ -155,6 +158,7 @@ class _Collector:
     requests_sent: int = 0
     transport_errors: int = 0
     budget_exhausted: bool = False
+    connection_lost: str | None = None
     per_scenario: dict[str, int] = field(default_factory=dict)
 
     def add(
@@ -284,6 +288,7 @@ def run_fuzzing(
         budget_exhausted=collector.budget_exhausted,
         elapsed=time.perf_counter() - started,
         per_scenario=dict(collector.per_scenario),
+        connection_lost=collector.connection_lost,
     )
 
 
@@ -315,7 +320,7 @@ def _fuzz_scenario(
     collector.per_scenario.setdefault(scenario.label, 0)
 
     def exercise(case: Case) -> None:
-        if collector.budget_exhausted:
+        if collector.budget_exhausted or collector.connection_lost:
             return
         request = prepare(case, base_url, auth_headers, scenario.credentials)
         if not is_sendable(request):
@@ -328,6 +333,11 @@ def _fuzz_scenario(
             response = send(request)
         except BudgetExhausted:
             collector.budget_exhausted = True
+            return
+        except ConnectionLostError as exc:
+            # no answer of the server: nothing to judge, and the fuzzing ends (the check is
+            # not checked, never failed on a network fault)
+            collector.connection_lost = str(exc)
             return
         except httpx.HTTPError as exc:
             collector.requests_sent += 1

@@ -19,7 +19,7 @@ import requests
 
 from snapconform.engine import target as target_module
 from snapconform.engine.fuzzing.scenarios import CredentialSource
-from snapconform.errors import BudgetExhausted
+from snapconform.errors import BudgetExhausted, ConnectionLostError
 from snapconform.redaction import MASK, SECRET_HEADERS
 
 if TYPE_CHECKING:
@@ -137,8 +137,10 @@ def target_sender(target: Target) -> Send:
         try:
             # Target.send is the single exit point: the allow-list and the budget apply.
             answer = target.send(request.method, request.path, query, headers=request.headers)
-        except BudgetExhausted:
-            raise  # the caller's budget signal (a TargetError, so before the next clause)
+        except (BudgetExhausted, ConnectionLostError):
+            # the caller's budget signal, and a request the network lost (no answer to judge,
+            # not a transport error of the server): TargetErrors, so before the next clause
+            raise
         except target_module.TargetError as exc:
             raise httpx.TransportError(str(exc)) from None
         headers = [
