@@ -547,12 +547,12 @@ def main(args: argparse.Namespace) -> int:
         flags = {k: v for k, v in vars(args).items() if k in (*CAPTURE_SETTINGS, "config")}
         resolved = resolve_settings(flags, os.environ, Path.cwd())
         extra = parse_principal_options(args.principal or [], os.environ)
+        config = resolved.run_config(logs_in=True)
     except SettingsError as exc:
         print(f"snapconform capture: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    for message in resolved.warnings:
+    for message in [*resolved.warnings, *resolved.unused_secrets()]:
         print(f"snapconform capture: warning: {message}", file=sys.stderr)
-    config = resolved.run_config()
     try:
         result = capture(config, pseudonymize=args.pseudonymize, principals=extra)
     except CaptureError as exc:

@@ -64,9 +64,21 @@ def main(args: argparse.Namespace) -> int:
     for message in resolved.warnings:
         print(f"snapconform: warning: {message}", file=sys.stderr)
     rows = resolved.describe()
+    # What a command that logs in would say about the credentials (config itself shows them
+    # all, whatever is exported: it is where troubleshooting starts)
+    problem = resolved.credential_problem()
+    notes = [
+        *([f"a command that logs in (run against a server, capture, diff) refuses: {problem}"]
+          if problem else []),
+        *resolved.unused_secrets(),
+    ]  # fmt: skip
     if args.json:
-        document = {key: {"value": shown, "source": source} for key, shown, source in rows}
+        document: dict[str, object] = {
+            key: {"value": shown, "source": source} for key, shown, source in rows
+        }
         print(json.dumps(document, indent=2))
+        for note in notes:
+            print(f"snapconform: note: {note}", file=sys.stderr)
         return 0
     where = str(resolved.config_file) if resolved.config_file else "none found"
     print(f"configuration file: {where}")
@@ -74,4 +86,6 @@ def main(args: argparse.Namespace) -> int:
     value_width = min(48, max(len(shown) for _, shown, _ in rows))
     for key, shown, source in rows:
         print(f"  {key:<{key_width}}  {shown:<{value_width}}  ({source})")
+    for note in notes:
+        print(f"note: {note}")
     return 0

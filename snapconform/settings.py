@@ -218,19 +218,66 @@ class ResolvedSettings:
     config_file: Path | None
     warnings: tuple[str, ...] = field(default=())
 
-    def run_config(self) -> RunConfig:
+    def run_config(self, *, logs_in: bool | None = None) -> RunConfig:
+        """The RunConfig of these settings.
+
+        ``logs_in``: whether the command logs in to the target with the configured principals
+        (``capture``, ``diff``: True); None: as ``run`` does, only in observed and declared mode
+        (the embedded server and controlled mode use principals of their own). Only then is a
+        credential without its other half an error (one line): a CI job that exports both
+        passwords for every step must still be able to serve, capture and run the embedded
+        server.
+        """
         kwargs: dict[str, Any] = {
             key: entry.value
             for key, entry in self.values.items()
             if key not in {"username", "password", "unprivileged_username", "unprivileged_password"}
             and (entry.source != "default" or SETTINGS_BY_KEY[key].is_path)
         }
+        if logs_in is None:
+            logs_in = RunConfig(**kwargs).mode in ("observed", "declared")
+        if logs_in:
+            problem = self.credential_problem()
+            if problem is not None:
+                raise SettingsError(problem)
         for user_key, password_key, field_name in _CREDENTIAL_PAIRS:
             username = self.values[user_key].value
             password = self.values[password_key].value
-            if username is not None:
+            if username is not None and password is not None:
                 kwargs[field_name] = Credentials(username=username, password=password)
         return RunConfig(**kwargs)
+
+    def credential_problem(self) -> str | None:
+        """A principal that cannot log in, in one line (None: none). A user name without its
+        password, or the privileged password without a user name. The unprivileged password
+        alone is no problem: without a user name there is no unprivileged principal, and the
+        checks that need one say so (not checked, configuration)."""
+        for user_key, password_key, field_name in _CREDENTIAL_PAIRS:
+            user, password = self.values[user_key], self.values[password_key]
+            if user.value is not None and password.value is None:
+                return (
+                    f"{user.source}: {user_key} is set but {password_key} is not; "
+                    f"set {SETTINGS_BY_KEY[password_key].env_var}"
+                )
+            if password.value is not None and user.value is None and field_name == "credentials":
+                user_setting = SETTINGS_BY_KEY[user_key]
+                return (
+                    f"{password.source}: {password_key} is set but {user_key} is not; "
+                    f"give {user_setting.flag} (or set {user_setting.env_var})"
+                )
+        return None
+
+    def unused_secrets(self) -> list[str]:
+        """The unprivileged password given without its user name (for a warning: the
+        privileged one alone is a ``credential_problem`` where it would be used)."""
+        return [
+            f"{self.values[password_key].source}: {password_key} is set but {user_key} is"
+            f" not: not used (give {SETTINGS_BY_KEY[user_key].flag} to use it)"
+            for user_key, password_key, field_name in _CREDENTIAL_PAIRS
+            if field_name != "credentials"
+            and self.values[password_key].value is not None
+            and self.values[user_key].value is None
+        ]
 
     def describe(self) -> list[tuple[str, str, str]]:
         """``(key, shown value, source)`` rows with secrets masked, for ``snapconform config``."""
@@ -244,7 +291,7 @@ class ResolvedSettings:
             else:
                 shown = str(entry.value)
             rows.append((setting.key, shown, entry.source))
-        rows.append(("mode", self.run_config().mode, "derived"))
+        rows.append(("mode", self.run_config(logs_in=False).mode, "derived"))
         return rows
 
 
@@ -377,8 +424,8 @@ def resolve_settings(
         setting = SETTINGS_BY_KEY.get(key)
         if setting is None or raw is None:
             continue  # the run command has options that are not settings (e.g. --config)
-        if raw is False and setting.parse is _parse_bool:
-            continue  # a store_true flag left off: not given (use --no-FLAG to force false)
+        # a boolean flag is --FLAG / --no-FLAG (default None: not given), so False is
+        # --no-FLAG: it overrides the file and the environment like any other flag
         value = _parse(setting, raw, setting.flag)
         if setting.is_path and not value.is_absolute():
             value = cwd / value
@@ -400,18 +447,8 @@ def _parse(setting: Setting, raw: object, where: str) -> Any:
 
 
 def _check_consistency(values: Mapping[str, Value]) -> None:
-    for user_key, password_key, _ in _CREDENTIAL_PAIRS:
-        user, password = values[user_key], values[password_key]
-        if user.value is not None and password.value is None:
-            raise SettingsError(
-                f"{user.source}: {user_key} is set but {password_key} is not; "
-                f"set {SETTINGS_BY_KEY[password_key].env_var}"
-            )
-        if password.value is not None and user.value is None:
-            raise SettingsError(
-                f"{password.source}: {password_key} is set but {user_key} is not; "
-                f"set {SETTINGS_BY_KEY[user_key].env_var}"
-            )
+    """Settings that contradict each other whatever the command. (A credential without its
+    other half is checked where it is used: ``ResolvedSettings.run_config``.)"""
     control, state = values["control_url"], values["state_file"]
     if control.value is not None and state.value is not None:
         raise SettingsError(
@@ -424,6 +461,26 @@ def _check_consistency(values: Mapping[str, Value]) -> None:
             f"insecure ({insecure.source}) and ca_bundle ({bundle.source}) contradict each other: "
             "choose one"
         )
+
+
+#: Hypothesis' storage (its example database, its caches of constants and Unicode data) goes
+#: there, below the report directory: never ``.hypothesis/`` in the user's working directory.
+HYPOTHESIS_STORAGE_ENV = "HYPOTHESIS_STORAGE_DIRECTORY"
+
+
+def hypothesis_storage(report_dir: Path, environ: Mapping[str, str]) -> Path:
+    """Where Hypothesis may write for a command whose reports go to ``report_dir``:
+    ``HYPOTHESIS_STORAGE_DIRECTORY`` when the user set it, else ``report_dir/.hypothesis``."""
+    chosen = environ.get(HYPOTHESIS_STORAGE_ENV)
+    return Path(chosen) if chosen else report_dir / ".hypothesis"
+
+
+def use_hypothesis_storage(report_dir: Path, environ: Mapping[str, str]) -> None:
+    """Point this process' Hypothesis at ``hypothesis_storage`` (commands that generate
+    in-process: ``diff``, ``selftest``)."""
+    from hypothesis.configuration import set_hypothesis_home_dir
+
+    set_hypothesis_home_dir(hypothesis_storage(report_dir, environ))
 
 
 def _print_warning(message: str) -> None:
@@ -443,6 +500,10 @@ def resolve_run_config(
     secret stored in a file, an unknown ``SNAPCONFORM_*`` variable).
     """
     resolved = resolve_settings(flags, environ, cwd)
+    config = resolved.run_config()
     for message in resolved.warnings:
         warn(message)
-    return resolved.run_config()
+    if config.mode in ("observed", "declared"):
+        for message in resolved.unused_secrets():
+            warn(message)
+    return config

@@ -15,7 +15,13 @@ from pathlib import Path
 from snapconform.config_cli import add_settings_arguments
 from snapconform.diff.engine import DEFAULT_MAX_REQUESTS, DiffError, run_diff
 from snapconform.diff.report import render_terminal, verdict, write_allure, write_document
-from snapconform.settings import SETTINGS_BY_KEY, SettingsError, _parse_url, resolve_settings
+from snapconform.settings import (
+    SETTINGS_BY_KEY,
+    SettingsError,
+    _parse_url,
+    resolve_settings,
+    use_hypothesis_storage,
+)
 
 EXIT_SAME = 0
 EXIT_DIFFERENT = 1
@@ -64,17 +70,18 @@ def main(args: argparse.Namespace) -> int:
         flags = {k: v for k, v in vars(args).items() if k in (*DIFF_SETTINGS, "config")}
         resolved = resolve_settings(flags, os.environ, Path.cwd())
         against = _parse_against(args.against)
+        config = resolved.run_config(logs_in=True)
     except SettingsError as exc:
         print(f"snapconform diff: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    for message in resolved.warnings:
+    for message in [*resolved.warnings, *resolved.unused_secrets()]:
         print(f"snapconform diff: warning: {message}", file=sys.stderr)
-    config = resolved.run_config()
     budget = resolved.values["max_requests"]
     max_requests = DEFAULT_MAX_REQUESTS if budget.source == "default" else int(budget.value)
     if config.base_url is None:
         print("snapconform diff: --base-url is required (server A)", file=sys.stderr)
         return EXIT_USAGE
+    use_hypothesis_storage(config.report_dir, os.environ)
     try:
         result = run_diff(config, against, max_requests=max_requests)
     except DiffError as exc:

@@ -57,8 +57,13 @@ def unused_credentials_note(
         )
         if credentials is not None
     ]
-    if config.credentials is None and (environ or {}).get("SNAPCONFORM_PASSWORD"):
-        given.append("SNAPCONFORM_PASSWORD")
+    # a password exported without its user name (a CI job's secrets, there for every step)
+    for name, credentials in (
+        ("SNAPCONFORM_PASSWORD", config.credentials),
+        ("SNAPCONFORM_UNPRIVILEGED_PASSWORD", config.unprivileged),
+    ):
+        if credentials is None and (environ or {}).get(name):
+            given.append(name)
     if not given:
         return None
     if config.base_url is None:

@@ -39,6 +39,7 @@ from snapconform.engine.verdicts import OUTCOMES, outcome_label, verdict_of
 from snapconform.progress import ProgressDisplay, ProgressFollower
 from snapconform.pytest_plugin import suite_dir
 from snapconform.report.finish import finish_run
+from snapconform.settings import HYPOTHESIS_STORAGE_ENV, hypothesis_storage
 
 EXIT_CONFORMANT = 0
 EXIT_NON_CONFORMANT = 1
@@ -218,6 +219,9 @@ def subprocess_environment(config: RunConfig) -> dict[str, str]:
         env["SNAPCONFORM_UNPRIVILEGED_USERNAME"] = config.unprivileged.username
         env["SNAPCONFORM_UNPRIVILEGED_PASSWORD"] = config.unprivileged.password
     env.setdefault("PYTHONWARNINGS", "ignore::DeprecationWarning")
+    # Hypothesis writes caches (and would write its database) below the report directory,
+    # never into the user's working directory
+    env[HYPOTHESIS_STORAGE_ENV] = str(hypothesis_storage(config.report_dir, os.environ))
     # Only the plugins the suite names (plugin_arguments) load: no plugin installed next to
     # snapconform (a team's own, pytest-randomly, ...) reshapes the run. PYTHONSAFEPATH is -P
     # for any Python process the suite starts.

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 from pathlib import Path
 
 from snapconform.config import RunConfig
@@ -26,6 +27,7 @@ from snapconform.selftest.render import (
 )
 from snapconform.selftest.runner import run_matrix
 from snapconform.server.variants import VARIANTS, UnknownVariantError, get as get_variant
+from snapconform.settings import use_hypothesis_storage
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -149,6 +151,9 @@ def main(args: argparse.Namespace) -> int:
     except SelftestError as exc:
         print(f"snapconform selftest: {exc}")
         return 2
+    # each run's Hypothesis writes below its own report directory; this process' below the
+    # output's (never .hypothesis/ in the working directory)
+    use_hypothesis_storage(args.output.absolute().parent, os.environ)
     cells = plan(config)
     print(f"snapconform selftest: {len(cells)} runs ({config.jobs} in parallel)", flush=True)
 

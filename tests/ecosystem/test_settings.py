@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import argparse
 from pathlib import Path
 
 import pytest
 
 from snapconform.config import Credentials, RunConfig
+from snapconform.config_cli import add_settings_arguments
 from snapconform.settings import (
     MASK,
     SettingsError,
@@ -154,11 +156,56 @@ def test_secret_from_env_gives_no_warning(tmp_path: Path) -> None:
     assert config.unprivileged == Credentials("ro", "p")
 
 
-def test_username_without_password_and_vice_versa(tmp_path: Path) -> None:
+SERVER = {"base_url": "https://vc.example"}
+BOTH_PASSWORDS = {"SNAPCONFORM_PASSWORD": "p1", "SNAPCONFORM_UNPRIVILEGED_PASSWORD": "p2"}
+
+
+def test_a_half_credential_is_an_error_where_it_is_used(tmp_path: Path) -> None:
+    """Observed and declared runs log in with the configured principals: a user name without
+    its password, or the password without a user name, is one line naming the fix."""
     with pytest.raises(SettingsError, match=r"username is set but password is not.*PASSWORD"):
-        resolve_run_config({"username": "admin"}, {}, tmp_path)
-    with pytest.raises(SettingsError, match="password is set but username is not"):
-        resolve_run_config({}, ENV, tmp_path)
+        resolve_run_config({**SERVER, "username": "admin"}, {}, tmp_path)
+    with pytest.raises(SettingsError, match="password is set but username is not; give --user"):
+        resolve_run_config(SERVER, ENV, tmp_path)
+    with pytest.raises(SettingsError, match="unprivileged_username is set but unprivileged_pass"):
+        resolve_run_config(
+            {**SERVER, "username": "a", "unprivileged_username": "ro"}, ENV, tmp_path
+        )
+    with pytest.raises(SettingsError) as caught:
+        resolve_settings({"username": "admin"}, {}, tmp_path).run_config(logs_in=True)
+    assert "\n" not in str(caught.value)
+
+
+def test_a_ci_job_exporting_both_passwords_runs_every_command(tmp_path: Path) -> None:
+    """The secrets of a CI job are exported for every step: the embedded server and
+    controlled mode (principals of their own) ignore them; a capture or an observed run with
+    --username uses the privileged one; the unprivileged one without a user name is unused
+    (a warning), never an error."""
+    embedded = resolve_run_config({}, BOTH_PASSWORDS, tmp_path)
+    assert embedded.mode == "controlled" and embedded.credentials is None
+    controlled = {**SERVER, "control_url": "http://127.0.0.1:1/control"}
+    assert resolve_run_config(controlled, BOTH_PASSWORDS, tmp_path).mode == "controlled"
+    warnings: list[str] = []
+    observed = resolve_run_config(
+        {**SERVER, "username": "admin"}, BOTH_PASSWORDS, tmp_path, warn=warnings.append
+    )
+    assert observed.credentials == Credentials("admin", "p1") and observed.unprivileged is None
+    assert len(warnings) == 1 and "unprivileged_password is set but" in warnings[0]
+    assert "p2" not in warnings[0]
+    capture = resolve_settings({**SERVER, "username": "admin"}, BOTH_PASSWORDS, tmp_path)
+    assert capture.run_config(logs_in=True).credentials == Credentials("admin", "p1")
+
+
+def test_config_shows_every_setting_whatever_is_exported(tmp_path: Path) -> None:
+    resolved = resolve_settings({}, BOTH_PASSWORDS, tmp_path)
+    rows = {key: (shown, source) for key, shown, source in resolved.describe()}
+    assert rows["password"] == (MASK, "env SNAPCONFORM_PASSWORD")
+    assert rows["unprivileged_password"] == (MASK, "env SNAPCONFORM_UNPRIVILEGED_PASSWORD")
+    assert rows["mode"] == ("controlled", "derived")
+    problem = resolved.credential_problem()
+    assert problem is not None and "give --username" in problem
+    observed = resolve_settings(SERVER, ENV, tmp_path)
+    assert ("mode", "observed", "derived") in observed.describe()
 
 
 def test_contradictions_are_reported(tmp_path: Path) -> None:
@@ -185,9 +232,24 @@ def test_empty_env_var_counts_as_unset(tmp_path: Path) -> None:
     assert resolve_run_config({}, {"SNAPCONFORM_BASE_URL": ""}, tmp_path).base_url is None
 
 
-def test_store_true_flag_left_off_does_not_override_the_file(tmp_path: Path) -> None:
+def _flags(*argv: str) -> dict[str, object]:
+    """The flags a command line gives, parsed as the commands parse them."""
+    parser = argparse.ArgumentParser()
+    add_settings_arguments(parser)
+    return vars(parser.parse_args(list(argv)))
+
+
+def test_a_boolean_flag_overrides_the_file_and_the_environment(tmp_path: Path) -> None:
     write(tmp_path / "snapconform.toml", "insecure = true\n")
-    assert resolve_run_config({"insecure": False}, {}, tmp_path).insecure is True
+    assert resolve_run_config(_flags(), {}, tmp_path).insecure is True  # flag not given
+    assert resolve_run_config(_flags("--no-insecure"), {}, tmp_path).insecure is False
+    env = {"SNAPCONFORM_INSECURE": "true"}
+    resolved = resolve_settings(_flags("--no-insecure"), env, tmp_path)
+    assert resolved.values["insecure"].value is False
+    assert resolved.values["insecure"].source == "--insecure"
+    (tmp_path / "snapconform.toml").unlink()
+    env = {"SNAPCONFORM_INSECURE": "0"}
+    assert resolve_run_config(_flags("--insecure"), env, tmp_path).insecure is True
     assert resolve_run_config({}, {"SNAPCONFORM_INSECURE": "false"}, tmp_path).insecure is False
 
 
