@@ -1,7 +1,7 @@
 """Guards of the whole test session: strict skips under CI, and no writes into the checkout.
 
 Strict skips. A test that needs a tool CI installs (the official bindings, chromium with node and
-playwright-core, the Allure 3 CLI, the snapconform pytest plugin) carries that tool's marker
+playwright-core, the Allure 3 CLI, Prism, the snapconform pytest plugin) carries that tool's marker
 (added here from the fixtures it uses, or written on the test). Locally such a test skips with a
 reason when its tool is missing; under CI (``CI=true``, which ``.ci/run`` sets) the skip fails
 the run, naming the tool, because a green run that skipped them proves nothing about them.
@@ -36,6 +36,7 @@ CI_TOOLS: dict[str, str] = {
     "browser": "chromium with node and playwright-core (`apt-get install chromium`; `npm ci`)",
     "allure_cli": "the Allure 3 CLI (`npm ci`)",
     "plugin_suite": "the snapconform pytest plugin (`pip install -e '.[test]'`)",
+    "prism": "Prism, the OpenAPI mock server (@stoplight/prism-cli, pinned; `npm ci`)",
 }
 #: Marker -> words a skip reason for its tool contains.
 TOOL_WORDS: dict[str, str] = {
@@ -43,6 +44,7 @@ TOOL_WORDS: dict[str, str] = {
     "browser": r"chromium|playwright|\bnode\b",
     "allure_cli": r"allure",
     "plugin_suite": r"plugin",
+    "prism": r"prism|\bnode\b",
 }
 #: Fixture -> the marker of the tool it provides (it skips when the tool is missing).
 TOOL_FIXTURES: dict[str, str] = {
@@ -50,9 +52,10 @@ TOOL_FIXTURES: dict[str, str] = {
     "chromium": "browser",
     "browser_drive": "browser",
     "allure_cli": "allure_cli",
+    "prism_cli": "prism",
 }
 #: Tools that run as node processes (seconds each): their tests are slow.
-NODE_TOOLS = frozenset({"browser", "allure_cli"})
+NODE_TOOLS = frozenset({"browser", "allure_cli", "prism"})
 OUTER_SESSION = "SCTESTS_OUTER_SESSION"
 #: Paths that may change during a run: bytecode, the environments, the tools' installs.
 UNGUARDED_PARTS = frozenset({"__pycache__", ".venv", "node_modules", ".git"})
@@ -93,9 +96,11 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         for fixture, marker in TOOL_FIXTURES.items():
-            if fixture in getattr(item, "fixturenames", ()) and marker not in item.keywords:
+            # Markers, not keywords: a directory named like a marker (tests/prism) is a keyword.
+            uses = fixture in getattr(item, "fixturenames", ())
+            if uses and item.get_closest_marker(marker) is None:
                 item.add_marker(marker)
-                if marker in NODE_TOOLS and "slow" not in item.keywords:
+                if marker in NODE_TOOLS and item.get_closest_marker("slow") is None:
                     item.add_marker("slow")  # node processes: not in the fast tier
 
 
