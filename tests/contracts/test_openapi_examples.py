@@ -19,8 +19,7 @@ from typing import Any
 import pytest
 
 from snapconform.contracts import Contracts, default_contracts, iter_refs
-
-from .test_corpus import json_path
+from tests.contracts.test_corpus import json_path
 
 EXAMPLE_REF = "#/components/examples/"
 TASKS = "/api/snapservice/tasks"
