@@ -9,7 +9,7 @@ filters select something, and shrink towards fewer values and smaller sizes.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -33,7 +33,7 @@ from snapconform.strategies.states import infos, pools
 @dataclass(frozen=True)
 class OrWithinField:
     """A filter with two or more distinct values of one field: its answer is the union of the
-    answers to the filter with each half of those values."""
+    answers to the filter with each half of those values (the rule: ``engine.oracle``)."""
 
     spec: FilterSpec
     field: str
@@ -47,16 +47,12 @@ class OrWithinField:
             self.spec.with_field(self.field, values[cut:]),
         )
 
-    @staticmethod
-    def related(parts: Sequence[frozenset[str]]) -> frozenset[str]:
-        """What the answer must equal: the union of the parts' answers."""
-        return frozenset().union(*parts)
-
 
 @dataclass(frozen=True)
 class AndAcrossFields:
     """A filter constraining two or more fields: its answer is the intersection of the answers
-    to the filter's first fields and to its other fields (None: fewer than two fields)."""
+    to the filter's first fields and to its other fields (None: fewer than two fields; the
+    rule: ``engine.oracle``)."""
 
     spec: FilterSpec
     rule: ClassVar[str] = "AND across fields"
@@ -71,11 +67,6 @@ class AndAcrossFields:
             FilterSpec(**{n: constraints[n] for n in names[:half]}),
             FilterSpec(**{n: constraints[n] for n in names[half:]}),
         )
-
-    @staticmethod
-    def related(parts: Sequence[frozenset[str]]) -> frozenset[str]:
-        """What the answer must equal: the intersection of the parts' answers."""
-        return frozenset(parts[0]).intersection(*parts[1:])
 
 
 Relation = OrWithinField | AndAcrossFields

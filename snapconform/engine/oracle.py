@@ -129,14 +129,7 @@ def list_contract_violations(
     flagged = [e for e in errors if _is_status_conditional(e)]
     conditional: list[str] = []
     if flagged:
-        items = body.get("items") if isinstance(body, Mapping) else None
-        for index, item in enumerate(items if isinstance(items, list) else []):
-            info = item.get("info") if isinstance(item, Mapping) else None
-            if isinstance(info, Mapping):
-                conditional.extend(
-                    f"$.items[{index}].info: {problem}"
-                    for problem in status_conditional_violations(info, contracts)
-                )
+        conditional = info_union_violations(body, contracts)
         if not conditional:  # the schema's own words rather than nothing
             conditional = [f"{_path(e.absolute_path)}: {_short(e.message)}" for e in flagged]
     return general, conditional
@@ -199,6 +192,27 @@ def status_conditional_violations(
         elif own.get(name) and not present:
             out.append(f"{name} is required (not null) when status is {status}")
     return out
+
+
+def info_union_violations(body: Any, contracts: Contracts | None = None) -> list[str]:
+    """:func:`status_conditional_violations` of every task of a ListResult body, one line each
+    (``$.items[i].info: problem``): the one walk the audit and fuzzing share."""
+    items = body.get("items") if isinstance(body, Mapping) else None
+    out: list[str] = []
+    for index, item in enumerate(items if isinstance(items, list) else []):
+        info = item.get("info") if isinstance(item, Mapping) else None
+        if isinstance(info, Mapping):
+            out.extend(
+                f"$.items[{index}].info: {problem}"
+                for problem in status_conditional_violations(info, contracts)
+            )
+    return out
+
+
+def list_body_violations(body: Any, contracts: Contracts | None = None) -> list[str]:
+    """Every problem of a 200 ListResult body: its schema, then its status-conditional rules."""
+    general, conditional = list_contract_violations(body, contracts)
+    return general + conditional
 
 
 def error_schema_names(status: int) -> tuple[str, ...]:
@@ -412,7 +426,66 @@ def unknown_properties(
     return out
 
 
+# --- the open Status enum -------------------------------------------------------------------
+
+
+def outside_known_statuses(items: Iterable[Any], spec: FilterSpec) -> list[Any]:
+    """Task ids of listed ``items`` whose status is none of ``spec``'s enum values.
+
+    Status is an open enum (bindings: "Newer versions of the enumerated type may contain new
+    values"): a status value outside the enum may be accepted and match no task, so a 200 to
+    such a filter may list only tasks of the filter's known statuses; any other is wrong.
+    """
+    known = set(spec.status or ()) - set(unknown_status_values(spec))
+
+    def status(item: Any) -> Any:
+        info = item.get("info") if isinstance(item, Mapping) else None
+        return info.get("status") if isinstance(info, Mapping) else None
+
+    return [
+        item.get("task") if isinstance(item, Mapping) else item
+        for item in items
+        if status(item) not in known
+    ]
+
+
 # --- metamorphic relations --------------------------------------------------------------------
+
+
+#: The relations between answers (FILTER-OR-AND), by the name of their rule (the ``rule`` of the
+#: relations ``snapconform.strategies.cases`` generates): values of one field are alternatives,
+#: so the answer to a field's values is the union of the answers to its parts; fields combine
+#: with AND, so the answer to several fields is the intersection of the answers to each.
+OR_WITHIN_FIELD = "OR within a field"
+AND_ACROSS_FIELDS = "AND across fields"
+RELATIONS: Mapping[str, str] = {OR_WITHIN_FIELD: "union", AND_ACROSS_FIELDS: "intersection"}
+
+
+def related_ids(rule: str, parts: Sequence[frozenset[str]]) -> frozenset[str]:
+    """What the combined filter's answer must equal, given the answers to its ``parts``."""
+    if rule == OR_WITHIN_FIELD:
+        return frozenset().union(*parts)
+    if rule == AND_ACROSS_FIELDS:
+        return frozenset(parts[0]).intersection(*parts[1:]) if parts else frozenset()
+    raise ValueError(f"unknown relation {rule!r} (known: {', '.join(RELATIONS)})")
+
+
+def relation_violation(
+    rule: str,
+    combined: frozenset[str],
+    parts: Sequence[frozenset[str]],
+    relevant: frozenset[str] | None = None,
+) -> str | None:
+    """How the combined answer breaks ``rule`` against its parts' answers (None: it holds).
+
+    ``relevant`` restricts the comparison (observed mode: tasks stable during the run).
+    """
+    related = related_ids(rule, parts)
+    if relevant is not None:
+        combined, related = combined & relevant, related & relevant
+    if combined == related:
+        return None
+    return _set_difference("combined filter", combined, f"{RELATIONS[rule]} of the parts", related)
 
 
 def union_violation(
@@ -420,16 +493,8 @@ def union_violation(
     parts: Sequence[frozenset[str]],
     relevant: frozenset[str] | None = None,
 ) -> str | None:
-    """OR within a field: result(a or b) must equal the union of result(a) and result(b).
-
-    ``relevant`` restricts the comparison (observed mode: tasks stable during the run).
-    """
-    union = frozenset().union(*parts)
-    if relevant is not None:
-        combined, union = combined & relevant, union & relevant
-    if combined == union:
-        return None
-    return _set_difference("combined filter", combined, "union of the parts", union)
+    """OR within a field: result(a or b) must equal the union of result(a) and result(b)."""
+    return relation_violation(OR_WITHIN_FIELD, combined, parts, relevant)
 
 
 def intersection_violation(
@@ -438,12 +503,7 @@ def intersection_violation(
     relevant: frozenset[str] | None = None,
 ) -> str | None:
     """AND across fields: result(f and g) must equal the intersection of result(f) and result(g)."""
-    inter = frozenset(parts[0]).intersection(*parts[1:]) if parts else frozenset()
-    if relevant is not None:
-        combined, inter = combined & relevant, inter & relevant
-    if combined == inter:
-        return None
-    return _set_difference("combined filter", combined, "intersection of the parts", inter)
+    return relation_violation(AND_ACROSS_FIELDS, combined, parts, relevant)
 
 
 def _set_difference(

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from hypothesis import given, settings, strategies as st
 
+from snapconform.engine import oracle
 from snapconform.engine.checks.cap_fixed import CapQuestion
 from snapconform.engine.oracle import CAP, FilterSpec
 from snapconform.engine.universe import FixedSource, ObservedSource, Universe
@@ -44,7 +46,7 @@ def test_or_within_a_field_splits_the_values_and_unites_the_answers() -> None:
     relation = OrWithinField(FilterSpec(status=("SUCCEEDED", "FAILED", "SUCCEEDED")), "status")
     parts = relation.parts()
     assert parts == (FilterSpec(status=("SUCCEEDED",)), FilterSpec(status=("FAILED",)))
-    assert relation.related([frozenset({"a"}), frozenset({"b"})]) == {"a", "b"}
+    assert oracle.related_ids(relation.rule, [frozenset({"a"}), frozenset({"b"})]) == {"a", "b"}
 
 
 def test_and_across_fields_splits_the_fields_and_intersects_the_answers() -> None:
@@ -52,8 +54,17 @@ def test_and_across_fields_splits_the_fields_and_intersects_the_answers() -> Non
     parts = relation.parts()
     assert parts is not None
     assert set(parts) == {FilterSpec(status=("SUCCEEDED",)), FilterSpec(services=("svc",))}
-    assert relation.related([frozenset({"a", "b"}), frozenset({"b", "c"})]) == {"b"}
+    assert oracle.related_ids(relation.rule, [frozenset({"a", "b"}), frozenset({"b", "c"})]) == {
+        "b"
+    }
     assert AndAcrossFields(FilterSpec(status=("SUCCEEDED",))).parts() is None
+
+
+def test_every_generated_relation_is_judged_by_the_oracles_rule() -> None:
+    # the strategies generate relations; the rule they must satisfy exists once, in the oracle
+    assert {OrWithinField.rule, AndAcrossFields.rule} == set(oracle.RELATIONS)
+    with pytest.raises(ValueError, match="unknown relation"):
+        oracle.related_ids("XOR", [frozenset({"a"})])
 
 
 def test_a_deterministic_filter_shows_the_relation_it_can() -> None:

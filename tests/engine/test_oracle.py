@@ -125,3 +125,13 @@ def test_stable_ids_are_terminal_and_unchanged() -> None:
     }
     after = {**before, "c": item("c", status="FAILED", user="x")}
     assert oracle.stable_ids(before, after) == {"a"}
+
+
+def test_a_200_to_an_unknown_status_may_list_only_the_filters_known_statuses() -> None:
+    # one rule for FILTER-INVALID-STATUS and fuzzing's negative-data check (issue 23: one oracle)
+    spec = FilterSpec(status=("RUNNING", "running"))
+    running = {"task": "a", "info": {"status": "RUNNING"}}
+    pending = {"task": "b", "info": {"status": "PENDING"}}
+    assert oracle.outside_known_statuses([running], spec) == []
+    assert oracle.outside_known_statuses([running, pending], spec) == ["b"]
+    assert oracle.outside_known_statuses([{"task": "c", "info": "?"}], spec) == ["c"]

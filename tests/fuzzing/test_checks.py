@@ -265,3 +265,42 @@ def test_fuzzing_applies_the_must_run_wide_requirements_only() -> None:
     assert ContractUniqueIds not in fuzzed
     assert {Contract200Body, ContractErrorBody, ContractJson} <= fuzzed
     assert all(r.level == "MUST" for r in fuzzed_requirements())
+
+
+# --- one oracle: fuzzing judges a body as the engine's Target and audit do (issue 23) --------
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        # two error_type keys: which one the server meant is ambiguous (json.loads keeps the last)
+        b'{"error_type": "INTERNAL_SERVER_ERROR", "error_type": "ERROR",'
+        b' "messages": [{"id": "m", "default_message": "d", "args": []}]}',
+        # NaN is not JSON (json.loads accepts it)
+        b'{"error_type": "ERROR", "messages": [{"id": "m", "default_message": "d",'
+        b' "args": []}], "data": NaN}',
+    ],
+    ids=["duplicate-key", "nan"],
+)
+def test_a_5xx_body_the_targets_strict_parse_refuses_is_not_json_to_fuzzing(
+    content: bytes,
+) -> None:
+    from snapconform.engine.runwide import Exchange
+
+    # the audit's decode refuses it ...
+    assert Exchange.parse("GET", TASKS_PATH, 500, "application/json", content).json_error
+    # ... and so does fuzzing's server-error check (before: a lenient json.loads accepted both)
+    found = verdict(snapconform_server_error, response(500, content))
+    assert found is not None and "not JSON" in found
+
+
+def test_fuzzing_and_the_audit_name_a_broken_union_case_alike() -> None:
+    from snapconform.engine import oracle
+    from snapconform.engine.fuzzing.checks import body_violations
+
+    failed = {**VALID_ITEM["info"], "status": "FAILED", "start_time": "2024-01-01T00:00:00.000Z"}
+    body = {"items": [VALID_ITEM, {**VALID_ITEM, "task": "task-2", "info": failed}]}
+    _general, conditional = oracle.list_contract_violations(body)
+    assert conditional and all(line.startswith("$.items[1].info: ") for line in conditional)
+    fuzzed = body_violations("GET", TASKS_PATH, 200, body)
+    assert fuzzed and all(line in fuzzed[0] for line in conditional[:3]), (fuzzed, conditional)

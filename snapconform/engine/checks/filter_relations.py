@@ -33,8 +33,6 @@ from snapconform.engine.registry import Cost, Requirement, page, requirement
 from snapconform.engine.universe import Universe
 from snapconform.engine.verdicts import CheckResult
 from snapconform.strategies.cases import (
-    AndAcrossFields,
-    OrWithinField,
     Relation,
     Reordering,
     relation_of,
@@ -44,13 +42,6 @@ from snapconform.strategies.cases import (
 
 if TYPE_CHECKING:
     from snapconform.engine.harness import Harness
-
-
-#: The oracle's judgement of each relation between answers.
-VIOLATION = {
-    OrWithinField: oracle.union_violation,
-    AndAcrossFields: oracle.intersection_violation,
-}
 
 
 @requirement(
@@ -92,18 +83,20 @@ def check_or_within_and_across(h: Harness, req: Requirement) -> CheckResult:
             return  # over the cap or refused: the relation is about lists
         tally.judged += 1
         known = [p for p in parts if p is not None]
-        problem = VIOLATION[type(relation)](combined, known, relevant)
+        problem = oracle.relation_violation(relation.rule, combined, known, relevant)
 
         def again() -> tuple[frozenset[str], frozenset[str]] | None:
             combined_again = ids_or_none(combined_spec)
             parts_again = [ids_or_none(p) for p in parts_specs]
             if combined_again is None or any(p is None for p in parts_again):
                 return None
-            return combined_again, relation.related([p for p in parts_again if p is not None])
+            return combined_again, oracle.related_ids(
+                relation.rule, [p for p in parts_again if p is not None]
+            )
 
         # The three lists were taken at different moments: on a live server the relation
         # counts as broken only for stable tasks on which it fails again and which still exist.
-        related = relation.related(known)
+        related = oracle.related_ids(relation.rule, known)
         if problem and confirmed_difference(
             h, req, universe, combined_spec, combined, related, again
         ):

@@ -13,7 +13,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, ClassVar, NoReturn
 
@@ -23,6 +22,7 @@ from snapconform.engine import oracle, runwide
 from snapconform.engine.audit import run_wide_requirements
 from snapconform.engine.fuzzing.scenarios import TASKS_PATH, case_filter, documented_refusal
 from snapconform.engine.runwide import Exchange, RunWideCheck
+from snapconform.engine.safety import TargetSafetyError, parse_json
 
 if TYPE_CHECKING:
     from schemathesis.checks import CheckContext, CheckFunction
@@ -41,9 +41,11 @@ def _operation_key(case: Case) -> tuple[str, str]:
 
 
 def _json_body(response: Response) -> Any:
+    """The body decoded as the engine's Target and audit decode every answer (strict RFC 8259
+    JSON, bounded depth: ``safety.parse_json``); a body they refuse is not JSON here either."""
     try:
-        return json.loads(response.content or b"")
-    except ValueError:
+        return parse_json(response.content or b"")
+    except TargetSafetyError:
         return _NOT_JSON
 
 
@@ -81,26 +83,15 @@ def body_violations(method: str, path: str, status: int, body: Any) -> list[str]
     names = (runwide.documented_responses(method, path) or {})[status]
     failures: list[str] = []
     for name in names:
-        violations = oracle.schema_violations(name, body, conditional=True)
-        if name == "ListResult" and not violations:
-            violations = _union_violations(body)
+        violations = (
+            oracle.list_body_violations(body)
+            if name == "ListResult"
+            else oracle.schema_violations(name, body, conditional=True)
+        )
         if not violations:
             return []
         failures.append(f"not a valid {name}: {'; '.join(violations[:3])}")
     return failures
-
-
-def _union_violations(body: Any) -> list[str]:
-    """The Info status-conditional rules (the bindings' UnionValidator) for every item."""
-    out: list[str] = []
-    for index, item in enumerate(body.get("items", []) if isinstance(body, dict) else []):
-        info = item.get("info") if isinstance(item, dict) else None
-        if isinstance(info, dict):
-            out.extend(
-                f"items/{index}/info: {problem}"
-                for problem in oracle.status_conditional_violations(info)
-            )
-    return out
 
 
 # --- schemathesis custom checks -------------------------------------------------------------------
@@ -287,14 +278,8 @@ def negative_data_rejection(ctx: CheckContext, response: Response, case: Case) -
         unknown = oracle.unknown_status_values(spec)
         body = _json_body(response)
         items = body.get("items") if isinstance(body, dict) else None
-        if unknown and isinstance(items, list):
-            valid = set(spec.status or ()) - set(unknown)
-            statuses = [
-                (item.get("info") or {}).get("status") if isinstance(item, dict) else None
-                for item in items
-            ]
-            if all(status in valid for status in statuses):
-                return None
+        if unknown and isinstance(items, list) and not oracle.outside_known_statuses(items, spec):
+            return None
     return openapi_checks.negative_data_rejection(ctx, response, case)
 
 
