@@ -30,12 +30,13 @@ from snapconform.engine.checks.responses import (
 )
 from snapconform.engine.oracle import FilterSpec
 from snapconform.engine.quotes import (
+    FIELDS_ARE_SETS,
     INVALID_PARAMETERS_400,
     OVER_1000_INACCESSIBLE,
     STATUS_IS_OPEN,
     USERS_FIELD,
 )
-from snapconform.engine.registry import Cost, Requirement, page, requirement
+from snapconform.engine.registry import Cost, Requirement, ours, page, requirement
 from snapconform.engine.universe import Universe, over_cap, over_cap_when_users_fold
 from snapconform.engine.verdicts import CheckResult, Violation
 from snapconform.strategies.cases import InvalidStatus, invalid_statuses, unknown_identifier_filters
@@ -293,3 +294,66 @@ def valid_statuses_over_cap(h: Harness, universe: Universe, valid: tuple[str, ..
     if over_cap(universe, spec) is True:
         return True
     return is_too_many(h.target.list_tasks(spec))
+
+
+@requirement(
+    id="FILTER-USERS-EXACT",
+    title="Users match by their exact name (a match in another case is a finding, not a failure)",
+    level="SHOULD",
+    feature="filter semantics",
+    sources=(
+        USERS_FIELD,
+        FIELDS_ARE_SETS,
+        ours(
+            "the sources give users no comparison rule (a set of plain strings), so a user"
+            " matches by its name as written; a vCenter may compare SSO principal names"
+            " case-insensitively, which no source states: a server that does is reported here,"
+            " never failed by a MUST"
+        ),
+    ),
+    alternatives=("users-case",),
+    cost=Cost(3),
+)
+def check_users_exact(h: Harness, req: Requirement) -> CheckResult:
+    """Reads what the filter checks saw (``users-case``), else asks one user in another case."""
+    asked: str | None = None
+    if not h.choices.choices("users-case"):
+        universe = h.source.first_universe()
+        h.install(universe)
+        for user in sorted(universe.vocabulary.values.get("users", ())):
+            other = case_variant(user)
+            spec = FilterSpec(users=(other,)) if other else None
+            if spec is None or universe.expected(spec):
+                continue  # another task's user is written that way: the case shows nothing
+            folded = universe.allowed(spec)  # the tasks of ``user``, named in another case
+            if not folded or len(folded) > oracle.CAP:
+                continue  # over the cap either way, the answer would not tell
+            response = h.target.list_tasks(spec)
+            asked = f"{spec.describe()}: HTTP {response.status}"
+            if is_list(response):
+                choice = "case-insensitive" if folded & listed_ids(response) else "case-sensitive"
+                h.choices.record("users-case", choice, spec.describe())
+            break
+    observed = {
+        seen["choice"]: seen["example"] for seen in h.choices.document()["users-case"]["observed"]
+    }
+    if "case-insensitive" in observed:
+        return CheckResult.failed(
+            "users compared case-insensitively: the filter"
+            f" {observed['case-insensitive']} listed the tasks of a user written in another"
+            " case. No source states such a comparison (a SHOULD finding, not a MUST failure)"
+        )
+    if "case-sensitive" in observed:
+        return CheckResult.passed(
+            f"users compared exactly: {observed['case-sensitive']} listed no task of a user"
+            " written in another case"
+        )
+    if asked is not None:
+        return CheckResult.not_checked(
+            "no_evidence", f"a user asked in another case got no list ({asked})"
+        )
+    return CheckResult.not_applicable(
+        "target",
+        "no user of the target's tasks can be asked in another case (no cased user name under"
+        " the cap, or its other case names another user)",
+    )

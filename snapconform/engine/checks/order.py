@@ -46,4 +46,6 @@ EXPLORATION = (
     filters.check_filter_completeness,
     filters.check_filter_soundness,
     fuzzing.check_fuzzing,
+    # after every filter check: it reads the users comparison they saw
+    filter_values.check_users_exact,
 )
