@@ -26,12 +26,20 @@ registers every declaration.
 from __future__ import annotations
 
 import importlib
-import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal, TypeVar
 
 from snapconform.config import Mode
+from snapconform.sources import (
+    QUOTE_GAP as QUOTE_GAP,
+    SPEC_URL as SPEC_URL,
+    Source as Source,
+    SourceKind as SourceKind,
+    bindings as bindings,
+    ours as ours,
+    page as page,
+)
 from snapconform.wire import ENDPOINT
 
 if TYPE_CHECKING:
@@ -44,79 +52,9 @@ Feature = Literal["contract", "filter semantics", "cap", "auth", "faults", "fuzz
 FEATURES: tuple[Feature, ...] = ("contract", "filter semantics", "cap", "auth", "faults", "fuzzing")
 MODES: tuple[Mode, ...] = ("controlled", "declared", "observed")
 
-#: The published reference page of the operation.
-SPEC_URL = (
-    "https://developer.broadcom.com/xapis/vsphere-automation-api/latest/api/snapservice/tasks/get/"
-)
 EPIC = ENDPOINT
 #: The package whose modules declare the requirements (imported by :func:`catalogue`).
 CHECKS_PACKAGE = "snapconform.engine.checks"
-
-
-SourceKind = Literal["page", "bindings", "ours"]
-#: Between two verbatim parts of one quote (each part is found on its own, in this order).
-QUOTE_GAP = " … "
-
-
-@dataclass(frozen=True)
-class Source:
-    """Where a requirement comes from, quoted verbatim, or a reading of ours that no source states.
-
-    The format is precise, so a test finds every quote in its source
-    (``tests/engine/test_quotes_verbatim.py``):
-
-    - ``page``: ``where`` is ``line N`` of the published reference page (:data:`SPEC_URL`; a
-      copy is ``contracts/sources/snapservice-tasks-list.txt``); ``quote`` starts on that line.
-    - ``bindings``: ``where`` names the installed official bindings' text: a dotted Python name
-      (``com.vmware.snapservice_client.Tasks.FilterSpec``: that object's source, docstrings
-      and binding types) or a file of an installed package
-      (``vmware/vapi/settings/runtime.properties``).
-    - ``ours``: no source states it (``where`` is empty, ``quote`` is our reading): a requirement
-      resting only on ours is a SHOULD, never a MUST.
-
-    A page or bindings ``quote`` is verbatim up to whitespace and reST markup (``:class:`X```
-    reads ``X``); parts of one passage are joined by :data:`QUOTE_GAP`. ``context`` is ours
-    (which response, which field): rendered in parentheses, outside the quotation marks.
-    """
-
-    kind: SourceKind
-    where: str
-    quote: str
-    context: str = ""
-
-    def __post_init__(self) -> None:
-        if self.kind not in ("page", "bindings", "ours"):
-            raise ValueError(f"unknown source kind {self.kind!r}")
-        if self.kind == "page" and not re.fullmatch(r"line [1-9]\d*", self.where):
-            raise ValueError(f"a page source names its line: {self.where!r}")
-        if (self.kind == "ours") == bool(self.where) or not self.quote.strip():
-            raise ValueError(f"malformed source {self!r}")
-
-    @property
-    def parts(self) -> tuple[str, ...]:
-        """The verbatim parts of a page or bindings quote (empty for ours)."""
-        return () if self.kind == "ours" else tuple(self.quote.split(QUOTE_GAP))
-
-    def render(self) -> str:
-        if self.kind == "ours":
-            return f"ours (no source states it, hence SHOULD): {self.quote}"
-        context = f" ({self.context})" if self.context else ""
-        return f"{self.kind} {self.where}{context}: “{self.quote}”"
-
-
-def page(line: int, quote: str, context: str = "") -> Source:
-    """A verbatim quote of the page that starts on ``line``."""
-    return Source("page", f"line {line}", quote, context)
-
-
-def bindings(where: str, quote: str, context: str = "") -> Source:
-    """A verbatim quote of the installed bindings' text at ``where`` (a dotted name or a file)."""
-    return Source("bindings", where, quote, context)
-
-
-def ours(reading: str) -> Source:
-    """A reading of ours that no source states (its requirement is a SHOULD)."""
-    return Source("ours", "", reading)
 
 
 @dataclass(frozen=True)

@@ -21,15 +21,12 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
+from snapconform import sources
 from snapconform.errors import UnknownVariantError, close_names
 from snapconform.server.behaviour import Behaviour, EndpointError, Reply, invalid, quoted
 from snapconform.server.runtime import Runtime
 from snapconform.server.store import FilterSpec, QueryResult, TaskStore
-
-#: Where the quotes come from.
-PAGE = "page (snapservice-tasks-list.txt)"
-BINDINGS = "bindings (vmware-vsan-data-protection 9.1.1.0)"
-STD_ERRORS = "bindings (vmware-vapi-common-client, com.vmware.vapi.std.errors_client)"
+from snapconform.sources import Source
 
 
 @dataclass(frozen=True)
@@ -42,8 +39,8 @@ class Variant:
     question: str
     #: The answer this variant gives (one of the engine's recorded choices for ``question``).
     choice: str
-    #: Quoted sources that allow it: (where, quote).
-    sources: tuple[tuple[str, str], ...]
+    #: The sources that allow it, quoted verbatim (``snapconform.sources``).
+    sources: tuple[Source, ...]
     behaviour_class: type[Behaviour] = field(repr=False)
     #: Mutants that played this behaviour before it was recognised as documented.
     formerly: tuple[str, ...] = ()
@@ -54,7 +51,7 @@ class Variant:
             "description": self.description,
             "question": self.question,
             "choice": self.choice,
-            "sources": [{"where": where, "quote": quote} for where, quote in self.sources],
+            "sources": [{"where": source.place, "quote": source.quote} for source in self.sources],
             "formerly": list(self.formerly),
         }
 
@@ -184,17 +181,6 @@ class CapCountsAllMatching(Behaviour):
 
 # ---------------------------------------------------------------- the registry
 
-_FILTERSPEC_DOC = (
-    f"{BINDINGS}, Tasks.FilterSpec",
-    "Currently at least one of Tasks.FilterSpec.tasks or Tasks.FilterSpec.services must be "
-    "specified and not empty.",
-)
-_SETS = (
-    f"{BINDINGS}, Tasks.FilterSpec and vmware.vapi bindings converter",
-    "tasks: set of str ... (type.SetType); vapi.bindings.typeconverter.set.duplicate.element="
-    'List contains duplicate element "%s". Cannot convert to a set',
-)
-_INVALID = (PAGE, "400: if any of the specified parameters are invalid.")
 
 VARIANT_LIST: tuple[Variant, ...] = (
     Variant(
@@ -203,7 +189,7 @@ VARIANT_LIST: tuple[Variant, ...] = (
         " with 400 InvalidArgument",
         "filter-without-tasks-or-services",
         "refused",
-        (_FILTERSPEC_DOC, _INVALID),
+        (sources.TASKS_OR_SERVICES_REQUIRED, sources.INVALID_PARAMETERS_400),
         RequiresTasksOrServices,
     ),
     Variant(
@@ -212,7 +198,7 @@ VARIANT_LIST: tuple[Variant, ...] = (
         " 400 InvalidArgument",
         "repeated-values",
         "refused",
-        (_SETS, _INVALID),
+        (sources.FIELDS_ARE_SETS, sources.DUPLICATE_NOT_A_SET, sources.INVALID_PARAMETERS_400),
         RefusesRepeatedValues,
     ),
     Variant(
@@ -220,12 +206,7 @@ VARIANT_LIST: tuple[Variant, ...] = (
         "a status value outside the enum (wrong case included) is accepted and matches no task",
         "unknown-status",
         "matches-none",
-        (
-            (
-                f"{BINDINGS}, com.vmware.snapservice.tasks_client.Status",
-                "Newer versions of the enumerated type may contain new values.",
-            ),
-        ),
+        (sources.STATUS_IS_OPEN,),
         UnknownStatusMatchesNone,
         formerly=("filter-lenient-status",),
     ),
@@ -235,10 +216,12 @@ VARIANT_LIST: tuple[Variant, ...] = (
         "users-case",
         "case-insensitive",
         (
-            (
-                f"{BINDINGS}, Tasks.FilterSpec.users",
-                "users: set of str — Users who must have initiated the operation ... (no"
-                " comparison rule is documented)",
+            sources.USERS_FIELD,
+            sources.FIELDS_ARE_SETS,
+            sources.ours(
+                "users is a set of plain strings and no source gives it a comparison rule; a"
+                " vCenter may compare SSO principal names case-insensitively (a SHOULD finding,"
+                " FILTER-USERS-EXACT)"
             ),
         ),
         UsersCaseInsensitive,
@@ -249,13 +232,7 @@ VARIANT_LIST: tuple[Variant, ...] = (
         "an unknown task id is answered with 500 ResourceInaccessible",
         "unknown-identifiers",
         "inaccessible",
-        (
-            (
-                PAGE,
-                "Vapi Std Errors ResourceInaccessible if a task's state cannot be accessed or"
-                " over 1000 tasks matching the Snapservice Tasks FilterSpec.",
-            ),
-        ),
+        (sources.OVER_1000_INACCESSIBLE,),
         UnknownTaskIdInaccessible,
     ),
     Variant(
@@ -263,7 +240,7 @@ VARIANT_LIST: tuple[Variant, ...] = (
         "a task, operation, service or user that no task holds is refused with 400 InvalidArgument",
         "unknown-identifiers",
         "refused",
-        (_INVALID,),
+        (sources.INVALID_PARAMETERS_400,),
         RefusesUnknownIdentifiers,
     ),
     Variant(
@@ -271,13 +248,7 @@ VARIANT_LIST: tuple[Variant, ...] = (
         "a system failure is a 500 with error_type INTERNAL_SERVER_ERROR",
         "error-500-type",
         "INTERNAL_SERVER_ERROR",
-        (
-            (
-                f"{STD_ERRORS}, InternalServerError",
-                "This exception is reported by the API infrastructure, so it could occur in"
-                " response to the invocation of any method.",
-            ),
-        ),
+        (sources.INTERNAL_SERVER_ERROR_ANY_METHOD,),
         InternalServerErrorType,
         formerly=("contract-500-internal-server-error",),
     ),
@@ -286,13 +257,7 @@ VARIANT_LIST: tuple[Variant, ...] = (
         "the cap counts every matching task, the ones the caller cannot see included",
         "cap-counts",
         "all-matching",
-        (
-            (
-                PAGE,
-                "ResourceInaccessible if ... over 1000 tasks matching the Snapservice Tasks"
-                " FilterSpec.",
-            ),
-        ),
+        (sources.AT_MOST_1000_VISIBLE, sources.OVER_1000_INACCESSIBLE),
         CapCountsAllMatching,
         formerly=("cap-counts-invisible",),
     ),
@@ -350,9 +315,8 @@ def catalogue_markdown() -> str:
         "|---|---|---|---|",
     ]
     for v in VARIANTS.values():
-        sources = "<br>".join(f"{where}: “{quote}”" for where, quote in v.sources)
-        sources = sources.replace("|", "\\|")
-        lines.append(f"| `{v.name}` | {v.description} | `{v.question}`: {v.choice} | {sources} |")
+        cited = "<br>".join(source.render() for source in v.sources).replace("|", "\\|")
+        lines.append(f"| `{v.name}` | {v.description} | `{v.question}`: {v.choice} | {cited} |")
     return "\n".join(lines) + "\n"
 
 

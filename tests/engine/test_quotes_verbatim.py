@@ -1,4 +1,5 @@
-"""Every quote of every requirement and of every documented alternative is its source's own text.
+"""Every quote of every requirement, every documented alternative (the engine's questions and the
+reference server's variants) is its source's own text.
 
 A quote (``engine.registry.Source``) names its source: ``page line N`` (the published reference
 page; the repository keeps a copy, ``contracts/sources/snapservice-tasks-list.txt``, so this runs
@@ -25,6 +26,7 @@ import pytest
 from snapconform.engine.alternatives import QUESTIONS
 from snapconform.engine.registry import Source, bindings, page
 from snapconform.engine.requirements import CATALOGUE
+from snapconform.server.variants import VARIANTS
 
 ROOT = Path(__file__).resolve().parents[2]
 #: The repository's copy of the published reference page.
@@ -122,6 +124,9 @@ def every_source() -> Iterator[tuple[str, Source]]:
     for question in QUESTIONS.values():
         for source in question.sources:
             yield f"alternative {question.key}", source
+    for variant in VARIANTS.values():
+        for source in variant.sources:
+            yield f"variant {variant.name}", source
 
 
 SOURCES = list(every_source())
