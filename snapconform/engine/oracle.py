@@ -488,24 +488,6 @@ def relation_violation(
     return _set_difference("combined filter", combined, f"{RELATIONS[rule]} of the parts", related)
 
 
-def union_violation(
-    combined: frozenset[str],
-    parts: Sequence[frozenset[str]],
-    relevant: frozenset[str] | None = None,
-) -> str | None:
-    """OR within a field: result(a or b) must equal the union of result(a) and result(b)."""
-    return relation_violation(OR_WITHIN_FIELD, combined, parts, relevant)
-
-
-def intersection_violation(
-    combined: frozenset[str],
-    parts: Sequence[frozenset[str]],
-    relevant: frozenset[str] | None = None,
-) -> str | None:
-    """AND across fields: result(f and g) must equal the intersection of result(f) and result(g)."""
-    return relation_violation(AND_ACROSS_FIELDS, combined, parts, relevant)
-
-
 def _set_difference(
     left_name: str, left: frozenset[str], right_name: str, right: frozenset[str]
 ) -> str:

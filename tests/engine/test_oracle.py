@@ -62,16 +62,20 @@ def test_union_and_intersection_relations_hold_for_the_oracle(
     if a.constraints() and b.constraints():
         both = a.with_field(name, getattr(a, name) + getattr(b, name))
         assert (
-            oracle.union_violation(
-                expected_ids(items, both), [expected_ids(items, a), expected_ids(items, b)]
+            oracle.relation_violation(
+                oracle.OR_WITHIN_FIELD,
+                expected_ids(items, both),
+                [expected_ids(items, a), expected_ids(items, b)],
             )
             is None
         )
     other = data.draw(filter_specs(vocabulary, [n for n in oracle.FILTER_FIELDS if n != name]))
     joined = FilterSpec(**{**a.constraints(), **other.constraints()})
     assert (
-        oracle.intersection_violation(
-            expected_ids(items, joined), [expected_ids(items, a), expected_ids(items, other)]
+        oracle.relation_violation(
+            oracle.AND_ACROSS_FIELDS,
+            expected_ids(items, joined),
+            [expected_ids(items, a), expected_ids(items, other)],
         )
         is None
     )
