@@ -19,6 +19,8 @@ DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8080
 #: A minute: beyond it a client's timeout, not latency, is what gets tested.
 MAX_LATENCY_MS = 60_000
+#: The largest generated universe ``--tasks`` builds (a bigger store is a state file's job).
+MAX_GENERATED_TASKS = 200_000
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -39,6 +41,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         type=Path,
         metavar="FILE",
         help="state document to load (contracts/state.schema.json); default: 1500 generated tasks",
+    )
+    parser.add_argument(
+        "--tasks",
+        type=int,
+        metavar="N",
+        help="size of the generated universe (default 1500; from 5000 on, a busy vCenter: the"
+        " tasks spread evenly over the five statuses, so 10000 puts every status over the cap)",
     )
     parser.add_argument(
         "--churn", type=float, default=0.0, metavar="RATE", help="task changes per second"
@@ -130,6 +139,20 @@ def main(args: argparse.Namespace) -> int:
             )
             return 2
     state = None
+    if args.tasks is not None:
+        if args.state is not None:
+            print("snapconform serve: --tasks and --state exclude each other", file=sys.stderr)
+            return 2
+        if not 0 <= args.tasks <= MAX_GENERATED_TASKS:
+            print(
+                f"snapconform serve: --tasks must be between 0 and {MAX_GENERATED_TASKS},"
+                f" not {args.tasks}",
+                file=sys.stderr,
+            )
+            return 2
+        from snapconform.server.defaults import generated_state
+
+        state = generated_state(args.seed, args.tasks)
     if args.state is not None:
         try:
             state = load_state_file(args.state)

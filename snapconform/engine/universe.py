@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from hypothesis import strategies as st
 
@@ -36,6 +36,7 @@ from snapconform.engine.oracle import (
     set_difference,
 )
 from snapconform.engine.target import ControlClient, Response, Target
+from snapconform.engine.verdicts import CheckResult
 from snapconform.strategies.contract_data import statuses
 from snapconform.strategies.filters import Vocabulary
 from snapconform.strategies.states import (
@@ -45,6 +46,9 @@ from snapconform.strategies.states import (
     rich_state_document,
     state_documents,
 )
+
+if TYPE_CHECKING:
+    from snapconform.engine.registry import Requirement
 
 T = TypeVar("T")
 
@@ -511,6 +515,11 @@ class Discovery:
     #: Wrong-looking answers discovery worked around (listed by parts): noted, still complete.
     answers: list[str] = field(default_factory=list)
     parts: int = 0
+    #: Parts answered with the cap error: evidence that the cap is reachable on this target.
+    cap_errors: list[str] = field(default_factory=list)
+    #: Fields a part over the cap was split by beyond status (an open set of values: only the
+    #: values the bindings or the listed tasks name were asked).
+    open_splits: set[str] = field(default_factory=set)
 
 
 #: The snapservice service identifiers the official bindings define (the ``_VAPI_SERVICE_ID`` of
@@ -574,11 +583,20 @@ class _Explorer:
                     self.learned[name].add(value)
 
     def visit(self, spec: FilterSpec, response: Response | None = None) -> Response | None:
-        """List ``spec`` (or judge its ``response``) and its parts; None once out of parts."""
+        """List ``spec`` (or judge its ``response``) and its parts; None once out of parts.
+
+        A part over the cap is split by status (its whole enum), then by services (the
+        bindings' service ids and every service a listed task holds), then by the operations
+        and users the listed tasks hold. Services and operations are open sets, so such a
+        split is checked against the cap error that caused it: its parts together must list
+        more than CAP tasks, else tasks with another value exist and the part is uncertain.
+        Users cannot list tasks without a user (system tasks): a users split is uncertain.
+        """
         found = self.found
         if found.parts >= self.max_parts:
             found.uncertain.append(
-                f"{spec.describe()}: discovery stopped after {self.max_parts} parts"
+                f"{spec.describe()}: discovery stopped after {self.max_parts} parts (its share"
+                f" of the plan)"
             )
             return None
         found.parts += 1
@@ -603,11 +621,18 @@ class _Explorer:
             # answer is the union of the status partition's answers, never its own answer.
             # Exactly CAP tasks: every match, or a server that truncates instead of refusing.
             # The parts tell: their union over the cap makes the cap checks judge this filter.
-        elif response.status == 400 or (response.status >= 500 and not _is_too_many(response)):
+        elif _is_too_many(response):
+            found.cap_errors.append(spec.describe())
+        elif response.status == 400 and self._names_unheld(spec):
+            # A value no listed task holds may be refused (documented: unknown identifiers);
+            # the part was asked only as a candidate, and no task of it was seen anywhere.
+            found.answers.append(f"{spec.describe()}: HTTP 400 for a value no task holds")
+            return response
+        elif response.status == 400 or response.status >= 500:
             # A valid filter refused (400) or failed (a 500 of another type): its parts may
             # still list its tasks, and the cap checks then judge this answer by their count.
             found.answers.append(f"{spec.describe()}: HTTP {response.status}; listed by parts")
-        elif not _is_too_many(response):
+        else:
             found.uncertain.append(f"{spec.describe()}: HTTP {response.status}")
             return response
         constrained = spec.constraints()
@@ -616,18 +641,50 @@ class _Explorer:
             if response.status != 200:
                 found.uncertain.append(f"{spec.describe()}: cannot be split further")
             return response
-        values = statuses() if split == "status" else tuple(sorted(self.learned[split]))
+        values = self._split_values(split)
         if not values:
             found.uncertain.append(f"{spec.describe()}: over the cap, no {split} value learned yet")
             return response
         for value in values:
-            self.visit(spec.with_field(split, (value,)))
-        if split != "status":
+            if self.visit(spec.with_field(split, (value,))) is None:
+                return None
+        if split == "users":
             found.uncertain.append(
-                f"{spec.describe()}: split by the {split} values seen so far; tasks with other"
-                f" values may be missed"
+                f"{spec.describe()}: split by the users seen so far; tasks of other users, and"
+                f" tasks without a user (system tasks), may be missed"
             )
+        elif split != "status":
+            found.open_splits.add(split)
+            if _is_too_many(response):
+                listed = self._listed_under(spec)
+                if listed <= CAP:
+                    found.uncertain.append(
+                        f"{spec.describe()}: answered the cap error, but its parts by {split}"
+                        f" list only {listed} task(s): tasks with a {split} value neither the"
+                        f" bindings nor any listed task names exist"
+                    )
         return response
+
+    def _split_values(self, split: str) -> tuple[str, ...]:
+        """The values a part is split by: the Status enum, the bindings' service ids plus the
+        services seen, or the operations or users seen."""
+        if split == "status":
+            return tuple(statuses())
+        if split == "services":
+            return tuple(sorted(set(BINDINGS_SERVICES) | self.learned["services"]))
+        return tuple(sorted(self.learned[split]))
+
+    def _names_unheld(self, spec: FilterSpec) -> bool:
+        """Whether ``spec`` names a services, operations or users value no listed task holds."""
+        return any(
+            value not in self.learned[name]
+            for name in ("services", "operations", "users")
+            for value in spec.constraints().get(name, ())
+        )
+
+    def _listed_under(self, spec: FilterSpec) -> int:
+        """How many of the tasks listed so far match ``spec``."""
+        return sum(1 for item in self.found.items.values() if matches(item, spec))
 
     def universe(self, discovery: dict[str, Any], notes: Iterable[str] = ()) -> Universe:
         found = self.found
@@ -644,7 +701,15 @@ class _Explorer:
             "terminal": len(stable),
             "complete": not found.uncertain,
             "uncertain": list(found.uncertain[:20]),
+            "cap_errors": len(found.cap_errors),
         }
+        if found.open_splits:
+            discovery["open_splits"] = (
+                f"parts over the cap were split by {', '.join(sorted(found.open_splits))}: only"
+                " the values the bindings or the listed tasks name were asked (each split's parts"
+                " list more than 1000 tasks, as the cap error said); tasks with a value none of"
+                " them names cannot be found this way"
+            )
         return Universe(
             items=items,
             exact=False,
@@ -678,8 +743,9 @@ def discover(target: Target, *, max_parts: int = 200) -> Universe:
     return explorer.universe(
         {
             "method": "empty filter",
-            "how": "the empty filter, split by status and then by the values seen wherever a"
-            " part hit the cap",
+            "how": "the empty filter, split wherever a part hit the cap: by status, then by"
+            " the bindings' service ids and the services seen, then by the operations and"
+            " users seen",
             "certain": "every visible task, when complete"
             if not explorer.found.uncertain
             else "only the parts listed whole (see uncertain)",
@@ -749,6 +815,34 @@ def discover_through_services(
     )
 
 
+#: Features whose observed-mode checks judge against the discovered universe: what a filter
+#: must list, what counts as unknown, how many tasks a filter matches. A pass on a partial
+#: universe says nothing about the tasks discovery could not list. (The run-wide audits judge
+#: each response on its own and do not depend on it.)
+NEEDS_COMPLETE_DISCOVERY: frozenset[str] = frozenset({"filter semantics", "cap"})
+
+
+def within_discovery(
+    universe: Universe | None, requirement: Requirement, result: CheckResult
+) -> CheckResult:
+    """``result``, unless it is a pass that rests on an incomplete observed discovery: then the
+    requirement is not checked, and the discovery's uncertain parts say why."""
+    if (
+        universe is None
+        or universe.complete
+        or result.outcome != "passed"
+        or requirement.audit
+        or requirement.feature not in NEEDS_COMPLETE_DISCOVERY
+    ):
+        return result
+    parts = (universe.discovery or {}).get("uncertain", [])
+    return CheckResult.not_checked(
+        "discovery",
+        f"discovery was incomplete ({'; '.join(parts[:2]) or 'parts not listed'}), so this"
+        f" judged only the tasks it listed: {result.detail}",
+    )
+
+
 def over_cap_when_users_fold(universe: Universe, spec: FilterSpec) -> bool:
     """Whether the case-insensitive reading of ``users`` (which the sources allow) matches more
     than CAP visible tasks: the cap error is then a documented answer, whatever ``over_cap`` says
@@ -778,6 +872,7 @@ def over_cap(universe: Universe, spec: FilterSpec) -> bool | None:
 
 __all__ = [
     "BINDINGS_SERVICES",
+    "NEEDS_COMPLETE_DISCOVERY",
     "ControlledSource",
     "FixedSource",
     "ObservedSource",
@@ -788,4 +883,5 @@ __all__ = [
     "discover_through_services",
     "over_cap",
     "over_cap_when_users_fold",
+    "within_discovery",
 ]

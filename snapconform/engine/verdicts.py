@@ -8,7 +8,7 @@ Every requirement ends in one of four outcomes (:data:`OUTCOMES`):
   data or setup cannot show it: "the target has 300 visible tasks: the cap cannot be reached");
 - ``not_checked``: it applies but was not decided. ``reason`` says why (:data:`NOT_CHECKED`):
   budget, time, interrupted, deselected, configuration, uncertain, prerequisite, no_evidence,
-  transport, error.
+  transport, discovery, error.
 
 The verdict (:func:`verdict_of`) is ``conformant`` only when every applicable MUST passed;
 ``non-conformant`` when a MUST failed (whatever else happened); else ``incomplete`` when a MUST
@@ -40,6 +40,7 @@ NotCheckedReason = Literal[
     "prerequisite",
     "no_evidence",
     "transport",
+    "discovery",
     "error",
 ]
 #: Why a requirement does not apply (outcome ``not_applicable``).
@@ -59,6 +60,9 @@ NOT_CHECKED: dict[str, str] = {
     "no_evidence": "no response of the kind the check judges was seen during the run",
     "transport": "the network lost a request the check needed (connection closed before any"
     " response, also on the retry): no answer to judge",
+    "discovery": "observed discovery could not list every part of the filter space (a part"
+    " over the cap with no value left to split it by, or discovery's share of the plan spent):"
+    " what the check judged rests on a partial universe",
     "error": "the harness could not run the check (an internal error or no verdict possible)",
 }
 Verdict = Literal["conformant", "non-conformant", "incomplete"]

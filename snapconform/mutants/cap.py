@@ -156,4 +156,13 @@ CAP_MUTANTS: tuple[Mutant, ...] = (
         modes=CONTROLLED,
         behaviour_class=TruncatesForRestrictedView,
     ),
+    Mutant(
+        name="cap-only-for-empty-filter",
+        area="cap",
+        description="the cap is enforced only for the empty filter: a filtered request matching"
+        " over 1000 tasks gets them all with 200",
+        requirements=("CAP-OVER-LIMIT", "CAP-NEVER-MORE"),
+        modes=ALL_MODES,
+        behaviour_class=CapOnlyForEmptyFilter,
+    ),
 )

@@ -38,6 +38,7 @@ from snapconform.engine.plan import DISCOVERY, ERROR_PROBE, RunPlan, run_positio
 from snapconform.engine.requirements import CATALOGUE, EPIC, SPEC_URL, Requirement
 from snapconform.engine.safety import interrupts_deferred
 from snapconform.engine.target import BudgetExhausted, ConnectionLostError, TargetError
+from snapconform.engine.universe import within_discovery
 from snapconform.engine.verdicts import CheckResult, outcome_label
 from snapconform.report.allure_steps import attach_check_result, recorded_exchanges
 
@@ -390,6 +391,9 @@ def judge(harness: Harness, requirement: Requirement) -> CheckResult:
                 # e.g. a scenario that could not be set up because the budget refused its login
                 result = CheckResult.failed(f"{type(exc).__name__}: {harness.redactor(str(exc))}")
         result = harness.settle(result, requirement.id, audit=judged_responses)
+        source = getattr(harness, "source", None)
+        if source is not None and source.live:
+            result = within_discovery(getattr(source, "universe", None), requirement, result)
         harness.end_check()
     if result.outcome == "passed" and harness.marks.share_ended:
         result = CheckResult.passed(result.detail + harness.exploration_note())

@@ -227,6 +227,40 @@ def default_state(seed: int = 0, size: int = 1500) -> State:
     return State(tasks=tuple(tasks), principals=default_principals(tasks))
 
 
+#: Above this many tasks a generated universe is a *busy* one (``busy_state``).
+BUSY_FROM = 5000
+
+
+def busy_state(seed: int = 0, size: int = 10_000) -> State:
+    """A busy staging vCenter: ``size`` tasks spread evenly over the five statuses.
+
+    With 10 000 tasks every status holds 2000, over the 1000-task cap: the empty filter and
+    every single status answer the cap error, so observed discovery must split further (by
+    service) to list anything. Services, operations and users are drawn as in the default
+    universe.
+    """
+    rng = random.Random(seed)
+    span = timedelta(days=30)
+    step = span / max(size, 1)
+    start = DEFAULT_EPOCH - span
+    order = [status for status, _ in STATUSES]
+    tasks = [
+        make_task(
+            rng,
+            start + step * index + timedelta(milliseconds=rng.randint(0, 999)),
+            order[index % len(order)],
+        )
+        for index in range(size)
+    ]
+    return State(tasks=tuple(tasks), principals=default_principals(tasks))
+
+
+def generated_state(seed: int = 0, size: int = 1500) -> State:
+    """The generated universe of ``size`` tasks: the default one, or a busy one from
+    ``BUSY_FROM`` tasks on (``snapconform serve --tasks N``)."""
+    return busy_state(seed, size) if size >= BUSY_FROM else default_state(seed, size)
+
+
 def build_task(
     task_id: str,
     *,

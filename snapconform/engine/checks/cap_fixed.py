@@ -57,6 +57,22 @@ class CapQuestion(Enum):
             return CheckResult.not_applicable(
                 "target", f"{tasks} and no simple filter matches exactly 1000 of them"
             )
+        discovery = universe.discovery or {}
+        capped = discovery.get("cap_errors", 0)
+        if capped:
+            # The target answered the cap error during discovery: the cap is reachable, and
+            # what discovery could not list is no evidence of fewer tasks.
+            seen = f"discovery saw the cap error ({capped} part(s) answered it)"
+            if not universe.complete:
+                return CheckResult.not_checked(
+                    "discovery",
+                    f"{seen} but could not list every part, so no filter is known to match"
+                    f" more (or fewer) than 1000 tasks: {'; '.join(discovery['uncertain'][:2])}",
+                )
+            if visible <= CAP:
+                return CheckResult.not_checked(
+                    "no_evidence", f"{seen}, yet {tasks}: no filter is known to be over the cap"
+                )
         if visible <= CAP:
             return CheckResult.not_applicable("target", f"{tasks}: the cap cannot be reached")
         if self is CapQuestion.OVER_LIMIT:
@@ -66,6 +82,30 @@ class CapQuestion(Enum):
         return CheckResult.not_checked(
             "no_evidence", f"{tasks}, but no filter is known to match fewer than 1000 of them"
         )
+
+
+def filtered_over_cap(universe: Universe) -> list[FilterSpec]:
+    """Filters that constrain a field and still match more than CAP tasks, from the counts the
+    universe knows: per field, its most frequent values until their tasks are over the cap.
+
+    The empty filter is not the only one the cap applies to: a server that counts only for the
+    empty filter shows on these. Services first (a filter naming services is one the bindings'
+    "tasks or services" rule admits); only filters ``over_cap`` is certain of.
+    """
+    out: list[FilterSpec] = []
+    for name in ("services", "operations", "users", "status"):
+        counts = {
+            value: len(universe.expected(FilterSpec(**{name: (value,)})))
+            for value in universe.vocabulary.values.get(name, ())
+        }
+        chosen: list[str] = []
+        for value in sorted(counts, key=lambda v: (-counts[v], v)):
+            chosen.append(value)
+            spec = FilterSpec(**{name: tuple(chosen)})
+            if over_cap(universe, spec) is True:
+                out.append(spec)
+                break
+    return out[:2]
 
 
 def _cap_counts_probes(
@@ -158,10 +198,14 @@ def _cap_counts_probes(
 def cap_fixed(h: Harness, req: Requirement, question: CapQuestion) -> CheckResult:
     """Declared/observed: judge the cap on simple filters whose count the universe tells."""
     universe = h.source.first_universe()  # the run's one universe (the source does not push)
-    candidates = [FilterSpec()] + [
-        FilterSpec(**{name: (value,)})
-        for name in ("status", "services", "operations", "users")
-        for value in universe.vocabulary.values.get(name, ())
+    candidates = [
+        FilterSpec(),
+        *filtered_over_cap(universe),
+        *(
+            FilterSpec(**{name: (value,)})
+            for name in ("status", "services", "operations", "users")
+            for value in universe.vocabulary.values.get(name, ())
+        ),
     ]
     judged = probed = decided = 0
     if question is CapQuestion.COUNTS_MATCHING:
