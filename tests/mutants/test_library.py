@@ -95,6 +95,12 @@ def _observe_default(client: object, state: State) -> list[Observation]:
         ("two users", "GET", TASKS + "?users=svc+account&users=jürgen%40corp.example", ADMIN),
         ("user with @", "GET", TASKS + "?users=backup-admin%40corp.example", ADMIN),
         ("two statuses", "GET", TASKS + "?status=BLOCKED&status=PENDING", ADMIN),
+        (
+            "three statuses, over the cap",
+            "GET",
+            TASKS + "?status=SUCCEEDED&status=FAILED&status=RUNNING",
+            ADMIN,
+        ),
         ("status and user", "GET", TASKS + "?status=FAILED&users=svc%20account", ADMIN),
         ("services alone", "GET", TASKS + "?services=com.vmware.snapservice.site", ADMIN),
         ("operations alone", "GET", TASKS + "?operations=unlink", ADMIN),
