@@ -234,6 +234,26 @@ def informative_filters(items: Sequence[Mapping[str, Any]], *, cap: int = CAP) -
     return list(dict.fromkeys([*singles, *ands, *prefixes, *ors, *others]))
 
 
+def plain_filters(items: Sequence[Mapping[str, Any]], *, cap: int = CAP) -> list[FilterSpec]:
+    """Per field, a filter no documented alternative may refuse, that a task of ``items`` matches.
+
+    Known values only, none repeated, and a service named (a server may require tasks or
+    services): the task's own service AND its value of the field. A 400 to any of them has no
+    documented reason, so every field (tasks, operations, services, status, users) is judged
+    on its own merits, whatever the target chose for the documented alternatives.
+    """
+    vocabulary = Vocabulary.of(items)
+    counts = vocabulary.counts.get("services", {})
+    out: list[FilterSpec] = []
+    for name in FILTER_FIELDS:
+        for item in items:
+            service, value = item_value(item, "services"), item_value(item, name)
+            if isinstance(service, str) and isinstance(value, str) and counts[service] <= cap:
+                out.append(FilterSpec(**{"services": (service,), name: (value,)}))
+                break
+    return list(dict.fromkeys(out))
+
+
 def _and_case(
     name: str, rare: Mapping[str, Sequence[str]], holders: Mapping[tuple[str, str], set[int]]
 ) -> FilterSpec | None:

@@ -109,6 +109,34 @@ QUESTIONS: Mapping[str, Question] = {
 
 # --- the reasons a documented alternative may refuse a schema-valid filter ------------------
 
+#: Questions whose answer the server gives per FilterSpec field (an unknown user may be refused
+#: where an unknown task id is omitted): one rule per field. Every other question is one rule.
+PER_FIELD: frozenset[str] = frozenset({"unknown-identifiers"})
+#: The answer of each question that refuses (400 InvalidArgument) a schema-valid filter.
+REFUSED = "refused"
+
+
+@dataclass(frozen=True)
+class Reason:
+    """One documented reason a server may refuse a filter: a question, per field where the
+    question is asked per field (``PER_FIELD``)."""
+
+    key: str
+    field: str | None = None
+
+    @property
+    def rule(self) -> str:
+        return self.key if self.field is None else f"{self.key}[{self.field}]"
+
+    def describe(self) -> str:
+        what = {
+            "filter-without-tasks-or-services": "it names neither tasks nor services",
+            "repeated-values": "a value is repeated",
+            "unknown-status": "a status is outside the enum",
+            "unknown-identifiers": f"a {self.field or 'value'} value no task holds",
+        }
+        return what.get(self.key, self.key)
+
 
 def refusal_reasons(spec: FilterSpec) -> list[str]:
     """Questions whose documented ``refused`` answer covers a 400 for ``spec`` (no universe).
@@ -125,40 +153,99 @@ def refusal_reasons(spec: FilterSpec) -> list[str]:
     return reasons
 
 
+@dataclass(frozen=True)
+class Choice:
+    """The answer a target gave to one rule, and the request that showed it."""
+
+    key: str
+    choice: str
+    #: The filter (described) whose answer decided it.
+    example: str
+    field: str | None = None
+    #: The request (query string) that decided it.
+    request: str = ""
+    #: Whether the decisive probe (early in the run) made it, rather than a later answer.
+    probe: bool = False
+
+    @property
+    def rule(self) -> str:
+        return Reason(self.key, self.field).rule
+
+    def describe(self) -> str:
+        query = f" (GET ?{self.request})" if self.request else ""
+        return f"{self.choice} for {self.example}{query}"
+
+
 @dataclass
 class ChoiceLog:
-    """What one run saw the target choose, per question (an example filter for each)."""
+    """What one run saw the target choose: one choice per rule, held for the whole run.
 
-    seen: dict[str, dict[str, str]] = field(default_factory=dict)
+    The first answer that shows a rule's choice (the decisive probe's, early in the run) records
+    it; a later answer choosing otherwise is a contradiction: ``record`` returns the recorded
+    choice and keeps it (the caller fails the requirement it was checking, naming both).
+    """
 
-    def record(self, key: str, choice: str, example: str) -> None:
+    chosen: dict[str, Choice] = field(default_factory=dict)
+    #: Contradictions seen (for the summary): "<rule>: <recorded> / <later>".
+    contradictions: list[str] = field(default_factory=list)
+
+    def record(
+        self,
+        key: str,
+        choice: str,
+        example: str,
+        *,
+        field: str | None = None,
+        request: str = "",
+        probe: bool = False,
+    ) -> Choice | None:
+        """Record ``choice`` for the rule; the earlier, different choice when it contradicts."""
         if key not in QUESTIONS or choice not in QUESTIONS[key].choices:
             raise ValueError(f"unknown alternative {key}={choice}")
-        self.seen.setdefault(key, {}).setdefault(choice, example)
+        made = Choice(key, choice, example, field if key in PER_FIELD else None, request, probe)
+        earlier = self.chosen.setdefault(made.rule, made)
+        if earlier.choice == choice:
+            return None
+        self.contradictions.append(f"{made.rule}: {earlier.describe()}; then {made.describe()}")
+        return earlier
 
-    def refused(self, spec: FilterSpec, extra: list[str] | None = None) -> None:
-        """A 400 to ``spec`` accepted as the documented ``refused`` answer: record it."""
-        for key in [*refusal_reasons(spec), *(extra or [])]:
-            self.record(key, "refused", spec.describe())
+    def chosen_for(self, key: str, field: str | None = None) -> str | None:
+        """The recorded choice of one rule (None: not seen yet)."""
+        made = self.chosen.get(Reason(key, field if key in PER_FIELD else None).rule)
+        return made.choice if made is not None else None
 
     def choices(self, key: str) -> frozenset[str]:
-        return frozenset(self.seen.get(key, {}))
+        """Every choice recorded for ``key`` (over its fields)."""
+        return frozenset(c.choice for c in self.chosen.values() if c.key == key)
 
     def document(self) -> dict[str, Any]:
-        """``variants`` of summary.json: every question, the answers seen (or none)."""
+        """``variants`` of summary.json: every question, the one choice per rule seen (or none)."""
         out: dict[str, Any] = {}
         for key, question in QUESTIONS.items():
-            seen = self.seen.get(key, {})
+            observed = []
+            for made in self.chosen.values():
+                if made.key != key:
+                    continue
+                entry = {
+                    "choice": made.choice,
+                    "meaning": question.choices[made.choice],
+                    "example": made.example,
+                    "request": made.request,
+                    "decided_by": "probe" if made.probe else "answer",
+                }
+                if made.field is not None:
+                    entry["field"] = made.field
+                observed.append(entry)
             out[key] = {
                 "question": question.title,
-                "observed": [
-                    {"choice": choice, "meaning": question.choices[choice], "example": example}
-                    for choice, example in seen.items()
-                ],
+                "observed": observed,
                 "allowed": [
                     {"choice": choice, "meaning": meaning}
                     for choice, meaning in question.choices.items()
                 ],
                 "sources": [source.render() for source in question.sources],
+                "contradictions": [
+                    c for c in self.contradictions if c.split(":", 1)[0].split("[")[0] == key
+                ],
             }
         return out

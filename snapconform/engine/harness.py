@@ -605,6 +605,10 @@ class Harness:
         """The check's allowance ends with it (other users of the target are not limited)."""
         self.marks.share_limit = None
 
+    def minimum_cases(self, requirement_id: str) -> int:
+        """Cases ``requirement_id``'s check must judge to pass (the plan's, 1 without a plan)."""
+        return self.plan.minimum_cases(requirement_id) if self.plan is not None else 1
+
     def minimum_requests(self, requirement_id: str) -> int:
         """The plan's minimum for ``requirement_id`` (1 without a plan)."""
         return max(1, self.plan.cost(requirement_id).minimum) if self.plan is not None else 1

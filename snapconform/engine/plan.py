@@ -40,6 +40,9 @@ from snapconform.engine.registry import (
 
 #: The early error probe (an invalid status, no credentials) is accounted for under this name.
 ERROR_PROBE = "error probe"
+#: The decisive probes of the documented alternatives (``checks.common.learn_choices``): one
+#: request per rule, and the same filter without the reason where it was refused.
+CHOICE_PROBE = "choice probe"
 #: Observed discovery (the empty filter, split where it hits the cap): at least one request.
 DISCOVERY = "discovery"
 #: Requests per run that are not any check's: the privileged login (and a relogin or two).
@@ -55,7 +58,7 @@ TIMEBOX_MIN_MARGIN = 15.0
 def _costs(mode: Mode) -> dict[str, Cost]:
     """What each requirement's check needs in ``mode`` (declared with it: ``Cost``), plus the
     early error probe and, in observed mode, discovery."""
-    costs = {ERROR_PROBE: Cost(2)}
+    costs = {ERROR_PROBE: Cost(2), CHOICE_PROBE: Cost(14)}
     if mode == "observed":
         costs[DISCOVERY] = Cost(1)
     for requirement in catalogue():
@@ -88,7 +91,7 @@ def phases() -> tuple[tuple[str, tuple[str, ...]], ...]:
     """Groups the plan is printed in."""
     decisive, exploration = registry_run_order()
     return (
-        ("decisive probes", (ERROR_PROBE, DISCOVERY, *decisive)),
+        ("decisive probes", (ERROR_PROBE, CHOICE_PROBE, DISCOVERY, *decisive)),
         ("exploration", exploration),
         ("audit (contract probe)", (contract_probe(),)),
     )
@@ -161,7 +164,7 @@ class RunPlan:
         holds no share. ``audits`` (in run order): the first selected one runs the contract
         probe, whose cost is declared on one audit requirement (``contract_probe``)."""
         chosen = set(selected)
-        keep = chosen | {ERROR_PROBE, DISCOVERY}
+        keep = chosen | {ERROR_PROBE, CHOICE_PROBE, DISCOVERY}
         probe = self.costs.get(contract_probe())
         first_audit = next((rid for rid in audits if rid in chosen), None)
         costs = {rid: c for rid, c in self.costs.items() if rid in keep}
@@ -221,6 +224,11 @@ class RunPlan:
             return None
         per_request = (now - since) / measured
         return max(0, int((self.deadline - now) / per_request)) if per_request > 0 else None
+
+    def minimum_cases(self, requirement_id: str) -> int:
+        """Cases ``requirement_id``'s check must judge before it may pass: one per planned
+        minimum example (``Cost.examples``; at least one). Fewer: not checked, never passed."""
+        return max(1, self.cost(requirement_id).examples or 1)
 
     def allowance(self, requirement_id: str, requests: int, now: float | None = None) -> int:
         """Requests ``requirement_id``'s check may send, starting at the run's count ``requests``.
@@ -349,7 +357,7 @@ def plan_markdown() -> str:
         "|---|---|---|---|---|",
     ]
     probe = contract_probe()
-    order = [ERROR_PROBE, DISCOVERY, *run_order(), probe]
+    order = [ERROR_PROBE, CHOICE_PROBE, DISCOVERY, *run_order(), probe]
     for rid in order:
         cells = []
         for mode in modes:

@@ -266,8 +266,9 @@ class UniverseSource:
     ) -> tuple[frozenset[str], frozenset[str]]:
         """Split the ids where two observations disagree into (confirmed, uncertain).
 
-        ``again`` repeats both observations (None: they are no longer comparable, e.g. a list
-        became a 500). Exact sources: the data cannot move, every difference is confirmed.
+        ``left`` is the later observation, ``right`` the earlier. ``again`` repeats both
+        observations (None: they are no longer comparable, e.g. a list became a 500). Exact
+        sources: the data cannot move, every difference is confirmed.
         """
         return left ^ right, frozenset()
 
@@ -421,6 +422,15 @@ class ObservedSource(FixedSource):
     ) -> tuple[frozenset[str], frozenset[str]]:
         differing = universe.judged(left ^ right)
         uncertain = set(left ^ right) - differing
+        # A task discovery never saw, listed by the later answer and not the earlier one, is
+        # churn only if it exists: a task created in between is still there when asked for by
+        # its id. One that a re-read cannot find appeared and vanished between two reads:
+        # invented data. (Only the later answer's: the earlier one may hold a task of an
+        # incomplete discovery that a purge took in between.)
+        appeared = (left - right) - set(universe.by_id)
+        invented = self._invented(target, sorted(appeared))
+        if invented:
+            return frozenset(invented), frozenset(uncertain - invented)
         if not differing:
             return frozenset(), frozenset(uncertain)
         repeated = again()
@@ -435,6 +445,16 @@ class ObservedSource(FixedSource):
         confirmed = self._settled(target, checked, universe, None)
         uncertain |= set(checked) - confirmed
         return frozenset(confirmed), frozenset(uncertain)
+
+    @staticmethod
+    def _invented(target: Target, task_ids: list[str]) -> set[str]:
+        """Of ``task_ids`` (listed once, unknown to discovery), those a ``tasks=`` query does not
+        find (at most MAX_RECHECKS asked): no task of the target has that id."""
+        return {
+            task_id
+            for task_id in task_ids[:MAX_RECHECKS]
+            if task_id not in _items_by_id(target.list_tasks(FilterSpec(tasks=(task_id,))))
+        }
 
     @staticmethod
     def _settled(

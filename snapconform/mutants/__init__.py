@@ -21,6 +21,7 @@ from snapconform.mutants.auth import AUTH_MUTANTS
 from snapconform.mutants.base import ALL_MODES, AREAS, Area, Mutant
 from snapconform.mutants.cap import CAP_MUTANTS
 from snapconform.mutants.contract import CONTRACT_MUTANTS
+from snapconform.mutants.evidence import EVIDENCE_MUTANTS
 from snapconform.mutants.faults import FAULT_MUTANTS
 from snapconform.mutants.filter import FILTER_MUTANTS
 from snapconform.mutants.intermittent import INTERMITTENT_MUTANTS
@@ -50,6 +51,7 @@ def _index(*groups: tuple[Mutant, ...]) -> Mapping[str, Mutant]:
 #: Every mutant by name, grouped by area in this order.
 MUTANTS: Mapping[str, Mutant] = _index(
     FILTER_MUTANTS,
+    EVIDENCE_MUTANTS,
     CAP_MUTANTS,
     AUTH_MUTANTS,
     CONTRACT_MUTANTS,

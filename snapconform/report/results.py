@@ -204,8 +204,13 @@ def variant_answers(summary: Mapping[str, Any]) -> dict[str, str]:
     """Each documented alternative the run saw: question key -> the answers, or 'not seen'."""
     out: dict[str, str] = {}
     for key, entry in (summary.get("variants") or {}).items():
-        observed = [str(o.get("choice")) for o in entry.get("observed") or []]
-        out[key] = " and ".join(observed) if observed else "not seen"
+        observed = [
+            (f"{o['field']}: " if o.get("field") else "") + str(o.get("choice"))
+            for o in entry.get("observed") or []
+        ]
+        if entry.get("contradictions"):
+            observed.append(f"contradicted ({len(entry['contradictions'])})")
+        out[key] = ", ".join(observed) if observed else "not seen"
     return out
 
 

@@ -251,15 +251,20 @@ def variant_lines(doc: dict[str, Any]) -> list[str]:
         "### Documented alternatives",
         "",
         "Where the page and the official bindings allow more than one behaviour, every documented"
-        " answer passes; this is what the target chose.",
+        " answer passes; this is what the target chose, once per rule (a later answer choosing"
+        " otherwise fails the requirement being checked).",
         "",
         "| Question | Target's answer | Allowed | Sources |",
         "|---|---|---|---|",
     ]
     for entry in variants.values():
         observed = [
-            f"{o['choice']} ({_cell(str(o.get('example', '')), 60)})"
+            (f"{o['field']}: " if o.get("field") else "")
+            + f"{o['choice']} ({_cell(str(o.get('example', '')), 60)})"
             for o in entry.get("observed") or []
+        ]
+        observed += [
+            f"**contradicted:** {_cell(str(c), 120)}" for c in entry.get("contradictions") or []
         ]
         allowed = ", ".join(f"{a['choice']}: {a['meaning']}" for a in entry.get("allowed") or [])
         sources = "<br>".join(_cell(s) for s in entry.get("sources") or [])

@@ -12,6 +12,7 @@ import pytest
 
 from snapconform.config import parse_duration
 from snapconform.engine.plan import (
+    CHOICE_PROBE,
     ERROR_PROBE,
     OVERHEAD,
     TIMEBOX_SAMPLE,
@@ -210,6 +211,7 @@ def test_a_selection_plans_only_the_selected_requirements() -> None:
     focused.restrict(["FILTER-EMPTY", "FILTER-SOUNDNESS", "CONTRACT-ERROR-TYPE"], audits)
     assert set(focused.shares) == {
         ERROR_PROBE,
+        CHOICE_PROBE,
         "FILTER-EMPTY",
         "FILTER-SOUNDNESS",
         "CONTRACT-ERROR-TYPE",  # runs the contract probe: it carries the probe's cost

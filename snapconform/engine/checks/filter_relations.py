@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from snapconform.engine import oracle
-from snapconform.engine.alternatives import refusal_reasons
+from snapconform.engine.alternatives import REFUSED, Reason, refusal_reasons
 from snapconform.engine.checks.common import (
     Example,
     Tally,
@@ -15,12 +15,13 @@ from snapconform.engine.checks.common import (
     finish,
     first_case,
     first_example,
+    hold,
     on_universes,
     scenario_note,
     with_filters,
 )
 from snapconform.engine.checks.judging import confirmed_difference
-from snapconform.engine.checks.responses import is_list, listed_ids
+from snapconform.engine.checks.responses import is_list, is_too_many, listed_ids
 from snapconform.engine.oracle import FilterSpec
 from snapconform.engine.quotes import (
     AT_MOST_1000_VISIBLE,
@@ -77,6 +78,7 @@ def check_or_within_and_across(h: Harness, req: Requirement) -> CheckResult:
         if parts_specs is None:
             return
         combined_spec = relation.spec
+        tally.asked += 1
         combined = ids_or_none(combined_spec)
         parts = [ids_or_none(p) for p in parts_specs]
         if combined is None or any(p is None for p in parts):
@@ -90,15 +92,17 @@ def check_or_within_and_across(h: Harness, req: Requirement) -> CheckResult:
             parts_again = [ids_or_none(p) for p in parts_specs]
             if combined_again is None or any(p is None for p in parts_again):
                 return None
-            return combined_again, oracle.related_ids(
+            # the parts are the later answers (``confirmed_difference``: later first)
+            related_again = oracle.related_ids(
                 relation.rule, [p for p in parts_again if p is not None]
             )
+            return related_again, combined_again
 
         # The three lists were taken at different moments: on a live server the relation
         # counts as broken only for stable tasks on which it fails again and which still exist.
         related = oracle.related_ids(relation.rule, known)
         if problem and confirmed_difference(
-            h, req, universe, combined_spec, combined, related, again
+            h, req, universe, combined_spec, related, combined, again
         ):
             response = h.target.list_tasks(combined_spec)
             raise filter_violation(
@@ -120,7 +124,7 @@ def check_or_within_and_across(h: Harness, req: Requirement) -> CheckResult:
         prop,
         max_examples=h.max_examples * 3,
     )
-    return finish(h, req, result, f"{tally.judged} union/intersection relations held")
+    return finish(h, req, result, f"{tally.judged} union/intersection relations held", tally)
 
 
 @requirement(
@@ -146,16 +150,19 @@ def check_order_and_repeats(h: Harness, req: Requirement) -> CheckResult:
 
     def compare(universe: Universe, reordering: Reordering) -> None:
         canonical, variant = reordering.canonical, reordering.variant
+        tally.asked += 1
         first = h.target.list_tasks(canonical)
         second = h.target.list_tasks(variant)
         repeats = "repeated-values" in refusal_reasons(variant)
-        if second.status == 400 and repeats:
-            # the fields are sets: a repeated value may be refused (bindings), whatever the
-            # values without the repeat get (a list, or the cap error when over 1000 match)
-            h.choices.record("repeated-values", "refused", variant.describe())
+        reason = Reason("repeated-values")
+        if second.status == 400 and repeats and (is_list(first) or is_too_many(first)):
+            # the fields are sets: a repeated value may be refused (bindings), shown by the
+            # same values without the repeat being accepted (a list, or the cap error when over
+            # 1000 match); held to the target's choice for the whole run
+            hold(h, universe, variant, second, reason, REFUSED)
             return
         if is_list(second) and repeats:
-            h.choices.record("repeated-values", "deduplicated", variant.describe())
+            hold(h, universe, variant, second, reason, "deduplicated")
         if not (is_list(first) and is_list(second)):
             passing = h.source.passing(first) or h.source.passing(second)
             if first.status == second.status or passing:
@@ -234,7 +241,9 @@ def check_order_and_repeats(h: Harness, req: Requirement) -> CheckResult:
         prop,
         max_examples=h.max_examples * 2,
     )
-    return finish(h, req, result, f"{tally.judged} reordered/repeated filters gave the same set")
+    return finish(
+        h, req, result, f"{tally.judged} reordered/repeated filters gave the same set", tally
+    )
 
 
 @requirement(
@@ -254,6 +263,7 @@ def check_repeatable(h: Harness, req: Requirement) -> CheckResult:
         for spec in example.case:
             first = h.target.list_tasks(spec)
             second = h.target.list_tasks(spec)
+            tally.asked += 1
             tally.judged += 1
             if first.status != second.status:
                 # Fixed data: a status flip is a fault; a live server's data may have moved.
@@ -277,14 +287,10 @@ def check_repeatable(h: Harness, req: Requirement) -> CheckResult:
                 one, two = h.target.list_tasks(spec), h.target.list_tasks(spec)
                 return (listed_ids(two), listed_ids(one)) if is_list(one) and is_list(two) else None
 
+            # The whole answers: the source tells churn (open or purged tasks) from tasks that
+            # appear in one answer and exist nowhere (invented data).
             if confirmed_difference(
-                h,
-                req,
-                universe,
-                spec,
-                universe.judged_for(spec, listed_ids(second)),
-                universe.judged_for(spec, listed_ids(first)),
-                again,
+                h, req, universe, spec, listed_ids(second), listed_ids(first), again
             ):
                 raise filter_violation(
                     h,
@@ -301,4 +307,4 @@ def check_repeatable(h: Harness, req: Requirement) -> CheckResult:
     result = first_case(h, Example(first.universe, first.case[:10]), prop) or h.explore(
         with_filters(h, 8), prop
     )
-    return finish(h, req, result, f"{tally.judged} repeated requests gave the same set")
+    return finish(h, req, result, f"{tally.judged} repeated requests gave the same set", tally)

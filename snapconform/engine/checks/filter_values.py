@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 from hypothesis import strategies as st
 
 from snapconform.engine import oracle
+from snapconform.engine.alternatives import Reason
 from snapconform.engine.checks.common import (
     Example,
     Tally,
@@ -17,6 +18,7 @@ from snapconform.engine.checks.common import (
     filter_violation,
     finish,
     first_case,
+    hold,
     note_listed,
     on_universes,
 )
@@ -86,9 +88,11 @@ def check_exact_encoded_values(h: Harness, req: Requirement) -> CheckResult:
     def prop(universe: Universe) -> None:
         h.install(universe)
         for spec in specs_for(universe):
-            response = h.target.list_tasks(spec)
-            if not list_or_fail(h, universe, spec, response, req):
+            tally.asked += 1
+            listed = list_or_fail(h, universe, spec, h.target.list_tasks(spec), req)
+            if listed is None:
                 continue
+            spec, response = listed
             tally.judged += 1
             known = universe.known_expected(spec)
             if known is not None:
@@ -131,15 +135,17 @@ def check_exact_encoded_values(h: Harness, req: Requirement) -> CheckResult:
     # A fixed universe is the one the random phase uses: only a pushed one gets a first case.
     first = first_case(h, h.source.first_universe(), prop) if h.source.pushes else None
     result = first or h.explore(universes, prop, max_examples=max(2, h.max_examples // 2))
-    if result is None and tally.judged == 0:
+    if result is None and tally.asked == 0:
         return CheckResult.not_applicable(
             "target", "the target's tasks hold no value that needs percent-encoding"
         )
+    # Values were asked but none judged (every case refused or uncertain): not checked.
     return finish(
         h,
         req,
         result,
         f"{tally.judged} percent-encoded values matched exactly and case-sensitively",
+        tally,
     )
 
 
@@ -164,6 +170,7 @@ def check_unknown_identifiers(h: Harness, req: Requirement) -> CheckResult:
         h.install(universe)
         for spec in example.case:
             response = h.target.list_tasks(spec)
+            tally.asked += 1
             tally.judged += 1
             if is_too_many(response) and over_cap(universe, spec) is not False:
                 continue  # the known values may match more than the cap (observed data)
@@ -172,7 +179,7 @@ def check_unknown_identifiers(h: Harness, req: Requirement) -> CheckResult:
                 # case-insensitively (allowed), and those are over the cap
                 h.choices.record("users-case", "case-insensitive", spec.describe())
                 continue
-            if documented_refusal(h, universe, spec, response):
+            if documented_refusal(h, universe, spec, response, req):
                 continue  # 400, or 500 ResourceInaccessible for an unknown task id (recorded)
             if not is_list(response):
                 allowed = "200 without it, or 400" + (
@@ -207,6 +214,7 @@ def check_unknown_identifiers(h: Harness, req: Requirement) -> CheckResult:
         result,
         f"{tally.judged} filters with unknown identifiers answered as documented (200 without them,"
         " 400, or 500 ResourceInaccessible for a task id)",
+        tally,
     )
 
 
@@ -231,9 +239,12 @@ def check_invalid_status(h: Harness, req: Requirement) -> CheckResult:
         values = list(example.case.values)
         spec = FilterSpec(status=tuple(values))
         response = h.target.get_tasks(oracle.encode_query([("status", v) for v in values]))
+        tally.asked += 1
         tally.judged += 1
         if response.status == 400:
-            h.choices.record("unknown-status", "refused", spec.describe())
+            # Refused: documented when the valid statuses alone are accepted (the target's
+            # choice recorded when the unknown value alone explains it, and held to).
+            documented_refusal(h, universe, spec, response, req)
             return
         if is_list(response):
             # An open enum (bindings: "Newer versions ... may contain new values"): the value
@@ -242,7 +253,7 @@ def check_invalid_status(h: Harness, req: Requirement) -> CheckResult:
             other = oracle.outside_known_statuses(listed_items(response), spec)
             outside = universe.wrong_answer(spec, got)
             if not other and not outside:
-                h.choices.record("unknown-status", "matches-none", spec.describe())
+                hold(h, universe, spec, response, Reason("unknown-status"), "matches-none")
                 return
             what = f"{len(other)} task(s) of another status, e.g. {other[:3]}" if other else outside
         elif is_too_many(response) and valid_statuses_over_cap(h, universe, valid):
@@ -273,7 +284,7 @@ def check_invalid_status(h: Harness, req: Requirement) -> CheckResult:
             f" ({tally.uninformative} with valid statuses matching over {oracle.CAP} tasks: the cap"
             " error, which the documented readings allow there)"
         )
-    return finish(h, req, result, shown)
+    return finish(h, req, result, shown, tally)
 
 
 def valid_statuses_over_cap(h: Harness, universe: Universe, valid: tuple[str, ...]) -> bool:

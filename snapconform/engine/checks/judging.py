@@ -5,7 +5,7 @@ before it counts.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from snapconform.engine import oracle
 from snapconform.engine.checks.common import (
@@ -14,7 +14,13 @@ from snapconform.engine.checks.common import (
     note_listed,
     scenario_note,
 )
-from snapconform.engine.checks.responses import is_list, is_too_many, listed_ids, listed_items
+from snapconform.engine.checks.responses import (
+    error_type_of,
+    is_list,
+    is_too_many,
+    listed_ids,
+    listed_items,
+)
 from snapconform.engine.oracle import CAP, FilterSpec
 from snapconform.engine.registry import Requirement
 from snapconform.engine.target import (
@@ -97,7 +103,11 @@ def confirmed_difference(
     right: frozenset[str],
     again: Callable[[], tuple[frozenset[str], frozenset[str]] | None],
 ) -> bool:
-    """Whether two id sets that should be equal really differ (observed: re-checked)."""
+    """Whether two id sets that should be equal really differ (observed: re-checked).
+
+    ``left`` is the later answer, ``right`` the earlier (``again`` returns them in that order):
+    a task only the later answer lists that no re-read finds is invented, never churn.
+    """
     if left == right:
         return False
     confirmed, uncertain = h.source.confirm_difference(h.target, left, right, universe, again)
@@ -121,36 +131,86 @@ def still_matched(h: Harness, universe: Universe, spec: FilterSpec) -> bool:
     return False
 
 
+class Listed(NamedTuple):
+    """A list to judge: the filter it answers (the one asked, or the same filter without the
+    reasons of a documented refusal) and the answer."""
+
+    spec: FilterSpec
+    response: Response
+
+
 def list_or_fail(
-    h: Harness, universe: Universe, spec: FilterSpec, response: Response, req: Requirement
-) -> bool:
-    """Whether ``response`` is a list to judge; raise when a list was owed and not given."""
+    h: Harness,
+    universe: Universe,
+    spec: FilterSpec,
+    response: Response,
+    req: Requirement,
+    target: Target | None = None,
+) -> Listed | None:
+    """The list to judge for ``spec``: ``response``, the answer to asking again after a server
+    error, or, after a documented refusal, the answer to the same filter without its reasons
+    (every case then judges a list). None when there is none to judge, for a documented reason;
+    raise when a list was owed and not given.
+
+    A refusal counts only with its reason shown (``documented_refusal``). A server error is
+    asked once more: the same 5xx twice for the same filter is a failure unless a source
+    documents it there (the cap error where the filter may match over 1000 tasks); a list the
+    second time is judged instead. ``target``: the client that asked (default the run's).
+    """
+    target = target or h.target
     if is_list(response):
         note_listed(h, universe, spec, response)
-        return True
+        return Listed(spec, response)
     beyond = over_cap(universe, spec)
     if beyond is True and is_too_many(response):
-        return False
+        return None
     if is_too_many(response) and over_cap_when_users_fold(universe, spec):
         h.choices.record("users-case", "case-insensitive", spec.describe())
-        return False
-    if documented_refusal(h, universe, spec, response):
-        return False  # a documented alternative (recorded under variants)
-    if beyond is None or h.source.passing(response):
-        h.note_uncertain(req.id, f"{spec.describe()}: HTTP {response.status}")
-        return False
-    if h.source.live and not still_matched(h, universe, spec):
+        return None
+    refusal = documented_refusal(h, universe, spec, response, req, target=target)
+    if refusal is not None:
+        # a documented alternative, its reason shown (recorded under variants)
+        if refusal.spec is not None and refusal.response is not None:
+            return Listed(refusal.spec, refusal.response)
+        return None
+    if beyond is None and is_too_many(response):
+        # Observed, near the cap: the cap error is documented there; the count cannot be told.
+        h.note_uncertain(req.id, f"{spec.describe()}: HTTP {response.status} (the cap error)")
+        return None
+    if h.source.passing(response):
+        again = target.list_tasks(spec)
+        if is_list(again):
+            note_listed(h, universe, spec, again)
+            return Listed(spec, again)
+        if not same_failure(response, again):
+            h.note_uncertain(
+                req.id, f"{spec.describe()}: HTTP {response.status}, then HTTP {again.status}"
+            )
+            return None
+        response = again  # the same server error twice: no passing condition explains it
+    elif h.source.live and not still_matched(h, universe, spec):
         # A live server: every task holding these values may have been purged (a 400 for unknown
         # identifiers is allowed); only a filter a stable task still matches must be listed.
         h.note_uncertain(req.id, f"{spec.describe()}: HTTP {response.status}")
-        return False
+        return None
     expected = len(universe.expected(spec))
+    twice = " twice" if h.source.passing(response) else ""
     raise filter_violation(
         h,
         spec,
         response,
-        f"HTTP {response.status} for a valid filter matching {expected} task(s)"
-        + scenario_note(h, universe),
+        f"HTTP {response.status}{describe_error(response)}{twice} for a valid filter matching"
+        f" {expected} task(s)" + scenario_note(h, universe),
         universe=universe,
         expected_status=200,
     )
+
+
+def same_failure(first: Response, second: Response) -> bool:
+    """Whether two answers are the same failure: status and error type."""
+    return first.status == second.status and error_type_of(first) == error_type_of(second)
+
+
+def describe_error(response: Response) -> str:
+    error_type = error_type_of(response)
+    return f" {error_type}" if isinstance(error_type, str) else ""

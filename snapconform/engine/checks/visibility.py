@@ -62,8 +62,10 @@ def _limited_principal(h: Harness, req: Requirement) -> CheckResult:
             for spec in [FilterSpec(), *example.case]:
                 response = target.list_tasks(spec)
                 tally.judged += 1
-                if not list_or_fail(h, universe, spec, response, req):
+                listed = list_or_fail(h, universe, spec, response, req, target)
+                if listed is None:
                     continue
+                spec, response = listed
                 leaked = listed_ids(response) - (universe.visible or frozenset())
                 if leaked:
                     raise filter_violation(
