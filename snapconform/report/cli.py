@@ -105,6 +105,7 @@ def main(args: argparse.Namespace) -> int:
             report_dir / HTML_DIR,
             cli,
             report_name=verdict_title(summary.document),
+            summary=summary.document,
         )
     except RenderError as error:
         return _fail(str(error), EXIT_ENVIRONMENT)

@@ -15,12 +15,21 @@ import re
 import shutil
 import subprocess
 import tempfile
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from snapconform.errors import RenderError
 from snapconform.redaction import mask_url
+from snapconform.report.first_screen import (
+    PANEL_ID,
+    PANEL_SCRIPT,
+    PANEL_STYLE,
+    verdict_panel,
+    verdict_why,
+    verdict_word,
+)
 from snapconform.report.results import allure3_categories
 
 ALLURE_ENV = "SNAPCONFORM_ALLURE"
@@ -129,26 +138,13 @@ def find_allure(explicit: Path | None = None) -> AllureCli:
     raise RenderError(INSTALL_HINT)
 
 
-def verdict_title(summary: dict[str, Any]) -> str:
-    """The report's name: the verdict, why, and the target, e.g.
+def verdict_title(summary: Mapping[str, Any]) -> str:
+    """The report's name: the verdict word the terminal prints, why, and the target, e.g.
     ``snapconform: NON-CONFORMANT — 3 MUST failed — http://127.0.0.1:8080``.
 
-    Allure shows it as the page title and in the header of the first screen, so a person who
-    opens the report reads the verdict before any percentage."""
-    requirements = summary.get("requirements") or []
+    Allure shows it as the page title and in the header of its first screen."""
     target = mask_url(str(summary.get("target") or "unknown target"))
-    verdict = str(summary.get("verdict") or "error")
-    failed_must = sum(1 for r in requirements if r["outcome"] == "failed" and r["level"] == "MUST")
-    passed = sum(1 for r in requirements if r["outcome"] == "passed")
-    if verdict == "non-conformant":
-        why = f"{failed_must} MUST failed"
-    elif verdict == "conformant":
-        why = f"{passed} of {len(requirements)} requirements passed, no MUST failed"
-    else:
-        reason = " ".join(str(summary.get("reason") or "no verdict possible").split())
-        why = reason if len(reason) <= 80 else reason[:77].rsplit(" ", 1)[0] + " …"
-        verdict = "NO VERDICT"
-    return f"snapconform: {verdict.upper()} — {why} — {target}"
+    return f"snapconform: {verdict_word(summary)} — {verdict_why(summary)} — {target}"
 
 
 def allure_config(output: Path, report_name: str = REPORT_NAME) -> dict[str, object]:
@@ -165,6 +161,8 @@ def allure_config(output: Path, report_name: str = REPORT_NAME) -> dict[str, obj
                     "reportLanguage": "en",
                     "singleFile": True,
                     "groupBy": ["epic", "feature", "story"],
+                    # failed, then broken, passed, skipped: the failures are the tree's top
+                    "defaultSortBy": "status,asc",
                 }
             }
         },
@@ -177,9 +175,13 @@ def generate_html(
     cli: AllureCli,
     *,
     report_name: str = REPORT_NAME,
+    summary: Mapping[str, Any] | None = None,
     timeout_s: float = GENERATE_TIMEOUT_S,
 ) -> Path:
-    """Run ``allure generate`` into ``output`` (replaced); return its ``index.html``."""
+    """Run ``allure generate`` into ``output`` (replaced); return its ``index.html``.
+
+    With the run's ``summary`` (summary.json), the page opens on the verdict panel
+    (:func:`add_first_screen`)."""
     # The CLI runs in a scratch directory: a relative path would be resolved against that.
     results_dir, output = results_dir.absolute(), output.absolute()
     if not any(results_dir.glob("*-result.json")):
@@ -224,7 +226,41 @@ def generate_html(
         )
     strip_analytics(index)
     open_at_top(index)
+    if summary is not None:
+        add_first_screen(index, summary)
     return index
+
+
+def add_first_screen(index: Path, summary: Mapping[str, Any]) -> None:
+    """Put the verdict panel (snapconform.report.first_screen) above the Allure app of a
+    rendered ``index.html``; a panel already there is replaced."""
+    page = index.read_text(encoding="utf-8")
+    page = re.sub(
+        r'<style id="snapconform-first-screen-style">.*?</style>\n?'
+        rf'|<details id="{PANEL_ID}".*?</details>\n?'
+        r'|<script id="snapconform-first-screen">.*?</script>\n?',
+        "",
+        page,
+        flags=re.DOTALL,
+    )
+    app = page.find('<div id="app">')
+    head_end = page.find("</head>")
+    body_end = page.rfind("</body>")
+    if app < 0 or head_end < 0 or body_end < 0:
+        raise RenderError(f"{index} has no Allure app to put the verdict above")
+    page = (
+        page[:head_end]
+        + PANEL_STYLE
+        + "\n"
+        + page[head_end:app]
+        + verdict_panel(summary)
+        + "\n"
+        + page[app:body_end]
+        + PANEL_SCRIPT
+        + "\n"
+        + page[body_end:]
+    )
+    index.write_text(page, encoding="utf-8")
 
 
 _EMBEDDED_FILE = re.compile(r'd\("((?:[^"\\]|\\.)*)","([A-Za-z0-9+/=]*)"\)')

@@ -9,13 +9,20 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import sys
 from collections.abc import Mapping
 from pathlib import Path
 
 from snapconform.config import RunConfig
 from snapconform.config_cli import add_settings_arguments
-from snapconform.run.runner import EXIT_NO_VERDICT, INTERRUPTED, render_table, run
+from snapconform.run.runner import (
+    EXIT_NO_VERDICT,
+    INTERRUPTED,
+    render_table,
+    run,
+    where_lines,
+)
 from snapconform.settings import SettingsError, resolve_run_config
 
 #: The one wording of the exit statuses (README, docs/quickstart.md and docs/ci.md say the same;
@@ -94,16 +101,24 @@ def main(args: argparse.Namespace) -> int:
     if mock_state:  # controlled mode: was the mock left as it was found?
         print(f"mock state: {'restored' if mock_state['restored'] else 'NOT restored'}:"
               f" {mock_state['detail']}")  # fmt: skip
+    report_dir = result.summary_path.parent
     if summary["reason"] == INTERRUPTED:
         # the suite was stopped and has deleted its sessions; the partial summary is on disk
         print("snapconform: interrupted", file=sys.stderr)
+        print("\n".join(where_lines(report_dir)))
         return result.exit_code
     if summary["verdict"] == "error":
         print(f"snapconform: no verdict possible: {summary['reason']}", file=sys.stderr)
-        print(f"summary: {result.summary_path}")
+        print(where_lines(report_dir)[0])
         return result.exit_code
     for note in summary.get("notes", []):
         print(f"note: {note}")
-    print(render_table(summary))
-    print(f"summary: {result.summary_path}")
+    # the table, the verdict, the failures in full, what was not checked; then where to read on
+    print(render_table(summary, terminal_width()))
+    print("\n".join(where_lines(report_dir)))
     return result.exit_code
+
+
+def terminal_width() -> int:
+    """The width the end of a run is wrapped to: the terminal's (COLUMNS), 110 in a pipe."""
+    return min(160, max(60, shutil.get_terminal_size((110, 24)).columns))

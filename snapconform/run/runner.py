@@ -16,10 +16,12 @@ from __future__ import annotations
 import json
 import os
 import random
+import shlex
 import signal
 import subprocess
 import sys
 import tempfile
+import textwrap
 import threading
 import time
 from collections.abc import Iterator, Mapping
@@ -39,6 +41,13 @@ from snapconform.engine.verdicts import OUTCOMES, outcome_label, verdict_of
 from snapconform.progress import ProgressDisplay, ProgressFollower
 from snapconform.pytest_plugin import suite_dir
 from snapconform.report.finish import finish_run
+from snapconform.report.first_screen import (
+    change_to_check,
+    failures_first,
+    not_checked,
+    split_detail,
+)
+from snapconform.report.summary import SUMMARY_MD
 from snapconform.settings import HYPOTHESIS_STORAGE_ENV, hypothesis_storage
 
 EXIT_CONFORMANT = 0
@@ -479,8 +488,8 @@ MARKS = {"passed": "PASS", "failed": "FAIL", "not_applicable": "N/A", "not_check
 
 
 def render_table(summary: dict[str, Any], width: int = 110) -> str:
-    """The per-requirement table printed at the end of a run, the verdict line, and (when the
-    verdict is incomplete, or SHOULDs were left out) what was not checked and why."""
+    """The per-requirement table printed at the end of a run (details cut to the width), the
+    verdict line, then :func:`verdict_explanation`: the failures in full, what was not checked."""
     lines = []
     for r in summary["requirements"]:
         head = f"{MARKS[r['outcome']]:<11} {r['level']:<6} {r['id']:<28}"
@@ -499,13 +508,15 @@ def render_table(summary: dict[str, Any], width: int = 110) -> str:
         f"distinct"
         f" queries), {summary.get('elapsed_seconds')} s"
     )
-    lines += verdict_explanation(summary)
+    lines += verdict_explanation(summary, width)
     return "\n".join(lines)
 
 
-def verdict_explanation(summary: Mapping[str, Any]) -> list[str]:
-    """Plain lines under the verdict: why it is incomplete, and every requirement not checked."""
-    unchecked = [r for r in summary["requirements"] if r["outcome"] == "not_checked"]
+def verdict_explanation(summary: Mapping[str, Any], width: int = 110) -> list[str]:
+    """Plain lines under the verdict: why it is incomplete, every failure (MUST first) with its
+    whole first detail wrapped and its reproduction on one line of its own (to copy), then every
+    requirement not checked with the change that would check it."""
+    unchecked = not_checked(summary)
     musts = [r for r in unchecked if r["level"] == "MUST"]
     lines = []
     if summary["verdict"] == "incomplete":
@@ -517,10 +528,41 @@ def verdict_explanation(summary: Mapping[str, Any]) -> list[str]:
         lines.append(
             f"{len(musts)} MUST requirement(s) were not checked as well (a failure decides)."
         )
+    failed = failures_first(summary)
+    if failed:
+        lines.append(f"failed ({len(failed)}):")
+    for r in failed:
+        shown, reproduce = split_detail(str(r["detail"]))
+        lines.append(f"  {r['id']} [{r['level']}] {r['title']}")
+        lines += _wrapped(shown, width)
+        if reproduce:
+            lines.append(f"    reproduce: {reproduce}")
     if unchecked:
         lines.append("not checked:")
-        for r in unchecked:
-            label = outcome_label("not_checked", r.get("reason"))
-            note = "" if r["level"] == "MUST" else " (SHOULD: does not change the verdict)"
-            lines.append(f"  - {r['id']} [{r['level']}] {label}: {r['detail']}{note}")
+    for r in unchecked:
+        label = outcome_label("not_checked", r.get("reason"))
+        note = "" if r["level"] == "MUST" else " (SHOULD: does not change the verdict)"
+        lines.append(f"  - {r['id']} [{r['level']}] {label}: {r['detail']}{note}")
+        lines += _wrapped(f"to check it: {change_to_check(r)}", width)
     return lines
+
+
+def _wrapped(text: str, width: int) -> list[str]:
+    """``text`` wrapped under a list entry; long words (ids, URLs) are kept whole."""
+    return textwrap.wrap(
+        " ".join(text.split()),
+        width=max(40, width),
+        initial_indent="    ",
+        subsequent_indent="    ",
+        break_long_words=False,
+        break_on_hyphens=False,
+    ) or ["    (no detail)"]
+
+
+def where_lines(report_dir: Path) -> list[str]:
+    """The run's last lines: where summary.md is and how to open the HTML report."""
+    return [
+        f"summary: {report_dir / SUMMARY_MD} (summary.json beside it)",
+        f"report:  snapconform report --report-dir {shlex.quote(str(report_dir))}, then open"
+        f" {report_dir / 'html' / 'index.html'} in a browser",
+    ]
