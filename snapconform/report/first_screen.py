@@ -121,6 +121,10 @@ _CHANGE_BY_REASON = {
         "run again over a steadier connection, or with a lower --rate-limit (the network lost"
         " a request the check needed, also on the retry)"
     ),
+    "discovery": (
+        "raise the request budget (--max-requests) so observed discovery can list every part,"
+        " or declare the data (--state-file) so nothing has to be discovered"
+    ),
     "error": "see the detail and the report's pytest.log (the harness could not run the check)",
 }
 _UNPRIVILEGED_CHANGE = (
