@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from snapconform.mutants.base import ALL_MODES, KNOWN_STATE, Mutant
 from snapconform.server.behaviour import SESSION_HEADER, Behaviour, EndpointError, Reply
 from snapconform.server.runtime import Runtime, Snapshot
+from snapconform.server.store import FilterSpec, QueryResult, TaskStore
 from snapconform.state import SYSTEM_READ, Principal
 
 
@@ -71,6 +72,16 @@ class VisibilityLeak(Behaviour):
 
     def visible(self, principal: Principal) -> frozenset[str] | None:
         return None
+
+
+class VisibilityLeakUnderUsers(Behaviour):
+    """A filter naming users shows every task of those users, the invisible ones included;
+    every other filter keeps to the principal's visible set."""
+
+    def select(
+        self, store: TaskStore, spec: FilterSpec, visible: frozenset[str] | None
+    ) -> QueryResult:
+        return super().select(store, spec, None if spec.users else visible)
 
 
 class NoAuthenticationRequired(Behaviour):
@@ -250,5 +261,14 @@ AUTH_MUTANTS: tuple[Mutant, ...] = (
         # Needs a principal whose visible set the harness knows.
         modes=KNOWN_STATE,
         behaviour_class=VisibilityLeak,
+    ),
+    Mutant(
+        name="auth-visibility-leak-under-users",
+        area="auth",
+        description="a filter naming users shows those users' invisible tasks too",
+        requirements=("AUTH-VISIBILITY",),
+        # Needs a principal whose visible set the harness knows.
+        modes=KNOWN_STATE,
+        behaviour_class=VisibilityLeakUnderUsers,
     ),
 )

@@ -74,6 +74,7 @@ def _observe_default(client: object, state: State) -> list[Observation]:
         ("bogus session", "GET", TASKS, {SESSION_HEADER: "0" * 40}),
         ("unprivileged", "GET", TASKS + "?status=RUNNING", NOPRIVS),
         ("limited, empty filter", "GET", TASKS, LIMITED),
+        ("limited, users filter", "GET", TASKS + "?users=svc+account", LIMITED),
         ("empty filter over the cap", "GET", TASKS, ADMIN),
         ("bad status", "GET", TASKS + "?status=NOT_A_STATUS", ADMIN),
         ("lower-case status", "GET", TASKS + "?status=running", ADMIN),

@@ -174,7 +174,8 @@ def _visibility_filters(universe: Universe, visible: frozenset[str]) -> list[Fil
     The empty filter; each status and each service alone (a server that ignores the visible
     set answers them with invisible tasks, or with 500 once those push the count over the
     cap); ``tasks=`` invisible ids (expected: none of them), and a mix of visible and
-    invisible ids.
+    invisible ids; ``users=`` each user whose tasks the principal cannot all see (a server
+    that applies the visible set everywhere but under a users filter shows only there).
     """
     values = Vocabulary.of(universe.items).values
     invisible = sorted(set(universe.by_id) - visible)[:3]
@@ -184,5 +185,14 @@ def _visibility_filters(universe: Universe, visible: frozenset[str]) -> list[Fil
     specs = specs if invisible else []
     specs += [FilterSpec(status=(status,)) for status in values.get("status", ())]
     specs += [FilterSpec(services=(service,)) for service in values.get("services", ())[:6]]
+    hidden_users = sorted(
+        {
+            user
+            for task_id, item in universe.by_id.items()
+            if task_id not in visible
+            and isinstance(user := (item.get("info") or {}).get("user"), str)
+        }
+    )
+    specs += [FilterSpec(users=(user,)) for user in hidden_users[:4]]
     specs += [FilterSpec(), FilterSpec(status=("SUCCEEDED", "FAILED"))]
     return list(dict.fromkeys(specs))
