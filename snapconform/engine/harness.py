@@ -816,7 +816,12 @@ class Harness:
             with suppress(TargetError):
                 control.inject_fault("SERVICE_UNAVAILABLE", 0)
         if not control.state_pushed:
-            return {"restored": True, "detail": "the run did not change the mock's state"}
+            # nothing was pushed (or every push was refused): the mock is as it was found
+            return {
+                "restored": True,
+                "changed": False,
+                "detail": "the run did not change the mock's state",
+            }
         if self.saved_state is None:
             return {
                 "restored": False,

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 import time
 import warnings
 from collections.abc import Callable, Iterable, Mapping
@@ -757,8 +758,11 @@ class ControlClient:
 
 
 def _first_line(text: str, limit: int = 160) -> str:
-    """`` (first line of a body)``, capped: an HTML error page must not flood the terminal."""
-    line = next((line.strip() for line in text.splitlines() if line.strip()), "")
+    """`` (first line of a body)``, capped: an HTML error page must not flood the terminal
+    (its ``<title>`` says more than its first line, ``<!DOCTYPE html>``)."""
+    title = re.search(r"<title[^>]*>([^<]*)</title>", text[:65536], re.IGNORECASE)
+    candidates = [title.group(1)] if title and title.group(1).strip() else text.splitlines()
+    line = next((" ".join(line.split()) for line in candidates if line.strip()), "")
     if not line:
         return ""
     return f" ({line[:limit]}{'...' if len(line) > limit else ''})"

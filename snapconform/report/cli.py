@@ -14,7 +14,7 @@ import os
 import sys
 from pathlib import Path
 
-from snapconform.report.compare import compare, render_comparison
+from snapconform.report.compare import compare, load_comparable, render_comparison
 from snapconform.report.render import RenderError, find_allure, generate_html, verdict_title
 from snapconform.report.results import RunEnvironment, finalize_allure_results
 from snapconform.report.summary import SummaryError, load_summary, write_markdown
@@ -73,7 +73,7 @@ def _fail(message: str, code: int) -> int:
 
 def _compare(old_dir: Path, new_dir: Path) -> int:
     try:
-        old, new = load_summary(old_dir), load_summary(new_dir)
+        old, new = load_comparable(old_dir), load_comparable(new_dir)
     except SummaryError as error:
         return _fail(str(error), EXIT_BAD_INPUT)
     comparison = compare(old, new)

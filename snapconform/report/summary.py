@@ -190,7 +190,13 @@ def render_markdown(summary: Summary) -> str:
         lines += ["", f"> **The run was {_cell(doc['reason'])}:** the verdict covers what ran."]
     mock_state = doc.get("mock_state")
     if mock_state:
-        shown = "restored" if mock_state["restored"] else "**not restored**"
+        shown = (
+            "not changed"
+            if mock_state.get("changed") is False
+            else "restored"
+            if mock_state["restored"]
+            else "**not restored**"
+        )
         lines += ["", f"Mock state: {shown} — {_cell(mock_state['detail'])}"]
     lines += not_checked_lines(summary)
     ordered = sorted(

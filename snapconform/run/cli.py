@@ -99,8 +99,11 @@ def main(args: argparse.Namespace) -> int:
     summary = result.summary
     mock_state = summary.get("mock_state")
     if mock_state:  # controlled mode: was the mock left as it was found?
-        print(f"mock state: {'restored' if mock_state['restored'] else 'NOT restored'}:"
-              f" {mock_state['detail']}")  # fmt: skip
+        shown = (
+            "not changed" if mock_state.get("changed") is False
+            else "restored" if mock_state["restored"] else "NOT restored"
+        )  # fmt: skip
+        print(f"mock state: {shown}: {mock_state['detail']}")
     report_dir = result.summary_path.parent
     if summary["reason"] == INTERRUPTED:
         # the suite was stopped and has deleted its sessions; the partial summary is on disk

@@ -33,6 +33,7 @@ from types import FrameType
 from typing import Any, TextIO
 from urllib.parse import urlsplit
 
+from snapconform._version import __version__
 from snapconform.config import RunConfig
 from snapconform.contracts import default_contracts
 from snapconform.engine.plan import RunPlan
@@ -293,6 +294,8 @@ def build_summary(
     return {
         "verdict": verdict,
         "reason": reason,
+        # which snapconform wrote it: `report --compare` names it when it cannot read a summary
+        "harness_version": __version__,
         "counts": {o: sum(1 for r in requirements if r["outcome"] == o) for o in OUTCOMES},
         "not_checked": [
             {"id": r["id"], "level": r["level"], "reason": r["reason"], "detail": r["detail"]}

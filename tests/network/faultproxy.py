@@ -15,7 +15,8 @@ request, so that a run is reproducible:
   /sessions twice (the first may have made or ended a session), so a run that loses one of those
   is incomplete by design, tested on its own; an idle drop cannot hit them (they go on a
   connection of their own);
-* **delays a response by seconds** (``delay`` share, ``delay_seconds``).
+* **delays a response by seconds** (``delay`` share, ``delay_seconds``);
+* **loses every request that matches** (``reset_matching``), however often it is sent.
 
 Every other request goes to the server on a connection of its own (``Connection: close``
 upstream; the header is taken out of the answer, so the client keeps its connection alive and
@@ -49,6 +50,9 @@ class Faults:
     delay: float = 0.0
     delay_seconds: float = 2.0
     idle_close: float | None = None
+    #: every request whose request line contains these bytes is reset, also when sent again
+    #: (evidence the network keeps losing: its checks must end not checked, never failed)
+    reset_matching: bytes | None = None
 
 
 @dataclass
@@ -150,7 +154,11 @@ class FaultProxy:
                 if served and drop < faults.drop_reused:
                     self.stats.add("dropped")
                     return  # closed (FIN) without a byte of answer
-                if method in faults.reset_methods and reset < faults.reset:
+                request_line = head.split(b"\r\n", 1)[0]
+                matching = faults.reset_matching is not None and faults.reset_matching in (
+                    request_line
+                )
+                if matching or (method in faults.reset_methods and reset < faults.reset):
                     self.stats.add("reset")
                     # SO_LINGER 0: close() sends RST instead of FIN
                     conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))

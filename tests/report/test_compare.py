@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from pathlib import Path
 
@@ -102,3 +103,62 @@ def test_cli_bad_old_dir_exits_2(
     )
     assert code == 2
     assert "summary.json does not exist" in capsys.readouterr().err
+
+
+def _old_format(directory: Path, requirements: list[tuple[str, str, str]], **extra: object) -> Path:
+    """A summary.json as the first snapconform wrote it: three outcomes (passed, failed,
+    skipped), no reasons, no counts, no harness_version."""
+    directory.mkdir(parents=True, exist_ok=True)
+    document = {
+        "verdict": "conformant",
+        "target": "http://127.0.0.1:1",
+        "mode": "controlled",
+        "api_version": "8.0.3",
+        "seed": 1,
+        "requests": 10,
+        "requirements": [
+            {"id": rid, "title": rid.lower(), "level": level, "outcome": outcome, "detail": ""}
+            for rid, level, outcome in requirements
+        ],
+        **extra,
+    }
+    (directory / "summary.json").write_text(json.dumps(document), encoding="utf-8")
+    return directory
+
+
+def test_an_old_summary_with_skipped_outcomes_is_compared(
+    tmp_path: Path, write_summary: Callable[..., Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    old = _old_format(
+        tmp_path / "old",
+        [("X", "MUST", "skipped"), ("Y", "MUST", "passed"), ("Z", "MUST", "failed")],
+    )
+    new = write_summary(
+        tmp_path / "new",
+        requirements=[("X", "MUST", "failed"), ("Y", "MUST", "passed"), ("Z", "MUST", "passed")],
+    )
+    assert snapconform_main(["report", "--compare", str(old), "--report-dir", str(new)]) == 1
+    captured = capsys.readouterr()
+    assert captured.err == ""
+    assert "X" in captured.out and "skipped -> failed" in captured.out
+    assert "an earlier snapconform (no harness_version in it)" in captured.out
+    assert "1 regressions, 1 fixes, 0 other changes, 1 unchanged" in captured.out
+
+
+def test_an_unreadable_old_summary_is_refused_naming_its_version(
+    tmp_path: Path, write_summary: Callable[..., Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    old = _old_format(tmp_path / "old", [("X", "MUST", "inconclusive")], harness_version="0.0.9")
+    new = write_summary(tmp_path / "new")
+    assert snapconform_main(["report", "--compare", str(old), "--report-dir", str(new)]) == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1
+    assert "cannot be compared: written by snapconform 0.0.9" in err
+
+
+def test_a_new_summary_names_the_version_that_wrote_it() -> None:
+    from snapconform._version import __version__
+    from snapconform.config import RunConfig
+    from snapconform.run.runner import build_summary
+
+    assert build_summary(RunConfig(), 1, None, None)["harness_version"] == __version__
