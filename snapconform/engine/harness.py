@@ -511,6 +511,14 @@ class Harness:
         self.other_targets.append(target)
         return target
 
+    def all_notes(self) -> list[str]:
+        """The run's notes and every client's (retries, lost connections, redirects), each
+        once: a client's notes after its login are only here (``login`` copies earlier ones)."""
+        notes = list(self.notes)
+        for target in (self.target, *self.other_targets):
+            notes.extend(note for note in target.notes if note not in notes)
+        return notes
+
     def login(self, target: Target, credentials: Credentials) -> None:
         self.redactor.add(credentials.password)
         target.login(

@@ -418,7 +418,7 @@ class Target:
             first = first or sent
             transient = raw.status_code in policy.transient_statuses
             decision = policy.decide(
-                len(log.outcomes),
+                len(log.outcomes) - lost,  # a lost send is no attempt the server answered
                 raw.status_code,
                 raw.headers.get("retry-after"),
                 budget_left=self.remaining_budget,

@@ -137,7 +137,7 @@ class HarnessHolder:
             "control_requests": h.control.requests if h and h.control else 0,
             "transport": h.stats.transport_document() if h else None,
             "elapsed_seconds": round(time.monotonic() - self.started, 2),
-            "notes": [*(h.notes if h else []), *self.plan.notes],
+            "notes": [*(h.all_notes() if h else []), *self.plan.notes],
             "mock_state": self.mock_state,
             "variants": h.choices.document() if h else {},
             "discovery": getattr(getattr(h.source, "universe", None), "discovery", None)
