@@ -28,6 +28,7 @@ from snapconform.server.defaults import (
     busy_state,
 )
 from snapconform.server.runner import serve_in_thread
+from snapconform.server.variants import behaviour_with
 from snapconform.state import State
 
 pytestmark = pytest.mark.slow
@@ -46,8 +47,8 @@ UNNAMED = State(
 )
 
 
-def _discover(state: State = BUSY) -> Any:
-    config = ServerConfig(state=state, control=False)
+def _discover(state: State = BUSY, variants: tuple[str, ...] = ()) -> Any:
+    config = ServerConfig(state=state, control=False, behaviour=behaviour_with(variants))
     with (
         serve_in_thread(config, "127.0.0.1", 0) as handle,
         Target(TargetSettings(handle.base_url)) as target,
@@ -60,6 +61,20 @@ def test_the_store_is_over_the_cap_in_every_status() -> None:
     for status in ("PENDING", "RUNNING", "BLOCKED", "SUCCEEDED", "FAILED"):
         count = sum(1 for task in BUSY.tasks if task["info"]["status"] == status)
         assert count > 1000, (status, count)
+
+
+@pytest.mark.parametrize(
+    "variants",
+    [(), ("requires-tasks-or-services",), ("refuses-unknown-identifiers",)],
+    ids=["faithful", "requires-tasks-or-services", "refuses-unknown-identifiers"],
+)
+def test_discovery_lists_every_task_of_a_busy_store(variants: tuple[str, ...]) -> None:
+    """Through the bindings' service ids (the empty filter and each status over the cap), or
+    service by service (the empty filter refused); unknown ids refused is no gap."""
+    universe = _discover(variants=variants)
+    assert universe.complete, universe.discovery
+    assert len(universe) == len(BUSY.tasks)
+    assert universe.discovery["parts"] <= 200
 
 
 def test_discovery_splits_by_the_bindings_service_ids_and_lists_every_task() -> None:
