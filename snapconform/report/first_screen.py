@@ -292,6 +292,11 @@ def verdict_panel(summary: Mapping[str, Any]) -> str:
             f'<p class="sc-detail">No verdict was possible: '
             f"{escape(str(summary.get('reason') or 'unknown'))}</p>"
         )
+    if summary.get("reason") == INTERRUPTED:
+        parts.append(
+            "<p>The run was interrupted (Ctrl-C or SIGTERM): the verdict covers what ran"
+            " before it stopped.</p>"
+        )
     if word == "INCOMPLETE":
         parts.append(
             f"<p>No MUST failed, but {musts_unchecked} applicable MUST requirement(s) were not"

@@ -20,6 +20,7 @@ from snapconform.contracts import default_contracts
 from snapconform.engine.verdicts import OUTCOMES, outcome_label
 from snapconform.errors import SummaryError
 from snapconform.redaction import mask_url
+from snapconform.report.first_screen import change_to_check
 
 SUMMARY_FILE = "summary.json"
 SUMMARY_MD = "summary.md"
@@ -300,7 +301,7 @@ def not_checked_lines(summary: Summary) -> list[str]:
         note = "" if r["level"] == "MUST" else " — SHOULD: does not change the verdict"
         lines.append(
             f"- {_code(r['id'])} ({r['level']}, {outcome_label('not_checked', r.get('reason'))}):"
-            f" {evidence(r['detail'])}{note}"
+            f" {evidence(r['detail'])}{note} — **to check it:** {_cell(change_to_check(r))}"
         )
     return lines
 

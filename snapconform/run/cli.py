@@ -106,8 +106,10 @@ def main(args: argparse.Namespace) -> int:
         print(f"mock state: {shown}: {mock_state['detail']}")
     report_dir = result.summary_path.parent
     if summary["reason"] == INTERRUPTED:
-        # the suite was stopped and has deleted its sessions; the partial summary is on disk
+        # the suite was stopped and has deleted its sessions; the partial summary is on disk,
+        # and what it decided before the interruption is shown like a finished run's
         print("snapconform: interrupted", file=sys.stderr)
+        print(render_table(summary, terminal_width()))
         print("\n".join(where_lines(report_dir)))
         return result.exit_code
     if summary["verdict"] == "error":

@@ -3,6 +3,7 @@ it, failures first with their reproduction, what was not checked and the change 
 
 from __future__ import annotations
 
+import os
 import re
 from typing import Any
 
@@ -181,3 +182,36 @@ def test_the_terminal_ends_with_the_failures_in_full_then_not_checked_then_where
         "report:  snapconform report --report-dir /tmp/r, then open /tmp/r/html/index.html in a"
         " browser"
     )
+
+
+def test_an_interrupted_run_says_so_whatever_its_verdict() -> None:
+    failed = make_summary(reason="interrupted")  # a MUST failed before Ctrl-C
+    assert verdict_word(failed) == "NON-CONFORMANT"
+    assert "The run was interrupted" in verdict_panel(failed)
+    assert "interrupted" not in verdict_panel(make_summary())
+
+
+def test_an_interrupted_run_ends_like_a_finished_one(
+    monkeypatch: Any, capsys: Any, tmp_path: Any
+) -> None:
+    """Ctrl-C printed only 'snapconform: interrupted': what had been decided, what was left
+    and where the partial report is are shown as for a finished run."""
+    import snapconform.run.cli as run_cli
+    from snapconform.cli import parse_args
+    from snapconform.run.runner import EXIT_INTERRUPTED, RunResult
+
+    summary = make_summary(
+        requirements=[*INCOMPLETE[:1], {**INCOMPLETE[1], "reason": "interrupted"}],
+        reason="interrupted",
+    )
+    path = tmp_path / "summary.json"
+    monkeypatch.setattr(run_cli, "run", lambda config: RunResult(EXIT_INTERRUPTED, summary, path))
+    for name in [n for n in os.environ if n.startswith("SNAPCONFORM_")]:
+        monkeypatch.delenv(name)
+    args = parse_args(["run", "--report-dir", str(tmp_path)])
+    assert run_cli.main(args) == EXIT_INTERRUPTED
+    out, err = capsys.readouterr()
+    assert err.strip().endswith("snapconform: interrupted")
+    assert "verdict: INCOMPLETE" in out
+    assert "to check it: run again and let the run finish" in out
+    assert out.rstrip().splitlines()[-2].startswith(f"summary: {tmp_path / 'summary.md'}")

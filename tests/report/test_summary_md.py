@@ -208,3 +208,19 @@ def test_cli_without_summary_exits_2(tmp_path: Path, capsys: pytest.CaptureFixtu
     assert snapconform_main(["report", "--report-dir", str(tmp_path)]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "summary.json does not exist" in err
+
+
+def test_each_requirement_not_checked_says_the_change_that_checks_it(
+    tmp_path: Path, write_summary: Callable[..., Path]
+) -> None:
+    """As the terminal and the HTML report's first screen do (snapconform.report.first_screen)."""
+    requirements = [
+        ("FILTER-EMPTY", "MUST", "passed"),
+        {"id": "AUTH-PRIVILEGE", "title": "t", "level": "MUST", "outcome": "not_checked",
+         "reason": "configuration", "detail": "no unprivileged credentials given"},
+        ("FAULT-503", "MUST", "not_checked"),  # budget
+    ]  # fmt: skip
+    markdown = render_markdown(load_summary(write_summary(tmp_path, requirements=requirements)))
+    lines = {line.split("`")[1]: line for line in markdown.splitlines() if line.startswith("- `")}
+    assert "**to check it:** name a principal without System.Read" in lines["AUTH-PRIVILEGE"]
+    assert "**to check it:** raise the request budget (--max-requests" in lines["FAULT-503"]
