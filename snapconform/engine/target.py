@@ -13,7 +13,6 @@ used only in controlled mode.
 from __future__ import annotations
 
 import base64
-import json
 import re
 import time
 import warnings
@@ -634,9 +633,10 @@ def is_documented_500(status: int, content: bytes) -> bool:
     """
     if status != 500 or len(content) > 65536:
         return False
+    # decoded strictly, as every answer is: a body no check reads as JSON is no documented error
     try:
-        body = json.loads(content)
-    except ValueError:
+        body = parse_json(content)
+    except TargetSafetyError:
         return False
     return is_cap_error(status, body)
 

@@ -104,3 +104,19 @@ def test_ctrl_c_during_a_login_waits_until_the_session_is_recorded() -> None:
         assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
     finally:
         signal.signal(signal.SIGINT, previous)
+
+
+@pytest.mark.parametrize(
+    ("content", "documented"),
+    [
+        (b'{"error_type": "RESOURCE_INACCESSIBLE", "messages": []}', True),
+        # two error_type keys: the strict parse every answer gets refuses it (json.loads kept
+        # the last one and took it for the documented error, which no check then read as JSON)
+        (b'{"error_type": "ERROR", "error_type": "RESOURCE_INACCESSIBLE", "messages": []}', False),
+        (b'{"error_type": "RESOURCE_INACCESSIBLE", "messages": [], "data": NaN}', False),
+    ],
+)
+def test_the_documented_500_is_read_with_the_strict_parse(content: bytes, documented: bool) -> None:
+    from snapconform.engine.target import is_documented_500
+
+    assert is_documented_500(500, content) is documented
