@@ -212,7 +212,8 @@ VARIANT_LIST: tuple[Variant, ...] = (
     ),
     Variant(
         "users-case-insensitive",
-        "users match case-insensitively (SSO principal names); identifiers stay exact",
+        "users match case-insensitively (SSO principal names; no source states it: conformant,"
+        " reported by the SHOULD FILTER-USERS-EXACT); identifiers stay exact",
         "users-case",
         "case-insensitive",
         (
