@@ -529,9 +529,17 @@ class Harness:
                 self.notes.append(note)
 
     def _relogin(self) -> None:
-        # PUT {control}/state ends every session: the privileged client logs in again.
+        # PUT {control}/state ends every session: the privileged client logs in again. Outside
+        # the current check's share of the plan (the run's budget and time box still apply):
+        # a share spent just after a push would leave the client with an ended session, and
+        # every later check would meet 401 (a retried request spends the share sooner).
         self.stats.universe += 1
-        self.login(self.target, self.privileged)
+        marks = self.marks
+        share_limit, marks.share_limit = marks.share_limit, None
+        try:
+            self.login(self.target, self.privileged)
+        finally:
+            marks.share_limit = share_limit
 
     def install(self, universe: Universe) -> None:
         self.source.install(universe)
