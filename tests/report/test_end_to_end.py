@@ -180,8 +180,14 @@ def test_the_mutant_runs_report_says_non_conformant_first(
     from tests.report.test_browser import assert_verdict_on_first_screen
 
     index = mutant_run.report_dir / "html" / "index.html"
+    summary = json.loads((mutant_run.report_dir / "summary.json").read_text(encoding="utf-8"))
+    first_failed = next(
+        r["id"]
+        for r in summary["requirements"]
+        if r["outcome"] == "failed" and r["level"] == "MUST"
+    )
     seen = first_screen(
         index.as_uri(), "NON-CONFORMANT", tmp_path / "s.png", tmp_path / "p", chromium
     )
-    assert_verdict_on_first_screen(seen, "NON-CONFORMANT")
+    assert_verdict_on_first_screen(seen, "NON-CONFORMANT", first_failed)
     assert " MUST failed — " in seen["title"]
