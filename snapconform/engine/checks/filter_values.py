@@ -195,7 +195,14 @@ def check_unknown_identifiers(h: Harness, req: Requirement) -> CheckResult:
                     universe=universe,
                 )
             note_listed(h, universe, spec, response)
-            outside = universe.wrong_answer(spec, listed_ids(response))
+            # Whatever the universe knows (a live one gains tasks), a returned task must hold
+            # one of the filter's values in each field: an unknown value matches only itself.
+            wrong = [
+                str(i.get("task")) for i in listed_items(response) if not oracle.may_match(i, spec)
+            ]
+            outside = universe.wrong_answer(spec, listed_ids(response)) or (
+                f"{len(wrong)} returned task(s) do not match, e.g. {wrong[:3]}" if wrong else None
+            )
             if outside:
                 raise filter_violation(
                     h,
