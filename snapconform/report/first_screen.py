@@ -238,27 +238,34 @@ PANEL_SCRIPT = """<script id="snapconform-first-screen">
 </script>"""
 
 
-def _requirement_head(requirement: Mapping[str, Any]) -> str:
+def _requirement_head(requirement: Mapping[str, Any], links: Mapping[str, str]) -> str:
+    """``ID [LEVEL] title``; the id opens the requirement's test in the Allure app when the
+    report has one (the app routes on the URL's hash: ``#<test result id>``)."""
+    ident = escape(str(requirement.get("id")))
+    test = links.get(str(requirement.get("id")))
+    if test is not None:
+        ident = f'<a href="#{escape(test)}" title="open its check below">{ident}</a>'
     return (
-        f'<span class="sc-id">{escape(str(requirement.get("id")))}</span>'
+        f'<span class="sc-id">{ident}</span>'
         f" [{escape(str(requirement.get('level')))}] {escape(str(requirement.get('title', '')))}"
     )
 
 
-def _failure_item(requirement: Mapping[str, Any]) -> str:
+def _failure_item(requirement: Mapping[str, Any], links: Mapping[str, str]) -> str:
     shown, reproduce = split_detail(str(requirement.get("detail") or ""))
-    item = f'<li class="sc-failed-requirement">{_requirement_head(requirement)}'
+    item = f'<li class="sc-failed-requirement">{_requirement_head(requirement, links)}'
     item += f'<div class="sc-detail">{escape(shown)}</div>'
     if reproduce:
         item += f"<div>reproduce: <code>{escape(reproduce)}</code></div>"
     return item + "</li>"
 
 
-def _not_checked_item(requirement: Mapping[str, Any]) -> str:
+def _not_checked_item(requirement: Mapping[str, Any], links: Mapping[str, str]) -> str:
     reason = str(requirement.get("reason") or "error").replace("_", " ")
     note = "" if requirement.get("level") == "MUST" else " (a SHOULD: the verdict does not need it)"
     return (
-        f'<li class="sc-not-checked-requirement">{_requirement_head(requirement)} — not checked'
+        f'<li class="sc-not-checked-requirement">{_requirement_head(requirement, links)}'
+        " — not checked"
         f" ({escape(reason)}){escape(note)}"
         f'<div class="sc-detail">{escape(str(requirement.get("detail") or ""))}</div>'
         f"<div>to check it: {escape(change_to_check(requirement))}</div></li>"
@@ -271,9 +278,11 @@ def _section(title: str, items: Sequence[str], tag: str = "ol") -> str:
     return f"<h2>{escape(title)}</h2><{tag}>{''.join(items)}</{tag}>"
 
 
-def verdict_panel(summary: Mapping[str, Any]) -> str:
+def verdict_panel(summary: Mapping[str, Any], links: Mapping[str, str] | None = None) -> str:
     """The report's first screen as one HTML fragment (escaped; secrets already masked in
-    summary.json, the target's password masked here)."""
+    summary.json, the target's password masked here). ``links``: requirement id -> the id of
+    its test result in the Allure report, which the requirement's id then opens."""
+    links = links or {}
     word = verdict_word(summary)
     target = mask_url(str(summary.get("target") or "unknown target"))
     failed, unchecked = failures_first(summary), not_checked(summary)
@@ -303,9 +312,13 @@ def verdict_panel(summary: Mapping[str, Any]) -> str:
             " checked: this run certifies nothing (exit code 3). Each one below says the change"
             " that would check it.</p>"
         )
-    parts.append(_section(f"Failed ({len(failed)})", [_failure_item(r) for r in failed]))
+    parts.append(_section(f"Failed ({len(failed)})", [_failure_item(r, links) for r in failed]))
     parts.append(
-        _section(f"Not checked ({len(unchecked)})", [_not_checked_item(r) for r in unchecked], "ul")
+        _section(
+            f"Not checked ({len(unchecked)})",
+            [_not_checked_item(r, links) for r in unchecked],
+            "ul",
+        )
     )
     if word == "CONFORMANT":
         parts.append(

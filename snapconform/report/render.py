@@ -243,6 +243,7 @@ def add_first_screen(index: Path, summary: Mapping[str, Any]) -> None:
         page,
         flags=re.DOTALL,
     )
+    links = test_result_links(embedded_files(index))
     app = page.find('<div id="app">')
     head_end = page.find("</head>")
     body_end = page.rfind("</body>")
@@ -253,7 +254,7 @@ def add_first_screen(index: Path, summary: Mapping[str, Any]) -> None:
         + PANEL_STYLE
         + "\n"
         + page[head_end:app]
-        + verdict_panel(summary)
+        + verdict_panel(summary, links)
         + "\n"
         + page[app:body_end]
         + PANEL_SCRIPT
@@ -276,6 +277,31 @@ def embedded_files(index: Path) -> dict[str, str]:
         except ValueError:
             continue
     return found
+
+
+#: Labels that name a test's requirement: the engine's, and allure_steps.label_requirement's.
+REQUIREMENT_LABELS = ("requirement_id", "requirement")
+
+
+def test_result_links(files: Mapping[str, str]) -> dict[str, str]:
+    """Requirement id -> the Allure id of its test result (the failed or broken one when a
+    requirement has several), from a rendered report's ``data/test-results/*.json``."""
+    found: dict[str, tuple[int, str]] = {}
+    for name, text in files.items():
+        if not name.startswith("data/test-results/"):
+            continue
+        try:
+            result = json.loads(text)
+        except ValueError:
+            continue
+        labels = {label.get("name"): label.get("value") for label in result.get("labels") or []}
+        requirement = next((labels[k] for k in REQUIREMENT_LABELS if labels.get(k)), None)
+        if requirement is None or not isinstance(result.get("id"), str):
+            continue
+        rank = 0 if result.get("status") in ("failed", "broken") else 1
+        if requirement not in found or rank < found[requirement][0]:
+            found[str(requirement)] = (rank, result["id"])
+    return {requirement: test for requirement, (_, test) in found.items()}
 
 
 def open_at_top(index: Path) -> None:

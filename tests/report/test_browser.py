@@ -112,6 +112,11 @@ def assert_verdict_on_first_screen(
         # and it is the first requirement named on the screen: failures come first
         named = [leaf["text"] for leaf in seen["onScreen"] if leaf["text"] in REQUIREMENT_IDS]
         assert named[0] == first_failed, named
+        # a click on it opens its check (the panel folds to its verdict line meanwhile)
+        opened = seen["opened"]
+        assert not opened["panelOpen"], opened["hash"]
+        page = opened["text"].split("Overview")[0]
+        assert first_failed in page and "Failed" in page, page[:600]
 
 
 REQUIREMENT_IDS = frozenset(BY_ID)

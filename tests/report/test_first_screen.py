@@ -215,3 +215,29 @@ def test_an_interrupted_run_ends_like_a_finished_one(
     assert "verdict: INCOMPLETE" in out
     assert "to check it: run again and let the run finish" in out
     assert out.rstrip().splitlines()[-2].startswith(f"summary: {tmp_path / 'summary.md'}")
+
+
+def test_each_requirement_links_to_its_check_in_the_allure_report() -> None:
+    """The panel's ids open the Allure test (the app routes on ``#<test result id>``); of a
+    requirement's several results the failed one is linked."""
+    import json
+
+    from snapconform.report.render import test_result_links
+
+    def result(test: str, requirement: str, status: str, label: str = "requirement_id") -> str:
+        return json.dumps(
+            {"id": test, "status": status, "labels": [{"name": label, "value": requirement}]}
+        )
+
+    files = {
+        "data/test-results/a.json": result("a", "FILTER-SOUNDNESS", "passed"),
+        "data/test-results/b.json": result("b", "FILTER-SOUNDNESS", "failed"),
+        "data/test-results/c.json": result("c", "CONTRACT-200-BODY", "failed", "requirement"),
+        "data/test-results/d.json": "not json",
+        "widgets/summary.json": result("e", "FAULT-503", "failed"),
+    }
+    links = test_result_links(files)
+    assert links == {"FILTER-SOUNDNESS": "b", "CONTRACT-200-BODY": "c"}
+    page = verdict_panel(make_summary(), links)
+    assert '<a href="#b" title="open its check below">FILTER-SOUNDNESS</a>' in page
+    assert '<a href="#' not in verdict_panel(make_summary())

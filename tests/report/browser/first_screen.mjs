@@ -82,6 +82,19 @@ try {
   result.percentages = result.onScreen.filter((leaf) => /\d\s*%/.test(leaf.text)).map((leaf) => leaf.text);
   result.text = await page.evaluate(() => document.body.innerText);
   await page.screenshot({ path: shot });
+  // The first requirement the verdict panel names opens its check in the Allure app.
+  const link = page.locator("#snapconform-verdict a").first();
+  if (await link.count()) {
+    const before = await page.evaluate(() => location.hash);
+    await link.click();
+    await page.waitForFunction((old) => location.hash !== old, before);
+    await page.waitForTimeout(500);
+    result.opened = await page.evaluate(() => ({
+      hash: location.hash,
+      panelOpen: document.getElementById("snapconform-verdict").open,
+      text: document.getElementById("app").innerText,
+    }));
+  }
 } catch (error) {
   result.error = String(error);
 } finally {
