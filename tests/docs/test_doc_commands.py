@@ -102,6 +102,7 @@ README = "README.md"
 NOT_RUN = {
     "https://vcenter": "a real vCenter, not loopback (docs/; the README's run against a stand-in)",
     "selftest [": "a synopsis of the options, not a command",
+    "npx prism": "needs Prism (`npm ci`); tests/prism/ runs these Prism commands",
 }
 #: Commands (or `&&` parts) that set an environment up; the test runs inside that environment.
 SETUP = {

@@ -236,6 +236,12 @@ def test_the_dynamic_mock_gets_a_verdict(dynamic_run: Run, contracts: Contracts)
     assert dynamic_run.summary["verdict"] == "non-conformant", dynamic_run
     failed = dynamic_run.with_outcome("failed")
     assert {"CONTRACT-STATUS-CONDITIONAL", "AUTH-WRONG-PASSWORD"} <= failed, dynamic_run
+    # Data invented per request is no evidence for the filter requirements that compare reads:
+    # a repeated request differs (failed), the visible set is never the same twice (not passed).
+    outcomes = dynamic_run.outcomes()
+    assert outcomes["FILTER-DETERMINISTIC"] == "failed", dynamic_run
+    assert outcomes["FILTER-EMPTY"] != "passed", dynamic_run
+    assert outcomes["FILTER-COMPLETENESS"] != "passed", dynamic_run
 
 
 def test_prism_is_pinned_exactly() -> None:
