@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from snapconform.contracts import Contracts, default_contracts
-from snapconform.engine import oracle, registry
+from snapconform.engine import registry
 from snapconform.engine.runwide import (
     EXAMINED_ITEMS,
     KEEP_FINDINGS,
@@ -54,12 +54,12 @@ def _run_wide_checks(bindings: bool) -> dict[str, RunWideCheck]:
 @dataclass
 class ResponseAudit:
     """Feeds every distinct list response to the run-wide checks; ``repro(response)`` renders a
-    curl line for a finding. ``bindings``: whether CONTRACT-BINDINGS is judged (the official
-    bindings are installed)."""
+    curl line for a finding. ``bindings``: whether CONTRACT-BINDINGS is judged (always in a run:
+    the official bindings are required dependencies; a test may turn it off)."""
 
     repro: Callable[[Response], str]
     contracts: Contracts = field(default_factory=default_contracts)
-    bindings: bool = field(default_factory=oracle.bindings_available)
+    bindings: bool = True
     checks: dict[str, RunWideCheck] = field(init=False)
     _seen: set[bytes] = field(default_factory=set)
 

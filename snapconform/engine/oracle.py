@@ -539,16 +539,6 @@ def curl_line(base_url: str, path: str, query: str, auth: str) -> str:
 # --- official bindings ------------------------------------------------------------------------
 
 
-def bindings_available() -> bool:
-    """Whether the official VMware bindings (vmware-vsan-data-protection) are installed."""
-    try:
-        import com.vmware.snapservice_client  # noqa: F401
-        import vmware.vapi.bindings.converter  # noqa: F401
-    except ImportError:
-        return False
-    return True
-
-
 #: The bindings' struct types the audit decodes: the whole body, or one of its items.
 BindingsType = Literal["ListResult", "ListItem"]
 

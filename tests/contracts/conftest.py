@@ -67,7 +67,5 @@ def _load_bindings() -> Bindings:
 
 @pytest.fixture(scope="session")
 def bindings() -> Bindings:
-    try:
-        return _load_bindings()
-    except ImportError as exc:
-        pytest.skip(f"official bindings not importable (pip install -e '.[test]'): {exc}")
+    # required dependencies: a missing one is an error, never a skip
+    return _load_bindings()

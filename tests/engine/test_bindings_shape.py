@@ -22,10 +22,7 @@ from snapconform.engine.runwide import BindingsVerdicts
 from snapconform.fastvalidate import SAFE_DATETIME
 from snapconform.server.defaults import generate_tasks
 
-pytestmark = [
-    pytest.mark.bindings,
-    pytest.mark.skipif(not oracle.bindings_available(), reason="official bindings not installed"),
-]
+pytestmark = pytest.mark.bindings
 
 TASKS = generate_tasks(random.Random(11), 40)
 

@@ -47,6 +47,10 @@ class Faults:
     drop_reused: float = 0.0
     reset: float = 0.0
     reset_methods: frozenset[str] = frozenset({"GET"})
+    #: reset only requests on a kept-alive connection (a recycled backend connection), never the
+    #: first request of a connection: a request sent again on a fresh connection is then never
+    #: lost, and a run's verdict does not depend on two faults meeting
+    reset_reused_only: bool = False
     delay: float = 0.0
     delay_seconds: float = 2.0
     idle_close: float | None = None
@@ -158,7 +162,10 @@ class FaultProxy:
                 matching = faults.reset_matching is not None and faults.reset_matching in (
                     request_line
                 )
-                if matching or (method in faults.reset_methods and reset < faults.reset):
+                resettable = method in faults.reset_methods and (
+                    served or not faults.reset_reused_only
+                )
+                if matching or (resettable and reset < faults.reset):
                     self.stats.add("reset")
                     # SO_LINGER 0: close() sends RST instead of FIN
                     conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))

@@ -33,9 +33,19 @@ from tests.network.faultproxy import FaultProxy, Faults
 pytestmark = pytest.mark.slow
 
 #: 5% of the requests on a kept-alive connection meet a dropped connection (the issue's
-#: measured case), 0.5% of the GETs are reset, 1% of the answers wait a second, and
-#: connections idle for 3 s are closed
-NETWORK = Faults(drop_reused=0.05, reset=0.005, delay=0.01, delay_seconds=1.0, idle_close=3.0)
+#: measured case), 0.5% of the GETs on one are reset, 1% of the answers wait a second, and
+#: connections idle for 3 s are closed. Resets only on kept-alive connections: the retry (on a
+#: fresh connection) is never lost, so the verdict never depends on two faults meeting (a
+#: retry lost too is its own test below; with resets on every connection the 5-seed
+#: measurement lost one GET in 2 runs of 10: INCOMPLETE, never a failure)
+NETWORK = Faults(
+    drop_reused=0.05,
+    reset=0.005,
+    reset_reused_only=True,
+    delay=0.01,
+    delay_seconds=1.0,
+    idle_close=3.0,
+)
 
 
 def _run(
