@@ -9,6 +9,7 @@ from snapconform.mutants.base import ALL_MODES, Mutant
 from snapconform.server.behaviour import STATUS_VALUES, Behaviour, EndpointError, Reply
 from snapconform.server.runtime import Runtime
 from snapconform.server.store import FILTER_FIELDS, FilterSpec, QueryResult, TaskStore, item_value
+from snapconform.server.variants import UsersCaseInsensitive
 
 
 def _ignoring(field_name: str) -> type[Behaviour]:
@@ -227,6 +228,15 @@ FILTER_MUTANTS: tuple[Mutant, ...] = (
         requirements=("FILTER-EMPTY",),
         modes=ALL_MODES,
         behaviour_class=EmptyFilterListsNothing,
+    ),
+    Mutant(
+        name="filter-users-case-insensitive",
+        area="filter",
+        description="users match in any case (as the variant users-case-insensitive plays): no"
+        " source states it, a SHOULD finding; the verdict stays conformant",
+        requirements=("FILTER-USERS-EXACT",),
+        modes=ALL_MODES,
+        behaviour_class=UsersCaseInsensitive,
     ),
     Mutant(
         name="filter-unknown-task-id-500",

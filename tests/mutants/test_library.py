@@ -113,6 +113,8 @@ def _observe_default(client: object, state: State) -> list[Observation]:
         *((f"over the cap #{n}", "GET", TASKS, ADMIN) for n in range(5)),
         *((f"blocked #{n}", "GET", TASKS + "?status=BLOCKED", ADMIN) for n in range(3)),
         ("nothing matches", "GET", TASKS + "?users=nobody", ADMIN),
+        # a user in another case: exact users list nothing, case-insensitive ones that user's
+        ("a user in another case", "GET", TASKS + "?users=SVC+ACCOUNT", ADMIN),
     ]
     observations = [_send(client, *probe) for probe in probes]
     observations += _session_probes(client)
