@@ -244,6 +244,18 @@ def test_the_dynamic_mock_gets_a_verdict(dynamic_run: Run, contracts: Contracts)
     assert outcomes["FILTER-COMPLETENESS"] != "passed", dynamic_run
 
 
+def test_the_dynamic_mock_passes_no_filter_requirement(dynamic_run: Run) -> None:
+    # Issue 23: a mock that invents its data must not pass a filter MUST. Its ids change between
+    # two identical reads (FILTER-DETERMINISTIC), the tasks it lists do not match the filter,
+    # and what it leaves out is never confirmed (not checked, never passed).
+    musts = {r["id"]: r for r in dynamic_run.summary["requirements"] if r["level"] == "MUST"}
+    passed = {
+        rid for rid, r in musts.items() if rid.startswith("FILTER-") and r["outcome"] == "passed"
+    }
+    assert passed == set(), dynamic_run
+    assert musts["FILTER-DETERMINISTIC"]["outcome"] == "failed", dynamic_run
+
+
 def test_prism_is_pinned_exactly() -> None:
     manifest = json.loads((ROOT / "package.json").read_text(encoding="utf-8"))
     pinned = manifest["devDependencies"]["@stoplight/prism-cli"]

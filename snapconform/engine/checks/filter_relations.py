@@ -85,7 +85,11 @@ def check_or_within_and_across(h: Harness, req: Requirement) -> CheckResult:
             return  # over the cap or refused: the relation is about lists
         tally.judged += 1
         known = [p for p in parts if p is not None]
-        problem = oracle.relation_violation(relation.rule, combined, known, relevant)
+        # Observed: judged on the stable tasks; a difference in the others (new, open or
+        # invented tasks) is still put to the source, which tells churn from invented ids.
+        problem = oracle.relation_violation(
+            relation.rule, combined, known, relevant
+        ) or oracle.relation_violation(relation.rule, combined, known)
 
         def again() -> tuple[frozenset[str], frozenset[str]] | None:
             combined_again = ids_or_none(combined_spec)
