@@ -147,6 +147,10 @@ class RunTarget(Target):
             raise
 
     def _send_once(self, method: str, path: str, url: str, headers: Any, **kwargs: Any) -> Any:
+        if kwargs.get("resend") and self._marks.share_limit is not None:
+            # a request the network lost, sent again: the network's cost, not the check's (its
+            # share stays what the plan gave it; the run's budget still counts the send)
+            self._marks.share_limit += 1
         try:
             marks = self._marks
             if marks.deadline is not None and time.monotonic() >= marks.deadline:

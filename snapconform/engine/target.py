@@ -340,12 +340,20 @@ class Target:
         return response
 
     def _send_once(
-        self, method: str, path: str, url: str, headers: Mapping[str, str], *, fresh: bool = False
+        self,
+        method: str,
+        path: str,
+        url: str,
+        headers: Mapping[str, str],
+        *,
+        fresh: bool = False,
+        resend: bool = False,
     ) -> tuple[httpx.Response, bytes, float]:
         """One send within the budget and rate limit; the body read within the safety limits
         and the whole exchange within ``timeout`` (a trickling server cannot stretch it).
 
-        ``fresh``: on a connection of its own, never a pooled one. Raises
+        ``fresh``: on a connection of its own, never a pooled one; ``resend``: the send again of
+        a request the network lost (RunTarget: outside the check's share). Raises
         ``ConnectionLostError`` when the connection closed before any byte of a response (the
         caller decides whether to send again)."""
         if self.stats.requests >= self.settings.max_requests:
@@ -398,7 +406,7 @@ class Target:
                 # pooled connection the server may have dropped while idle (_fresh_client);
                 # the send after a lost connection does not either
                 fresh = lost > 0 or method not in policy.retried_methods
-                sent = self._send_once(method, path, url, headers, fresh=fresh)
+                sent = self._send_once(method, path, url, headers, fresh=fresh, resend=lost > 0)
             except ConnectionLostError as closed:
                 lost += 1
                 log.outcomes.append(closed.kind)

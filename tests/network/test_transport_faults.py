@@ -194,3 +194,25 @@ def test_a_check_result_lost_to_the_network_is_neither_failed_nor_passed() -> No
     result = transport_not_checked("GET ...: the connection closed before any response")
     assert result == CheckResult.not_checked("transport", result.detail)
     assert not result.decided
+
+
+def test_a_resend_does_not_spend_the_checks_share_but_spends_the_budget() -> None:
+    """The plan's share of a check is what its decision needs; a request the network lost and
+    sent again is the network's cost (else a lossy network turns checks not checked/budget)."""
+    marks = FailureMarks()
+    lost = httpx.RemoteProtocolError(DISCONNECTED)
+    target = RunTarget(
+        TargetSettings(base_url="http://127.0.0.1:9", max_requests=3),
+        marks=marks,
+        transport=_flaky_transport([lost, None, lost]),
+    )
+    with target:
+        marks.share_limit = 1  # the check may send one request
+        assert target.get_tasks().status == 200  # lost, sent again: 2 sends
+        assert target.stats.requests == 2 and marks.share_limit == 2
+        with pytest.raises(BudgetExhausted):
+            target.get_tasks()  # the share is spent (one request, as planned)
+        marks.share_limit = None
+        with pytest.raises(ConnectionLostError, match="budget exhausted"):
+            target.get_tasks()  # the run's budget (3) refuses the resend
+        assert target.stats.requests == 3
