@@ -626,8 +626,10 @@ class Harness:
         self.marks.share_limit = None
 
     def minimum_cases(self, requirement_id: str) -> int:
-        """Cases ``requirement_id``'s check must judge to pass (the plan's, 1 without a plan)."""
-        return self.plan.minimum_cases(requirement_id) if self.plan is not None else 1
+        """Cases ``requirement_id``'s check must judge to pass: the plan's (1 without a plan),
+        at most ``--max-examples`` (a run asked for one example cannot judge two)."""
+        planned = self.plan.minimum_cases(requirement_id) if self.plan is not None else 1
+        return max(1, min(planned, self.max_examples))
 
     def minimum_requests(self, requirement_id: str) -> int:
         """The plan's minimum for ``requirement_id`` (1 without a plan)."""
