@@ -172,7 +172,7 @@ def test_a_crashing_check_is_not_checked_not_failed() -> None:
     def crashes(h: Any, req: Requirement) -> CheckResult:
         raise KeyError("a bug in the harness")
 
-    source = Source("page line 1", "a test requirement")
+    source = Source("page", "line 1", "a test requirement")
     broken = Requirement("X-CRASH", "t", "MUST", "contract", (source,), crashes)
     with harness_for(max_examples=2) as harness:
         result = judge(harness, broken)
