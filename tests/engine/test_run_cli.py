@@ -61,7 +61,9 @@ def test_embedded_run_is_conformant(tmp_path: Path) -> None:
     lines = completed.stdout.splitlines()
     assert lines[1].startswith("plan: 1500 requests;")
     assert "minimum for a complete verdict" in lines[1]
-    assert lines[2].startswith("  decisive probes: error probe 2, AUTH-NO-CREDENTIALS 1")
+    assert lines[2].startswith(
+        "  decisive probes: error probe 2, choice probe 14, AUTH-NO-CREDENTIALS 1"
+    )
     assert summary["requests"] <= 1500 and summary["plan"]["budget"] == 1500
     assert {r["id"] for r in summary["requirements"] if r["planned_requests"] > 0} >= {
         "FILTER-SOUNDNESS",
