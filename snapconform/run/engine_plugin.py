@@ -39,7 +39,7 @@ from snapconform.engine.requirements import CATALOGUE, EPIC, SPEC_URL, Requireme
 from snapconform.engine.safety import interrupts_deferred
 from snapconform.engine.target import BudgetExhausted, ConnectionLostError, TargetError
 from snapconform.engine.universe import within_discovery
-from snapconform.engine.verdicts import CheckResult, outcome_label
+from snapconform.engine.verdicts import CheckResult, Violation, outcome_label
 from snapconform.report.allure_steps import attach_check_result, recorded_exchanges
 
 HARNESS_KEY = pytest.StashKey["HarnessHolder"]()
@@ -380,6 +380,11 @@ def judge(harness: Harness, requirement: Requirement) -> CheckResult:
             result = transport_not_checked(harness.redactor(str(exc)))
         except TargetError as exc:
             result = CheckResult.failed(f"the target failed: {harness.redactor(str(exc))}")
+        except Violation as violation:
+            # A violation with its evidence raised outside an exploration (a fixed case, a
+            # documented refusal contradicting the target's recorded choice) is a failure of the
+            # target, not a crash of the check.
+            result = CheckResult.failed(harness.redactor(str(violation)), violation.evidence)
         except Exception as exc:
             if harness.marks.refused_at is None:
                 # A bug of the harness is no evidence against the target: never a failure.
