@@ -207,6 +207,13 @@ def cap_fixed(h: Harness, req: Requirement, question: CapQuestion) -> CheckResul
             for value in universe.vocabulary.values.get(name, ())
         ),
     ]
+    if question is CapQuestion.OVER_LIMIT:
+        # The over-cap filter nearest the boundary first (an off-by-one shows only at 1001),
+        # then the empty filter and the filtered ones in order.
+        over = [spec for spec in candidates if question.asks(universe, spec)]
+        if over:
+            nearest = min(over, key=lambda spec: len(universe.expected(spec)))
+            candidates = list(dict.fromkeys([nearest, *candidates]))
     judged = probed = decided = 0
     if question is CapQuestion.COUNTS_MATCHING:
         failure, probed = _cap_counts_probes(h, universe, candidates)
