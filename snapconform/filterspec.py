@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, fields, replace
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, unquote
 
 from snapconform.contracts import default_contracts
 
@@ -78,6 +78,31 @@ def encode_query(pairs: Iterable[tuple[str, str]]) -> str:
     ``%20``, ``\\`` as ``%5C`` and non-ASCII as UTF-8 bytes, so a value arrives exactly as drawn.
     """
     return "&".join(f"{quote(name, safe='')}={quote(value, safe='')}" for name, value in pairs)
+
+
+def parse_canonical_query(query: str) -> FilterSpec | None:
+    """The filter a query written by ``encode_query`` asks (None: not such a query).
+
+    Only a query that ``encode_query`` writes again byte for byte is read: a hand-written one
+    (a ``+``, lower-case escapes, a name outside FilterSpec) may mean something else to a
+    server, so nothing is concluded from it.
+    """
+    pairs: list[tuple[str, str]] = []
+    for part in query.split("&") if query else ():
+        name, sep, value = part.partition("=")
+        if not sep:
+            return None
+        try:
+            pairs.append((unquote(name, errors="strict"), unquote(value, errors="strict")))
+        except UnicodeDecodeError:
+            return None
+    if any(name not in FILTER_FIELDS for name, _ in pairs):
+        return None
+    grouped: dict[str, list[str]] = {}
+    for name, value in pairs:
+        grouped.setdefault(name, []).append(value)
+    spec = FilterSpec(**{name: tuple(values) for name, values in grouped.items()})
+    return spec if encode_query(spec.query_pairs()) == query else None
 
 
 def item_value(item: Mapping[str, Any], field_name: str) -> Any:

@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from snapconform.contracts import Contracts, default_contracts
-from snapconform.engine import registry
+from snapconform.engine import oracle, registry
 from snapconform.engine.runwide import (
     EXAMINED_ITEMS,
     KEEP_FINDINGS,
@@ -62,6 +62,10 @@ class ResponseAudit:
     bindings: bool = True
     checks: dict[str, RunWideCheck] = field(init=False)
     _seen: set[bytes] = field(default_factory=set)
+    #: 200 lists of the run holding a task its own identity shows does not match the filter
+    #: asked (``oracle.unmatched_by_identity``): FILTER-SOUNDNESS's evidence from every check.
+    unsound: Findings = field(default_factory=Findings)
+    _seen_filtered: set[bytes] = field(default_factory=set)
 
     def __post_init__(self) -> None:
         self.checks = _run_wide_checks(self.bindings)
@@ -92,12 +96,35 @@ class ResponseAudit:
         digest = hashlib.sha256(
             f"{response.status}\n{response.content_type}\n{response.text}".encode()
         ).digest()
+        self._judge_soundness(response, digest)
         if digest in self._seen:
             return  # the very same response was judged already (repeated queries)
         self._seen.add(digest)
         exchange = Exchange.of(response, self.contracts, lambda: self.repro(response))
         for check in self.checks.values():
             check.after_response(exchange)
+
+    def _judge_soundness(self, response: Response, digest: bytes) -> None:
+        """Every filtered 200 of the run, whichever check asked it: the tasks listed must match
+        the filter by their own identity (a deviation that shows on a few requests only, or
+        only under another check's filters, is still seen)."""
+        if response.status != 200 or not isinstance(response.body, Mapping):
+            return
+        items = response.body.get("items")
+        spec = oracle.parse_canonical_query(response.query)
+        if not isinstance(items, list) or spec is None or not spec.constraints():
+            return
+        key = hashlib.sha256(digest + response.query.encode()).digest()
+        if key in self._seen_filtered:
+            return
+        self._seen_filtered.add(key)
+        self.unsound.judged += 1
+        wrong = oracle.unmatched_by_identity(items[:EXAMINED_ITEMS], spec)
+        if wrong:
+            self.unsound.add(
+                f"filter {spec.describe()}: {len(wrong)} listed task(s) do not match it,"
+                f" e.g. {wrong[:3]} — reproduce: {self.repro(response)}"
+            )
 
     def result(self, requirement_id: str, what: str = "") -> CheckResult:
         """The verdict of one audit requirement over the run (``what`` is the check's own)."""

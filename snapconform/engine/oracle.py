@@ -12,6 +12,7 @@ import json
 import re
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import replace
 from typing import Any, Literal
 
 from snapconform.contracts import ERROR_SCHEMAS_BY_STATUS, Contracts, default_contracts
@@ -26,6 +27,7 @@ from snapconform.filterspec import (
     item_value as item_value,
     matches as matches,
     may_match as may_match,
+    parse_canonical_query as parse_canonical_query,
     status_enum as status_enum,
     unknown_status_values as unknown_status_values,
     users_case_only as users_case_only,
@@ -459,6 +461,23 @@ def outside_known_statuses(items: Iterable[Any], spec: FilterSpec) -> list[Any]:
 OR_WITHIN_FIELD = "OR within a field"
 AND_ACROSS_FIELDS = "AND across fields"
 RELATIONS: Mapping[str, str] = {OR_WITHIN_FIELD: "union", AND_ACROSS_FIELDS: "intersection"}
+
+
+def unmatched_by_identity(items: Iterable[Any], spec: FilterSpec) -> list[Any]:
+    """Listed tasks whose own identity (task id, operation, service, user) shows they do not
+    match ``spec``: wrong whenever they were listed, whatever changed in the store meanwhile.
+
+    Status is left out: a task may move on between the server's filtering and its answer.
+    Users may compare case-insensitively (``may_match``).
+    """
+    identity = replace(spec, status=None)
+    if not identity.constraints():
+        return []
+    return [
+        item.get("task")
+        for item in items
+        if isinstance(item, Mapping) and not may_match(item, identity)
+    ]
 
 
 def related_ids(rule: str, parts: Sequence[frozenset[str]]) -> frozenset[str]:

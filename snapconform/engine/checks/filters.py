@@ -155,9 +155,24 @@ def check_filter_soundness(h: Harness, req: Requirement) -> CheckResult:
     result = first_case(h, first_example(h), prop) or h.explore(
         with_filters(h, 3 * FILTERS_PER_UNIVERSE, min_tasks=1), prop
     )
-    return finish(
+    verdict = finish(
         h, req, result, f"every task of {tally.judged} filtered responses matched its filter", tally
     )
+    # Every filtered list the run received so far, whichever check asked (the audit's): a task
+    # listed against its own identity is a failure even where this check's draws did not meet it.
+    unsound = h.audit.unsound
+    if unsound.count and verdict.outcome != "failed":
+        return CheckResult.failed(
+            f"{unsound.count} of {unsound.judged} filtered 200 responses of the run listed tasks"
+            f" whose own task id, operation, service or user does not match the filter; first: "
+            + " | ".join(unsound.examples)
+        )
+    if verdict.outcome == "passed":
+        verdict = CheckResult.passed(
+            f"{verdict.detail}; {unsound.judged} filtered 200 responses of the whole run listed"
+            " only tasks matching their filter by identity"
+        )
+    return verdict
 
 
 @requirement(
