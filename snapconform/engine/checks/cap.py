@@ -18,7 +18,7 @@ from snapconform.engine.quotes import (
     OVER_1000_INACCESSIBLE,
 )
 from snapconform.engine.registry import Cost, Requirement, requirement
-from snapconform.engine.target import Response
+from snapconform.engine.target import Response, Target
 from snapconform.engine.universe import ControlledSource, Universe
 from snapconform.engine.verdicts import CheckResult
 from snapconform.strategies.cases import (
@@ -61,8 +61,10 @@ def _judge_cap(
     spec: FilterSpec,
     response: Response,
     scenario: str,
+    req: Requirement,
     *,
     matching_all: int | None = None,
+    target: Target | None = None,
 ) -> None:
     """Raise unless ``response`` is a documented cap outcome for ``spec`` on ``universe``.
 
@@ -72,7 +74,9 @@ def _judge_cap(
     A filter a documented alternative refuses (``documented_refusal``) may get 400.
     """
     expected = universe.expected(spec)
-    if not is_list(response) and documented_refusal(h, universe, spec, response):
+    if not is_list(response) and documented_refusal(
+        h, universe, spec, response, req, target=target
+    ):
         return
     if matching_all is not None and matching_all > CAP and len(expected) <= CAP:
         if is_too_many(response):
@@ -123,7 +127,7 @@ def _judge_cap(
 
 
 def _cap_controlled(
-    h: Harness, sizes: Sequence[CapSize], drawn: st.SearchStrategy[CapSize]
+    h: Harness, req: Requirement, sizes: Sequence[CapSize], drawn: st.SearchStrategy[CapSize]
 ) -> CheckResult | None:
     """Push universes of (total, matching) tasks and compare with the oracle's cap outcome.
 
@@ -149,7 +153,7 @@ def _cap_controlled(
         for variant in variants:
             count = len(universe.expected(variant))
             scenario = f"{count} matching of {total} stored tasks"
-            _judge_cap(h, universe, variant, h.target.list_tasks(variant), scenario)
+            _judge_cap(h, universe, variant, h.target.list_tasks(variant), scenario, req)
         if not case.size.limited_visible:
             return
         view = source.limited_view(universe)
@@ -166,7 +170,9 @@ def _cap_controlled(
                     variant,
                     target.list_tasks(variant),
                     scenario,
+                    req,
                     matching_all=len(universe.expected(variant)),
+                    target=target,
                 )
 
     # The boundary cases are always tried, then a few drawn ones.
@@ -188,7 +194,7 @@ def _cap_controlled(
 def check_cap_at_limit(h: Harness, req: Requirement) -> CheckResult:
     if not h.source.pushes:
         return cap_fixed(h, req, CapQuestion.AT_LIMIT)
-    result = _cap_controlled(h, [CapSize(1000, 1000), CapSize(999, 999)], sizes_at_most_cap())
+    result = _cap_controlled(h, req, [CapSize(1000, 1000), CapSize(999, 999)], sizes_at_most_cap())
     return finish(
         h,
         req,
@@ -210,6 +216,7 @@ def check_cap_over_limit(h: Harness, req: Requirement) -> CheckResult:
         return cap_fixed(h, req, CapQuestion.OVER_LIMIT)
     result = _cap_controlled(
         h,
+        req,
         # CapSize(1300, 1250, 1100): the limited principal sees 1100 matching tasks, over the
         # cap for it too (a server that truncates only a restricted view to 1000 shows).
         [CapSize(1001, 1001), CapSize(1002, 1001), CapSize(1300, 1250, 1100)],
@@ -238,6 +245,7 @@ def check_cap_counts_matching(h: Harness, req: Requirement) -> CheckResult:
         return cap_fixed(h, req, CapQuestion.COUNTS_MATCHING)
     result = _cap_controlled(
         h,
+        req,
         # CapSize(1001, 1001, 1000): a principal seeing 1000 of 1001 matching tasks gets all.
         [CapSize(1001, 1000), CapSize(1500, 3), CapSize(1001, 1001, 1000), CapSize(1500, 1200, 40)],
         sizes_matching_under_cap(),

@@ -109,7 +109,7 @@ def filtered_over_cap(universe: Universe) -> list[FilterSpec]:
 
 
 def _cap_counts_probes(
-    h: Harness, universe: Universe, candidates: Sequence[FilterSpec]
+    h: Harness, req: Requirement, universe: Universe, candidates: Sequence[FilterSpec]
 ) -> tuple[CheckResult | None, int]:
     """Declared/observed CAP-COUNTS-MATCHING cases whose count no churn can push over the cap.
 
@@ -172,7 +172,9 @@ def _cap_counts_probes(
             if is_list(response) and listed_ids(response) == expected:
                 h.choices.record("cap-counts", "visible-matching", spec.describe())
                 continue
-            if not is_list(response) and documented_refusal(h, view, spec, response):
+            if not is_list(response) and documented_refusal(
+                h, view, spec, response, req, target=target
+            ):
                 continue
             got = (
                 oracle.set_difference(listed_ids(response), expected)
@@ -216,7 +218,7 @@ def cap_fixed(h: Harness, req: Requirement, question: CapQuestion) -> CheckResul
             candidates = list(dict.fromkeys([nearest, *candidates]))
     judged = probed = decided = 0
     if question is CapQuestion.COUNTS_MATCHING:
-        failure, probed = _cap_counts_probes(h, universe, candidates)
+        failure, probed = _cap_counts_probes(h, req, universe, candidates)
         if failure is not None:
             return failure
     for spec in candidates:
@@ -225,13 +227,13 @@ def cap_fixed(h: Harness, req: Requirement, question: CapQuestion) -> CheckResul
         if not question.asks(universe, spec):
             continue
         response = h.target.list_tasks(spec)
-        if refused_as_documented(h, universe, spec, response):
+        if refused_as_documented(h, universe, spec, response, req):
             # The same tasks named by every service (a filter the bindings' rule admits).
             substitute = with_every_service(universe, spec) if response.status == 400 else None
             if substitute is None:
                 continue
             spec, response = substitute, h.target.list_tasks(substitute)
-            if refused_as_documented(h, universe, spec, response):
+            if refused_as_documented(h, universe, spec, response, req):
                 continue
         judged += 1
         if beyond:

@@ -391,13 +391,17 @@ def note_listed(h: Harness, universe: Universe, spec: FilterSpec, response: Resp
 
 
 def refused_as_documented(
-    h: Harness, universe: Universe, spec: FilterSpec, response: Response
+    h: Harness,
+    universe: Universe,
+    spec: FilterSpec,
+    response: Response,
+    req: Requirement | None = None,
 ) -> bool:
     """Neither a list nor the cap error, but a refusal a documented alternative allows."""
     return (
         not is_list(response)
         and not (is_too_many(response) and not universe.unknown_task_ids(spec))
-        and documented_refusal(h, universe, spec, response)
+        and documented_refusal(h, universe, spec, response, req)
     )
 
 

@@ -44,7 +44,7 @@ def check_visibility(h: Harness, req: Requirement) -> CheckResult:
         )
     if h.source.pushes:
         return _limited_principal(h, req)
-    return _declared_principals(h)
+    return _declared_principals(h, req)
 
 
 def _limited_principal(h: Harness, req: Requirement) -> CheckResult:
@@ -113,7 +113,7 @@ def _limited_principal(h: Harness, req: Requirement) -> CheckResult:
     )
 
 
-def _declared_principals(h: Harness) -> CheckResult:
+def _declared_principals(h: Harness, req: Requirement) -> CheckResult:
     """A state file's principals with a visible set see nothing outside it."""
     judged = 0
     universe = h.source.first_universe()  # the run's one universe (the source does not push)
@@ -143,7 +143,7 @@ def _declared_principals(h: Harness) -> CheckResult:
                         h.choices.record("cap-counts", "all-matching", spec.describe())
                         continue  # the cap may count every matching task (documented)
                     refused = (over_cap(view, spec) is True and is_too_many(response)) or (
-                        documented_refusal(h, view, spec, response)
+                        documented_refusal(h, view, spec, response, req, target=target)
                     )
                     if refused:
                         continue
