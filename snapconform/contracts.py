@@ -33,7 +33,8 @@ SCHEMA_BASE = "https://snapconform.dev/contracts/"
 
 #: Error body schema per documented HTTP status of the list endpoint.
 ERROR_SCHEMAS_BY_STATUS: dict[int, tuple[str, ...]] = {
-    400: ("InvalidArgument",),
+    # ResourceInaccessible as 400: the vAPI REST runtime's error map (``inaccessible-status``).
+    400: ("InvalidArgument", "ResourceInaccessible"),
     401: ("Unauthenticated",),
     403: ("Unauthorized",),
     500: ("ResourceInaccessible", "Error"),

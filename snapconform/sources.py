@@ -113,6 +113,15 @@ OVER_1000_INACCESSIBLE = page(
     "Vapi Std Errors ResourceInaccessible if a task's state cannot be accessed or over 1000"
     " tasks matching the Snapservice Tasks FilterSpec.",
 )
+#: The vAPI REST runtime's error-to-status map (vmware-vapi-runtime, beside the bindings):
+#: ResourceInaccessible travels as HTTP 400 where a service keeps the runtime's default.
+INACCESSIBLE_AS_400 = bindings(
+    "vmware/vapi/rest/lib.py",
+    "# Mapping of vAPI standard errors to HTTP error codes:"
+    + QUOTE_GAP
+    + "'com.vmware.vapi.std.errors.resource_inaccessible': HTTPStatusCodes.HTTP_400_BAD_REQUEST,",
+    "vAPI REST error mapping",
+)
 INVALID_PARAMETERS_400 = page(99, "if any of the specified parameters are invalid.", "400")
 UNAUTHENTICATED_401 = page(125, "if the user can not be authenticated.", "401")
 UNAUTHORIZED_403 = page(156, "if the user doesn't have the required privileges.", "403")

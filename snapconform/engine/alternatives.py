@@ -95,6 +95,15 @@ QUESTIONS: Mapping[str, Question] = {
             (quotes.SYSTEM_ERROR_500, quotes.INTERNAL_SERVER_ERROR_ANY_METHOD),
         ),
         Question(
+            "inaccessible-status",
+            "The HTTP status of ResourceInaccessible (the cap error, an inaccessible task)",
+            {
+                "500": "HTTP 500, as the page lists it",
+                "400": "HTTP 400, the vAPI REST runtime's error map",
+            },
+            (quotes.OVER_1000_INACCESSIBLE, quotes.INACCESSIBLE_AS_400),
+        ),
+        Question(
             "cap-counts",
             "What the 1000-task cap counts",
             {

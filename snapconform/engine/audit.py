@@ -20,6 +20,7 @@ from snapconform.engine.runwide import (
     KEEP_FINDINGS,
     BindingsVerdicts,
     ContractBindings,
+    ContractErrorType,
     Exchange,
     Findings,
     RunWideCheck,
@@ -125,6 +126,14 @@ class ResponseAudit:
                 f"filter {spec.describe()}: {len(wrong)} listed task(s) do not match it,"
                 f" e.g. {wrong[:3]} — reproduce: {self.repro(response)}"
             )
+
+    def first_inaccessible(self) -> Exchange | None:
+        """The run's first ResourceInaccessible answer (CONTRACT-ERROR-TYPE holds the rest to its
+        status), or None."""
+        for check in self.checks.values():
+            if isinstance(check, ContractErrorType):
+                return check.first_inaccessible
+        return None
 
     def result(self, requirement_id: str, what: str = "") -> CheckResult:
         """The verdict of one audit requirement over the run (``what`` is the check's own)."""

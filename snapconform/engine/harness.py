@@ -515,6 +515,19 @@ class Harness:
         self.other_targets.append(target)
         return target
 
+    def variants_document(self) -> dict[str, Any]:
+        """``variants`` of the summary: the choices the checks recorded, and the status the
+        target's ResourceInaccessible answers carried (seen by the audit, whichever check asked)."""
+        first = self.audit.first_inaccessible()
+        if first is not None:
+            self.choices.record(
+                "inaccessible-status",
+                str(first.status),
+                "the run's first ResourceInaccessible answer",
+                request=first.query,
+            )
+        return self.choices.document()
+
     def all_notes(self) -> list[str]:
         """The run's notes and every client's (retries, lost connections, redirects), each
         once: a client's notes after its login are only here (``login`` copies earlier ones)."""

@@ -35,7 +35,8 @@ from snapconform.filterspec import (
 
 #: The error_type each documented error status must carry (when it carries one).
 EXPECTED_ERROR_TYPES: dict[int, frozenset[str]] = {
-    400: frozenset({"INVALID_ARGUMENT"}),
+    # ResourceInaccessible as 400: the vAPI REST runtime's error map (``inaccessible-status``).
+    400: frozenset({"INVALID_ARGUMENT", "RESOURCE_INACCESSIBLE"}),
     401: frozenset({"UNAUTHENTICATED"}),
     403: frozenset({"UNAUTHORIZED"}),
     # InternalServerError "could occur in response to the invocation of any method" (bindings,
@@ -55,19 +56,30 @@ def cap_outcome(matching: int) -> CapOutcome:
     return "list" if matching <= CAP else "too_many"
 
 
+#: The HTTP statuses ResourceInaccessible travels with: 500 (the page) or 400 (the vAPI REST
+#: runtime's default error map; documented alternative ``inaccessible-status``).
+INACCESSIBLE_STATUSES = frozenset({500, 400})
+
+
 def is_cap_error(status: int, body: Any) -> bool:
-    """Whether an answer is the cap error: 500 ResourceInaccessible (page line 188).
+    """Whether an answer is the cap error: 500 ResourceInaccessible (page line 188), or the same
+    error with HTTP 400 (the vAPI runtime's map: ``sources.INACCESSIBLE_AS_400``).
 
     The one definition every check, the run-wide audit, discovery, fuzzing and the transport's
     retry rule use. ``error_type`` may be absent or null (page line 224: "Can be missing or null
     for compatibility with preceding implementations"): such a 500 can be the cap error, so it
     counts as one; whether the filter was over the cap is the caller's question.
     """
-    return (
-        status == 500
-        and isinstance(body, Mapping)
-        and body.get("error_type") in ("RESOURCE_INACCESSIBLE", None)
-    )
+    if not isinstance(body, Mapping):
+        return False
+    if status == 400:  # only when it says so: a 400 is otherwise InvalidArgument
+        return body.get("error_type") == "RESOURCE_INACCESSIBLE"
+    return status == 500 and body.get("error_type") in ("RESOURCE_INACCESSIBLE", None)
+
+
+def is_refusal(status: int, body: Any) -> bool:
+    """A 400 that refuses the request (InvalidArgument), not ResourceInaccessible sent as 400."""
+    return status == 400 and not is_cap_error(status, body)
 
 
 def result_ids(body: Any) -> list[str]:

@@ -757,7 +757,7 @@ def discover(target: Target, *, max_parts: int = 200) -> Universe:
     discovered through ``services=`` instead (``discover_through_services``).
     """
     first = target.list_tasks(FilterSpec())
-    if first.status == 400:
+    if first.status == 400 and not _is_too_many(first):
         return discover_through_services(
             target,
             max_parts=max_parts,
@@ -812,7 +812,7 @@ def discover_through_services(
         response = target.list_tasks(spec)
         if _items_by_id(response):
             explorer.always_split.add(spec)  # a service with tasks: its status parts too
-        if response.status == 400:
+        if response.status == 400 and not _is_too_many(response):
             refused.append(service)  # unknown to the target (or refused): no task listed
             explorer.found.parts += 1
         elif explorer.visit(spec, response) is None:

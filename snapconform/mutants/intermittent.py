@@ -42,6 +42,16 @@ class IgnoresUsersEveryFourth(RequestCounter):
         return super().select(store, spec, visible)
 
 
+class InaccessibleStatusFlips(RequestCounter):
+    """Every second ResourceInaccessible travels as HTTP 400, the others as 500: each status is
+    documented (the page; the vAPI runtime's map), a server switching between them is not."""
+
+    def status_for(self, error_type: str) -> int:
+        if error_type == "RESOURCE_INACCESSIBLE" and self.next_count() % 2 == 1:
+            return 400
+        return super().status_for(error_type)
+
+
 class SkipsCapEveryFifth(RequestCounter):
     """Every fifth request over the cap returns every matching task with 200."""
 
@@ -81,6 +91,14 @@ INTERMITTENT_MUTANTS: tuple[Mutant, ...] = (
         requirements=("FILTER-SOUNDNESS", "FILTER-DETERMINISTIC"),
         modes=ALL_MODES,
         behaviour_class=IgnoresUsersEveryFourth,
+    ),
+    Mutant(
+        name="intermittent-inaccessible-status",
+        area="intermittent",
+        description="every second ResourceInaccessible is sent with HTTP 400, the others with 500",
+        requirements=("CONTRACT-ERROR-TYPE",),
+        modes=ALL_MODES,
+        behaviour_class=InaccessibleStatusFlips,
     ),
     Mutant(
         name="intermittent-skips-cap",

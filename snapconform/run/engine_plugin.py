@@ -139,7 +139,7 @@ class HarnessHolder:
             "elapsed_seconds": round(time.monotonic() - self.started, 2),
             "notes": [*(h.all_notes() if h else []), *self.plan.notes],
             "mock_state": self.mock_state,
-            "variants": h.choices.document() if h else {},
+            "variants": h.variants_document() if h else {},
             "discovery": getattr(getattr(h.source, "universe", None), "discovery", None)
             if h
             else None,

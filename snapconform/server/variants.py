@@ -167,6 +167,13 @@ class InternalServerErrorType(Behaviour):
         return 500 if error_type == "INTERNAL_SERVER_ERROR" else super().status_for(error_type)
 
 
+class InaccessibleAs400(Behaviour):
+    """ResourceInaccessible travels as HTTP 400 (the vAPI REST runtime's default error map)."""
+
+    def status_for(self, error_type: str) -> int:
+        return 400 if error_type == "RESOURCE_INACCESSIBLE" else super().status_for(error_type)
+
+
 class CapCountsAllMatching(Behaviour):
     """The cap counts every task matching the filter, the ones the caller cannot see included."""
 
@@ -227,6 +234,15 @@ VARIANT_LIST: tuple[Variant, ...] = (
         ),
         UsersCaseInsensitive,
         formerly=("filter-case-insensitive (users only)",),
+    ),
+    Variant(
+        "inaccessible-as-400",
+        "ResourceInaccessible (over 1000 matching tasks, an injected fault) is answered with"
+        " HTTP 400, as the vAPI REST runtime maps it",
+        "inaccessible-status",
+        "400",
+        (sources.OVER_1000_INACCESSIBLE, sources.INACCESSIBLE_AS_400),
+        InaccessibleAs400,
     ),
     Variant(
         "unknown-task-id-inaccessible",

@@ -124,6 +124,7 @@ def test_every_documented_error_has_an_example() -> None:
     assert {(status, schema) for operation, status, schema in served if operation == list_call} == {
         ("200", "ListResult"),
         ("400", "InvalidArgument"),
+        ("400", "ResourceInaccessible"),  # the vAPI runtime's map (inaccessible-status)
         ("401", "Unauthenticated"),
         ("403", "Unauthorized"),
         ("500", "ResourceInaccessible"),

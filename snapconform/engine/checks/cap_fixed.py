@@ -14,7 +14,13 @@ from snapconform.engine.checks.common import (
     with_every_service,
 )
 from snapconform.engine.checks.judging import over_cap_list
-from snapconform.engine.checks.responses import error_type_of, is_list, is_too_many, listed_ids
+from snapconform.engine.checks.responses import (
+    error_type_of,
+    is_list,
+    is_refused,
+    is_too_many,
+    listed_ids,
+)
 from snapconform.engine.oracle import CAP, FilterSpec
 from snapconform.engine.registry import Requirement
 from snapconform.engine.target import Response
@@ -229,7 +235,7 @@ def cap_fixed(h: Harness, req: Requirement, question: CapQuestion) -> CheckResul
         response = h.target.list_tasks(spec)
         if refused_as_documented(h, universe, spec, response, req):
             # The same tasks named by every service (a filter the bindings' rule admits).
-            substitute = with_every_service(universe, spec) if response.status == 400 else None
+            substitute = with_every_service(universe, spec) if is_refused(response) else None
             if substitute is None:
                 continue
             spec, response = substitute, h.target.list_tasks(substitute)

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from snapconform.engine import oracle
 from snapconform.engine.alternatives import REFUSED, Reason, refusal_reasons
-from snapconform.engine.checks.responses import is_list, is_too_many, listed_ids
+from snapconform.engine.checks.responses import is_list, is_refused, is_too_many, listed_ids
 from snapconform.engine.oracle import FilterSpec
 from snapconform.engine.registry import Requirement
 from snapconform.engine.target import (
@@ -158,7 +158,7 @@ def documented_refusal(
     """
     target = target or h.target
     learn_choices(h, universe)
-    if response.status == 400:
+    if is_refused(response):
         reasons = refusal_reasons_of(universe, spec)
         if not reasons:
             return None
@@ -214,7 +214,7 @@ def confirm_refusal(
         if len(reasons) == 1:
             hold(h, universe, spec, response, reasons[0], REFUSED)
         return Refusal(tuple(reasons), fixed, again if is_list(again) else None)
-    if again.status == 400:
+    if is_refused(again):
         raise filter_violation(
             h,
             spec,
@@ -353,7 +353,7 @@ def _probe(
             "unknown-identifiers": "omitted",
         }
         record(listed[reason.key])
-    elif response.status == 400 and is_list(h.target.list_tasks(plain)):
+    elif is_refused(response) and is_list(h.target.list_tasks(plain)):
         record(REFUSED)  # refused, and accepted without the reason: decisive
     elif reason.field == "tasks" and is_too_many(response) and is_list(h.target.list_tasks(plain)):
         record("inaccessible")
@@ -564,13 +564,18 @@ def probe_errors(h: Harness) -> None:
     first requests of a run; otherwise the first error response may only come from the contract
     probe, which runs after every other check (hundreds of requests in). Both are plain GETs,
     harmless to a real target. The responses are only audited here: FILTER-INVALID-STATUS and
-    AUTH-NO-CREDENTIALS judge their own requests.
+    AUTH-NO-CREDENTIALS judge their own requests. A mock with fault injection (controlled mode)
+    also answers two injected ResourceInaccessible faults: the status it gives them is held by
+    CONTRACT-ERROR-TYPE (alternative ``inaccessible-status``) from then on.
     """
 
     def probe() -> bool:
         try:
             h.target.get_tasks(oracle.encode_query([("status", "succeeded")]))
             h.target.get_tasks(authenticated=False)
+            if h.control is not None and h.control.inject_fault("RESOURCE_INACCESSIBLE", 2):
+                h.target.list_tasks(FilterSpec())
+                h.target.list_tasks(FilterSpec())
         except (BudgetExhausted, TargetError):
             return False  # the checks meet the same condition and report it
         return True

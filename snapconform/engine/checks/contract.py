@@ -135,7 +135,7 @@ def check_error_bodies(h: Harness, req: Requirement) -> CheckResult:
         page(221, "Discriminator field to help API consumers identify the structure type."),
         INTERNAL_SERVER_ERROR_ANY_METHOD,
     ),
-    alternatives=("error-500-type",),
+    alternatives=("error-500-type", "inaccessible-status"),
     run_wide=runwide.ContractErrorType,
 )
 def check_error_types(h: Harness, req: Requirement) -> CheckResult:

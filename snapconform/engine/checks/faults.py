@@ -8,6 +8,7 @@ from snapconform.engine import oracle
 from snapconform.engine.checks.responses import error_type_of
 from snapconform.engine.oracle import FilterSpec
 from snapconform.engine.quotes import (
+    INACCESSIBLE_AS_400,
     INTERNAL_SERVER_ERROR_ANY_METHOD,
     OVER_1000_INACCESSIBLE,
     SYSTEM_ERROR_500,
@@ -33,6 +34,12 @@ INJECTED_TYPES: dict[str, frozenset[str | None]] = {
 
 
 def _fault(h: Harness, error_type: str, status: int) -> CheckResult | str:
+    """Inject one ``error_type`` fault and judge the answer (``status``: the page's).
+
+    ResourceInaccessible may also come back as HTTP 400 (the vAPI REST runtime's error map,
+    alternative ``inaccessible-status``), then saying RESOURCE_INACCESSIBLE (a 400 is
+    otherwise InvalidArgument); CONTRACT-ERROR-TYPE holds every later one to that status.
+    """
     if h.control is None:
         return CheckResult.not_applicable(
             "mode", "fault injection needs controlled mode ({control}/faults)"
@@ -44,9 +51,20 @@ def _fault(h: Harness, error_type: str, status: int) -> CheckResult | str:
             "mode", f"the control endpoint has no fault injection ({h.control.control_url}/faults)"
         )
     response = h.target.list_tasks(FilterSpec())
+    if (
+        error_type == "RESOURCE_INACCESSIBLE"
+        and response.status in oracle.INACCESSIBLE_STATUSES
+        and error_type_of(response) == error_type
+    ):
+        status = response.status
     if response.status != status:
         return CheckResult.failed(
             f"an injected {error_type} fault gave HTTP {response.status}, expected {status}"
+            + (
+                " (or 400 saying RESOURCE_INACCESSIBLE)"
+                if error_type == "RESOURCE_INACCESSIBLE"
+                else ""
+            )
         )
     problems = oracle.error_body_violations(status, response.body, h.contracts)
     type_problem = oracle.error_type_violation(status, response.body)
@@ -94,8 +112,9 @@ def check_fault_503(h: Harness, req: Requirement) -> CheckResult:
         SYSTEM_ERROR_500,
         OVER_1000_INACCESSIBLE,
         INTERNAL_SERVER_ERROR_ANY_METHOD,
+        INACCESSIBLE_AS_400,
     ),
-    alternatives=("error-500-type",),
+    alternatives=("error-500-type", "inaccessible-status"),
     cost=Cost(6),
 )
 def check_fault_500(h: Harness, req: Requirement) -> CheckResult:

@@ -21,7 +21,7 @@ from snapconform.engine.checks.common import (
     with_filters,
 )
 from snapconform.engine.checks.judging import confirmed_difference
-from snapconform.engine.checks.responses import is_list, is_too_many, listed_ids
+from snapconform.engine.checks.responses import is_list, is_refused, is_too_many, listed_ids
 from snapconform.engine.oracle import FilterSpec
 from snapconform.engine.quotes import (
     AT_MOST_1000_VISIBLE,
@@ -159,7 +159,7 @@ def check_order_and_repeats(h: Harness, req: Requirement) -> CheckResult:
         second = h.target.list_tasks(variant)
         repeats = "repeated-values" in refusal_reasons(variant)
         reason = Reason("repeated-values")
-        if second.status == 400 and repeats and (is_list(first) or is_too_many(first)):
+        if is_refused(second) and repeats and (is_list(first) or is_too_many(first)):
             # the fields are sets: a repeated value may be refused (bindings), shown by the
             # same values without the repeat being accepted (a list, or the cap error when over
             # 1000 match); held to the target's choice for the whole run

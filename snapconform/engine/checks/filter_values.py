@@ -26,6 +26,7 @@ from snapconform.engine.checks.judging import judge_complete, list_or_fail
 from snapconform.engine.checks.responses import (
     error_type_of,
     is_list,
+    is_refused,
     is_too_many,
     listed_ids,
     listed_items,
@@ -248,7 +249,7 @@ def check_invalid_status(h: Harness, req: Requirement) -> CheckResult:
         response = h.target.get_tasks(oracle.encode_query([("status", v) for v in values]))
         tally.asked += 1
         tally.judged += 1
-        if response.status == 400:
+        if is_refused(response):
             # Refused: documented when the valid statuses alone are accepted (the target's
             # choice recorded when the unknown value alone explains it, and held to).
             documented_refusal(h, universe, spec, response, req)

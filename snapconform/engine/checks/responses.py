@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from snapconform.engine.oracle import is_cap_error, result_ids
+from snapconform.engine.oracle import is_cap_error, is_refusal, result_ids
 from snapconform.engine.target import Response
 
 
@@ -24,6 +24,11 @@ def is_list(response: Response) -> bool:
 def is_too_many(response: Response) -> bool:
     """Whether ``response`` is the cap error (``oracle.is_cap_error``)."""
     return is_cap_error(response.status, response.body)
+
+
+def is_refused(response: Response) -> bool:
+    """A 400 refusal (``oracle.is_refusal``): ResourceInaccessible sent as 400 is not one."""
+    return is_refusal(response.status, response.body)
 
 
 def error_type_of(response: Response) -> Any:

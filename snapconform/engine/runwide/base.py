@@ -108,6 +108,8 @@ class Exchange:
     contracts: Contracts = field(default_factory=default_contracts)
     #: A command line that sends the request again (for a finding), computed only when needed.
     reproduce: Callable[[], str] = field(default=lambda: "", repr=False)
+    #: The request's query string (as sent; empty when unknown).
+    query: str = ""
 
     @classmethod
     def of(
@@ -126,6 +128,7 @@ class Exchange:
             response.json_error,
             contracts or default_contracts(),
             reproduce or (lambda: ""),
+            response.query,
         )
 
     @classmethod

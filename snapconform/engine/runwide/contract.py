@@ -55,11 +55,34 @@ class ContractErrorBody(RunWideCheck):
 
 
 class ContractErrorType(ErrorCheck):
-    """CONTRACT-ERROR-TYPE: ``error_type`` agrees with the HTTP status."""
+    """CONTRACT-ERROR-TYPE: ``error_type`` agrees with the HTTP status, and ResourceInaccessible
+    keeps the one status the target chose for it (500, the page; or 400, the vAPI runtime's map:
+    alternative ``inaccessible-status``)."""
+
+    def __init__(self, requirement: Requirement) -> None:
+        super().__init__(requirement)
+        #: The run's first ResourceInaccessible answer: its status is the target's choice.
+        self.first_inaccessible: Exchange | None = None
 
     def problems(self, exchange: Exchange) -> list[str]:
         problem = oracle.error_type_violation(exchange.status, exchange.body)
-        return [problem] if problem else []
+        problems = [problem] if problem else []
+        body = exchange.body
+        if (
+            isinstance(body, Mapping)
+            and body.get("error_type") == "RESOURCE_INACCESSIBLE"
+            and exchange.status in oracle.INACCESSIBLE_STATUSES
+        ):
+            first = self.first_inaccessible
+            if first is None:
+                self.first_inaccessible = exchange
+            elif first.status != exchange.status:
+                problems.append(
+                    f"ResourceInaccessible with HTTP {exchange.status}, but with HTTP"
+                    f" {first.status} earlier in the run ({first.reproduce()}): a server makes"
+                    " each documented choice once"
+                )
+        return problems
 
 
 class ContractErrorMessages(ErrorCheck):
