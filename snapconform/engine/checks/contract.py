@@ -16,6 +16,7 @@ from snapconform.engine.checks.common import (
 )
 from snapconform.engine.oracle import FilterSpec
 from snapconform.engine.quotes import (
+    INACCESSIBLE_AS_400,
     INTERNAL_SERVER_ERROR_ANY_METHOD,
     INVALID_PARAMETERS_400,
     OVER_1000_INACCESSIBLE,
@@ -128,12 +129,14 @@ def check_error_bodies(h: Harness, req: Requirement) -> CheckResult:
 @requirement(
     id="CONTRACT-ERROR-TYPE",
     title="error_type agrees with the HTTP status (500: ERROR, RESOURCE_INACCESSIBLE or"
-    " INTERNAL_SERVER_ERROR)",
+    " INTERNAL_SERVER_ERROR; 400: INVALID_ARGUMENT, or RESOURCE_INACCESSIBLE where the target"
+    " sends it as 400, then always)",
     level="MUST",
     feature="contract",
     sources=(
         page(221, "Discriminator field to help API consumers identify the structure type."),
         INTERNAL_SERVER_ERROR_ANY_METHOD,
+        INACCESSIBLE_AS_400,
     ),
     alternatives=("error-500-type", "inaccessible-status"),
     run_wide=runwide.ContractErrorType,
