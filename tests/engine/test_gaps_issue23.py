@@ -38,12 +38,16 @@ class CapErrorWithoutType(Behaviour):
         (500, {"error_type": None, "messages": []}, True),
         (500, {"error_type": "ERROR", "messages": []}, False),
         (400, {"error_type": "INVALID_ARGUMENT", "messages": []}, False),
+        # the vAPI runtime's map sends ResourceInaccessible as 400: only when it says so
+        (400, {"error_type": "RESOURCE_INACCESSIBLE", "messages": []}, True),
+        (400, {"messages": []}, False),
         (200, {"items": []}, False),
         (500, "Internal Server Error", False),
     ],
 )
 def test_the_cap_error_is_defined_once(status: int, body: Any, cap_error: bool) -> None:
     assert oracle.is_cap_error(status, body) is cap_error
+    assert oracle.is_refusal(status, body) is (status == 400 and not cap_error)
 
 
 @pytest.mark.parametrize("mode", ["controlled", "observed"])
