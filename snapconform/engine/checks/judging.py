@@ -164,7 +164,9 @@ def list_or_fail(
     beyond = over_cap(universe, spec)
     if beyond is True and is_too_many(response):
         return None
-    if is_too_many(response) and over_cap_when_users_fold(universe, spec):
+    if beyond is False and is_too_many(response) and over_cap_when_users_fold(universe, spec):
+        # Only users folding case explains it: the filter as written is certainly under the
+        # cap. Near the cap (``beyond`` None) the count alone may explain it: no evidence.
         h.choices.record("users-case", "case-insensitive", spec.describe())
         return None
     refusal = documented_refusal(h, universe, spec, response, req, target=target)
