@@ -340,6 +340,43 @@ def run_schemathesis(
     }
 
 
+def run_arguments(
+    base_url: str,
+    mode: str,
+    *,
+    seed: int,
+    api_version: str,
+    report_dir: Path,
+    control_url: str | None = None,
+    state_file: Path | None = None,
+) -> tuple[list[str], dict[str, str]]:
+    """The arguments and environment of ``snapconform run`` in ``mode`` against a reference
+    server: ``controlled`` through ``control_url``; ``declared`` with ``state_file``;
+    ``observed`` (and declared) as the documented administrator and unprivileged principal,
+    passwords in the environment as a CI job exports them."""
+    from snapconform.server.defaults import (
+        ADMIN_PASSWORD,
+        ADMIN_USERNAME,
+        NOPRIVS_PASSWORD,
+        NOPRIVS_USERNAME,
+    )
+
+    args = ["--base-url", base_url, "--api-version", api_version, "--seed", str(seed)]
+    args += ["--report-dir", str(report_dir)]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SNAPCONFORM_")}
+    if mode == "controlled":
+        assert control_url is not None, "controlled mode needs the control URL"
+        args += ["--control-url", control_url]
+        return args, env
+    if mode == "declared":
+        assert state_file is not None, "declared mode needs the state file"
+        args += ["--state-file", str(state_file)]
+    args += ["--username", ADMIN_USERNAME, "--unprivileged-username", NOPRIVS_USERNAME]
+    env["SNAPCONFORM_PASSWORD"] = ADMIN_PASSWORD
+    env["SNAPCONFORM_UNPRIVILEGED_PASSWORD"] = NOPRIVS_PASSWORD
+    return args, env
+
+
 def run_snapconform(
     server: CountedServer,
     mode: str,
@@ -356,41 +393,22 @@ def run_snapconform(
     ``observed``: credentials only (the documented administrator and unprivileged principal).
     """
     import json
-    import os
     import shutil
     import subprocess
     import tempfile
 
-    from snapconform.server.defaults import (
-        ADMIN_PASSWORD,
-        ADMIN_USERNAME,
-        NOPRIVS_PASSWORD,
-        NOPRIVS_USERNAME,
-    )
-
     work = Path(tempfile.mkdtemp(prefix="snapconform-bench-"))
-    args = [
-        "--base-url",
+    args, env = run_arguments(
         server.base_url,
-        "--api-version",
-        api_version,
-        "--seed",
-        str(seed),
-        "--report-dir",
-        str(work / "report"),
-    ]
+        mode,
+        seed=seed,
+        api_version=api_version,
+        report_dir=work / "report",
+        control_url=server.control_url,
+        state_file=state_file,
+    )
     if max_requests is not None:
         args += ["--max-requests", str(max_requests)]
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SNAPCONFORM_")}
-    if mode == "controlled":
-        args += ["--control-url", server.control_url]
-    else:
-        if mode == "declared":
-            assert state_file is not None, "declared mode needs the state file"
-            args += ["--state-file", str(state_file)]
-        args += ["--username", ADMIN_USERNAME, "--unprivileged-username", NOPRIVS_USERNAME]
-        env["SNAPCONFORM_PASSWORD"] = ADMIN_PASSWORD
-        env["SNAPCONFORM_UNPRIVILEGED_PASSWORD"] = NOPRIVS_PASSWORD
     before_requests = server.counter.requests
     cpu_before = child_cpu_seconds()
     started = time.perf_counter()

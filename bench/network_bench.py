@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import subprocess
 import sys
 import tempfile
@@ -25,14 +24,10 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from benchlib import run_arguments  # noqa: E402
+
 from snapconform.server.app import ServerConfig  # noqa: E402
-from snapconform.server.defaults import (  # noqa: E402
-    ADMIN_PASSWORD,
-    ADMIN_USERNAME,
-    NOPRIVS_PASSWORD,
-    NOPRIVS_USERNAME,
-    default_state,
-)
+from snapconform.server.defaults import default_state  # noqa: E402
 from snapconform.server.runner import serve_in_thread  # noqa: E402
 from snapconform.state import state_to_document  # noqa: E402
 from tests.network.faultproxy import FaultProxy  # noqa: E402
@@ -52,17 +47,15 @@ def one_run(mode: str, seed: int, work: Path) -> dict[str, Any]:
         serve_in_thread(config, "127.0.0.1", 0) as server,
         FaultProxy(server.host, server.port, NETWORK) as proxy,
     ):
-        env = {k: v for k, v in os.environ.items() if not k.startswith("SNAPCONFORM_")}
-        args = ["--base-url", proxy.base_url, "--report-dir", str(report), "--seed", str(seed)]
-        args += ["--api-version", "9.0"]
-        if mode == "controlled":
-            args += ["--control-url", server.control_url]
-        else:
-            args += ["--username", ADMIN_USERNAME, "--unprivileged-username", NOPRIVS_USERNAME]
-            env["SNAPCONFORM_PASSWORD"] = ADMIN_PASSWORD
-            env["SNAPCONFORM_UNPRIVILEGED_PASSWORD"] = NOPRIVS_PASSWORD
-            if mode == "declared":
-                args += ["--state-file", str(state_file)]
+        args, env = run_arguments(
+            proxy.base_url,
+            mode,
+            seed=seed,
+            api_version="9.0",
+            report_dir=report,
+            control_url=server.control_url,
+            state_file=state_file,
+        )
         completed = subprocess.run(
             [sys.executable, "-m", "snapconform", "run", *args],
             capture_output=True, text=True, env=env, cwd=work, timeout=1800, check=False,

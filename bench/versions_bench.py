@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import subprocess
 import sys
 import tempfile
@@ -26,14 +25,10 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from benchlib import run_arguments  # noqa: E402
+
 from snapconform.server.app import ServerConfig  # noqa: E402
-from snapconform.server.defaults import (  # noqa: E402
-    ADMIN_PASSWORD,
-    ADMIN_USERNAME,
-    NOPRIVS_PASSWORD,
-    NOPRIVS_USERNAME,
-    default_state,
-)
+from snapconform.server.defaults import default_state  # noqa: E402
 from snapconform.server.runner import serve_in_thread  # noqa: E402
 from snapconform.state import state_to_document  # noqa: E402
 
@@ -48,18 +43,16 @@ def one_run(version: str, auth: str, seed: int, mode: str) -> dict[str, Any]:
         started = time.monotonic()
         config = ServerConfig(state=state, api_version=version, seed=seed)
         with serve_in_thread(config, "127.0.0.1", 0) as server:
-            env = {k: v for k, v in os.environ.items() if not k.startswith("SNAPCONFORM_")}
-            args = ["--base-url", server.base_url, "--report-dir", str(report)]
-            args += ["--seed", str(seed), "--api-version", version, "--auth", auth]
-            if mode == "controlled":
-                args += ["--control-url", server.control_url]
-            else:
-                args += ["--username", ADMIN_USERNAME]
-                args += ["--unprivileged-username", NOPRIVS_USERNAME]
-                env["SNAPCONFORM_PASSWORD"] = ADMIN_PASSWORD
-                env["SNAPCONFORM_UNPRIVILEGED_PASSWORD"] = NOPRIVS_PASSWORD
-                if mode == "declared":
-                    args += ["--state-file", str(state_file)]
+            args, env = run_arguments(
+                server.base_url,
+                mode,
+                seed=seed,
+                api_version=version,
+                report_dir=report,
+                control_url=server.control_url,
+                state_file=state_file,
+            )
+            args += ["--auth", auth]
             completed = subprocess.run(
                 [sys.executable, "-m", "snapconform", "run", *args],
                 capture_output=True, text=True, env=env, cwd=work, timeout=1800, check=False,
