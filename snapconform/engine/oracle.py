@@ -56,11 +56,6 @@ def cap_outcome(matching: int) -> CapOutcome:
     return "list" if matching <= CAP else "too_many"
 
 
-#: The HTTP statuses ResourceInaccessible travels with: 500 (the page) or 400 (the vAPI REST
-#: runtime's default error map; documented alternative ``inaccessible-status``).
-INACCESSIBLE_STATUSES = frozenset({500, 400})
-
-
 def is_cap_error(status: int, body: Any) -> bool:
     """Whether an answer is the cap error: 500 ResourceInaccessible (page line 188), or the same
     error with HTTP 400 (the vAPI runtime's map: ``sources.INACCESSIBLE_AS_400``).

@@ -31,6 +31,7 @@ from snapconform.engine.oracle import (
     encode_query,
     expected_ids,
     is_cap_error,
+    is_refusal,
     matches,
     result_ids,
     set_difference,
@@ -757,7 +758,7 @@ def discover(target: Target, *, max_parts: int = 200) -> Universe:
     discovered through ``services=`` instead (``discover_through_services``).
     """
     first = target.list_tasks(FilterSpec())
-    if first.status == 400 and not _is_too_many(first):
+    if is_refusal(first.status, first.body):
         return discover_through_services(
             target,
             max_parts=max_parts,
@@ -812,7 +813,7 @@ def discover_through_services(
         response = target.list_tasks(spec)
         if _items_by_id(response):
             explorer.always_split.add(spec)  # a service with tasks: its status parts too
-        if response.status == 400 and not _is_too_many(response):
+        if is_refusal(response.status, response.body):
             refused.append(service)  # unknown to the target (or refused): no task listed
             explorer.found.parts += 1
         elif explorer.visit(spec, response) is None:

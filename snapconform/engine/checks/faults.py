@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from snapconform.engine import oracle
-from snapconform.engine.checks.responses import error_type_of
+from snapconform.engine.checks.responses import error_type_of, is_too_many
 from snapconform.engine.oracle import FilterSpec
 from snapconform.engine.quotes import (
     INACCESSIBLE_AS_400,
@@ -51,12 +51,8 @@ def _fault(h: Harness, error_type: str, status: int) -> CheckResult | str:
             "mode", f"the control endpoint has no fault injection ({h.control.control_url}/faults)"
         )
     response = h.target.list_tasks(FilterSpec())
-    if (
-        error_type == "RESOURCE_INACCESSIBLE"
-        and response.status in oracle.INACCESSIBLE_STATUSES
-        and error_type_of(response) == error_type
-    ):
-        status = response.status
+    if error_type == "RESOURCE_INACCESSIBLE" and is_too_many(response):
+        status = response.status  # 500, or 400 saying RESOURCE_INACCESSIBLE (oracle.is_cap_error)
     if response.status != status:
         return CheckResult.failed(
             f"an injected {error_type} fault gave HTTP {response.status}, expected {status}"

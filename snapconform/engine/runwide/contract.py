@@ -69,9 +69,8 @@ class ContractErrorType(ErrorCheck):
         problems = [problem] if problem else []
         body = exchange.body
         if (
-            isinstance(body, Mapping)
+            oracle.is_cap_error(exchange.status, body)
             and body.get("error_type") == "RESOURCE_INACCESSIBLE"
-            and exchange.status in oracle.INACCESSIBLE_STATUSES
         ):
             first = self.first_inaccessible
             if first is None:
