@@ -34,14 +34,3 @@ def union_cases() -> Mapping[str, Sequence[Sequence[Any]]]:
 def union_fields() -> frozenset[str]:
     """Every field some status case mentions (absent or null in the other cases)."""
     return frozenset(name for case in union_cases().values() for name, _ in case)
-
-
-@cache
-def filter_fields() -> tuple[str, ...]:
-    """FilterSpec properties (contracts/schemas/FilterSpec.json)."""
-    return tuple(default_contracts().schema("FilterSpec")["properties"])
-
-
-@cache
-def error_types() -> tuple[str, ...]:
-    return tuple(default_contracts().schema("Error.Type")["enum"])

@@ -128,10 +128,6 @@ def filter_specs(
     ).map(lambda document: FilterSpec(**document))
 
 
-def nonempty_filter_specs(vocabulary: Vocabulary) -> st.SearchStrategy[FilterSpec]:
-    return filter_specs(vocabulary).filter(lambda spec: bool(spec.constraints()))
-
-
 def reorderings(spec: FilterSpec) -> st.SearchStrategy[FilterSpec]:
     """The same filter with values permuted and some repeated: the result must not change."""
     constraints = spec.constraints()

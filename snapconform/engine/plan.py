@@ -314,10 +314,6 @@ def _shares(costs: dict[str, Cost], budget: int) -> dict[str, Share]:
     }
 
 
-def spent_total(shares: Iterable[Share]) -> int:
-    return sum(s.spent for s in shares)
-
-
 def plan_markdown() -> str:
     """docs/requirements.md's plan section: the order, each requirement's minimum and weight."""
     modes: tuple[Mode, ...] = ("controlled", "declared", "observed")

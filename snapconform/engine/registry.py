@@ -158,7 +158,6 @@ def requirement(
     sources: tuple[Source, ...],
     modes: tuple[Mode, ...] = MODES,
     alternatives: tuple[str, ...] = (),
-    audit: bool = False,
     run_wide: type | None = None,
     cost: Cost | Mapping[Mode, Cost] | None = None,
 ) -> Callable[[C], C]:
@@ -187,7 +186,7 @@ def requirement(
             sources=tuple(sources),
             function=function,
             modes=tuple(modes),
-            audit=audit or run_wide is not None,
+            audit=run_wide is not None,
             run_wide=run_wide,
             alternatives=tuple(alternatives),
             costs=costs,

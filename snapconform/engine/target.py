@@ -18,7 +18,6 @@ import time
 import warnings
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
@@ -598,12 +597,6 @@ class Target:
         self._session_id = session_id
         self.auth_scheme = "session"
 
-    def relogin(self, api_version: str = "8.0.3") -> None:
-        """Log in again with the same credentials (after PUT {control}/state ended sessions)."""
-        if self._credentials is None:
-            raise TargetError("relogin() before login()")
-        self.login(*self._credentials, api_version=api_version)
-
     @property
     def session_id(self) -> str | None:
         return self._session_id
@@ -748,12 +741,6 @@ class ControlClient:
             raise TargetError(f"GET {self.control_url}/state: the body is not a state document")
         return document
 
-    def get_state(self) -> dict[str, Any]:
-        response = self._call("GET", "/state")
-        if response.status_code != 200:
-            raise TargetError(f"GET {self.control_url}/state: HTTP {response.status_code}")
-        return response.json()
-
     def inject_fault(self, error_type: str, count: int = 1) -> bool:
         """POST {control}/faults; False when the server has no fault injection (404/405)."""
         response = self._call("POST", "/faults", {"error_type": error_type, "count": count})
@@ -779,9 +766,3 @@ def _first_line(text: str, limit: int = 160) -> str:
 def _is_json(content_type: str | None) -> bool:
     media = (content_type or "").split(";")[0].strip().lower()
     return media == "application/json" or media.endswith("+json")
-
-
-def load_ca_bundle(path: Path) -> str:
-    if not path.is_file():
-        raise TargetError(f"CA bundle {path} does not exist")
-    return str(path)

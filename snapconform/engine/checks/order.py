@@ -2,7 +2,7 @@
 
 The decisive, cheap probes first (authentication, the cap, injected faults, the invalid-status
 and empty-filter checks), then the exploratory filter properties and fuzzing; the audits
-(``audit=True``) run after all of these, the contract probe first.
+(those with a run-wide check) run after all of these, the contract probe first.
 """
 
 from __future__ import annotations
