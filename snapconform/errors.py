@@ -41,7 +41,7 @@ and friends keep working)::
 Not errors, so not in the tree: ``snapconform.engine.verdicts.Violation`` and ``Uncertain``
 (how a check reports a failure or an unconfirmed finding), the reference server's
 ``EndpointError`` (an HTTP error answer, rendered as the standard error body), and the
-harness's ``_StopShrinking`` and ``_Stopped`` (BaseExceptions that end a Hypothesis
+explorer's ``_StopShrinking`` and ``_Stopped`` (BaseExceptions that end a Hypothesis
 exploration; they never leave ``Harness.explore``).
 """
 

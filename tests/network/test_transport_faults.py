@@ -12,7 +12,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from snapconform.engine.harness import FailureMarks, RunTarget, transport_not_checked
+from snapconform.engine.budget import FailureMarks, RunTarget, transport_not_checked
 from snapconform.engine.target import Target, TargetSettings
 from snapconform.engine.verdicts import CheckResult
 from snapconform.errors import BudgetExhausted, ConnectionLostError, TargetError

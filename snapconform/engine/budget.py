@@ -1,0 +1,247 @@
+"""The request budget as one check meets it, and how a check's result is settled from it.
+
+A run's clients (``RunTarget``) leave marks (``FailureMarks``) when the run's budget, the check's
+share of the plan or the time box refuses a request, and when the network loses one; the
+harness's ``BudgetAccounting`` opens and closes each check's allowance and settles its result
+from those marks: a check cut short by the budget or the network is not checked, never failed.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Literal
+
+from snapconform.engine.audit import ResponseAudit
+from snapconform.engine.target import (
+    BudgetExhausted,
+    Response,
+    Stats,
+    Target,
+    TargetSettings,
+)
+from snapconform.engine.verdicts import CheckResult
+from snapconform.errors import ConnectionLostError, ShareSpent, TimeBoxExpired
+
+if TYPE_CHECKING:
+    from snapconform.config import RunConfig
+    from snapconform.engine.plan import RunPlan
+
+
+def budget_reason(exc: BudgetExhausted) -> Literal["budget", "time"]:
+    """The not-checked reason a refusal gives: ``time`` for the time box, else ``budget``."""
+    return "time" if isinstance(exc, TimeBoxExpired) else "budget"
+
+
+@dataclass
+class FailureMarks:
+    """When things happened, as the run's request count: budget refusals and first failures.
+
+    ``refused_at``: the request count when the budget first refused a request (None: never);
+    ``violation_at``: when the current check first saw a violation (reset per check);
+    ``audit_first``: when the audit first flagged each requirement (the whole run).
+    """
+
+    refused: int = 0
+    refused_at: int | None = None
+    #: What the current check's first refusal was: "budget" (budget or plan share) or "time".
+    refused_why: Literal["budget", "time"] | None = None
+    violation_at: int | None = None
+    audit_first: dict[str, int] = field(default_factory=dict)
+    #: The plan's limit for the current check: the run's request count it may not reach.
+    share_limit: int | None = None
+    share_allowed: int | None = None
+    #: time.monotonic() after which nothing is sent (the time box)
+    deadline: float | None = None
+    #: Examples the current check completed (its deterministic first case counts as one).
+    examples: int = 0
+    #: Examples that make the current check's minimum (None: the check must finish).
+    minimum_examples: int | None = None
+    #: The current check's exploration ended at its share after its minimum.
+    share_ended: bool = False
+    #: The request count when the current check first lost a request to the network
+    #: (connection closed before any response, also on the retry): None if it never did.
+    lost_at: int | None = None
+
+    def enough_examples(self) -> bool:
+        return self.minimum_examples is not None and self.examples >= self.minimum_examples
+
+
+def transport_not_checked(detail: str) -> CheckResult:
+    """A check whose evidence the network lost (after the retry): not checked, never failed
+    and never passed; the verdict says incomplete."""
+    return CheckResult.not_checked(
+        "transport", f"a request was lost to the network (no answer to judge): {detail}"
+    )
+
+
+class RunTarget(Target):
+    """A Target of the run that tells the harness when the budget refuses a request.
+
+    A check cut short by the budget must end not checked, never failed; the harness can only tell
+    the two apart if it knows whether (and when) a refusal happened during the check.
+    """
+
+    def __init__(self, settings: TargetSettings, *, marks: FailureMarks, **kwargs: Any) -> None:
+        super().__init__(settings, **kwargs)
+        self._marks = marks
+
+    def send(self, *args: Any, **kwargs: Any) -> Response:
+        try:
+            return super().send(*args, **kwargs)
+        except ConnectionLostError:
+            # what follows in the check stands on a missing answer (settle decides)
+            if self._marks.lost_at is None:
+                self._marks.lost_at = self.stats.requests
+            raise
+
+    def _send_once(self, method: str, path: str, url: str, headers: Any, **kwargs: Any) -> Any:
+        if kwargs.get("resend") and self._marks.share_limit is not None:
+            # a request the network lost, sent again: the network's cost, not the check's (its
+            # share stays what the plan gave it; the run's budget still counts the send)
+            self._marks.share_limit += 1
+        try:
+            marks = self._marks
+            if marks.deadline is not None and time.monotonic() >= marks.deadline:
+                raise TimeBoxExpired("the time box (--max-duration) is over")
+            if marks.share_limit is not None and self.stats.requests >= marks.share_limit:
+                raise ShareSpent(
+                    f"its share of the request budget ({marks.share_allowed} requests) is spent"
+                )
+            return super()._send_once(method, path, url, headers, **kwargs)
+        except BudgetExhausted as exc:
+            self._marks.refused += 1
+            if self._marks.refused_at is None:
+                self._marks.refused_at = self.stats.requests
+                self._marks.refused_why = budget_reason(exc)
+            raise
+
+
+class AuditFirstFindings:
+    """Observer after the audit: the request count at each requirement's first finding."""
+
+    def __init__(self, audit: ResponseAudit, stats: Stats, marks: FailureMarks) -> None:
+        self.audit, self.stats, self.marks = audit, stats, marks
+
+    def __call__(self, response: Response) -> None:
+        for requirement_id, findings in self.audit.findings.items():
+            if findings.count and requirement_id not in self.marks.audit_first:
+                self.marks.audit_first[requirement_id] = self.stats.requests
+
+
+class BudgetAccounting:
+    """The harness's job of opening, closing and settling each check's share of the budget.
+
+    A mixin of ``Harness`` (its ``config``, ``marks``, ``stats`` and ``plan``).
+    """
+
+    config: RunConfig
+    marks: FailureMarks
+    stats: Stats
+    plan: RunPlan | None
+
+    def begin_check(self, requirement_id: str | None = None) -> None:
+        """Forget the previous check's marks; with a plan, set this check's allowance."""
+        marks = self.marks
+        marks.refused_at = None
+        marks.refused_why = None
+        marks.violation_at = None
+        marks.lost_at = None
+        marks.examples = 0
+        marks.share_ended = False
+        marks.share_limit = marks.share_allowed = marks.minimum_examples = None
+        if self.plan is not None and requirement_id is not None:
+            allowed = self.plan.allowance(requirement_id, self.stats.requests)
+            marks.share_allowed = allowed
+            marks.share_limit = self.stats.requests + allowed
+            marks.minimum_examples = self.plan.cost(requirement_id).examples
+            marks.deadline = self.plan.deadline
+
+    def end_check(self) -> None:
+        """The check's allowance ends with it (other users of the target are not limited)."""
+        self.marks.share_limit = None
+
+    def minimum_cases(self, requirement_id: str) -> int:
+        """Cases ``requirement_id``'s check must judge to pass: the plan's (1 without a plan),
+        at most ``--max-examples`` (a run asked for one example cannot judge two)."""
+        planned = self.plan.minimum_cases(requirement_id) if self.plan is not None else 1
+        return max(1, min(planned, self.max_examples))
+
+    def minimum_requests(self, requirement_id: str) -> int:
+        """The plan's minimum for ``requirement_id`` (1 without a plan)."""
+        return max(1, self.plan.cost(requirement_id).minimum) if self.plan is not None else 1
+
+    def exploration_note(self) -> str:
+        """How the current check's exploration ended, when its share ended it ("" otherwise)."""
+        if not self.marks.share_ended:
+            return ""
+        return (
+            f" (explored {self.marks.examples} example(s); exploration ended at its planned share"
+            f" of {self.marks.share_allowed} requests)"
+        )
+
+    def settle(self, result: CheckResult, requirement_id: str, *, audit: bool) -> CheckResult:
+        """``result`` unless the budget cut the check short: then not checked, never failed.
+
+        A failure stands when it was seen before the budget first refused a request (a
+        violation found, then shrinking ran out of requests), and always for an audit
+        requirement (its findings are responses already judged). Otherwise a failure that
+        follows a refusal is the refusal's doing (an aborted login, a half-run scenario).
+        An audit that saw nothing to judge in a run whose budget ran out was cut short too.
+        """
+        if (
+            result.outcome == "not_checked"
+            and result.reason == "no_evidence"
+            and self.marks.refused > 0
+        ):
+            deadline = self.marks.deadline
+            if deadline is not None and time.monotonic() >= deadline:
+                return CheckResult.not_checked(
+                    "time", f"{result.detail}: the time box (--max-duration) ended first"
+                )
+            return CheckResult.not_checked(
+                "budget",
+                f"{result.detail}: the request budget of {self.config.max_requests} ran out first",
+            )
+        lost_at = self.marks.lost_at
+        if result.outcome == "failed" and not audit and lost_at is not None:
+            violation_at = self.marks.violation_at
+            if violation_at is None or violation_at > lost_at:
+                # the failure followed a request the network lost (a login that never got
+                # its answer, a scenario cut short): no answer of the server shows it
+                return transport_not_checked(f"it was cut short: {result.detail[:200]}")
+        refused_at = self.marks.refused_at
+        if result.outcome != "failed" or audit or refused_at is None:
+            return result
+        violation_at = self.marks.violation_at
+        if violation_at is not None and violation_at <= refused_at:
+            return result
+        share_limit = self.marks.share_limit
+        limit = (
+            f"its share of the plan ({self.marks.share_allowed} requests)"
+            if share_limit is not None and refused_at >= share_limit
+            else f"request budget of {self.config.max_requests}"
+        )
+        if self.marks.refused_why == "time":
+            limit = "the time box (--max-duration)"
+        return CheckResult.not_checked(
+            self.marks.refused_why or "budget",
+            f"{limit} ran out during this check: not enough"
+            f" requests left to check this (it was cut short: {result.detail[:200]})",
+        )
+
+    def first_failure_request(self, requirement_id: str, *, audit: bool) -> int | None:
+        """The run's request count when ``requirement_id`` first failed (call after a failure).
+
+        Audit requirements: the response the audit first flagged. Property checks: the first
+        violation (before shrinking). Other checks fail where they end.
+        """
+        if audit:
+            return self.marks.audit_first.get(requirement_id, self.stats.requests)
+        if self.marks.violation_at is not None:
+            return self.marks.violation_at
+        return self.stats.requests
+
+    @property
+    def max_examples(self) -> int:
+        return self.config.max_examples
