@@ -35,7 +35,8 @@ from typing import Any
 
 from snapconform.config import Credentials, RunConfig
 from snapconform.config_cli import add_settings_arguments
-from snapconform.engine.harness import HarnessError, target_settings
+from snapconform.engine.harness import HarnessError
+from snapconform.engine.lifecycle import target_settings
 from snapconform.engine.oracle import TERMINAL_STATUSES
 from snapconform.engine.target import (
     BudgetExhausted,

@@ -29,7 +29,8 @@ from snapconform.diff.stream import (
     invalid_requests,
     service_candidates,
 )
-from snapconform.engine.harness import HarnessError, target_settings
+from snapconform.engine.harness import HarnessError
+from snapconform.engine.lifecycle import target_settings
 from snapconform.engine.target import (
     SESSION_HEADER,
     BudgetExhausted,
