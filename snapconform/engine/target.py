@@ -1,19 +1,18 @@
 """Target: the only way the harness talks to a server under test.
 
-One httpx client with authentication (session or basic), TLS (verification on unless
-``insecure``), timeouts, a request budget and a rate limit. It sends nothing but the requests in
-``ALLOWED_REQUESTS`` (enforced in ``send``, the single place a request leaves), never follows
-redirects (so credentials never travel to another origin), and records every exchange with its
-secrets (passwords, session ids, Authorization values) replaced by ``***``.
+One httpx client with authentication (session or basic: ``engine.authentication``), TLS
+(verification on unless ``insecure``), timeouts, a request budget and a rate limit. It sends
+nothing but the requests in ``ALLOWED_REQUESTS`` (enforced in ``send``, the single place a
+request leaves), never follows redirects (so credentials never travel to another origin), and
+records every exchange (``engine.exchange``) with its secrets (passwords, session ids,
+Authorization values) replaced by ``***``.
 
-``ControlClient`` is the separate, small client for the reference server's control protocol,
-used only in controlled mode.
+``ControlClient`` (``engine.control``) is the separate, small client for the reference server's
+control protocol, used only in controlled mode.
 """
 
 from __future__ import annotations
 
-import base64
-import re
 import time
 import warnings
 from collections.abc import Callable, Iterable, Mapping
@@ -23,6 +22,16 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from snapconform.engine.authentication import Authentication, basic_authorization
+from snapconform.engine.control import ControlClient
+from snapconform.engine.exchange import (
+    RECORDED_BODY_LIMIT,
+    RECORDED_EXCHANGES_LIMIT,
+    AuthScheme,
+    Exchange,
+    Response,
+    Stats,
+)
 from snapconform.engine.oracle import is_cap_error
 from snapconform.engine.safety import (
     AttemptLog,
@@ -35,7 +44,6 @@ from snapconform.engine.safety import (
     SessionLedger,
     TargetSafetyError,
     check_redirect,
-    interrupts_deferred,
     parse_json,
     read_body,
     tls_verification,
@@ -51,6 +59,31 @@ from snapconform.filterspec import FilterSpec, encode_query
 from snapconform.redaction import SECRET_HEADERS, Redactor
 from snapconform.wire import SESSION_HEADER, SESSIONS_PATH, TASKS_PATH
 
+#: The client and what its users import with it (some defined in the modules named above).
+__all__ = [
+    "ALLOWED_REQUESTS",
+    "RECORDED_BODY_LIMIT",
+    "SESSIONS_PATH",
+    "SESSION_HEADER",
+    "TASKS_PATH",
+    "BudgetExhausted",
+    "ConnectionLostError",
+    "ControlClient",
+    "Exchange",
+    "ForbiddenRequest",
+    "LoginRefused",
+    "RateLimiter",
+    "Redactor",
+    "Response",
+    "Stats",
+    "Target",
+    "TargetError",
+    "TargetSettings",
+    "basic_authorization",
+    "connect_error_message",
+    "is_documented_500",
+]
+
 #: Every request the harness may send to a target. Nothing else ever leaves ``send``.
 ALLOWED_REQUESTS: frozenset[tuple[str, str]] = frozenset(
     {
@@ -60,13 +93,6 @@ ALLOWED_REQUESTS: frozenset[tuple[str, str]] = frozenset(
         ("DELETE", SESSIONS_PATH),
     }
 )
-
-#: How much of a response body an Exchange keeps for the report.
-RECORDED_BODY_LIMIT = 4096
-#: How many exchanges a Target keeps (oldest dropped first; counts are never dropped).
-RECORDED_EXCHANGES_LIMIT = 2000
-
-AuthScheme = Literal["session", "basic", "none"]
 
 
 #: The note of a 503 without Retry-After. Informational: every controlled run provokes one
@@ -91,50 +117,6 @@ class TargetSettings:
     retry: RetryPolicy = field(default_factory=RetryPolicy)
 
 
-@dataclass(frozen=True)
-class Exchange:
-    """One recorded request/response, secrets masked, body capped."""
-
-    method: str
-    path: str
-    query: str
-    request_headers: Mapping[str, str]
-    status: int
-    response_headers: Mapping[str, str]
-    body: str
-    elapsed: float
-
-    def to_document(self) -> dict[str, Any]:
-        return {
-            "request": f"{self.method} {self.path}" + (f"?{self.query}" if self.query else ""),
-            "request_headers": dict(self.request_headers),
-            "status": self.status,
-            "response_headers": dict(self.response_headers),
-            "body": self.body,
-            "elapsed": round(self.elapsed, 4),
-        }
-
-
-@dataclass(frozen=True)
-class Response:
-    """What a check sees: status, headers, the decoded body (``None`` if not JSON) and raw text."""
-
-    status: int
-    headers: httpx.Headers
-    text: str
-    body: Any
-    json_error: str | None
-    method: str
-    path: str
-    query: str
-    #: How the request authenticated: "session", "basic" or "none" (for the curl line).
-    auth: AuthScheme = "none"
-
-    @property
-    def content_type(self) -> str | None:
-        return self.headers.get("content-type")
-
-
 class RateLimiter:
     """At most ``per_second`` requests per second (even spacing; ``None``: no limit)."""
 
@@ -155,31 +137,7 @@ class RateLimiter:
         self._next = now + self._interval
 
 
-def basic_authorization(username: str, password: str) -> str:
-    token = base64.b64encode(f"{username}:{password}".encode()).decode("ascii")
-    return f"Basic {token}"
-
-
-@dataclass
-class Stats:
-    requests: int = 0
-    distinct_queries: set[str] = field(default_factory=set)
-    #: Which universe the server holds (controlled mode bumps it on every state push).
-    universe: int = 0
-    #: (universe, query) pairs: a filter case is a filter evaluated against one universe.
-    filter_cases: set[tuple[int, str]] = field(default_factory=set)
-    #: Requests whose connection closed before any response byte and that were sent again
-    #: (each retry is also counted in ``requests``: it spends the budget like any request).
-    connection_retried: int = 0
-    #: Requests lost to the network for good (after the retry, or a POST that is never retried).
-    connection_lost: int = 0
-
-    def transport_document(self) -> dict[str, int]:
-        """The summary's ``transport`` object (contracts/summary.schema.json)."""
-        return {"retried": self.connection_retried, "lost": self.connection_lost}
-
-
-class Target:
+class Target(Authentication):
     """The server under test, as one principal sees it.
 
     ``login()`` establishes the credentials (a session, or Basic on every request);
@@ -504,103 +462,6 @@ class Target:
         if len(self.exchanges) > RECORDED_EXCHANGES_LIMIT:
             del self.exchanges[: len(self.exchanges) - RECORDED_EXCHANGES_LIMIT]
 
-    def auth_headers(self) -> dict[str, str]:
-        if self.auth_scheme == "session" and self._session_id:
-            return {SESSION_HEADER: self._session_id}
-        if self.auth_scheme == "basic" and self._credentials:
-            return {"Authorization": basic_authorization(*self._credentials)}
-        return {}
-
-    # -- sessions ------------------------------------------------------------------------------
-
-    def create_session(self, username: str, password: str) -> Response:
-        """POST /api/snapservice/sessions with Basic credentials (the token is redacted).
-
-        Ctrl-C waits until the answer is read and the session recorded: interrupted between
-        the two, the server would hold a session whose id the harness never learnt (and so
-        could never delete)."""
-        self.redact.add(password)
-        with interrupts_deferred():
-            response = self.send(
-                "POST",
-                SESSIONS_PATH,
-                headers={"Authorization": basic_authorization(username, password)},
-            )
-            if isinstance(response.body, str):
-                self.redact.add(response.body)
-                if response.status in (200, 201) and response.body:
-                    self.sessions.opened(response.body)
-        return response
-
-    def delete_session(self, session_id: str | None = None) -> Response:
-        session_id = session_id or self._session_id
-        headers = {SESSION_HEADER: session_id} if session_id else {}
-        response = self.send("DELETE", SESSIONS_PATH, headers=headers)
-        if session_id and response.status < 500:
-            self.sessions.closed(session_id)  # deleted, or already unknown to the server
-        if session_id == self._session_id:
-            self._session_id = None
-        return response
-
-    def login(self, username: str, password: str, *, api_version: str = "8.0.3") -> None:
-        """Authenticate as ``username``: a session if configured, else Basic on each request.
-
-        With ``auth=session`` on the 8.0.3 profile (no snapservice sessions endpoint there), a
-        404 from POST /api/snapservice/sessions falls back to Basic and leaves a note saying so.
-        Raises LoginRefused when the target rejects the credentials.
-        """
-        self.redact.add(password)
-        self._credentials = (username, password)
-        if self.settings.auth == "basic":
-            self.auth_scheme = "basic"
-            return
-        if not _has_sessions_endpoint(api_version):
-            # The snapservice sessions API was added in vSphere API 9.0.0.0: no session call is
-            # sent to an older target, Basic goes with every request.
-            self.auth_scheme = "basic"
-            note = (
-                f"API {api_version} has no snapservice sessions endpoint (added in 9.0): HTTP"
-                " Basic authentication on every request, no session call sent"
-            )
-            if note not in self.notes:
-                self.notes.append(note)
-            return
-        response = self.create_session(username, password)
-        if response.status in (200, 201) and isinstance(response.body, str) and response.body:
-            self._session_id = response.body
-            self.auth_scheme = "session"
-            return
-        if response.status in (404, 405) and api_version == "8.0.3":
-            self.auth_scheme = "basic"
-            note = (
-                f"POST {SESSIONS_PATH} answered {response.status} (the 8.0.3 profile has no "
-                "snapservice sessions endpoint): using HTTP Basic authentication instead"
-            )
-            if note not in self.notes:
-                self.notes.append(note)
-            return
-        if response.status == 401:
-            raise LoginRefused(f"the target refused the login of {username!r} (HTTP 401)")
-        raise LoginRefused(
-            f"session creation for {username!r} failed: POST {self.base_url}{SESSIONS_PATH}"
-            f" answered HTTP {response.status}"
-            + (f" ({response.json_error}; check --base-url)" if response.json_error else "")
-        )
-
-    def adopt_session(self, session_id: str) -> None:
-        """Authenticate with a session obtained elsewhere (``SNAPCONFORM_SESSION_ID``).
-
-        Redacted like a password; never put in the ledger, so ``close()`` never deletes it:
-        the session belongs to whoever created it.
-        """
-        self.redact.add(session_id)
-        self._session_id = session_id
-        self.auth_scheme = "session"
-
-    @property
-    def session_id(self) -> str | None:
-        return self._session_id
-
     # -- the operation under test --------------------------------------------------------------
 
     def list_tasks(self, spec: FilterSpec | None = None) -> Response:
@@ -663,106 +524,3 @@ def connect_error_message(base_url: str, cause: str) -> str:
             " was issued for"
         )
     return f"cannot connect to {base_url}: {cause}"
-
-
-def _has_sessions_endpoint(api_version: str) -> bool:
-    """Whether the API version's profile has the snapservice sessions API (9.0 and later)."""
-    from snapconform.contracts import default_contracts
-
-    try:
-        return bool(default_contracts().profile(api_version).get("sessions_endpoint", True))
-    except ValueError:
-        return True  # an unknown version: try the sessions API (the 404 fallback remains)
-
-
-class ControlClient:
-    """The reference server's control protocol ({control}/state, {control}/faults).
-
-    Used only in controlled mode; it never talks to a target's API paths.
-    """
-
-    def __init__(self, control_url: str, *, timeout: float = 60.0, verify: bool | str = True):
-        self.control_url = control_url.rstrip("/")
-        self._client = httpx.Client(timeout=timeout, verify=verify, follow_redirects=False)
-        self.requests = 0
-        #: what the run changed on the mock (its state; a fault armed), to undo at the end
-        self.state_pushed = False
-        self.fault_armed = False
-
-    def close(self) -> None:
-        self._client.close()
-
-    def _call(self, method: str, path: str, document: Any = None) -> httpx.Response:
-        self.requests += 1
-        try:
-            return self._client.request(method, f"{self.control_url}{path}", json=document)
-        except httpx.HTTPError as exc:
-            cause = " ".join(str(exc).split()) or "no detail"
-            raise TargetError(
-                f"control endpoint {method} {self.control_url}{path} failed: "
-                f"{type(exc).__name__}: {cause} (is --control-url right and the mock running?)"
-            ) from None
-
-    def put_state(self, document: Mapping[str, Any]) -> None:
-        try:
-            response = self._call("PUT", "/state", document)
-        except TargetError:
-            self.state_pushed = True  # no answer: the mock may have taken the state all the same
-            raise
-        if response.status_code >= 300:
-            # refused: the mock's state is as it was (nothing to put back for this push)
-            raise TargetError(
-                f"PUT {self.control_url}/state refused the state document: HTTP"
-                f" {response.status_code}{_first_line(response.text)}"
-                + (
-                    "; is --control-url the control endpoint of a snapconform-compatible mock?"
-                    if response.status_code in (404, 405, 501)
-                    or not _is_json(response.headers.get("content-type"))
-                    else ""
-                )
-            )
-        self.state_pushed = True
-
-    def saved_state(self) -> dict[str, Any] | None:
-        """GET {control}/state to put back later; None when the mock does not offer it."""
-        response = self._call("GET", "/state")
-        if response.status_code in (404, 405, 501):
-            return None
-        if response.status_code != 200:
-            raise TargetError(
-                f"GET {self.control_url}/state: HTTP {response.status_code}"
-                f"{_first_line(response.text)}; is --control-url the control endpoint of a mock?"
-            )
-        try:
-            document = response.json()
-        except ValueError:
-            raise TargetError(f"GET {self.control_url}/state: the body is not JSON") from None
-        if not isinstance(document, dict):
-            raise TargetError(f"GET {self.control_url}/state: the body is not a state document")
-        return document
-
-    def inject_fault(self, error_type: str, count: int = 1) -> bool:
-        """POST {control}/faults; False when the server has no fault injection (404/405)."""
-        response = self._call("POST", "/faults", {"error_type": error_type, "count": count})
-        if response.status_code in (404, 405):
-            return False
-        self.fault_armed = count > 0
-        if response.status_code >= 300:
-            raise TargetError(f"POST {self.control_url}/faults: HTTP {response.status_code}")
-        return True
-
-
-def _first_line(text: str, limit: int = 160) -> str:
-    """`` (first line of a body)``, capped: an HTML error page must not flood the terminal
-    (its ``<title>`` says more than its first line, ``<!DOCTYPE html>``)."""
-    title = re.search(r"<title[^>]*>([^<]*)</title>", text[:65536], re.IGNORECASE)
-    candidates = [title.group(1)] if title and title.group(1).strip() else text.splitlines()
-    line = next((" ".join(line.split()) for line in candidates if line.strip()), "")
-    if not line:
-        return ""
-    return f" ({line[:limit]}{'...' if len(line) > limit else ''})"
-
-
-def _is_json(content_type: str | None) -> bool:
-    media = (content_type or "").split(";")[0].strip().lower()
-    return media == "application/json" or media.endswith("+json")

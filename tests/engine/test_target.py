@@ -91,7 +91,7 @@ def test_ctrl_c_during_a_login_waits_until_the_session_is_recorded() -> None:
     import os
     import signal
 
-    from snapconform.engine.target import interrupts_deferred
+    from snapconform.engine.safety import interrupts_deferred
 
     finished = []
     # An xdist worker does not run with Python's default SIGINT handler: install it here.
