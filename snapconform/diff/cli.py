@@ -18,10 +18,10 @@ from snapconform.diff.report import render_terminal, verdict, write_allure, writ
 from snapconform.settings import (
     SETTINGS_BY_KEY,
     SettingsError,
-    _parse_url,
     resolve_settings,
     use_hypothesis_storage,
 )
+from snapconform.settings_catalogue import parse_url
 
 EXIT_SAME = 0
 EXIT_DIFFERENT = 1
@@ -99,6 +99,6 @@ def main(args: argparse.Namespace) -> int:
 
 def _parse_against(value: str) -> str:
     try:
-        return _parse_url(value)
+        return parse_url(value)
     except ValueError as exc:
         raise SettingsError(f"--against: {exc}") from None

@@ -11,8 +11,8 @@ from __future__ import annotations
 import base64
 from typing import TYPE_CHECKING
 
+from snapconform.engine.cleanup import SessionLedger, interrupts_deferred
 from snapconform.engine.exchange import AuthScheme, Response
-from snapconform.engine.safety import SessionLedger, interrupts_deferred
 from snapconform.errors import LoginRefused
 from snapconform.redaction import Redactor
 from snapconform.wire import SESSION_HEADER, SESSIONS_PATH

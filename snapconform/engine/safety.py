@@ -12,9 +12,10 @@ fool the harness. Everything here is transport-independent policy that ``target.
   a GET whose connection closed before any response byte (an idle keep-alive connection the
   server or a proxy dropped) is sent once more on a fresh connection;
 * :func:`check_redirect` decides whether a redirect may be followed: never across origins, so
-  credentials never reach another host, port or scheme;
-* :class:`SessionLedger` remembers every session the harness created and deletes them all at the
-  end, also on failure and on Ctrl-C (a second Ctrl-C does not interrupt the cleanup).
+  credentials never reach another host, port or scheme.
+
+The session ledger and the Ctrl-C deferral that leave no session behind are in
+:mod:`snapconform.engine.cleanup` (``interrupts_deferred`` is importable from here too).
 
 Every refusal is a :class:`TargetSafetyError` whose message is one line and never contains a
 credential or a session id.
@@ -23,18 +24,17 @@ credential or a session id.
 from __future__ import annotations
 
 import json
-import signal
 import ssl
-import threading
 import time
 import zlib
-from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
+# re-exported: the run's front ends defer Ctrl-C with it
+from snapconform.engine.cleanup import interrupts_deferred as interrupts_deferred
 from snapconform.errors import (
     BodyTooLargeError,
     CorruptEncodingError,
@@ -46,7 +46,6 @@ from snapconform.errors import (
     TooDeepError,
     UnsupportedEncodingError,
 )
-from snapconform.redaction import mask_text
 
 #: 16 MiB: a full 1000-task page of the real endpoint is a few MiB; anything far above is hostile.
 DEFAULT_MAX_BODY_BYTES = 16 * 1024 * 1024
@@ -440,85 +439,3 @@ def tls_verification(verify: bool | str) -> bool | ssl.SSLContext:
             reason = error.strerror or error.reason or type(error).__name__
             raise TargetSafetyError(f"cannot use CA bundle {verify}: {reason}") from None
     return verify
-
-
-# --- sessions ---------------------------------------------------------------------------------
-
-
-class SessionLedger:
-    """The sessions one client created, so that every one is deleted at the end.
-
-    :meth:`close_all` calls ``delete`` once per open session; failures are collected, not raised,
-    so one failed logout does not leak the others. Session ids are never shown: the ledger
-    reports counts, and failure messages have the id masked.
-    """
-
-    def __init__(self) -> None:
-        self._open: list[str] = []
-        self._lock = threading.Lock()
-        self.created = 0
-        self.deleted = 0
-        self.failures: list[str] = []
-
-    def opened(self, session_id: str) -> None:
-        with self._lock:
-            self._open.append(session_id)
-            self.created += 1
-
-    def closed(self, session_id: str) -> None:
-        """The session was deleted by the suite itself (e.g. a logout test)."""
-        with self._lock:
-            if session_id in self._open:
-                self._open.remove(session_id)
-                self.deleted += 1
-
-    @property
-    def open_count(self) -> int:
-        with self._lock:
-            return len(self._open)
-
-    def close_all(self, delete: Callable[[str], None]) -> None:
-        """Delete every open session, with SIGINT deferred so a second Ctrl-C cannot leak one."""
-        with interrupts_deferred():
-            while True:
-                with self._lock:
-                    if not self._open:
-                        return
-                    session_id = self._open.pop()
-                try:
-                    delete(session_id)
-                except Exception as error:  # one failed logout must not leak the others
-                    self.failures.append(
-                        f"{type(error).__name__}: {mask_text(str(error), [session_id])}"
-                    )
-                else:
-                    self.deleted += 1
-
-    @contextmanager
-    def guard(self, delete: Callable[[str], None]) -> Iterator[SessionLedger]:
-        """``with ledger.guard(delete):`` deletes every open session however it is left."""
-        try:
-            yield self
-        finally:
-            self.close_all(delete)
-
-
-@contextmanager
-def interrupts_deferred(*, deliver: bool = True) -> Iterator[None]:
-    """Hold SIGINT back for the block (main thread only); with ``deliver``, a Ctrl-C received
-    meanwhile is delivered after it, else dropped (cleanup of a run that is ending anyway)."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    received: list[int] = []
-    previous = signal.getsignal(signal.SIGINT)
-    signal.signal(signal.SIGINT, lambda signum, frame: received.append(signum))
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGINT, previous)
-        if received and deliver:
-            if callable(previous) and previous is not signal.default_int_handler:
-                previous(signal.SIGINT, None)
-            elif previous is not signal.SIG_IGN:
-                raise KeyboardInterrupt

@@ -23,6 +23,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from snapconform.engine.authentication import Authentication, basic_authorization
+from snapconform.engine.cleanup import SessionLedger
 from snapconform.engine.control import ControlClient
 from snapconform.engine.exchange import (
     RECORDED_BODY_LIMIT,
@@ -41,7 +42,6 @@ from snapconform.engine.safety import (
     RetryDecision,
     RetryPolicy,
     SafetyLimits,
-    SessionLedger,
     TargetSafetyError,
     check_redirect,
     parse_json,

@@ -10,6 +10,7 @@ from email.utils import formatdate
 
 import pytest
 
+from snapconform.engine.cleanup import SessionLedger
 from snapconform.engine.safety import (
     AttemptLog,
     BodyTooLargeError,
@@ -19,7 +20,6 @@ from snapconform.engine.safety import (
     RedirectRefusedError,
     RetryPolicy,
     SafetyLimits,
-    SessionLedger,
     TooDeepError,
     UnsupportedEncodingError,
     check_redirect,

@@ -1,0 +1,95 @@
+"""Leaving nothing behind: the sessions a client created, deleted on every way out.
+
+:class:`SessionLedger` remembers every session the harness created and deletes them all at the
+end, also on failure and on Ctrl-C; :func:`interrupts_deferred` holds Ctrl-C back while that
+cleanup (or the creation of a session whose id must be recorded) runs, so a second Ctrl-C
+cannot leak a session.
+"""
+
+from __future__ import annotations
+
+import signal
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+from snapconform.redaction import mask_text
+
+
+class SessionLedger:
+    """The sessions one client created, so that every one is deleted at the end.
+
+    :meth:`close_all` calls ``delete`` once per open session; failures are collected, not raised,
+    so one failed logout does not leak the others. Session ids are never shown: the ledger
+    reports counts, and failure messages have the id masked.
+    """
+
+    def __init__(self) -> None:
+        self._open: list[str] = []
+        self._lock = threading.Lock()
+        self.created = 0
+        self.deleted = 0
+        self.failures: list[str] = []
+
+    def opened(self, session_id: str) -> None:
+        with self._lock:
+            self._open.append(session_id)
+            self.created += 1
+
+    def closed(self, session_id: str) -> None:
+        """The session was deleted by the suite itself (e.g. a logout test)."""
+        with self._lock:
+            if session_id in self._open:
+                self._open.remove(session_id)
+                self.deleted += 1
+
+    @property
+    def open_count(self) -> int:
+        with self._lock:
+            return len(self._open)
+
+    def close_all(self, delete: Callable[[str], None]) -> None:
+        """Delete every open session, with SIGINT deferred so a second Ctrl-C cannot leak one."""
+        with interrupts_deferred():
+            while True:
+                with self._lock:
+                    if not self._open:
+                        return
+                    session_id = self._open.pop()
+                try:
+                    delete(session_id)
+                except Exception as error:  # one failed logout must not leak the others
+                    self.failures.append(
+                        f"{type(error).__name__}: {mask_text(str(error), [session_id])}"
+                    )
+                else:
+                    self.deleted += 1
+
+    @contextmanager
+    def guard(self, delete: Callable[[str], None]) -> Iterator[SessionLedger]:
+        """``with ledger.guard(delete):`` deletes every open session however it is left."""
+        try:
+            yield self
+        finally:
+            self.close_all(delete)
+
+
+@contextmanager
+def interrupts_deferred(*, deliver: bool = True) -> Iterator[None]:
+    """Hold SIGINT back for the block (main thread only); with ``deliver``, a Ctrl-C received
+    meanwhile is delivered after it, else dropped (cleanup of a run that is ending anyway)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    received: list[int] = []
+    previous = signal.getsignal(signal.SIGINT)
+    signal.signal(signal.SIGINT, lambda signum, frame: received.append(signum))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        if received and deliver:
+            if callable(previous) and previous is not signal.default_int_handler:
+                previous(signal.SIGINT, None)
+            elif previous is not signal.SIG_IGN:
+                raise KeyboardInterrupt
