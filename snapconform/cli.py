@@ -25,7 +25,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "selftest": ("snapconform.selftest", "run the engine against mutant servers: mutation matrix"),
     "config": ("snapconform.config_cli", "show the effective configuration and where it came from"),
     "report": ("snapconform.report.cli", "render summary.md and the HTML report; compare two runs"),
-    "capture": ("snapconform.capture", "capture a live server's visible data as a state document"),
+    "capture": ("snapconform.capture_cli", "capture a server's visible data as a state document"),
     "diff": ("snapconform.diff.cli", "send the same requests to two servers; report differences"),
 }
 

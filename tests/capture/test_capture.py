@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 import snapconform.capture as capture_module
+import snapconform.capture_cli as capture_cli
 from snapconform.capture import CaptureError, capture
 from snapconform.cli import main as cli_main
 from snapconform.config import Credentials, RunConfig
@@ -133,7 +134,7 @@ def test_tasks_that_change_while_the_capture_runs_are_reported_with_their_last_s
     assert result.changed, "tasks moved between discovery and the re-read"
     for task_id in result.changed:
         assert captured[task_id] == served[task_id]  # the last state is recorded
-    report = capture_module.render_report(result, Path("out.json"))
+    report = capture_cli.render_report(result, Path("out.json"))
     assert f"{len(result.changed)} open task(s) changed while the capture ran" in report
 
 
@@ -173,7 +174,7 @@ def test_a_principal_that_cannot_log_in_is_reported_and_left_out(server: ServerH
         ADMIN_USERNAME,
         NOPRIVS_USERNAME,
     ]
-    report = capture_module.render_report(result, Path("out.json"))
+    report = capture_cli.render_report(result, Path("out.json"))
     assert "NOT CAPTURED" in report and LIMITED_USERNAME in report
     assert "not-the-password" not in report
 
@@ -267,5 +268,5 @@ def test_a_target_that_refuses_filters_without_tasks_or_services_is_captured_by_
     limited = next(p for p in result.document["principals"] if p["username"] == LIMITED_USERNAME)
     assert set(limited["visible_tasks"]) == served.principal(LIMITED_USERNAME).visible_tasks  # type: ignore[union-attr]
     assert result.complete
-    report = capture_module.render_report(result, Path("out.json"))
+    report = capture_cli.render_report(result, Path("out.json"))
     assert "services=" in report  # says how the tasks were found
