@@ -13,12 +13,19 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import cache
 from typing import Any
 
 from hypothesis import strategies as st
 
 from snapconform.strategies.contract_data import info_required, statuses, union_cases, union_fields
-from snapconform.strategies.values import OPERATION_NAMES, SERVICE_NAMES, identifiers, user_names
+from snapconform.strategies.values import (
+    OPERATION_NAMES,
+    SERVICE_NAMES,
+    UTF8_CHARACTERS,
+    identifiers,
+    user_names,
+)
 from snapconform.wire import SYSTEM_READ
 
 
@@ -31,6 +38,12 @@ class Pools:
     users: tuple[str | None, ...]
 
 
+# Strategies that depend on nothing drawn are built once (``cache``): one built afresh inside a
+# ``flatmap`` (a universe's pools, a task's status) is validated afresh on every draw, which
+# cost more than drawing from it.
+
+
+@cache
 def pools() -> st.SearchStrategy[Pools]:
     """Small pools: 1-4 services, 1-4 operations, 1-5 users (sometimes a system user)."""
     return st.builds(
@@ -53,22 +66,25 @@ def format_datetime(moment: datetime) -> str:
     return utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}Z"
 
 
+@cache
 def datetimes() -> st.SearchStrategy[str]:
     return st.datetimes(
         min_value=datetime(2000, 1, 1), max_value=datetime(2099, 12, 31), timezones=st.just(UTC)
     ).map(format_datetime)
 
 
+@cache
 def localizable_messages() -> st.SearchStrategy[dict[str, Any]]:
     """com.vmware.vapi.std.localizable_message with its three required fields."""
     return st.builds(
         lambda message_id, text, args: {"id": message_id, "default_message": text, "args": args},
         st.sampled_from(("com.vmware.snapservice.task", "com.vmware.snapservice.progress")),
-        st.text(min_size=1, max_size=30),
-        st.lists(st.text(max_size=10), max_size=2),
+        st.text(UTF8_CHARACTERS, min_size=1, max_size=30),
+        st.lists(st.text(UTF8_CHARACTERS, max_size=10), max_size=2),
     )
 
 
+@cache
 def progresses() -> st.SearchStrategy[dict[str, Any]]:
     return st.builds(
         lambda total, done, message: {
@@ -82,6 +98,7 @@ def progresses() -> st.SearchStrategy[dict[str, Any]]:
     )
 
 
+@cache
 def errors() -> st.SearchStrategy[dict[str, Any]]:
     """A standard error as a FAILED task's ``error``."""
     return st.builds(
@@ -103,6 +120,7 @@ UNION_FIELD_VALUES: Mapping[str, st.SearchStrategy[Any]] = {
 _ABSENT = object()
 
 
+@cache
 def union_part(status: str) -> st.SearchStrategy[dict[str, Any]]:
     """The status-conditional fields of one Info, exactly as ``x-union`` allows for ``status``.
 
@@ -149,13 +167,21 @@ def infos(
         optional={
             "target": st.builds(
                 lambda i: {"type": "com.vmware.snapservice.protection_group", "id": i},
-                st.text(min_size=1, max_size=8),
+                st.text(UTF8_CHARACTERS, min_size=1, max_size=8),
             ),
-            "vc_task": st.one_of(st.none(), st.text(min_size=1, max_size=10)),
+            "vc_task": st.one_of(st.none(), st.text(UTF8_CHARACTERS, min_size=1, max_size=10)),
             "parent": st.none(),
         },
     )
-    return status.flatmap(lambda s: st.builds(build, st.just(s), common, union_part(s)))
+    # one strategy per status, built on first use: not a new (and newly validated) one per task
+    per_status: dict[str, st.SearchStrategy[dict[str, Any]]] = {}
+
+    def of_status(value: str) -> st.SearchStrategy[dict[str, Any]]:
+        if value not in per_status:
+            per_status[value] = st.builds(build, st.just(value), common, union_part(value))
+        return per_status[value]
+
+    return status.flatmap(of_status)
 
 
 def list_items(
