@@ -13,6 +13,7 @@ from typing import Any
 
 import httpx
 
+from snapconform.engine.safety import default_tls_context
 from snapconform.errors import TargetError
 
 
@@ -24,7 +25,11 @@ class ControlClient:
 
     def __init__(self, control_url: str, *, timeout: float = 60.0, verify: bool | str = True):
         self.control_url = control_url.rstrip("/")
-        self._client = httpx.Client(timeout=timeout, verify=verify, follow_redirects=False)
+        self._client = httpx.Client(
+            timeout=timeout,
+            verify=default_tls_context() if verify is True else verify,
+            follow_redirects=False,
+        )
         self.requests = 0
         #: what the run changed on the mock (its state; a fault armed), to undo at the end
         self.state_pushed = False

@@ -39,3 +39,30 @@ def test_fuzzer_names_no_codec_in_any_phase() -> None:
         operation = schema[scenario.path][scenario.method]
         for phase in ("examples", "coverage", "fuzzing"):
             assert schema.config.generation_for(operation=operation, phase=phase).codec is None
+
+
+def test_targets_share_one_verifying_tls_context() -> None:
+    """httpx would load the CA bundle for every client (~30 ms CPU each): one context serves all.
+
+    ``--insecure`` (False) and a CA bundle keep their own: sharing must not widen trust."""
+    import ssl
+
+    from snapconform.engine.safety import default_tls_context
+    from snapconform.engine.target import ControlClient, Target, TargetSettings
+
+    def context(target: Target) -> object:
+        return target._client._transport._pool._ssl_context  # type: ignore[attr-defined]
+
+    first = Target(TargetSettings(base_url="https://127.0.0.1:1"))
+    second = Target(TargetSettings(base_url="https://127.0.0.1:2"))
+    control = ControlClient("https://127.0.0.1:3")
+    insecure = Target(TargetSettings(base_url="http://127.0.0.1:4", verify=False))
+    try:
+        assert context(first) is context(second) is default_tls_context()
+        assert control._client._transport._pool._ssl_context is default_tls_context()  # type: ignore[attr-defined]
+        assert default_tls_context().verify_mode == ssl.CERT_REQUIRED
+        assert context(insecure) is not default_tls_context()
+    finally:
+        for client in (first, second, insecure):
+            client._client.close()
+        control.close()
