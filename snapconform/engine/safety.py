@@ -429,7 +429,8 @@ def check_redirect(request_url: str, location: str | None, hops: int, limits: Sa
 
 
 def tls_verification(verify: bool | str) -> bool | ssl.SSLContext:
-    """httpx's ``verify`` for ``--insecure`` (False), the default (True) or a CA bundle path.
+    """httpx's ``verify`` for ``--insecure`` (False), the default (True: one shared context,
+    ``default_tls_context``) or a CA bundle path.
 
     A CA bundle becomes an explicit context trusting only that bundle (httpx deprecates paths).
     """
