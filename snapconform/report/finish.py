@@ -1,4 +1,4 @@
-"""The runner's one call after the suite: finish allure-results and junit.xml, write summary.md.
+"""The runner's one call after the run: finish allure-results, write junit.xml and summary.md.
 
     from snapconform.report.finish import finish_run
     finish_run(report_dir)   # after summary.json is written
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from snapconform.report.junit import annotate_junit
+from snapconform.report.junit import write_junit
 from snapconform.report.results import RunEnvironment, finalize_allure_results
 from snapconform.report.summary import load_summary, write_markdown
 
@@ -24,5 +24,5 @@ def finish_run(report_dir: Path) -> Path:
     results = report_dir / ALLURE_RESULTS
     if results.is_dir():
         finalize_allure_results(results, RunEnvironment.from_summary(summary.document))
-    annotate_junit(report_dir / JUNIT_XML, summary.document, summary.path)
+    write_junit(report_dir / JUNIT_XML, summary.document, summary.path)
     return write_markdown(report_dir)

@@ -1,7 +1,8 @@
 """State the run's verdict in ``junit.xml``, where CI systems read test results.
 
-pytest writes one ``<testcase>`` per requirement (a requirement not checked or not applicable is
-a ``<skipped>`` whose message says which, and why). A CI test tab shows a ``<failure>`` as red,
+:func:`write_junit` writes one ``<testcase>`` per requirement from the summary (a requirement not
+checked or not applicable is a ``<skipped>`` whose message says which, and why); under the
+pytest plugin, pytest writes them. A CI test tab shows a ``<failure>`` as red,
 so the file's failures must be exactly the failed MUST requirements: a conformant run is green.
 :func:`annotate_junit` makes it so and adds what only the whole run knows:
 
@@ -25,6 +26,7 @@ alone: the JUnit file is a courtesy, summary.json is the record.
 from __future__ import annotations
 
 import re
+import time
 import xml.etree.ElementTree as ET
 from collections.abc import Mapping
 from pathlib import Path
@@ -59,6 +61,40 @@ def verdict_message(summary: Mapping[str, Any]) -> str:
             f" {listed}"
         )
     return f"NO VERDICT: {summary.get('reason') or 'the run could not reach a verdict'}"
+
+
+def write_junit(path: Path, summary: Mapping[str, Any], summary_path: Path | None = None) -> Path:
+    """Write ``path`` from ``summary``: one test case per requirement, then the verdict."""
+    root = ET.Element("testsuites")
+    suite = ET.SubElement(
+        root,
+        "testsuite",
+        name="snapconform",
+        timestamp=time.strftime("%Y-%m-%dT%H:%M:%S"),
+        time=str(summary.get("elapsed_seconds") or 0),
+    )
+    for r in summary["requirements"]:
+        case = ET.SubElement(
+            suite,
+            "testcase",
+            classname=f"snapconform.{r['feature'].replace(' ', '_')}",
+            name=f"{r['title']} [{r['id']}]",
+            time="0",
+        )
+        if r["outcome"] == "failed":
+            message = f"{r['id']}: {r['detail']}"
+            ET.SubElement(
+                case, "failure", message=message, type="snapconform.failed"
+            ).text = message
+        elif r["outcome"] in ("not_checked", "not_applicable"):
+            label = outcome_label(r["outcome"], r.get("reason"))
+            ET.SubElement(
+                case, "skipped", message=f"{r['id']}: {label}: {r['detail']}", type="pytest.skip"
+            )
+    path.parent.mkdir(parents=True, exist_ok=True)
+    ET.ElementTree(root).write(path, encoding="utf-8", xml_declaration=True)
+    annotate_junit(path, summary, summary_path)
+    return path
 
 
 def annotate_junit(
@@ -118,7 +154,7 @@ def should_findings(summary: Mapping[str, Any]) -> list[Mapping[str, Any]]:
     ]
 
 
-#: A requirement's test case: pytest names it ``test_requirement[ID]``.
+#: A requirement's test case: pytest names it ``test_requirement[ID]``, write_junit ``title [ID]``.
 _REQUIREMENT_CASE = re.compile(r"\[([A-Z][A-Z0-9]*(?:-[A-Z0-9]+)+)\]$")
 
 

@@ -1,14 +1,15 @@
-"""run(RunConfig) -> RunResult: the conformance suite in a pytest subprocess; summary.json.
+"""run(RunConfig) -> RunResult: one conformance run in this process; summary.json.
 
-The suite (tests/conformance) runs as
-``python -m pytest <suite> -p snapconform.pytest_plugin -p snapconform.run.engine_plugin``
-(plugins named by module, autoload off) with the run's options as ``--snapconform-*``
-flags and every secret in the environment (never argv), progress events in a scratch file that
-:mod:`snapconform.progress` renders while the suite runs, Allure results in
-REPORT_DIR/allure-results and JUnit XML in REPORT_DIR/junit.xml. The plugin writes
-per-requirement outcomes; this module turns them into REPORT_DIR/summary.json
-(contracts/summary.schema.json) and the verdict: 0 conformant, 1 non-conformant, 2 no verdict,
-3 incomplete (an applicable MUST was not checked, none failed), 130 interrupted.
+The configuration stays one object from the command line to the verdict: :func:`run` checks it,
+prints the plan, drives a :class:`~snapconform.run.session.RunSession` over the ordered catalogue
+with its event handlers (the terminal progress, the Allure results written directly), then turns
+the outcomes into REPORT_DIR/summary.json (contracts/summary.schema.json), JUnit XML and
+summary.md. The verdict: 0 conformant, 1 non-conformant, 2 no verdict, 3 incomplete (an
+applicable MUST was not checked, none failed), 130 interrupted.
+
+Ctrl-C, SIGTERM and SIGHUP end the run as interrupted: the session is closed in a ``finally``
+(its sessions on the target deleted, a mock's state put back, Ctrl-C held back meanwhile) and the
+summary says so.
 """
 
 from __future__ import annotations
@@ -18,16 +19,13 @@ import os
 import random
 import shlex
 import signal
-import subprocess
 import sys
-import tempfile
 import textwrap
 import threading
 import time
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager, suppress
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
-from importlib.metadata import entry_points
 from pathlib import Path
 from types import FrameType
 from typing import Any, TextIO
@@ -36,12 +34,11 @@ from urllib.parse import urlsplit
 from snapconform._version import __version__
 from snapconform.config import RunConfig
 from snapconform.contracts import default_contracts
-from snapconform.engine.plan import RunPlan
-from snapconform.engine.requirements import CATALOGUE
+from snapconform.engine.requirements import CATALOGUE, Requirement
 from snapconform.engine.verdicts import OUTCOMES, outcome_label, verdict_of
-from snapconform.progress import ProgressDisplay, ProgressFollower
-from snapconform.pytest_plugin import suite_dir
-from snapconform.report.finish import finish_run
+from snapconform.progress import ProgressDisplay
+from snapconform.report.allure_writer import AllureWriter
+from snapconform.report.finish import ALLURE_RESULTS, finish_run
 from snapconform.report.first_screen import (
     change_to_check,
     failures_first,
@@ -49,7 +46,14 @@ from snapconform.report.first_screen import (
     split_detail,
 )
 from snapconform.report.summary import SUMMARY_MD
-from snapconform.settings import HYPOTHESIS_STORAGE_ENV, hypothesis_storage
+from snapconform.run.session import (
+    Event,
+    EventHandler,
+    RequirementFinished,
+    RunSession,
+    run_plan,
+)
+from snapconform.settings import use_hypothesis_storage
 
 EXIT_CONFORMANT = 0
 EXIT_NON_CONFORMANT = 1
@@ -59,21 +63,10 @@ EXIT_INCOMPLETE = 3
 EXIT_INTERRUPTED = 130
 #: summary.json's reason when Ctrl-C (or SIGTERM) stopped the run
 INTERRUPTED = "interrupted"
-#: How long an interrupted suite may take to tear down (delete its sessions) before it is killed.
-INTERRUPT_GRACE_SECONDS = 30.0
-#: A child still running this long after the forwarded SIGINT gets one more: a library that
-#: swallowed the first (a fuzzing or property engine stopping "gracefully") would otherwise run
-#: on until the grace period ends and be terminated before its sessions are deleted. The
-#: child's cleanup defers SIGINT, so the second one cannot cut it short.
-INTERRUPT_RESEND_SECONDS = 10.0
 #: Requests per second against a non-loopback target when --rate-limit is not given: what a
 #: shared staging vCenter tolerates next to its real users (a default run then takes minutes).
 REMOTE_RATE_LIMIT = 5.0
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
-#: The conformance suite this run drives: the installed package's copy, else the checkout's.
-SUITE_DIR = suite_dir()
-#: The suite's pytest configuration (passed with -c: the caller's ini files never apply).
-SUITE_INI = Path(__file__).resolve().parent / "suite_pytest.ini"
 
 
 @dataclass(frozen=True)
@@ -121,135 +114,6 @@ def usage_problem(config: RunConfig) -> str | None:
     return None
 
 
-#: The plugin that owns ``--snapconform-progress`` (no entry point: loaded only when named).
-TOP_LEVEL_PLUGIN = "snapconform.pytest_plugin"
-
-
-#: pytest11 entry point -> module: the plugins the suite needs besides the engine's. allure
-#: writes allure-results; hypothesis' plugin is what an autoloading pytest would have added.
-SUITE_PLUGINS = {
-    "allure_pytest": "allure_pytest.plugin",
-    "hypothesispytest": "_hypothesis_pytestplugin",
-}
-
-
-def plugin_arguments() -> list[str]:
-    """``-p`` for every plugin the suite needs (plugin autoload is off in the subprocess)."""
-    names = [TOP_LEVEL_PLUGIN, "snapconform.run.engine_plugin"]
-    for entry, module in SUITE_PLUGINS.items():
-        names.append(entry if entry_points(group="pytest11", name=entry) else module)
-    return [argument for name in names for argument in ("-p", name)]
-
-
-def pytest_command(
-    config: RunConfig, seed: int, outcomes: Path, progress: Path | None = None
-) -> list[str]:
-    """The subprocess command line (no secrets: they travel in the environment)."""
-    report_dir = config.report_dir
-    args = [
-        sys.executable,
-        # -P: the working directory is not put on sys.path, so a snapconform/ folder (or a
-        # checkout of this repository) where the run starts never shadows the installed package
-        "-P",
-        "-m",
-        "pytest",
-        str(SUITE_DIR),
-        # the suite's own ini file: none of the caller's (pytest.ini, pyproject.toml, tox.ini,
-        # setup.cfg) applies, and no conftest.py above the suite is loaded
-        "-c",
-        str(SUITE_INI),
-        f"--confcutdir={SUITE_DIR}",
-        *plugin_arguments(),
-        "-p",
-        "no:cacheprovider",
-        "-q",
-        "--no-header",
-        "-rN",
-        "--color=no",
-        # The suite reports through CheckResult, not bare asserts. Without this, pytest
-        # re-parses and recompiles every module of hypothesis, schemathesis, allure and xdist
-        # (pytest11 plugin distributions) on import when bytecode is not cached
-        # (PYTHONDONTWRITEBYTECODE, read-only venvs): ~40% of a default run (bench/RESULTS.md).
-        "--assert=plain",
-        # the packaged suite has no ini file around it: say how to import it explicitly
-        "--import-mode=importlib",
-        f"--rootdir={SUITE_DIR.parent.parent}",
-        f"--alluredir={report_dir / 'allure-results'}",
-        "--clean-alluredir",
-        f"--junitxml={report_dir / 'junit.xml'}",
-        f"--snapconform-outcomes={outcomes}",
-        f"--snapconform-seed={seed}",
-        f"--snapconform-api-version={config.api_version}",
-        f"--snapconform-auth={config.auth}",
-        f"--snapconform-max-examples={config.max_examples}",
-        f"--snapconform-max-requests={config.max_requests}",
-        f"--snapconform-timeout={config.timeout}",
-    ]
-    if config.max_duration is not None:
-        args.append(f"--snapconform-max-duration={config.max_duration}")
-        if config.started_at is not None:
-            args.append(f"--snapconform-started-at={config.started_at}")
-    rate = effective_rate_limit(config)
-    if rate is not None:
-        args.append(f"--snapconform-rate-limit={rate}")
-    for flag, value in (
-        ("base-url", config.base_url),
-        ("control-url", config.control_url),
-        ("state-file", config.state_file),
-        ("ca-bundle", config.ca_bundle),
-    ):
-        if value is not None:
-            args.append(f"--snapconform-{flag}={value}")
-    if config.insecure:
-        args.append("--snapconform-insecure")
-    if progress is not None:
-        args.append(f"--snapconform-progress={progress}")
-    return args
-
-
-#: A user's pytest settings for their own tests; the suite's command line is complete without
-#: them (PYTEST_ADDOPTS would add -k or -x, PYTEST_PLUGINS foreign plugins).
-FOREIGN_PYTEST_ENV = frozenset(
-    {"PYTEST_ADDOPTS", "PYTEST_PLUGINS", "PYTEST_DISABLE_PLUGIN_AUTOLOAD"}
-)
-
-
-def subprocess_environment(config: RunConfig) -> dict[str, str]:
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith("SNAPCONFORM_") and k not in FOREIGN_PYTEST_ENV
-    }
-    if config.credentials is not None:
-        env["SNAPCONFORM_USERNAME"] = config.credentials.username
-        env["SNAPCONFORM_PASSWORD"] = config.credentials.password
-    if config.session_id is not None:
-        env["SNAPCONFORM_SESSION_ID"] = config.session_id
-    if config.unprivileged is not None:
-        env["SNAPCONFORM_UNPRIVILEGED_USERNAME"] = config.unprivileged.username
-        env["SNAPCONFORM_UNPRIVILEGED_PASSWORD"] = config.unprivileged.password
-    env.setdefault("PYTHONWARNINGS", "ignore::DeprecationWarning")
-    # Hypothesis writes caches (and would write its database) below the report directory,
-    # never into the user's working directory
-    env[HYPOTHESIS_STORAGE_ENV] = str(hypothesis_storage(config.report_dir, os.environ))
-    # Only the plugins the suite names (plugin_arguments) load: no plugin installed next to
-    # snapconform (a team's own, pytest-randomly, ...) reshapes the run. PYTHONSAFEPATH is -P
-    # for any Python process the suite starts.
-    env["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
-    env["PYTHONSAFEPATH"] = "1"
-    return env
-
-
-def run_plan(config: RunConfig) -> RunPlan:
-    """The plan the suite will follow (the same function of the configuration in both places)."""
-    return RunPlan.make(
-        config.mode,
-        config.max_requests,
-        max_duration=config.max_duration,
-        unprivileged=config.unprivileged is not None or config.mode == "controlled",
-    )
-
-
 def build_summary(
     config: RunConfig, seed: int, outcomes: dict[str, Any] | None, reason: str | None
 ) -> dict[str, Any]:
@@ -261,7 +125,7 @@ def build_summary(
     elif reason is not None:
         missing = ("error", f"no verdict possible: {reason}")
     else:
-        missing = ("deselected", "not run: the suite did not collect or run this check")
+        missing = ("deselected", "not run: this run did not select this requirement")
     requirements = []
     for r in CATALOGUE:
         entry = results.get(r.id)
@@ -331,14 +195,52 @@ def build_summary(
     }
 
 
-def run(
-    config: RunConfig, *, out: TextIO = sys.stdout, environ: Mapping[str, str] = os.environ
-) -> RunResult:
-    """Run the suite against ``config``'s target and write REPORT_DIR/summary.json.
+class AllureHandler:
+    """The run's events -> Allure results written directly (one result per requirement)."""
 
-    Progress is shown on *out* while the suite runs: a status line redrawn in place on a
-    terminal, one plain line per finished check elsewhere (or when *environ* says ``CI=true``).
+    def __init__(self, writer: AllureWriter) -> None:
+        self.writer = writer
+
+    def handle(self, event: Event) -> None:
+        if isinstance(event, RequirementFinished):
+            self.writer.write_requirement(
+                event.requirement,
+                event.result,
+                event.exchanges,
+                base_url=event.base_url,
+                seed=event.seed,
+                start_ms=event.start_ms,
+                stop_ms=event.stop_ms,
+            )
+
+
+def secrets_of(config: RunConfig) -> tuple[str, ...]:
+    """The run's secrets, masked again in every report (the target already masks them)."""
+    values = [config.session_id]
+    for credentials in (config.credentials, config.unprivileged):
+        if credentials is not None:
+            values.append(credentials.password)
+    return tuple(v for v in values if v)
+
+
+def run(
+    config: RunConfig,
+    *,
+    out: TextIO = sys.stdout,
+    environ: Mapping[str, str] | None = None,
+    requirements: Sequence[Requirement] | None = None,
+    stop_when_failed: frozenset[str] = frozenset(),
+    handlers: Sequence[EventHandler] = (),
+    progress: bool = True,
+) -> RunResult:
+    """Run the conformance checks against ``config``'s target; write REPORT_DIR/summary.json.
+
+    Progress is shown on *out* while the run goes: a status line redrawn in place on a terminal,
+    one plain line per finished check elsewhere (or when *environ* says ``CI=true``).
+    ``requirements`` narrows the run (the plan divides the budget among them),
+    ``stop_when_failed`` ends it once one of those failed; ``handlers`` receive every event.
     """
+    environ = os.environ if environ is None else environ
     started = time.monotonic()
     if config.max_duration is not None and config.started_at is None:
         config = replace(config, started_at=time.time())  # the time box includes start-up
@@ -346,12 +248,11 @@ def run(
     report_dir = config.report_dir
     report_dir.mkdir(parents=True, exist_ok=True)
     summary_path = report_dir / "summary.json"
-    outcomes_path = report_dir / "outcomes.json"
-    outcomes_path.unlink(missing_ok=True)
     reason = usage_problem(config)
     outcomes: dict[str, Any] | None = None
     if reason is None:
         rate = effective_rate_limit(config)
+        config = replace(config, rate_limit=rate)
         target = config.base_url or "embedded reference server (loopback)"
         print(
             f"snapconform: {config.mode} run against {target} (API {config.api_version}, seed "
@@ -368,26 +269,27 @@ def run(
         if reason is None:
             print("\n".join(plan.lines()), file=out, flush=True)
     if reason is None:
-        log_path = report_dir / "pytest.log"
-        with (
-            log_path.open("w", encoding="utf-8") as log,
-            tempfile.TemporaryDirectory(prefix="snapconform-progress-") as scratch,
-        ):
-            progress_path = Path(scratch) / "progress.jsonl"
-            command = pytest_command(config, seed, outcomes_path, progress_path)
-            display = ProgressDisplay.for_stream(out, environ)
-            with ProgressFollower(progress_path, display):
-                returncode, interrupted = run_suite(command, subprocess_environment(config), log)
-        if outcomes_path.is_file():
-            outcomes = json.loads(outcomes_path.read_text(encoding="utf-8"))
-            reason = outcomes.get("error")
-        else:
-            reason = (
-                "the conformance suite ended without outcomes"
-                f" (pytest exit {returncode}; see {log_path})"
-            )
-        if interrupted:
-            reason = INTERRUPTED
+        # Hypothesis writes caches below the report directory, never the working directory
+        use_hypothesis_storage(report_dir, environ)
+        session = RunSession(
+            config,
+            seed,
+            requirements=tuple(CATALOGUE if requirements is None else requirements),
+            stop_when_failed=stop_when_failed,
+        )
+        writer = AllureWriter(report_dir / ALLURE_RESULTS, secrets=secrets_of(config))
+        display = ProgressDisplay.for_stream(out, environ) if progress else None
+        everyone: list[EventHandler] = [AllureHandler(writer), *handlers]
+        if display is not None:
+            everyone.insert(0, display)
+            display.follow(lambda: session.requests)
+        try:
+            with interrupts_as_keyboard_interrupt():
+                outcomes = session.run(everyone)
+        finally:
+            if display is not None:
+                display.close()
+        reason = INTERRUPTED if session.interrupted else outcomes.get("error")
     summary = build_summary(config, seed, outcomes, reason)
     summary["elapsed_seconds"] = round(time.monotonic() - started, 2)
     errors = default_contracts().errors("summary", summary)
@@ -396,7 +298,7 @@ def run(
     summary_path.write_text(
         json.dumps(summary, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
     )
-    # report hook (snapconform.report): allure categories/environment/diffs, summary.md
+    # report hook (snapconform.report): allure categories/environment/diffs, JUnit, summary.md
     finish_run(report_dir)
     return RunResult(exit_code_of(summary), summary, summary_path)
 
@@ -412,78 +314,31 @@ def exit_code_of(summary: Mapping[str, Any]) -> int:
     }.get(summary["verdict"], EXIT_NO_VERDICT)
 
 
-def run_suite(
-    command: list[str],
-    env: dict[str, str],
-    log: TextIO,
-    *,
-    grace: float = INTERRUPT_GRACE_SECONDS,
-    resend: float = INTERRUPT_RESEND_SECONDS,
-) -> tuple[int, bool]:
-    """Run the pytest child to its end: ``(exit status, whether it was interrupted)``.
+#: Ctrl-C, a CI job's cancellation, a closed terminal: each ends the run as interrupted.
+INTERRUPTING_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 
-    Ctrl-C (or SIGTERM, SIGHUP) is not allowed to kill the child: the child's session teardown
-    is what deletes the sessions it created on the target. The child runs in its own process
-    group, so a terminal's Ctrl-C reaches only this process, which forwards one SIGINT (pytest
-    stops, tears its fixtures down, writes its outcomes) and waits up to *grace* seconds before
-    terminating it.
+
+def _interrupt(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
+
+
+@contextmanager
+def interrupts_as_keyboard_interrupt() -> Iterator[None]:
+    """SIGINT, SIGTERM and SIGHUP raise KeyboardInterrupt in the block (main thread only).
+
+    SIGINT is set even when it was started ignored (a command run with ``&`` from a script, a
+    CI job runner): ignored signals stay ignored across exec, and the run would go on, past the
+    interrupt, until it was killed with its sessions open.
     """
-    process = subprocess.Popen(
-        command, env=env, stdout=log, stderr=subprocess.STDOUT, process_group=0
-    )
-    stop = _ForwardInterrupt(process)
-    resent = False
-    with stop.installed():
-        while True:
-            try:
-                return process.wait(timeout=0.2), stop.received is not None
-            except subprocess.TimeoutExpired:
-                pass
-            waited = time.monotonic() - stop.received if stop.received is not None else 0.0
-            if stop.received is not None and not resent and waited > resend:
-                resent = True
-                with suppress(ProcessLookupError):
-                    process.send_signal(signal.SIGINT)
-            if stop.received is not None and waited > grace:
-                process.terminate()
-                try:
-                    process.wait(timeout=5)
-                except subprocess.TimeoutExpired:
-                    process.kill()
-                return process.wait(), True
-
-
-#: Ctrl-C, a CI job's cancellation, a closed terminal (the child, in its own process group,
-#: would not see the hangup and would run on unattended).
-FORWARDED_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
-
-
-class _ForwardInterrupt:
-    """Signal handler: the first of FORWARDED_SIGNALS becomes one SIGINT to the child; later
-    ones wait for it."""
-
-    def __init__(self, process: subprocess.Popen[bytes]) -> None:
-        self.process = process
-        self.received: float | None = None
-
-    def __call__(self, signum: int, frame: FrameType | None) -> None:
-        if self.received is not None:
-            return  # a second Ctrl-C must not cut the child's cleanup short
-        self.received = time.monotonic()
-        with suppress(ProcessLookupError):
-            self.process.send_signal(signal.SIGINT)
-
-    @contextmanager
-    def installed(self) -> Iterator[None]:
-        if threading.current_thread() is not threading.main_thread():
-            yield  # only the main thread receives signals; nothing to forward
-            return
-        previous = {signum: signal.signal(signum, self) for signum in FORWARDED_SIGNALS}
-        try:
-            yield
-        finally:
-            for signum, handler in previous.items():
-                signal.signal(signum, handler)
+    if threading.current_thread() is not threading.main_thread():
+        yield  # only the main thread receives signals
+        return
+    previous = {signum: signal.signal(signum, _interrupt) for signum in INTERRUPTING_SIGNALS}
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
 
 
 #: The table's outcome column.
