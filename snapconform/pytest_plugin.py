@@ -1,6 +1,6 @@
 """The ``snapconform`` pytest plugin: the suite inside your own pytest.
 
-    pytest -p snapconform.pytest_plugin --snapconform-base-url https://vc.example [-m ...] [-n auto]
+    pytest -p snapconform.pytest_plugin --snapconform-base-url https://vc.example [-m ...]
 
 There is no ``pytest11`` entry point: the other pytest sessions of an environment where
 snapconform is installed never import this module. Named with ``-p`` (or in a project's
@@ -10,28 +10,22 @@ the target, the universe and the oracle), adds the conformance suite to what pyt
 (the paths given, else the ini's ``testpaths`` or the working directory, as without it), and
 marks every check with its requirement group (``snapconform_<feature>``) for ``-m``.
 
-``--snapconform-progress FILE`` makes every test-running process (each xdist worker) append
-progress events to FILE (see :mod:`snapconform.progress`); ``snapconform run`` uses it.
+The suite runs on one :class:`snapconform.run.session.RunSession` (see
+:mod:`snapconform.run.engine_plugin`); under pytest-xdist it refuses with one line.
 """
 
 from __future__ import annotations
 
 import importlib.util
 import re
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from snapconform.progress import ProgressReporter, ProgressWriter, requirement_of
-
 ENGINE_PLUGIN = "snapconform.run.engine_plugin"
 OPTION_PREFIX = "--snapconform-"
-PROGRESS_OPTION = "--snapconform-progress"
-REPORTER_NAME = "snapconform-progress"
 FIXTURES_NAME = "snapconform-fixtures"
-REPORTER_KEY = pytest.StashKey[ProgressReporter]()
 ACTIVE_KEY = pytest.StashKey[bool]()
 #: the suite path this plugin appended to the command line (None: the user named it)
 ADDED_SUITE_KEY = pytest.StashKey[Path]()
@@ -64,25 +58,12 @@ def suite_dir(candidates: tuple[Path, ...] = (PACKAGED_SUITE, CHECKOUT_SUITE)) -
 
 
 def _requested(args: list[str]) -> bool:
-    """Whether the command line asks for snapconform (beyond progress reporting)."""
-    return any(
-        arg.startswith(OPTION_PREFIX) and not arg.startswith(PROGRESS_OPTION) for arg in args
-    )
+    """Whether the command line asks for snapconform (any ``--snapconform-*`` option)."""
+    return any(arg.startswith(OPTION_PREFIX) for arg in args)
 
 
 def _positional(args: list[str]) -> list[str]:
     return [arg for arg in args if not arg.startswith("-")]
-
-
-def pytest_addoption(parser: pytest.Parser) -> None:
-    group = parser.getgroup("snapconform", "snapconform conformance suite")
-    group.addoption(
-        PROGRESS_OPTION,
-        dest="snapconform_progress",
-        metavar="FILE",
-        default=None,
-        help="append progress events (JSON lines) to FILE; used by `snapconform run`",
-    )
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -131,12 +112,6 @@ def _within(path: Path, directory: Path) -> bool:
     return path == directory or directory in path.parents
 
 
-def _is_xdist_controller(config: pytest.Config) -> bool:
-    if hasattr(config, "workerinput"):
-        return False
-    return config.getoption("dist", "no") != "no" and bool(config.getoption("tx", None))
-
-
 class SuiteFixtures:
     """Fixtures for a team's own tests next to the suite; registered only when active.
 
@@ -179,31 +154,6 @@ def pytest_configure(config: pytest.Config) -> None:
             config.addinivalue_line(
                 "markers", f"snapconform_{suffix}: snapconform requirements of group '{feature}'"
             )
-    path = config.getoption("snapconform_progress")
-    if path and not _is_xdist_controller(config):
-        reporter = ProgressReporter(ProgressWriter(Path(path)), _engine_request_counter(config))
-        config.stash[REPORTER_KEY] = reporter
-        config.pluginmanager.register(reporter, REPORTER_NAME)
-
-
-def _engine_request_counter(config: pytest.Config) -> Callable[[], int] | None:
-    """Requests sent so far by the engine's harness in this process, when the engine is loaded."""
-    engine = config.pluginmanager.get_plugin(ENGINE_PLUGIN)
-    key = getattr(engine, "HARNESS_KEY", None)
-    if key is None:
-        return None
-
-    def count() -> int:
-        holder = config.stash.get(key, None)
-        harness = getattr(holder, "harness", None)
-        return int(harness.stats.requests) if harness is not None else 0
-
-    return count
-
-
-def progress_reporter(config: pytest.Config) -> ProgressReporter | None:
-    """The progress reporter of this run, for code that counts requests; None when off."""
-    return config.stash.get(REPORTER_KEY, None)
 
 
 def _slug(feature: str) -> str:
@@ -232,4 +182,4 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(f"snapconform_{group}")
 
 
-__all__ = ["ENGINE_PLUGIN", "group_of", "progress_reporter", "requirement_of", "suite_dir"]
+__all__ = ["ENGINE_PLUGIN", "group_of", "suite_dir"]

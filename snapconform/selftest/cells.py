@@ -37,8 +37,6 @@ class SelftestConfig:
     max_examples: int = RunConfig.max_examples
     max_requests: int = RunConfig.max_requests
     jobs: int = 2
-    #: Seconds one cell may take before it is reported as an error.
-    cell_timeout: float = 900.0
     #: Mutant runs check only the mutant's declared requirements (plus TRAFFIC, so the audit
     #: requirements have responses to judge): the bounded version the test suite runs.
     focus: bool = False

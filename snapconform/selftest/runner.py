@@ -4,7 +4,6 @@ against it in a pytest subprocess exactly as ``snapconform run`` does, and the o
 from __future__ import annotations
 
 import json
-import subprocess
 import tempfile
 import time
 from collections.abc import Callable, Sequence
@@ -13,9 +12,9 @@ from pathlib import Path
 from typing import Any
 
 from snapconform.config import Credentials, RunConfig
-from snapconform.engine.requirements import BY_ID
+from snapconform.engine.requirements import BY_ID, CATALOGUE
 from snapconform.mutants import MUTANTS, Mutant
-from snapconform.progress import ProgressFollower
+from snapconform.run.session import Event, RequestsSent, RequirementFinished
 from snapconform.selftest.cells import (
     FAITHFUL,
     TRAFFIC,
@@ -42,10 +41,7 @@ from snapconform.state import state_to_document
 
 
 class _FailureRequests:
-    """Progress events -> the requests each failing check sent until it failed.
-
-    The sink of a :class:`~snapconform.progress.ProgressFollower` tailing the suite's progress file.
-    """
+    """The run's events -> the requests each failing check sent until it failed."""
 
     def __init__(self) -> None:
         #: Requests the requirement's own check sent until it reported its failure.
@@ -54,20 +50,14 @@ class _FailureRequests:
         self.started_at: dict[str, int] = {}
         self._sent = 0
 
-    def handle(self, event: dict[str, Any]) -> None:
-        # The suite flushes its request count before each "check" and "outcome" event, so
-        # the "requests" deltas between them are exactly the requests of that check.
-        kind, requirement = event.get("event"), str(event.get("requirement"))
-        if kind == "requests":
-            self._sent += int(event.get("count", 0))
-        elif kind == "check":
-            self.started_at[requirement] = self._sent
-        elif kind == "outcome" and event.get("outcome") in ("failed", "error"):
-            started = self.started_at.get(requirement, 0)
-            self.failed_at.setdefault(requirement, self._sent - started)
-
-    def close(self) -> None:
-        """Nothing to release."""
+    def handle(self, event: Event) -> None:
+        if isinstance(event, RequestsSent):
+            self._sent += event.count
+        elif isinstance(event, RequirementFinished):
+            requirement = event.requirement.id
+            self.started_at[requirement] = event.started_at_request
+            if event.result.outcome == "failed":
+                self.failed_at.setdefault(requirement, self._sent - event.started_at_request)
 
 
 def _run_config(
@@ -126,48 +116,29 @@ def run_cell(cell: Cell, config: SelftestConfig, work_dir: Path) -> CellResult:
         control=cell.mode == "controlled",
         seed=cell.seed,
     )
-    outcomes_path = cell_dir / "outcomes.json"
-    progress_path = cell_dir / "progress.jsonl"
-    for stale in (outcomes_path, progress_path):
-        stale.unlink(missing_ok=True)
-    reason: str | None = None
-    outcomes: dict[str, Any] | None = None
     with serve_in_thread(server_config) as server:
         run_config = _run_config(
             cell, mutant, (server.base_url, server.control_url), config, state_file, cell_dir
         )
-        command = [
-            *runner.pytest_command(run_config, cell.seed, outcomes_path),
-            f"--snapconform-progress={progress_path}",
-        ]
+        focus = None
         if config.focus and mutant is not None:
-            command += ["-k", " or ".join(sorted({*mutant.requirements, *TRAFFIC}))]
-        if config.until_caught and mutant is not None:
-            command.append(f"--snapconform-stop-when-failed={','.join(mutant.requirements)}")
+            chosen = {*mutant.requirements, *TRAFFIC}
+            focus = [r for r in CATALOGUE if r.id in chosen]
+        stop = (
+            frozenset(mutant.requirements)
+            if config.until_caught and mutant is not None
+            else frozenset()
+        )
         follower = _FailureRequests()
-        with (
-            ProgressFollower(progress_path, follower, interval=0.02, name="selftest-progress"),
-            (cell_dir / "pytest.log").open("w", encoding="utf-8") as log,
-        ):
-            try:
-                completed = subprocess.run(
-                    command,
-                    env=runner.subprocess_environment(run_config),
-                    stdout=log,
-                    stderr=subprocess.STDOUT,
-                    timeout=config.cell_timeout,
-                    check=False,
-                )
-                returncode: int | None = completed.returncode
-            except subprocess.TimeoutExpired:
-                returncode = None
-                reason = f"the run took longer than {config.cell_timeout:g} s"
-    if outcomes_path.is_file():
-        outcomes = json.loads(outcomes_path.read_text(encoding="utf-8"))
-        reason = reason or outcomes.get("error")
-    elif reason is None:
-        reason = f"the suite ended without outcomes (pytest exit {returncode}; see {log.name})"
-    summary = runner.build_summary(run_config, cell.seed, outcomes, reason)
+        with (cell_dir / "run.log").open("w", encoding="utf-8") as log:
+            summary = runner.run(
+                run_config,
+                out=log,
+                environ={"CI": "true"},
+                requirements=focus,
+                stop_when_failed=stop,
+                handlers=[follower],
+            ).summary
     failed = tuple(r["id"] for r in summary["requirements"] if r["outcome"] == "failed")
     details = {
         r["id"]: r["detail"][:300] for r in summary["requirements"] if r["outcome"] == "failed"

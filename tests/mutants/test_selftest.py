@@ -41,11 +41,11 @@ from snapconform.server.variants import VARIANTS
 SEED = int(os.environ.get("SNAPCONFORM_SELFTEST_SEED", "0"))
 #: The matrix budget CI proves on every commit (measured: docs/mutation.md, "In CI").
 CI_CONFIG = SelftestConfig(
-    seed=SEED, faithful_seeds=(SEED,), max_examples=5, jobs=1, focus=True, cell_timeout=300
+    seed=SEED, faithful_seeds=(SEED,), max_examples=5, jobs=1, focus=True
 )
 #: Extra faithful runs, controlled mode, whole suite, one example per check: false positives.
 FAITHFUL_SEEDS = 20
-FAITHFUL_SWEEP = SelftestConfig(seed=SEED, max_examples=1, jobs=1, cell_timeout=300)
+FAITHFUL_SWEEP = SelftestConfig(seed=SEED, max_examples=1, jobs=1)
 
 
 def ci_cells() -> list[tuple[Cell, SelftestConfig]]:
@@ -110,7 +110,7 @@ def test_error_bodies_are_audited_within_the_first_requests() -> None:
     # The error probe runs after the first check's deterministic case: a 400 body with the wrong
     # error_type is flagged by the audit within ~20 requests of the run, not after the
     # FILTER-EMPTY/FILTER-SOUNDNESS traffic (it was @497 in controlled mode).
-    config = SelftestConfig(max_examples=3, jobs=1, focus=True, cell_timeout=120)
+    config = SelftestConfig(max_examples=3, jobs=1, focus=True)
     [result] = run_matrix(config, [Cell("contract-wrong-error-type", "controlled", 0)])
     assert result.ok, result
     assert "CONTRACT-ERROR-TYPE" in result.caught_by
@@ -121,7 +121,7 @@ def test_error_bodies_are_audited_within_the_first_requests() -> None:
 def test_until_caught_ends_the_default_run_at_the_detection(tmp_path: Path) -> None:
     # The default run (no --focus): the whole catalogue is planned, and the run ends once the
     # mutant's requirement failed. The detection and its @N are the default run's own.
-    config = SelftestConfig(jobs=1, until_caught=True, cell_timeout=300, work_dir=tmp_path)
+    config = SelftestConfig(jobs=1, until_caught=True, work_dir=tmp_path)
     [result] = run_matrix(config, [Cell("contract-wrong-error-type", "controlled", 0)])
     assert result.ok, result
     assert "CONTRACT-ERROR-TYPE" in result.caught_by
@@ -276,5 +276,5 @@ DEFAULT_SETTINGS_REGRESSIONS = [
 @pytest.mark.slow
 @pytest.mark.parametrize("cell", DEFAULT_SETTINGS_REGRESSIONS, ids=lambda c: c.subject)
 def test_default_settings_variant_cells_stay_conformant(cell: Cell) -> None:
-    [result] = run_matrix(SelftestConfig(jobs=1, cell_timeout=900), [cell])
+    [result] = run_matrix(SelftestConfig(jobs=1), [cell])
     assert result.ok, result
