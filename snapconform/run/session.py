@@ -231,62 +231,15 @@ class RunSession:
         if self.stopped is not None and not requirement.audit:
             result = CheckResult.not_checked("deselected", f"not run: {self.stopped}")
             return self._finished(requirement, result, None, harness.stats.requests, (), start_ms)
-        _early_error_probe(harness)
         before = harness.stats.requests
-        harness.begin_check(requirement.id)
         with _recorded_exchanges(harness.target) as exchanges:
-            try:
-                result = self._check(harness, requirement)
-                # Audit and fuzzing findings are responses already judged, whatever the budget
-                # did later.
-                judged = requirement.audit or requirement.feature == "fuzzing"
-                result = harness.settle(result, requirement.id, audit=judged)
-                source = harness.source
-                if source is not None and source.live:
-                    result = within_discovery(
-                        getattr(source, "universe", None), requirement, result
-                    )
-            finally:
-                harness.end_check()
-        if result.outcome == "passed" and harness.marks.share_ended:
-            result = CheckResult.passed(result.detail + harness.exploration_note())
-        self.plan.record(requirement.id, harness.stats.requests - before)
+            result = judge(harness, requirement)
         first = (
             harness.first_failure_request(requirement.id, audit=requirement.audit)
             if result.outcome == "failed"
             else None
         )
         return self._finished(requirement, result, first, before, tuple(exchanges), start_ms)
-
-    def _check(self, harness: Harness, requirement: Requirement) -> CheckResult:
-        """The check's own result; what it raises becomes one (a failure needs evidence)."""
-        try:
-            if self.plan.expired() and not requirement.audit:
-                # nothing can be sent any more; the audits still judge what was seen
-                raise TimeBoxExpired("the time box (--max-duration) is over")
-            return requirement.check(harness)
-        except BudgetExhausted as exc:
-            return CheckResult.not_checked(
-                budget_reason(exc), f"{exc}: not enough requests left to check this"
-            )
-        except ConnectionLostError as exc:
-            return transport_not_checked(harness.redactor(str(exc)))
-        except TargetError as exc:
-            return CheckResult.failed(f"the target failed: {harness.redactor(str(exc))}")
-        except Violation as violation:
-            # A violation with its evidence raised outside an exploration (a fixed case, a
-            # documented refusal contradicting the target's recorded choice) is a failure of the
-            # target, not a crash of the check.
-            return CheckResult.failed(harness.redactor(str(violation)), violation.evidence)
-        except Exception as exc:
-            if harness.marks.refused_at is None:
-                # A bug of the harness is no evidence against the target: never a failure.
-                return CheckResult.not_checked(
-                    "error",
-                    f"the check crashed: {type(exc).__name__}: {harness.redactor(str(exc))[:300]}",
-                )
-            # e.g. a scenario that could not be set up because the budget refused its login
-            return CheckResult.failed(f"{type(exc).__name__}: {harness.redactor(str(exc))}")
 
     def _finished(
         self,
@@ -396,6 +349,66 @@ class RunSession:
             "requirements": self.results,
             "plan": self.plan.document(),
         }
+
+
+def judge(harness: Harness, requirement: Requirement) -> CheckResult:
+    """Run ``requirement``'s check against ``harness`` and settle its outcome.
+
+    What the check raises becomes its result: running out of budget or time, or a lost
+    connection, leaves it not checked; a target error or a :class:`Violation` with its evidence
+    fails it; a crash of the check is no evidence against the target (not checked), unless the
+    target's refusal caused it.
+    """
+    if harness.plan is not None:
+        _early_error_probe(harness)
+    before = harness.stats.requests
+    harness.begin_check(requirement.id)
+    try:
+        result = _check(harness, requirement)
+        # Audit and fuzzing findings are responses already judged, whatever the budget did later.
+        judged = requirement.audit or requirement.feature == "fuzzing"
+        result = harness.settle(result, requirement.id, audit=judged)
+        source = harness.source
+        if source is not None and source.live:
+            result = within_discovery(getattr(source, "universe", None), requirement, result)
+    finally:
+        harness.end_check()
+    if result.outcome == "passed" and harness.marks.share_ended:
+        result = CheckResult.passed(result.detail + harness.exploration_note())
+    if harness.plan is not None:
+        harness.plan.record(requirement.id, harness.stats.requests - before)
+    return result
+
+
+def _check(harness: Harness, requirement: Requirement) -> CheckResult:
+    """The check's own result; what it raises becomes one (a failure needs evidence)."""
+    try:
+        if harness.plan is not None and harness.plan.expired() and not requirement.audit:
+            # nothing can be sent any more; the audits still judge what was seen
+            raise TimeBoxExpired("the time box (--max-duration) is over")
+        return requirement.check(harness)
+    except BudgetExhausted as exc:
+        return CheckResult.not_checked(
+            budget_reason(exc), f"{exc}: not enough requests left to check this"
+        )
+    except ConnectionLostError as exc:
+        return transport_not_checked(harness.redactor(str(exc)))
+    except TargetError as exc:
+        return CheckResult.failed(f"the target failed: {harness.redactor(str(exc))}")
+    except Violation as violation:
+        # A violation with its evidence raised outside an exploration (a fixed case, a
+        # documented refusal contradicting the target's recorded choice) is a failure of the
+        # target, not a crash of the check.
+        return CheckResult.failed(harness.redactor(str(violation)), violation.evidence)
+    except Exception as exc:
+        if harness.marks.refused_at is None:
+            # A bug of the harness is no evidence against the target: never a failure.
+            return CheckResult.not_checked(
+                "error",
+                f"the check crashed: {type(exc).__name__}: {harness.redactor(str(exc))[:300]}",
+            )
+        # e.g. a scenario that could not be set up because the budget refused its login
+        return CheckResult.failed(f"{type(exc).__name__}: {harness.redactor(str(exc))}")
 
 
 def _early_error_probe(harness: Harness) -> None:

@@ -2,7 +2,7 @@
 
 End to end, in a foreign directory (not this repository's pytest configuration): the group marker
 selects the cap requirements, a faithful reference server passes them, a server without the cap
-fails them, and pytest-xdist splits the suite between workers.
+fails them; with or without -n 2 the plugin stays within the run's budget and rate limit.
 """
 
 from __future__ import annotations
@@ -150,8 +150,43 @@ def test_a_server_without_the_cap_fails_the_cap_group(
     assert "CAP-OVER-LIMIT" in result.stdout
 
 
-def test_runs_under_xdist(tmp_path: Path) -> None:
-    # no base URL: each worker checks its own embedded reference server (controlled mode)
-    result = run_suite(tmp_path, "-n", "2", group="snapconform_auth")
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    assert "passed" in result.stdout and "failed" not in result.stdout
+BUDGET, RATE = 600, 40.0
+
+
+def _busiest_second(times: list[float]) -> int:
+    """The most requests that arrived within any one second."""
+    times = sorted(times)
+    return max((sum(1 for t in times[i:] if t - start < 1.0) for i, start in enumerate(times)))
+
+
+def test_the_plugin_front_end_keeps_the_budget_and_rate_of_snapconform_run(
+    tmp_path: Path, faithful: ServerHandle
+) -> None:
+    """Through a recording proxy: the plugin, with and without -n 2, sends within the same rate
+    limit and total budget as `snapconform run` against the same target."""
+    from tests.safety.hostile import RecordingProxy
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_", "SNAPCONFORM_"))}
+    sent: dict[str, list[float]] = {}
+    for front in ("plugin", "plugin -n 2", "snapconform run"):
+        with RecordingProxy(faithful.base_url) as proxy:
+            common = {"base-url": proxy.base_url, "control-url": faithful.control_url}
+            common |= {"max-requests": str(BUDGET), "rate-limit": str(RATE), "seed": "7"}
+            if front == "snapconform run":
+                args = [f"--{k}={v}" for k, v in common.items()]
+                done = subprocess.run(
+                    [sys.executable, "-m", "snapconform", "run", *args, "--report-dir", "r"],
+                    cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300,
+                )  # fmt: skip
+            else:
+                args = [f"--snapconform-{k}={v}" for k, v in common.items()]
+                xdist = ["-n", "2"] if "-n 2" in front else []
+                done = run_suite(tmp_path, *args, *xdist, group="snapconform_cap")
+            assert done.returncode in (0, 1, 3, 4), done.stdout[-2000:] + done.stderr[-2000:]
+            sent[front] = [r.at for r in proxy.recorder.requests]
+    for front, times in sent.items():
+        assert len(times) <= BUDGET, f"{front}: {len(times)} requests for a budget of {BUDGET}"
+        # a token bucket of RATE per second admits at most RATE (+1 for the edge) in a second
+        assert not times or _busiest_second(times) <= RATE + 1, f"{front} exceeded {RATE}/s"
+    assert sent["plugin"] and sent["snapconform run"]
+    assert sent["plugin -n 2"] == []  # refused in one line: nothing reached the target

@@ -1,15 +1,14 @@
 """A failing filter check carries its evidence: expected/actual ids, counterexample, exchange.
 
 The broken server ignores the ``status`` filter. In-process, the CheckResult must carry the id
-sets of the minimal example; through the pytest plugin (a subprocess with --alluredir), the
-Allure results must hold the id diff attachment and the outcomes' detail must stay one line.
+sets of the minimal example; through `snapconform run`'s Allure writer, the Allure results
+must hold the id diff attachment and the summary's detail must stay one line.
 """
 
 from __future__ import annotations
 
+import io
 import json
-import os
-import subprocess
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -17,8 +16,9 @@ from typing import Any
 import pytest
 
 from snapconform.config import RunConfig
+from snapconform.engine.requirements import requirement
 from snapconform.report.allure_steps import DIFF_ATTACHMENT, EXPECTED_IDS_ATTACHMENT
-from snapconform.run.runner import pytest_command
+from snapconform.run.runner import run
 from snapconform.server.app import ServerConfig
 from snapconform.server.behaviour import Behaviour
 from snapconform.server.runner import serve_in_thread
@@ -82,14 +82,10 @@ def test_allure_results_hold_the_id_diff(tmp_path: Path) -> None:
             max_examples=4,
             seed=9,
         )
-        outcomes = tmp_path / "outcomes.json"
-        command = [*pytest_command(config, 9, outcomes), "-k", "FILTER-SOUNDNESS"]
-        env = {k: v for k, v in os.environ.items() if not k.startswith("SNAPCONFORM_")}
-        done = subprocess.run(
-            command, env=env, capture_output=True, text=True, timeout=240, check=False
-        )
-    assert done.returncode == 1, done.stdout[-2000:] + done.stderr[-2000:]
-    detail = json.loads(outcomes.read_text())["requirements"]["FILTER-SOUNDNESS"]["detail"]
+        done = run(config, out=io.StringIO(), requirements=[requirement("FILTER-SOUNDNESS")])
+    assert done.exit_code == 1, done.summary
+    (soundness,) = [r for r in done.summary["requirements"] if r["id"] == "FILTER-SOUNDNESS"]
+    detail = soundness["detail"]
     assert "\n" not in detail and "seed 9" in detail and "curl -sS" in detail
     results = [
         json.loads(path.read_text()) for path in (tmp_path / "allure-results").glob("*-result.json")

@@ -151,7 +151,7 @@ def test_ctrl_c_during_the_pre_flight_still_says_the_state_was_restored(
     back, and the outcomes say so (seen: a summary without ``mock_state`` on a fast machine)."""
     from snapconform.config import RunConfig
     from snapconform.engine import harness as harness_module
-    from snapconform.run.engine_plugin import HarnessHolder
+    from snapconform.run.session import RunSession
 
     def interrupted(self: Harness) -> None:
         raise KeyboardInterrupt
@@ -160,7 +160,7 @@ def test_ctrl_c_during_the_pre_flight_still_says_the_state_was_restored(
     with serve_in_thread(ServerConfig(), "127.0.0.1", 0) as server:
         before = _state(server.control_url)
         config = RunConfig(base_url=server.base_url, control_url=server.control_url, seed=5)
-        holder = HarnessHolder(config, None)
+        holder = RunSession(config, 5)
         with pytest.raises(KeyboardInterrupt):
             holder.open()
         assert holder.harness is None

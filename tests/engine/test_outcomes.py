@@ -24,7 +24,6 @@ from snapconform.engine import fuzzing
 from snapconform.engine.plan import RunPlan
 from snapconform.engine.requirements import CATALOGUE, Requirement, Source, requirement
 from snapconform.engine.verdicts import CheckResult, verdict_of
-from snapconform.run.engine_plugin import judge
 from snapconform.run.runner import (
     EXIT_INCOMPLETE,
     INTERRUPTED,
@@ -32,6 +31,7 @@ from snapconform.run.runner import (
     exit_code_of,
     render_table,
 )
+from snapconform.run.session import judge
 from snapconform.server.defaults import default_state
 from tests.engine.helpers import harness_for
 

@@ -208,19 +208,34 @@ def test_on_a_terminal_progress_is_one_status_line_redrawn_in_place(tmp_path: Pa
     assert text.rindex("\r\x1b[K") < text.index("PASS ")
 
 
-def test_the_suite_names_the_snapconform_plugins_by_module(tmp_path: Path) -> None:
+def test_run_judges_in_this_process_without_a_child(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The configuration stays one object in one process: no pytest child is started."""
+    import io
+    import subprocess as subprocess_module
     from importlib.metadata import entry_points
 
     from snapconform.config import RunConfig
-    from snapconform.run.runner import pytest_command
+    from snapconform.engine.requirements import requirement
+    from snapconform.run.runner import run
 
-    command = pytest_command(RunConfig(report_dir=tmp_path), 1, tmp_path / "o.json", tmp_path / "p")
-    plugins = [command[i + 1] for i, arg in enumerate(command) if arg == "-p"]
-    assert plugins.count("snapconform.pytest_plugin") == 1
-    assert plugins.count("snapconform.run.engine_plugin") == 1
+    def no_child(*args: object, **kwargs: object) -> None:
+        raise AssertionError(f"snapconform run started a process: {args}")
+
+    monkeypatch.setattr(subprocess_module.Popen, "__init__", no_child)
+    done = run(
+        RunConfig(report_dir=tmp_path, seed=1),
+        out=io.StringIO(),
+        requirements=[requirement("AUTH-NO-CREDENTIALS"), requirement("CONTRACT-JSON")],
+    )
+    outcomes = {r["id"]: r["outcome"] for r in done.summary["requirements"]}
+    assert outcomes["AUTH-NO-CREDENTIALS"] == outcomes["CONTRACT-JSON"] == "passed"
+    # the rest was not selected: not checked, so the verdict is incomplete, never conformant
+    assert done.summary["verdict"] == "incomplete" and done.exit_code == 3
+    assert (tmp_path / "junit.xml").is_file() and list((tmp_path / "allure-results").iterdir())
     # no pytest11 entry point: other pytest sessions of the environment never import the plugin
     assert not [e for e in entry_points(group="pytest11") if e.value.startswith("snapconform")]
-    assert f"--snapconform-progress={tmp_path / 'p'}" in command
 
 
 def test_run_reads_snapconform_toml_then_environment_then_flags(tmp_path: Path) -> None:
@@ -259,12 +274,11 @@ def test_run_reads_snapconform_toml_then_environment_then_flags(tmp_path: Path) 
 
 def test_a_remote_target_gets_5_requests_per_second_unless_told_otherwise(tmp_path: Path) -> None:
     from snapconform.config import RunConfig
-    from snapconform.run.runner import effective_rate_limit, pytest_command
+    from snapconform.run.runner import effective_rate_limit
 
-    # never contacted: only the command line is built
+    # never contacted: only the configuration is read
     remote = RunConfig(base_url="https://vcenter.example", report_dir=tmp_path)
     assert effective_rate_limit(remote) == 5.0
-    assert "--snapconform-rate-limit=5.0" in pytest_command(remote, 1, tmp_path / "o.json")
     assert effective_rate_limit(RunConfig(base_url="https://vcenter.example", rate_limit=2)) == 2
     for loopback in ("http://127.0.0.1:8080", "http://localhost:1", "http://[::1]:2", None):
         assert effective_rate_limit(RunConfig(base_url=loopback)) is None
@@ -272,7 +286,6 @@ def test_a_remote_target_gets_5_requests_per_second_unless_told_otherwise(tmp_pa
 
 def test_the_suite_is_found_in_the_package_first_then_in_the_checkout(tmp_path: Path) -> None:
     from snapconform.pytest_plugin import CHECKOUT_SUITE, suite_dir
-    from snapconform.run.runner import SUITE_DIR
 
     packaged, checkout = tmp_path / "snapconform" / "_suite", tmp_path / "tests" / "conformance"
     checkout.mkdir(parents=True)
@@ -280,8 +293,8 @@ def test_the_suite_is_found_in_the_package_first_then_in_the_checkout(tmp_path: 
     packaged.mkdir(parents=True)
     assert suite_dir((packaged, checkout)) == packaged
     assert suite_dir((tmp_path / "a", tmp_path / "b")) == CHECKOUT_SUITE  # pytest names it
-    # this editable checkout has no packaged copy: the runner drives tests/conformance
-    assert SUITE_DIR == CHECKOUT_SUITE == ROOT / "tests" / "conformance"
+    # this editable checkout has no packaged copy: the plugin collects tests/conformance
+    assert suite_dir() == CHECKOUT_SUITE == ROOT / "tests" / "conformance"
 
 
 def test_the_wheel_carries_the_suite_and_contracts_where_the_lookups_expect_them() -> None:

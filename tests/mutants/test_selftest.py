@@ -40,9 +40,7 @@ from snapconform.server.variants import VARIANTS
 #: Seed of every cell; the environment may move it (printed with each cell's result).
 SEED = int(os.environ.get("SNAPCONFORM_SELFTEST_SEED", "0"))
 #: The matrix budget CI proves on every commit (measured: docs/mutation.md, "In CI").
-CI_CONFIG = SelftestConfig(
-    seed=SEED, faithful_seeds=(SEED,), max_examples=5, jobs=1, focus=True
-)
+CI_CONFIG = SelftestConfig(seed=SEED, faithful_seeds=(SEED,), max_examples=5, jobs=1, focus=True)
 #: Extra faithful runs, controlled mode, whole suite, one example per check: false positives.
 FAITHFUL_SEEDS = 20
 FAITHFUL_SWEEP = SelftestConfig(seed=SEED, max_examples=1, jobs=1)

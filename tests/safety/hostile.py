@@ -19,6 +19,7 @@ import json
 import socket
 import struct
 import threading
+import time
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -38,6 +39,8 @@ class Request:
     method: str
     target: str
     headers: dict[str, str]
+    #: when it arrived (time.monotonic())
+    at: float = field(default_factory=time.monotonic, compare=False)
 
     @property
     def path(self) -> str:

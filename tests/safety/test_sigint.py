@@ -29,9 +29,11 @@ def _ignore_sigint() -> None:
     "started",
     [
         "with SIGINT handled",
-        # a command started with `&` from a script, or by some CI job runners: the run and its
-        # child inherit SIGINT ignored (the CI failure: the child ran on and was killed)
+        # a command started with `&` from a script, or by some CI job runners: the run
+        # inherits SIGINT ignored (the CI failure: the run went on and was killed)
         "with SIGINT ignored",
+        # a CI job's cancellation
+        "then SIGTERM",
     ],
 )
 def test_sigint_mid_run_deletes_every_created_session(tmp_path: Path, started: str) -> None:
@@ -70,7 +72,7 @@ def test_sigint_mid_run_deletes_every_created_session(tmp_path: Path, started: s
             time.sleep(0.1)
         else:
             pytest.fail("the run neither logged in nor listed tasks")
-        process.send_signal(signal.SIGINT)
+        process.send_signal(signal.SIGTERM if started == "then SIGTERM" else signal.SIGINT)
         _, stderr = process.communicate(timeout=60)
         calls = proxy.recorder.calls()
         left = len(server.runtime.sessions)
@@ -88,70 +90,6 @@ def test_sigint_mid_run_deletes_every_created_session(tmp_path: Path, started: s
 
 
 def _diagnosis(report_dir: Path, calls: list[tuple[str, str]]) -> str:
-    """What a leaked session needs to be explained: the session calls and the child's log."""
-    log = report_dir / "pytest.log"
-    tail = log.read_text(encoding="utf-8", errors="replace")[-3000:] if log.exists() else "none"
+    """What a leaked session needs to be explained: the session calls."""
     sessions = [(n, call) for n, call in enumerate(calls) if call[1] == SESSIONS_PATH]
-    return f"session calls (index, call) of {len(calls)}: {sessions}\nchild log tail:\n{tail}"
-
-
-STUBBORN_CHILD = "import signal, time; signal.signal(signal.SIGINT, signal.SIG_IGN); time.sleep(60)"
-RUN_SUITE = f"""
-import sys
-from snapconform.run.runner import run_suite
-print("ready", flush=True)
-code, interrupted = run_suite([sys.executable, "-c", {STUBBORN_CHILD!r}], {{}}, sys.stderr,
-                              grace=1.0)
-print(code, interrupted, flush=True)
-"""
-
-
-SWALLOWS_ONE = (
-    "import signal, sys, time\n"
-    "seen = []\n"
-    "def handler(signum, frame):\n"
-    "    seen.append(signum)\n"
-    "    if len(seen) >= 2:\n"
-    "        sys.exit(7)\n"
-    "signal.signal(signal.SIGINT, handler)\n"
-    "time.sleep(120)\n"
-)
-RUN_SWALLOWING_SUITE = f"""
-import sys
-from snapconform.run.runner import run_suite
-print("ready", flush=True)
-code, interrupted = run_suite([sys.executable, "-c", {SWALLOWS_ONE!r}], {{}}, sys.stderr,
-                              grace=60.0, resend=0.5)
-print(code, interrupted, flush=True)
-"""
-
-
-def test_a_child_that_swallowed_the_first_sigint_gets_a_second_before_the_grace_ends() -> None:
-    # A library in the child that catches KeyboardInterrupt once would keep the run going until
-    # the grace period ends and the child is terminated with its sessions still open (seen
-    # under load: 1 session left). The second SIGINT ends it on its own terms (exit 7 here,
-    # not -SIGTERM), long before a 60 s grace.
-    process = subprocess.Popen(
-        [sys.executable, "-c", RUN_SWALLOWING_SUITE], stdout=subprocess.PIPE, text=True
-    )
-    assert process.stdout is not None and process.stdout.readline().strip() == "ready"
-    time.sleep(0.5)
-    process.send_signal(signal.SIGINT)
-    out, _ = process.communicate(timeout=50)
-    code, interrupted = out.split()
-    assert interrupted == "True" and int(code) == 7
-
-
-def test_a_child_that_ignores_sigint_is_terminated_after_the_grace_period() -> None:
-    process = subprocess.Popen([sys.executable, "-c", RUN_SUITE], stdout=subprocess.PIPE, text=True)
-    assert process.stdout is not None and process.stdout.readline().strip() == "ready"
-    time.sleep(0.5)
-    started = time.monotonic()
-    process.send_signal(signal.SIGINT)
-    process.send_signal(signal.SIGINT)  # a second Ctrl-C neither kills nor hurries the child
-    process.send_signal(signal.SIGTERM)  # nor does a CI job's cancellation
-    out, _ = process.communicate(timeout=30)
-    code, interrupted = out.split()
-    assert interrupted == "True" and int(code) == -signal.SIGTERM
-    assert time.monotonic() - started >= 0.9  # the grace period was granted (no upper bound:
-    # a loaded machine may be slow; communicate()'s timeout bounds a hang)
+    return f"session calls (index, call) of {len(calls)}: {sessions}"
