@@ -110,7 +110,7 @@ class AllureWriter:
             uuid=str(uuid.uuid4()),
             historyId=hashlib.md5(requirement.id.encode()).hexdigest(),
             testCaseId=hashlib.md5(requirement.check_name.encode()).hexdigest(),
-            name=f"{requirement.id}: {requirement.title}",
+            name=f"{requirement.id} {requirement.title}",
             fullName=f"snapconform.engine.checks.{requirement.check_name}",
             description=(
                 f"{requirement.source}\n\nCheck: snapconform.engine.checks.{requirement.check_name}"
@@ -118,17 +118,17 @@ class AllureWriter:
             labels=[
                 Label(name="epic", value=EPIC),
                 Label(name="feature", value=requirement.feature),
-                Label(name="story", value=requirement.title),
+                Label(name="story", value=f"{requirement.id}: {requirement.title}"),
                 Label(name="severity", value=requirement.severity),
                 Label(name="requirement_id", value=requirement.id),
                 Label(name="level", value=requirement.level),
-                Label(name="suite", value=requirement.feature),
-                Label(name="framework", value="snapconform"),
                 *([Label(name="hypothesis_seed", value=str(seed))] if seed is not None else []),
             ],
             links=[Link(type="link", url=SPEC_URL, name="spec")],
             status=ALLURE_STATUS[result.outcome],
-            statusDetails=StatusDetails(message=self._message(requirement, result)),
+            statusDetails=StatusDetails(
+                message=self._message(requirement, result), trace=self._trace(result)
+            ),
             stage="finished",
             start=start_ms,
             stop=stop_ms,
@@ -144,6 +144,14 @@ class AllureWriter:
         if result.outcome == "failed":
             return f"{requirement.id}: {detail}"
         return f"{requirement.id}: {outcome_label(result.outcome, result.reason)}: {detail}"
+
+    @staticmethod
+    def _trace(result: CheckResult) -> str | None:
+        """Under a failure's message: expected versus actual task ids, as a readable diff."""
+        evidence = result.evidence
+        if evidence.expected_ids is None or evidence.actual_ids is None:
+            return None
+        return set_diff_text(sorted(evidence.expected_ids), sorted(evidence.actual_ids))
 
     def _evidence(
         self,

@@ -305,6 +305,7 @@ class RunSession:
         try:
             self.open()
             emit(RunStarted(self.config, self.seed, len(self.requirements)))
+            emit(RequestsSent(self.requests))  # the pre-flight's
             for requirement in self.requirements:
                 emit(CheckStarted(requirement))
                 before = self.requests

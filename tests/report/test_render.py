@@ -105,7 +105,7 @@ def test_report_renders_html(
     assert f"html: {index}" in out
     page = index.read_text()
     # the verdict is the report's name; one self-contained page (it opens from file://)
-    assert "<title> snapconform: NON-CONFORMANT — 4 MUST failed — http://127.0.0.1:8080" in page
+    assert "<title> snapconform: NON-CONFORMANT — 3 MUST failed — http://127.0.0.1:8080" in page
     assert "googletagmanager" not in page
     assert 'id="snapconform-open-at-top"' in page
     assert not (sample_report / "html" / "data").exists()
