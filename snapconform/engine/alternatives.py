@@ -2,7 +2,7 @@
 
 Where the page and the official bindings allow more than one behaviour, a real vCenter may take
 either side: the engine accepts every documented answer, fails only what no source allows, and
-records the target's answer here. The record goes to outcomes.json and summary.json
+records the target's answer here. The record goes to summary.json
 (``variants``), summary.md and the Allure environment.
 
 The reference server plays each non-default answer as a variant (``snapconform.server.variants``);

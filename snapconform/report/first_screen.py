@@ -125,7 +125,7 @@ _CHANGE_BY_REASON = {
         "raise the request budget (--max-requests) so observed discovery can list every part,"
         " or declare the data (--state-file) so nothing has to be discovered"
     ),
-    "error": "see the detail and the report's pytest.log (the harness could not run the check)",
+    "error": "see the detail and the report's harness.log (the harness could not run the check)",
 }
 _UNPRIVILEGED_CHANGE = (
     "name a principal without System.Read: --unprivileged-username NAME, with its password in "

@@ -279,7 +279,7 @@ def embedded_files(index: Path) -> dict[str, str]:
     return found
 
 
-#: Labels that name a test's requirement: the engine's, and allure_steps.label_requirement's.
+#: Labels that name a test's requirement: the run's Allure writer's, and an older label.
 REQUIREMENT_LABELS = ("requirement_id", "requirement")
 
 

@@ -15,6 +15,7 @@ summary says so.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import random
 import shlex
@@ -284,7 +285,7 @@ def run(
             everyone.insert(0, display)
             display.follow(lambda: session.requests)
         try:
-            with interrupts_as_keyboard_interrupt():
+            with interrupts_as_keyboard_interrupt(), harness_log(report_dir / HARNESS_LOG):
                 outcomes = session.run(everyone)
         finally:
             if display is not None:
@@ -312,6 +313,26 @@ def exit_code_of(summary: Mapping[str, Any]) -> int:
         "non-conformant": EXIT_NON_CONFORMANT,
         "incomplete": EXIT_INCOMPLETE,
     }.get(summary["verdict"], EXIT_NO_VERDICT)
+
+
+#: Where a check's crash is told in full (its traceback, secrets masked): for debugging the
+#: harness, never evidence about the target.
+HARNESS_LOG = "harness.log"
+
+
+@contextmanager
+def harness_log(path: Path) -> Iterator[None]:
+    """The run's log records (``snapconform.*``: a crashed check's traceback) go to *path*."""
+    path.unlink(missing_ok=True)
+    handler = logging.FileHandler(path, encoding="utf-8", delay=True)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    logger = logging.getLogger("snapconform")
+    logger.addHandler(handler)
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+        handler.close()
 
 
 #: Ctrl-C, a CI job's cancellation, a closed terminal: each ends the run as interrupted.

@@ -16,7 +16,9 @@ ended the run.
 
 from __future__ import annotations
 
+import logging
 import time
+import traceback
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -37,6 +39,7 @@ from snapconform.engine.target import BudgetExhausted, ConnectionLostError, Targ
 from snapconform.engine.universe import within_discovery
 from snapconform.engine.verdicts import CheckResult, Violation
 
+LOG = logging.getLogger("snapconform.run")
 #: The catalogue's position of each requirement (the last key of the run order).
 CATALOGUE_POSITION = {requirement.id: index for index, requirement in enumerate(CATALOGUE)}
 
@@ -402,6 +405,10 @@ def _check(harness: Harness, requirement: Requirement) -> CheckResult:
         # target, not a crash of the check.
         return CheckResult.failed(harness.redactor(str(violation)), violation.evidence)
     except Exception as exc:
+        # the traceback, for whoever debugs the harness (REPORT_DIR/harness.log)
+        LOG.error(
+            "%s: the check raised\n%s", requirement.id, harness.redactor(traceback.format_exc())
+        )
         if harness.marks.refused_at is None:
             # A bug of the harness is no evidence against the target: never a failure.
             return CheckResult.not_checked(
