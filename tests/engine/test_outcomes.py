@@ -180,6 +180,20 @@ def test_a_crashing_check_is_not_checked_not_failed() -> None:
     assert "KeyError" in result.detail
 
 
+def test_a_crash_is_told_in_full_in_harness_log(tmp_path: Path) -> None:
+    from snapconform.run.runner import HARNESS_LOG, harness_log
+
+    def crashes(h: Any, req: Requirement) -> CheckResult:
+        raise KeyError("a bug in the harness")
+
+    source = Source("page", "line 1", "a test requirement")
+    broken = Requirement("X-CRASH", "t", "MUST", "contract", (source,), crashes)
+    with harness_for(max_examples=2) as harness, harness_log(tmp_path / HARNESS_LOG):
+        judge(harness, broken)
+    log = (tmp_path / HARNESS_LOG).read_text(encoding="utf-8")
+    assert "X-CRASH: the check raised" in log and "Traceback" in log and "KeyError" in log
+
+
 @pytest.mark.slow
 def test_fuzzing_cut_short_by_the_budget_is_not_a_pass(monkeypatch: pytest.MonkeyPatch) -> None:
     def cut_short(target: Any, **options: Any) -> fuzzing.FuzzReport:
