@@ -35,7 +35,7 @@ def _has_sessions_endpoint(api_version: str) -> bool:
     try:
         return bool(default_contracts().profile(api_version).get("sessions_endpoint", True))
     except ValueError:
-        return True  # an unknown version: try the sessions API (the 404 fallback remains)
+        return True  # an unknown version: try the sessions API (a refusal says what it answered)
 
 
 class Authentication:
@@ -96,9 +96,9 @@ class Authentication:
     def login(self, username: str, password: str, *, api_version: str = "8.0.3") -> None:
         """Authenticate as ``username``: a session if configured, else Basic on each request.
 
-        With ``auth=session`` on the 8.0.3 profile (no snapservice sessions endpoint there), a
-        404 from POST /api/snapservice/sessions falls back to Basic and leaves a note saying so.
-        Raises LoginRefused when the target rejects the credentials.
+        With ``auth=session`` on a profile without the snapservice sessions endpoint (8.0.3,
+        ``contracts/profiles.json``), no session call is sent: Basic goes with every request and a
+        note says so. Raises LoginRefused when the target rejects the credentials.
         """
         self.redact.add(password)
         self._credentials = (username, password)
@@ -120,15 +120,6 @@ class Authentication:
         if response.status in (200, 201) and isinstance(response.body, str) and response.body:
             self._session_id = response.body
             self.auth_scheme = "session"
-            return
-        if response.status in (404, 405) and api_version == "8.0.3":
-            self.auth_scheme = "basic"
-            note = (
-                f"POST {SESSIONS_PATH} answered {response.status} (the 8.0.3 profile has no "
-                "snapservice sessions endpoint): using HTTP Basic authentication instead"
-            )
-            if note not in self.notes:
-                self.notes.append(note)
             return
         if response.status == 401:
             raise LoginRefused(f"the target refused the login of {username!r} (HTTP 401)")

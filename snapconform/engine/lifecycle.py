@@ -89,13 +89,8 @@ def target_settings(config: RunConfig, base_url: str) -> TargetSettings:
         raise HarnessError(f"CA bundle {config.ca_bundle} does not exist")
     # A documented 500 (over the cap) or an injected fault is an answer to judge, not a
     # transient failure: never retried (throttling 429/503 with Retry-After still is).
-    no_5xx_retry: dict[str, Any] = (
-        {"retry": RetryPolicy(transient_retries=0)}
-        if "retry" in TargetSettings.__dataclass_fields__
-        else {}
-    )
     return TargetSettings(
-        **no_5xx_retry,
+        retry=RetryPolicy(transient_retries=0),
         base_url=base_url,
         auth=config.auth,
         verify=verify,
