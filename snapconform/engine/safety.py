@@ -11,6 +11,8 @@ fool the harness. Everything here is transport-independent policy that ``target.
   retried; every retry is recorded so that a failure that vanished on retry is reported as flaky;
   a GET whose connection closed before any response byte (an idle keep-alive connection the
   server or a proxy dropped) is sent once more on a fresh connection;
+* :class:`RateLimiter` spaces the requests evenly (``--rate-limit``), so a shared server is never
+  flooded;
 * :func:`check_redirect` decides whether a redirect may be followed: never across origins, so
   credentials never reach another host, port or scheme.
 
@@ -27,7 +29,7 @@ import json
 import ssl
 import time
 import zlib
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
 from functools import cache
@@ -454,3 +456,26 @@ def default_tls_context() -> ssl.SSLContext:
     import httpx
 
     return httpx.create_ssl_context()
+
+
+# --- rate limit -------------------------------------------------------------------------------
+
+
+class RateLimiter:
+    """At most ``per_second`` requests per second (even spacing; ``None``: no limit)."""
+
+    def __init__(self, per_second: float | None, clock: Callable[[], float] = time.monotonic):
+        if per_second is not None and per_second <= 0:
+            raise ValueError("rate limit must be positive")
+        self._interval = 0.0 if per_second is None else 1.0 / per_second
+        self._clock = clock
+        self._next = 0.0
+
+    def wait(self) -> None:
+        if not self._interval:
+            return
+        now = self._clock()
+        if now < self._next:
+            time.sleep(self._next - now)
+            now = self._next
+        self._next = now + self._interval

@@ -8,7 +8,8 @@ records every exchange (``engine.exchange``) with its secrets (passwords, sessio
 Authorization values) replaced by ``***``.
 
 ``ControlClient`` (``engine.control``) is the separate, small client for the reference server's
-control protocol, used only in controlled mode.
+control protocol, used only in controlled mode. The names its users import with the client
+(``ControlClient``, ``basic_authorization``, ``LoginRefused``, the records) stay importable here.
 """
 
 from __future__ import annotations
@@ -22,9 +23,12 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from snapconform.engine.authentication import Authentication, basic_authorization
+from snapconform.engine.authentication import (
+    Authentication,
+    basic_authorization as basic_authorization,
+)
 from snapconform.engine.cleanup import SessionLedger
-from snapconform.engine.control import ControlClient
+from snapconform.engine.control import ControlClient as ControlClient
 from snapconform.engine.exchange import (
     RECORDED_BODY_LIMIT,
     RECORDED_EXCHANGES_LIMIT,
@@ -38,6 +42,7 @@ from snapconform.engine.safety import (
     AttemptLog,
     DeadlineExceededError,
     InvalidJsonError,
+    RateLimiter,
     RedirectRefusedError,
     RetryDecision,
     RetryPolicy,
@@ -52,37 +57,12 @@ from snapconform.errors import (
     BudgetExhausted,
     ConnectionLostError,
     ForbiddenRequest,
-    LoginRefused,
+    LoginRefused as LoginRefused,
     TargetError,
 )
 from snapconform.filterspec import FilterSpec, encode_query
 from snapconform.redaction import SECRET_HEADERS, Redactor
 from snapconform.wire import SESSION_HEADER, SESSIONS_PATH, TASKS_PATH
-
-#: The client and what its users import with it (some defined in the modules named above).
-__all__ = [
-    "ALLOWED_REQUESTS",
-    "RECORDED_BODY_LIMIT",
-    "SESSIONS_PATH",
-    "SESSION_HEADER",
-    "TASKS_PATH",
-    "BudgetExhausted",
-    "ConnectionLostError",
-    "ControlClient",
-    "Exchange",
-    "ForbiddenRequest",
-    "LoginRefused",
-    "RateLimiter",
-    "Redactor",
-    "Response",
-    "Stats",
-    "Target",
-    "TargetError",
-    "TargetSettings",
-    "basic_authorization",
-    "connect_error_message",
-    "is_documented_500",
-]
 
 #: Every request the harness may send to a target. Nothing else ever leaves ``send``.
 ALLOWED_REQUESTS: frozenset[tuple[str, str]] = frozenset(
@@ -115,26 +95,6 @@ class TargetSettings:
     limits: SafetyLimits = field(default_factory=SafetyLimits)
     #: 429/503 Retry-After honoured; a GET's 5xx retried once, the failure still reported
     retry: RetryPolicy = field(default_factory=RetryPolicy)
-
-
-class RateLimiter:
-    """At most ``per_second`` requests per second (even spacing; ``None``: no limit)."""
-
-    def __init__(self, per_second: float | None, clock: Callable[[], float] = time.monotonic):
-        if per_second is not None and per_second <= 0:
-            raise ValueError("rate limit must be positive")
-        self._interval = 0.0 if per_second is None else 1.0 / per_second
-        self._clock = clock
-        self._next = 0.0
-
-    def wait(self) -> None:
-        if not self._interval:
-            return
-        now = self._clock()
-        if now < self._next:
-            time.sleep(self._next - now)
-            now = self._next
-        self._next = now + self._interval
 
 
 class Target(Authentication):
