@@ -54,6 +54,7 @@ from snapconform.filterspec import (
     unknown_status_values as unknown_status_values,
     users_case_only as users_case_only,
 )
+from snapconform.wire import curl_line as wire_curl_line
 
 #: Statuses a task never leaves: the only ones whose content is stable under churn.
 TERMINAL_STATUSES = frozenset({"SUCCEEDED", "FAILED"})
@@ -216,11 +217,6 @@ def stable_ids(
 
 
 def curl_line(base_url: str, path: str, query: str, auth: str) -> str:
-    """A curl command that reproduces a request; credentials are masked, never included."""
+    """A curl command that reproduces a request (``wire.curl_line``: no secret inside)."""
     url = base_url.rstrip("/") + path + (f"?{query}" if query else "")
-    header = {
-        "session": "-H 'vmware-api-session-id: ***'",
-        "basic": "-H 'Authorization: Basic ***'",
-        "none": "",
-    }[auth]
-    return " ".join(part for part in ("curl -sS", header, f"'{url}'") if part)
+    return wire_curl_line(url, auth=auth)

@@ -12,14 +12,13 @@ from __future__ import annotations
 
 import contextlib
 import json
-import shlex
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
 from snapconform.redaction import MASK, mask_headers, mask_text, mask_url
-from snapconform.wire import SESSION_HEADER
+from snapconform.wire import SESSION_HEADER, curl_line as wire_curl_line
 
 #: Attachment names the report post-processor (:mod:`snapconform.report.results`) looks for.
 EXPECTED_IDS_ATTACHMENT = "expected task ids"
@@ -27,11 +26,6 @@ ACTUAL_IDS_ATTACHMENT = "actual task ids"
 DIFF_ATTACHMENT = "task id diff (expected vs actual)"
 COUNTEREXAMPLE_ATTACHMENT = "minimal counterexample"
 CURL_ATTACHMENT = "curl"
-
-#: Environment variables a curl line reads its credentials from (never inlined).
-CURL_SESSION_VAR = "SNAPCONFORM_SESSION_ID"
-CURL_USERNAME_VAR = "SNAPCONFORM_USERNAME"
-CURL_PASSWORD_VAR = "SNAPCONFORM_PASSWORD"
 
 _LIST_LIMIT = 50  # ids shown per side of a diff; the attachments carry all of them
 
@@ -142,20 +136,17 @@ def exchange_title(view: ExchangeView) -> str:
 
 
 def curl_line(view: ExchangeView) -> str:
-    """A copy-paste curl command; credentials come from environment variables, never inline."""
-    words = ["curl", "-sS"]
-    if view.method != "GET":
-        words += ["-X", view.method]
-    auth_flags: list[str] = []
+    """The exchange as the one copy-paste curl command (:func:`snapconform.wire.curl_line`)."""
+    auth, kept = "none", []
     for name, value in view.request_headers.items():
         lowered = name.lower()
         if lowered == "authorization" and value.lower().startswith("basic"):
-            auth_flags = ["-u", f'"${CURL_USERNAME_VAR}:${CURL_PASSWORD_VAR}"']
+            auth = "basic"
         elif lowered == SESSION_HEADER:
-            auth_flags = ["-H", f'"{SESSION_HEADER}: ${CURL_SESSION_VAR}"']
+            auth = "session"
         elif lowered in {"accept", "content-type"}:
-            words += ["-H", shlex.quote(f"{name}: {value}")]
-    return " ".join([*words, *auth_flags, shlex.quote(view.url)])
+            kept.append((name, value))
+    return wire_curl_line(view.url, auth=auth, method=view.method, headers=tuple(kept))
 
 
 def pretty_json(document: Any) -> str:
