@@ -4,10 +4,11 @@ against it in a pytest subprocess exactly as ``snapconform run`` does, and the o
 from __future__ import annotations
 
 import json
+import multiprocessing
 import tempfile
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -206,11 +207,25 @@ def run_matrix(
     cells: Sequence[Cell] | None = None,
     on_result: Callable[[CellResult], None] | None = None,
 ) -> list[CellResult]:
-    """Run ``cells`` (default: ``plan(config)``) with ``config.jobs`` in parallel."""
+    """Run ``cells`` (default: ``plan(config)``), ``config.jobs`` at a time.
+
+    One job runs the cells here, one after the other. More run in worker processes (each cell
+    is CPU-bound Python: threads would share one core): a terminal's Ctrl-C reaches every
+    worker, whose run ends as interrupted with its sessions deleted.
+    """
     cells = list(cells if cells is not None else plan(config))
     with tempfile.TemporaryDirectory(prefix="snapconform-selftest-") as scratch:
         work_dir = config.work_dir or Path(scratch)
-        with ThreadPoolExecutor(max_workers=max(1, config.jobs)) as pool:
+        if config.jobs <= 1:
+            results = []
+            for cell in cells:
+                result = run_cell(cell, config, work_dir)
+                if on_result is not None:
+                    on_result(result)
+                results.append(result)
+            return results
+        spawn = multiprocessing.get_context("spawn")  # no threads copied into the workers
+        with ProcessPoolExecutor(max_workers=config.jobs, mp_context=spawn) as pool:
             futures = [pool.submit(run_cell, cell, config, work_dir) for cell in cells]
             results = []
             for future in futures:
