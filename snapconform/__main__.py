@@ -2,4 +2,6 @@ import sys
 
 from snapconform.cli import main
 
-sys.exit(main())
+# guarded: a spawned worker process (selftest --jobs) imports this module again as __mp_main__
+if __name__ == "__main__":
+    sys.exit(main())
