@@ -203,19 +203,6 @@ def set_difference(got: frozenset[str], expected: frozenset[str]) -> str | None:
     return _set_difference("the response", got, "expected set", expected)
 
 
-def stable_ids(
-    before: Mapping[str, Mapping[str, Any]], after: Mapping[str, Mapping[str, Any]]
-) -> frozenset[str]:
-    """Tasks terminal in both snapshots with identical content: safe to judge exactly."""
-    return frozenset(
-        task
-        for task, item in before.items()
-        if task in after
-        and item == after[task]
-        and (item.get("info") or {}).get("status") in TERMINAL_STATUSES
-    )
-
-
 def curl_line(base_url: str, path: str, query: str, auth: str) -> str:
     """A curl command that reproduces a request (``wire.curl_line``: no secret inside)."""
     url = base_url.rstrip("/") + path + (f"?{query}" if query else "")

@@ -121,16 +121,6 @@ def test_error_checks() -> None:
     assert oracle.duplicate_ids({"items": [{"task": "a"}, {"task": "a"}]}) == ["a"]
 
 
-def test_stable_ids_are_terminal_and_unchanged() -> None:
-    before = {
-        "a": item("a", status="SUCCEEDED"),
-        "b": item("b", status="RUNNING"),
-        "c": item("c", status="FAILED"),
-    }
-    after = {**before, "c": item("c", status="FAILED", user="x")}
-    assert oracle.stable_ids(before, after) == {"a"}
-
-
 def test_a_200_to_an_unknown_status_may_list_only_the_filters_known_statuses() -> None:
     # one rule for FILTER-INVALID-STATUS and fuzzing's negative-data check (issue 23: one oracle)
     spec = FilterSpec(status=("RUNNING", "running"))
