@@ -1,0 +1,150 @@
+"""Harness CPU per default verdict (issue 27): CPU-seconds of ``snapconform run`` per mode at 0 ms.
+
+    .venv/bin/python bench/cpu_bench.py [--repeats 3] [--label after]
+                                        [--modes controlled declared observed embedded]
+                                        [--results bench/cpu_results.json]
+
+Each run is the CLI in a subprocess with the default settings, as ``default_run_bench.py`` runs
+it (seeds 0..N-1), at 0 ms latency so that CPU, not waiting, is what a run costs:
+
+* controlled / declared / observed: against a freshly started reference server in this process
+  (its CPU is not counted: the figure is the harness's, CLI + pytest child);
+* embedded: ``snapconform run`` with no target, the reference server inside the run's own
+  process (its CPU counts: this is what a user's first ``snapconform run`` costs).
+
+CPU is ``getrusage(RUSAGE_CHILDREN)`` (user + system of the CLI and its children): robust on a
+loaded machine, unlike wall time. Modes are interleaved per repeat so that load spreads evenly.
+``--label`` names the measured code (e.g. ``before``/``after``); runs with another label already
+in ``--results`` are kept, so one file compares two commits measured in turn. Goal (issue 27):
+a default controlled verdict in at most 4 CPU-seconds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from benchlib import BENCH_DIR, child_cpu_seconds, git_commit, load, machine, spread, summary
+from default_run_bench import one_run
+
+RESULTS = BENCH_DIR / "cpu_results.json"
+GOAL_CPU_SECONDS = 4.0
+MODES = ("controlled", "declared", "observed", "embedded")
+
+
+def embedded_run(seed: int) -> dict[str, Any]:
+    """``snapconform run --seed N`` with no target: the embedded reference server."""
+    with tempfile.TemporaryDirectory(prefix="snapconform-cpu-") as scratch:
+        report = Path(scratch) / "report"
+        cpu_before = child_cpu_seconds()
+        started = time.perf_counter()
+        command = [sys.executable, "-m", "snapconform", "run", "--seed", str(seed)]
+        done = subprocess.run(
+            [*command, "--report-dir", str(report)],
+            capture_output=True,
+            text=True,
+            cwd=scratch,
+            timeout=1800,
+            check=False,
+        )
+        wall = time.perf_counter() - started
+        cpu = child_cpu_seconds() - cpu_before
+        summary_path = report / "summary.json"
+        document = json.loads(summary_path.read_text("utf-8")) if summary_path.exists() else {}
+    return {
+        "mode": "embedded",
+        "seed": seed,
+        "exit_status": done.returncode,
+        "verdict": document.get("verdict"),
+        "requests": document.get("requests"),
+        "wall_seconds": round(wall, 3),
+        "cpu_seconds": round(cpu, 3),
+    }
+
+
+def measure(mode: str, seed: int) -> dict[str, Any]:
+    if mode == "embedded":
+        return embedded_run(seed)
+    run = one_run(mode, 0.0, seed)
+    keep = ("mode", "seed", "exit_status", "verdict", "requests", "wall_seconds", "cpu_seconds")
+    return {key: run[key] for key in keep}
+
+
+def rows(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    out = []
+    labels = list(dict.fromkeys(r["label"] for r in runs))
+    for mode in MODES:
+        for label in labels:
+            mine = [r for r in runs if r["mode"] == mode and r["label"] == label]
+            if mine:
+                out.append(
+                    {
+                        "mode": mode,
+                        "label": label,
+                        "commit": mine[0]["commit"],
+                        "verdicts": sorted({str(r["verdict"]) for r in mine}),
+                        "requests": [r["requests"] for r in mine],
+                        "cpu_seconds": [r["cpu_seconds"] for r in mine],
+                        "cpu_median": summary([r["cpu_seconds"] for r in mine])["median"],
+                        "wall_seconds": [r["wall_seconds"] for r in mine],
+                        "load": [r["load"] for r in mine],
+                    }
+                )
+    return out
+
+
+def markdown(document: dict[str, Any]) -> list[str]:
+    out = [
+        "| mode | code | verdicts | requests | CPU s per verdict | wall s | load (1 min) |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for row in document["rows"]:
+        out.append(
+            f"| {row['mode']} | {row['label']} (`{row['commit']}`) | {', '.join(row['verdicts'])}"
+            f" | {spread(row['requests'])} | {spread(row['cpu_seconds'])} |"
+            f" {spread(row['wall_seconds'])} | {spread([x[0] for x in row['load'] if x])} |"
+        )
+    out.append("")
+    out.append(f"Goal: a default controlled verdict in at most {GOAL_CPU_SECONDS:g} CPU-seconds.")
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--modes", nargs="+", choices=MODES, default=list(MODES))
+    parser.add_argument("--label", default="current")
+    parser.add_argument("--results", type=Path, default=RESULTS)
+    args = parser.parse_args(argv)
+    previous = (
+        json.loads(args.results.read_text("utf-8")) if args.results.exists() else {"runs": []}
+    )
+    runs = [r for r in previous["runs"] if r["label"] != args.label]
+    commit = git_commit()
+    started = time.monotonic()
+    for seed in range(args.repeats):
+        for mode in args.modes:
+            before = load()
+            result = {**measure(mode, seed), "label": args.label, "commit": commit, "load": before}
+            runs.append(result)
+            print(
+                f"[{time.monotonic() - started:5.0f}s] {args.label} {mode:10} seed {seed}:"
+                f" {result['verdict']}, {result['requests']} requests,"
+                f" {result['cpu_seconds']:.1f} CPU s, {result['wall_seconds']:.1f} s wall,"
+                f" load {before}",
+                flush=True,
+            )
+    document = {"machine": machine(), "runs": runs, "rows": rows(runs)}
+    args.results.write_text(json.dumps(document, indent=1) + "\n", encoding="utf-8")
+    print("\n".join(markdown(document)))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
