@@ -26,15 +26,9 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from hypothesis import (
-    HealthCheck,
-    Phase,
-    given,
-    seed as hypothesis_seed,
-    settings,
-    strategies as st,
-)
+from hypothesis import strategies as st
 
+from snapconform.engine.driver import GENERATE, drive
 from snapconform.filterspec import FilterSpec, encode_query, item_value
 from snapconform.strategies.contract_data import statuses
 from snapconform.strategies.filters import (
@@ -144,24 +138,13 @@ def draw(strategy: st.SearchStrategy[Any], count: int, seed: int) -> list[Any]:
     examples: list[Any] = []
     seen: set[str] = set()
 
-    @settings(
-        max_examples=max(1, count * 3),
-        database=None,
-        deadline=None,
-        derandomize=False,
-        suppress_health_check=list(HealthCheck),
-        phases=(Phase.generate,),
-        print_blob=False,
-    )
-    @hypothesis_seed(seed)
-    @given(strategy)
     def collect(example: Any) -> None:
         key = repr(example)
         if len(examples) < count and key not in seen:
             seen.add(key)
             examples.append(example)
 
-    collect()
+    drive(strategy, collect, max_examples=max(1, count * 3), seed=seed, phases=GENERATE)
     return examples
 
 

@@ -12,17 +12,11 @@ import zlib
 from collections.abc import Callable
 from typing import TypeVar
 
-from hypothesis import (
-    HealthCheck,
-    Phase,
-    given,
-    seed as hypothesis_seed,
-    settings,
-    strategies as st,
-)
+from hypothesis import strategies as st
 from hypothesis.errors import Flaky
 
 from snapconform.engine.budget import FailureMarks, budget_reason, transport_not_checked
+from snapconform.engine.driver import drive
 from snapconform.engine.target import BudgetExhausted, Redactor, Stats, TargetError
 from snapconform.engine.verdicts import CheckResult, Evidence, Uncertain, Violation
 from snapconform.errors import ConnectionLostError, ShareSpent
@@ -84,18 +78,6 @@ class Explorer:
         violations: list[Violation] = []
         shrink_calls = 0
 
-        @settings(
-            max_examples=max_examples or self.max_examples,
-            database=None,
-            deadline=None,
-            derandomize=False,
-            report_multiple_bugs=False,
-            suppress_health_check=list(HealthCheck),
-            phases=(Phase.explicit, Phase.reuse, Phase.generate, Phase.shrink),
-            print_blob=False,
-        )
-        @hypothesis_seed(self.seed if salt is None else self.seed + zlib.crc32(salt.encode()))
-        @given(strategy)
         def run(example: T) -> None:
             nonlocal shrink_calls
             if violations:
@@ -119,8 +101,9 @@ class Explorer:
                 raise _Stopped from exc
 
         shrink_deadline = [0.0]
+        seed = self.seed if salt is None else self.seed + zlib.crc32(salt.encode())
         try:
-            run()
+            drive(strategy, run, max_examples=max_examples or self.max_examples, seed=seed)
         except _StopShrinking:
             return _failure(violations[-1], f"seed {self.seed}; shrinking stopped at its budget")
         except Violation as violation:

@@ -12,11 +12,11 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 import schemathesis
-from hypothesis import HealthCheck, Phase, example, given, seed as hypothesis_seed, settings
 from schemathesis import GenerationMode
 from schemathesis.core.failures import Failure, FailureGroup
 
 from snapconform.contracts import Contracts, default_contracts
+from snapconform.engine.driver import EXPLICIT_THEN_GENERATE, drive
 from snapconform.engine.fuzzing import checks as fuzz_checks
 from snapconform.engine.fuzzing.scenarios import (
     DEFAULT_SCENARIOS,
@@ -361,20 +361,14 @@ def _fuzz_scenario(
             record(FuzzExchange(request, response, None, time.perf_counter() - started))
         _validate(case, response, checks, scenario, request, collector, run_wide)
 
-    runner = given(scenario.strategy(operation))(exercise)
-    for case in reversed(scenario.explicit_cases(operation)):
-        runner = example(case)(runner)
-    runner = settings(
+    drive(
+        scenario.strategy(operation),
+        exercise,
         max_examples=config.examples_for(scenario),
-        deadline=None,
-        database=None,
-        phases=(Phase.explicit, Phase.generate),  # never shrink: a finding is not re-sent
-        suppress_health_check=list(HealthCheck),
-        report_multiple_bugs=False,
-    )(runner)
-    if config.seed is not None:
-        runner = hypothesis_seed(config.seed)(runner)
-    runner()
+        seed=config.seed,
+        phases=EXPLICIT_THEN_GENERATE,  # never shrink: a finding is not re-sent
+        explicit=scenario.explicit_cases(operation),
+    )
 
 
 def _validate(
