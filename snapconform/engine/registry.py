@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal, TypeVar
 
 from snapconform.config import Mode
+from snapconform.engine.verdicts import CheckResult, Violation
 from snapconform.sources import (
     QUOTE_GAP as QUOTE_GAP,
     SPEC_URL as SPEC_URL,
@@ -44,7 +45,6 @@ from snapconform.wire import ENDPOINT
 
 if TYPE_CHECKING:
     from snapconform.engine.harness import Harness
-    from snapconform.engine.verdicts import CheckResult
 
 Level = Literal["MUST", "SHOULD"]
 Feature = Literal["contract", "filter semantics", "cap", "auth", "faults", "fuzzing"]
@@ -123,8 +123,16 @@ class Requirement:
         return dict(self.costs).get(mode)
 
     def check(self, h: Harness) -> CheckResult:
-        """Run this requirement's check on the run's harness."""
-        return self.function(h, self)
+        """Run this requirement's check on the run's harness: its result, or its failure.
+
+        A check fails one way: it raises :class:`Violation` with its evidence (in a fixed case
+        or a property alike); the failed result is made here, its message redacted (secrets
+        the harness handled never reach a detail).
+        """
+        try:
+            return self.function(h, self)
+        except Violation as violation:
+            return CheckResult.failed(h.redactor(str(violation)), violation.evidence)
 
     @property
     def source(self) -> str:

@@ -37,7 +37,7 @@ from snapconform.engine.requirements import CATALOGUE, Requirement
 from snapconform.engine.safety import interrupts_deferred
 from snapconform.engine.target import BudgetExhausted, ConnectionLostError, TargetError
 from snapconform.engine.universe import within_discovery
-from snapconform.engine.verdicts import CheckResult, Violation
+from snapconform.engine.verdicts import CheckResult
 
 LOG = logging.getLogger("snapconform.run")
 #: The catalogue's position of each requirement (the last key of the run order).
@@ -385,7 +385,8 @@ def judge(harness: Harness, requirement: Requirement) -> CheckResult:
 
 
 def _check(harness: Harness, requirement: Requirement) -> CheckResult:
-    """The check's own result; what it raises becomes one (a failure needs evidence)."""
+    """The check's own result (``Requirement.check`` turns its raised Violation into the failure,
+    with the evidence); what else it raises becomes one."""
     try:
         if harness.plan is not None and harness.plan.expired() and not requirement.audit:
             # nothing can be sent any more; the audits still judge what was seen
@@ -399,11 +400,6 @@ def _check(harness: Harness, requirement: Requirement) -> CheckResult:
         return transport_not_checked(harness.redactor(str(exc)))
     except TargetError as exc:
         return CheckResult.failed(f"the target failed: {harness.redactor(str(exc))}")
-    except Violation as violation:
-        # A violation with its evidence raised outside an exploration (a fixed case, a
-        # documented refusal contradicting the target's recorded choice) is a failure of the
-        # target, not a crash of the check.
-        return CheckResult.failed(harness.redactor(str(violation)), violation.evidence)
     except Exception as exc:
         # the traceback, for whoever debugs the harness (REPORT_DIR/harness.log)
         LOG.error(

@@ -30,7 +30,7 @@ from snapconform.engine.target import (
     Response,
     basic_authorization,
 )
-from snapconform.engine.verdicts import CheckResult
+from snapconform.engine.verdicts import CheckResult, Violation
 
 if TYPE_CHECKING:
     from snapconform.engine.harness import Harness
@@ -51,7 +51,7 @@ def _unauthenticated(h: Harness) -> Response:
 def check_no_credentials(h: Harness, req: Requirement) -> CheckResult:
     response = _unauthenticated(h)
     if response.status != 401:
-        return CheckResult.failed(
+        raise Violation(
             f"a request without credentials got HTTP {response.status}, expected 401 — "
             f"reproduce: {h.repro(response)}"
         )
@@ -86,7 +86,7 @@ def check_challenge(h: Harness, req: Requirement) -> CheckResult:
         )
     problem = oracle.unauthenticated_challenge_violation(response.body)
     if problem:
-        return CheckResult.failed(f"{problem} — reproduce: {h.repro(response)}")
+        raise Violation(f"{problem} — reproduce: {h.repro(response)}")
     return CheckResult.passed("the 401 carries a string challenge")
 
 
@@ -115,7 +115,7 @@ def check_www_authenticate(h: Harness, req: Requirement) -> CheckResult:
         response.body, response.headers.get("www-authenticate")
     )
     if problem:
-        return CheckResult.failed(f"{problem} — reproduce: {h.repro(response)}")
+        raise Violation(f"{problem} — reproduce: {h.repro(response)}")
     return CheckResult.passed("WWW-Authenticate agrees with the challenge")
 
 
@@ -138,7 +138,7 @@ def check_bogus_session(h: Harness, req: Requirement) -> CheckResult:
     h.redactor.add(bogus)
     response = h.target.get_tasks(headers={SESSION_HEADER: bogus}, authenticated=False)
     if response.status != 401:
-        return CheckResult.failed(
+        raise Violation(
             f"an unknown session id got HTTP {response.status}, expected 401 — reproduce: "
             f"{h.repro(response)}"
         )
@@ -182,7 +182,7 @@ def check_wrong_password(h: Harness, req: Requirement) -> CheckResult:
     if h.target.auth_scheme == "session":
         response = h.target.create_session(user, wrong)
         if response.status != 401:
-            return CheckResult.failed(
+            raise Violation(
                 f"POST /api/snapservice/sessions with a wrong password got HTTP "
                 f"{response.status}, expected 401"
             )
@@ -191,7 +191,7 @@ def check_wrong_password(h: Harness, req: Requirement) -> CheckResult:
         headers={"Authorization": basic_authorization(user, wrong)}, authenticated=False
     )
     if response.status != 401:
-        return CheckResult.failed(
+        raise Violation(
             f"Basic credentials with a wrong password got HTTP {response.status}, expected 401 "
             f"— reproduce: {h.repro(response)}"
         )
@@ -228,7 +228,7 @@ def check_unauthenticated_undisclosed(h: Harness, req: Requirement) -> CheckResu
         )
     problems = oracle.unauthenticated_disclosures(known.body, unknown.body)
     if problems:
-        return CheckResult.failed(
+        raise Violation(
             f"{'; '.join(problems)} — reproduce: {h.repro(known)}",
             h.evidence(known, unknown_user_body=unknown.body),
         )
@@ -268,10 +268,10 @@ def check_deleted_session(h: Harness, req: Requirement) -> CheckResult:
             return CheckResult.not_applicable("target", "the login issued no session id")
         deleted = target.delete_session(session_id)
         if deleted.status not in (200, 204):
-            return CheckResult.failed(f"DELETE /api/snapservice/sessions got HTTP {deleted.status}")
+            raise Violation(f"DELETE /api/snapservice/sessions got HTTP {deleted.status}")
         response = target.get_tasks(headers={SESSION_HEADER: session_id}, authenticated=False)
     if response.status != 401:
-        return CheckResult.failed(
+        raise Violation(
             f"a deleted session id got HTTP {response.status}, expected 401 — reproduce: "
             f"{h.repro(response)}"
         )
@@ -310,9 +310,9 @@ def check_unprivileged_forbidden(h: Harness, req: Requirement) -> CheckResult:
             raise  # our budget, not the server: verify() skips with "request budget ... spent"
         except Exception as exc:  # LoginRefused or TargetError
             if h.source.pushes:  # the harness made the principal: the server refused it
-                return CheckResult.failed(
+                raise Violation(
                     f"the unprivileged principal could not even log in: {h.redactor(str(exc))}"
-                )
+                ) from None
             return CheckResult.not_checked(
                 "configuration", f"the unprivileged login was refused: {h.redactor(str(exc))}"
             )
@@ -321,13 +321,13 @@ def check_unprivileged_forbidden(h: Harness, req: Requirement) -> CheckResult:
             if response.status == 403:
                 h.memo("forbidden-response", lambda response=response: response)
             if response.status != 403:
-                return CheckResult.failed(
+                raise Violation(
                     f"a principal without System.Read got HTTP {response.status} for "
                     f"{spec.describe()}, expected 403 — reproduce: {h.repro(response)}"
                 )
             leaked = [t for t in universe.by_id if t in response.text]
             if (isinstance(response.body, Mapping) and "items" in response.body) or leaked:
-                return CheckResult.failed(
+                raise Violation(
                     f"the 403 body carries task data ({leaked[:3] or 'items'}) — reproduce: "
                     f"{h.repro(response)}"
                 )
@@ -373,7 +373,7 @@ def check_privilege_undisclosed(h: Harness, req: Requirement) -> CheckResult:
         )
     problems = oracle.forbidden_disclosures(response.body, "System.Read")
     if problems:
-        return CheckResult.failed(
+        raise Violation(
             f"the 403 body discloses: {'; '.join(problems)} — reproduce: {h.repro(response)}",
             h.evidence(response),
         )

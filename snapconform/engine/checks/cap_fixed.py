@@ -25,7 +25,7 @@ from snapconform.engine.oracle import CAP, FilterSpec
 from snapconform.engine.registry import Requirement
 from snapconform.engine.target import Response
 from snapconform.engine.universe import Universe, over_cap
-from snapconform.engine.verdicts import CheckResult
+from snapconform.engine.verdicts import CheckResult, Violation
 
 if TYPE_CHECKING:
     from snapconform.engine.harness import Harness
@@ -116,7 +116,7 @@ def filtered_over_cap(universe: Universe) -> list[FilterSpec]:
 
 def _cap_counts_probes(
     h: Harness, req: Requirement, universe: Universe, candidates: Sequence[FilterSpec]
-) -> tuple[CheckResult | None, int]:
+) -> int:
     """Declared/observed CAP-COUNTS-MATCHING cases whose count no churn can push over the cap.
 
     ``services=`` a service no task holds matches nothing, and ``tasks=`` up to three known ids
@@ -126,7 +126,7 @@ def _cap_counts_probes(
     state file's limited principal, on filters matching more than 1000 stored tasks of which it
     sees at most 1000, must get exactly its visible matches (or, the cap counting every matching
     task, 500 ResourceInaccessible: documented).
-    Returns (the failure or None, filters judged).
+    Returns the filters judged; a failure raises.
     """
     absent = f"snapconform-absent-{h.seed}"
     known = tuple(sorted(universe.by_id))[:3]
@@ -145,14 +145,14 @@ def _cap_counts_probes(
             # Known tasks: their state may be inaccessible for a moment; twice is a cap count.
             response = h.target.list_tasks(spec)
         if is_too_many(response):
-            return CheckResult.failed(
+            raise Violation(
                 f"filter {spec.describe()} matches at most {len(spec.tasks or ())} task(s) in any"
                 f" universe, yet the answer is 500 ResourceInaccessible (over the cap): the cap"
                 f" does not count the matching tasks — reproduce: {h.repro(response)}",
                 h.evidence(response, spec=spec, universe=universe, expected_status=200),
-            ), judged
+            )
     if h.limited is None or h.source.live:
-        return None, judged
+        return judged
     credentials, visible = h.limited
     view = Universe(items=universe.items, visible=visible)
     cases = [
@@ -162,7 +162,7 @@ def _cap_counts_probes(
         and len(view.expected(spec)) <= CAP
     ][:3]
     if not cases:
-        return None, judged
+        return judged
     with h.new_target() as target:
         h.login(target, credentials)
         for spec in cases:
@@ -187,7 +187,7 @@ def _cap_counts_probes(
                 if is_list(response)
                 else f"HTTP {response.status}"
             )
-            return CheckResult.failed(
+            raise Violation(
                 f"filter {spec.describe()} as the limited principal {credentials.username!r}"
                 f" ({len(expected)} visible of {stored} matching tasks): {got}, expected 200"
                 f" with its {len(expected)} visible matches — reproduce: {h.repro(response)}",
@@ -199,8 +199,8 @@ def _cap_counts_probes(
                     actual=listed_ids(response) if is_list(response) else None,
                     principal="limited (state file)",
                 ),
-            ), judged
-    return None, judged
+            )
+    return judged
 
 
 def cap_fixed(h: Harness, req: Requirement, question: CapQuestion) -> CheckResult:
@@ -224,9 +224,7 @@ def cap_fixed(h: Harness, req: Requirement, question: CapQuestion) -> CheckResul
             candidates = list(dict.fromkeys([nearest, *candidates]))
     judged = probed = decided = 0
     if question is CapQuestion.COUNTS_MATCHING:
-        failure, probed = _cap_counts_probes(h, req, universe, candidates)
-        if failure is not None:
-            return failure
+        probed = _cap_counts_probes(h, req, universe, candidates)
     for spec in candidates:
         beyond = over_cap(universe, spec)
         count = len(universe.expected(spec))
@@ -266,7 +264,7 @@ def cap_fixed(h: Harness, req: Requirement, question: CapQuestion) -> CheckResul
                     got += f" with error_type {error_type_of(response)!r}"
                 count = len(universe.expected(spec))
                 stable = len(universe.judged_for(spec, universe.expected(spec)))
-                return CheckResult.failed(
+                raise Violation(
                     f"filter {spec.describe()} matches {count} visible tasks"
                     + ("" if universe.stable is None else f" of the snapshot ({stable} terminal)")
                     + f": {got}, expected 500 ResourceInaccessible — reproduce:"
@@ -292,7 +290,7 @@ def cap_fixed(h: Harness, req: Requirement, question: CapQuestion) -> CheckResul
                     h.note_uncertain(req.id, f"{spec.describe()}: grew over the cap during the run")
                     continue
             if not is_list(response):
-                return CheckResult.failed(
+                raise Violation(
                     f"filter {spec.describe()} matches {count} tasks: HTTP {response.status}, "
                     f"expected 200 — reproduce: {h.repro(response)}",
                     h.evidence(response, spec=spec, universe=universe, expected_status=200),
@@ -301,7 +299,7 @@ def cap_fixed(h: Harness, req: Requirement, question: CapQuestion) -> CheckResul
             if missing:
                 confirmed, _ = h.source.confirm_missing(h.target, spec, missing, universe)
                 if confirmed:
-                    return CheckResult.failed(
+                    raise Violation(
                         f"filter {spec.describe()}: {len(confirmed)} matching task(s) missing "
                         f"— reproduce: {h.repro(response)}",
                         h.evidence(

@@ -492,27 +492,27 @@ def first_example(h: Harness) -> Example[list[FilterSpec]]:
     return Example(universe, first_filters(universe))
 
 
-def first_case(h: Harness, case: T, prop: Callable[[T], None]) -> CheckResult | None:
+def first_case(h: Harness, case: T, prop: Callable[[T], None]) -> None:
     """Run ``prop`` once on a deterministic ``case`` before Hypothesis' random examples.
 
     Hypothesis starts simplest-first (an empty universe, the empty filter), which shows
     little; the first case (a rich universe, ``informative_filters``) is chosen so that the
     common deviations show within a few requests. Called directly, not through ``explore``:
     there is nothing to shrink, and Hypothesis' replay of the failing example would send
-    every request twice. Outcomes other than a violation are left to ``explore`` (None).
-    The first such case of a run is followed by the error probe (``probe_errors``).
+    every request twice. A violation fails the check at once (raised again, naming the seed
+    and the case); other outcomes are left to ``explore``. The first such case of a run is
+    followed by the error probe (``probe_errors``).
     """
     try:
         prop(case)
         h.marks.examples += 1  # the plan counts it towards the check's minimum
     except Violation as violation:
-        return CheckResult.failed(
+        raise Violation(
             f"{violation} [seed {h.seed}; deterministic first case]", violation.evidence
-        )
+        ) from None
     except (BudgetExhausted, TargetError, Uncertain):
         pass  # the random phase meets the same condition and reports it as usual
     probe_errors(h)
-    return None
 
 
 #: A requirement that left more than this part of its cases uncertain is not checked.

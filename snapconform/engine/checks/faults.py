@@ -15,7 +15,7 @@ from snapconform.engine.quotes import (
     UNAVAILABLE_503,
 )
 from snapconform.engine.registry import Cost, Requirement, requirement
-from snapconform.engine.verdicts import CheckResult
+from snapconform.engine.verdicts import CheckResult, Violation
 
 if TYPE_CHECKING:
     from snapconform.engine.harness import Harness
@@ -54,7 +54,7 @@ def _fault(h: Harness, error_type: str, status: int) -> CheckResult | str:
     if error_type == "RESOURCE_INACCESSIBLE" and is_too_many(response):
         status = response.status  # 500, or 400 saying RESOURCE_INACCESSIBLE (oracle.is_cap_error)
     if response.status != status:
-        return CheckResult.failed(
+        raise Violation(
             f"an injected {error_type} fault gave HTTP {response.status}, expected {status}"
             + (
                 " (or 400 saying RESOURCE_INACCESSIBLE)"
@@ -67,14 +67,14 @@ def _fault(h: Harness, error_type: str, status: int) -> CheckResult | str:
     problems += [type_problem] if type_problem else []
     problems += oracle.message_violations(response.body)
     if problems:
-        return CheckResult.failed(
+        raise Violation(
             f"{error_type} body: {'; '.join(problems[:3])} — reproduce: {h.repro(response)}"
         )
     chosen = error_type_of(response)
     allowed = INJECTED_TYPES[error_type]
     if chosen not in allowed:
         named = " or ".join(sorted(t for t in allowed if t))
-        return CheckResult.failed(
+        raise Violation(
             f"an injected {error_type} fault came back as HTTP {status} with error_type"
             f" {chosen!r}, expected {named} (or none) — reproduce: {h.repro(response)}"
         )

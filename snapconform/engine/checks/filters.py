@@ -30,7 +30,7 @@ from snapconform.engine.quotes import (
 )
 from snapconform.engine.registry import Cost, Requirement, bindings, page, requirement
 from snapconform.engine.universe import Universe, over_cap
-from snapconform.engine.verdicts import CheckResult
+from snapconform.engine.verdicts import CheckResult, Violation
 
 if TYPE_CHECKING:
     from snapconform.engine.harness import Harness
@@ -99,7 +99,9 @@ def check_empty_filter_returns_all(h: Harness, req: Requirement) -> CheckResult:
                 actual=listed_ids(response),
             )
 
-    result = first_case(h, h.source.first_universe(), prop) or h.explore(h.universes(), prop)
+    first_case(h, h.source.first_universe(), prop)
+
+    result = h.explore(h.universes(), prop)
     passed = f"the empty filter returned every visible task ({h.mode} mode)"
     if h.choices.choices("filter-without-tasks-or-services") == {"refused"}:
         passed = (
@@ -152,9 +154,8 @@ def check_filter_soundness(h: Harness, req: Requirement) -> CheckResult:
 
     # First the informative filters on the rich universe; then many filters per pushed universe
     # (a push costs a PUT and a login, a filter one GET), on universes with tasks to return.
-    result = first_case(h, first_example(h), prop) or h.explore(
-        with_filters(h, 3 * FILTERS_PER_UNIVERSE, min_tasks=1), prop
-    )
+    first_case(h, first_example(h), prop)
+    result = h.explore(with_filters(h, 3 * FILTERS_PER_UNIVERSE, min_tasks=1), prop)
     verdict = finish(
         h, req, result, f"every task of {tally.judged} filtered responses matched its filter", tally
     )
@@ -162,7 +163,7 @@ def check_filter_soundness(h: Harness, req: Requirement) -> CheckResult:
     # listed against its own identity is a failure even where this check's draws did not meet it.
     unsound = h.audit.unsound
     if unsound.count and verdict.outcome != "failed":
-        return CheckResult.failed(
+        raise Violation(
             f"{unsound.count} of {unsound.judged} filtered 200 responses of the run listed tasks"
             f" whose own task id, operation, service or user does not match the filter; first: "
             + " | ".join(unsound.examples)
@@ -201,9 +202,8 @@ def check_filter_completeness(h: Harness, req: Requirement) -> CheckResult:
     # Its own example sequence (FILTER-SOUNDNESS already sent the run seed's filters), more
     # filters per pushed universe (a push costs a PUT and a login; a filter one GET), and
     # universes with tasks to miss (the empty one is FILTER-EMPTY's).
-    result = first_case(h, first_example(h), prop) or h.explore(
-        with_filters(h, 2 * FILTERS_PER_UNIVERSE, min_tasks=2), prop, salt=req.id
-    )
+    first_case(h, first_example(h), prop)
+    result = h.explore(with_filters(h, 2 * FILTERS_PER_UNIVERSE, min_tasks=2), prop, salt=req.id)
     return finish(
         h,
         req,

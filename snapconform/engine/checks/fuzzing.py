@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 from snapconform.engine.quotes import INVALID_PARAMETERS_400, SNAPSERVICE
 from snapconform.engine.registry import Cost, Requirement, bindings, requirement
-from snapconform.engine.verdicts import CheckResult
+from snapconform.engine.verdicts import CheckResult, Violation
 
 if TYPE_CHECKING:
     from snapconform.engine.harness import Harness
@@ -53,11 +53,9 @@ def check_fuzzing(h: Harness, req: Requirement) -> CheckResult:
             f"{f.check} on {f.request} -> HTTP {f.status}: {h.redactor(f.message)[:200]}"
             for f in report.findings[:3]
         )
-        return CheckResult.failed(
-            f"{len(report.findings)} deviation(s) in {sent}: {shown} [seed {h.seed}]"
-        )
+        raise Violation(f"{len(report.findings)} deviation(s) in {sent}: {shown} [seed {h.seed}]")
     if report.transport_errors:
-        return CheckResult.failed(f"{report.transport_errors} transport error(s) in {sent}")
+        raise Violation(f"{report.transport_errors} transport error(s) in {sent}")
     if getattr(report, "connection_lost", None):
         # a request lost to the network (after the retry) ended the fuzzing: no pass
         return CheckResult.not_checked(

@@ -20,7 +20,7 @@ from snapconform.engine.oracle import CAP, FilterSpec
 from snapconform.engine.quotes import AT_MOST_1000_VISIBLE
 from snapconform.engine.registry import Cost, Requirement, requirement
 from snapconform.engine.universe import ControlledSource, Universe, over_cap
-from snapconform.engine.verdicts import CheckResult
+from snapconform.engine.verdicts import CheckResult, Violation
 from snapconform.strategies.filters import Vocabulary
 
 if TYPE_CHECKING:
@@ -102,9 +102,8 @@ def _limited_principal(h: Harness, req: Requirement) -> CheckResult:
         for spec in _visibility_filters(first, source.limited_view(first).visible or frozenset())
         if spec != FilterSpec()
     ]
-    result = first_case(h, Example(first, first_filters), prop) or h.explore(
-        with_filters(h, 8, min_tasks=1), prop
-    )
+    first_case(h, Example(first, first_filters), prop)
+    result = h.explore(with_filters(h, 8, min_tasks=1), prop)
     return finish(
         h,
         req,
@@ -147,7 +146,7 @@ def _declared_principals(h: Harness, req: Requirement) -> CheckResult:
                     )
                     if refused:
                         continue
-                    return CheckResult.failed(
+                    raise Violation(
                         f"filter {spec.describe()}: HTTP {response.status}, expected 200 with the"
                         f" {len(view.expected(spec))} matching task(s) the principal may see —"
                         f" reproduce: {h.repro(response)}",
@@ -162,14 +161,14 @@ def _declared_principals(h: Harness, req: Requirement) -> CheckResult:
                 )
                 leaked = sorted(listed_ids(response) - visible)
                 if leaked:
-                    return CheckResult.failed(
+                    raise Violation(
                         f"tasks outside the visible set: {leaked[:3]}"
                         f" — reproduce: {h.repro(response)}",
                         evidence,
                     )
                 outside = view.outside(spec, listed_ids(response))
                 if outside:
-                    return CheckResult.failed(
+                    raise Violation(
                         f"filter {spec.describe()}: {outside} — reproduce: {h.repro(response)}",
                         evidence,
                     )
