@@ -40,10 +40,10 @@ class _Stopped(BaseException):
     """
 
 
-def _failure(violation: Violation, how: str) -> CheckResult:
-    """The failed result of the smallest violation seen, with that example's evidence."""
+def _failure(violation: Violation, how: str) -> Violation:
+    """The smallest violation seen, saying how it was found, with that example's evidence."""
     evidence = getattr(violation, "evidence", None) or Evidence()
-    return CheckResult.failed(f"{violation} [{how}]", evidence)
+    return Violation(f"{violation} [{how}]", evidence)
 
 
 class Explorer:
@@ -69,8 +69,10 @@ class Explorer:
     ) -> CheckResult | None:
         """Run ``prop`` on examples of ``strategy`` (seeded); None when every example held.
 
-        A Violation shrinks to a minimal example, and the result names the seed; budget
-        exhaustion and transport errors end the exploration with a clear detail. ``salt``
+        A Violation shrinks to a minimal example, then is raised again naming the seed (after
+        shrinking: raising it ends the check, as a failure of a fixed case does); a target
+        error fails the same way. Budget exhaustion and transport errors end the exploration
+        as not checked (the result returned), the plan's share after its minimum as None. ``salt``
         derives another example sequence from the run's seed (still reproducible by it), so
         two checks drawing from the same strategy do not send the same requests.
         """
@@ -105,27 +107,34 @@ class Explorer:
         try:
             drive(strategy, run, max_examples=max_examples or self.max_examples, seed=seed)
         except _StopShrinking:
-            return _failure(violations[-1], f"seed {self.seed}; shrinking stopped at its budget")
+            raise _failure(
+                violations[-1], f"seed {self.seed}; shrinking stopped at its budget"
+            ) from None
         except Violation as violation:
-            return _failure(violation, f"seed {self.seed}; minimal example after shrinking")
+            raise _failure(
+                violation, f"seed {self.seed}; minimal example after shrinking"
+            ) from None
         except _Stopped:
             return self._stopped_by(problems[0], violations)
         except Flaky as exc:
             if violations:
-                return _failure(violations[-1], f"seed {self.seed}; shrinking stopped early")
-            return CheckResult.failed(
+                raise _failure(
+                    violations[-1], f"seed {self.seed}; shrinking stopped early"
+                ) from None
+            raise Violation(
                 f"the outcome was not reproducible (flaky): {self.redactor(str(exc))[:300]}"
-            )
+            ) from None
         except Uncertain as exc:
             return CheckResult.not_checked("uncertain", f"uncertain: {exc}")
         if violations:  # every later attempt "passed" because the shrink budget ran out
-            return _failure(violations[-1], f"seed {self.seed}; shrinking stopped early")
+            raise _failure(violations[-1], f"seed {self.seed}; shrinking stopped early")
         return None
 
     def _stopped_by(self, exc: BaseException, violations: list[Violation]) -> CheckResult | None:
-        """The outcome of an exploration that the budget or the target stopped with ``exc``."""
+        """The outcome of an exploration that the budget or the target stopped with ``exc``
+        (a violation seen before, or the target's failure, raised)."""
         if violations:
-            return _failure(violations[-1], f"seed {self.seed}")
+            raise _failure(violations[-1], f"seed {self.seed}")
         if isinstance(exc, ConnectionLostError):
             return transport_not_checked(self.redactor(str(exc)))
         if isinstance(exc, BudgetExhausted):
@@ -137,7 +146,7 @@ class Explorer:
             return CheckResult.not_checked(
                 budget_reason(exc), f"{exc}: not enough requests left to check this"
             )
-        return CheckResult.failed(f"the target failed while checking: {self.redactor(str(exc))}")
+        raise Violation(f"the target failed while checking: {self.redactor(str(exc))}")
 
     def draw(self, strategy: st.SearchStrategy[T]) -> T:
         """One example of ``strategy``, reproducible from the run's seed."""

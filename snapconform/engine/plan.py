@@ -40,7 +40,7 @@ from snapconform.engine.registry import (
 
 #: The early error probe (an invalid status, no credentials) is accounted for under this name.
 ERROR_PROBE = "error probe"
-#: The decisive probes of the documented alternatives (``checks.common.learn_choices``): one
+#: The decisive probes of the documented alternatives (``checks.refusals.learn_choices``): one
 #: request per rule, and the same filter without the reason where it was refused.
 CHOICE_PROBE = "choice probe"
 #: Observed discovery (the empty filter, split where it hits the cap): at least one request.

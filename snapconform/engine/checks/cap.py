@@ -9,8 +9,9 @@ from hypothesis import strategies as st
 
 from snapconform.engine import oracle, runwide
 from snapconform.engine.checks.cap_fixed import CapQuestion, cap_fixed
-from snapconform.engine.checks.common import documented_refusal, filter_violation, finish
+from snapconform.engine.checks.common import filter_violation, finish
 from snapconform.engine.checks.contract import probe_contract
+from snapconform.engine.checks.refusals import documented_refusal
 from snapconform.engine.checks.responses import is_list, is_too_many, listed_ids
 from snapconform.engine.oracle import CAP, FilterSpec
 from snapconform.engine.quotes import (

@@ -7,13 +7,13 @@ from enum import Enum
 from typing import TYPE_CHECKING, Any
 
 from snapconform.engine import oracle
-from snapconform.engine.checks.common import (
+from snapconform.engine.checks.common import finish
+from snapconform.engine.checks.judging import over_cap_list
+from snapconform.engine.checks.refusals import (
     documented_refusal,
-    finish,
     refused_as_documented,
     with_every_service,
 )
-from snapconform.engine.checks.judging import over_cap_list
 from snapconform.engine.checks.responses import (
     error_type_of,
     is_list,

@@ -9,18 +9,15 @@ from typing import TYPE_CHECKING
 from snapconform.engine import oracle
 from snapconform.engine.alternatives import REFUSED, Reason, refusal_reasons
 from snapconform.engine.checks.common import (
-    Example,
     Tally,
     filter_violation,
     finish,
     first_case,
-    first_example,
-    hold,
-    on_universes,
     scenario_note,
-    with_filters,
 )
+from snapconform.engine.checks.examples import Example, first_example, on_universes, with_filters
 from snapconform.engine.checks.judging import confirmed_difference
+from snapconform.engine.checks.refusals import hold
 from snapconform.engine.checks.responses import is_list, is_refused, is_too_many, listed_ids
 from snapconform.engine.oracle import FilterSpec
 from snapconform.engine.quotes import (

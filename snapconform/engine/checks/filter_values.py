@@ -11,18 +11,10 @@ from hypothesis import strategies as st
 
 from snapconform.engine import oracle
 from snapconform.engine.alternatives import Reason
-from snapconform.engine.checks.common import (
-    Example,
-    Tally,
-    documented_refusal,
-    filter_violation,
-    finish,
-    first_case,
-    hold,
-    note_listed,
-    on_universes,
-)
+from snapconform.engine.checks.common import Tally, filter_violation, finish, first_case
+from snapconform.engine.checks.examples import Example, on_universes
 from snapconform.engine.checks.judging import judge_complete, list_or_fail
+from snapconform.engine.checks.refusals import documented_refusal, hold, note_listed
 from snapconform.engine.checks.responses import (
     error_type_of,
     is_list,

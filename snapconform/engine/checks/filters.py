@@ -7,19 +7,21 @@ from typing import TYPE_CHECKING
 
 from snapconform.engine import oracle
 from snapconform.engine.checks.common import (
-    FILTERS_PER_UNIVERSE,
-    Example,
     Tally,
     filter_violation,
     finish,
     first_case,
-    first_example,
-    note_listed,
     scenario_note,
+)
+from snapconform.engine.checks.examples import (
+    FILTERS_PER_UNIVERSE,
+    Example,
+    first_example,
     task_filters,
     with_filters,
 )
 from snapconform.engine.checks.judging import judge_complete, list_or_fail, over_cap_list
+from snapconform.engine.checks.refusals import note_listed
 from snapconform.engine.checks.responses import is_list, listed_ids
 from snapconform.engine.oracle import FilterSpec
 from snapconform.engine.quotes import (
@@ -162,7 +164,7 @@ def check_filter_soundness(h: Harness, req: Requirement) -> CheckResult:
     # Every filtered list the run received so far, whichever check asked (the audit's): a task
     # listed against its own identity is a failure even where this check's draws did not meet it.
     unsound = h.audit.unsound
-    if unsound.count and verdict.outcome != "failed":
+    if unsound.count:  # (a failure of its own draws was raised above)
         raise Violation(
             f"{unsound.count} of {unsound.judged} filtered 200 responses of the run listed tasks"
             f" whose own task id, operation, service or user does not match the filter; first: "

@@ -8,12 +8,8 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, NamedTuple
 
 from snapconform.engine import oracle
-from snapconform.engine.checks.common import (
-    documented_refusal,
-    filter_violation,
-    note_listed,
-    scenario_note,
-)
+from snapconform.engine.checks.common import filter_violation, scenario_note
+from snapconform.engine.checks.refusals import documented_refusal, note_listed
 from snapconform.engine.checks.responses import (
     error_type_of,
     is_list,

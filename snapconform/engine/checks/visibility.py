@@ -5,16 +5,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from snapconform.engine import oracle
-from snapconform.engine.checks.common import (
-    Example,
-    Tally,
-    documented_refusal,
-    filter_violation,
-    finish,
-    first_case,
-    with_filters,
-)
+from snapconform.engine.checks.common import Tally, filter_violation, finish, first_case
+from snapconform.engine.checks.examples import Example, with_filters
 from snapconform.engine.checks.judging import list_or_fail
+from snapconform.engine.checks.refusals import documented_refusal
 from snapconform.engine.checks.responses import is_list, is_too_many, listed_ids
 from snapconform.engine.oracle import CAP, FilterSpec
 from snapconform.engine.quotes import AT_MOST_1000_VISIBLE
