@@ -13,6 +13,8 @@ A check is a function ``check_x(h: Harness, req: Requirement) -> CheckResult`` o
     )
     def check_filter_soundness(h: Harness, req: Requirement) -> CheckResult: ...
 
+It returns passed, not checked or not applicable, and fails one way: it raises
+``verdicts.Violation`` with its evidence (:meth:`Requirement.check` makes the failed result).
 The check receives its own :class:`Requirement` (``req.id`` for uncertain cases, the plan's
 minimum, the audit's findings), so no id is typed twice. Everything else is built from the
 registry: :func:`catalogue` (the documented order), the conformance suite (one test per

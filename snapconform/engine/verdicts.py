@@ -179,7 +179,11 @@ def verdict_of(requirements: Iterable[Mapping[str, Any]]) -> Verdict:
 
 
 class Violation(AssertionError):  # noqa: N818 - public name
-    """Raised inside a Hypothesis property: the requirement does not hold for this example."""
+    """Raised by a check: the requirement does not hold (a fixed case or a property's example).
+
+    The one way a check fails: ``Requirement.check`` turns it into the failed result, with its
+    evidence and its message redacted.
+    """
 
     def __init__(self, message: str, evidence: Evidence = NO_EVIDENCE) -> None:
         super().__init__(message)
