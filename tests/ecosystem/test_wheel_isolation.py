@@ -81,7 +81,6 @@ def test_the_wheel_adds_one_top_level_name(wheel: Path) -> None:
         "snapconform/_contracts/summary.schema.json",
         "snapconform/_contracts/schemas/ListResult.json",
         "snapconform/_suite/test_cap.py",
-        "snapconform/run/suite_pytest.ini",
     ):
         assert inside in names, inside
     # every package of the checkout ships (a new subpackage needs no packaging edit)
