@@ -3,7 +3,7 @@
 Read-only and under ``run``'s safety rules: the engine's Target (GET and the session calls only,
 the request budget, the rate limit, TLS options, secrets from the environment, redaction). Each
 principal given is logged in and its visible universe is learnt with the observed-mode discovery
-(``snapconform.engine.universe.discover``: the empty filter, partitioned wherever the 1000-task
+(``snapconform.engine.discovery.discover``: the empty filter, partitioned wherever the 1000-task
 cap is hit). The document (``contracts/state.schema.json``) holds the union of the tasks, each
 principal with its privileges and, when it does not see everything captured, its visible task
 ids; passwords are placeholders (``${SNAPCONFORM_PASSWORD}``) that ``serve --state`` and
@@ -28,6 +28,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from snapconform.config import Credentials, RunConfig
+from snapconform.engine.discovery import discover
 from snapconform.engine.harness import HarnessError
 from snapconform.engine.lifecycle import target_settings
 from snapconform.engine.oracle import TERMINAL_STATUSES
@@ -39,7 +40,7 @@ from snapconform.engine.target import (
     Target,
     TargetError,
 )
-from snapconform.engine.universe import Universe, discover
+from snapconform.engine.universe import Universe
 from snapconform.errors import CaptureError
 from snapconform.filterspec import FilterSpec
 from snapconform.run.runner import effective_rate_limit
@@ -119,7 +120,7 @@ def _reread(
     A batch whose answer is not a 200, or that finds none of its ids although they were just
     listed (a server that does not decode ``tasks=``), proves nothing: noted, not vanished.
     """
-    from snapconform.engine.universe import _items_by_id
+    from snapconform.engine.discovery import items_by_id
 
     current: dict[str, Mapping[str, Any]] = {}
     vanished: list[str] = []
@@ -128,7 +129,7 @@ def _reread(
     for start in range(0, len(ordered), RECHECK_BATCH):
         batch = ordered[start : start + RECHECK_BATCH]
         response = target.list_tasks(FilterSpec(tasks=tuple(batch)))
-        found = _items_by_id(response)
+        found = items_by_id(response)
         if response.status != 200 or not any(task_id in found for task_id in batch):
             notes.append(
                 f"{len(batch)} open task(s) could not be re-read by id (HTTP {response.status}"

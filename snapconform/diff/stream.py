@@ -156,7 +156,7 @@ def service_candidates(items: Sequence[Mapping[str, Any]]) -> tuple[str, ...]:
     if held:
         return tuple(held)
     try:  # the official bindings' service ids, where the engine knows them
-        from snapconform.engine.universe import BINDINGS_SERVICES  # type: ignore[attr-defined]
+        from snapconform.engine.discovery import BINDINGS_SERVICES  # type: ignore[attr-defined]
 
         return tuple(BINDINGS_SERVICES)
     except ImportError:

@@ -39,7 +39,8 @@ from snapconform.engine.target import (
     Stats,
     Target,
 )
-from snapconform.engine.universe import Universe, UniverseSource
+from snapconform.engine.universe import Universe
+from snapconform.engine.universe_sources import UniverseSource
 from snapconform.engine.verdicts import Evidence
 from snapconform.errors import HarnessError, TimeBoxExpired
 from snapconform.redaction import MASK

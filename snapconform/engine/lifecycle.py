@@ -18,6 +18,7 @@ from snapconform.config import Credentials, RunConfig
 from snapconform.contracts import default_contracts
 from snapconform.engine.audit import ResponseAudit
 from snapconform.engine.budget import AuditFirstFindings, FailureMarks, RunTarget
+from snapconform.engine.discovery import discover
 from snapconform.engine.oracle import FilterSpec
 from snapconform.engine.safety import RetryPolicy
 from snapconform.engine.target import (
@@ -31,13 +32,12 @@ from snapconform.engine.target import (
     TargetError,
     TargetSettings,
 )
-from snapconform.engine.universe import (
+from snapconform.engine.universe import Universe
+from snapconform.engine.universe_sources import (
     ControlledSource,
     FixedSource,
     ObservedSource,
-    Universe,
     UniverseSource,
-    discover,
 )
 from snapconform.errors import HarnessError
 from snapconform.strategies.states import HarnessPrincipals, principals_document

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from snapconform.config import RunConfig
+from snapconform.engine.discovery import within_discovery
 from snapconform.engine.harness import (
     Harness,
     HarnessError,
@@ -36,7 +37,6 @@ from snapconform.engine.plan import DISCOVERY, ERROR_PROBE, RunPlan, run_positio
 from snapconform.engine.requirements import CATALOGUE, Requirement
 from snapconform.engine.safety import interrupts_deferred
 from snapconform.engine.target import BudgetExhausted, ConnectionLostError, TargetError
-from snapconform.engine.universe import within_discovery
 from snapconform.engine.verdicts import CheckResult
 
 LOG = logging.getLogger("snapconform.run")

@@ -16,7 +16,8 @@ from hypothesis import given, settings, strategies as st
 from snapconform.engine import oracle
 from snapconform.engine.checks.cap_fixed import CapQuestion
 from snapconform.engine.oracle import CAP, FilterSpec
-from snapconform.engine.universe import FixedSource, ObservedSource, Universe
+from snapconform.engine.universe import Universe
+from snapconform.engine.universe_sources import FixedSource, ObservedSource
 from snapconform.strategies.cases import (
     AndAcrossFields,
     CapSize,

@@ -207,7 +207,7 @@ def test_the_bindings_service_ids_are_the_installed_bindings() -> None:
     import importlib
     import pkgutil
 
-    from snapconform.engine.universe import BINDINGS_SERVICES
+    from snapconform.engine.discovery import BINDINGS_SERVICES
 
     # the bindings are required dependencies: a missing one is an error, never a skip
     package = importlib.import_module("com.vmware.snapservice")

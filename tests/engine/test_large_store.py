@@ -15,9 +15,9 @@ from typing import Any
 import pytest
 
 from snapconform.config import Credentials, RunConfig
+from snapconform.engine.discovery import discover
 from snapconform.engine.oracle import FilterSpec
 from snapconform.engine.target import Target, TargetSettings
-from snapconform.engine.universe import discover
 from snapconform.run.runner import run
 from snapconform.server.app import ServerConfig
 from snapconform.server.defaults import (

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings
 
+from snapconform.engine.discovery import discover
 from snapconform.engine.requirements import CATALOGUE
-from snapconform.engine.universe import discover
 from snapconform.state import parse_state_document
 from snapconform.strategies.states import HarnessPrincipals, state_documents
 from tests.engine.helpers import harness_for, run_checks

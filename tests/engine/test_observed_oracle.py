@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import pytest
 
+from snapconform.engine.discovery import discover
 from snapconform.engine.oracle import FilterSpec
-from snapconform.engine.universe import discover
 from snapconform.mutants import get
 from snapconform.server.defaults import default_state
 from tests.engine.helpers import harness_for, run_checks

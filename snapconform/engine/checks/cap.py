@@ -20,7 +20,8 @@ from snapconform.engine.quotes import (
 )
 from snapconform.engine.registry import Cost, Requirement, requirement
 from snapconform.engine.target import Response, Target
-from snapconform.engine.universe import ControlledSource, Universe
+from snapconform.engine.universe import Universe
+from snapconform.engine.universe_sources import ControlledSource
 from snapconform.engine.verdicts import CheckResult
 from snapconform.strategies.cases import (
     CapCase,

@@ -13,7 +13,8 @@ from snapconform.engine.checks.responses import is_list, is_too_many, listed_ids
 from snapconform.engine.oracle import CAP, FilterSpec
 from snapconform.engine.quotes import AT_MOST_1000_VISIBLE
 from snapconform.engine.registry import Cost, Requirement, requirement
-from snapconform.engine.universe import ControlledSource, Universe, over_cap
+from snapconform.engine.universe import Universe, over_cap
+from snapconform.engine.universe_sources import ControlledSource
 from snapconform.engine.verdicts import CheckResult, Violation
 from snapconform.strategies.filters import Vocabulary
 
