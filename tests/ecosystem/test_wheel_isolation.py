@@ -190,10 +190,9 @@ def test_the_installed_suite_runs_once_from_any_directory(installed: Path, tmp_p
         assert summary["verdict"] == "conformant", (where, output[-3000:])
         assert [r["id"] for r in summary["requirements"]] == ids, where
         cases = _requirement_cases(junit)
-        # every requirement collected exactly once, from the installed package's suite
+        # every requirement judged exactly once, by the installed package (no project's tests)
         assert len(cases) == len(ids), (where, [c.get("classname") for c in cases])
         assert {c.get("classname", "").split(".")[0] for c in cases} == {"snapconform"}, where
-        assert all(c.get("classname", "").startswith("snapconform._suite.") for c in cases)
         assert len({(c.get("classname"), c.get("name")) for c in cases}) == len(ids), where
         assert "RuntimeError" not in output, where
         outcomes[where] = {r["id"]: r["outcome"] for r in summary["requirements"]}

@@ -153,7 +153,7 @@ def test_failed_check_of_the_mutant_run_opens_in_the_browser(
     # The filter bug's check if it was caught (its page shows the most), else the cap's.
     chosen = "FILTER-SOUNDNESS" if "FILTER-SOUNDNESS" in failed else ALWAYS_FAILING
     requirement = next(r for r in CATALOGUE if r.id == chosen)
-    title = f"{requirement.id}: {requirement.title}"
+    title = f"{requirement.id} {requirement.title}"  # the test, under its "ID: title" story
     shots, profile = tmp_path / "shots", tmp_path / "profile"
     shots.mkdir()
     profile.mkdir()
