@@ -10,7 +10,7 @@ Each cell's server (the mutant, the faithful server or a documented variant) is 
 ``serve_in_thread`` and ``snapconform run``'s session runs against it in the same process,
 exactly as ``snapconform run`` runs (``snapconform.run.runner.run``: the same plan, order and
 verdict), writing the cell's report directory. With ``--jobs`` above 1 each cell runs so in a
-worker process of its own (``python -m snapconform.selftest.worker``), so cells run in parallel.
+worker process of its own (``python -m snapconform.selftest``), so cells run in parallel.
 Whichever process ran it, a cell is judged from its ``summary.json`` alone
 (``contracts/summary.schema.json``, validated): the only protocol between the processes. A run
 that crashes or leaves no valid summary is that cell's error, not the matrix's.

@@ -5,7 +5,7 @@ A cell's run writes ``<cell dir>/summary.json`` (``contracts/summary.schema.json
 thing that crosses from a cell's run to the matrix: :func:`read_cell` validates it and
 :func:`result_of` turns it, with the cell's own identity, into the :class:`CellResult`. With one
 job the cells run here, one after the other; with more, each in a worker process of its own
-(``python -m snapconform.selftest.worker``), ``jobs`` at a time. A run that crashes, or a worker
+(``python -m snapconform.selftest``), ``jobs`` at a time. A run that crashes, or a worker
 that dies or writes no valid summary, is that cell's error (verdict ``error``, with the reason
 and where the traceback is), never the whole matrix's.
 """

@@ -2,8 +2,8 @@
 session against it, which writes the cell directory's ``summary.json``.
 
 :func:`execute` does it in the calling process (``--jobs 1``); ``python -m
-snapconform.selftest.worker`` does it in a worker process (``--jobs`` above 1), the cell given
-on its command line (:func:`command`). Either way the cell's outcome leaves only as
+snapconform.selftest`` (:func:`main`) does it in a worker process (``--jobs`` above 1), the cell
+given on its command line (:func:`command`). Either way the cell's outcome leaves only as
 ``<cell dir>/summary.json`` (``contracts/summary.schema.json``), which the matrix reads: a
 worker returns nothing and prints nothing the parent parses.
 """
@@ -138,7 +138,7 @@ def command(cell: Cell, config: SelftestConfig, directory: Path) -> list[str]:
     return [
         sys.executable,
         "-m",
-        "snapconform.selftest.worker",
+        "snapconform.selftest",
         "--subject",
         cell.subject,
         "--mode",
@@ -158,7 +158,11 @@ def command(cell: Cell, config: SelftestConfig, directory: Path) -> list[str]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """A worker process: run the cell its command line names; 0 once summary.json is written."""
-    parser = argparse.ArgumentParser(prog="python -m snapconform.selftest.worker")
+    parser = argparse.ArgumentParser(
+        prog="python -m snapconform.selftest",
+        description="a selftest worker: one cell, run into --cell-dir (the command is"
+        " `snapconform selftest`)",
+    )
     parser.add_argument("--subject", required=True)
     parser.add_argument("--mode", required=True, choices=MODES)
     parser.add_argument("--seed", type=int, required=True)
@@ -177,7 +181,3 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     execute(Cell(args.subject, args.mode, args.seed), config, args.cell_dir)
     return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
