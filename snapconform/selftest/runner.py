@@ -126,7 +126,7 @@ def read_cell(
     (a work directory was given), so the reason may point at its traceback."""
     log = directory / WORKER_LOG
     if crash is not None:
-        where = f"the traceback: {log}" if kept else "--work-dir keeps its traceback"
+        where = f"its output: {log}" if kept else "--work-dir keeps its output"
         return error_result(cell, f"{crash}{_last_line(log)} ({where})", seconds)
     try:
         summary = load_summary(directory)
@@ -189,7 +189,11 @@ class _Worker:
     def result(self) -> CellResult:
         self.log.close()
         status = self.process.returncode
-        crash = None if status == 0 else f"the cell's worker process exited with status {status}"
+        crash = None
+        if status < 0:
+            crash = f"the cell's worker process was killed by {signal.Signals(-status).name}"
+        elif status != 0:
+            crash = f"the cell's worker process exited with status {status}"
         seconds = time.monotonic() - self.started
         return read_cell(self.cell, self.directory, seconds, crash, kept=self.kept)
 

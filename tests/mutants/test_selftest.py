@@ -255,6 +255,7 @@ def test_a_crashing_cell_is_its_own_error_not_the_matrixs(tmp_path: Path, jobs: 
     assert result.verdict == "error" and not result.ok
     assert result.reason is not None and "KeyError" in result.reason
     assert "worker.log" in result.reason
+    assert f"ERROR no-such-mutant/controlled/seed 0: {result.reason}" in render_text([result])
     assert "no-such-mutant" in (selftest.cell_dir(tmp_path, cell) / "worker.log").read_text()
 
 
