@@ -112,6 +112,20 @@ UNIVERSE_SEED = 0
 UNIVERSE_SIZE = 1500
 
 
+def run_summary(report_dir: Path, *, missing_ok: bool = False) -> dict[str, Any]:
+    """The summary.json a ``snapconform run`` wrote in ``report_dir``, validated against
+    contracts/summary.schema.json: the one thing a benchmark reads from a run (never its output).
+
+    ``missing_ok``: a run that wrote none (a timeout, a crash) gives ``{}``; otherwise, and for
+    an invalid summary, ``SummaryError`` says which file and why.
+    """
+    from snapconform.report.summary import SUMMARY_FILE, load_summary
+
+    if missing_ok and not (report_dir / SUMMARY_FILE).exists():
+        return {}
+    return load_summary(report_dir).document
+
+
 def git_commit() -> str:
     """The commit the figures were measured on (``+dirty`` when the tree has changes)."""
     import subprocess
@@ -392,7 +406,6 @@ def run_snapconform(
     ``controlled``: through the mock's control protocol. ``declared``: with ``state_file``.
     ``observed``: credentials only (the documented administrator and unprivileged principal).
     """
-    import json
     import shutil
     import subprocess
     import tempfile
@@ -427,8 +440,7 @@ def run_snapconform(
     except subprocess.TimeoutExpired:
         exit_status, stderr_tail = None, ["timeout"]
     wall = time.perf_counter() - started
-    summary_path = work / "report" / "summary.json"
-    document = json.loads(summary_path.read_text("utf-8")) if summary_path.exists() else {}
+    document = run_summary(work / "report", missing_ok=True)
     shutil.rmtree(work, ignore_errors=True)
     requirements = document.get("requirements", [])
     return {

@@ -30,7 +30,16 @@ import time
 from pathlib import Path
 from typing import Any
 
-from benchlib import BENCH_DIR, child_cpu_seconds, git_commit, load, machine, spread, summary
+from benchlib import (
+    BENCH_DIR,
+    child_cpu_seconds,
+    git_commit,
+    load,
+    machine,
+    run_summary,
+    spread,
+    summary,
+)
 from default_run_bench import one_run
 
 RESULTS = BENCH_DIR / "cpu_results.json"
@@ -55,8 +64,7 @@ def embedded_run(seed: int) -> dict[str, Any]:
         )
         wall = time.perf_counter() - started
         cpu = child_cpu_seconds() - cpu_before
-        summary_path = report / "summary.json"
-        document = json.loads(summary_path.read_text("utf-8")) if summary_path.exists() else {}
+        document = run_summary(report, missing_ok=True)
     return {
         "mode": "embedded",
         "seed": seed,

@@ -15,8 +15,9 @@ its API version) and the tool runs against it as a user runs it (its CLI in a su
   universes: the strongest mode, not available against a real server).
 
   Both run as ``snapconform selftest --until-caught`` cells (``snapconform.selftest``): each
-  cell is the default run's pytest child on a fresh server (observed: the default 1500-task
-  universe of the seed), and a mutant's run ends once one of the mutant's declared
+  cell is the default run (``snapconform run``'s session, in a selftest worker process with
+  ``--jobs`` above 1) on a fresh server (observed: the default 1500-task universe of the seed),
+  read back from its summary.json alone, and a mutant's run ends once one of the mutant's declared
   requirements failed. The run is the default one up to that point (same plan, same order),
   so whether it catches the mutant at budget B is what the whole run gives; only the checks
   after the detection are left out, which is what makes every mutant at every budget and seed
@@ -30,8 +31,10 @@ its API version) and the tool runs against it as a user runs it (its CLI in a su
   its first failure, and sends ~92 requests whatever E is (the faithful server already gives it
   failures).
 
-The server counts the requests each tool sent to ``/api/snapservice/*`` (the control protocol of
-controlled mode is set-up, not counted): the x-axis is requests actually sent, not the budget.
+The requests each tool sent to ``/api/snapservice/*`` (the control protocol of controlled mode is
+set-up, not counted) are the x-axis, not the budget: schemathesis' as the server counts them,
+snapconform's as its summary.json does (``requests`` plus the logouts of ``closing_requests``,
+the same count: selftest's cells matched the server's numbering request for request).
 
 Cells run ``--jobs`` at a time (default 2): counts of requests and failures do not depend on
 the load, but the CPU and wall columns do (they are per run, from the same machine).

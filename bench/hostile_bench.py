@@ -27,7 +27,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from benchlib import BENCH_DIR, ROOT, load, machine
+from benchlib import BENCH_DIR, ROOT, load, machine, run_summary
 
 sys.path.insert(0, str(ROOT))
 
@@ -64,7 +64,7 @@ def run_against_100000() -> dict[str, Any]:
         )  # fmt: skip
         wall = time.monotonic() - started
         after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    summary = json.loads((report_dir / "summary.json").read_text(encoding="utf-8"))
+    summary = run_summary(report_dir)
     cpu = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
     return {
         "exit": completed.returncode,

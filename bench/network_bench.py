@@ -24,7 +24,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchlib import run_arguments  # noqa: E402
+from benchlib import run_arguments, run_summary  # noqa: E402
 
 from snapconform.server.app import ServerConfig  # noqa: E402
 from snapconform.server.defaults import default_state  # noqa: E402
@@ -61,7 +61,7 @@ def one_run(mode: str, seed: int, work: Path) -> dict[str, Any]:
             capture_output=True, text=True, env=env, cwd=work, timeout=1800, check=False,
         )  # fmt: skip
         sessions_left = len(server.runtime.sessions)
-    summary = json.loads((report / "summary.json").read_text(encoding="utf-8"))
+    summary = run_summary(report)
     return {
         "mode": mode,
         "seed": seed,

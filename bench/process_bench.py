@@ -23,7 +23,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from benchlib import BENCH_DIR, load, machine
+from benchlib import BENCH_DIR, load, machine, run_summary
 
 RESULTS = BENCH_DIR / "process_results.json"
 
@@ -44,7 +44,7 @@ def one_run(python_path: str | None, seed: int) -> dict[str, Any]:
         )
         _, status, usage = os.wait4(process.pid, 0)
         wall = time.monotonic() - started
-        summary = json.loads((Path(scratch) / "r" / "summary.json").read_text(encoding="utf-8"))
+        summary = run_summary(Path(scratch) / "r")
     return {
         "cpu_seconds": round(usage.ru_utime + usage.ru_stime, 2),
         "wall_seconds": round(wall, 2),

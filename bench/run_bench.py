@@ -30,7 +30,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from benchlib import BENCH_DIR, ROOT, load, machine, summary
+from benchlib import BENCH_DIR, ROOT, load, machine, run_summary, summary
 
 from snapconform.server.app import ServerConfig
 from snapconform.server.behaviour import Behaviour, Reply
@@ -86,18 +86,15 @@ def run_once(extra: Sequence[str], report_dir: Path) -> dict[str, Any]:
         command, cwd=ROOT, capture_output=True, text=True, timeout=900, check=False
     )
     wall = time.monotonic() - started
-    summary_path = report_dir / "summary.json"
-    run_summary = (
-        json.loads(summary_path.read_text(encoding="utf-8")) if summary_path.exists() else {}
-    )
+    document = run_summary(report_dir, missing_ok=True)
     return {
         "wall_seconds": round(wall, 2),
         "exit_code": completed.returncode,
-        "verdict": run_summary.get("verdict"),
-        "requests": run_summary.get("requests"),
-        "distinct_filters_reported": run_summary.get("distinct_filters"),
-        "elapsed_seconds_reported": run_summary.get("elapsed_seconds"),
-        "requirements": len(run_summary.get("requirements", [])),
+        "verdict": document.get("verdict"),
+        "requests": document.get("requests"),
+        "distinct_filters_reported": document.get("distinct_filters"),
+        "elapsed_seconds_reported": document.get("elapsed_seconds"),
+        "requirements": len(document.get("requirements", [])),
         "stderr_tail": completed.stderr[-800:] if completed.returncode not in (0, 1) else "",
     }
 

@@ -2,6 +2,6 @@ import sys
 
 from snapconform.cli import main
 
-# guarded: a spawned worker process (selftest --jobs) imports this module again as __mp_main__
+# guarded: importing this module runs nothing (only `python -m snapconform` does)
 if __name__ == "__main__":
     sys.exit(main())

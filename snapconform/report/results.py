@@ -1,7 +1,9 @@
 """Finish an ``allure-results`` directory: environment, categories, expected/actual diffs.
 
-The conformance suite writes raw allure-pytest results; :func:`finalize_allure_results` adds what
-only the run as a whole knows and what Allure needs to present a failure well:
+The run writes raw Allure results (``snapconform run``: its :class:`AllureWriter`, one result per
+requirement; under the pytest plugin, allure-pytest's, given ``--alluredir``);
+:func:`finalize_allure_results` adds what only the run as a whole knows and what Allure needs to
+present a failure well:
 
 - ``environment.properties``: target (password-free), mode, API version, seed, harness version;
 - ``categories.json``: contract violation, semantic violation, auth, target error, uncertain,
@@ -11,7 +13,7 @@ only the run as a whole knows and what Allure needs to present a failure well:
 - a failed result with ``expected task ids`` / ``actual task ids`` attachments gets them as its
   ``statusDetails.expected`` / ``actual``, which Allure 3 shows as a side-by-side diff.
 
-It is idempotent: the runner calls it after the suite and ``snapconform report`` again before
+It is idempotent: the runner calls it after the run and ``snapconform report`` again before
 rendering.
 """
 
@@ -90,7 +92,7 @@ CATEGORIES: tuple[Category, ...] = (
 _CONTRACT_FEATURE = re.compile(r"contract|schema|fuzz", re.IGNORECASE)
 _AUTH_FEATURE = re.compile(r"auth|privilege|session", re.IGNORECASE)
 _UNCERTAIN_MESSAGE = re.compile(r"uncertain|inconclusive|undecidable", re.IGNORECASE)
-#: The engine's skip messages: ``REQ-ID: not checked (budget): ...`` (pytest_plugin.verify).
+#: The engine's skip messages: ``REQ-ID: not checked (budget): ...`` (run.engine_plugin.verify).
 _NOT_CHECKED_MESSAGE = re.compile(r"(?:^|: )not checked\b")
 _NOT_APPLICABLE_MESSAGE = re.compile(r"(?:^|: )not applicable\b")
 _TAG = re.compile(r"^\[(" + "|".join(re.escape(c.name) for c in CATEGORIES) + r")\] ")

@@ -1,8 +1,10 @@
 """One conformance run: ``snapconform run`` end to end.
 
-:mod:`.cli` parses the command line, :mod:`.runner` starts the conformance suite in a pytest
-subprocess with the two plugins (:mod:`snapconform.pytest_plugin`, which finds the suite and
-reports progress, and :mod:`.engine_plugin`, which opens the engine's harness, starts the
-embedded reference server when no target is given and records each requirement's outcome), and
-writes summary.json and the reports. The layer above the engine and the reports.
+:mod:`.cli` parses the command line; :mod:`.runner` runs it in this process: it drives a
+:class:`~snapconform.run.session.RunSession` (:mod:`.session`: the engine's harness, the
+embedded reference server when no target is given, each requirement judged in the plan's order
+and told to its handlers as events: the terminal progress, the Allure results), then writes
+summary.json (``contracts/summary.schema.json``) and the reports. :mod:`.engine_plugin` is the
+pytest front end on the same session (``pytest -p snapconform.pytest_plugin``). The layer above
+the engine and the reports.
 """

@@ -148,6 +148,8 @@ def build_summary(
                 "first_failure_request": entry.get("first_failure_request")
                 if entry["outcome"] == "failed"
                 else None,
+                "started_at_request": entry.get("started_at_request"),
+                "ended_at_request": entry.get("ended_at_request"),
                 "planned_requests": shares.get(r.id, {}).get("planned", 0),
                 "spent_requests": shares.get(r.id, {}).get("spent", 0),
             }
@@ -172,6 +174,7 @@ def build_summary(
         "api_version": config.api_version,
         "seed": seed,
         "requests": int(outcomes.get("requests", 0)),
+        "closing_requests": int(outcomes.get("closing_requests") or 0),
         "distinct_filters": int(outcomes.get("distinct_filters", 0)),
         "filter_cases": int(outcomes.get("filter_cases", 0)),
         "elapsed_seconds": outcomes.get("elapsed_seconds"),

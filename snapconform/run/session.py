@@ -253,14 +253,17 @@ class RunSession:
         exchanges: tuple[Any, ...],
         start_ms: int,
     ) -> RequirementFinished:
+        harness = self.harness
         self.results[requirement.id] = {
             "outcome": result.outcome,
             "reason": result.reason,
             "detail": result.detail,
             "first_failure_request": first_failure,
+            # where the check's requests lie in the run's count: what it sent is between
+            "started_at_request": started_at_request,
+            "ended_at_request": harness.stats.requests if harness else started_at_request,
         }
         self._note_stop()
-        harness = self.harness
         return RequirementFinished(
             requirement=requirement,
             result=result,
@@ -327,6 +330,8 @@ class RunSession:
                 self.close()
             finally:
                 outcomes["mock_state"] = self.mock_state
+                # the logouts of closing, sent after the figures above were taken
+                outcomes["closing_requests"] = max(0, self.requests - outcomes["requests"])
         emit(RunFinished(outcomes))
         return outcomes
 

@@ -6,30 +6,33 @@ non-conformant AND one of the requirements the mutant declares is among the fail
 whose requirements are all SHOULD-level (it cannot make the verdict non-conformant, by design) is
 caught when one of them failed. A faithful cell passes when the verdict is conformant.
 
-Each cell serves its server with ``serve_in_thread`` in this process and runs the conformance
-suite in a pytest subprocess exactly as ``snapconform run`` does (the runner's own command line,
-environment and verdict), so cells run in parallel (``--jobs``).
+Each cell's server (the mutant, the faithful server or a documented variant) is served with
+``serve_in_thread`` and ``snapconform run``'s session runs against it in the same process,
+exactly as ``snapconform run`` runs (``snapconform.run.runner.run``: the same plan, order and
+verdict), writing the cell's report directory. With ``--jobs`` above 1 each cell runs so in a
+worker process of its own (``python -m snapconform.selftest``), so cells run in parallel.
+Whichever process ran it, a cell is judged from its ``summary.json`` alone
+(``contracts/summary.schema.json``, validated): the only protocol between the processes. A run
+that crashes or leaves no valid summary is that cell's error, not the matrix's.
 
-Requests-to-detect comes from the engine's summary when it carries ``first_failure_request``
-(the run's request count at a requirement's first violation, before shrinking): an audit
-requirement's count as is, a check's minus the count at which the check started. Otherwise it is
-measured outside the engine. For a requirement judged by a regular check it is the number of
-requests that check sent until it reported its failure (from the suite's progress events, which
-carry the harness's request count; includes Hypothesis' shrinking). For an audit requirement
-(judged on every response) the server numbers every API request (control protocol excluded) and
-replays each list response through the engine's own ResponseAudit as it is sent, so it is the
-number of the first response the audit flags.
-
-
+Requests-to-detect comes from the summary too: an audit requirement's ``first_failure_request``
+(the run's request count at the first response the audit flagged), a check's
+``first_failure_request - started_at_request`` (the requests the check sent until its first
+violation, before shrinking), or, when the violation came with no request of the check's own,
+``ended_at_request - started_at_request`` (shrinking included). A cell's requests are the
+summary's ``requests`` plus its ``closing_requests`` (the logouts after the checks): every
+request the server received.
 
 The package, one job per module: :mod:`~snapconform.selftest.cells` (configuration, cells,
-results, score), :mod:`~snapconform.selftest.probe` (the server side),
-:mod:`~snapconform.selftest.runner` (running cells), :mod:`~snapconform.selftest.render` (the
-matrix, README block and JSON document) and :mod:`~snapconform.selftest.cli` (the command).
+results, score), :mod:`~snapconform.selftest.boundary` (declared mode's universe),
+:mod:`~snapconform.selftest.worker` (running one cell), :mod:`~snapconform.selftest.runner`
+(the matrix: cells run, results read from their summaries), :mod:`~snapconform.selftest.render`
+(the matrix, README block and JSON document) and :mod:`~snapconform.selftest.cli` (the command).
 """
 
 from __future__ import annotations
 
+from snapconform.selftest.boundary import BOUNDARY_STATUS_COUNTS, boundary_state
 from snapconform.selftest.cells import (
     FAITHFUL,
     MODES,
@@ -47,12 +50,6 @@ from snapconform.selftest.cells import (
     variant_subject,
 )
 from snapconform.selftest.cli import add_arguments, config_from, main
-from snapconform.selftest.probe import (
-    BOUNDARY_STATUS_COUNTS,
-    ServerProbe,
-    boundary_state,
-    instrumented,
-)
 from snapconform.selftest.render import (
     README_END,
     README_START,
@@ -63,11 +60,13 @@ from snapconform.selftest.render import (
     update_readme,
 )
 from snapconform.selftest.runner import (
-    _FailureRequests,
-    _requests_to_detect,
+    read_cell,
+    requests_to_detect,
+    result_of,
     run_cell,
     run_matrix,
 )
+from snapconform.selftest.worker import cell_dir, execute
 
 __all__ = [
     "BOUNDARY_STATUS_COUNTS",
@@ -82,20 +81,21 @@ __all__ = [
     "Score",
     "SelftestConfig",
     "SelftestError",
-    "ServerProbe",
-    "_FailureRequests",
-    "_requests_to_detect",
     "add_arguments",
     "boundary_state",
+    "cell_dir",
     "config_from",
-    "instrumented",
+    "execute",
     "is_variant",
     "main",
     "matrix_rows",
     "plan",
+    "read_cell",
     "render_markdown",
     "render_text",
+    "requests_to_detect",
     "result_document",
+    "result_of",
     "run_cell",
     "run_matrix",
     "score",

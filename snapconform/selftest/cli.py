@@ -99,6 +99,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="a mutant's run (the whole default run, same plan) ends once one of its requirements"
         " failed: the same detections and @N, in a fraction of the time",
     )
+    parser.add_argument(
+        "--work-dir",
+        type=Path,
+        metavar="DIR",
+        help="keep each cell's report directory (summary.json, run.log, worker.log) under DIR"
+        " (default: a temporary directory, removed at the end)",
+    )
     parser.add_argument("--list", action="store_true", help="list the mutants and exit")
 
 
@@ -131,6 +138,7 @@ def config_from(args: argparse.Namespace) -> SelftestConfig:
         jobs=args.jobs,
         focus=args.focus,
         until_caught=args.until_caught,
+        work_dir=args.work_dir,
     )
 
 

@@ -96,7 +96,10 @@ def _misses(results: Sequence[CellResult]) -> list[str]:
     for r in results:
         if r.ok:
             continue
-        if r.conformant_expected:
+        if r.verdict == "error" and r.reason:
+            # no verdict: neither a false positive nor a miss (the run refused, or crashed)
+            lines.append(f"ERROR {r.subject}/{r.mode}/seed {r.seed}: {r.reason}")
+        elif r.conformant_expected:
             lines.append(
                 f"FALSE POSITIVE {r.subject}/{r.mode}/seed {r.seed}: {r.verdict};"
                 f" failed {', '.join(r.failed) or '-'} {r.reason or ''}".rstrip()

@@ -168,6 +168,15 @@ def test_summary_carries_the_request_count_of_each_first_failure(tmp_path: Path)
     assert by_id["AUTH-NO-CREDENTIALS"]["outcome"] == "passed"
     assert by_id["AUTH-NO-CREDENTIALS"]["first_failure_request"] is None
     assert by_id["FILTER-EMPTY"]["first_failure_request"] is None  # not run
+    # where each check's requests lie in the run's count (selftest's @N reads them from here)
+    assert over["started_at_request"] < over["first_failure_request"] <= over["ended_at_request"]
+    assert all(
+        0 <= r["started_at_request"] <= r["ended_at_request"] <= summary["requests"]
+        for r in by_id.values()
+        if r["id"] in chosen
+    )
+    assert by_id["FILTER-EMPTY"]["started_at_request"] is None
+    assert by_id["FILTER-EMPTY"]["ended_at_request"] is None
 
 
 # --- 2, 3, 6: the cap and visibility with a known state ------------------------------------------

@@ -17,6 +17,7 @@ import argparse
 import json
 import os
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -183,20 +184,79 @@ def test_a_should_level_mutant_is_caught_by_its_failed_should() -> None:
     assert "AUTH-WWW-AUTHENTICATE (SHOULD) @7" in text and "1/1 cells caught" in text
 
 
-def test_requests_to_detect_prefers_the_engines_first_failure_request(tmp_path: Path) -> None:
-    follower = selftest._FailureRequests()
-    follower.started_at["FILTER-SOUNDNESS"] = 40
-    follower.failed_at["FILTER-SOUNDNESS"] = 90  # shrinking included
-    probe = selftest.ServerProbe()
-    probe.first_finding["CONTRACT-200-BODY"] = 12
-    detect = selftest._requests_to_detect
+def _entry(rid: str, first: int | None, started: int | None, ended: int | None) -> dict[str, Any]:
+    return {
+        "id": rid,
+        "outcome": "failed",
+        "first_failure_request": first,
+        "started_at_request": started,
+        "ended_at_request": ended,
+    }
+
+
+def test_requests_to_detect_comes_from_the_summary_entry() -> None:
+    detect = selftest.requests_to_detect
     # A check: the requests it sent until its first violation (run count 47 - start 40).
-    assert detect("FILTER-SOUNDNESS", 47, follower, probe) == 7
-    # No first_failure_request in the summary: the outside measurement.
-    assert detect("FILTER-SOUNDNESS", None, follower, probe) == 90
-    # An audit requirement: the response the audit first flagged, as the engine counted it.
-    assert detect("CONTRACT-200-BODY", 9, follower, probe) == 9
-    assert detect("CONTRACT-200-BODY", None, follower, probe) == 12
+    assert detect(_entry("FILTER-SOUNDNESS", 47, 40, 130)) == 7
+    # A violation with no request of the check's own: what it sent until it ended.
+    assert detect(_entry("FILTER-SOUNDNESS", 40, 40, 130)) == 90
+    assert detect(_entry("FILTER-SOUNDNESS", None, None, None)) is None
+    # An audit requirement: the response the audit first flagged, as the run counted it.
+    assert detect(_entry("CONTRACT-200-BODY", 9, 300, 300)) == 9
+    assert detect(_entry("CONTRACT-200-BODY", None, 300, 300)) is None
+
+
+def _summary_of(verdict: str, failing: list[dict[str, Any]]) -> dict[str, Any]:
+    return {
+        "verdict": verdict,
+        "reason": None,
+        "requests": 120,
+        "closing_requests": 3,
+        "elapsed_seconds": 4.26,
+        "variants": {},
+        "requirements": [{**entry, "detail": f"{entry['id']} failed"} for entry in failing],
+    }
+
+
+def test_a_cell_result_is_read_from_its_summary_alone() -> None:
+    cell = Cell("cap-truncates", "controlled", 0)
+    summary = _summary_of(
+        "non-conformant",
+        [_entry("AUTH-PRIVILEGE", 5, 1, 9), _entry("CAP-OVER-LIMIT", 52, 40, 80)],
+    )
+    result = selftest.result_of(cell, summary)
+    assert (result.subject, result.mode, result.seed) == ("cap-truncates", "controlled", 0)
+    assert result.failed == ("AUTH-PRIVILEGE", "CAP-OVER-LIMIT")
+    assert result.caught_by == ("CAP-OVER-LIMIT",) and result.ok
+    assert result.requests_to_detect == 12  # the declared requirement's, not AUTH-PRIVILEGE's
+    assert result.requests == 123 and result.seconds == 4.3
+    assert result.details["CAP-OVER-LIMIT"] == "CAP-OVER-LIMIT failed"
+
+
+def test_a_cell_without_a_valid_summary_is_a_cell_error(tmp_path: Path) -> None:
+    cell = Cell(FAITHFUL, "controlled", 0)
+    missing = selftest.read_cell(cell, tmp_path, 1.0)
+    assert missing.verdict == "error" and not missing.ok
+    assert missing.reason is not None and "wrote no valid summary" in missing.reason
+    (tmp_path / "summary.json").write_text('{"verdict": "conformant"}', encoding="utf-8")
+    invalid = selftest.read_cell(cell, tmp_path, 1.0)
+    assert invalid.reason is not None and "summary.schema.json" in invalid.reason
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_a_crashing_cell_is_its_own_error_not_the_matrixs(tmp_path: Path, jobs: int) -> None:
+    # A subject no server knows makes the cell's run raise before anything is served: in this
+    # process (one job) or in its worker process (two jobs), it is that cell's error.
+    config = SelftestConfig(jobs=jobs, work_dir=tmp_path)
+    seen: list[CellResult] = []
+    cell = Cell("no-such-mutant", "controlled", 0)
+    [result] = run_matrix(config, [cell], seen.append)
+    assert seen == [result]
+    assert result.verdict == "error" and not result.ok
+    assert result.reason is not None and "KeyError" in result.reason
+    assert "worker.log" in result.reason
+    assert f"ERROR no-such-mutant/controlled/seed 0: {result.reason}" in render_text([result])
+    assert "no-such-mutant" in (selftest.cell_dir(tmp_path, cell) / "worker.log").read_text()
 
 
 def test_matrix_rendering_and_score() -> None:
