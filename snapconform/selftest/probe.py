@@ -66,14 +66,14 @@ class ServerProbe:
     def judge(self, number: int, raw_query: bytes, reply: Reply) -> None:
         if self._audit is None or not self._pending:
             return
-        from snapconform.engine.target import Response
+        from snapconform.engine.target import Exchange
 
         text = (reply.body or b"").decode("utf-8", errors="replace")
         try:
             body, problem = json.loads(text), None
         except ValueError as exc:
             body, problem = None, str(exc)
-        response = Response(
+        response = Exchange(
             status=reply.status,
             headers=httpx.Headers(list(reply.headers)),
             text=text,
