@@ -109,10 +109,9 @@ class Judged:
     redactor: Redactor | None = field(default=None, repr=False)
 
     def evidence(self, curl: str) -> Evidence:
-        """The evidence of a failure: the exchange's recorded copy and its curl line."""
-        return Evidence.of(
-            exchange=self.exchange.recorded(self.redactor or Redactor()), curl=curl or None
-        )
+        """The evidence of a failure: the exchange's recorded copy and its curl line, masked."""
+        redact = self.redactor or Redactor()
+        return Evidence.of(exchange=self.exchange.recorded(redact), curl=redact(curl) or None)
 
     @cached_property
     def documented(self) -> Mapping[int, tuple[str, ...]]:
