@@ -60,12 +60,13 @@ class Exchange:
         content: bytes,
         *,
         query: str = "",
+        auth: AuthScheme = "none",
+        request_headers: Mapping[str, str] | None = None,
+        elapsed: float = 0.0,
         max_json_depth: int = DEFAULT_MAX_JSON_DEPTH,
-        **request: Any,
     ) -> Exchange:
         """An answer's bytes decoded as every answer is: strict JSON (``safety.parse_json``: no
-        duplicate keys, bounded depth), text with undecodable bytes replaced. ``request``: the
-        request's ``auth``, ``request_headers`` and ``elapsed``."""
+        duplicate keys, bounded depth), text with undecodable bytes replaced."""
         body: Any = None
         json_error: str | None = None
         if content:
@@ -82,7 +83,9 @@ class Exchange:
             method.upper(),
             path,
             query,
-            **request,
+            auth,
+            request_headers or {},
+            elapsed,
         )
 
     @property
