@@ -51,11 +51,6 @@ def _json_body(response: Response) -> Any:
 _NOT_JSON = object()
 
 
-def _content_type(response: Response) -> str | None:
-    values = response.headers.get("content-type")
-    return values[0] if values else None
-
-
 def status_violation(method: str, path: str, status: int) -> str | None:
     """Why ``status`` is not an answer the operation documents (None: it is)."""
     documented = runwide.documented_responses(method, path)
