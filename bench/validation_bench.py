@@ -145,12 +145,12 @@ def oracle_parts(body: dict[str, Any], text: str) -> dict[str, Callable[[], obje
 
 
 def make_response(text: str) -> Any:
-    """The engine's Response for a 200 of GET /api/snapservice/tasks with body ``text``."""
+    """The engine's Exchange for a 200 of GET /api/snapservice/tasks with body ``text``."""
     import httpx
 
-    from snapconform.engine.target import TASKS_PATH, Response
+    from snapconform.engine.target import TASKS_PATH, Exchange
 
-    return Response(
+    return Exchange(
         status=200,
         headers=httpx.Headers({"content-type": "application/json"}),
         text=text,

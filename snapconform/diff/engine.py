@@ -34,9 +34,9 @@ from snapconform.engine.lifecycle import target_settings
 from snapconform.engine.target import (
     SESSION_HEADER,
     BudgetExhausted,
+    Exchange,
     LoginRefused,
     Redactor,
-    Response,
     Target,
     TargetError,
     basic_authorization,
@@ -130,7 +130,7 @@ class Side:
         self.failures_in_a_row = 0
         return observation
 
-    def send(self, request: DiffRequest) -> Response:
+    def send(self, request: DiffRequest) -> Exchange:
         query, target = request.query, self.target
         if request.auth == "principal":
             return target.get_tasks(query)

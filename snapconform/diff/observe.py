@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from snapconform.engine.oracle import CAP, TERMINAL_STATUSES
-from snapconform.engine.target import Response
+from snapconform.engine.target import Exchange
 
 #: Aspects compared, in the order a reader wants them (diff.schema.json lists the same).
 ASPECTS: tuple[str, ...] = (
@@ -59,7 +59,7 @@ class Observation:
         return cls(status=0, media_type=None, body_form="no answer", transport_error=problem)
 
     @classmethod
-    def of(cls, response: Response) -> Observation:
+    def of(cls, response: Exchange) -> Observation:
         media = response.content_type
         media_type = media.split(";", 1)[0].strip().lower() if media else None
         body = response.body
@@ -123,7 +123,7 @@ def _is_open(item: Mapping[str, Any]) -> bool:
     return not isinstance(info, Mapping) or info.get("status") not in TERMINAL_STATUSES
 
 
-def _has_challenge(response: Response) -> bool:
+def _has_challenge(response: Exchange) -> bool:
     body = response.body
     in_body = isinstance(body, Mapping) and bool(body.get("challenge"))
     return in_body and "www-authenticate" in response.headers

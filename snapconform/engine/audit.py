@@ -21,12 +21,13 @@ from snapconform.engine.runwide import (
     BindingsVerdicts,
     ContractBindings,
     ContractErrorType,
-    Exchange,
     Findings,
+    Judged,
     RunWideCheck,
 )
-from snapconform.engine.target import TASKS_PATH, Response
+from snapconform.engine.target import TASKS_PATH, Exchange
 from snapconform.engine.verdicts import CheckResult
+from snapconform.redaction import Redactor
 
 __all__ = [
     "EXAMINED_ITEMS",
@@ -55,11 +56,13 @@ def _run_wide_checks(bindings: bool) -> dict[str, RunWideCheck]:
 @dataclass
 class ResponseAudit:
     """Feeds every distinct list response to the run-wide checks; ``repro(response)`` renders a
-    curl line for a finding. ``bindings``: whether CONTRACT-BINDINGS is judged (always in a run:
-    the official bindings are required dependencies; a test may turn it off)."""
+    curl line for a finding, ``redactor`` masks the run's secrets in a finding's evidence.
+    ``bindings``: whether CONTRACT-BINDINGS is judged (always in a run: the official bindings
+    are required dependencies; a test may turn it off)."""
 
-    repro: Callable[[Response], str]
+    repro: Callable[[Exchange], str]
     contracts: Contracts = field(default_factory=default_contracts)
+    redactor: Redactor = field(default_factory=Redactor)
     bindings: bool = True
     checks: dict[str, RunWideCheck] = field(init=False)
     _seen: set[bytes] = field(default_factory=set)
@@ -91,7 +94,7 @@ class ResponseAudit:
                 return check
         raise AttributeError("the bindings' decode is not judged: the bindings are not installed")
 
-    def __call__(self, response: Response) -> None:
+    def __call__(self, response: Exchange) -> None:
         if response.path != TASKS_PATH or response.method != "GET":
             return
         digest = hashlib.sha256(
@@ -101,11 +104,11 @@ class ResponseAudit:
         if digest in self._seen:
             return  # the very same response was judged already (repeated queries)
         self._seen.add(digest)
-        exchange = Exchange.of(response, self.contracts, lambda: self.repro(response))
+        judged = Judged(response, self.contracts, lambda: self.repro(response), self.redactor)
         for check in self.checks.values():
-            check.after_response(exchange)
+            check.after_response(judged)
 
-    def _judge_soundness(self, response: Response, digest: bytes) -> None:
+    def _judge_soundness(self, response: Exchange, digest: bytes) -> None:
         """Every filtered 200 of the run, whichever check asked it: the tasks listed must match
         the filter by their own identity (a deviation that shows on a few requests only, or
         only under another check's filters, is still seen)."""
@@ -131,12 +134,13 @@ class ResponseAudit:
         """The run's first ResourceInaccessible answer (CONTRACT-ERROR-TYPE holds the rest to its
         status), or None."""
         for check in self.checks.values():
-            if isinstance(check, ContractErrorType):
-                return check.first_inaccessible
+            if isinstance(check, ContractErrorType) and check.first_inaccessible is not None:
+                return check.first_inaccessible.exchange
         return None
 
     def result(self, requirement_id: str, what: str = "") -> CheckResult:
-        """The verdict of one audit requirement over the run (``what`` is the check's own)."""
+        """The verdict of one audit requirement over the run (``what`` is the check's own);
+        raises ``Violation`` with its evidence when a response violated it (``after_run``)."""
         check = self.checks.get(requirement_id)
         if check is None:
             raise KeyError(f"{requirement_id} is not a run-wide requirement the audit judges")

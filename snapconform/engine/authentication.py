@@ -12,7 +12,7 @@ import base64
 from typing import TYPE_CHECKING
 
 from snapconform.engine.cleanup import SessionLedger, interrupts_deferred
-from snapconform.engine.exchange import AuthScheme, Response
+from snapconform.engine.exchange import AuthScheme, Exchange
 from snapconform.errors import LoginRefused
 from snapconform.redaction import Redactor
 from snapconform.wire import SESSION_HEADER, SESSIONS_PATH
@@ -53,7 +53,7 @@ class Authentication:
     _credentials: tuple[str, str] | None
     _session_id: str | None
 
-    send: Callable[..., Response]
+    send: Callable[..., Exchange]
 
     def auth_headers(self) -> dict[str, str]:
         if self.auth_scheme == "session" and self._session_id:
@@ -64,7 +64,7 @@ class Authentication:
 
     # -- sessions ------------------------------------------------------------------------------
 
-    def create_session(self, username: str, password: str) -> Response:
+    def create_session(self, username: str, password: str) -> Exchange:
         """POST /api/snapservice/sessions with Basic credentials (the token is redacted).
 
         Ctrl-C waits until the answer is read and the session recorded: interrupted between
@@ -83,7 +83,7 @@ class Authentication:
                     self.sessions.opened(response.body)
         return response
 
-    def delete_session(self, session_id: str | None = None) -> Response:
+    def delete_session(self, session_id: str | None = None) -> Exchange:
         session_id = session_id or self._session_id
         headers = {SESSION_HEADER: session_id} if session_id else {}
         response = self.send("DELETE", SESSIONS_PATH, headers=headers)

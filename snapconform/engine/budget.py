@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from snapconform.engine.audit import ResponseAudit
 from snapconform.engine.target import (
     BudgetExhausted,
-    Response,
+    Exchange,
     Stats,
     Target,
     TargetSettings,
@@ -86,7 +86,7 @@ class RunTarget(Target):
         super().__init__(settings, **kwargs)
         self._marks = marks
 
-    def send(self, *args: Any, **kwargs: Any) -> Response:
+    def send(self, *args: Any, **kwargs: Any) -> Exchange:
         try:
             return super().send(*args, **kwargs)
         except ConnectionLostError:
@@ -123,7 +123,7 @@ class AuditFirstFindings:
     def __init__(self, audit: ResponseAudit, stats: Stats, marks: FailureMarks) -> None:
         self.audit, self.stats, self.marks = audit, stats, marks
 
-    def __call__(self, response: Response) -> None:
+    def __call__(self, response: Exchange) -> None:
         for requirement_id, findings in self.audit.findings.items():
             if findings.count and requirement_id not in self.marks.audit_first:
                 self.marks.audit_first[requirement_id] = self.stats.requests

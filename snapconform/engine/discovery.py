@@ -23,7 +23,7 @@ from snapconform.engine.oracle import (
     is_refusal,
     matches,
 )
-from snapconform.engine.target import Response, Target
+from snapconform.engine.target import Exchange, Target
 from snapconform.engine.verdicts import CheckResult
 from snapconform.strategies.contract_data import statuses
 
@@ -62,7 +62,7 @@ def _plain(value: str) -> bool:
     return encode_query([("v", value)]) == f"v={value}"
 
 
-def items_by_id(response: Response) -> dict[str, Mapping[str, Any]]:
+def items_by_id(response: Exchange) -> dict[str, Mapping[str, Any]]:
     if response.status != 200 or not isinstance(response.body, Mapping):
         return {}
     items = response.body.get("items")
@@ -73,7 +73,7 @@ def items_by_id(response: Response) -> dict[str, Mapping[str, Any]]:
     }
 
 
-def _is_too_many(response: Response) -> bool:
+def _is_too_many(response: Exchange) -> bool:
     return is_cap_error(response.status, response.body)
 
 
@@ -155,7 +155,7 @@ class _Explorer:
                 if isinstance(value, str):
                     self.learned[name].add(value)
 
-    def visit(self, spec: FilterSpec, response: Response | None = None) -> Response | None:
+    def visit(self, spec: FilterSpec, response: Exchange | None = None) -> Exchange | None:
         """List ``spec`` (or judge its ``response``) and its parts; None once out of parts.
 
         A part over the cap is split by status (its whole enum), then by services (the

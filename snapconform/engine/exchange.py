@@ -1,18 +1,24 @@
-"""What a target's answers become: the Response a check judges, the Exchange a report shows.
+"""One HTTP exchange with a target: the ``Exchange`` a check judges and the report shows.
 
-``Target.send`` makes one ``Response`` per answer (status, headers, decoded body, raw text) and
-records one ``Exchange`` of it (secrets masked, body capped); ``Stats`` counts what the run sent.
+``Target.send`` makes one ``Exchange`` per answer (the request as sent, its credentials masked;
+the status, headers, raw text and strictly decoded body of the answer) and keeps a recorded copy
+of it for the report (:meth:`Exchange.recorded`: secrets masked, body capped, the decoded body
+dropped); ``Stats`` counts what the run sent. The fuzzing layer makes the same ``Exchange`` of
+what a fuzzed request got back (:meth:`Exchange.parse`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 import httpx
 
-#: How much of a response body an Exchange keeps for the report.
+from snapconform.engine.safety import DEFAULT_MAX_JSON_DEPTH, TargetSafetyError, parse_json
+from snapconform.redaction import Redactor
+
+#: How much of a response body a recorded Exchange keeps for the report.
 RECORDED_BODY_LIMIT = 4096
 #: How many exchanges a Target keeps (oldest dropped first; counts are never dropped).
 RECORDED_EXCHANGES_LIMIT = 2000
@@ -22,31 +28,14 @@ AuthScheme = Literal["session", "basic", "none"]
 
 @dataclass(frozen=True)
 class Exchange:
-    """One recorded request/response, secrets masked, body capped."""
+    """One request and its answer, as every check judges it and the report shows it.
 
-    method: str
-    path: str
-    query: str
-    request_headers: Mapping[str, str]
-    status: int
-    response_headers: Mapping[str, str]
-    body: str
-    elapsed: float
-
-    def to_document(self) -> dict[str, Any]:
-        return {
-            "request": f"{self.method} {self.path}" + (f"?{self.query}" if self.query else ""),
-            "request_headers": dict(self.request_headers),
-            "status": self.status,
-            "response_headers": dict(self.response_headers),
-            "body": self.body,
-            "elapsed": round(self.elapsed, 4),
-        }
-
-
-@dataclass(frozen=True)
-class Response:
-    """What a check sees: status, headers, the decoded body (``None`` if not JSON) and raw text."""
+    The request: ``method``, ``path``, ``query`` (as sent, percent-encoded), how it
+    authenticated (``auth``) and its headers (``request_headers``, credentials masked). The
+    answer: ``status``, ``headers``, the raw ``text``, the ``body`` decoded as strict JSON
+    (None when there is none or it is not JSON: ``json_error`` says why) and ``elapsed``
+    seconds. A recorded copy (:meth:`recorded`) is the same type, masked and capped.
+    """
 
     status: int
     headers: httpx.Headers
@@ -58,10 +47,76 @@ class Response:
     query: str
     #: How the request authenticated: "session", "basic" or "none" (for the curl line).
     auth: AuthScheme = "none"
+    request_headers: Mapping[str, str] = field(default_factory=dict)
+    elapsed: float = 0.0
+
+    @classmethod
+    def parse(
+        cls,
+        method: str,
+        path: str,
+        status: int,
+        headers: httpx.Headers | Mapping[str, str] | Iterable[tuple[str, str]],
+        content: bytes,
+        *,
+        query: str = "",
+        auth: AuthScheme = "none",
+        request_headers: Mapping[str, str] | None = None,
+        elapsed: float = 0.0,
+        max_json_depth: int = DEFAULT_MAX_JSON_DEPTH,
+    ) -> Exchange:
+        """An answer's bytes decoded as every answer is: strict JSON (``safety.parse_json``: no
+        duplicate keys, bounded depth), text with undecodable bytes replaced."""
+        body: Any = None
+        json_error: str | None = None
+        if content:
+            try:
+                body = parse_json(content, max_json_depth)
+            except TargetSafetyError as exc:
+                json_error = str(exc)
+        return cls(
+            status,
+            headers if isinstance(headers, httpx.Headers) else httpx.Headers(headers),
+            content.decode("utf-8", errors="replace"),
+            body,
+            json_error,
+            method.upper(),
+            path,
+            query,
+            auth,
+            request_headers or {},
+            elapsed,
+        )
 
     @property
     def content_type(self) -> str | None:
         return self.headers.get("content-type")
+
+    def recorded(self, redact: Redactor) -> Exchange:
+        """The copy a report keeps: every secret ``redact`` knows masked (credential headers
+        whole), the text capped at RECORDED_BODY_LIMIT characters and the decoded body dropped,
+        so a hostile target's large answers cost bounded memory however many are kept."""
+        text = self.text
+        if len(text) > RECORDED_BODY_LIMIT:
+            text = text[:RECORDED_BODY_LIMIT] + f"... ({len(self.text)} characters)"
+        return replace(
+            self,
+            headers=httpx.Headers(redact.headers(self.headers.multi_items())),
+            text=redact(text),
+            body=None,
+            query=redact(self.query),
+            request_headers=redact.headers(self.request_headers.items()),
+        )
+
+    def to_document(self) -> dict[str, Any]:
+        return {
+            "request": f"{self.method} {self.path}" + (f"?{self.query}" if self.query else ""),
+            "request_headers": dict(self.request_headers),
+            "status": self.status,
+            "response_headers": dict(self.headers),
+            "body": self.text,
+            "elapsed": round(self.elapsed, 4),
+        }
 
 
 @dataclass

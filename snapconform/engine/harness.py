@@ -31,11 +31,9 @@ from snapconform.engine.lifecycle import Lifecycle
 from snapconform.engine.oracle import FilterSpec, curl_line
 from snapconform.engine.plan import RunPlan
 from snapconform.engine.target import (
-    RECORDED_BODY_LIMIT,
-    SESSION_HEADER,
     ControlClient,
+    Exchange,
     Redactor,
-    Response,
     Stats,
     Target,
 )
@@ -43,7 +41,6 @@ from snapconform.engine.universe import Universe
 from snapconform.engine.universe_sources import UniverseSource
 from snapconform.engine.verdicts import Evidence
 from snapconform.errors import HarnessError, TimeBoxExpired
-from snapconform.redaction import MASK
 from snapconform.strategies.states import HarnessPrincipals
 
 #: What the run's front ends import from here (the harness's jobs are in their own modules).
@@ -155,32 +152,12 @@ class Harness(Lifecycle, BudgetAccounting, Explorer):
 
     # -- reporting helpers ---------------------------------------------------------------------
 
-    def repro(self, response: Response) -> str:
+    def repro(self, response: Exchange) -> str:
         return curl_line(self.base_url, response.path, self.redactor(response.query), response.auth)
-
-    def exchange_of(self, response: Response) -> dict[str, Any]:
-        """``response`` as an exchange the report renders: secrets masked, body capped."""
-        request_headers = {
-            "session": {SESSION_HEADER: MASK},
-            "basic": {"Authorization": "Basic ***"},
-            "none": {},
-        }[response.auth]
-        body = response.text
-        if len(body) > RECORDED_BODY_LIMIT:
-            body = body[:RECORDED_BODY_LIMIT] + f"... ({len(response.text)} characters)"
-        return {
-            "method": response.method,
-            "path": response.path,
-            "query": self.redactor(response.query),
-            "request_headers": request_headers,
-            "status": response.status,
-            "response_headers": self.redactor.headers(response.headers.multi_items()),
-            "body": self.redactor(body),
-        }
 
     def evidence(
         self,
-        response: Response,
+        response: Exchange,
         *,
         spec: FilterSpec | None = None,
         universe: Universe | None = None,
@@ -200,7 +177,7 @@ class Harness(Lifecycle, BudgetAccounting, Explorer):
             expected=expected,
             actual=actual,
             counterexample=counterexample,
-            exchange=self.exchange_of(response),
+            exchange=response.recorded(self.redactor),
             curl=self.repro(response),
         )
 

@@ -24,9 +24,9 @@ from snapconform.engine.safety import RetryPolicy
 from snapconform.engine.target import (
     TASKS_PATH,
     ControlClient,
+    Exchange,
     LoginRefused,
     Redactor,
-    Response,
     Stats,
     Target,
     TargetError,
@@ -51,7 +51,7 @@ _HTML_HIDDEN = re.compile(r"<(head|script|style)\b.*?</\1\s*>", re.DOTALL | re.I
 _HTML_TAG = re.compile(r"<[^>]*>")
 
 
-def endpoint_answered(response: Response) -> bool:
+def endpoint_answered(response: Exchange) -> bool:
     """Whether ``response`` is the endpoint's answer (right or wrong), not some other server's."""
     if response.status != 200 and response.status not in DOCUMENTED_ERROR_STATUSES:
         return False
@@ -139,7 +139,7 @@ class Lifecycle:
             raise HarnessError(str(exc)) from None
         stats = Stats()
         redactor = Redactor()
-        audit = ResponseAudit(repro=lambda response: "")
+        audit = ResponseAudit(repro=lambda response: "", redactor=redactor)
         settings_ = target_settings(config, base_url)
         marks = FailureMarks()
         observers = [audit, AuditFirstFindings(audit, stats, marks)]

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import time
 import warnings
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 from urllib.parse import urlsplit
@@ -30,18 +30,15 @@ from snapconform.engine.authentication import (
 from snapconform.engine.cleanup import SessionLedger
 from snapconform.engine.control import ControlClient as ControlClient
 from snapconform.engine.exchange import (
-    RECORDED_BODY_LIMIT,
     RECORDED_EXCHANGES_LIMIT,
     AuthScheme,
     Exchange,
-    Response,
     Stats,
 )
 from snapconform.engine.oracle import is_cap_error
 from snapconform.engine.safety import (
     AttemptLog,
     DeadlineExceededError,
-    InvalidJsonError,
     RateLimiter,
     RedirectRefusedError,
     RetryDecision,
@@ -111,7 +108,7 @@ class Target(Authentication):
         *,
         stats: Stats | None = None,
         redactor: Redactor | None = None,
-        observers: list[Callable[[Response], None]] | None = None,
+        observers: list[Callable[[Exchange], None]] | None = None,
         transport: httpx.BaseTransport | None = None,
     ) -> None:
         parsed = urlsplit(settings.base_url)
@@ -216,7 +213,7 @@ class Target(Authentication):
         path: str,
         query: str = "",
         headers: Mapping[str, str] | None = None,
-    ) -> Response:
+    ) -> Exchange:
         if (method, path) not in ALLOWED_REQUESTS:
             raise ForbiddenRequest(f"{method} {path} is not an allowed request to a target")
         if method == "GET" and path == TASKS_PATH:
@@ -228,14 +225,6 @@ class Target(Authentication):
         # only encodings safety.read_body can bound (never br/zstd, even if installed)
         headers.setdefault("Accept-Encoding", "gzip, deflate")
         raw, content, elapsed = self._send_with_retries(method, path, url, headers)
-        text = content.decode("utf-8", errors="replace")
-        body: Any = None
-        json_error: str | None = None
-        if content:
-            try:
-                body = parse_json(content, self.settings.limits.max_json_depth)
-            except InvalidJsonError as exc:
-                json_error = str(exc)
         if raw.is_redirect:
             self._note_redirect(method, path, raw)
         lowered = {name.lower() for name in headers}
@@ -246,15 +235,24 @@ class Target(Authentication):
             if "authorization" in lowered
             else "none"
         )
-        response = Response(
-            raw.status_code, raw.headers, text, body, json_error, method, path, query, auth
+        exchange = Exchange.parse(
+            method,
+            path,
+            raw.status_code,
+            raw.headers,
+            content,
+            query=query,
+            max_json_depth=self.settings.limits.max_json_depth,
+            auth=auth,
+            request_headers=self.redact.headers(raw.request.headers.multi_items()),
+            elapsed=elapsed,
         )
-        if method == "POST" and path == SESSIONS_PATH and isinstance(body, str):
-            self.redact.add(body)  # a session token: a secret before anything records it
-        self._record(method, path, query, raw.request.headers.multi_items(), response, elapsed)
+        if method == "POST" and path == SESSIONS_PATH and isinstance(exchange.body, str):
+            self.redact.add(exchange.body)  # a session token: a secret before anything records it
+        self._record(exchange)
         for observer in self.observers:
-            observer(response)
-        return response
+            observer(exchange)
+        return exchange
 
     def _send_once(
         self,
@@ -396,35 +394,15 @@ class Target(Authentication):
                 f"{method} {path} answered {raw.status_code} (same-origin redirect, not followed)"
             )
 
-    def _record(
-        self,
-        method: str,
-        path: str,
-        query: str,
-        request_headers: Iterable[tuple[str, str]],
-        response: Response,
-        elapsed: float,
-    ) -> None:
-        body = response.text
-        if len(body) > RECORDED_BODY_LIMIT:
-            body = body[:RECORDED_BODY_LIMIT] + f"... ({len(response.text)} characters)"
-        exchange = Exchange(
-            method=method,
-            path=path,
-            query=self.redact(query),
-            request_headers=self.redact.headers(request_headers),
-            status=response.status,
-            response_headers=self.redact.headers(response.headers.multi_items()),
-            body=self.redact(body),
-            elapsed=elapsed,
-        )
-        self.exchanges.append(exchange)
+    def _record(self, exchange: Exchange) -> None:
+        """Keep the report's copy (masked, body capped), the last RECORDED_EXCHANGES_LIMIT."""
+        self.exchanges.append(exchange.recorded(self.redact))
         if len(self.exchanges) > RECORDED_EXCHANGES_LIMIT:
             del self.exchanges[: len(self.exchanges) - RECORDED_EXCHANGES_LIMIT]
 
     # -- the operation under test --------------------------------------------------------------
 
-    def list_tasks(self, spec: FilterSpec | None = None) -> Response:
+    def list_tasks(self, spec: FilterSpec | None = None) -> Exchange:
         """GET /api/snapservice/tasks with ``spec`` as exploded, percent-encoded query pairs."""
         return self.get_tasks(encode_query((spec or FilterSpec()).query_pairs()))
 
@@ -434,7 +412,7 @@ class Target(Authentication):
         *,
         headers: Mapping[str, str] | None = None,
         authenticated: bool = True,
-    ) -> Response:
+    ) -> Exchange:
         """GET /api/snapservice/tasks with a raw (already encoded) query string."""
         merged = self.auth_headers() if authenticated else {}
         merged.update(headers or {})

@@ -20,7 +20,7 @@ from snapconform.engine.oracle import (
     matches,
     result_ids,
 )
-from snapconform.engine.target import ControlClient, Response, Target
+from snapconform.engine.target import ControlClient, Exchange, Target
 from snapconform.strategies.states import (
     HarnessPrincipals,
     replicate,
@@ -70,7 +70,7 @@ class UniverseSource:
     def install(self, universe: Universe) -> None:
         """Make ``universe`` the server's data (controlled); a no-op otherwise."""
 
-    def passing(self, response: Response) -> bool:
+    def passing(self, response: Exchange) -> bool:
         """Whether ``response`` may be a passing condition of the server rather than its answer
         to the question (a live server's 5xx); such an answer decides nothing."""
         return False
@@ -215,7 +215,7 @@ class ObservedSource(FixedSource):
     mode = "observed"
     live = True
 
-    def passing(self, response: Response) -> bool:
+    def passing(self, response: Exchange) -> bool:
         return response.status >= 500
 
     def observe_again(self, seen: T, again: Callable[[], T]) -> T:

@@ -24,7 +24,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
+
+if TYPE_CHECKING:
+    from snapconform.engine.exchange import Exchange
 
 Outcome = Literal["passed", "failed", "not_applicable", "not_checked"]
 OUTCOMES: tuple[Outcome, ...] = ("passed", "failed", "not_applicable", "not_checked")
@@ -76,8 +79,8 @@ class Evidence:
     actual_ids: frozenset[str] | None = None
     #: The minimal failing input: filter (described and encoded) and the universe it ran on.
     counterexample: Mapping[str, Any] | None = None
-    #: The failing exchange as a mapping ``view_exchange`` reads (masked, body capped).
-    exchange: Mapping[str, Any] | None = field(default=None, repr=False)
+    #: The failing exchange, its recorded copy (``Exchange.recorded``: masked, body capped).
+    exchange: Exchange | None = field(default=None, repr=False)
     curl: str | None = None
 
     @classmethod
@@ -87,7 +90,7 @@ class Evidence:
         expected: Iterable[str] | None = None,
         actual: Iterable[str] | None = None,
         counterexample: Mapping[str, Any] | None = None,
-        exchange: Mapping[str, Any] | None = None,
+        exchange: Exchange | None = None,
         curl: str | None = None,
     ) -> Evidence:
         return cls(
@@ -111,7 +114,7 @@ class CheckResult:
     expected_ids: frozenset[str] | None = None
     actual_ids: frozenset[str] | None = None
     counterexample: Mapping[str, Any] | None = None
-    exchange: Mapping[str, Any] | None = field(default=None, repr=False)
+    exchange: Exchange | None = field(default=None, repr=False)
     curl: str | None = None
 
     @classmethod

@@ -68,10 +68,10 @@ def view_exchange(
 ) -> ExchangeView:
     """Adapt an engine exchange (object or mapping) to an :class:`ExchangeView`, masked.
 
-    Accepts the engine's ``Exchange`` (``path`` + ``query``, ``elapsed`` in seconds; pass
-    ``base_url`` for a complete curl line), mappings, and httpx names (``status_code``,
-    ``headers``); a POST to ``/sessions`` answers with the session id itself, so its body is
-    always masked.
+    Accepts the engine's ``Exchange`` (``path`` + ``query``, the response's ``headers``, a
+    recorded copy's capped ``text``, ``elapsed`` in seconds; pass ``base_url`` for a complete
+    curl line), mappings, and httpx names (``status_code``, ``headers``); a POST to
+    ``/sessions`` answers with the session id itself, so its body is always masked.
     """
     secrets = tuple(secrets)
     request = _first(exchange, "request")
@@ -90,7 +90,8 @@ def view_exchange(
     if status is None and response is not None:
         status = _first(response, "status", "status_code")
     response_headers = _headers(
-        _first(exchange, "response_headers") or _first(response, "headers", "response_headers")
+        _first(exchange, "response_headers", "headers")
+        or _first(response, "headers", "response_headers")
     )
     body = _first(exchange, "json", "body", "response_body", "text")
     if body is None and response is not None:

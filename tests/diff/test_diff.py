@@ -351,11 +351,11 @@ def test_side_sends_only_what_it_is_asked() -> None:
 def response_of(body: Any, status: int = 200) -> Any:
     import httpx
 
-    from snapconform.engine.target import Response
+    from snapconform.engine.target import Exchange
 
     text = json.dumps(body)
     headers = httpx.Headers({"content-type": "application/json"})
-    return Response(status, headers, text, body, None, "GET", "/api/snapservice/tasks", "")
+    return Exchange(status, headers, text, body, None, "GET", "/api/snapservice/tasks", "")
 
 
 def test_a_hostile_list_over_the_cap_is_compared_in_bounded_form() -> None:

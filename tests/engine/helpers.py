@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
+from types import SimpleNamespace
 from typing import Any
 
 from snapconform.config import Credentials, RunConfig
+from snapconform.engine.audit import ResponseAudit
 from snapconform.engine.harness import Harness
 from snapconform.engine.requirements import requirement
 from snapconform.engine.verdicts import CheckResult
@@ -64,3 +67,13 @@ def harness_for(
 
 def run_checks(harness: Harness, ids: Iterable[str]) -> dict[str, CheckResult]:
     return {rid: requirement(rid).check(harness) for rid in ids}
+
+
+def audit_verdict(audit: ResponseAudit, requirement_id: str, what: str = "") -> CheckResult:
+    """A run-wide requirement's verdict over what ``audit`` judged, settled as a run settles
+    it: its check asks the audit (``after_run``, which raises ``Violation`` on a finding) and
+    ``Requirement.check`` makes the failed result; the contract probe is left out."""
+    judged = dataclasses.replace(
+        requirement(requirement_id), function=lambda h, req: h.audit.result(req.id, what)
+    )
+    return judged.check(SimpleNamespace(audit=audit, redactor=audit.redactor))  # type: ignore[arg-type]

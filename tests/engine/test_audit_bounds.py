@@ -24,18 +24,19 @@ from snapconform.engine import audit as audit_module, oracle
 from snapconform.engine.audit import EXAMINED_ITEMS, ResponseAudit
 from snapconform.engine.bindings_shape import decode_shape, exact_shape
 from snapconform.engine.oracle import CAP, FilterSpec
-from snapconform.engine.target import TASKS_PATH, Response
+from snapconform.engine.target import TASKS_PATH, Exchange
 from snapconform.fastvalidate import FastValidator
 from snapconform.server.defaults import generate_tasks
+from tests.engine.helpers import audit_verdict
 
 HEADERS = httpx.Headers({"content-type": "application/json"})
 #: The outcome of a requirement the audit could not decide.
 UNDECIDED = "not_checked"
 
 
-def _response(body: Any) -> Response:
+def _response(body: Any) -> Exchange:
     text = json.dumps(body)
-    return Response(
+    return Exchange(
         status=200,
         headers=HEADERS,
         text=text,
@@ -57,7 +58,7 @@ def _tasks(count: int, seed: int = 7) -> list[dict[str, Any]]:
 
 
 def _outcome(audit: ResponseAudit, requirement_id: str) -> tuple[str, str]:
-    result = audit.result(requirement_id, "200 response")
+    result = audit_verdict(audit, requirement_id, "200 response")
     return result.outcome, result.detail
 
 
@@ -122,7 +123,7 @@ def test_only_the_first_items_of_an_over_cap_list_are_judged_deeply(
         outcome, detail = _outcome(audit, requirement_id)
         assert outcome != "passed", (requirement_id, detail)
         assert outcome == UNDECIDED, (requirement_id, outcome)
-        assert audit.result(requirement_id, "200 response").reason == "prerequisite"
+        assert audit_verdict(audit, requirement_id, "200 response").reason == "prerequisite"
         assert "over the cap (CAP-NEVER-MORE)" in detail
         assert "1 of 1 distinct 200 responses were judged only in part" in detail
         assert f"only the first {EXAMINED_ITEMS} of {3 * CAP} items were examined" in detail

@@ -16,7 +16,7 @@ from hypothesis import given, strategies as st
 
 from snapconform.engine.audit import ResponseAudit
 from snapconform.engine.oracle import FilterSpec, encode_query, parse_canonical_query
-from snapconform.engine.target import TASKS_PATH, Response
+from snapconform.engine.target import TASKS_PATH, Exchange
 
 
 def _item(task: str, user: str, status: str = "RUNNING") -> dict[str, Any]:
@@ -26,9 +26,9 @@ def _item(task: str, user: str, status: str = "RUNNING") -> dict[str, Any]:
     }
 
 
-def _list(spec: FilterSpec, items: list[dict[str, Any]], query: str | None = None) -> Response:
+def _list(spec: FilterSpec, items: list[dict[str, Any]], query: str | None = None) -> Exchange:
     body = {"items": items}
-    return Response(
+    return Exchange(
         200,
         httpx.Headers({"content-type": "application/json"}),
         json.dumps(body),

@@ -51,7 +51,7 @@ def test_failed_filter_check_carries_id_sets_and_counterexample() -> None:
     assert universe["mode"] == "controlled"
     # shrunk: a small universe, shown whole, and the wrongly returned task is in it
     assert universe["tasks"] <= 12 and len(universe["items"]) == universe["tasks"]
-    assert soundness.exchange is not None and soundness.exchange["status"] == 200
+    assert soundness.exchange is not None and soundness.exchange.status == 200
     assert soundness.curl is not None and soundness.curl.startswith("curl -sS")
     with harness_for(FirstValueOnly(), max_examples=6, seed=5) as harness:
         results |= run_checks(harness, ["FILTER-COMPLETENESS", "FILTER-OR-AND"])
@@ -66,7 +66,9 @@ def test_failed_filter_check_carries_id_sets_and_counterexample() -> None:
     assert "parts" in results["FILTER-OR-AND"].counterexample  # type: ignore[operator]
     for result in results.values():
         assert "\n" not in result.detail and "seed 5" in result.detail
-        blob = json.dumps([result.detail, result.counterexample, result.exchange, result.curl])
+        assert result.exchange is not None
+        recorded = result.exchange.to_document()
+        blob = json.dumps([result.detail, result.counterexample, recorded, result.curl])
         assert not any(p in blob for p in passwords)
 
 

@@ -36,11 +36,13 @@ from snapconform.engine.runwide import (
     ContractStatusConditional,
     ContractUniqueIds,
     ContractUnknownProperties,
-    Exchange,
+    Judged,
     RunWideCheck,
 )
-from snapconform.engine.target import TASKS_PATH, Response
+from snapconform.engine.target import TASKS_PATH, Exchange
+from snapconform.engine.verdicts import Violation
 from snapconform.server.defaults import generate_tasks
+from tests.engine.helpers import audit_verdict
 
 SCHEMA = load_schema()
 MESSAGE = {"id": "com.example.message", "default_message": "Something happened.", "args": []}
@@ -112,14 +114,14 @@ def requirement_of(check: type[RunWideCheck]) -> Requirement:
     return next(r for r in run_wide_requirements() if r.run_wide is check)
 
 
-def engine_response(answer: Answer) -> Response:
+def engine_response(answer: Answer) -> Exchange:
     text = answer.content.decode()
     body, problem = None, None
     try:
         body = json.loads(text)
     except ValueError as exc:
         problem = str(exc)
-    return Response(
+    return Exchange(
         answer.status,
         httpx.Headers({"content-type": answer.content_type}),
         text,
@@ -131,10 +133,10 @@ def engine_response(answer: Answer) -> Response:
     )
 
 
-def audit_verdict(check: type[RunWideCheck], answer: Answer) -> str:
+def audit_outcome(check: type[RunWideCheck], answer: Answer) -> str:
     audit = ResponseAudit(repro=lambda response: "curl ...", bindings=True)
     audit(engine_response(answer))
-    return audit.result(requirement_of(check).id).outcome
+    return audit_verdict(audit, requirement_of(check).id).outcome
 
 
 def fuzz_verdict(check: type[RunWideCheck], answer: Answer) -> str:
@@ -166,8 +168,8 @@ def test_the_audit_catches_a_violation_and_passes_a_compliant_answer(
     check: type[RunWideCheck],
 ) -> None:
     violating, compliant = CASES[check]
-    assert audit_verdict(check, violating) == "failed"
-    assert audit_verdict(check, compliant) == "passed"
+    assert audit_outcome(check, violating) == "failed"
+    assert audit_outcome(check, compliant) == "passed"
 
 
 @pytest.mark.parametrize(
@@ -175,19 +177,19 @@ def test_the_audit_catches_a_violation_and_passes_a_compliant_answer(
 )
 def test_fuzzing_judges_with_the_same_class(check: type[RunWideCheck]) -> None:
     violating, compliant = CASES[check]
-    assert fuzz_verdict(check, violating) == audit_verdict(check, violating) == "failed"
-    assert fuzz_verdict(check, compliant) == audit_verdict(check, compliant) == "passed"
+    assert fuzz_verdict(check, violating) == audit_outcome(check, violating) == "failed"
+    assert fuzz_verdict(check, compliant) == audit_outcome(check, compliant) == "passed"
 
 
 def test_an_empty_body_fails_contract_json_in_the_audit_and_in_fuzzing() -> None:
     """The disagreement issue 14 names: the audit flagged it, the fuzzing check skipped it."""
     empty = Answer(200, b"")
-    assert audit_verdict(ContractJson, empty) == fuzz_verdict(ContractJson, empty) == "failed"
+    assert audit_outcome(ContractJson, empty) == fuzz_verdict(ContractJson, empty) == "failed"
 
 
 def test_a_class_that_judged_nothing_is_not_checked() -> None:
     check = ContractErrorType(requirement_of(ContractErrorType))
-    check.after_response(Exchange.of(engine_response(LIST_OK)))
+    check.after_response(Judged(engine_response(LIST_OK)))
     result = check.after_run()
     assert (result.outcome, result.reason) == ("not_checked", "no_evidence")
 
@@ -196,10 +198,11 @@ def test_findings_stay_bounded_and_the_count_exact() -> None:
     check = ContractErrorType(requirement_of(ContractErrorType))
     for status in range(20):
         answer = Answer.json(403, error("UNAUTHENTICATED", extra=status))
-        check.after_response(Exchange.of(engine_response(answer)))
+        check.after_response(Judged(engine_response(answer)))
     assert check.findings.count == 20
     assert len(check.findings.examples) == 5
-    assert check.after_run().detail.startswith("20 of 20 error responses violate it")
+    with pytest.raises(Violation, match=r"^20 of 20 error responses violate it"):
+        check.after_run()
 
 
 def test_a_fuzz_run_gives_each_requirement_its_after_run_verdict() -> None:
@@ -217,10 +220,8 @@ def test_a_fuzz_run_gives_each_requirement_its_after_run_verdict() -> None:
         response.elapsed = datetime.timedelta(milliseconds=1)
         with contextlib.suppress(FailureGroup):
             case.validate_response(response, checks=functions)
-    results = checks.results()
-    error_type = results[requirement_of(ContractErrorType).id]
-    assert (error_type.outcome, error_type.detail[:36]) == (
-        "failed",
-        "1 of 2 error responses violate it; f",
-    )
-    assert results[requirement_of(ContractJson).id].outcome == "passed"
+    results = {check.requirement_id: check for check in checks.checks}
+    with pytest.raises(Violation) as failed:
+        results[requirement_of(ContractErrorType).id].after_run()
+    assert str(failed.value).startswith("1 of 2 error responses violate it; f")
+    assert results[requirement_of(ContractJson).id].after_run().outcome == "passed"

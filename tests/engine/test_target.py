@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import json
+
 import httpx
 import pytest
 
+from snapconform.engine import target as target_module
+from snapconform.engine.exchange import RECORDED_BODY_LIMIT
 from snapconform.engine.oracle import FilterSpec
 from snapconform.engine.target import (
     ALLOWED_REQUESTS,
@@ -13,6 +17,7 @@ from snapconform.engine.target import (
     Target,
     TargetSettings,
 )
+from snapconform.redaction import MASK
 
 
 def _target(max_requests: int = 10) -> tuple[Target, list[httpx.Request]]:
@@ -66,6 +71,37 @@ def test_secrets_never_recorded() -> None:
     assert "pa55word-secret" not in recorded and "session-token-123456" not in recorded
     assert "***" in recorded
     assert "users=ops%2Brobot%40corp.example" in recorded
+
+
+def test_send_returns_the_exchange_and_records_its_masked_capped_copy(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """One Exchange: the check judges the whole answer; the report's copy keeps bounded memory
+    (text capped, no decoded body) and the request's credentials masked."""
+    items = [{"task": f"task-{n:05d}"} for n in range(400)]
+    content = json.dumps({"items": items}).encode()
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        headers = {"content-type": "application/json"}
+        return httpx.Response(200, headers=headers, stream=httpx.ByteStream(content))
+
+    target = Target(
+        TargetSettings(base_url="http://127.0.0.1:1", auth="basic", max_requests=5000),
+        transport=httpx.MockTransport(handler),
+    )
+    target.login("admin", "pa55word-secret", api_version="8.0.3")
+    exchange = target.list_tasks()
+    assert exchange.auth == "basic" and exchange.body == {"items": items}
+    assert exchange.request_headers["authorization"] == MASK  # masked when it is made
+    recorded = target.exchanges[-1]
+    assert type(recorded) is type(exchange) and recorded.status == exchange.status == 200
+    assert recorded.body is None and recorded.json_error is None
+    assert len(recorded.text) < RECORDED_BODY_LIMIT + 40 < len(exchange.text)
+    assert recorded.text.endswith(f"... ({len(content)} characters)")
+    monkeypatch.setattr(target_module, "RECORDED_EXCHANGES_LIMIT", 3)  # the oldest dropped
+    for _ in range(3):
+        target.list_tasks()
+    assert len(target.exchanges) == 3 and all(e is not recorded for e in target.exchanges)
 
 
 def test_session_auth_falls_back_to_basic_on_8_0_3_when_sessions_404() -> None:

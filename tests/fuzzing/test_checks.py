@@ -285,10 +285,11 @@ def test_fuzzing_applies_the_must_run_wide_requirements_only() -> None:
 def test_a_5xx_body_the_targets_strict_parse_refuses_is_not_json_to_fuzzing(
     content: bytes,
 ) -> None:
-    from snapconform.engine.runwide import Exchange
+    from snapconform.engine.exchange import Exchange
 
-    # the audit's decode refuses it ...
-    assert Exchange.parse("GET", TASKS_PATH, 500, "application/json", content).json_error
+    # the Target's and the audit's decode refuses it ...
+    headers = {"content-type": "application/json"}
+    assert Exchange.parse("GET", TASKS_PATH, 500, headers, content).json_error
     # ... and so does fuzzing's server-error check (before: a lenient json.loads accepted both)
     found = verdict(snapconform_server_error, response(500, content))
     assert found is not None and "not JSON" in found

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 
+import httpx
 import pytest
 
 from snapconform.engine.fuzzing import (
@@ -14,13 +15,14 @@ from snapconform.engine.fuzzing import (
     TASKS_PATH,
     CredentialSource,
     FuzzConfig,
-    FuzzExchange,
     FuzzReport,
+    FuzzRequest,
     Scenario,
     fuzz_target,
     run_fuzzing,
     scenarios_for,
 )
+from snapconform.engine.fuzzing.wire import httpx_sender
 from snapconform.engine.target import Target, TargetSettings
 from snapconform.server.behaviour import JSON, STATUS_VALUES, Behaviour, EndpointError, Reply
 from snapconform.server.defaults import ADMIN_PASSWORD, ADMIN_USERNAME
@@ -163,13 +165,21 @@ def test_only_get_and_unauthenticated_session_calls_are_sent(
 ) -> None:
     headers = admin_session(faithful_server.base_url)
     session_id = headers["vmware-api-session-id"]
-    sent: list[FuzzExchange] = []
-    report = run_fuzzing(
-        faithful_server.base_url, headers, max_examples=10, seed=SEED, record=sent.append
-    )
+    sent: list[FuzzRequest] = []
+    send, close = httpx_sender(faithful_server.base_url, timeout=30.0)
+
+    def recording(request: FuzzRequest) -> httpx.Response:
+        sent.append(request)
+        return send(request)
+
+    try:
+        report = run_fuzzing(
+            faithful_server.base_url, headers, max_examples=10, seed=SEED, send=recording
+        )
+    finally:
+        close()
     assert len(sent) == report.requests_sent
-    for exchange in sent:
-        request = exchange.request
+    for request in sent:
         assert (request.method, request.path) in {
             ("GET", TASKS_PATH),
             ("GET", SESSIONS_PATH),

@@ -6,8 +6,10 @@ import base64
 import json
 import shlex
 
-from snapconform.engine.target import Exchange
-from snapconform.redaction import MASK, mask_headers, mask_url
+import httpx
+
+from snapconform.engine.exchange import Exchange
+from snapconform.redaction import MASK, Redactor, mask_headers, mask_url
 from snapconform.report.allure_steps import (
     ExchangeView,
     curl_line,
@@ -25,17 +27,22 @@ def _everything(view: ExchangeView) -> str:
 
 
 def test_engine_exchange_is_viewed_with_base_url_and_milliseconds() -> None:
+    body = {"items": [{"task": "t-1"}, {"task": "t-2"}]}
     exchange = Exchange(
+        200,
+        httpx.Headers({"content-type": "application/json"}),
+        json.dumps(body),
+        body,
+        None,
         "GET",
         "/api/snapservice/tasks",
         "status=RUNNING&users=a%40b",
+        "session",
         {"vmware-api-session-id": SESSION},
-        200,
-        {"content-type": "application/json"},
-        json.dumps({"items": [{"task": "t-1"}, {"task": "t-2"}]}),
         0.0125,
-    )
+    ).recorded(Redactor())
     view = view_exchange(exchange, base_url="http://127.0.0.1:8080/")
+    assert view.response_headers == {"content-type": "application/json"}
     assert view.url == "http://127.0.0.1:8080/api/snapservice/tasks?status=RUNNING&users=a%40b"
     assert view.body == {"items": [{"task": "t-1"}, {"task": "t-2"}]}
     assert view.elapsed_ms == 12.5

@@ -1,6 +1,6 @@
 """The Target against hostile servers: each misbehaviour ends in one specific, one-line outcome.
 
-Either a ``TargetError`` (the run stops with exit 2 and that line) or a ``Response`` whose
+Either a ``TargetError`` (the run stops with exit 2 and that line) or an ``Exchange`` whose
 ``json_error``/body makes a named requirement fail. Never a traceback, never a hang past the
 configured timeout (1 s here).
 """
@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from snapconform.engine.target import Response, Target, TargetError, TargetSettings
+from snapconform.engine.target import Exchange, Target, TargetError, TargetSettings
 from snapconform.server.app import ServerConfig, create_app
 from snapconform.server.defaults import ADMIN_PASSWORD, ADMIN_USERNAME
 from tests.safety.hostile import (
@@ -43,7 +43,7 @@ PASSWORD = "hostile-test-password"
 
 @dataclass(frozen=True)
 class Expected:
-    """``error``: a TargetError matching it; else a Response, ``json_error`` matching or None."""
+    """``error``: a TargetError matching it; else an Exchange, ``json_error`` matching or None."""
 
     error: str | None = None
     json_error: str | None = None
@@ -82,7 +82,7 @@ def test_every_hostile_case_has_an_expected_outcome() -> None:
 class Outcome:
     seconds: float
     error: TargetError | None = None
-    response: Response | None = None
+    response: Exchange | None = None
 
 
 def list_against(base_url: str, **settings: object) -> tuple[Outcome, Target]:
@@ -267,7 +267,7 @@ def tls_server(tmp_path: Path) -> Iterator[TlsServer]:
         yield server
 
 
-def login_and_list(base_url: str, verify: bool | str) -> Response:
+def login_and_list(base_url: str, verify: bool | str) -> Exchange:
     with Target(TargetSettings(base_url=base_url, verify=verify, timeout=5)) as target:
         target.login(ADMIN_USERNAME, ADMIN_PASSWORD)
         return target.list_tasks()

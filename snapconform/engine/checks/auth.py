@@ -27,7 +27,7 @@ from snapconform.engine.registry import (
 from snapconform.engine.target import (
     SESSION_HEADER,
     BudgetExhausted,
-    Response,
+    Exchange,
     basic_authorization,
 )
 from snapconform.engine.verdicts import CheckResult, Violation
@@ -36,7 +36,7 @@ if TYPE_CHECKING:
     from snapconform.engine.harness import Harness
 
 
-def _unauthenticated(h: Harness) -> Response:
+def _unauthenticated(h: Harness) -> Exchange:
     return h.memo("no-credentials", lambda: h.target.get_tasks(authenticated=False))
 
 
@@ -356,7 +356,7 @@ def check_privilege_undisclosed(h: Harness, req: Requirement) -> CheckResult:
             "configuration", "no unprivileged credentials given (--unprivileged-username)"
         )
 
-    def fetch() -> Response | None:
+    def fetch() -> Exchange | None:
         with h.new_target() as target:
             try:
                 h.login(target, credentials)

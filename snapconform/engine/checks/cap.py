@@ -19,7 +19,7 @@ from snapconform.engine.quotes import (
     OVER_1000_INACCESSIBLE,
 )
 from snapconform.engine.registry import Cost, Requirement, requirement
-from snapconform.engine.target import Response, Target
+from snapconform.engine.target import Exchange, Target
 from snapconform.engine.universe import Universe
 from snapconform.engine.universe_sources import ControlledSource
 from snapconform.engine.verdicts import CheckResult
@@ -61,7 +61,7 @@ def _judge_cap(
     h: Harness,
     universe: Universe,
     spec: FilterSpec,
-    response: Response,
+    response: Exchange,
     scenario: str,
     req: Requirement,
     *,

@@ -23,7 +23,7 @@ from snapconform.engine.checks.responses import (
 )
 from snapconform.engine.oracle import CAP, FilterSpec
 from snapconform.engine.registry import Requirement
-from snapconform.engine.target import Response
+from snapconform.engine.target import Exchange
 from snapconform.engine.universe import Universe, over_cap
 from snapconform.engine.verdicts import CheckResult, Violation
 
@@ -325,6 +325,6 @@ def cap_fixed(h: Harness, req: Requirement, question: CapQuestion) -> CheckResul
     return finish(h, req, None, f"{judged} filter(s) judged against the cap ({h.mode} mode)")
 
 
-def _status(response: Response) -> tuple[int, Any]:
+def _status(response: Exchange) -> tuple[int, Any]:
     """What a second look compares: the status and the error type."""
     return response.status, error_type_of(response)

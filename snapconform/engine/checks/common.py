@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from snapconform.engine import oracle
 from snapconform.engine.oracle import FilterSpec
 from snapconform.engine.registry import Requirement
-from snapconform.engine.target import BudgetExhausted, Response, TargetError
+from snapconform.engine.target import BudgetExhausted, Exchange, TargetError
 from snapconform.engine.universe import Universe
 from snapconform.engine.verdicts import CheckResult, Uncertain, Violation
 
@@ -40,7 +40,7 @@ class Tally:
 def filter_violation(
     h: Harness,
     spec: FilterSpec,
-    response: Response,
+    response: Exchange,
     what: str,
     *,
     universe: Universe | None = None,

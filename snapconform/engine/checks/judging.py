@@ -20,7 +20,7 @@ from snapconform.engine.checks.responses import (
 from snapconform.engine.oracle import CAP, FilterSpec
 from snapconform.engine.registry import Requirement
 from snapconform.engine.target import (
-    Response,
+    Exchange,
     Target,
 )
 from snapconform.engine.universe import Universe, over_cap, over_cap_when_users_fold
@@ -34,7 +34,7 @@ def judge_complete(
     req: Requirement,
     universe: Universe,
     spec: FilterSpec,
-    response: Response,
+    response: Exchange,
     target: Target,
 ) -> None:
     """No visible matching task may be missing from a 200 (observed: re-checked before failing)."""
@@ -60,7 +60,7 @@ def judge_complete(
 
 
 def over_cap_list(
-    h: Harness, req: Requirement, universe: Universe, spec: FilterSpec, response: Response
+    h: Harness, req: Requirement, universe: Universe, spec: FilterSpec, response: Exchange
 ) -> str | None:
     """Why a 200 list to a filter over the cap is wrong (None: fine or uncertain, noted).
 
@@ -132,14 +132,14 @@ class Listed(NamedTuple):
     reasons of a documented refusal) and the answer."""
 
     spec: FilterSpec
-    response: Response
+    response: Exchange
 
 
 def list_or_fail(
     h: Harness,
     universe: Universe,
     spec: FilterSpec,
-    response: Response,
+    response: Exchange,
     req: Requirement,
     target: Target | None = None,
 ) -> Listed | None:
@@ -204,11 +204,11 @@ def list_or_fail(
     )
 
 
-def same_failure(first: Response, second: Response) -> bool:
+def same_failure(first: Exchange, second: Exchange) -> bool:
     """Whether two answers are the same failure: status and error type."""
     return first.status == second.status and error_type_of(first) == error_type_of(second)
 
 
-def describe_error(response: Response) -> str:
+def describe_error(response: Exchange) -> str:
     error_type = error_type_of(response)
     return f" {error_type}" if isinstance(error_type, str) else ""

@@ -16,7 +16,7 @@ from snapconform.engine.checks.common import filter_violation
 from snapconform.engine.checks.responses import is_list, is_refused, is_too_many, listed_ids
 from snapconform.engine.oracle import FilterSpec
 from snapconform.engine.registry import Requirement
-from snapconform.engine.target import BudgetExhausted, Response, Target, TargetError
+from snapconform.engine.target import BudgetExhausted, Exchange, Target, TargetError
 from snapconform.engine.universe import Universe, over_cap
 from snapconform.strategies.filters import Vocabulary
 
@@ -81,14 +81,14 @@ class Refusal:
 
     reasons: tuple[Reason, ...]
     spec: FilterSpec | None = None
-    response: Response | None = None
+    response: Exchange | None = None
 
 
 def documented_refusal(
     h: Harness,
     universe: Universe,
     spec: FilterSpec,
-    response: Response,
+    response: Exchange,
     req: Requirement | None = None,
     *,
     target: Target | None = None,
@@ -144,7 +144,7 @@ def confirm_refusal(
     h: Harness,
     universe: Universe,
     spec: FilterSpec,
-    response: Response,
+    response: Exchange,
     reasons: list[Reason],
     req: Requirement | None,
     target: Target,
@@ -187,7 +187,7 @@ def hold(
     h: Harness,
     universe: Universe,
     spec: FilterSpec,
-    response: Response,
+    response: Exchange,
     reason: Reason,
     choice: str,
 ) -> None:
@@ -329,7 +329,7 @@ def every_value(h: Harness, universe: Universe) -> Mapping[str, tuple[str, ...]]
     return slot[1]
 
 
-def note_listed(h: Harness, universe: Universe, spec: FilterSpec, response: Response) -> None:
+def note_listed(h: Harness, universe: Universe, spec: FilterSpec, response: Exchange) -> None:
     """Record the documented alternatives a 200 list to ``spec`` shows the target chose, and
     hold the target to the choices it made earlier (a violation naming both requests)."""
     learn_choices(h, universe)
@@ -356,7 +356,7 @@ def refused_as_documented(
     h: Harness,
     universe: Universe,
     spec: FilterSpec,
-    response: Response,
+    response: Exchange,
     req: Requirement | None = None,
 ) -> bool:
     """Neither a list nor the cap error, but a refusal a documented alternative allows."""

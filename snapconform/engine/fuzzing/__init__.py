@@ -65,7 +65,6 @@ from snapconform.engine.fuzzing.scenarios import (
     scenarios_for,
 )
 from snapconform.engine.fuzzing.wire import (
-    FuzzExchange,
     FuzzRequest,
     Send,
     target_sender,
@@ -82,7 +81,6 @@ __all__ = [
     "TASKS_PATH",
     "CredentialSource",
     "FuzzConfig",
-    "FuzzExchange",
     "FuzzFinding",
     "FuzzReport",
     "FuzzRequest",

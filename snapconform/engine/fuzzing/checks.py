@@ -13,15 +13,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, ClassVar, NoReturn
 
 import schemathesis
 
 from snapconform.engine import oracle, runwide
 from snapconform.engine.audit import run_wide_requirements
+from snapconform.engine.exchange import Exchange
 from snapconform.engine.fuzzing.scenarios import TASKS_PATH, case_filter, documented_refusal
-from snapconform.engine.runwide import Exchange, RunWideCheck
+from snapconform.engine.runwide import Judged, RunWideCheck
 from snapconform.engine.safety import TargetSafetyError, parse_json
 
 if TYPE_CHECKING:
@@ -30,7 +30,6 @@ if TYPE_CHECKING:
     from schemathesis.generation.case import Case
 
     from snapconform.engine.registry import Requirement
-    from snapconform.engine.verdicts import CheckResult
 
 
 # --- contract knowledge, derived from contracts/ (never restated) --------------------------------
@@ -50,11 +49,6 @@ def _json_body(response: Response) -> Any:
 
 
 _NOT_JSON = object()
-
-
-def _content_type(response: Response) -> str | None:
-    values = response.headers.get("content-type")
-    return values[0] if values else None
 
 
 def status_violation(method: str, path: str, status: int) -> str | None:
@@ -94,13 +88,6 @@ def body_violations(method: str, path: str, status: int, body: Any) -> list[str]
     return failures
 
 
-# --- schemathesis custom checks -------------------------------------------------------------------
-
-
-def _fail(title: str, message: str) -> NoReturn:
-    raise AssertionError(f"{title}: {message}")
-
-
 # --- the run-wide requirements, as schemathesis checks ------------------------------------------
 
 
@@ -110,10 +97,9 @@ def check_name(requirement: Requirement) -> str:
 
 
 def exchange_of(response: Response, case: Case) -> Exchange:
-    """A fuzzed response as the run-wide checks see it (decoded as the engine decodes)."""
-    return Exchange.parse(
-        case.method, case.path, response.status_code, _content_type(response), response.content
-    )
+    """A fuzzed response as the run's one Exchange (decoded as the engine decodes every answer)."""
+    headers = [(name, value) for name, values in response.headers.items() for value in values]
+    return Exchange.parse(case.method, case.path, response.status_code, headers, response.content)
 
 
 def fuzzed_requirements() -> tuple[Requirement, ...]:
@@ -130,23 +116,23 @@ class RunWideChecks:
     """One fuzz run's run-wide checks (fresh instances), as schemathesis check functions.
 
     Each function judges a response with its check's ``after_response`` and fails with the
-    problems it found; :meth:`results` is every check's ``after_run`` over the fuzz run.
-    ``decoded`` is the exchange of the response being validated, when the caller decoded it
-    already (so a body is decoded once, not once per check).
+    problems it found (each check's ``after_run`` is its verdict over the fuzz run). ``decoded``
+    is the response being validated, when the caller decoded it already (so a body is decoded,
+    and its views derived, once, not once per check).
     """
 
     def __init__(self, requirements: tuple[Requirement, ...] | None = None) -> None:
         chosen = fuzzed_requirements() if requirements is None else requirements
         self.checks: list[RunWideCheck] = [r.run_wide(r) for r in chosen if r.run_wide]
-        self.decoded: Exchange | None = None
+        self.decoded: Judged | None = None
 
     def functions(self) -> list[CheckFunction]:
         return [self._function(check) for check in self.checks]
 
     def _function(self, check: RunWideCheck) -> CheckFunction:
         def run(ctx: CheckContext, response: Response, case: Case) -> bool | None:
-            exchange = self.decoded or exchange_of(response, case)
-            problems = check.after_response(exchange)
+            judged = self.decoded or Judged(exchange_of(response, case))
+            problems = check.after_response(judged)
             if problems:
                 raise AssertionError(f"{check.requirement_id}: " + "; ".join(problems))
             return None
@@ -154,9 +140,6 @@ class RunWideChecks:
         run.__name__ = check_name(check.requirement)
         run.__doc__ = type(check).__doc__
         return run
-
-    def results(self) -> Mapping[str, CheckResult]:
-        return {check.requirement_id: check.after_run() for check in self.checks}
 
 
 class _SchemathesisRunWide:
@@ -170,7 +153,7 @@ class _SchemathesisRunWide:
         self.check: RunWideCheck = run_wide(self.requirement)
 
     def after_response(self, ctx: CheckContext, response: Response, case: Case) -> None:
-        problems = self.check.after_response(exchange_of(response, case))
+        problems = self.check.after_response(Judged(exchange_of(response, case)))
         if problems:
             raise AssertionError(f"{self.check.requirement_id}: " + "; ".join(problems))
 

@@ -17,6 +17,7 @@ from schemathesis.core.failures import Failure, FailureGroup
 
 from snapconform.contracts import Contracts, default_contracts
 from snapconform.engine.driver import EXPLICIT_THEN_GENERATE, drive
+from snapconform.engine.exchange import Exchange
 from snapconform.engine.fuzzing import checks as fuzz_checks
 from snapconform.engine.fuzzing.scenarios import (
     DEFAULT_SCENARIOS,
@@ -25,7 +26,6 @@ from snapconform.engine.fuzzing.scenarios import (
     scenarios_for,
 )
 from snapconform.engine.fuzzing.wire import (
-    FuzzExchange,
     FuzzRequest,
     Send,
     httpx_sender,
@@ -33,7 +33,7 @@ from snapconform.engine.fuzzing.wire import (
     prepare,
     target_sender,
 )
-from snapconform.engine.runwide import Exchange
+from snapconform.engine.runwide import Judged
 from snapconform.errors import BudgetExhausted, ConnectionLostError
 from snapconform.redaction import header_secrets, mask_text
 
@@ -245,7 +245,6 @@ def run_fuzzing(
     seed: int | None = None,
     budget: Callable[[], bool] | None = None,
     send: Send | None = None,
-    record: Callable[[FuzzExchange], None] | None = None,
     config: FuzzConfig | None = None,
 ) -> FuzzReport:
     """Fuzz the list endpoint and the session calls; return every distinct deviation found.
@@ -253,8 +252,8 @@ def run_fuzzing(
     ``auth_headers`` are the caller's credentials (``vmware-api-session-id`` or a basic
     ``Authorization``), attached to the requests that need them. ``send`` puts one request on
     the wire (default: a private httpx client); ``budget`` is asked before each request and stops
-    the run when it answers False (``send`` may also raise :class:`BudgetExhausted`);
-    ``record`` sees every exchange. Findings never contain the credentials.
+    the run when it answers False (``send`` may also raise :class:`BudgetExhausted`; a caller
+    that wants every exchange wraps its ``send``). Findings never contain the credentials.
     """
     config = config or FuzzConfig(max_examples=max_examples, seed=seed)
     schema = load_schema()
@@ -278,7 +277,6 @@ def run_fuzzing(
                 auth_headers,
                 send,
                 budget,
-                record,
                 collector,
                 run_wide,
             )
@@ -307,7 +305,6 @@ def _fuzz_scenario(
     auth_headers: Mapping[str, str],
     send: Send,
     budget: Callable[[], bool] | None,
-    record: Callable[[FuzzExchange], None] | None,
     collector: _Collector,
     run_wide: fuzz_checks.RunWideChecks,
 ) -> None:
@@ -335,7 +332,6 @@ def _fuzz_scenario(
         if budget is not None and not budget():
             collector.budget_exhausted = True
             return
-        started = time.perf_counter()
         try:
             response = send(request)
         except BudgetExhausted:
@@ -351,14 +347,10 @@ def _fuzz_scenario(
             collector.per_scenario[scenario.label] += 1
             collector.transport_errors += 1
             text = f"{type(exc).__name__}: {exc}"
-            if record is not None:
-                record(FuzzExchange(request, None, text, time.perf_counter() - started))
             collector.add("transport", scenario, request, None, text)
             return
         collector.requests_sent += 1
         collector.per_scenario[scenario.label] += 1
-        if record is not None:
-            record(FuzzExchange(request, response, None, time.perf_counter() - started))
         _validate(case, response, checks, scenario, request, collector, run_wide)
 
     drive(
@@ -389,14 +381,11 @@ def _validate(
     """
     builtin, bounded = checks
     exchange = Exchange.parse(
-        case.method,
-        case.path,
-        response.status_code,
-        response.headers.get("content-type"),
-        response.content,
+        case.method, case.path, response.status_code, response.headers, response.content
     )
-    chosen = [*bounded] if exchange.scope else [*builtin, *bounded]
-    run_wide.decoded = exchange
+    judged = Judged(exchange)
+    chosen = [*bounded] if judged.scope else [*builtin, *bounded]
+    run_wide.decoded = judged
     try:
         case.validate_response(response, checks=chosen)
     except FailureGroup as group:

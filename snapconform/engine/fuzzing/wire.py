@@ -60,16 +60,6 @@ class Send(Protocol):
     def __call__(self, request: FuzzRequest) -> httpx.Response: ...
 
 
-@dataclass(frozen=True)
-class FuzzExchange:
-    """A request and its response (or the transport error), for the caller's record."""
-
-    request: FuzzRequest
-    response: httpx.Response | None
-    error: str | None
-    elapsed: float
-
-
 def httpx_sender(base_url: str, timeout: float) -> tuple[Send, Callable[[], None]]:
     client = httpx.Client(timeout=timeout, follow_redirects=False, trust_env=False)
 

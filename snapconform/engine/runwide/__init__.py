@@ -1,9 +1,10 @@
 """Run-wide checks: each requirement every response of a run must meet, written once.
 
 :mod:`~snapconform.engine.runwide.base` gives the shape (a class with ``after_response`` and
-``after_run``, as schemathesis 4 structures checks that span a run) and what a check sees (an
-:class:`Exchange`); :mod:`~snapconform.engine.runwide.contract` holds the classes, one per
-requirement. The engine's response audit and the fuzzing layer both judge with them.
+``after_run``, as schemathesis 4 structures checks that span a run) and what a check judges (a
+:class:`Judged` view over the run's one ``Exchange``);
+:mod:`~snapconform.engine.runwide.contract` holds the classes, one per requirement. The engine's
+response audit and the fuzzing layer both judge with them.
 """
 
 from __future__ import annotations
@@ -12,8 +13,8 @@ from snapconform.engine.runwide.base import (
     EXAMINED_ITEMS,
     KEEP_FINDINGS,
     ErrorCheck,
-    Exchange,
     Findings,
+    Judged,
     ListCheck,
     RunWideCheck,
     documented_responses,
@@ -53,8 +54,8 @@ __all__ = [
     "ContractUniqueIds",
     "ContractUnknownProperties",
     "ErrorCheck",
-    "Exchange",
     "Findings",
+    "Judged",
     "ListCheck",
     "RunWideCheck",
     "documented_responses",

@@ -2,8 +2,10 @@
 
 A run-wide check has the shape schemathesis 4 gives checks that span a run (a class with
 ``after_response`` and ``after_run``, see ``schemathesis.checks.ResponseCheck``/``RunCheck``):
-``after_response(exchange)`` judges one response and records what it found, ``after_run()``
-gives the requirement's verdict for the whole run. One class per requirement, used by
+``after_response(judged)`` judges one response (a :class:`Judged` view over the run's one
+:class:`~snapconform.engine.exchange.Exchange`) and records what it found, ``after_run()`` gives
+the requirement's verdict for the whole run, failing as every check fails: it raises
+``Violation`` with the first finding's evidence. One class per requirement, used by
 
 - the engine's response audit (:mod:`snapconform.engine.audit`): every response of
   ``GET /api/snapservice/tasks`` the run receives, whichever check caused it;
@@ -26,14 +28,14 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from snapconform.contracts import Contracts, default_contracts
 from snapconform.engine import oracle
-from snapconform.engine.safety import TargetSafetyError, parse_json
-from snapconform.engine.target import TASKS_PATH
-from snapconform.engine.verdicts import CheckResult
+from snapconform.engine.verdicts import NO_EVIDENCE, CheckResult, Evidence, Violation
 from snapconform.fastvalidate import fast_validator
+from snapconform.redaction import Redactor
+from snapconform.wire import TASKS_PATH
 
 if TYPE_CHECKING:
+    from snapconform.engine.exchange import Exchange
     from snapconform.engine.registry import Requirement
-    from snapconform.engine.target import Response
 
 #: Findings kept per requirement (the count is always exact).
 KEEP_FINDINGS = 5
@@ -46,7 +48,7 @@ EXAMINED_ITEMS = oracle.CAP + 1
 Decoder = Callable[[str, oracle.BindingsType], str | None]
 
 
-# --- what a check sees ---------------------------------------------------------------------------
+# --- what a check judges -------------------------------------------------------------------------
 
 
 def _schema_names(node: Any) -> tuple[str, ...]:
@@ -89,100 +91,55 @@ def documented_responses(
 
 
 @dataclass(eq=False)
-class Exchange:
-    """One response as a run-wide check judges it, with its request's method and path.
+class Judged:
+    """One :class:`~snapconform.engine.exchange.Exchange` as the run-wide checks judge it.
 
-    Built from the engine's :class:`~snapconform.engine.target.Response` (:meth:`of`) or from
-    what a fuzzed request got back (:meth:`parse`); derived views are computed once and shared
-    by every check that judges the response.
+    A view over the exchange (never a copy of its fields): the contracts it is judged by, how
+    to send its request again, and the derived views every check shares, each computed once
+    (the documented statuses, an over-cap list's examined part, one schema pass for two
+    requirements). The audit makes one per distinct response, the fuzzing layer one per fuzzed
+    response.
     """
 
-    method: str
-    path: str
-    status: int
-    content_type: str | None
-    text: str
-    #: The decoded body (None when there is none or it is not JSON: see ``json_error``).
-    body: Any
-    json_error: str | None
+    exchange: Exchange
     contracts: Contracts = field(default_factory=default_contracts)
     #: A command line that sends the request again (for a finding), computed only when needed.
     reproduce: Callable[[], str] = field(default=lambda: "", repr=False)
-    #: The request's query string (as sent; empty when unknown).
-    query: str = ""
+    #: Masks the secrets of the run in the evidence of a failure (None: credential headers only).
+    redactor: Redactor | None = field(default=None, repr=False)
 
-    @classmethod
-    def of(
-        cls,
-        response: Response,
-        contracts: Contracts | None = None,
-        reproduce: Callable[[], str] | None = None,
-    ) -> Exchange:
-        return cls(
-            response.method,
-            response.path,
-            response.status,
-            response.content_type,
-            response.text,
-            response.body,
-            response.json_error,
-            contracts or default_contracts(),
-            reproduce or (lambda: ""),
-            response.query,
-        )
-
-    @classmethod
-    def parse(
-        cls,
-        method: str,
-        path: str,
-        status: int,
-        content_type: str | None,
-        content: bytes,
-        contracts: Contracts | None = None,
-    ) -> Exchange:
-        """Decode ``content`` as the engine's Target does (strict JSON, bounded depth)."""
-        body: Any = None
-        json_error: str | None = None
-        if content:
-            try:
-                body = parse_json(content)
-            except TargetSafetyError as exc:
-                json_error = str(exc)
-        return cls(
-            method.upper(),
-            path,
-            status,
-            content_type,
-            content.decode("utf-8", errors="replace"),
-            body,
-            json_error,
-            contracts or default_contracts(),
-        )
+    def evidence(self, curl: str) -> Evidence:
+        """The evidence of a failure: the exchange's recorded copy and its curl line, masked."""
+        redact = self.redactor or Redactor()
+        return Evidence.of(exchange=self.exchange.recorded(redact), curl=redact(curl) or None)
 
     @cached_property
     def documented(self) -> Mapping[int, tuple[str, ...]]:
         """The operation's documented statuses and their body schemas (empty: not an operation)."""
-        return documented_responses(self.method, self.path, self.contracts) or {}
+        return documented_responses(self.exchange.method, self.exchange.path, self.contracts) or {}
 
     @property
     def is_list(self) -> bool:
         """A 200 of ``GET /api/snapservice/tasks``: a ListResult is owed."""
-        return self.status == 200 and self.method == "GET" and self.path == TASKS_PATH
+        exchange = self.exchange
+        return exchange.status == 200 and exchange.method == "GET" and exchange.path == TASKS_PATH
 
     @property
     def is_error(self) -> bool:
         """Not a success of the operation: an error body (or an undocumented status) is judged."""
-        return self.status >= 400 or (self.status not in self.documented)
+        status = self.exchange.status
+        return status >= 400 or (status not in self.documented)
 
     @property
     def error_schemas(self) -> tuple[str, ...]:
         """The error schemas documented for this status (empty: none, or not an error status)."""
-        return self.documented.get(self.status, ()) if self.status >= 400 else ()
+        status = self.exchange.status
+        return self.documented.get(status, ()) if status >= 400 else ()
 
     @cached_property
     def item_count(self) -> int:
-        items = self.body.get("items") if isinstance(self.body, Mapping) else None
+        body = self.exchange.body
+        items = body.get("items") if isinstance(body, Mapping) else None
         return len(items) if isinstance(items, list) else 0
 
     @cached_property
@@ -195,9 +152,10 @@ class Exchange:
     @cached_property
     def examined_body(self) -> Any:
         """The body the deep checks judge: an over-cap list's first EXAMINED_ITEMS items."""
+        body = self.exchange.body
         if not self.scope:
-            return self.body
-        return {**self.body, "items": self.body["items"][:EXAMINED_ITEMS]}
+            return body
+        return {**body, "items": body["items"][:EXAMINED_ITEMS]}
 
     @cached_property
     def declares_every_property(self) -> bool:
@@ -227,6 +185,8 @@ class Findings:
     judged: int = 0
     count: int = 0
     examples: list[str] = field(default_factory=list)
+    #: The first finding's evidence (its exchange recorded: masked, body capped).
+    evidence: Evidence = NO_EVIDENCE
     #: Responses judged only in part (an over-cap list: its first EXAMINED_ITEMS items), and
     #: the first one's scope: with no finding, that is no pass.
     partly: int = 0
@@ -244,12 +204,14 @@ class RunWideCheck:
     The class is the requirement's judge; its declaration (id, level, sources) is the
     ``@requirement(..., run_wide=TheClass)`` in the checks package, and an instance judges for
     the :class:`~snapconform.engine.registry.Requirement` it is given, so no id is typed here.
-    A subclass says what one judged response is called in its verdict (``judged``), which
+    A subclass says what one judged response is called in its verdict (``kind``), which
     responses it judges (``applies``) and how (``problems``); deep checks of a ListResult judge
-    ``exchange.examined_body`` and say so (``bounded = True``).
+    ``judged.examined_body`` and say so (``bounded = True``). Like every check, it fails one
+    way: ``after_run`` raises :class:`~snapconform.engine.verdicts.Violation` with the first
+    finding's evidence, and ``Requirement.check`` makes the failed result.
     """
 
-    judged: ClassVar[str] = "response"
+    kind: ClassVar[str] = "response"
     #: Judges an over-cap list only in part (its first EXAMINED_ITEMS items).
     bounded: ClassVar[bool] = False
 
@@ -261,18 +223,18 @@ class RunWideCheck:
     def requirement_id(self) -> str:
         return self.requirement.id
 
-    def applies(self, exchange: Exchange) -> bool:
+    def applies(self, judged: Judged) -> bool:
         raise NotImplementedError
 
-    def problems(self, exchange: Exchange) -> list[str]:
+    def problems(self, judged: Judged) -> list[str]:
         raise NotImplementedError
 
-    def after_response(self, exchange: Exchange) -> list[str]:
+    def after_response(self, judged: Judged) -> list[str]:
         """Judge one response, record the finding; the problems found (empty: none, or n/a)."""
-        if not self.applies(exchange):
+        if not self.applies(judged):
             return []
-        problems = self.problems(exchange)
-        scope = exchange.scope if self.bounded else ""
+        problems = self.problems(judged)
+        scope = judged.scope if self.bounded else ""
         findings = self.findings
         findings.judged += 1
         if scope:
@@ -282,20 +244,23 @@ class RunWideCheck:
             shown = "; ".join(problems[:3]) + (
                 f" (+{len(problems) - 3} more)" if len(problems) > 3 else ""
             )
-            findings.add(
-                f"HTTP {exchange.status}: {shown}{scope} — reproduce: {exchange.reproduce()}"
-            )
+            curl = judged.reproduce()
+            findings.add(f"HTTP {judged.exchange.status}: {shown}{scope} — reproduce: {curl}")
+            if findings.count == 1:
+                findings.evidence = judged.evidence(curl)
         return problems
 
     def after_run(self) -> CheckResult:
-        """The requirement's verdict over every response judged."""
-        findings, what = self.findings, self.judged
+        """The requirement's verdict over every response judged; raises :class:`Violation`
+        (with the first finding's evidence) when any response violated it."""
+        findings, what = self.findings, self.kind
         if findings.judged == 0:
             return CheckResult.not_checked("no_evidence", f"no {what} was observed during the run")
         if findings.count:
-            return CheckResult.failed(
+            raise Violation(
                 f"{findings.count} of {findings.judged} {what}s violate it; first: "
-                + " | ".join(findings.examples)
+                + " | ".join(findings.examples),
+                findings.evidence,
             )
         if findings.partly:
             # Bounded, not blessed: items nobody examined may hold the violation.
@@ -312,16 +277,16 @@ class RunWideCheck:
 class ListCheck(RunWideCheck):
     """Judges the 200 ListResults of ``GET /api/snapservice/tasks``."""
 
-    judged = "200 response"
+    kind = "200 response"
 
-    def applies(self, exchange: Exchange) -> bool:
-        return exchange.is_list
+    def applies(self, judged: Judged) -> bool:
+        return judged.is_list
 
 
 class ErrorCheck(RunWideCheck):
     """Judges the error answers an operation documents (their status has an error schema)."""
 
-    judged = "error response"
+    kind = "error response"
 
-    def applies(self, exchange: Exchange) -> bool:
-        return bool(exchange.error_schemas)
+    def applies(self, judged: Judged) -> bool:
+        return bool(judged.error_schemas)

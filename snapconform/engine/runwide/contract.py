@@ -13,7 +13,7 @@ from snapconform.engine.bindings_shape import canonical_json, decode_shape
 from snapconform.engine.runwide.base import (
     Decoder,
     ErrorCheck,
-    Exchange,
+    Judged,
     ListCheck,
     RunWideCheck,
 )
@@ -27,8 +27,8 @@ class Contract200Body(ListCheck):
 
     bounded = True
 
-    def problems(self, exchange: Exchange) -> list[str]:
-        return exchange.list_violations[0]
+    def problems(self, judged: Judged) -> list[str]:
+        return judged.list_violations[0]
 
 
 class ContractStatusConditional(ListCheck):
@@ -36,22 +36,23 @@ class ContractStatusConditional(ListCheck):
 
     bounded = True
 
-    def problems(self, exchange: Exchange) -> list[str]:
-        return exchange.list_violations[1]
+    def problems(self, judged: Judged) -> list[str]:
+        return judged.list_violations[1]
 
 
 class ContractErrorBody(RunWideCheck):
     """CONTRACT-ERROR-BODY: an error body is valid against its status's schema; no other status."""
 
-    judged = "error response"
+    kind = "error response"
 
-    def applies(self, exchange: Exchange) -> bool:
-        return exchange.is_error
+    def applies(self, judged: Judged) -> bool:
+        return judged.is_error
 
-    def problems(self, exchange: Exchange) -> list[str]:
-        if not exchange.error_schemas:
-            return [f"HTTP {exchange.status} is not a documented status of this operation"]
-        return oracle.error_body_violations(exchange.status, exchange.body, exchange.contracts)
+    def problems(self, judged: Judged) -> list[str]:
+        status = judged.exchange.status
+        if not judged.error_schemas:
+            return [f"HTTP {status} is not a documented status of this operation"]
+        return oracle.error_body_violations(status, judged.exchange.body, judged.contracts)
 
 
 class ContractErrorType(ErrorCheck):
@@ -62,24 +63,21 @@ class ContractErrorType(ErrorCheck):
     def __init__(self, requirement: Requirement) -> None:
         super().__init__(requirement)
         #: The run's first ResourceInaccessible answer: its status is the target's choice.
-        self.first_inaccessible: Exchange | None = None
+        self.first_inaccessible: Judged | None = None
 
-    def problems(self, exchange: Exchange) -> list[str]:
-        problem = oracle.error_type_violation(exchange.status, exchange.body)
+    def problems(self, judged: Judged) -> list[str]:
+        status, body = judged.exchange.status, judged.exchange.body
+        problem = oracle.error_type_violation(status, body)
         problems = [problem] if problem else []
-        body = exchange.body
-        if (
-            oracle.is_cap_error(exchange.status, body)
-            and body.get("error_type") == "RESOURCE_INACCESSIBLE"
-        ):
+        if oracle.is_cap_error(status, body) and body.get("error_type") == "RESOURCE_INACCESSIBLE":
             first = self.first_inaccessible
             if first is None:
-                self.first_inaccessible = exchange
-            elif first.status != exchange.status:
+                self.first_inaccessible = judged
+            elif first.exchange.status != status:
                 problems.append(
-                    f"ResourceInaccessible with HTTP {exchange.status}, but with HTTP"
-                    f" {first.status} earlier in the run ({first.reproduce()}): a server makes"
-                    " each documented choice once"
+                    f"ResourceInaccessible with HTTP {status}, but with HTTP"
+                    f" {first.exchange.status} earlier in the run ({first.reproduce()}): a server"
+                    " makes each documented choice once"
                 )
         return problems
 
@@ -87,15 +85,15 @@ class ContractErrorType(ErrorCheck):
 class ContractErrorMessages(ErrorCheck):
     """CONTRACT-ERROR-MESSAGES: an error carries at least one message."""
 
-    def problems(self, exchange: Exchange) -> list[str]:
-        return oracle.message_violations(exchange.body)
+    def problems(self, judged: Judged) -> list[str]:
+        return oracle.message_violations(judged.exchange.body)
 
 
 class ContractErrorMessageText(ErrorCheck):
     """CONTRACT-ERROR-MESSAGE-TEXT: each message has a non-blank id and default message."""
 
-    def problems(self, exchange: Exchange) -> list[str]:
-        return oracle.message_text_violations(exchange.body)
+    def problems(self, judged: Judged) -> list[str]:
+        return oracle.message_text_violations(judged.exchange.body)
 
 
 class ContractJson(RunWideCheck):
@@ -106,16 +104,16 @@ class ContractJson(RunWideCheck):
     error without one carries no message. A bodiless documented status (``204``) may be empty.
     """
 
-    def applies(self, exchange: Exchange) -> bool:
+    def applies(self, judged: Judged) -> bool:
         return True
 
-    def problems(self, exchange: Exchange) -> list[str]:
-        problems = []
+    def problems(self, judged: Judged) -> list[str]:
+        exchange, problems = judged.exchange, []
         if exchange.text and exchange.json_error:
             problems.append(exchange.json_error)
         if exchange.text and not oracle.is_json_content_type(exchange.content_type):
             problems.append(f"content type {exchange.content_type!r} is not application/json")
-        if not exchange.text and exchange.documented.get(exchange.status):
+        if not exchange.text and judged.documented.get(exchange.status):
             problems.append("empty body")
         return problems
 
@@ -123,8 +121,8 @@ class ContractJson(RunWideCheck):
 class ContractUniqueIds(ListCheck):
     """CONTRACT-UNIQUE-IDS: task ids in a 200 body are unique (cheap: judged on every item)."""
 
-    def problems(self, exchange: Exchange) -> list[str]:
-        duplicates = oracle.duplicate_ids(exchange.body)
+    def problems(self, judged: Judged) -> list[str]:
+        duplicates = oracle.duplicate_ids(judged.exchange.body)
         return [f"task id {d!r} occurs more than once" for d in duplicates[:5]]
 
 
@@ -133,21 +131,21 @@ class ContractUnknownProperties(RunWideCheck):
 
     bounded = True  # a ListResult's items; an error body has no scope, it is judged whole
 
-    def applies(self, exchange: Exchange) -> bool:
-        return exchange.is_list or bool(exchange.error_schemas)
+    def applies(self, judged: Judged) -> bool:
+        return judged.is_list or bool(judged.error_schemas)
 
-    def problems(self, exchange: Exchange) -> list[str]:
-        if exchange.is_list:
-            if exchange.declares_every_property:
+    def problems(self, judged: Judged) -> list[str]:
+        if judged.is_list:
+            if judged.declares_every_property:
                 return []
             unknown = oracle.unknown_properties(
-                "ListResult", exchange.examined_body, exchange.contracts, fast=False
+                "ListResult", judged.examined_body, judged.contracts, fast=False
             )
         else:
             unknown = min(
                 (
-                    oracle.unknown_properties(name, exchange.body, exchange.contracts)
-                    for name in exchange.error_schemas
+                    oracle.unknown_properties(name, judged.exchange.body, judged.contracts)
+                    for name in judged.error_schemas
                 ),
                 key=len,
             )
@@ -159,8 +157,8 @@ class ContractDatetimeUtc(ListCheck):
 
     bounded = True
 
-    def problems(self, exchange: Exchange) -> list[str]:
-        return oracle.non_utc_datetimes(exchange.examined_body)[:5]
+    def problems(self, judged: Judged) -> list[str]:
+        return oracle.non_utc_datetimes(judged.examined_body)[:5]
 
 
 @dataclass
@@ -212,9 +210,9 @@ class ContractBindings(ListCheck):
         super().__init__(requirement)
         self.verdicts = verdicts or BindingsVerdicts()
 
-    def problems(self, exchange: Exchange) -> list[str]:
-        body = exchange.examined_body
-        text = canonical_json(body) if exchange.scope else exchange.text
+    def problems(self, judged: Judged) -> list[str]:
+        body = judged.examined_body
+        text = canonical_json(body) if judged.scope else judged.exchange.text
         problem = self.verdicts.problem(text, body)
         return [problem] if problem else []
 
@@ -222,11 +220,11 @@ class ContractBindings(ListCheck):
 class CapNeverMore(ListCheck):
     """CAP-NEVER-MORE: a 200 never carries more than 1000 tasks (page line 2: "at most 1000")."""
 
-    def problems(self, exchange: Exchange) -> list[str]:
-        count = exchange.item_count
+    def problems(self, judged: Judged) -> list[str]:
+        count = judged.item_count
         if count <= oracle.CAP:
             return []
-        return [f"200 with {count} tasks (cap {oracle.CAP}){exchange.scope}"]
+        return [f"200 with {count} tasks (cap {oracle.CAP}){judged.scope}"]
 
 
 #: Every run-wide check class (each the judge of one requirement).
