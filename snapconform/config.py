@@ -33,7 +33,7 @@ class RunConfig:
     seed: int | None = None
     max_examples: int = 25  # Hypothesis examples per check (a universe with several filters each)
     #: The request budget; the run's plan divides it among the requirements (engine.plan).
-    max_requests: int = 1500
+    max_requests: int = 1000
     rate_limit: float | None = None  # requests per second; None: the default for the target kind
     insecure: bool = False
     ca_bundle: Path | None = None

@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
 
-from snapconform.config import Mode, format_duration
+from snapconform.config import Mode, RunConfig, format_duration
 from snapconform.engine.registry import (
     Cost,
     catalogue,
@@ -317,13 +317,14 @@ def _shares(costs: dict[str, Cost], budget: int) -> dict[str, Share]:
 def plan_markdown() -> str:
     """docs/requirements.md's plan section: the order, each requirement's minimum and weight."""
     modes: tuple[Mode, ...] = ("controlled", "declared", "observed")
-    plans = {mode: RunPlan.make(mode, 1500) for mode in modes}
+    budget = RunConfig.max_requests
+    plans = {mode: RunPlan.make(mode, budget) for mode in modes}
     lines = [
         "## The request plan",
         "",
         "Before the first request, `snapconform run` divides its request budget (`--max-requests`,"
-        " default 1500) among the requirements (`snapconform/engine/plan.py`) and prints the plan"
-        " on its first lines; summary.json records each requirement's `planned_requests` and"
+        f" default {budget}) among the requirements (`snapconform/engine/plan.py`) and prints the"
+        " plan on its first lines; summary.json records each requirement's `planned_requests` and"
         " `spent_requests`, and `plan` (budget, minimum, time box, the requests outside any"
         " requirement).",
         "",

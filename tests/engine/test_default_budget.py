@@ -2,9 +2,9 @@
 
 Against the reference server answering every request after 40 ms (a remote server's latency), a
 ``snapconform run`` with the default settings must follow its printed plan, stay within the
-default budget of 1500 requests, and give every applicable requirement a verdict: nothing is
-left unchecked because an earlier check spent the budget. No timing assertion: requests are
-bounded, not seconds.
+default budget (``RunConfig.max_requests``), and give every applicable requirement a verdict:
+nothing is left unchecked because an earlier check spent the budget. No timing assertion:
+requests are bounded, not seconds.
 """
 
 from __future__ import annotations

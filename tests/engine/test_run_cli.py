@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from snapconform.config import RunConfig
 from snapconform.contracts import default_contracts
 from snapconform.engine.requirements import CATALOGUE
 from snapconform.server.app import ServerConfig
@@ -56,15 +57,19 @@ def test_embedded_run_is_conformant(tmp_path: Path) -> None:
     assert summary["verdict"] == "conformant" and summary["mode"] == "controlled"
     assert [r["id"] for r in summary["requirements"]] == [r.id for r in CATALOGUE]
     assert summary["requests"] > 0
-    assert "verdict: CONFORMANT" in completed.stdout and "budget 1500 requests" in completed.stdout
+    assert (
+        "verdict: CONFORMANT" in completed.stdout
+        and f"budget {RunConfig.max_requests} requests" in completed.stdout
+    )
     # the plan is printed on the first lines, before any progress
     lines = completed.stdout.splitlines()
-    assert lines[1].startswith("plan: 1500 requests;")
+    assert lines[1].startswith(f"plan: {RunConfig.max_requests} requests;")
     assert "minimum for a complete verdict" in lines[1]
     assert lines[2].startswith(
         "  decisive probes: error probe 2, choice probe 14, AUTH-NO-CREDENTIALS 1"
     )
-    assert summary["requests"] <= 1500 and summary["plan"]["budget"] == 1500
+    budget = RunConfig.max_requests
+    assert summary["requests"] <= budget and summary["plan"]["budget"] == budget
     assert {r["id"] for r in summary["requirements"] if r["planned_requests"] > 0} >= {
         "FILTER-SOUNDNESS",
         "AUTH-NO-CREDENTIALS",
@@ -212,6 +217,8 @@ def test_run_judges_in_this_process_without_a_child(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The configuration stays one object in one process: no pytest child is started."""
+    import contextlib
+    import importlib
     import io
     import subprocess as subprocess_module
     from importlib.metadata import entry_points
@@ -223,6 +230,10 @@ def test_run_judges_in_this_process_without_a_child(
     def no_child(*args: object, **kwargs: object) -> None:
         raise AssertionError(f"snapconform run started a process: {args}")
 
+    # The official bindings ask `uname -p` (platform.processor) once, on their first import: a
+    # library's probe, not a run child. Imported first, so that only the run is watched.
+    with contextlib.suppress(ImportError):
+        importlib.import_module("com.vmware.snapservice_client")
     monkeypatch.setattr(subprocess_module.Popen, "__init__", no_child)
     done = run(
         RunConfig(report_dir=tmp_path, seed=1),
