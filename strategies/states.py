@@ -141,28 +141,36 @@ def union_part(status: str) -> st.SearchStrategy[dict[str, Any]]:
     )
 
 
-def infos(
-    pool: Pools, status: st.SearchStrategy[str] | None = None
-) -> st.SearchStrategy[dict[str, Any]]:
-    """An Info whose service/operation/user come from ``pool``."""
-    status = status or st.sampled_from(statuses())
+#: A task draws its service, operation and user as an index into its universe's pools, taken
+#: modulo the pool's size: 60 is a multiple of every pool size (1 to 6), so each value of a pool
+#: is equally likely, as ``sampled_from(pool)`` drew them.
+POOL_INDICES = 60
 
-    def build(
-        status_value: str, common: dict[str, Any], conditional: dict[str, Any]
-    ) -> dict[str, Any]:
-        info = {**common, **conditional, "status": status_value}
-        missing = info_required() - set(info)
-        if missing:  # the contracts gained a required field this generator does not know
-            raise KeyError(f"Info generator lacks required fields {sorted(missing)}")
-        return info
 
+def _build_info(status: str, common: dict[str, Any], conditional: dict[str, Any]) -> dict[str, Any]:
+    info = {**common, **conditional, "status": status}
+    missing = info_required() - set(info)
+    if missing:  # the contracts gained a required field this generator does not know
+        raise KeyError(f"Info generator lacks required fields {sorted(missing)}")
+    return info
+
+
+@cache
+def info_shapes() -> st.SearchStrategy[dict[str, Any]]:
+    """An Info whose service, operation and user are pool indices (``resolve_info``).
+
+    One strategy for every universe: drawing from each drawn pool's own ``sampled_from`` (a
+    ``flatmap``) built new strategies per universe, each validated afresh, which cost more
+    than the draws themselves (issue 27).
+    """
+    index = st.integers(0, POOL_INDICES - 1)
     common = st.fixed_dictionaries(
         {
             "description": localizable_messages(),
-            "service": st.sampled_from(pool.services),
-            "operation": st.sampled_from(pool.operations),
+            "service": index,
+            "operation": index,
             "cancelable": st.booleans(),
-            "user": st.sampled_from(pool.users),
+            "user": index,
         },
         optional={
             "target": st.builds(
@@ -173,30 +181,53 @@ def infos(
             "parent": st.none(),
         },
     )
-    # one strategy per status, built on first use: not a new (and newly validated) one per task
-    per_status: dict[str, st.SearchStrategy[dict[str, Any]]] = {}
+    # one branch per status (as a status drawn first, then its fields: the x-union case)
+    return st.one_of(
+        [st.builds(_build_info, st.just(value), common, union_part(value)) for value in statuses()]
+    )
 
-    def of_status(value: str) -> st.SearchStrategy[dict[str, Any]]:
-        if value not in per_status:
-            per_status[value] = st.builds(build, st.just(value), common, union_part(value))
-        return per_status[value]
 
-    return status.flatmap(of_status)
+def resolve_info(shape: Mapping[str, Any], pool: Pools) -> dict[str, Any]:
+    """The Info ``shape`` describes, its pool indices replaced by ``pool``'s values."""
+    return {
+        **shape,
+        "service": pool.services[shape["service"] % len(pool.services)],
+        "operation": pool.operations[shape["operation"] % len(pool.operations)],
+        "user": pool.users[shape["user"] % len(pool.users)],
+    }
+
+
+def infos(pool: Pools) -> st.SearchStrategy[dict[str, Any]]:
+    """An Info whose service/operation/user come from ``pool``."""
+    return info_shapes().map(lambda shape: resolve_info(shape, pool))
+
+
+#: Task id suffixes: odd characters that need percent-encoding.
+ID_SUFFIXES: tuple[str, ...] = ("", ":a", "+b", " c", "ü")
+
+
+@cache
+def task_shapes() -> st.SearchStrategy[tuple[dict[str, Any], str, bool]]:
+    """A task before its universe's pools are known: an Info shape, its id suffix, and whether
+    the limited principal sees it."""
+    return st.tuples(info_shapes(), st.sampled_from(ID_SUFFIXES), st.booleans())
+
+
+def _items(
+    shapes: Sequence[tuple[Mapping[str, Any], str, bool]], pool: Pools, id_prefix: str
+) -> list[dict[str, Any]]:
+    return [
+        {"task": f"{id_prefix}-{n}{suffix}", "info": resolve_info(shape, pool)}
+        for n, (shape, suffix, _) in enumerate(shapes)
+    ]
 
 
 def list_items(
     pool: Pools, *, min_size: int = 0, max_size: int = 30, id_prefix: str = "task"
 ) -> st.SearchStrategy[list[dict[str, Any]]]:
     """ListItems with unique ids ``{prefix}-{n}-{suffix}`` (the suffix adds odd characters)."""
-    return st.lists(infos(pool), min_size=min_size, max_size=max_size).flatmap(
-        lambda infos_: st.lists(
-            st.sampled_from(("", ":a", "+b", " c", "ü")), min_size=len(infos_), max_size=len(infos_)
-        ).map(
-            lambda suffixes: [
-                {"task": f"{id_prefix}-{n}{suffix}", "info": info}
-                for n, (info, suffix) in enumerate(zip(infos_, suffixes, strict=True))
-            ]
-        )
+    return st.lists(task_shapes(), min_size=min_size, max_size=max_size).map(
+        lambda shapes: _items(shapes, pool, id_prefix)
     )
 
 
@@ -243,6 +274,7 @@ def principals_document(
     ]
 
 
+@cache
 def state_documents(
     principals: HarnessPrincipals,
     *,
@@ -252,23 +284,24 @@ def state_documents(
 ) -> st.SearchStrategy[dict[str, Any]]:
     """A whole state document: a small universe and the harness principals.
 
-    The limited principal sees a drawn subset of the tasks (possibly none, possibly all).
+    The limited principal sees a drawn subset of the tasks (possibly none, possibly all). The
+    pools and the tasks are drawn side by side from fixed strategies (no ``flatmap``), and the
+    strategy is built once per set of options (``cache``): Hypothesis validates each new one.
     """
 
-    def with_principals(items: list[dict[str, Any]]) -> st.SearchStrategy[dict[str, Any]]:
-        ids = [item["task"] for item in items]
-        visible = st.lists(st.sampled_from(ids), unique=True) if ids else st.just([])
-        return visible.map(
-            lambda chosen: {"tasks": items, "principals": principals_document(principals, chosen)}
-        )
+    def document(drawn: tuple[Pools, list[tuple[Mapping[str, Any], str, bool]]]) -> dict[str, Any]:
+        pool, shapes = drawn
+        items = _items(shapes, pool, "task")
+        visible = [item["task"] for item, (_, _, seen) in zip(items, shapes, strict=True) if seen]
+        return {"tasks": items, "principals": principals_document(principals, visible)}
 
-    return (
-        (value_pools if value_pools is not None else pools())
-        .flatmap(lambda pool: list_items(pool, min_size=min_tasks, max_size=max_tasks))
-        .flatmap(with_principals)
-    )
+    return st.tuples(
+        value_pools if value_pools is not None else pools(),
+        st.lists(task_shapes(), min_size=min_tasks, max_size=max_tasks),
+    ).map(document)
 
 
+@cache
 def adversarial_pools() -> st.SearchStrategy[Pools]:
     """Pools whose users are the adversarial names (and whose ids need encoding too)."""
     from snapconform.strategies.values import ADVERSARIAL_USERS
