@@ -14,6 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cache
+from random import Random
 from typing import Any
 
 from hypothesis import strategies as st
@@ -68,9 +69,13 @@ def format_datetime(moment: datetime) -> str:
 
 @cache
 def datetimes() -> st.SearchStrategy[str]:
-    return st.datetimes(
-        min_value=datetime(2000, 1, 1), max_value=datetime(2099, 12, 31), timezones=st.just(UTC)
-    ).map(format_datetime)
+    # One integer (milliseconds) rather than st.datetimes' seven parts: the same range and form,
+    # a seventh of Hypothesis' choices (issue 27).
+    first = int(datetime(2000, 1, 1, tzinfo=UTC).timestamp() * 1000)
+    last = int(datetime(2099, 12, 31, tzinfo=UTC).timestamp() * 1000)
+    return st.integers(first, last).map(
+        lambda ms: format_datetime(datetime.fromtimestamp(ms / 1000, UTC))
+    )
 
 
 @cache
@@ -120,6 +125,33 @@ UNION_FIELD_VALUES: Mapping[str, st.SearchStrategy[Any]] = {
 _ABSENT = object()
 
 
+_VALUE = object()
+
+
+@cache
+def union_presence(status: str) -> st.SearchStrategy[dict[str, Any]]:
+    """Which status-conditional fields an Info of ``status`` holds, as ``union_part`` allows:
+    ``_VALUE`` (the universe's value, ``union_values``), None, or ``_ABSENT``."""
+    own = {name: bool(required) for name, required in union_cases()[status]}
+    parts: dict[str, st.SearchStrategy[Any]] = {}
+    for name in sorted(union_fields()):
+        if own.get(name):
+            parts[name] = st.just(_VALUE)
+        elif name in own:
+            parts[name] = st.sampled_from((_ABSENT, None, _VALUE))
+        else:
+            parts[name] = st.sampled_from((_ABSENT, None))
+    return st.fixed_dictionaries(parts)
+
+
+@cache
+def union_values() -> st.SearchStrategy[dict[str, Any]]:
+    """One value per status-conditional field, shared by a universe's tasks that hold it."""
+    return st.fixed_dictionaries(
+        {name: UNION_FIELD_VALUES[name] for name in sorted(union_fields())}
+    )
+
+
 @cache
 def union_part(status: str) -> st.SearchStrategy[dict[str, Any]]:
     """The status-conditional fields of one Info, exactly as ``x-union`` allows for ``status``.
@@ -127,42 +159,50 @@ def union_part(status: str) -> st.SearchStrategy[dict[str, Any]]:
     Required fields: present. Optional fields of the case: present, null or absent. Fields of
     other cases: null or absent (both are valid, and servers write either).
     """
-    own = {name: bool(required) for name, required in union_cases()[status]}
-    parts: dict[str, st.SearchStrategy[Any]] = {}
-    for name in sorted(union_fields()):
-        if own.get(name):
-            parts[name] = UNION_FIELD_VALUES[name]
-        elif name in own:
-            parts[name] = st.one_of(st.just(_ABSENT), st.none(), UNION_FIELD_VALUES[name])
-        else:
-            parts[name] = st.sampled_from((_ABSENT, None))
-    return st.fixed_dictionaries(parts).map(
-        lambda values: {k: v for k, v in values.items() if v is not _ABSENT}
+    return st.tuples(union_presence(status), union_values()).map(
+        lambda drawn: conditional_fields(*drawn)
     )
 
 
-def infos(
-    pool: Pools, status: st.SearchStrategy[str] | None = None
-) -> st.SearchStrategy[dict[str, Any]]:
-    """An Info whose service/operation/user come from ``pool``."""
-    status = status or st.sampled_from(statuses())
+def conditional_fields(presence: Mapping[str, Any], values: Mapping[str, Any]) -> dict[str, Any]:
+    return {
+        name: values[name] if chosen is _VALUE else chosen
+        for name, chosen in presence.items()
+        if chosen is not _ABSENT
+    }
 
-    def build(
-        status_value: str, common: dict[str, Any], conditional: dict[str, Any]
-    ) -> dict[str, Any]:
-        info = {**common, **conditional, "status": status_value}
-        missing = info_required() - set(info)
-        if missing:  # the contracts gained a required field this generator does not know
-            raise KeyError(f"Info generator lacks required fields {sorted(missing)}")
-        return info
 
-    common = st.fixed_dictionaries(
+#: A task draws its service, operation and user as an index into its universe's pools, taken
+#: modulo the pool's size: 60 is a multiple of every pool size (1 to 6), so each value of a pool
+#: is equally likely, as ``sampled_from(pool)`` drew them.
+POOL_INDICES = 60
+
+
+def _build_info(status: str, common: dict[str, Any], conditional: dict[str, Any]) -> dict[str, Any]:
+    info = {**common, **conditional, "status": status}
+    missing = info_required() - set(info)
+    if missing:  # the contracts gained a required field this generator does not know
+        raise KeyError(f"Info generator lacks required fields {sorted(missing)}")
+    return info
+
+
+@cache
+def common_fields() -> st.SearchStrategy[dict[str, Any]]:
+    """An Info's fields outside the x-union case map; service, operation and user as pool
+    indices (``resolve_info``).
+
+    One strategy for every universe: drawing from each drawn pool's own ``sampled_from`` (a
+    ``flatmap``) built new strategies per universe, each validated afresh, which cost more
+    than the draws themselves (issue 27).
+    """
+    index = st.integers(0, POOL_INDICES - 1)
+    return st.fixed_dictionaries(
         {
             "description": localizable_messages(),
-            "service": st.sampled_from(pool.services),
-            "operation": st.sampled_from(pool.operations),
+            "service": index,
+            "operation": index,
             "cancelable": st.booleans(),
-            "user": st.sampled_from(pool.users),
+            "user": index,
         },
         optional={
             "target": st.builds(
@@ -173,30 +213,61 @@ def infos(
             "parent": st.none(),
         },
     )
-    # one strategy per status, built on first use: not a new (and newly validated) one per task
-    per_status: dict[str, st.SearchStrategy[dict[str, Any]]] = {}
 
-    def of_status(value: str) -> st.SearchStrategy[dict[str, Any]]:
-        if value not in per_status:
-            per_status[value] = st.builds(build, st.just(value), common, union_part(value))
-        return per_status[value]
 
-    return status.flatmap(of_status)
+@cache
+def status_shape(status: str) -> st.SearchStrategy[dict[str, Any]]:
+    """An Info of ``status`` (pool indices in service, operation and user)."""
+    return st.builds(_build_info, st.just(status), common_fields(), union_part(status))
+
+
+@cache
+def info_shapes() -> st.SearchStrategy[dict[str, Any]]:
+    """An Info of any status (one branch per status: a status drawn, then its x-union case)."""
+    return st.one_of([status_shape(value) for value in statuses()])
+
+
+def resolve_info(shape: Mapping[str, Any], pool: Pools) -> dict[str, Any]:
+    """The Info ``shape`` describes, its pool indices replaced by ``pool``'s values."""
+    return {
+        **shape,
+        "service": pool.services[shape["service"] % len(pool.services)],
+        "operation": pool.operations[shape["operation"] % len(pool.operations)],
+        "user": pool.users[shape["user"] % len(pool.users)],
+    }
+
+
+def infos(pool: Pools) -> st.SearchStrategy[dict[str, Any]]:
+    """An Info whose service/operation/user come from ``pool``."""
+    return info_shapes().map(lambda shape: resolve_info(shape, pool))
+
+
+#: Task id suffixes: odd characters that need percent-encoding.
+ID_SUFFIXES: tuple[str, ...] = ("", ":a", "+b", " c", "ü")
+
+
+@cache
+def task_shapes() -> st.SearchStrategy[tuple[dict[str, Any], str, bool]]:
+    """A task before its universe's pools are known: an Info shape, its id suffix, and whether
+    the limited principal sees it."""
+    return st.tuples(info_shapes(), st.sampled_from(ID_SUFFIXES), st.booleans())
+
+
+def _items(
+    shapes: Sequence[tuple[Mapping[str, Any], str, bool]], pool: Pools, id_prefix: str
+) -> list[dict[str, Any]]:
+    return [
+        {"task": f"{id_prefix}-{n}{suffix}", "info": resolve_info(shape, pool)}
+        for n, (shape, suffix, _) in enumerate(shapes)
+    ]
 
 
 def list_items(
     pool: Pools, *, min_size: int = 0, max_size: int = 30, id_prefix: str = "task"
 ) -> st.SearchStrategy[list[dict[str, Any]]]:
     """ListItems with unique ids ``{prefix}-{n}-{suffix}`` (the suffix adds odd characters)."""
-    return st.lists(infos(pool), min_size=min_size, max_size=max_size).flatmap(
-        lambda infos_: st.lists(
-            st.sampled_from(("", ":a", "+b", " c", "ü")), min_size=len(infos_), max_size=len(infos_)
-        ).map(
-            lambda suffixes: [
-                {"task": f"{id_prefix}-{n}{suffix}", "info": info}
-                for n, (info, suffix) in enumerate(zip(infos_, suffixes, strict=True))
-            ]
-        )
+    return st.lists(task_shapes(), min_size=min_size, max_size=max_size).map(
+        lambda shapes: _items(shapes, pool, id_prefix)
     )
 
 
@@ -243,6 +314,36 @@ def principals_document(
     ]
 
 
+#: How likely each task is visible to the limited principal, one rate drawn per universe: none
+#: and all stay as likely as a half (a per-task coin alone seldom gives either).
+VISIBLE_RATES: tuple[float, ...] = (0.0, 0.25, 0.5, 0.75, 1.0)
+
+
+def layout(seed: int, count: int, pool: Pools) -> list[tuple[str, int, int, int, bool, str, bool]]:
+    """Per task, from ``seed``: status, service/operation/user indices into ``pool``,
+    cancelable, id suffix, visible to the limited principal.
+
+    Task ``n`` depends on the seed and the tasks before it only, so a universe cut short (as
+    Hypothesis shrinks the count) keeps its first tasks.
+    """
+    rng = Random(seed)
+    rate = rng.choice(VISIBLE_RATES)
+    all_statuses = statuses()
+    return [
+        (
+            rng.choice(all_statuses),
+            rng.randrange(len(pool.services)),
+            rng.randrange(len(pool.operations)),
+            rng.randrange(len(pool.users)),
+            rng.random() < 0.5,
+            rng.choice(ID_SUFFIXES),
+            rng.random() < rate,
+        )
+        for _ in range(count)
+    ]
+
+
+@cache
 def state_documents(
     principals: HarnessPrincipals,
     *,
@@ -252,23 +353,50 @@ def state_documents(
 ) -> st.SearchStrategy[dict[str, Any]]:
     """A whole state document: a small universe and the harness principals.
 
-    The limited principal sees a drawn subset of the tasks (possibly none, possibly all).
+    Hypothesis draws the pools, the fields every task shares (description, target, one value
+    per x-union field), per status which x-union fields its tasks hold (value, null or absent),
+    the number of tasks and a seed; the seed lays the tasks out
+    (``layout``). Drawing every field of every task cost ~17 ms of Hypothesis per universe, most
+    of a controlled run's CPU (issue 27); Hypothesis still shrinks the count, the pools and the
+    shared fields. The limited principal sees a drawn subset of the tasks (possibly none,
+    possibly all). Built once per set of options (``cache``): Hypothesis validates each new
+    strategy.
     """
 
-    def with_principals(items: list[dict[str, Any]]) -> st.SearchStrategy[dict[str, Any]]:
-        ids = [item["task"] for item in items]
-        visible = st.lists(st.sampled_from(ids), unique=True) if ids else st.just([])
-        return visible.map(
-            lambda chosen: {"tasks": items, "principals": principals_document(principals, chosen)}
-        )
+    def document(
+        drawn: tuple[Pools, Mapping[str, Any], Mapping[str, Any], Mapping[str, Any], int, int],
+    ) -> dict[str, Any]:
+        pool, common, values, presence, count, seed = drawn
+        conditional = {
+            status: conditional_fields(chosen, values) for status, chosen in presence.items()
+        }
+        items, visible = [], []
+        for n, (status, service, operation, user, cancelable, suffix, seen) in enumerate(
+            layout(seed, count, pool)
+        ):
+            info = {
+                **_build_info(status, common, conditional[status]),
+                "service": pool.services[service],
+                "operation": pool.operations[operation],
+                "user": pool.users[user],
+                "cancelable": cancelable,
+            }
+            items.append({"task": f"task-{n}{suffix}", "info": info})
+            if seen:
+                visible.append(items[-1]["task"])
+        return {"tasks": items, "principals": principals_document(principals, visible)}
 
-    return (
-        (value_pools if value_pools is not None else pools())
-        .flatmap(lambda pool: list_items(pool, min_size=min_tasks, max_size=max_tasks))
-        .flatmap(with_principals)
-    )
+    return st.tuples(
+        value_pools if value_pools is not None else pools(),
+        common_fields(),
+        union_values(),
+        st.fixed_dictionaries({status: union_presence(status) for status in statuses()}),
+        st.integers(min_tasks, max_tasks),
+        st.integers(0, 2**32 - 1),
+    ).map(document)
 
 
+@cache
 def adversarial_pools() -> st.SearchStrategy[Pools]:
     """Pools whose users are the adversarial names (and whose ids need encoding too)."""
     from snapconform.strategies.values import ADVERSARIAL_USERS

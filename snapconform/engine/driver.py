@@ -9,6 +9,7 @@ health checks against a live server) are stated once.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
@@ -23,6 +24,35 @@ from hypothesis import (
 )
 
 T = TypeVar("T")
+
+#: ``len(sys.modules)`` when snapconform's own modules were last handed to Hypothesis as seen.
+_modules_marked = -1
+
+
+def _own_sources_are_not_constants() -> None:
+    """Keep Hypothesis from mining snapconform's own source for constants to draw.
+
+    Hypothesis parses every *local* module (one not under site-packages) for literals it then
+    mixes into draws. Installed from a wheel, snapconform is not local; run from a checkout
+    (an editable install) it is, so the same ``--seed`` drew other examples there, and parsing
+    ~150 modules cost ~1.3 CPU-seconds per run (issue 27). Marking snapconform's modules as
+    already seen makes a checkout draw what the wheel draws. Hypothesis' private set: when a
+    version renames it this does nothing (slower, still correct).
+    """
+    global _modules_marked
+    if len(sys.modules) == _modules_marked:
+        return
+    from hypothesis.internal.conjecture import providers
+
+    seen = getattr(providers, "_seen_modules", None)
+    if not isinstance(seen, set):
+        return
+    for name, module in list(sys.modules.items()):
+        spec_name = getattr(getattr(module, "__spec__", None), "name", None) or name
+        if spec_name == "snapconform" or spec_name.startswith("snapconform."):
+            seen.add(id(module))
+    _modules_marked = len(sys.modules)
+
 
 #: Generation only (fuzzing adds its explicit cases; the checks add shrinking).
 GENERATE: tuple[Phase, ...] = (Phase.generate,)
@@ -45,6 +75,7 @@ def drive(
     What ``body`` raises propagates as Hypothesis leaves it (after shrinking, when ``phases``
     shrink).
     """
+    _own_sources_are_not_constants()
     test: Any = given(strategy)(body)
     for case in reversed(explicit):
         test = example(case)(test)

@@ -201,11 +201,15 @@ def read_body(
 
 
 def _reject_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    result: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in result:
-            raise DuplicateKeyError(f"JSON object has the key {_shorten(key)!r} twice")
-        result[key] = value
+    # dict() in C, then one length comparison: a key given twice leaves fewer entries than
+    # pairs. A Python loop over every pair cost ~16% of a declared run (issue 27).
+    result = dict(pairs)
+    if len(result) != len(pairs):
+        seen: set[str] = set()
+        for key, _ in pairs:
+            if key in seen:
+                raise DuplicateKeyError(f"JSON object has the key {_shorten(key)!r} twice")
+            seen.add(key)
     return result
 
 

@@ -83,7 +83,16 @@ class Universe:
         empty filter must list the union of the status partition's answers, whatever it
         answered itself during discovery.
         """
-        return self._independent(spec, expected_ids(self.items, spec, self.visible))
+        cache = self._expected_cache
+        if spec not in cache:
+            # A check asks the same filter's expected set several times (outside, allowed,
+            # over_cap, evidence); each was a pass over every task (issue 27).
+            cache[spec] = self._independent(spec, expected_ids(self.items, spec, self.visible))
+        return cache[spec]
+
+    @cached_property
+    def _expected_cache(self) -> dict[FilterSpec, frozenset[str]]:
+        return {}
 
     def _independent(self, spec: FilterSpec, ids: frozenset[str]) -> frozenset[str]:
         """Observed: the part of ``ids`` some discovery filter other than ``spec`` listed."""

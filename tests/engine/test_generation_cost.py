@@ -66,3 +66,26 @@ def test_targets_share_one_verifying_tls_context() -> None:
         for client in (first, second, insecure):
             client._client.close()
         control.close()
+
+
+def test_own_source_is_not_mined_for_constants() -> None:
+    """Hypothesis mixes literals of *local* modules into its draws; from a checkout snapconform
+    is local (not from a wheel), so a checkout drew other examples and paid ~1.3 CPU-s parsing
+    its own source. ``drive`` hands snapconform's modules to Hypothesis as seen. A fresh
+    interpreter: a ``@given`` test run earlier in this one has mined them already."""
+    import subprocess
+    import sys
+
+    code = (
+        "from hypothesis import strategies as st\n"
+        "from hypothesis.internal.conjecture import providers\n"
+        "import snapconform.wire\n"
+        "from snapconform.engine.driver import drive\n"
+        "drive(st.integers(0, 3), lambda _: None, max_examples=2, seed=0)\n"
+        # a literal of snapconform.wire
+        "print('SNAPCONFORM_PASSWORD' in providers._get_local_constants().strings)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True
+    )
+    assert done.stdout.strip() == "False"

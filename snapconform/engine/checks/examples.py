@@ -43,10 +43,24 @@ class Example(Generic[CaseT]):
 def on_universes(
     h: Harness, cases: Callable[[Universe], st.SearchStrategy[CaseT]], **options: Any
 ) -> st.SearchStrategy[Example[CaseT]]:
-    """Examples: a universe of the run's source (``options``), then a case drawn from it."""
-    return h.universes(**options).flatmap(
-        lambda universe: st.builds(Example, st.just(universe), cases(universe))
-    )
+    """Examples: a universe of the run's source (``options``), then a case drawn from it.
+
+    The case strategy is built once per universe object: declared and observed sources give
+    every example the same universe, and a strategy built afresh per example was validated
+    afresh by Hypothesis each time (issue 27); the same strategy draws the same cases.
+    """
+    made: dict[int, tuple[Universe, st.SearchStrategy[Example[CaseT]]]] = {}
+
+    def examples(universe: Universe) -> st.SearchStrategy[Example[CaseT]]:
+        known = made.get(id(universe))
+        if known is None or known[0] is not universe:  # an id is reused only once freed
+            known = made[id(universe)] = (
+                universe,
+                st.builds(Example, st.just(universe), cases(universe)),
+            )
+        return known[1]
+
+    return h.universes(**options).flatmap(examples)
 
 
 def filters_for(
