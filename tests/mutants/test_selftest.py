@@ -82,7 +82,8 @@ def test_ci_matrix_cell(entry: tuple[Cell, SelftestConfig]) -> None:
     [result] = run_matrix(config, [cell])
     print(
         f"\n{cell.subject}/{cell.mode}: seed {cell.seed}, max-examples {config.max_examples},"
-        f" focus {config.focus}; {result.seconds} s, {result.requests} requests"
+        f" focus {config.focus}, until-caught {config.until_caught}; {result.seconds} s,"
+        f" {result.requests} requests"
     )
     assert result.ok, (
         f"{cell.subject}/{cell.mode}/seed {cell.seed}: verdict {result.verdict},"
