@@ -4,8 +4,9 @@ Every run of the suite proves the whole mutation matrix: every mutant in every m
 observable, and the faithful server (with every documented variant ``selftest.plan`` knows) in
 every mode, each cell its own test (``test_ci_matrix_cell[<subject>-<mode>-seed<N>]``) so that
 pytest-xdist spreads them over the cores and a failure names its cell. The budget is the focused
-one (``snapconform selftest --focus --max-examples 5``: a mutant is run on its own requirements
-plus a little traffic for the audits), fixed seeds, no selection by date or chance; the faithful
+one (``snapconform selftest --focus --until-caught --max-examples 5``: a mutant is run on its own
+requirements plus a little traffic for the audits, and its run ends once one of its requirements
+failed, which is all the cell asserts), fixed seeds, no selection by date or chance; the faithful
 server also runs the whole suite over ``FAITHFUL_SEEDS`` more seeds in controlled mode (one example
 per check) to keep false positives out. ``SNAPCONFORM_SELFTEST_SEED`` moves every seed (printed in
 each cell's output). Nothing is written outside temporary directories.
@@ -42,8 +43,13 @@ from snapconform.server.variants import VARIANTS
 
 #: Seed of every cell; the environment may move it (printed with each cell's result).
 SEED = int(os.environ.get("SNAPCONFORM_SELFTEST_SEED", "0"))
-#: The matrix budget CI proves on every commit (measured: docs/mutation.md, "In CI").
-CI_CONFIG = SelftestConfig(seed=SEED, faithful_seeds=(SEED,), max_examples=5, jobs=1, focus=True)
+#: The matrix budget CI proves on every commit (measured: docs/mutation.md, "In CI"). A mutant
+#: cell asserts one thing, that one of the mutant's requirements failed (and the verdict says
+#: so): until_caught ends its run there, the checks after the detection could not change that.
+#: The faithful and variant cells are not affected (until_caught applies to mutants only).
+CI_CONFIG = SelftestConfig(
+    seed=SEED, faithful_seeds=(SEED,), max_examples=5, jobs=1, focus=True, until_caught=True
+)
 #: Extra faithful runs, controlled mode, whole suite, one example per check: false positives.
 FAITHFUL_SEEDS = 20
 FAITHFUL_SWEEP = SelftestConfig(seed=SEED, max_examples=1, jobs=1)
@@ -76,7 +82,8 @@ def test_ci_matrix_cell(entry: tuple[Cell, SelftestConfig]) -> None:
     [result] = run_matrix(config, [cell])
     print(
         f"\n{cell.subject}/{cell.mode}: seed {cell.seed}, max-examples {config.max_examples},"
-        f" focus {config.focus}; {result.seconds} s, {result.requests} requests"
+        f" focus {config.focus}, until-caught {config.until_caught}; {result.seconds} s,"
+        f" {result.requests} requests"
     )
     assert result.ok, (
         f"{cell.subject}/{cell.mode}/seed {cell.seed}: verdict {result.verdict},"
@@ -103,7 +110,7 @@ def test_the_ci_matrix_is_the_whole_matrix() -> None:
     # Deterministic: the same cells, seeds and budgets on every run.
     assert ci_cells() == CI_CELLS
     assert all(c.seed == SEED for c, config in CI_CELLS if config is CI_CONFIG)
-    assert CI_CONFIG.focus and CI_CONFIG.max_examples == 5
+    assert CI_CONFIG.focus and CI_CONFIG.until_caught and CI_CONFIG.max_examples == 5
 
 
 @pytest.mark.slow
