@@ -8,7 +8,7 @@ Each run is the CLI in a subprocess with the default settings, as ``default_run_
 it (seeds 0..N-1), at 0 ms latency so that CPU, not waiting, is what a run costs:
 
 * controlled / declared / observed: against a freshly started reference server in this process
-  (its CPU is not counted: the figure is the harness's, CLI + pytest child);
+  (its CPU is not counted: the figure is the harness's, the CLI process);
 * embedded: ``snapconform run`` with no target, the reference server inside the run's own
   process (its CPU counts: this is what a user's first ``snapconform run`` costs).
 

@@ -14,8 +14,8 @@ holds every API response back by the given latency (``snapconform serve --latenc
 * observed: credentials only, on the default 1500-task universe.
 
 Per run: exit status, verdict (a run counts as complete when the verdict is conformant: the
-server is faithful), requests counted by the server, wall time, and the CPU time of the CLI and
-its pytest child (``getrusage(RUSAGE_CHILDREN)``: robust on a loaded machine). Medians with
+server is faithful), requests counted by the server, wall time, and the CPU time of the CLI
+process, which runs the whole check (``getrusage(RUSAGE_CHILDREN)``: robust on a loaded machine). Medians with
 their spread over the repeats (seeds 0..N-1). Goal (issue 18): a complete controlled verdict
 in at most 90 s at 40 ms latency. Writes bench/default_run_results.json.
 """
@@ -111,7 +111,7 @@ def markdown(document: dict[str, Any]) -> list[str]:
         f"Default settings, seeds 0..{document['repeats'] - 1}; a fresh server per run; load"
         f" average before/after: {document['load_before']} / {document['load_after']}.",
         "",
-        "| mode | latency | complete verdicts | requests | wall s | CPU s (CLI + pytest) |",
+        "| mode | latency | complete verdicts | requests | wall s | CPU s (the CLI process) |",
         "|---|---:|---|---|---|---|",
     ]
     for row in document["rows"]:
