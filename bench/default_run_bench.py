@@ -16,8 +16,8 @@ holds every API response back by the given latency (``snapconform serve --latenc
 Per run: exit status, verdict (a run counts as complete when the verdict is conformant: the
 server is faithful), requests counted by the server, wall time, and the CPU time of the CLI
 process, which runs the whole check (``getrusage(RUSAGE_CHILDREN)``: robust on a loaded
-machine). Medians with their spread over the repeats (seeds 0..N-1). Goal (issue 18): a complete controlled verdict
-in at most 90 s at 40 ms latency. Writes bench/default_run_results.json.
+machine). Medians with their spread over the repeats (seeds 0..N-1). Goal (issue 18): a
+complete controlled verdict in at most 90 s at 40 ms latency. Writes bench/default_run_results.json.
 """
 
 from __future__ import annotations
