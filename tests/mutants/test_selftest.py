@@ -339,6 +339,10 @@ DEFAULT_SETTINGS_REGRESSIONS = [
     # repeated values refused with 400, while the same values without the repeat match over
     # the cap (the cap error): the refusal was taken for a different answer to the same values
     Cell(selftest.variant_subject("refuses-repeated-values"), "declared", 0),
+    # unknown identifiers refused with 400: each refusal is confirmed by one more request, and
+    # FILTER-EXACT-ENCODED's one example (90 requests) outgrew its share of the 1000-request
+    # default: not checked, the verdict INCOMPLETE (its minimum now covers it)
+    Cell(selftest.variant_subject("refuses-unknown-identifiers"), "observed", 0),
 ]
 
 
