@@ -20,7 +20,7 @@ import warnings
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 from urllib.parse import urlsplit
 
 import httpx
@@ -29,7 +29,7 @@ from snapconform.engine.authentication import (
     Authentication,
     basic_authorization as basic_authorization,
 )
-from snapconform.engine.batch import Answers
+from snapconform.engine.batch import Answers, Read
 from snapconform.engine.cleanup import SessionLedger
 from snapconform.engine.control import ControlClient as ControlClient
 from snapconform.engine.exchange import (
@@ -64,6 +64,8 @@ from snapconform.errors import (
 from snapconform.filterspec import FilterSpec, encode_query
 from snapconform.redaction import SECRET_HEADERS, Redactor
 from snapconform.wire import SESSION_HEADER, SESSIONS_PATH, TASKS_PATH
+
+K = TypeVar("K")
 
 #: Every request the harness may send to a target. Nothing else ever leaves ``send``.
 ALLOWED_REQUESTS: frozenset[tuple[str, str]] = frozenset(
@@ -411,24 +413,32 @@ class Target(SendRetries, Authentication):
         With ``concurrency`` 1 each request is sent when its answer is taken, exactly as
         ``list_tasks`` one after another. With more, up to that many are in flight ahead of the
         answer being judged; a caller that stops early (a violation) leaves the rest unsent,
-        and the ones already in flight are still recorded and audited when the ``with`` ends
-        (what the server answered is never lost).
+        and the ones already in flight are still recorded and audited when the ``with`` ends.
         """
-        return Answers(self, [(spec, encode_query(spec.query_pairs())) for spec in specs])
+        return self.read_many([(spec, Read(encode_query(spec.query_pairs()))) for spec in specs])
 
-    def _senders_pool(self) -> ThreadPoolExecutor:
+    def read_many(self, reads: Sequence[tuple[K, Read]]) -> Answers[K]:
+        """``list_many`` for reads of any query and headers (engine.batch)."""
+        return Answers(self, reads)
+
+    def read(self, read: Read) -> Exchange:
+        """One read sent now (``Answers`` at concurrency 1)."""
+        if read.headers is None:
+            return self.get_tasks(read.query)
+        return self.send("GET", TASKS_PATH, read.query, headers=read.headers)
+
+    def submit_read(self, read: Read) -> Future[Exchange]:
+        """One read handed to a sender thread (``Answers`` at concurrency > 1)."""
+        headers = self._read_headers(None, True) if read.headers is None else read.headers
         if self._senders is None:
             self._senders = ThreadPoolExecutor(
                 max_workers=self.settings.concurrency, thread_name_prefix="snapconform-send"
             )
-        return self._senders
+        return self._senders.submit(self._transmit, "GET", TASKS_PATH, read.query, headers)
 
-    def _submit(self, query: str) -> Future[Exchange]:
-        headers = self._read_headers(None, True)
-        return self._senders_pool().submit(self._transmit, "GET", TASKS_PATH, query, headers)
-
-    def _receive(self, query: str, sent: Future[Exchange]) -> Exchange:
-        self._count_query("GET", TASKS_PATH, query)
+    def receive_read(self, read: Read, sent: Future[Exchange]) -> Exchange:
+        """The answer of a submitted read, recorded and audited now (in the caller's order)."""
+        self._count_query("GET", TASKS_PATH, read.query)
         try:
             exchange = sent.result()
         except ConnectionLostError:
