@@ -35,6 +35,9 @@ class RunConfig:
     #: The request budget; the run's plan divides it among the requirements (engine.plan).
     max_requests: int = 1000
     rate_limit: float | None = None  # requests per second; None: the default for the target kind
+    #: Reads of one batch in flight at once (one connection pool); the budget and the rate
+    #: limit stay global caps. 1: one request at a time (the default; a shared vCenter).
+    concurrency: int = 1
     insecure: bool = False
     ca_bundle: Path | None = None
     timeout: float = 30.0

@@ -44,7 +44,11 @@ def parse_url(value: object) -> str:
     return text.rstrip("/")
 
 
-def _parse_int(value: object, *, minimum: int) -> int:
+#: More reads in flight than this gain nothing against one server and look like an attack.
+MAX_CONCURRENCY = 32
+
+
+def _parse_int(value: object, *, minimum: int, maximum: int | None = None) -> int:
     if isinstance(value, bool):
         raise ValueError(f"expected an integer, got {_describe(value)}")
     if isinstance(value, int):
@@ -58,6 +62,8 @@ def _parse_int(value: object, *, minimum: int) -> int:
         raise ValueError(f"expected an integer, got {_describe(value)}")
     if number < minimum:
         raise ValueError(f"must be at least {minimum}, got {number}")
+    if maximum is not None and number > maximum:
+        raise ValueError(f"must be at most {maximum}, got {number}")
     return number
 
 
@@ -160,6 +166,11 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("max_examples", lambda v: _parse_int(v, minimum=1), "Hypothesis examples per check"),
     Setting("max_requests", lambda v: _parse_int(v, minimum=1), "request budget for the run"),
     Setting("rate_limit", _parse_positive_float, "requests per second"),
+    Setting(
+        "concurrency",
+        lambda v: _parse_int(v, minimum=1, maximum=MAX_CONCURRENCY),
+        "reads in flight at once (default 1; the rate limit and budget stay global caps)",
+    ),
     Setting("insecure", _parse_bool, "skip TLS certificate verification"),
     Setting("ca_bundle", _parse_path, "CA bundle (PEM) to verify the server with", is_path=True),
     Setting("timeout", _parse_positive_float, "seconds per request"),

@@ -21,7 +21,7 @@ from snapconform.engine.target import (
     TargetSettings,
 )
 from snapconform.engine.verdicts import CheckResult
-from snapconform.errors import ConnectionLostError, ShareSpent, TimeBoxExpired
+from snapconform.errors import ShareSpent, TimeBoxExpired
 
 if TYPE_CHECKING:
     from snapconform.config import RunConfig
@@ -86,17 +86,13 @@ class RunTarget(Target):
         super().__init__(settings, **kwargs)
         self._marks = marks
 
-    def send(self, *args: Any, **kwargs: Any) -> Exchange:
-        try:
-            return super().send(*args, **kwargs)
-        except ConnectionLostError:
-            # what follows in the check stands on a missing answer (settle decides)
-            if self._marks.lost_at is None:
-                self._marks.lost_at = self.stats.requests
-            raise
+    def _connection_lost(self) -> None:
+        # what follows in the check stands on a missing answer (settle decides)
+        if self._marks.lost_at is None:
+            self._marks.lost_at = self.stats.requests
 
-    def _send_once(self, method: str, path: str, url: str, headers: Any, **kwargs: Any) -> Any:
-        if kwargs.get("resend") and self._marks.share_limit is not None:
+    def _admit(self, *, resend: bool) -> None:
+        if resend and self._marks.share_limit is not None:
             # a request the network lost, sent again: the network's cost, not the check's (its
             # share stays what the plan gave it; the run's budget still counts the send)
             self._marks.share_limit += 1
@@ -108,7 +104,7 @@ class RunTarget(Target):
                 raise ShareSpent(
                     f"its share of the request budget ({marks.share_allowed} requests) is spent"
                 )
-            return super()._send_once(method, path, url, headers, **kwargs)
+            super()._admit(resend=resend)
         except BudgetExhausted as exc:
             self._marks.refused += 1
             if self._marks.refused_at is None:

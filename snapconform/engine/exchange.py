@@ -9,6 +9,7 @@ what a fuzzed request got back (:meth:`Exchange.parse`).
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
@@ -122,6 +123,9 @@ class Exchange:
 @dataclass
 class Stats:
     requests: int = 0
+    #: Held while a send is counted against the budget (``Target._admit``): with requests in
+    #: flight on several threads (``--concurrency``) the budget stays one exact cap.
+    lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
     distinct_queries: set[str] = field(default_factory=set)
     #: Which universe the server holds (controlled mode bumps it on every state push).
     universe: int = 0

@@ -119,6 +119,7 @@ class Harness(Lifecycle, BudgetAccounting, Explorer):
             stats=self.stats,
             redactor=self.redactor,
             observers=list(self.target.observers),
+            limiter=self.target.limiter,
         )
         self.other_targets.append(target)
         return target

@@ -97,6 +97,7 @@ def target_settings(config: RunConfig, base_url: str) -> TargetSettings:
         timeout=config.timeout,
         max_requests=config.max_requests,
         rate_limit=config.rate_limit,
+        concurrency=config.concurrency,
     )
 
 

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import json
 import ssl
+import threading
 import time
 import zlib
 from collections.abc import Callable, Iterable
@@ -466,7 +467,12 @@ def default_tls_context() -> ssl.SSLContext:
 
 
 class RateLimiter:
-    """At most ``per_second`` requests per second (even spacing; ``None``: no limit)."""
+    """At most ``per_second`` requests per second (even spacing; ``None``: no limit).
+
+    Thread-safe and shared by every client of a run, so the rate stays one global cap however
+    many requests are in flight (``--concurrency``). ``hold`` makes every sender wait: a
+    server's Retry-After pauses the whole run, not only the request that received it.
+    """
 
     def __init__(self, per_second: float | None, clock: Callable[[], float] = time.monotonic):
         if per_second is not None and per_second <= 0:
@@ -474,12 +480,17 @@ class RateLimiter:
         self._interval = 0.0 if per_second is None else 1.0 / per_second
         self._clock = clock
         self._next = 0.0
+        self._lock = threading.Lock()
 
     def wait(self) -> None:
-        if not self._interval:
-            return
-        now = self._clock()
-        if now < self._next:
-            time.sleep(self._next - now)
-            now = self._next
-        self._next = now + self._interval
+        with self._lock:
+            now = self._clock()
+            if now < self._next:
+                time.sleep(self._next - now)
+                now = self._next
+            self._next = now + self._interval
+
+    def hold(self, seconds: float) -> None:
+        """No request leaves before ``seconds`` from now (a Retry-After)."""
+        with self._lock:
+            self._next = max(self._next, self._clock() + seconds)

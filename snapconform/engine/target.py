@@ -14,11 +14,13 @@ control protocol, used only in controlled mode. The names its users import with 
 
 from __future__ import annotations
 
+import threading
 import time
 import warnings
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 from urllib.parse import urlsplit
 
 import httpx
@@ -27,6 +29,7 @@ from snapconform.engine.authentication import (
     Authentication,
     basic_authorization as basic_authorization,
 )
+from snapconform.engine.batch import Answers, Read
 from snapconform.engine.cleanup import SessionLedger
 from snapconform.engine.control import ControlClient as ControlClient
 from snapconform.engine.exchange import (
@@ -35,18 +38,19 @@ from snapconform.engine.exchange import (
     Exchange,
     Stats,
 )
-from snapconform.engine.oracle import is_cap_error
+from snapconform.engine.retrying import (
+    NO_RETRY_AFTER_503 as NO_RETRY_AFTER_503,
+    SendRetries,
+    is_documented_500 as is_documented_500,
+)
 from snapconform.engine.safety import (
-    AttemptLog,
     DeadlineExceededError,
     RateLimiter,
     RedirectRefusedError,
-    RetryDecision,
     RetryPolicy,
     SafetyLimits,
     TargetSafetyError,
     check_redirect,
-    parse_json,
     read_body,
     tls_verification,
 )
@@ -61,6 +65,8 @@ from snapconform.filterspec import FilterSpec, encode_query
 from snapconform.redaction import SECRET_HEADERS, Redactor
 from snapconform.wire import SESSION_HEADER, SESSIONS_PATH, TASKS_PATH
 
+K = TypeVar("K")
+
 #: Every request the harness may send to a target. Nothing else ever leaves ``send``.
 ALLOWED_REQUESTS: frozenset[tuple[str, str]] = frozenset(
     {
@@ -69,14 +75,6 @@ ALLOWED_REQUESTS: frozenset[tuple[str, str]] = frozenset(
         ("GET", SESSIONS_PATH),
         ("DELETE", SESSIONS_PATH),
     }
-)
-
-
-#: The note of a 503 without Retry-After. Informational: every controlled run provokes one
-#: (FAULT-503), so it must not read like a problem of the server or of the run.
-NO_RETRY_AFTER_503 = (
-    "a 503 without Retry-After was taken as the server's answer and checked as such (not"
-    " retried; FAULT-503 provokes one on purpose in controlled mode)"
 )
 
 
@@ -92,9 +90,12 @@ class TargetSettings:
     limits: SafetyLimits = field(default_factory=SafetyLimits)
     #: 429/503 Retry-After honoured; a GET's 5xx retried once, the failure still reported
     retry: RetryPolicy = field(default_factory=RetryPolicy)
+    #: Reads of one batch (``list_many``) in flight at once, on one connection pool; 1: one at a
+    #: time. The budget and the rate limit stay global caps whatever the number.
+    concurrency: int = 1
 
 
-class Target(Authentication):
+class Target(SendRetries, Authentication):
     """The server under test, as one principal sees it.
 
     ``login()`` establishes the credentials (a session, or Basic on every request);
@@ -110,6 +111,7 @@ class Target(Authentication):
         redactor: Redactor | None = None,
         observers: list[Callable[[Exchange], None]] | None = None,
         transport: httpx.BaseTransport | None = None,
+        limiter: RateLimiter | None = None,
     ) -> None:
         parsed = urlsplit(settings.base_url)
         if parsed.scheme not in ("http", "https") or not parsed.netloc:
@@ -122,7 +124,10 @@ class Target(Authentication):
         self.redact = redactor if redactor is not None else Redactor()
         self.observers = observers if observers is not None else []
         self.exchanges: list[Exchange] = []
-        self._limiter = RateLimiter(settings.rate_limit)
+        if settings.concurrency < 1:
+            raise TargetError(f"concurrency must be at least 1, got {settings.concurrency}")
+        #: shared by the run's clients (``limiter=``): one rate for the run, however many
+        self.limiter = limiter if limiter is not None else RateLimiter(settings.rate_limit)
         try:
             verify = tls_verification(settings.verify)
         except TargetSafetyError as exc:
@@ -133,6 +138,10 @@ class Target(Authentication):
             timeout=settings.timeout,
             follow_redirects=False,
             transport=transport,
+            limits=httpx.Limits(
+                max_connections=max(100, settings.concurrency),
+                max_keepalive_connections=max(20, settings.concurrency),
+            ),
         )
         # A client whose every request opens a connection of its own and closes it after: for
         # POST /sessions (never retried, so never sent on a pooled connection the server may
@@ -152,6 +161,10 @@ class Target(Authentication):
         self.sessions = SessionLedger()
         self.auth_scheme: AuthScheme = "none"
         self.notes: list[str] = []
+        self._notes_lock = threading.Lock()
+        self._fresh_lock = threading.Lock()
+        #: the threads that send a batch's reads ahead (``list_many``); made on first use
+        self._senders: ThreadPoolExecutor | None = None
 
     # -- plumbing ------------------------------------------------------------------------------
 
@@ -162,6 +175,8 @@ class Target(Authentication):
         leaves no session behind on a shared vCenter.
         """
         try:
+            if self._senders is not None:
+                self._senders.shutdown(wait=True, cancel_futures=True)
             self.sessions.close_all(self._delete_for_cleanup)
         finally:
             self._client.close()
@@ -193,9 +208,10 @@ class Target(Authentication):
             self._session_id = None
 
     def _fresh(self) -> httpx.Client:
-        if self._fresh_client is None:
-            self._fresh_client = httpx.Client(**self._fresh_options)
-        return self._fresh_client
+        with self._fresh_lock:
+            if self._fresh_client is None:
+                self._fresh_client = httpx.Client(**self._fresh_options)
+            return self._fresh_client
 
     def __enter__(self) -> Target:
         return self
@@ -214,11 +230,32 @@ class Target(Authentication):
         query: str = "",
         headers: Mapping[str, str] | None = None,
     ) -> Exchange:
+        """Send one request and return its answer, recorded and shown to the observers."""
+        self._count_query(method, path, query)
+        try:
+            exchange = self._transmit(method, path, query, headers)
+        except ConnectionLostError:
+            self._connection_lost()
+            raise
+        return self._deliver(exchange)
+
+    def _count_query(self, method: str, path: str, query: str) -> None:
         if (method, path) not in ALLOWED_REQUESTS:
             raise ForbiddenRequest(f"{method} {path} is not an allowed request to a target")
         if method == "GET" and path == TASKS_PATH:
             self.stats.distinct_queries.add(query)
             self.stats.filter_cases.add((self.stats.universe, query))
+
+    def _connection_lost(self) -> None:
+        """A request of this client was lost to the network (RunTarget: marks when)."""
+
+    def _transmit(
+        self, method: str, path: str, query: str, headers: Mapping[str, str] | None
+    ) -> Exchange:
+        """The request sent (within the budget, the rate limit and the retry policy) and its
+        answer parsed. Safe on a sender thread: it records nothing and calls no observer."""
+        if (method, path) not in ALLOWED_REQUESTS:
+            raise ForbiddenRequest(f"{method} {path} is not an allowed request to a target")
         url = path + (f"?{query}" if query else "")
         headers = dict(headers or {})
         headers.setdefault("Accept", "application/json")
@@ -249,6 +286,11 @@ class Target(Authentication):
         )
         if method == "POST" and path == SESSIONS_PATH and isinstance(exchange.body, str):
             self.redact.add(exchange.body)  # a session token: a secret before anything records it
+        return exchange
+
+    def _deliver(self, exchange: Exchange) -> Exchange:
+        """Record an answer and show it to the observers (the audit), in the order the caller
+        takes the answers: the same order whatever the concurrency."""
         self._record(exchange)
         for observer in self.observers:
             observer(exchange)
@@ -271,10 +313,8 @@ class Target(Authentication):
         a request the network lost (RunTarget: outside the check's share). Raises
         ``ConnectionLostError`` when the connection closed before any byte of a response (the
         caller decides whether to send again)."""
-        if self.stats.requests >= self.settings.max_requests:
-            raise BudgetExhausted(f"request budget of {self.settings.max_requests} spent")
-        self._limiter.wait()
-        self.stats.requests += 1
+        with self.stats.lock:
+            self._admit(resend=resend)
         started = time.monotonic()
         where = f"{method} {self.base_url}{path}"
         client = self._fresh() if fresh else self._client
@@ -303,82 +343,19 @@ class Target(Authentication):
             ) from None
         return raw, content, time.monotonic() - started
 
-    def _send_with_retries(
-        self, method: str, path: str, url: str, headers: Mapping[str, str]
-    ) -> tuple[httpx.Response, bytes, float]:
-        """Send, honouring 429/503 Retry-After within the budget and retrying a GET's 5xx once.
-
-        A retry never hides a failure: after a 5xx the first answer is what the checks see, and
-        every retry leaves a note (``flaky`` when the failure vanished on retry).
-        """
-        policy = self.settings.retry
-        log = AttemptLog()
-        first: tuple[httpx.Response, bytes, float] | None = None
-        lost = 0
-        while True:
-            try:
-                # a request that is never sent twice (POST, DELETE /sessions) never goes on a
-                # pooled connection the server may have dropped while idle (_fresh_client);
-                # the send after a lost connection does not either
-                fresh = lost > 0 or method not in policy.retried_methods
-                sent = self._send_once(method, path, url, headers, fresh=fresh, resend=lost > 0)
-            except ConnectionLostError as closed:
-                lost += 1
-                log.outcomes.append(closed.kind)
-                decision = policy.retry_lost_connection(method, lost, self.remaining_budget)
-                if decision.retry:
-                    self.stats.connection_retried += 1
-                    continue
-                self.stats.connection_lost += 1
-                what = f"{method} {path}: {log.summary()} (connection closed before any response"
-                self._note(f"{what}; {decision.reason})")
-                raise ConnectionLostError(
-                    f"{closed} ({decision.reason}): no answer to judge", closed.kind
-                ) from None
-            raw = sent[0]
-            log.outcomes.append(str(raw.status_code))
-            first = first or sent
-            transient = raw.status_code in policy.transient_statuses
-            decision = policy.decide(
-                len(log.outcomes) - lost,  # a lost send is no attempt the server answered
-                raw.status_code,
-                raw.headers.get("retry-after"),
-                budget_left=self.remaining_budget,
-            )
-            # a throttling 503 without Retry-After is an answer, not a request to come back;
-            # a POST is never sent twice for a 5xx (it may have created a session)
-            if raw.status_code == 503 and "retry-after" not in raw.headers:
-                decision = RetryDecision(False, reason=NO_RETRY_AFTER_503)
-            if transient and method != "GET":
-                decision = RetryDecision(False)
-            if decision.retry and is_documented_500(raw.status_code, sent[1]):
-                decision = RetryDecision(False)
-            if not decision.retry:
-                if decision.reason == NO_RETRY_AFTER_503 and not log.retried:
-                    self._note(f"{method} {path}: {NO_RETRY_AFTER_503}")
-                elif (
-                    decision.reason and log.retried
-                ) or raw.status_code in policy.throttle_statuses:
-                    self._note(f"{method} {path}: {log.summary()}; {decision.reason}".rstrip("; "))
-                break
-            log.waits.append(decision.wait)
-            time.sleep(decision.wait)
-        if lost:
-            # a lost connection is no answer: the retry's answer is the server's, not flaky
-            self._note(
-                f"{method} {path}: connection closed before any response, retried on a fresh"
-                f" connection (e.g. {log.summary()})"
-            )
-        elif log.retried:
-            verdict = "flaky: a failure that vanished on retry" if log.flaky else "retried"
-            self._note(f"{method} {path}: {log.summary()} ({verdict})")
-        first_failed = first[0].status_code in policy.transient_statuses
-        return first if first_failed else sent
+    def _admit(self, *, resend: bool) -> None:
+        """Count one send against the budget, after the rate limit's wait (under the run's
+        ``stats.lock``: requests in flight on several threads never overspend the budget)."""
+        if self.stats.requests >= self.settings.max_requests:
+            raise BudgetExhausted(f"request budget of {self.settings.max_requests} spent")
+        self.limiter.wait()
+        self.stats.requests += 1
 
     def _note(self, note: str) -> None:
         note = self.redact(note)
-        if note not in self.notes:
-            self.notes.append(note)
+        with self._notes_lock:
+            if note not in self.notes:
+                self.notes.append(note)
 
     def _note_redirect(self, method: str, path: str, raw: httpx.Response) -> None:
         """Redirects are never followed (only the documented paths are ever requested, and
@@ -414,31 +391,60 @@ class Target(Authentication):
         authenticated: bool = True,
     ) -> Exchange:
         """GET /api/snapservice/tasks with a raw (already encoded) query string."""
+        return self.send(
+            "GET", TASKS_PATH, query, headers=self._read_headers(headers, authenticated)
+        )
+
+    def _read_headers(
+        self, headers: Mapping[str, str] | None, authenticated: bool
+    ) -> dict[str, str]:
         merged = self.auth_headers() if authenticated else {}
         merged.update(headers or {})
         for name, value in merged.items():
             if name.lower() in SECRET_HEADERS:
                 self.redact.add(value.removeprefix("Basic "))
                 self.redact.add(value)
-        return self.send("GET", TASKS_PATH, query, headers=merged)
+        return merged
 
+    def list_many(self, specs: Sequence[FilterSpec]) -> Answers[FilterSpec]:
+        """The answers to GET /api/snapservice/tasks for each of ``specs``, in order.
 
-def is_documented_500(status: int, content: bytes) -> bool:
-    """A 500 whose body is the documented ResourceInaccessible error: an answer, not a fault.
+        Use it as ``with target.list_many(specs) as answers: for spec, response in answers:``.
+        With ``concurrency`` 1 each request is sent when its answer is taken, exactly as
+        ``list_tasks`` one after another. With more, up to that many are in flight ahead of the
+        answer being judged; a caller that stops early (a violation) leaves the rest unsent,
+        and the ones already in flight are still recorded and audited when the ``with`` ends.
+        """
+        return self.read_many([(spec, Read(encode_query(spec.query_pairs()))) for spec in specs])
 
-    The page documents it for a filter matching over 1000 tasks and for a task whose state
-    cannot be accessed. Sending it again (a second later) would only cost a request and a second
-    per occurrence: the checks judge the first answer anyway, and FILTER-DETERMINISTIC is where
-    a request's stability is judged.
-    """
-    if status != 500 or len(content) > 65536:
-        return False
-    # decoded strictly, as every answer is: a body no check reads as JSON is no documented error
-    try:
-        body = parse_json(content)
-    except TargetSafetyError:
-        return False
-    return is_cap_error(status, body)
+    def read_many(self, reads: Sequence[tuple[K, Read]]) -> Answers[K]:
+        """``list_many`` for reads of any query and headers (engine.batch)."""
+        return Answers(self, reads)
+
+    def read(self, read: Read) -> Exchange:
+        """One read sent now (``Answers`` at concurrency 1)."""
+        if read.headers is None:
+            return self.get_tasks(read.query)
+        return self.send("GET", TASKS_PATH, read.query, headers=read.headers)
+
+    def submit_read(self, read: Read) -> Future[Exchange]:
+        """One read handed to a sender thread (``Answers`` at concurrency > 1)."""
+        headers = self._read_headers(None, True) if read.headers is None else read.headers
+        if self._senders is None:
+            self._senders = ThreadPoolExecutor(
+                max_workers=self.settings.concurrency, thread_name_prefix="snapconform-send"
+            )
+        return self._senders.submit(self._transmit, "GET", TASKS_PATH, read.query, headers)
+
+    def receive_read(self, read: Read, sent: Future[Exchange]) -> Exchange:
+        """The answer of a submitted read, recorded and audited now (in the caller's order)."""
+        self._count_query("GET", TASKS_PATH, read.query)
+        try:
+            exchange = sent.result()
+        except ConnectionLostError:
+            self._connection_lost()
+            raise
+        return self._deliver(exchange)
 
 
 def connect_error_message(base_url: str, cause: str) -> str:

@@ -264,6 +264,7 @@ def run(
             f" budget {config.max_requests} requests, rate limit"
             f" {'none' if rate is None else f'{rate:g}/s'}, {config.max_examples} examples per "
             f"check"
+            + ("" if config.concurrency == 1 else f", {config.concurrency} reads in flight")
             + ("" if config.max_duration is None else f", time box {config.max_duration:g} s"),
             file=out,
             flush=True,

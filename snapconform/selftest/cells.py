@@ -44,6 +44,8 @@ class SelftestConfig:
     #: (same plan, same order), so whether and when it catches the mutant is unchanged; only the
     #: checks after the detection are left out (they cannot undo a failed requirement).
     until_caught: bool = False
+    #: Each run's ``--concurrency`` (reads in flight at once).
+    concurrency: int = 1
     work_dir: Path | None = None
 
 

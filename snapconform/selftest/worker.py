@@ -76,6 +76,7 @@ def _run_config(
         "seed": cell.seed,
         "max_examples": config.max_examples,
         "max_requests": config.max_requests,
+        "concurrency": config.concurrency,
     }
     if cell.mode == "controlled":
         return RunConfig(control_url=control_url, **common)

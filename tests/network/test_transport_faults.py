@@ -144,6 +144,28 @@ def test_behind_the_proxy_every_dropped_keep_alive_connection_is_retried(
     assert stats.connection_lost == 0
 
 
+def test_behind_the_proxy_reads_in_flight_survive_dropped_keep_alive_connections(
+    server: ServerHandle,
+) -> None:
+    """Four reads in flight on a pool whose reused connections are dropped half the time: each
+    lost one is sent again on a fresh connection, and every answer is the server's, in order."""
+    from snapconform.engine.oracle import FilterSpec
+
+    specs = [FilterSpec(tasks=(f"no-such-task-{index}",)) for index in range(12)]
+    with (
+        FaultProxy(server.host, server.port, Faults(seed=3, drop_reused=0.5)) as proxy,
+        Target(TargetSettings(base_url=proxy.base_url, auth="basic", concurrency=4)) as target,
+    ):
+        target.login(ADMIN_USERNAME, ADMIN_PASSWORD)
+        with target.list_many(specs) as answers:
+            taken = [(spec, response.status) for spec, response in answers]
+        stats = target.stats
+    assert taken == [(spec, 200) for spec in specs]
+    assert proxy.counts["dropped"] == stats.connection_retried > 0
+    assert stats.requests == 12 + stats.connection_retried
+    assert stats.connection_lost == 0
+
+
 def test_behind_the_proxy_a_reset_get_is_lost_after_one_retry(server: ServerHandle) -> None:
     with (
         FaultProxy(server.host, server.port, Faults(reset=1.0)) as proxy,

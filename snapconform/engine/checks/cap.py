@@ -152,30 +152,32 @@ def _cap_controlled(
         )
         h.install(universe)
         variants = _cap_variants(spec, total, matching)
-        for variant in variants:
-            count = len(universe.expected(variant))
-            scenario = f"{count} matching of {total} stored tasks"
-            _judge_cap(h, universe, variant, h.target.list_tasks(variant), scenario, req)
+        with h.target.list_many(variants) as answers:
+            for variant, response in answers:
+                count = len(universe.expected(variant))
+                scenario = f"{count} matching of {total} stored tasks"
+                _judge_cap(h, universe, variant, response, scenario, req)
         if not case.size.limited_visible:
             return
         view = source.limited_view(universe)
         with h.new_target() as target:
             h.login(target, limited)
-            for variant in variants[:2]:
-                scenario = (
-                    f"{len(view.expected(variant))} visible to the limited principal of"
-                    f" {len(universe.expected(variant))} matching ({total} stored)"
-                )
-                _judge_cap(
-                    h,
-                    view,
-                    variant,
-                    target.list_tasks(variant),
-                    scenario,
-                    req,
-                    matching_all=len(universe.expected(variant)),
-                    target=target,
-                )
+            with target.list_many(variants[:2]) as answers:
+                for variant, response in answers:
+                    scenario = (
+                        f"{len(view.expected(variant))} visible to the limited principal of"
+                        f" {len(universe.expected(variant))} matching ({total} stored)"
+                    )
+                    _judge_cap(
+                        h,
+                        view,
+                        variant,
+                        response,
+                        scenario,
+                        req,
+                        matching_all=len(universe.expected(variant)),
+                        target=target,
+                    )
 
     # The boundary cases are always tried, then a few drawn ones.
     for size in sizes:

@@ -37,8 +37,9 @@ def probe_contract(h: Harness) -> None:
 
         def prop(example: Example[list[FilterSpec]]) -> None:
             h.install(example.universe)
-            for spec in example.case:
-                h.target.list_tasks(spec)
+            with h.target.list_many(example.case) as answers:
+                for _ in answers:
+                    pass  # the audit judges every answer
             h.target.get_tasks(oracle.encode_query([("status", "succeeded")]))
             h.target.get_tasks(authenticated=False)
 

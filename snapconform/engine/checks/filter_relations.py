@@ -28,6 +28,7 @@ from snapconform.engine.quotes import (
     INVALID_PARAMETERS_400,
 )
 from snapconform.engine.registry import Cost, Requirement, page, requirement
+from snapconform.engine.target import Exchange
 from snapconform.engine.universe import Universe
 from snapconform.engine.verdicts import CheckResult
 from snapconform.strategies.cases import (
@@ -76,8 +77,8 @@ def check_or_within_and_across(h: Harness, req: Requirement) -> CheckResult:
             return
         combined_spec = relation.spec
         tally.asked += 1
-        combined = ids_or_none(combined_spec)
-        parts = [ids_or_none(p) for p in parts_specs]
+        with h.target.list_many([combined_spec, *parts_specs]) as answers:
+            combined, *parts = [listed_ids(r) if is_list(r) else None for _, r in answers]
         if combined is None or any(p is None for p in parts):
             return  # over the cap or refused: the relation is about lists
         tally.judged += 1
@@ -153,8 +154,8 @@ def check_order_and_repeats(h: Harness, req: Requirement) -> CheckResult:
     def compare(universe: Universe, reordering: Reordering) -> None:
         canonical, variant = reordering.canonical, reordering.variant
         tally.asked += 1
-        first = h.target.list_tasks(canonical)
-        second = h.target.list_tasks(variant)
+        with h.target.list_many([canonical, variant]) as answers:
+            (_, first), (_, second) = answers
         repeats = "repeated-values" in refusal_reasons(variant)
         reason = Reason("repeated-values")
         if is_refused(second) and repeats and (is_list(first) or is_too_many(first)):
@@ -261,48 +262,51 @@ def check_repeatable(h: Harness, req: Requirement) -> CheckResult:
     def prop(example: Example[list[FilterSpec]]) -> None:
         universe = example.universe
         h.install(universe)
-        for spec in example.case:
-            first = h.target.list_tasks(spec)
-            second = h.target.list_tasks(spec)
-            tally.asked += 1
-            tally.judged += 1
-            if first.status != second.status:
-                # Fixed data: a status flip is a fault; a live server's data may have moved.
-                if not h.source.live:
-                    raise filter_violation(
-                        h,
-                        spec,
-                        second,
-                        f"HTTP {first.status} then HTTP {second.status}",
-                        universe=universe,
-                        first_status=first.status,
-                    )
-                h.note_uncertain(
-                    req.id, f"{spec.describe()}: HTTP {first.status} then {second.status}"
-                )
-                continue
-            if not is_list(first):
-                continue
+        twice = [spec for spec in example.case for _ in range(2)]
+        with h.target.list_many(twice) as answers:
+            for (spec, first), (_, second) in zip(answers, answers, strict=True):
+                judge_repeat(universe, spec, first, second)
 
-            def again(spec: FilterSpec = spec) -> tuple[frozenset[str], frozenset[str]] | None:
-                one, two = h.target.list_tasks(spec), h.target.list_tasks(spec)
-                return (listed_ids(two), listed_ids(one)) if is_list(one) and is_list(two) else None
-
-            # The whole answers: the source tells churn (open or purged tasks) from tasks that
-            # appear in one answer and exist nowhere (invented data).
-            if confirmed_difference(
-                h, req, universe, spec, listed_ids(second), listed_ids(first), again
-            ):
+    def judge_repeat(
+        universe: Universe, spec: FilterSpec, first: Exchange, second: Exchange
+    ) -> None:
+        tally.asked += 1
+        tally.judged += 1
+        if first.status != second.status:
+            # Fixed data: a status flip is a fault; a live server's data may have moved.
+            if not h.source.live:
                 raise filter_violation(
                     h,
                     spec,
                     second,
-                    f"a second identical request gave another set: "
-                    f"{oracle.set_difference(listed_ids(second), listed_ids(first))}",
+                    f"HTTP {first.status} then HTTP {second.status}",
                     universe=universe,
-                    expected=universe.judged_for(spec, listed_ids(first)),
-                    actual=universe.judged_for(spec, listed_ids(second)),
+                    first_status=first.status,
                 )
+            h.note_uncertain(req.id, f"{spec.describe()}: HTTP {first.status} then {second.status}")
+            return
+        if not is_list(first):
+            return
+
+        def again(spec: FilterSpec = spec) -> tuple[frozenset[str], frozenset[str]] | None:
+            one, two = h.target.list_tasks(spec), h.target.list_tasks(spec)
+            return (listed_ids(two), listed_ids(one)) if is_list(one) and is_list(two) else None
+
+        # The whole answers: the source tells churn (open or purged tasks) from tasks that
+        # appear in one answer and exist nowhere (invented data).
+        if confirmed_difference(
+            h, req, universe, spec, listed_ids(second), listed_ids(first), again
+        ):
+            raise filter_violation(
+                h,
+                spec,
+                second,
+                f"a second identical request gave another set: "
+                f"{oracle.set_difference(listed_ids(second), listed_ids(first))}",
+                universe=universe,
+                expected=universe.judged_for(spec, listed_ids(first)),
+                actual=universe.judged_for(spec, listed_ids(second)),
+            )
 
     first = first_example(h)
     first_case(h, Example(first.universe, first.case[:10]), prop)

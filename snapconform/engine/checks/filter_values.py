@@ -32,6 +32,7 @@ from snapconform.engine.quotes import (
     USERS_FIELD,
 )
 from snapconform.engine.registry import Cost, Requirement, ours, page, requirement
+from snapconform.engine.target import Exchange
 from snapconform.engine.universe import Universe, over_cap, over_cap_when_users_fold
 from snapconform.engine.verdicts import CheckResult, Violation
 from snapconform.strategies.cases import InvalidStatus, invalid_statuses, unknown_identifier_filters
@@ -84,49 +85,53 @@ def check_exact_encoded_values(h: Harness, req: Requirement) -> CheckResult:
 
     def prop(universe: Universe) -> None:
         h.install(universe)
-        for spec in specs_for(universe):
-            tally.asked += 1
-            listed = list_or_fail(h, universe, spec, h.target.list_tasks(spec), req)
-            if listed is None:
-                continue
-            spec, response = listed
-            tally.judged += 1
-            known = universe.known_expected(spec)
-            if known is not None:
-                # The oracle holds every task: each returned one is judged by its record.
-                wrong = [
-                    i
-                    for i in listed_ids(response)
-                    if i in universe.by_id and not oracle.may_match(universe.by_id[i], spec)
-                ]
-                if wrong:
-                    raise filter_violation(
-                        h,
-                        spec,
-                        response,
-                        f"returned {len(wrong)} task(s) whose value differs (case or encoding), "
-                        f"e.g. {wrong[:3]}",
-                        universe=universe,
-                        expected=known,
-                        actual=listed_ids(response),
-                    )
-            else:
-                # A snapshot of a live server: each returned task is judged by its own values.
-                items = {i["task"]: i for i in response.body["items"] if isinstance(i, Mapping)}
-                bad = [t for t, item in items.items() if not oracle.may_match(item, spec)]
-                if any(oracle.users_case_only(item, spec) for item in items.values()):
-                    h.choices.record("users-case", "case-insensitive", spec.describe())
-                if bad:
-                    raise filter_violation(
-                        h,
-                        spec,
-                        response,
-                        f"returned {len(bad)} task(s) whose value differs, e.g. {bad[:3]}",
-                        universe=universe,
-                        expected=frozenset(items) - frozenset(bad),
-                        actual=frozenset(items),
-                    )
-            judge_complete(h, req, universe, spec, response, h.target)
+        with h.target.list_many(specs_for(universe)) as answers:
+            for spec, response in answers:
+                judge_exact(universe, spec, response)
+
+    def judge_exact(universe: Universe, spec: FilterSpec, response: Exchange) -> None:
+        tally.asked += 1
+        listed = list_or_fail(h, universe, spec, response, req)
+        if listed is None:
+            return
+        spec, response = listed
+        tally.judged += 1
+        known = universe.known_expected(spec)
+        if known is not None:
+            # The oracle holds every task: each returned one is judged by its record.
+            wrong = [
+                i
+                for i in listed_ids(response)
+                if i in universe.by_id and not oracle.may_match(universe.by_id[i], spec)
+            ]
+            if wrong:
+                raise filter_violation(
+                    h,
+                    spec,
+                    response,
+                    f"returned {len(wrong)} task(s) whose value differs (case or encoding), "
+                    f"e.g. {wrong[:3]}",
+                    universe=universe,
+                    expected=known,
+                    actual=listed_ids(response),
+                )
+        else:
+            # A snapshot of a live server: each returned task is judged by its own values.
+            items = {i["task"]: i for i in response.body["items"] if isinstance(i, Mapping)}
+            bad = [t for t, item in items.items() if not oracle.may_match(item, spec)]
+            if any(oracle.users_case_only(item, spec) for item in items.values()):
+                h.choices.record("users-case", "case-insensitive", spec.describe())
+            if bad:
+                raise filter_violation(
+                    h,
+                    spec,
+                    response,
+                    f"returned {len(bad)} task(s) whose value differs, e.g. {bad[:3]}",
+                    universe=universe,
+                    expected=frozenset(items) - frozenset(bad),
+                    actual=frozenset(items),
+                )
+        judge_complete(h, req, universe, spec, response, h.target)
 
     universes = h.universes(value_pools=adversarial_pools(), min_tasks=3, max_tasks=25)
     # A fixed universe is the one the random phase uses: only a pushed one gets a first case.
@@ -166,51 +171,54 @@ def check_unknown_identifiers(h: Harness, req: Requirement) -> CheckResult:
     def prop(example: Example[list[FilterSpec]]) -> None:
         universe = example.universe
         h.install(universe)
-        for spec in example.case:
-            response = h.target.list_tasks(spec)
-            tally.asked += 1
-            tally.judged += 1
-            if is_too_many(response) and over_cap(universe, spec) is not False:
-                continue  # the known values may match more than the cap (observed data)
-            if is_too_many(response) and over_cap_when_users_fold(universe, spec):
-                # a user name in another case matches a known user's tasks when users compare
-                # case-insensitively (allowed), and those are over the cap
-                h.choices.record("users-case", "case-insensitive", spec.describe())
-                continue
-            if documented_refusal(h, universe, spec, response, req):
-                continue  # 400, or 500 ResourceInaccessible for an unknown task id (recorded)
-            if not is_list(response):
-                allowed = "200 without it, or 400" + (
-                    ", or 500 ResourceInaccessible" if universe.unknown_task_ids(spec) else ""
-                )
-                raise filter_violation(
-                    h,
-                    spec,
-                    response,
-                    f"HTTP {response.status}"
-                    + (f" {error_type_of(response)}" if error_type_of(response) else "")
-                    + f" for an unknown identifier (expected {allowed})",
-                    universe=universe,
-                )
-            note_listed(h, universe, spec, response)
-            # Whatever the universe knows (a live one gains tasks), a returned task must hold
-            # one of the filter's values in each field: an unknown value matches only itself.
-            wrong = [
-                str(i.get("task")) for i in listed_items(response) if not oracle.may_match(i, spec)
-            ]
-            outside = universe.wrong_answer(spec, listed_ids(response)) or (
-                f"{len(wrong)} returned task(s) do not match, e.g. {wrong[:3]}" if wrong else None
+        with h.target.list_many(example.case) as answers:
+            for spec, response in answers:
+                judge_unknown(universe, spec, response)
+
+    def judge_unknown(universe: Universe, spec: FilterSpec, response: Exchange) -> None:
+        tally.asked += 1
+        tally.judged += 1
+        if is_too_many(response) and over_cap(universe, spec) is not False:
+            return  # the known values may match more than the cap (observed data)
+        if is_too_many(response) and over_cap_when_users_fold(universe, spec):
+            # a user name in another case matches a known user's tasks when users compare
+            # case-insensitively (allowed), and those are over the cap
+            h.choices.record("users-case", "case-insensitive", spec.describe())
+            return
+        if documented_refusal(h, universe, spec, response, req):
+            return  # 400, or 500 ResourceInaccessible for an unknown task id (recorded)
+        if not is_list(response):
+            allowed = "200 without it, or 400" + (
+                ", or 500 ResourceInaccessible" if universe.unknown_task_ids(spec) else ""
             )
-            if outside:
-                raise filter_violation(
-                    h,
-                    spec,
-                    response,
-                    f"not the matching set: {outside}",
-                    universe=universe,
-                    expected=universe.expected(spec),
-                    actual=listed_ids(response),
-                )
+            raise filter_violation(
+                h,
+                spec,
+                response,
+                f"HTTP {response.status}"
+                + (f" {error_type_of(response)}" if error_type_of(response) else "")
+                + f" for an unknown identifier (expected {allowed})",
+                universe=universe,
+            )
+        note_listed(h, universe, spec, response)
+        # Whatever the universe knows (a live one gains tasks), a returned task must hold
+        # one of the filter's values in each field: an unknown value matches only itself.
+        wrong = [
+            str(i.get("task")) for i in listed_items(response) if not oracle.may_match(i, spec)
+        ]
+        outside = universe.wrong_answer(spec, listed_ids(response)) or (
+            f"{len(wrong)} returned task(s) do not match, e.g. {wrong[:3]}" if wrong else None
+        )
+        if outside:
+            raise filter_violation(
+                h,
+                spec,
+                response,
+                f"not the matching set: {outside}",
+                universe=universe,
+                expected=universe.expected(spec),
+                actual=listed_ids(response),
+            )
 
     result = h.explore(on_universes(h, cases, min_tasks=1), prop)
     return finish(

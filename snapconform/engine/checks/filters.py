@@ -31,6 +31,7 @@ from snapconform.engine.quotes import (
     TASKS_OR_SERVICES_REQUIRED,
 )
 from snapconform.engine.registry import Cost, Requirement, bindings, page, requirement
+from snapconform.engine.target import Exchange
 from snapconform.engine.universe import Universe, over_cap
 from snapconform.engine.verdicts import CheckResult, Violation
 
@@ -129,30 +130,33 @@ def check_filter_soundness(h: Harness, req: Requirement) -> CheckResult:
     def prop(example: Example[list[FilterSpec]]) -> None:
         universe = example.universe
         h.install(universe)
-        for spec in example.case:
-            response = h.target.list_tasks(spec)
-            tally.asked += 1
-            if not is_list(response):
-                continue  # a refusal or an error: FILTER-COMPLETENESS judges those
-            tally.judged += 1
-            items = [item for item in response.body["items"] if isinstance(item, Mapping)]
-            wrong = [item.get("task") for item in items if not oracle.may_match(item, spec)]
-            if any(oracle.users_case_only(item, spec) for item in items):
-                h.choices.record("users-case", "case-insensitive", spec.describe())
-            note_listed(h, universe, spec, response)
-            if wrong:
-                got = listed_ids(response)
-                known = universe.known_expected(spec)
-                raise filter_violation(
-                    h,
-                    spec,
-                    response,
-                    f"{len(wrong)} returned task(s) do not match, e.g. {wrong[:3]}"
-                    + scenario_note(h, universe),
-                    universe=universe,
-                    expected=known if known is not None else got - {str(t) for t in wrong},
-                    actual=got,
-                )
+        with h.target.list_many(example.case) as answers:
+            for spec, response in answers:
+                judge_sound(universe, spec, response)
+
+    def judge_sound(universe: Universe, spec: FilterSpec, response: Exchange) -> None:
+        tally.asked += 1
+        if not is_list(response):
+            return  # a refusal or an error: FILTER-COMPLETENESS judges those
+        tally.judged += 1
+        items = [item for item in response.body["items"] if isinstance(item, Mapping)]
+        wrong = [item.get("task") for item in items if not oracle.may_match(item, spec)]
+        if any(oracle.users_case_only(item, spec) for item in items):
+            h.choices.record("users-case", "case-insensitive", spec.describe())
+        note_listed(h, universe, spec, response)
+        if wrong:
+            got = listed_ids(response)
+            known = universe.known_expected(spec)
+            raise filter_violation(
+                h,
+                spec,
+                response,
+                f"{len(wrong)} returned task(s) do not match, e.g. {wrong[:3]}"
+                + scenario_note(h, universe),
+                universe=universe,
+                expected=known if known is not None else got - {str(t) for t in wrong},
+                actual=got,
+            )
 
     # First the informative filters on the rich universe; then many filters per pushed universe
     # (a push costs a PUT and a login, a filter one GET), on universes with tasks to return.
@@ -193,13 +197,13 @@ def check_filter_completeness(h: Harness, req: Requirement) -> CheckResult:
     def prop(example: Example[list[FilterSpec]]) -> None:
         universe = example.universe
         h.install(universe)
-        for spec in [*example.case, *task_filters(universe)]:
-            response = h.target.list_tasks(spec)
-            tally.asked += 1
-            listed = list_or_fail(h, universe, spec, response, req)
-            if listed is not None:
-                tally.judged += 1
-                judge_complete(h, req, universe, *listed, h.target)
+        with h.target.list_many([*example.case, *task_filters(universe)]) as answers:
+            for spec, response in answers:
+                tally.asked += 1
+                listed = list_or_fail(h, universe, spec, response, req)
+                if listed is not None:
+                    tally.judged += 1
+                    judge_complete(h, req, universe, *listed, h.target)
 
     # Its own example sequence (FILTER-SOUNDNESS already sent the run seed's filters), more
     # filters per pushed universe (a push costs a PUT and a login; a filter one GET), and

@@ -13,6 +13,7 @@ from snapconform.engine.checks.responses import is_list, is_too_many, listed_ids
 from snapconform.engine.oracle import CAP, FilterSpec
 from snapconform.engine.quotes import AT_MOST_1000_VISIBLE
 from snapconform.engine.registry import Cost, Requirement, requirement
+from snapconform.engine.target import Exchange, Target
 from snapconform.engine.universe import Universe, over_cap
 from snapconform.engine.universe_sources import ControlledSource
 from snapconform.engine.verdicts import CheckResult, Violation
@@ -55,39 +56,44 @@ def _limited_principal(h: Harness, req: Requirement) -> CheckResult:
         universe = source.limited_view(full)
         with h.new_target() as target:
             h.login(target, type(h.privileged)(*limited))
-            for spec in [FilterSpec(), *example.case]:
-                response = target.list_tasks(spec)
-                tally.judged += 1
-                listed = list_or_fail(h, universe, spec, response, req, target)
-                if listed is None:
-                    continue
-                spec, response = listed
-                leaked = listed_ids(response) - (universe.visible or frozenset())
-                if leaked:
-                    raise filter_violation(
-                        h,
-                        spec,
-                        response,
-                        f"{len(leaked)} task(s) outside the principal's visible set, e.g. "
-                        f"{sorted(leaked)[:3]} (universe of {len(full.items)}, "
-                        f"{len(universe.visible or ())} visible)",
-                        universe=universe,
-                        expected=universe.expected(spec),
-                        actual=listed_ids(response),
-                        principal="limited (harness)",
-                    )
-                outside = universe.outside(spec, listed_ids(response))
-                if outside:
-                    raise filter_violation(
-                        h,
-                        spec,
-                        response,
-                        f"not the visible matching set: {outside}",
-                        universe=universe,
-                        expected=universe.expected(spec),
-                        actual=listed_ids(response),
-                        principal="limited (harness)",
-                    )
+            with target.list_many([FilterSpec(), *example.case]) as answers:
+                for spec, response in answers:
+                    judge_limited(full, universe, target, spec, response)
+
+    def judge_limited(
+        full: Universe, universe: Universe, target: Target, spec: FilterSpec, response: Exchange
+    ) -> None:
+        tally.judged += 1
+        listed = list_or_fail(h, universe, spec, response, req, target)
+        if listed is None:
+            return
+        spec, response = listed
+        leaked = listed_ids(response) - (universe.visible or frozenset())
+        if leaked:
+            raise filter_violation(
+                h,
+                spec,
+                response,
+                f"{len(leaked)} task(s) outside the principal's visible set, e.g. "
+                f"{sorted(leaked)[:3]} (universe of {len(full.items)}, "
+                f"{len(universe.visible or ())} visible)",
+                universe=universe,
+                expected=universe.expected(spec),
+                actual=listed_ids(response),
+                principal="limited (harness)",
+            )
+        outside = universe.outside(spec, listed_ids(response))
+        if outside:
+            raise filter_violation(
+                h,
+                spec,
+                response,
+                f"not the visible matching set: {outside}",
+                universe=universe,
+                expected=universe.expected(spec),
+                actual=listed_ids(response),
+                principal="limited (harness)",
+            )
 
     # Deterministic first: the filters a declared run asks (users= each user with invisible
     # tasks among them). A leak that shows under one field only is then not left to the draw.

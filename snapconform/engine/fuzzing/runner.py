@@ -28,9 +28,11 @@ from snapconform.engine.fuzzing.scenarios import (
 from snapconform.engine.fuzzing.wire import (
     FuzzRequest,
     Send,
+    SendMany,
     httpx_sender,
     is_sendable,
     prepare,
+    target_batch_sender,
     target_sender,
 )
 from snapconform.engine.runwide import Judged
@@ -233,7 +235,11 @@ def fuzz_target(
     )
     # auth_headers: the credentials the Target itself attaches (session id, or Basic).
     return run_fuzzing(
-        target.base_url, target.auth_headers(), send=target_sender(target), config=config
+        target.base_url,
+        target.auth_headers(),
+        send=target_sender(target),
+        send_many=target_batch_sender(target),
+        config=config,
     )
 
 
@@ -245,6 +251,7 @@ def run_fuzzing(
     seed: int | None = None,
     budget: Callable[[], bool] | None = None,
     send: Send | None = None,
+    send_many: SendMany | None = None,
     config: FuzzConfig | None = None,
 ) -> FuzzReport:
     """Fuzz the list endpoint and the session calls; return every distinct deviation found.
@@ -253,7 +260,9 @@ def run_fuzzing(
     ``Authorization``), attached to the requests that need them. ``send`` puts one request on
     the wire (default: a private httpx client); ``budget`` is asked before each request and stops
     the run when it answers False (``send`` may also raise :class:`BudgetExhausted`; a caller
-    that wants every exchange wraps its ``send``). Findings never contain the credentials.
+    that wants every exchange wraps its ``send``). ``send_many`` sends the reads of the list
+    endpoint of one scenario ahead (the Target's concurrency); not with ``budget``. Findings
+    never contain the credentials.
     """
     config = config or FuzzConfig(max_examples=max_examples, seed=seed)
     schema = load_schema()
@@ -276,6 +285,7 @@ def run_fuzzing(
                 base_url,
                 auth_headers,
                 send,
+                send_many,
                 budget,
                 collector,
                 run_wide,
@@ -304,6 +314,7 @@ def _fuzz_scenario(
     base_url: str,
     auth_headers: Mapping[str, str],
     send: Send,
+    send_many: SendMany | None,
     budget: Callable[[], bool] | None,
     collector: _Collector,
     run_wide: fuzz_checks.RunWideChecks,
@@ -323,44 +334,72 @@ def _fuzz_scenario(
     checks = (builtin, run_wide.functions())
     collector.per_scenario.setdefault(scenario.label, 0)
 
-    def exercise(case: Case) -> None:
-        if collector.budget_exhausted or collector.connection_lost:
-            return
-        request = prepare(case, base_url, auth_headers, scenario.credentials)
-        if not is_sendable(request):
-            return
-        if budget is not None and not budget():
-            collector.budget_exhausted = True
-            return
-        try:
-            response = send(request)
-        except BudgetExhausted:
-            collector.budget_exhausted = True
-            return
-        except ConnectionLostError as exc:
-            # no answer of the server: nothing to judge, and the fuzzing ends (the check is
-            # not checked, never failed on a network fault)
-            collector.connection_lost = str(exc)
-            return
-        except httpx.HTTPError as exc:
-            collector.requests_sent += 1
-            collector.per_scenario[scenario.label] += 1
-            collector.transport_errors += 1
-            text = f"{type(exc).__name__}: {exc}"
-            collector.add("transport", scenario, request, None, text)
-            return
-        collector.requests_sent += 1
-        collector.per_scenario[scenario.label] += 1
-        _validate(case, response, checks, scenario, request, collector, run_wide)
+    cases: list[Case] = []
 
+    def collect(case: Case) -> None:
+        cases.append(case)
+
+    # Generation first, then the requests: no response steers generation (there is no
+    # shrinking), so the cases are those of sending each as it is drawn, and the reads can
+    # go out up to the run's concurrency at once.
     drive(
         scenario.strategy(operation),
-        exercise,
+        collect,
         max_examples=config.examples_for(scenario),
         seed=config.seed,
         phases=EXPLICIT_THEN_GENERATE,  # never shrink: a finding is not re-sent
         explicit=scenario.explicit_cases(operation),
     )
+    prepared = [(c, prepare(c, base_url, auth_headers, scenario.credentials)) for c in cases]
+    sendable = [(case, request) for case, request in prepared if is_sendable(request)]
+    batched = send_many is not None and budget is None and scenario.is_read
+    with (
+        send_many([request for _, request in sendable])
+        if batched and send_many is not None
+        else _OneByOne(send, [request for _, request in sendable])
+    ) as answers:
+        for case, request in sendable:
+            if collector.budget_exhausted or collector.connection_lost:
+                return
+            if budget is not None and not budget():
+                collector.budget_exhausted = True
+                return
+            try:
+                response = next(answers)
+            except BudgetExhausted:
+                collector.budget_exhausted = True
+                return
+            except ConnectionLostError as exc:
+                # no answer of the server: nothing to judge, and the fuzzing ends (the check
+                # is not checked, never failed on a network fault)
+                collector.connection_lost = str(exc)
+                return
+            except httpx.HTTPError as exc:
+                collector.requests_sent += 1
+                collector.per_scenario[scenario.label] += 1
+                collector.transport_errors += 1
+                text = f"{type(exc).__name__}: {exc}"
+                collector.add("transport", scenario, request, None, text)
+                continue
+            collector.requests_sent += 1
+            collector.per_scenario[scenario.label] += 1
+            _validate(case, response, checks, scenario, request, collector, run_wide)
+
+
+class _OneByOne:
+    """``SendMany``'s answers from a plain ``Send``: each request sent when it is taken."""
+
+    def __init__(self, send: Send, requests: list[FuzzRequest]) -> None:
+        self._send, self._requests = send, iter(requests)
+
+    def __enter__(self) -> _OneByOne:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        pass
+
+    def __next__(self) -> httpx.Response:
+        return self._send(next(self._requests))
 
 
 def _validate(

@@ -58,6 +58,11 @@ class Scenario:
         return f"{self.method} {self.path} [{self.mode.value}{only}, {who}]"
 
     @property
+    def is_read(self) -> bool:
+        """Whether this scenario reads the task list (its requests may overlap each other)."""
+        return self.method == "GET" and self.path == TASKS_PATH
+
+    @property
     def owes_401(self) -> bool:
         """Whether every request of this scenario must be refused with 401."""
         return self.unauthenticated or self.credentials is CredentialSource.GENERATED

@@ -9,7 +9,7 @@ import base64
 import datetime
 import time
 import urllib.parse
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
@@ -18,6 +18,8 @@ import httpx
 import requests
 
 from snapconform.engine import target as target_module
+from snapconform.engine.batch import Answers, Read
+from snapconform.engine.exchange import Exchange
 from snapconform.engine.fuzzing.scenarios import CredentialSource
 from snapconform.errors import BudgetExhausted, ConnectionLostError
 from snapconform.redaction import MASK, SECRET_HEADERS
@@ -133,19 +135,66 @@ def target_sender(target: Target) -> Send:
             raise
         except target_module.TargetError as exc:
             raise httpx.TransportError(str(exc)) from None
-        headers = [
-            (name, value)
-            for name, value in answer.headers.multi_items()
-            if name.lower() not in ("content-encoding", "content-length", "transfer-encoding")
-        ]
-        started = time.perf_counter()
-        response = httpx.Response(
-            answer.status,
-            headers=headers,
-            content=answer.text.encode("utf-8"),
-            request=httpx.Request(request.method, request.url),
-        )
-        response.elapsed = datetime.timedelta(seconds=time.perf_counter() - started)
-        return response
+        return as_response(request, answer)
 
     return send
+
+
+class SendMany(Protocol):
+    """Sends fuzzed reads of GET /api/snapservice/tasks, up to the run's concurrency ahead of
+    the one taken; ``next`` on the result raises what ``Send`` would for that request."""
+
+    def __call__(self, requests: Sequence[FuzzRequest]) -> FuzzAnswers: ...
+
+
+class FuzzAnswers:
+    """The responses to a batch of fuzzed reads, in order (``Target.read_many`` underneath)."""
+
+    def __init__(self, answers: Answers[FuzzRequest]) -> None:
+        self._answers = answers
+
+    def __enter__(self) -> FuzzAnswers:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._answers.close()
+
+    def __next__(self) -> httpx.Response:
+        try:
+            request, answer = next(self._answers)
+        except (BudgetExhausted, ConnectionLostError):
+            raise
+        except target_module.TargetError as exc:
+            raise httpx.TransportError(str(exc)) from None
+        return as_response(request, answer)
+
+
+def target_batch_sender(target: Target) -> SendMany:
+    """A ``SendMany`` through the engine's Target (``Target.read_many``)."""
+
+    def send_many(requests: Sequence[FuzzRequest]) -> FuzzAnswers:
+        reads = [
+            (request, Read(urllib.parse.urlsplit(request.url).query, request.headers))
+            for request in requests
+        ]
+        return FuzzAnswers(target.read_many(reads))
+
+    return send_many
+
+
+def as_response(request: FuzzRequest, answer: Exchange) -> httpx.Response:
+    """The Target's answer as the httpx response schemathesis validates."""
+    headers = [
+        (name, value)
+        for name, value in answer.headers.multi_items()
+        if name.lower() not in ("content-encoding", "content-length", "transfer-encoding")
+    ]
+    started = time.perf_counter()
+    response = httpx.Response(
+        answer.status,
+        headers=headers,
+        content=answer.text.encode("utf-8"),
+        request=httpx.Request(request.method, request.url),
+    )
+    response.elapsed = datetime.timedelta(seconds=time.perf_counter() - started)
+    return response
