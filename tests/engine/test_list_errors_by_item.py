@@ -107,7 +107,7 @@ def test_edge_cases() -> None:
     body = _invalid_body()
     assert whole_body(body), "the body is invalid"
     assert_same(body)
-    # the same items again, their keys in another order: errors keep the instance's order
+    # the same items again, their keys in another order: still the whole body's listing
     reordered = {
         "items": [
             dict(reversed(list(i.items()))) if isinstance(i, dict) else i for i in body["items"]
@@ -128,3 +128,42 @@ def test_remembered_errors_are_jsonschemas() -> None:
         exact = _described(default_contracts().exact_errors("ListItem", item))
         assert _described(fast.remembered_errors("ListItem", item)) == exact
         assert _described(fast.remembered_errors("ListItem", item)) == exact  # remembered
+
+
+def test_a_list_result_that_asks_more_is_validated_whole(tmp_path: Path) -> None:
+    # An array-level keyword (here maxItems) is no item's error: with it, the item-by-item
+    # listing would miss it, so the body is validated whole and the error is reported.
+    import shutil
+
+    from snapconform.contracts import Contracts, contracts_dir
+
+    shutil.copytree(contracts_dir(), tmp_path / "contracts")
+    path = tmp_path / "contracts" / "schemas" / "ListResult.json"
+    schema = json.loads(path.read_text(encoding="utf-8"))
+    schema["properties"]["items"]["maxItems"] = 1
+    path.write_text(json.dumps(schema), encoding="utf-8")
+    contracts = Contracts.load(tmp_path / "contracts")
+    assert contract_oracle._item_schema(contracts) is None
+    items = json.loads(next((CORPUS / "valid").glob("ListResult--*.json")).read_text())["items"]
+    body = {"items": [items[0], items[0]]}
+    general, _ = oracle.list_contract_violations(body, contracts)
+    assert any(line.startswith("$.items: ") for line in general), general
+    assert oracle.list_contract_violations(body) == ([], [])
+
+
+def test_items_that_differ_only_in_a_number_type_are_told_apart() -> None:
+    # 100 and 100.0 are one value to Python (==, hash): remembered by value, the second item
+    # would be given the first one's errors and lose its integer error.
+    with_progress = [
+        item
+        for path in sorted((CORPUS / "valid").glob("ListResult--*.json"))
+        for item in json.loads(path.read_text(encoding="utf-8"))["items"]
+        if isinstance(item["info"].get("progress"), dict)
+    ]
+    assert with_progress, "the corpus has a task with progress"
+    whole = copy.deepcopy(with_progress[0])
+    whole["info"]["status"] = "running"  # invalid: its errors are remembered
+    floating = copy.deepcopy(whole)
+    floating["info"]["progress"]["total"] = float(whole["info"]["progress"]["total"])
+    assert whole_body({"items": [floating]}) != whole_body({"items": [whole]})
+    assert_same({"items": [whole, floating]})
