@@ -21,6 +21,7 @@ e.g. a lone surrogate in a string), the errors are jsonschema's, produced exactl
 
 from __future__ import annotations
 
+import json
 import re
 import threading
 import weakref
@@ -148,6 +149,12 @@ def _closed(schema: dict[str, Any]) -> dict[str, Any]:
     return closed
 
 
+#: Invalid instances whose errors a FastValidator remembers (``remembered_errors``); at this
+#: many the memory is emptied and refilled, so a long run's memory stays bounded (the tasks
+#: of the largest universe a test serves, 10 000, all fit).
+REMEMBERED_ERRORS = 10_000
+
+
 class FastValidator:
     """Compiled validators for one :class:`Contracts`: Rust for the verdict, Python for errors.
 
@@ -173,6 +180,7 @@ class FastValidator:
             schema["$id"]: _closed(schema) for schema in every if "$id" in schema
         }
         self._exact: dict[str, Draft202012Validator] = {}
+        self._remembered: dict[tuple[str, str], list[ValidationError]] = {}
         self._lock = threading.Lock()
         self._monotone = all(_monotone(schema) for schema in every)
 
@@ -270,7 +278,40 @@ class FastValidator:
         """Exactly :meth:`Contracts.errors`: every violation, deepest first; ``[]`` if valid."""
         if self._rust_says_valid(name, instance):
             return []
+        return self._exact_errors(name, instance)
+
+    def _exact_errors(self, name: str, instance: Any) -> list[ValidationError]:
         return sorted(self._python(name).iter_errors(instance), key=lambda e: -len(e.path))
+
+    def says_valid(self, name: str, instance: Any) -> bool:
+        """Rust's verdict alone: True means valid (as jsonschema would say); False means "look"
+        (invalid, or not Rust's to decide), and :meth:`errors` decides."""
+        return self._rust_says_valid(name, instance)
+
+    def remembered_errors(self, name: str, instance: Any) -> list[ValidationError]:
+        """:meth:`errors`, the errors of an invalid instance remembered by its JSON text.
+
+        The same task comes back in many bodies of one run (every filter that matches it), and
+        jsonschema's errors for it are the costly part of judging an invalid body: each distinct
+        invalid item is validated once. ``instance`` is a value as ``json.loads`` builds it
+        (dict, list, str, int, float, bool, None): for those the JSON text, key order kept, is
+        the instance itself, so the remembered errors are exactly the ones jsonschema would
+        give. The list and its errors are shared: read them, never change them.
+        """
+        if self._rust_says_valid(name, instance):
+            return []
+        try:
+            key = (name, json.dumps(instance))
+        except (TypeError, ValueError):  # not JSON (e.g. a cycle): nothing to remember it by
+            return self._exact_errors(name, instance)
+        found = self._remembered.get(key)
+        if found is None:
+            found = self._exact_errors(name, instance)
+            with self._lock:
+                if len(self._remembered) >= REMEMBERED_ERRORS:
+                    self._remembered.clear()
+                self._remembered[key] = found
+        return found
 
 
 _VALIDATORS: dict[int, FastValidator] = {}

@@ -14,6 +14,7 @@ import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Literal
+from urllib.parse import urljoin
 
 from snapconform.contracts import ERROR_SCHEMAS_BY_STATUS, Contracts, default_contracts
 from snapconform.fastvalidate import fast_validator
@@ -71,19 +72,84 @@ def list_contract_violations(
     bindings' words, runs only when the schema reports a conditional error.
     """
     contracts = contracts or default_contracts()
-    errors = contracts.errors("ListResult", body)
-    general = [
-        f"{_path(e.absolute_path)}: {_short(e.message)}"
-        for e in errors
-        if not _is_status_conditional(e)
-    ]
-    flagged = [e for e in errors if _is_status_conditional(e)]
+    errors = _list_result_errors(body, contracts)
+    general = [line for line, is_conditional in errors if not is_conditional]
+    flagged = [line for line, is_conditional in errors if is_conditional]
     conditional: list[str] = []
     if flagged:
         conditional = info_union_violations(body, contracts)
         if not conditional:  # the schema's own words rather than nothing
-            conditional = [f"{_path(e.absolute_path)}: {_short(e.message)}" for e in flagged]
+            conditional = flagged
     return general, conditional
+
+
+#: Schema keywords that only annotate (they never make an instance fail).
+_ANNOTATIONS = frozenset({"$schema", "$id", "title", "description", "$comment"})
+
+
+def _item_schema(contracts: Contracts) -> str | None:
+    """The schema every item of a ListResult is held to, when ListResult asks nothing else.
+
+    That is ListResult as the contract writes it: an object that requires ``items``, an array
+    of ``$ref`` items, and no other keyword. Then a dict body whose ``items`` is a list has no
+    error but its items' own, each exactly what validating the item against the referenced
+    schema gives (the same subschema, reached with the same validator class). None: ListResult
+    asks more, and the body is validated whole.
+    """
+    root = contracts.schema("ListResult")
+    properties = root.get("properties")
+    if (
+        set(root) - _ANNOTATIONS != {"type", "required", "properties"}
+        or root["type"] != "object"
+        or root["required"] != ["items"]
+        or not isinstance(properties, dict)
+        or set(properties) != {"items"}
+    ):
+        return None
+    array = properties["items"]
+    ref = array.get("items") if isinstance(array, dict) else None
+    if (
+        set(array) - _ANNOTATIONS != {"type", "items"}
+        or array["type"] != "array"
+        or not isinstance(ref, dict)
+        or set(ref) != {"$ref"}
+        or not isinstance(ref["$ref"], str)
+    ):
+        return None
+    name = ref["$ref"].rsplit("/", 1)[-1].removesuffix(".json")
+    target = contracts.schemas.get(name)
+    if target is None or target.get("$id") != urljoin(root.get("$id", ""), ref["$ref"]):
+        return None
+    return name
+
+
+def _list_result_errors(body: Any, contracts: Contracts) -> list[tuple[str, bool]]:
+    """Every error of ``body`` as a ListResult (``$.path: message``, status-conditional or not),
+    in :meth:`Contracts.errors`'s order: exactly what validating the whole body gives.
+
+    The items' errors are remembered per distinct item (``FastValidator.remembered_errors``):
+    a run lists the same tasks in many bodies, and jsonschema's error list of a 1000-item
+    invalid body is the costliest part of judging it. Errors are ordered deepest path first,
+    ties in validation order (items in order, each item's errors in its own order): a stable
+    sort of the items' errors, each item's already so ordered, is that order.
+    """
+    items = body.get("items") if isinstance(body, dict) else None
+    name = _item_schema(contracts) if isinstance(items, list) else None
+    if name is None or not isinstance(items, list):
+        return [
+            (f"{_path(e.absolute_path)}: {_short(e.message)}", _is_status_conditional(e))
+            for e in contracts.errors("ListResult", body)
+        ]
+    fast = fast_validator(contracts)
+    if fast.says_valid("ListResult", body):
+        return []
+    found: list[tuple[int, str, bool]] = []
+    for index, item in enumerate(items):
+        for e in fast.remembered_errors(name, item):
+            line = f"$.items[{index}]{_path(e.absolute_path)[1:]}: {_short(e.message)}"
+            found.append((len(e.path), line, _is_status_conditional(e)))
+    found.sort(key=lambda error: -error[0])
+    return [(line, is_conditional) for _, line, is_conditional in found]
 
 
 def list_result_violations(
