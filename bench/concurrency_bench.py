@@ -26,7 +26,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from benchlib import BENCH_DIR, git_commit, load, machine, run_summary
+from benchlib import BENCH_DIR, git_commit, load, machine, run_summary, spread
 
 RESULTS = BENCH_DIR / "concurrency_results.json"
 
@@ -83,6 +83,30 @@ def one_run(base_url: str, concurrency: int, seed: int) -> dict[str, Any]:
         "verdict": summary["verdict"],
         "requests": summary["requests"],
     }
+
+
+def markdown(document: dict[str, Any]) -> list[str]:
+    """RESULTS.md's table of a concurrency_results.json: per N, wall and CPU with spreads."""
+    latency = document["latency_ms"]
+    out = [
+        f"`snapconform serve --latency {latency:g}` in its own process; a default controlled"
+        f" `snapconform run` (seed {document['seed']}, `--control-url`) at each `--concurrency`,"
+        f" interleaved, {document['repeats']} repeats. CPU is the run's (the server's is its own"
+        f" process'). Load average at the end: {document['load_at_end']}.",
+        "",
+        "| --concurrency | wall s | CPU s | requests | verdicts | floor: requests x latency / N |",
+        "|---:|---|---|---|---|---:|",
+    ]
+    for n, runs in document["runs"].items():
+        requests = [r["requests"] for r in runs]
+        floor = statistics.median(requests) * latency / 1000 / int(n)
+        out.append(
+            f"| {n} | {spread([r['wall_seconds'] for r in runs])}"
+            f" | {spread([r['cpu_seconds'] for r in runs])} | {spread(requests)}"
+            f" | {', '.join(sorted({r['verdict'] for r in runs}))} | {floor:.1f} s |"
+        )
+    out += ["", f"Wall time at the largest N over the smallest: {document['wall_ratio']}."]
+    return out
 
 
 def main(argv: list[str] | None = None) -> int:

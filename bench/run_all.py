@@ -13,6 +13,8 @@ as a subprocess writing its JSON file; RESULTS.md is then written from the JSON 
 3. default_run_bench.py the cost of a verdict per mode at 0, 40 and 200 ms latency
 4. validation_bench.py  harness CPU per 1000-item response (shipped audit, bindings included)
 5. server_bench.py      the reference server's own figures
+6. cpu_bench.py         harness CPU per default verdict, per mode, at 0 ms (issue 27)
+7. concurrency_bench.py a default controlled run at 40 ms latency, --concurrency 1 vs 8
 
 RESULTS.md records the commit, the machine, the load average around each script, the number of
 repetitions and the options of every section. Subset options: ``--mutants`` (all, sample, or
@@ -33,13 +35,15 @@ from benchlib import BENCH_DIR, ROOT, git_commit, load, machine, spread
 
 REPORT = BENCH_DIR / "RESULTS.md"
 RUNS = BENCH_DIR / "run_all_results.json"
-ORDER = ("detection", "throughput", "verdict", "validation", "server")
+ORDER = ("detection", "throughput", "verdict", "validation", "server", "cpu", "concurrency")
 SCRIPTS = {
     "detection": ("detection_bench.py", "detection_results.json"),
     "throughput": ("throughput_bench.py", "throughput_results.json"),
     "verdict": ("default_run_bench.py", "default_run_results.json"),
     "validation": ("validation_bench.py", "validation_results.json"),
     "server": ("server_bench.py", "server_results.json"),
+    "cpu": ("cpu_bench.py", "cpu_results.json"),
+    "concurrency": ("concurrency_bench.py", "concurrency_results.json"),
 }
 
 
@@ -61,6 +65,10 @@ def script_arguments(name: str, args: argparse.Namespace) -> list[str]:
         return ["--repeats", str(max(repeats, 5 if args.quick else 15)), "--profile"]
     if name == "server":
         return ["--tasks", "20000", "--seconds", "2"] if args.quick else []
+    if name == "cpu":
+        return ["--repeats", str(repeats), "--label", "run_all"]
+    if name == "concurrency":
+        return ["--repeats", str(repeats)]
     raise ValueError(name)
 
 
@@ -310,6 +318,24 @@ def scope_notes() -> list[str]:
     return ["**Scope.** " + " ".join(notes), ""]
 
 
+def cpu_section(data: dict[str, Any] | None) -> list[str]:
+    import cpu_bench
+
+    out = ["## 6. Harness CPU per default verdict (issue 27)", ""]
+    if not data or not data.get("rows"):
+        return [*out, "Not measured in this run.", ""]
+    return [*out, *cpu_bench.markdown(data), ""]
+
+
+def concurrency_section(data: dict[str, Any] | None) -> list[str]:
+    import concurrency_bench
+
+    out = ["## 7. A remote mock: --concurrency at 40 ms latency (issue 27)", ""]
+    if not data or not data.get("runs"):
+        return [*out, "Not measured in this run.", ""]
+    return [*out, stamp(data), "", *concurrency_bench.markdown(data), ""]
+
+
 def _seconds(value: float | None) -> str:
     return "not recorded" if value is None else f"{value} s"
 
@@ -349,6 +375,8 @@ def write_report(runs: dict[str, Any]) -> None:
     lines += verdict_section(read("verdict"), read("validation"))
     lines += validation_section(read("validation"))
     lines += server_section(read("server"), "server" in runs.get("scripts", {}))
+    lines += cpu_section(read("cpu"))
+    lines += concurrency_section(read("concurrency"))
     REPORT.write_text("\n".join(lines) + "\n", encoding="utf-8")
     print(f"wrote {REPORT.relative_to(ROOT)}")
 
