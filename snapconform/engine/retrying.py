@@ -86,9 +86,11 @@ class SendRetries:
                 log.outcomes.append(closed.kind)
                 decision = policy.retry_lost_connection(method, lost, self.remaining_budget)
                 if decision.retry:
-                    self.stats.connection_retried += 1
+                    with self.stats.lock:  # reads in flight on several threads count here
+                        self.stats.connection_retried += 1
                     continue
-                self.stats.connection_lost += 1
+                with self.stats.lock:
+                    self.stats.connection_lost += 1
                 what = f"{method} {path}: {log.summary()} (connection closed before any response"
                 self._note(f"{what}; {decision.reason})")
                 raise ConnectionLostError(
