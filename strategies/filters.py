@@ -204,7 +204,42 @@ def _rare_first(held: Sequence[str], counts: Mapping[str, int], cap: int) -> lis
     return [value for value in held if counts[value] <= cap]
 
 
+def _per_tuple(
+    compute: Callable[[Sequence[Mapping[str, Any]], int], list[FilterSpec]],
+) -> Callable[[Sequence[Mapping[str, Any]], int], list[FilterSpec]]:
+    """``compute`` remembering its last answers per tuple of items (a universe's, by identity).
+
+    Each filter check's first example asks for the same universe's filters: on a declared
+    universe of 2331 tasks that was ~37 ms per check (issue 27). Only a tuple is remembered
+    (a list may change); the tuple is kept with its answer, so its id cannot be reused.
+    """
+    made: dict[tuple[int, int], tuple[Sequence[Mapping[str, Any]], list[FilterSpec]]] = {}
+
+    def remembered(items: Sequence[Mapping[str, Any]], cap: int) -> list[FilterSpec]:
+        if not isinstance(items, tuple):
+            return compute(items, cap)
+        known = made.get((id(items), cap))
+        if known is None or known[0] is not items:
+            if len(made) >= 8:
+                made.clear()
+            known = made[(id(items), cap)] = (items, compute(items, cap))
+        return list(known[1])
+
+    return remembered
+
+
 def informative_filters(items: Sequence[Mapping[str, Any]], *, cap: int = CAP) -> list[FilterSpec]:
+    """The filters to send first on ``items``, most telling first (``_informative``)."""
+    return _informative(items, cap)
+
+
+def plain_filters(items: Sequence[Mapping[str, Any]], *, cap: int = CAP) -> list[FilterSpec]:
+    """Per field, a filter no documented alternative may refuse (``_plain``)."""
+    return _plain(items, cap)
+
+
+@_per_tuple
+def _informative(items: Sequence[Mapping[str, Any]], cap: int) -> list[FilterSpec]:
     """The filters to send first on ``items`` (the visible tasks), most telling first.
 
     1. one held value per field (a server ignoring that field returns every other task);
@@ -260,7 +295,8 @@ def informative_filters(items: Sequence[Mapping[str, Any]], *, cap: int = CAP) -
     return list(dict.fromkeys([*singles, *ands, *prefixes, *ors, *others]))
 
 
-def plain_filters(items: Sequence[Mapping[str, Any]], *, cap: int = CAP) -> list[FilterSpec]:
+@_per_tuple
+def _plain(items: Sequence[Mapping[str, Any]], cap: int) -> list[FilterSpec]:
     """Per field, a filter no documented alternative may refuse, that a task of ``items`` matches.
 
     Known values only, none repeated, and a service named (a server may require tasks or
