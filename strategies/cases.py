@@ -21,6 +21,7 @@ from snapconform.strategies.filters import (
     Vocabulary,
     filter_specs,
     invalid_status_values,
+    memoised,
     reorderings,
     unknown_values,
     value_lists,
@@ -92,19 +93,23 @@ def relations(vocabulary: Vocabulary) -> st.SearchStrategy[Relation]:
     def distinct(name: str) -> st.SearchStrategy[tuple[str, ...]]:
         return value_lists(vocabulary, name, 4).filter(lambda v: len(set(v)) >= 2)
 
-    union = st.sampled_from(FILTER_FIELDS).flatmap(
-        lambda name: st.builds(
+    def either(name: str) -> st.SearchStrategy[Relation]:
+        return st.builds(
             OrWithinField, distinct(name).map(lambda v: FilterSpec(**{name: v})), st.just(name)
         )
-    )
-    intersection = st.permutations(FILTER_FIELDS).flatmap(
-        lambda names: st.builds(
+
+    def both(first: str, second: str) -> st.SearchStrategy[Relation]:
+        return st.builds(
             AndAcrossFields,
-            st.tuples(
-                value_lists(vocabulary, names[0], 2), value_lists(vocabulary, names[1], 2)
-            ).map(lambda values: FilterSpec(**{names[0]: values[0], names[1]: values[1]})),
+            st.tuples(value_lists(vocabulary, first, 2), value_lists(vocabulary, second, 2)).map(
+                lambda values: FilterSpec(**{first: values[0], second: values[1]})
+            ),
         )
-    )
+
+    # Expansions remembered per drawn name (pair of names): see ``filters.memoised``.
+    pairs = memoised(lambda two: both(*two))
+    union = st.sampled_from(FILTER_FIELDS).flatmap(memoised(either))
+    intersection = st.permutations(FILTER_FIELDS).flatmap(lambda names: pairs(tuple(names[:2])))
     return st.one_of(union, intersection)
 
 
@@ -142,12 +147,15 @@ def unknown_identifier_filters(vocabulary: Vocabulary) -> st.SearchStrategy[Filt
     return (
         st.sampled_from(("tasks", "operations", "services", "users"))
         .flatmap(
-            lambda name: st.tuples(
-                st.just(name),
-                unknown_values(vocabulary, name),
-                st.lists(st.sampled_from(vocabulary.values[name]), max_size=1)
-                if vocabulary.values[name]
-                else st.just([]),
+            # one expansion per field name (see ``filters.memoised``)
+            memoised(
+                lambda name: st.tuples(
+                    st.just(name),
+                    unknown_values(vocabulary, name),
+                    st.lists(st.sampled_from(vocabulary.values[name]), max_size=1)
+                    if vocabulary.values[name]
+                    else st.just([]),
+                )
             )
         )
         .map(lambda drawn: FilterSpec(**{drawn[0]: (drawn[1], *drawn[2])}))

@@ -14,9 +14,10 @@ filters are chosen from the universe so that each common deviation shows in a ha
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from functools import cache
+from typing import Any, TypeVar
 
 from hypothesis import strategies as st
 
@@ -30,6 +31,8 @@ from snapconform.strategies.values import (
     free_text,
     user_names,
 )
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -105,11 +108,33 @@ def field_values(vocabulary: Vocabulary, name: str) -> st.SearchStrategy[str]:
         return unknown
     known_set = frozenset(known)  # a tuple here made this quadratic: 100 000 ids never finished
     variants = tuple(v for v in (case_variant(k) for k in known) if v and v not in known_set)
-    near = st.sampled_from(known).flatmap(lambda value: st.sampled_from(near_misses(value)))
+    near = st.sampled_from(known).flatmap(
+        memoised(lambda value: st.sampled_from(near_misses(value)))
+    )
     options = [st.sampled_from(known), st.sampled_from(known), unknown, near]
     if variants:
         options.append(st.sampled_from(variants))
     return st.one_of(options)
+
+
+def memoised(
+    expand: Callable[[Any], st.SearchStrategy[T]],
+) -> Callable[[Any], st.SearchStrategy[T]]:
+    """``expand`` remembering the strategy it made per (hashable) drawn value.
+
+    A ``flatmap``'s expansion is a new strategy per draw, which Hypothesis validates afresh;
+    drawn again with a value seen before, the same strategy (same structure, same draws) is
+    handed back instead of an equal new one (issue 27).
+    """
+    made: dict[Any, st.SearchStrategy[T]] = {}
+
+    def remembered(value: Any) -> st.SearchStrategy[T]:
+        strategy = made.get(value)
+        if strategy is None:
+            strategy = made[value] = expand(value)
+        return strategy
+
+    return remembered
 
 
 def value_lists(
@@ -147,18 +172,21 @@ def reorderings(spec: FilterSpec) -> st.SearchStrategy[FilterSpec]:
 def invalid_status_values() -> st.SearchStrategy[str]:
     """Status values outside the enum: wrong case of a member, or other text."""
     members = statuses()
-    wrong_case = st.sampled_from(members).flatmap(
-        lambda member: st.sampled_from(
-            # sorted: a set's order follows PYTHONHASHSEED, and the same seed must draw the same
-            tuple(
-                sorted(
-                    {member.lower(), member.capitalize(), member[:-1] + member[-1].lower()}
-                    - {member}
-                )
+    wrong_case = st.sampled_from(members).flatmap(_wrong_cases)
+    return st.one_of(wrong_case, free_text().filter(lambda text: text not in members))
+
+
+@cache
+def _wrong_cases(member: str) -> st.SearchStrategy[str]:
+    """``member`` in another letter case (one strategy per member: see ``memoised``)."""
+    # sorted: a set's order follows PYTHONHASHSEED, and the same seed must draw the same
+    return st.sampled_from(
+        tuple(
+            sorted(
+                {member.lower(), member.capitalize(), member[:-1] + member[-1].lower()} - {member}
             )
         )
     )
-    return st.one_of(wrong_case, free_text().filter(lambda text: text not in members))
 
 
 def unknown_values(vocabulary: Vocabulary, name: str) -> st.SearchStrategy[str]:
@@ -176,7 +204,42 @@ def _rare_first(held: Sequence[str], counts: Mapping[str, int], cap: int) -> lis
     return [value for value in held if counts[value] <= cap]
 
 
+def _per_tuple(
+    compute: Callable[[Sequence[Mapping[str, Any]], int], list[FilterSpec]],
+) -> Callable[[Sequence[Mapping[str, Any]], int], list[FilterSpec]]:
+    """``compute`` remembering its last answers per tuple of items (a universe's, by identity).
+
+    Each filter check's first example asks for the same universe's filters: on a declared
+    universe of 2331 tasks that was ~37 ms per check (issue 27). Only a tuple is remembered
+    (a list may change); the tuple is kept with its answer, so its id cannot be reused.
+    """
+    made: dict[tuple[int, int], tuple[Sequence[Mapping[str, Any]], list[FilterSpec]]] = {}
+
+    def remembered(items: Sequence[Mapping[str, Any]], cap: int) -> list[FilterSpec]:
+        if not isinstance(items, tuple):
+            return compute(items, cap)
+        known = made.get((id(items), cap))
+        if known is None or known[0] is not items:
+            if len(made) >= 8:
+                made.clear()
+            known = made[(id(items), cap)] = (items, compute(items, cap))
+        return list(known[1])
+
+    return remembered
+
+
 def informative_filters(items: Sequence[Mapping[str, Any]], *, cap: int = CAP) -> list[FilterSpec]:
+    """The filters to send first on ``items``, most telling first (``_informative``)."""
+    return _informative(items, cap)
+
+
+def plain_filters(items: Sequence[Mapping[str, Any]], *, cap: int = CAP) -> list[FilterSpec]:
+    """Per field, a filter no documented alternative may refuse (``_plain``)."""
+    return _plain(items, cap)
+
+
+@_per_tuple
+def _informative(items: Sequence[Mapping[str, Any]], cap: int) -> list[FilterSpec]:
     """The filters to send first on ``items`` (the visible tasks), most telling first.
 
     1. one held value per field (a server ignoring that field returns every other task);
@@ -232,7 +295,8 @@ def informative_filters(items: Sequence[Mapping[str, Any]], *, cap: int = CAP) -
     return list(dict.fromkeys([*singles, *ands, *prefixes, *ors, *others]))
 
 
-def plain_filters(items: Sequence[Mapping[str, Any]], *, cap: int = CAP) -> list[FilterSpec]:
+@_per_tuple
+def _plain(items: Sequence[Mapping[str, Any]], cap: int) -> list[FilterSpec]:
     """Per field, a filter no documented alternative may refuse, that a task of ``items`` matches.
 
     Known values only, none repeated, and a service named (a server may require tasks or

@@ -262,7 +262,7 @@ class Behaviour:
         return JSON
 
     def render_item(self, store: TaskStore, position: int) -> bytes:
-        """One ListItem's JSON (pre-serialised in the store)."""
+        """One ListItem's JSON (serialised once by the store)."""
         return store.item_json(position)
 
     def render_list(self, items: Sequence[bytes]) -> bytes:

@@ -1,7 +1,8 @@
 """TaskStore: an immutable, indexed snapshot of the tasks, and the FilterSpec it answers.
 
 Built once per state change and swapped as one reference, so a request never sees a
-half-loaded store. Every item is serialised once at build time: a response is a join of bytes.
+half-loaded store. Every item is serialised once, when first listed: a response is a join of
+bytes.
 Postings are sets of store positions, so a selective filter costs the size of its smallest
 posting set, not the size of the store.
 """
@@ -88,7 +89,9 @@ class TaskStore:
         # Task ids are unique: their "posting" is the position map itself.
         indexed = tuple(name for name in FILTER_FIELDS if name != "tasks")
         postings: dict[str, dict[Any, set[int]]] = {name: {} for name in indexed}
-        encoded: list[bytes] = []
+        # Serialised on first use (``item_json``): a pushed universe's tasks past the cap, and
+        # the default universe a controlled run replaces at once, are never listed (issue 27).
+        encoded: list[bytes | None] = []
         for position, item in enumerate(self._items):
             task_id = item["task"]
             if task_id in self._positions:
@@ -96,9 +99,8 @@ class TaskStore:
             self._positions[task_id] = position
             for name in indexed:
                 postings[name].setdefault(item_value(item, name), set()).add(position)
-            reused = previous._reusable_json(item) if previous is not None else None
-            encoded.append(reused if reused is not None else serialise(item))
-        self._json: tuple[bytes, ...] = tuple(encoded)
+            encoded.append(previous._reusable_json(item) if previous is not None else None)
+        self._json: list[bytes | None] = encoded
         self._index: dict[str, dict[Any, frozenset[int]]] = {
             name: {value: frozenset(ids) for value, ids in by_value.items()}
             for name, by_value in postings.items()
@@ -107,7 +109,7 @@ class TaskStore:
     def _reusable_json(self, item: Mapping[str, Any]) -> bytes | None:
         position = self._positions.get(item["task"])
         if position is not None and self._items[position] is item:
-            return self._json[position]
+            return self.item_json(position)
         return None
 
     def __len__(self) -> int:
@@ -121,7 +123,11 @@ class TaskStore:
         return self._items[position]
 
     def item_json(self, position: int) -> bytes:
-        return self._json[position]
+        encoded = self._json[position]
+        if encoded is None:
+            # Racing threads may both serialise an item: the same bytes, either one kept.
+            encoded = self._json[position] = serialise(self._items[position])
+        return encoded
 
     def position(self, task_id: str) -> int | None:
         return self._positions.get(task_id)

@@ -273,11 +273,18 @@ def run_fuzzing(
     collector = _Collector(secrets=header_secrets(auth_headers))
     run_wide = fuzz_checks.RunWideChecks()
     started = time.perf_counter()
+    # One operation per (path, method), shared by its scenarios: a lookup builds a new
+    # operation, whose parameters schemathesis converts and whose strategies Hypothesis
+    # validates afresh (five scenarios fuzz GET of the list). The same cases are drawn.
+    operations: dict[tuple[str, str], APIOperation] = {}
     try:
         for scenario in config.scenarios:
             if collector.budget_exhausted:
                 break
-            operation = schema[scenario.path][scenario.method]
+            key = (scenario.path, scenario.method)
+            if key not in operations:
+                operations[key] = schema[scenario.path][scenario.method]
+            operation = operations[key]
             _fuzz_scenario(
                 operation,
                 scenario,
