@@ -8,7 +8,7 @@ leaves a note for every retry: a retry never hides a failure.
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING
 
 import httpx
@@ -42,25 +42,9 @@ class SendRetries:
     settings: TargetSettings
     stats: Stats
     limiter: RateLimiter
-
-    @property
-    def remaining_budget(self) -> int:
-        raise NotImplementedError
-
-    def _note(self, note: str) -> None:
-        raise NotImplementedError
-
-    def _send_once(
-        self,
-        method: str,
-        path: str,
-        url: str,
-        headers: Mapping[str, str],
-        *,
-        fresh: bool = False,
-        resend: bool = False,
-    ) -> tuple[httpx.Response, bytes, float]:
-        raise NotImplementedError
+    remaining_budget: int
+    _note: Callable[[str], None]
+    _send_once: Callable[..., tuple[httpx.Response, bytes, float]]
 
     def _send_with_retries(
         self, method: str, path: str, url: str, headers: Mapping[str, str]

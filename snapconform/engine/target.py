@@ -20,7 +20,7 @@ import warnings
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal
 from urllib.parse import urlsplit
 
 import httpx
@@ -29,7 +29,7 @@ from snapconform.engine.authentication import (
     Authentication,
     basic_authorization as basic_authorization,
 )
-from snapconform.engine.batch import Answers, Read
+from snapconform.engine.batch import Answers, K, Read
 from snapconform.engine.cleanup import SessionLedger
 from snapconform.engine.control import ControlClient as ControlClient
 from snapconform.engine.exchange import (
@@ -64,8 +64,6 @@ from snapconform.errors import (
 from snapconform.filterspec import FilterSpec, encode_query
 from snapconform.redaction import SECRET_HEADERS, Redactor
 from snapconform.wire import SESSION_HEADER, SESSIONS_PATH, TASKS_PATH
-
-K = TypeVar("K")
 
 #: Every request the harness may send to a target. Nothing else ever leaves ``send``.
 ALLOWED_REQUESTS: frozenset[tuple[str, str]] = frozenset(
@@ -231,20 +229,24 @@ class Target(SendRetries, Authentication):
         headers: Mapping[str, str] | None = None,
     ) -> Exchange:
         """Send one request and return its answer, recorded and shown to the observers."""
-        self._count_query(method, path, query)
+        return self._answer(
+            method, path, query, lambda: self._transmit(method, path, query, headers)
+        )
+
+    def _answer(
+        self, method: str, path: str, query: str, transmitted: Callable[[], Exchange]
+    ) -> Exchange:
+        """The answer ``transmitted()`` gives (sent now, or by a sender thread), counted,
+        recorded and shown to the observers in the caller's order; a lost connection marked."""
+        if method == "GET" and path == TASKS_PATH:
+            self.stats.distinct_queries.add(query)
+            self.stats.filter_cases.add((self.stats.universe, query))
         try:
-            exchange = self._transmit(method, path, query, headers)
+            exchange = transmitted()
         except ConnectionLostError:
             self._connection_lost()
             raise
         return self._deliver(exchange)
-
-    def _count_query(self, method: str, path: str, query: str) -> None:
-        if (method, path) not in ALLOWED_REQUESTS:
-            raise ForbiddenRequest(f"{method} {path} is not an allowed request to a target")
-        if method == "GET" and path == TASKS_PATH:
-            self.stats.distinct_queries.add(query)
-            self.stats.filter_cases.add((self.stats.universe, query))
 
     def _connection_lost(self) -> None:
         """A request of this client was lost to the network (RunTarget: marks when)."""
@@ -423,13 +425,11 @@ class Target(SendRetries, Authentication):
 
     def read(self, read: Read) -> Exchange:
         """One read sent now (``Answers`` at concurrency 1)."""
-        if read.headers is None:
-            return self.get_tasks(read.query)
-        return self.send("GET", TASKS_PATH, read.query, headers=read.headers)
+        return self.send("GET", TASKS_PATH, read.query, headers=self._headers_of(read))
 
     def submit_read(self, read: Read) -> Future[Exchange]:
         """One read handed to a sender thread (``Answers`` at concurrency > 1)."""
-        headers = self._read_headers(None, True) if read.headers is None else read.headers
+        headers = self._headers_of(read)
         if self._senders is None:
             self._senders = ThreadPoolExecutor(
                 max_workers=self.settings.concurrency, thread_name_prefix="snapconform-send"
@@ -438,13 +438,11 @@ class Target(SendRetries, Authentication):
 
     def receive_read(self, read: Read, sent: Future[Exchange]) -> Exchange:
         """The answer of a submitted read, recorded and audited now (in the caller's order)."""
-        self._count_query("GET", TASKS_PATH, read.query)
-        try:
-            exchange = sent.result()
-        except ConnectionLostError:
-            self._connection_lost()
-            raise
-        return self._deliver(exchange)
+        return self._answer("GET", TASKS_PATH, read.query, sent.result)
+
+    def _headers_of(self, read: Read) -> Mapping[str, str]:
+        """A read's own headers, or the client's credentials as ``get_tasks`` attaches them."""
+        return self._read_headers(None, True) if read.headers is None else read.headers
 
 
 def connect_error_message(base_url: str, cause: str) -> str:
