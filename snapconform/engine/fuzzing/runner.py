@@ -359,11 +359,11 @@ def _fuzz_scenario(
     )
     prepared = [(c, prepare(c, base_url, auth_headers, scenario.credentials)) for c in cases]
     sendable = [(case, request) for case, request in prepared if is_sendable(request)]
-    batched = send_many is not None and budget is None and scenario.is_read
+    requests = [request for _, request in sendable]
     with (
-        send_many([request for _, request in sendable])
-        if batched and send_many is not None
-        else _OneByOne(send, [request for _, request in sendable])
+        send_many(requests)
+        if send_many is not None and budget is None and scenario.is_read
+        else _OneByOne(send, requests)
     ) as answers:
         for case, request in sendable:
             if collector.budget_exhausted or collector.connection_lost:

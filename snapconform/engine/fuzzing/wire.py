@@ -9,7 +9,8 @@ import base64
 import datetime
 import time
 import urllib.parse
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
@@ -120,21 +121,28 @@ def is_sendable(request: FuzzRequest) -> bool:
     )
 
 
+@contextmanager
+def _target_errors_as_transport_errors() -> Iterator[None]:
+    """A Target's failure as the transport error schemathesis' caller expects, except the
+    budget's refusal and a request the network lost: the caller's own signals (no answer to
+    judge, not a transport error of the server), TargetErrors too, so let through first."""
+    try:
+        yield
+    except (BudgetExhausted, ConnectionLostError):
+        raise
+    except target_module.TargetError as exc:
+        raise httpx.TransportError(str(exc)) from None
+
+
 def target_sender(target: Target) -> Send:
     """A ``send`` that goes through the engine's Target: its allow-list, budget, rate limit,
     redaction and exchange record apply to every fuzzed request."""
 
     def send(request: FuzzRequest) -> httpx.Response:
         query = urllib.parse.urlsplit(request.url).query
-        try:
+        with _target_errors_as_transport_errors():
             # Target.send is the single exit point: the allow-list and the budget apply.
             answer = target.send(request.method, request.path, query, headers=request.headers)
-        except (BudgetExhausted, ConnectionLostError):
-            # the caller's budget signal, and a request the network lost (no answer to judge,
-            # not a transport error of the server): TargetErrors, so before the next clause
-            raise
-        except target_module.TargetError as exc:
-            raise httpx.TransportError(str(exc)) from None
         return as_response(request, answer)
 
     return send
@@ -160,12 +168,8 @@ class FuzzAnswers:
         self._answers.close()
 
     def __next__(self) -> httpx.Response:
-        try:
+        with _target_errors_as_transport_errors():
             request, answer = next(self._answers)
-        except (BudgetExhausted, ConnectionLostError):
-            raise
-        except target_module.TargetError as exc:
-            raise httpx.TransportError(str(exc)) from None
         return as_response(request, answer)
 
 
