@@ -10,7 +10,9 @@ user in another case itself.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -56,3 +58,29 @@ def test_case_insensitive_users_are_a_should_finding_and_exact_users_pass(
         {"level": "SHOULD", "outcome": insensitive.outcome},
     ]
     assert verdict_of(rows) == "conformant"
+
+
+class ListsOtherUsersTasks(Behaviour):
+    """Answers a ``users`` filter with the tasks of every other user, never those of the user
+    asked for in any case: invented answers, as a mock that makes its data up gives them."""
+
+    def field_matches(self, name: str, wanted: Sequence[str], actual: Any) -> bool:
+        if name == "users":
+            return isinstance(actual, str) and all(
+                actual.casefold() != value.casefold() for value in wanted
+            )
+        return super().field_matches(name, wanted, actual)
+
+
+@pytest.mark.parametrize("after_the_filter_checks", [False, True], ids=["own-probe", "reads"])
+def test_a_list_of_tasks_that_match_under_no_comparison_shows_nothing_about_case(
+    after_the_filter_checks: bool, tmp_path: Path
+) -> None:
+    # The answer lists no task of the user asked for in another case, but only because it lists
+    # unrelated tasks: that is no evidence of an exact comparison (FILTER-SOUNDNESS fails it).
+    before = ["FILTER-EXACT-ENCODED"] if after_the_filter_checks else []
+    with engine_against(None, "controlled", tmp_path, behaviour=ListsOtherUsersTasks()) as harness:
+        for rid in before:
+            outcome_of(harness, rid)
+        outcome = outcome_of(harness, "FILTER-USERS-EXACT")
+    assert outcome.outcome == "not_checked", outcome.detail

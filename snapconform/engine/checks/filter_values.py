@@ -14,7 +14,12 @@ from snapconform.engine.alternatives import Reason
 from snapconform.engine.checks.common import Tally, filter_violation, finish, first_case
 from snapconform.engine.checks.examples import Example, on_universes
 from snapconform.engine.checks.judging import judge_complete, list_or_fail
-from snapconform.engine.checks.refusals import documented_refusal, hold, note_listed
+from snapconform.engine.checks.refusals import (
+    documented_refusal,
+    hold,
+    note_listed,
+    users_case_shown,
+)
 from snapconform.engine.checks.responses import (
     error_type_of,
     is_list,
@@ -354,9 +359,11 @@ def check_users_exact(h: Harness, req: Requirement) -> CheckResult:
                 continue  # over the cap either way, the answer would not tell
             response = h.target.list_tasks(spec)
             asked = f"{spec.describe()}: HTTP {response.status}"
-            if is_list(response):
-                choice = "case-insensitive" if folded & listed_ids(response) else "case-sensitive"
+            choice = users_case_shown(universe, spec, response) if is_list(response) else None
+            if choice is not None:
                 h.choices.record("users-case", choice, spec.describe())
+            elif is_list(response):
+                asked += " listing tasks no comparison of users lets match"
             break
     observed = {
         seen["choice"]: seen["example"] for seen in h.choices.document()["users-case"]["observed"]
@@ -374,7 +381,7 @@ def check_users_exact(h: Harness, req: Requirement) -> CheckResult:
         )
     if asked is not None:
         return CheckResult.not_checked(
-            "no_evidence", f"a user asked in another case got no list ({asked})"
+            "no_evidence", f"a user asked in another case got no list that shows it ({asked})"
         )
     return CheckResult.not_applicable(
         "target",

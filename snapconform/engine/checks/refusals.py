@@ -13,7 +13,13 @@ from typing import TYPE_CHECKING, Any
 from snapconform.engine import oracle
 from snapconform.engine.alternatives import REFUSED, Reason, refusal_reasons
 from snapconform.engine.checks.common import filter_violation
-from snapconform.engine.checks.responses import is_list, is_refused, is_too_many, listed_ids
+from snapconform.engine.checks.responses import (
+    is_list,
+    is_refused,
+    is_too_many,
+    listed_ids,
+    listed_items,
+)
 from snapconform.engine.oracle import FilterSpec
 from snapconform.engine.registry import Requirement
 from snapconform.engine.target import BudgetExhausted, Exchange, Target, TargetError
@@ -345,11 +351,22 @@ def note_listed(h: Harness, universe: Universe, spec: FilterSpec, response: Exch
             if name != "status" and any(v not in every.get(name, ()) for v in chosen):
                 hold(h, universe, spec, response, Reason("unknown-identifiers", name), "omitted")
     if spec.users and universe.known_expected(spec) is not None:
-        folded = universe.allowed(spec) - universe.expected(spec)
-        if folded:
-            got = listed_ids(response)
-            choice = "case-insensitive" if folded & got else "case-sensitive"
+        choice = users_case_shown(universe, spec, response)
+        if choice is not None:
             hold(h, universe, spec, response, Reason("users-case"), choice)
+
+
+def users_case_shown(universe: Universe, spec: FilterSpec, response: Exchange) -> str | None:
+    """How a 200 list to ``spec`` shows users compare: ``case-insensitive`` when it lists a task
+    whose user only another case of a filtered user names, ``case-sensitive`` when it lists none
+    of those. None when it shows nothing: no such task exists, or the list holds a task that
+    matches under neither comparison (invented or unfiltered data, FILTER-SOUNDNESS's finding:
+    such a list is no evidence of how users compare).
+    """
+    folded = universe.allowed(spec) - universe.expected(spec)
+    if not folded or not all(oracle.may_match(item, spec) for item in listed_items(response)):
+        return None
+    return "case-insensitive" if folded & listed_ids(response) else "case-sensitive"
 
 
 def refused_as_documented(
