@@ -27,7 +27,7 @@ from typing import Any
 import httpx
 import uvicorn
 
-from snapconform.server.runner import uvicorn_in_thread
+from snapconform.server.runner import bind_socket, uvicorn_in_thread
 
 TASKS_PATH = "/api/snapservice/tasks"
 SESSIONS_PATH = "/api/snapservice/sessions"
@@ -449,11 +449,9 @@ class ThreadedUvicorn:
     """A uvicorn server (h11, no access log) on its own loopback socket, in a daemon thread."""
 
     def __init__(self, app: Any, what: str, **options: Any) -> None:
-        # proto IPPROTO_TCP: asyncio sets TCP_NODELAY on accepted connections only then (as
-        # snapconform.server.runner does); without it every answer written in two parts (the
-        # headers, then a small body) waited ~40 ms for a delayed ACK.
-        self.socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-        self.socket.bind(("127.0.0.1", 0))
+        # the reference server's socket (TCP_NODELAY on every connection): a plain
+        # socket.socket() made every answer written in two parts wait ~40 ms for a delayed ACK
+        self.socket = bind_socket("127.0.0.1", 0)
         config = uvicorn.Config(app, http="h11", access_log=False, **options)
         self._server, self._thread = uvicorn_in_thread(config, self.socket, name=what)
 
