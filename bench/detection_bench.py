@@ -19,10 +19,11 @@ its API version) and the tool runs against it as a user runs it (its CLI in a su
   ``--jobs`` above 1) on a fresh server (observed: the default 1500-task universe of the seed),
   read back from its summary.json alone, and a mutant's run ends once one of the mutant's declared
   requirements failed. The run is the default one up to that point (same plan, same order),
-  so whether it catches the mutant at budget B is what the whole run gives; only the checks
-  after the detection are left out, which is what makes every mutant at every budget and seed
-  affordable. The faithful server's runs are whole. A mutant a mode cannot observe (selftest's
-  own rule) is not run in that mode: each line says of how many mutants.
+  so whether it catches the mutant at budget B is what the whole run gives; only what comes
+  after the detection (the rest of the check in progress, the checks after it) is left out,
+  which is what makes every mutant at every budget and seed affordable. The faithful server's
+  runs are whole. A mutant a mode cannot observe (selftest's own rule) is not run in that mode:
+  each line says of how many mutants.
 * ``schemathesis``: ``schemathesis run OPENAPI --checks all --continue-on-failure`` (every
   default phase, one worker, HTTP Basic as the administrator, ``--generation-database none``).
   Schemathesis has no request budget: it is bounded by ``--max-examples E``, with E chosen per

@@ -133,7 +133,7 @@ def detection_section(data: dict[str, Any] | None) -> list[str]:
         "snapconform's runs are `snapconform selftest --until-caught` cells: the default run",
         "(same plan, same order) on a fresh server, which for a mutant ends once one of the",
         "mutant's declared requirements failed. Whether the run catches the mutant at budget B",
-        "is what the whole run gives (only checks after the detection are left out); its line's",
+        "is what the whole run gives (only what comes after the detection is left out); its line's",
         "x is the requests of the faithful server's whole run at that budget. A mutant a mode",
         "cannot observe is not run in that mode (each row says of how many mutants).",
         "",

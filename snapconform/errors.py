@@ -120,6 +120,12 @@ class TimeBoxExpired(BudgetExhausted):
     """The run's time box (``--max-duration``) is over: nothing more is sent."""
 
 
+class CheckingStopped(BudgetExhausted):
+    """The run stopped checking (``stop_when_failed``, e.g. ``selftest --until-caught``): the
+    response audit flagged one of the requirements it was waiting for, so the current check
+    sends nothing more."""
+
+
 class TargetSafetyError(SnapconformError):
     """The target answered in a way the harness refuses to process; the message is one line."""
 

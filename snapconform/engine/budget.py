@@ -21,15 +21,22 @@ from snapconform.engine.target import (
     TargetSettings,
 )
 from snapconform.engine.verdicts import CheckResult
-from snapconform.errors import ShareSpent, TimeBoxExpired
+from snapconform.errors import CheckingStopped, ShareSpent, TimeBoxExpired
 
 if TYPE_CHECKING:
     from snapconform.config import RunConfig
     from snapconform.engine.plan import RunPlan
 
+#: Why a request was refused: the budget (or the check's share), the time box, or the run's stop
+#: (``stop_when_failed``: what the run waited for was flagged, the check is cut short).
+RefusalReason = Literal["budget", "time", "deselected"]
 
-def budget_reason(exc: BudgetExhausted) -> Literal["budget", "time"]:
-    """The not-checked reason a refusal gives: ``time`` for the time box, else ``budget``."""
+
+def budget_reason(exc: BudgetExhausted) -> RefusalReason:
+    """The not-checked reason a refusal gives: ``time`` for the time box, ``deselected`` for the
+    run's stop, else ``budget``."""
+    if isinstance(exc, CheckingStopped):
+        return "deselected"
     return "time" if isinstance(exc, TimeBoxExpired) else "budget"
 
 
@@ -44,8 +51,9 @@ class FailureMarks:
 
     refused: int = 0
     refused_at: int | None = None
-    #: What the current check's first refusal was: "budget" (budget or plan share) or "time".
-    refused_why: Literal["budget", "time"] | None = None
+    #: What the current check's first refusal was: "budget" (budget or plan share), "time" or
+    #: "deselected" (the run's stop).
+    refused_why: RefusalReason | None = None
     violation_at: int | None = None
     audit_first: dict[str, int] = field(default_factory=dict)
     #: The plan's limit for the current check: the run's request count it may not reach.
@@ -62,6 +70,19 @@ class FailureMarks:
     #: The request count when the current check first lost a request to the network
     #: (connection closed before any response, also on the retry): None if it never did.
     lost_at: int | None = None
+    #: The run stops checking once the audit flags one of these (``stop_when_failed``): the
+    #: current check, when armed, is refused its next request rather than finishing its share.
+    stop_when_flagged: frozenset[str] = frozenset()
+    #: Whether the stop applies to the current check (a non-audit check; never the pre-flight
+    #: nor the error probe, whose requests every later check stands on).
+    stop_armed: bool = False
+
+    def flagged_stop(self) -> str | None:
+        """The first of ``stop_when_flagged`` the audit flagged, when the stop is armed."""
+        if not self.stop_armed or not self.stop_when_flagged:
+            return None
+        flagged = self.stop_when_flagged.intersection(self.audit_first)
+        return min(flagged) if flagged else None
 
     def enough_examples(self) -> bool:
         return self.minimum_examples is not None and self.examples >= self.minimum_examples
@@ -72,6 +93,24 @@ def transport_not_checked(detail: str) -> CheckResult:
     and never passed; the verdict says incomplete."""
     return CheckResult.not_checked(
         "transport", f"a request was lost to the network (no answer to judge): {detail}"
+    )
+
+
+def stopped_not_checked(detail: str) -> CheckResult:
+    """A check the run's stop cut short (``stop_when_failed``): not run to its end, so neither
+    passed nor failed; what it had judged before the stop is kept in the detail."""
+    return CheckResult.not_checked(
+        "deselected", f"not run to its end: the run stopped checking ({detail[:200]})"
+    )
+
+
+def refused_not_checked(exc: BudgetExhausted) -> CheckResult:
+    """A check a refused request ended (budget, share, time box or the run's stop): not
+    checked, with the refusal's reason."""
+    if isinstance(exc, CheckingStopped):
+        return stopped_not_checked(str(exc))
+    return CheckResult.not_checked(
+        budget_reason(exc), f"{exc}: not enough requests left to check this"
     )
 
 
@@ -100,6 +139,9 @@ class RunTarget(Target):
             marks = self._marks
             if marks.deadline is not None and time.monotonic() >= marks.deadline:
                 raise TimeBoxExpired("the time box (--max-duration) is over")
+            flagged = marks.flagged_stop()
+            if flagged is not None:
+                raise CheckingStopped(f"the response audit flagged {flagged}")
             if marks.share_limit is not None and self.stats.requests >= marks.share_limit:
                 raise ShareSpent(
                     f"its share of the request budget ({marks.share_allowed} requests) is spent"
@@ -143,6 +185,7 @@ class BudgetAccounting:
         marks.refused_why = None
         marks.violation_at = None
         marks.lost_at = None
+        marks.stop_armed = False
         marks.examples = 0
         marks.share_ended = False
         marks.share_limit = marks.share_allowed = marks.minimum_examples = None
@@ -220,6 +263,8 @@ class BudgetAccounting:
         )
         if self.marks.refused_why == "time":
             limit = "the time box (--max-duration)"
+        if self.marks.refused_why == "deselected":
+            return stopped_not_checked(result.detail)
         return CheckResult.not_checked(
             self.marks.refused_why or "budget",
             f"{limit} ran out during this check: not enough"

@@ -15,7 +15,7 @@ from typing import TypeVar
 from hypothesis import strategies as st
 from hypothesis.errors import Flaky
 
-from snapconform.engine.budget import FailureMarks, budget_reason, transport_not_checked
+from snapconform.engine.budget import FailureMarks, refused_not_checked, transport_not_checked
 from snapconform.engine.driver import drive
 from snapconform.engine.target import BudgetExhausted, Redactor, Stats, TargetError
 from snapconform.engine.verdicts import CheckResult, Evidence, Uncertain, Violation
@@ -143,9 +143,7 @@ class Explorer:
                 # examples it ran (a check cut short before its minimum is not checked).
                 self.marks.share_ended = True
                 return None
-            return CheckResult.not_checked(
-                budget_reason(exc), f"{exc}: not enough requests left to check this"
-            )
+            return refused_not_checked(exc)
         raise Violation(f"the target failed while checking: {self.redactor(str(exc))}")
 
     def draw(self, strategy: st.SearchStrategy[T]) -> T:

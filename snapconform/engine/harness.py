@@ -24,6 +24,8 @@ from snapconform.engine.budget import (
     FailureMarks,
     RunTarget,
     budget_reason,
+    refused_not_checked,
+    stopped_not_checked,
     transport_not_checked,
 )
 from snapconform.engine.explorer import Explorer
@@ -49,6 +51,8 @@ __all__ = [
     "HarnessError",
     "TimeBoxExpired",
     "budget_reason",
+    "refused_not_checked",
+    "stopped_not_checked",
     "transport_not_checked",
 ]
 

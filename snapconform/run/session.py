@@ -30,7 +30,8 @@ from snapconform.engine.harness import (
     Harness,
     HarnessError,
     TimeBoxExpired,
-    budget_reason,
+    refused_not_checked,
+    stopped_not_checked,
     transport_not_checked,
 )
 from snapconform.engine.plan import DISCOVERY, ERROR_PROBE, RunPlan, run_position
@@ -194,6 +195,7 @@ class RunSession:
             )
             harness.plan = self.plan
             harness.marks.deadline = self.plan.deadline
+            harness.marks.stop_when_flagged = self.stop_when_failed
             if harness.mode == "observed":  # discovery: every request after the login
                 self.plan.record(DISCOVERY, max(0, harness.stats.requests - 1))
             self.harness = harness
@@ -372,11 +374,17 @@ def judge(harness: Harness, requirement: Requirement) -> CheckResult:
         _early_error_probe(harness)
     before = harness.stats.requests
     harness.begin_check(requirement.id)
+    # the run's stop (stop_when_failed) may cut a check short, never an audit (sends nothing)
+    harness.marks.stop_armed = not requirement.audit
     try:
         result = _check(harness, requirement)
         # Audit and fuzzing findings are responses already judged, whatever the budget did later.
         judged = requirement.audit or requirement.feature == "fuzzing"
         result = harness.settle(result, requirement.id, audit=judged)
+        stopped = harness.marks.refused_why == "deselected"
+        if stopped and result.outcome != "failed" and result.reason != "deselected":
+            # a check cut short by the run's stop: what it judged before is no complete check
+            result = stopped_not_checked(result.detail)
         source = harness.source
         if source is not None and source.live:
             result = within_discovery(getattr(source, "universe", None), requirement, result)
@@ -398,9 +406,7 @@ def _check(harness: Harness, requirement: Requirement) -> CheckResult:
             raise TimeBoxExpired("the time box (--max-duration) is over")
         return requirement.check(harness)
     except BudgetExhausted as exc:
-        return CheckResult.not_checked(
-            budget_reason(exc), f"{exc}: not enough requests left to check this"
-        )
+        return refused_not_checked(exc)
     except ConnectionLostError as exc:
         return transport_not_checked(harness.redactor(str(exc)))
     except TargetError as exc:

@@ -97,7 +97,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--until-caught",
         action="store_true",
         help="a mutant's run (the whole default run, same plan) ends once one of its requirements"
-        " failed: the same detections and @N, in a fraction of the time",
+        " failed or the response audit flagged it, also within a check: the same detections"
+        " and @N, in a fraction of the time",
     )
     parser.add_argument(
         "--work-dir",

@@ -147,6 +147,27 @@ def test_until_caught_ends_the_default_run_at_the_detection(tmp_path: Path) -> N
     assert summary["plan"]["minimum"] == whole.document()["minimum"]
 
 
+@pytest.mark.slow
+def test_until_caught_cuts_short_the_check_in_progress_at_the_detection(tmp_path: Path) -> None:
+    # In declared mode FILTER-SOUNDNESS runs second and sends ~260 requests; the audit flags the
+    # mutant's CONTRACT-200-BODY on its first response. The run stops there, not at the check's
+    # end: that check is cut short (not checked, never passed), nothing after it is sent.
+    config = SelftestConfig(
+        max_examples=5, jobs=1, focus=True, until_caught=True, work_dir=tmp_path
+    )
+    [result] = run_matrix(config, [Cell("contract-datetime-space", "declared", 0)])
+    assert result.ok and "CONTRACT-200-BODY" in result.caught_by, result
+    assert result.requests_to_detect is not None
+    # the detection's request, what was already in flight, and the closing logouts
+    assert result.requests <= result.requests_to_detect + 20, result
+    [summary_file] = tmp_path.glob("*/summary.json")
+    summary = json.loads(summary_file.read_text(encoding="utf-8"))
+    soundness = next(r for r in summary["requirements"] if r["id"] == "FILTER-SOUNDNESS")
+    assert (soundness["outcome"], soundness["reason"]) == ("not_checked", "deselected")
+    assert "the run stopped checking" in soundness["detail"]
+    assert "CONTRACT-200-BODY" in soundness["detail"]
+
+
 # ------------------------------------------------------------------ the command itself (fast)
 
 
