@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from typing import Any
 
 #: FilterSpec field -> how to read the matching value from a ListItem.
@@ -49,12 +49,8 @@ class FilterSpec:
 
     def constraints(self) -> dict[str, tuple[str, ...]]:
         """Only the fields that constrain (present and non-empty)."""
-        out: dict[str, tuple[str, ...]] = {}
-        for spec_field in fields(self):
-            values = getattr(self, spec_field.name)
-            if values:
-                out[spec_field.name] = values
-        return out
+        # the field names, not dataclasses.fields(): a Behaviour's scan calls this per task
+        return {name: value for name in FILTER_FIELDS if (value := getattr(self, name))}
 
     def to_document(self) -> dict[str, list[str]]:
         return {name: list(values) for name, values in self.constraints().items()}

@@ -129,3 +129,20 @@ def test_a_200_to_an_unknown_status_may_list_only_the_filters_known_statuses() -
     assert oracle.outside_known_statuses([running], spec) == []
     assert oracle.outside_known_statuses([running, pending], spec) == ["b"]
     assert oracle.outside_known_statuses([{"task": "c", "info": "?"}], spec) == ["c"]
+
+
+def test_constraints_name_every_field_of_both_filter_specs_in_order() -> None:
+    # constraints() walks FILTER_FIELDS (cheaper than dataclasses.fields per task): a field added
+    # to either FilterSpec and not to its FILTER_FIELDS would silently never constrain.
+    from dataclasses import fields
+
+    from snapconform.server import store
+
+    for spec_class, names in (
+        (FilterSpec, oracle.FILTER_FIELDS),
+        (store.FilterSpec, store.FILTER_FIELDS),
+    ):
+        assert tuple(f.name for f in fields(spec_class)) == names
+        every = spec_class(**{name: (f"{name}-1",) for name in names})
+        assert list(every.constraints()) == list(names)
+        assert spec_class(tasks=(), status=None).constraints() == {}
