@@ -17,7 +17,8 @@ and friends keep working)::
     │   ├── ConnectionLostError ................ the network lost a request (no answer to judge)
     │   └── BudgetExhausted .................... the request budget is spent
     │       ├── ShareSpent ..................... this check's share of the plan is spent
-    │       └── TimeBoxExpired ................. the run's time box is over
+    │       ├── TimeBoxExpired ................. the run's time box is over
+    │       └── CheckingStopped ................ the run stopped checking (selftest --until-caught)
     ├── TargetSafetyError ...................... an answer the harness refuses to process
     │   ├── BodyTooLargeError
     │   ├── UnsupportedEncodingError
