@@ -87,6 +87,8 @@ class Harness(Lifecycle, BudgetAccounting, Explorer):
     plan: RunPlan | None = None
     #: Clients of other principals this run opened (``new_target``): closed again by ``close``.
     other_targets: list[Target] = field(default_factory=list)
+    #: Why logouts of ``close`` failed (session ids masked): sessions the run may have left.
+    cleanup_failures: list[str] = field(default_factory=list)
     _memo: dict[str, Any] = field(default_factory=dict)
 
     # -- principals and targets ----------------------------------------------------------------

@@ -121,6 +121,7 @@ class Lifecycle:
     mock_state: dict[str, Any] | None
     marks: FailureMarks
     other_targets: list[Target]
+    cleanup_failures: list[str]
     privileged: Credentials
 
     @classmethod
@@ -351,6 +352,7 @@ class Lifecycle:
             marks.share_limit = share_limit
 
     def close(self) -> None:
+        targets = [*self.other_targets, self.target]
         try:
             for other in self.other_targets:
                 with suppress(TargetError):
@@ -358,6 +360,8 @@ class Lifecycle:
             self.other_targets.clear()
             self.target.close()
         finally:
+            # a logout that failed is a session left on the target: the summary says so
+            self.cleanup_failures = [f for t in targets for f in t.sessions.failures]
             if self.control is not None:
                 try:
                     self.mock_state = self._restore_mock_state(self.control)

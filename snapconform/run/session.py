@@ -332,10 +332,21 @@ class RunSession:
                 self.close()
             finally:
                 outcomes["mock_state"] = self.mock_state
+                outcomes["notes"] = [*outcomes["notes"], *self.cleanup_notes()]
                 # the logouts of closing, sent after the figures above were taken
                 outcomes["closing_requests"] = max(0, self.requests - outcomes["requests"])
         emit(RunFinished(outcomes))
         return outcomes
+
+    def cleanup_notes(self) -> list[str]:
+        """A note when closing could not delete every session the run created."""
+        failures = self.harness.cleanup_failures if self.harness is not None else []
+        if not failures:
+            return []
+        return [
+            f"{len(failures)} session(s) this run created could not be deleted when it ended"
+            f" (first: {failures[0]}): they stay on the target until they expire"
+        ]
 
     def document(self) -> dict[str, Any]:
         """The outcomes so far: the run's context and each requirement's outcome."""

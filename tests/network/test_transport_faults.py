@@ -238,3 +238,29 @@ def test_a_resend_does_not_spend_the_checks_share_but_spends_the_budget() -> Non
         with pytest.raises(ConnectionLostError, match="budget exhausted"):
             target.get_tasks()  # the run's budget (3) refuses the resend
         assert target.stats.requests == 3
+
+
+def test_a_session_closing_could_not_delete_is_told_in_the_summary_notes() -> None:
+    """A logout lost to the network leaves a session on a shared vCenter: the run must say so
+    (the ledger's failure, the session id masked), not drop it silently."""
+    from types import SimpleNamespace
+
+    from snapconform.engine.lifecycle import Lifecycle
+    from snapconform.run.session import RunSession
+
+    secret = "session-id-0451"
+    target = _target([httpx.ConnectError("[Errno 111] Connection refused")] * 2)
+    target.sessions.opened(secret)
+    harness = SimpleNamespace(other_targets=[], target=target, control=None)
+    Lifecycle.close(harness)  # type: ignore[arg-type]
+    [failure] = harness.cleanup_failures
+    assert "TargetError" in failure and secret not in failure
+    [note] = RunSession.cleanup_notes(SimpleNamespace(harness=harness))  # type: ignore[arg-type]
+    assert note.startswith("1 session(s) this run created could not be deleted")
+    assert secret not in note
+    # every logout answered: no note
+    answered = _target([])
+    answered.sessions.opened(secret)
+    quiet = SimpleNamespace(other_targets=[], target=answered, control=None)
+    Lifecycle.close(quiet)  # type: ignore[arg-type]
+    assert RunSession.cleanup_notes(SimpleNamespace(harness=quiet)) == []  # type: ignore[arg-type]

@@ -90,6 +90,12 @@ def test_sigint_mid_run_deletes_every_created_session(tmp_path: Path, started: s
 
 
 def _diagnosis(report_dir: Path, calls: list[tuple[str, str]]) -> str:
-    """What a leaked session needs to be explained: the session calls."""
+    """What a leaked session needs to be explained: the session calls, the run's notes (a
+    logout that failed is one) and its harness log."""
     sessions = [(n, call) for n, call in enumerate(calls) if call[1] == SESSIONS_PATH]
-    return f"session calls (index, call) of {len(calls)}: {sessions}"
+    summary = json.loads((report_dir / "summary.json").read_text(encoding="utf-8"))
+    log = report_dir / "harness.log"
+    return (
+        f"session calls (index, call) of {len(calls)}: {sessions}; notes {summary['notes']};"
+        f" harness.log: {log.read_text(encoding='utf-8')[-2000:] if log.exists() else 'none'}"
+    )
