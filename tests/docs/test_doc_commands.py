@@ -132,7 +132,8 @@ class Expected:
 EXPECTED: list[tuple[str, Expected]] = [
     (r"snapconform run$", Expected(0, ("verdict: CONFORMANT",))),
     (
-        r"snapconform run --base-url http://127\.0\.0\.1:\d+ --control-url \S+/control$",
+        r"snapconform run --base-url http://127\.0\.0\.1:\d+ --control-url \S+/control"
+        r"( --concurrency \d+)?$",
         Expected(0, ("verdict: CONFORMANT", "mock state: restored")),
     ),
     (
