@@ -272,3 +272,49 @@ def test_sessions_are_deleted_on_keyboard_interrupt() -> None:
         ledger.opened("s-1")
         raise KeyboardInterrupt
     assert deleted == ["s-1"]
+
+
+def test_decoding_pauses_the_collector_and_gives_it_back_as_it_was() -> None:
+    # parse_json holds the cyclic collector off while it decodes (a big body decodes faster);
+    # afterwards the collector is as the process had it, also after a refused body and when
+    # the process had it off already; nested and concurrent pauses give it back once.
+    import gc
+    import threading
+
+    from snapconform.engine.safety import CollectorPause
+
+    assert gc.isenabled()
+    assert parse_json(b'{"items": [{"task": "t-1"}]}') == {"items": [{"task": "t-1"}]}
+    assert gc.isenabled()
+    with pytest.raises(DuplicateKeyError):
+        parse_json(b'{"a": 1, "a": 2}')
+    assert gc.isenabled()
+    pause = CollectorPause()
+    with pause:
+        assert not gc.isenabled()
+        with pause:
+            assert not gc.isenabled()
+        assert not gc.isenabled()  # the outer holder still decodes
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        parse_json(b"[1, 2]")
+        assert not gc.isenabled()  # the process's choice stands
+    finally:
+        gc.enable()
+    inside, release = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        with pause:
+            inside.set()
+            release.wait(10)
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    inside.wait(10)
+    with pause:
+        pass
+    assert not gc.isenabled()  # the other thread still holds the pause
+    release.set()
+    holder.join(10)
+    assert gc.isenabled()
