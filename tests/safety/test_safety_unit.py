@@ -318,3 +318,15 @@ def test_decoding_pauses_the_collector_and_gives_it_back_as_it_was() -> None:
     release.set()
     holder.join(10)
     assert gc.isenabled()
+
+
+def test_a_run_tunes_the_collector_and_gives_the_process_its_own_back() -> None:
+    import gc
+
+    from snapconform.run.runner import RUN_GC_THRESHOLD, collector_tuned
+
+    own = gc.get_threshold()
+    with pytest.raises(KeyboardInterrupt), collector_tuned():
+        assert gc.get_threshold() == RUN_GC_THRESHOLD
+        raise KeyboardInterrupt  # a run ended by Ctrl-C leaves the process as it found it
+    assert gc.get_threshold() == own
