@@ -18,6 +18,7 @@ Only the outermost session guards: pytest sessions the tests start themselves (t
 
 from __future__ import annotations
 
+import gc
 import os
 import re
 import shutil
@@ -84,10 +85,24 @@ def pytest_configure(config: pytest.Config) -> None:
     # The conformance run (`snapconform run` from this checkout loads this file too) is the
     # product, not a test session: its skips and its reports/ are its own business.
     conformance_run = config.getoption("snapconform_outcomes", default=None) is not None
+    if not conformance_run:
+        # The suite's processes hold a large import graph and allocate many short-lived
+        # containers (Hypothesis, decoded bodies): fewer collections, as `snapconform run` has
+        # (snapconform.run.runner.RUN_GC_THRESHOLD), and the graph frozen once collected.
+        from snapconform.run.runner import RUN_GC_THRESHOLD
+
+        gc.set_threshold(*RUN_GC_THRESHOLD)
     nested = OUTER_SESSION in os.environ or hasattr(config, "workerinput")
     if not nested and not conformance_run:
         os.environ[OUTER_SESSION] = str(os.getpid())
         config.pluginmanager.register(SessionGuards(strict=ci_strict()), "snapconform-guards")
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    if session.config.getoption("snapconform_outcomes", default=None) is None:
+        # what is alive now (modules, collected items) lives for the session: no collection
+        # needs to walk it again
+        gc.freeze()
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
