@@ -8,6 +8,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cache
 from typing import TYPE_CHECKING, Any
 
 import httpx
@@ -140,6 +141,27 @@ def load_schema(contracts: Contracts | None = None) -> BaseSchema:
     return schema
 
 
+@cache
+def _operation(path: str, method: str) -> APIOperation:
+    """The default contracts' operation, loaded once per process and shared by every run.
+
+    A lookup builds a new operation, whose parameters schemathesis converts and whose
+    strategies Hypothesis builds and validates afresh; with the schema parsed too, that cost
+    about 0.1 CPU-second per run (issue 27: the test suite runs many runs per process). Nothing
+    here mutates the schema or its operations after loading (the codec is set in
+    ``load_schema``; the checks and the case strategy are passed per call, no hook is
+    registered on the schema), and a strategy draws the same cases from the same seed however
+    often it has been used, so a run draws and judges what it did with a fresh load.
+    """
+    return _shared_schema()[path][method]
+
+
+@cache
+def _shared_schema() -> BaseSchema:
+    """``load_schema()`` once per process (see ``_operation``): callers must not mutate it."""
+    return load_schema()
+
+
 def _schemathesis_config() -> schemathesis.Config:
     """An explicit configuration (no schemathesis.toml discovered from the working directory).
 
@@ -265,7 +287,6 @@ def run_fuzzing(
     never contain the credentials.
     """
     config = config or FuzzConfig(max_examples=max_examples, seed=seed)
-    schema = load_schema()
     base_url = base_url.rstrip("/")
     close: Callable[[], None] | None = None
     if send is None:
@@ -273,20 +294,12 @@ def run_fuzzing(
     collector = _Collector(secrets=header_secrets(auth_headers))
     run_wide = fuzz_checks.RunWideChecks()
     started = time.perf_counter()
-    # One operation per (path, method), shared by its scenarios: a lookup builds a new
-    # operation, whose parameters schemathesis converts and whose strategies Hypothesis
-    # validates afresh (five scenarios fuzz GET of the list). The same cases are drawn.
-    operations: dict[tuple[str, str], APIOperation] = {}
     try:
         for scenario in config.scenarios:
             if collector.budget_exhausted:
                 break
-            key = (scenario.path, scenario.method)
-            if key not in operations:
-                operations[key] = schema[scenario.path][scenario.method]
-            operation = operations[key]
             _fuzz_scenario(
-                operation,
+                _operation(scenario.path, scenario.method),
                 scenario,
                 config,
                 base_url,
