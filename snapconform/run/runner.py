@@ -237,6 +237,7 @@ def run(
     stop_when_failed: frozenset[str] = frozenset(),
     handlers: Sequence[EventHandler] = (),
     progress: bool = True,
+    reports: bool = True,
 ) -> RunResult:
     """Run the conformance checks against ``config``'s target; write REPORT_DIR/summary.json.
 
@@ -244,6 +245,8 @@ def run(
     one plain line per finished check elsewhere (or when *environ* says ``CI=true``).
     ``requirements`` narrows the run (the plan divides the budget among them),
     ``stop_when_failed`` ends it once one of those failed; ``handlers`` receive every event.
+    ``reports=False`` writes summary.json (and harness.log) only, no Allure results, JUnit or
+    summary.md: for a caller that reads the summary and discards the directory (selftest cells).
     """
     environ = os.environ if environ is None else environ
     started = time.monotonic()
@@ -283,9 +286,11 @@ def run(
             requirements=tuple(CATALOGUE if requirements is None else requirements),
             stop_when_failed=stop_when_failed,
         )
-        writer = AllureWriter(report_dir / ALLURE_RESULTS, secrets=secrets_of(config))
         display = ProgressDisplay.for_stream(out, environ) if progress else None
-        everyone: list[EventHandler] = [AllureHandler(writer), *handlers]
+        everyone: list[EventHandler] = list(handlers)
+        if reports:
+            writer = AllureWriter(report_dir / ALLURE_RESULTS, secrets=secrets_of(config))
+            everyone.insert(0, AllureHandler(writer))
         if display is not None:
             everyone.insert(0, display)
             display.follow(lambda: session.requests)
@@ -308,8 +313,9 @@ def run(
     summary_path.write_text(
         json.dumps(summary, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
     )
-    # report hook (snapconform.report): allure categories/environment/diffs, JUnit, summary.md
-    finish_run(report_dir)
+    if reports:
+        # report hook (snapconform.report): allure categories/environment/diffs, JUnit, summary.md
+        finish_run(report_dir)
     return RunResult(exit_code_of(summary), summary, summary_path)
 
 

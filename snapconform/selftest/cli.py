@@ -104,8 +104,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--work-dir",
         type=Path,
         metavar="DIR",
-        help="keep each cell's report directory (summary.json, run.log, worker.log) under DIR"
-        " (default: a temporary directory, removed at the end)",
+        help="keep each cell's report directory (summary.json, run.log, worker.log and the"
+        " run's reports) under DIR (default: a temporary directory, removed at the end, with"
+        " summary.json alone)",
     )
     parser.add_argument("--list", action="store_true", help="list the mutants and exit")
 

@@ -149,7 +149,8 @@ def run_cell(cell: Cell, config: SelftestConfig, work_dir: Path) -> CellResult:
     directory = _prepare(cell, work_dir)
     started = time.monotonic()
     try:
-        execute(cell, config, directory)
+        # the cell's reports are written only where they are kept (--work-dir)
+        execute(cell, config, directory, reports=config.work_dir is not None)
     except Exception as exc:
         (directory / WORKER_LOG).write_text(traceback.format_exc(), encoding="utf-8")
         crash = f"the cell's run crashed ({type(exc).__name__})"

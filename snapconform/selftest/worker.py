@@ -83,8 +83,9 @@ def _run_config(
     return RunConfig(credentials=admin, unprivileged=noprivs, state_file=state_file, **common)
 
 
-def execute(cell: Cell, config: SelftestConfig, directory: Path) -> None:
-    """Serve the cell's server and run against it; the run writes ``directory/summary.json``."""
+def execute(cell: Cell, config: SelftestConfig, directory: Path, *, reports: bool = True) -> None:
+    """Serve the cell's server and run against it; the run writes ``directory/summary.json``
+    (and, with ``reports``, its Allure results, JUnit and summary.md beside it)."""
     from snapconform.run import runner
 
     variant = get_variant(cell.subject[len(VARIANT_PREFIX) :]) if is_variant(cell.subject) else None
@@ -131,6 +132,7 @@ def execute(cell: Cell, config: SelftestConfig, directory: Path) -> None:
                 environ={"CI": "true"},
                 requirements=focus,
                 stop_when_failed=stop,
+                reports=reports,
             )
 
 
@@ -152,6 +154,8 @@ def command(cell: Cell, config: SelftestConfig, directory: Path) -> list[str]:
         str(config.max_requests),
         *(["--focus"] if config.focus else []),
         *(["--until-caught"] if config.until_caught else []),
+        # a cell's reports are written only where they are kept (--work-dir)
+        *(["--reports"] if config.work_dir is not None else []),
         "--cell-dir",
         str(directory.absolute()),
     ]
@@ -172,6 +176,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--focus", action="store_true")
     parser.add_argument("--until-caught", action="store_true")
     parser.add_argument("--cell-dir", type=Path, required=True)
+    parser.add_argument("--reports", action="store_true", help="also Allure, JUnit, summary.md")
     args = parser.parse_args(argv)
     config = SelftestConfig(
         max_examples=args.max_examples,
@@ -180,5 +185,5 @@ def main(argv: Sequence[str] | None = None) -> int:
         until_caught=args.until_caught,
         jobs=1,
     )
-    execute(Cell(args.subject, args.mode, args.seed), config, args.cell_dir)
+    execute(Cell(args.subject, args.mode, args.seed), config, args.cell_dir, reports=args.reports)
     return 0

@@ -168,6 +168,23 @@ def test_until_caught_cuts_short_the_check_in_progress_at_the_detection(tmp_path
     assert "CONTRACT-200-BODY" in soundness["detail"]
 
 
+@pytest.mark.slow
+def test_a_cell_writes_its_reports_only_where_they_are_kept(tmp_path: Path) -> None:
+    # Without --work-dir a cell's directory is discarded once its summary is read: the run
+    # writes summary.json alone (no Allure results, JUnit or summary.md nobody would read).
+    from snapconform.selftest.worker import execute
+
+    cell = Cell("contract-wrong-error-type", "controlled", 0)
+    config = SelftestConfig(max_examples=2, jobs=1, focus=True, until_caught=True)
+    for reports in (False, True):
+        directory = tmp_path / str(reports)
+        execute(cell, config, directory, reports=reports)
+        written = {path.name for path in directory.iterdir()}
+        assert "summary.json" in written
+        reported = {"allure-results", "junit.xml", "summary.md"} & written
+        assert reported == ({"allure-results", "junit.xml", "summary.md"} if reports else set())
+
+
 # ------------------------------------------------------------------ the command itself (fast)
 
 
