@@ -19,7 +19,7 @@ import base64
 import binascii
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import unquote_to_bytes
 
@@ -77,6 +77,14 @@ def invalid(message_id: str, default_message: str, *args: str) -> EndpointError:
     return EndpointError(
         "INVALID_ARGUMENT", f"com.vmware.snapservice.tasks.{message_id}", default_message, args
     )
+
+
+def _matching_changed_for(cls: type[Behaviour]) -> frozenset[str] | None:
+    """The fields whose matching ``cls.field_matches`` changes, when the class that defines it
+    declares them (``field_matching_changed``); None when unknown (a full scan is exact)."""
+    owner = next(k for k in cls.__mro__ if "field_matches" in vars(k))
+    declared = vars(owner).get("field_matching_changed")
+    return declared if isinstance(declared, frozenset) else None
 
 
 class Behaviour:
@@ -191,11 +199,17 @@ class Behaviour:
         Uses the indexes unless a subclass changed what matching means, then scans.
         """
         cls = type(self)
-        if (
-            cls.field_matches is Behaviour.field_matches
-            and cls.task_matches is Behaviour.task_matches
-        ):
-            return store.query(spec, visible)
+        if cls.task_matches is Behaviour.task_matches:
+            if cls.field_matches is Behaviour.field_matches:
+                return store.query(spec, visible)
+            changed = _matching_changed_for(cls)
+            if changed is not None:
+                # The indexes hold for the fields whose matching is unchanged (AND across
+                # fields): they narrow the candidates, the whole rule judges each of them.
+                narrowed = store.query(replace(spec, **dict.fromkeys(changed)), visible)
+                return QueryResult(
+                    [p for p in narrowed.positions if self.task_matches(store.item(p), spec)]
+                )
         return store.scan(lambda item: self.task_matches(item, spec), visible)
 
     def exceeds_cap(self, result: QueryResult, store: TaskStore) -> bool:

@@ -97,6 +97,9 @@ class UnknownStatusMatchesNone(Behaviour):
 class UsersCaseInsensitive(Behaviour):
     """``users`` compare case-insensitively (SSO principals); identifiers stay exact."""
 
+    #: only ``users`` match otherwise: the other fields' indexes still narrow a query
+    field_matching_changed = frozenset({"users"})
+
     def field_matches(self, field_name: str, wanted: Sequence[str], actual: Any) -> bool:
         if field_name == "users":
             return isinstance(actual, str) and actual.casefold() in {v.casefold() for v in wanted}

@@ -141,3 +141,34 @@ def test_index_query_equals_the_reference_scan(
     # A Behaviour that changes matching goes through scan(); it must agree when faithful.
     scanned = STORE.scan(lambda item: Behaviour().task_matches(item, spec), visible)
     assert [STORE.item(p)["task"] for p in scanned.positions] == expected
+
+
+def _case_changed(values: tuple[str, ...] | None) -> tuple[str, ...] | None:
+    return None if values is None else tuple(v.swapcase() for v in values)
+
+
+@settings(max_examples=150, deadline=None)
+@given(spec=filters, visible=visibility, swap=st.booleans())
+def test_a_behaviour_declaring_its_changed_fields_selects_what_a_full_scan_selects(
+    spec: FilterSpec, visible: frozenset[str] | None, swap: bool
+) -> None:
+    # users-case-insensitive declares that only `users` match otherwise: the other fields'
+    # indexes narrow the query, its rule judges the candidates; the same as scanning every task.
+    # An undeclared override (another class's field_matches first in the MRO) scans.
+    from dataclasses import replace
+
+    from snapconform.server.behaviour import _matching_changed_for
+    from snapconform.server.variants import UsersCaseInsensitive
+
+    if swap:
+        spec = replace(spec, users=_case_changed(spec.users))
+    behaviour = UsersCaseInsensitive()
+    scanned = STORE.scan(lambda item: behaviour.task_matches(item, spec), visible)
+    assert behaviour.select(STORE, spec, visible).positions == scanned.positions
+
+    class Undeclared(UsersCaseInsensitive):
+        def field_matches(self, field_name: str, wanted: Any, actual: Any) -> bool:
+            return super().field_matches(field_name, wanted, actual)
+
+    assert _matching_changed_for(UsersCaseInsensitive) == frozenset({"users"})
+    assert _matching_changed_for(Undeclared) is None
