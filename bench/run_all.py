@@ -15,6 +15,7 @@ as a subprocess writing its JSON file; RESULTS.md is then written from the JSON 
 5. server_bench.py      the reference server's own figures
 6. cpu_bench.py         harness CPU per default verdict, per mode, at 0 ms (issue 27)
 7. concurrency_bench.py a default controlled run at 40 ms latency, --concurrency 1 vs 8
+8. test_command_bench.py the README's test command (the whole suite): wall and CPU time
 
 RESULTS.md records the commit, the machine, the load average around each script, the number of
 repetitions and the options of every section. Subset options: ``--mutants`` (all, sample, or
@@ -35,7 +36,16 @@ from benchlib import BENCH_DIR, ROOT, git_commit, load, machine, spread
 
 REPORT = BENCH_DIR / "RESULTS.md"
 RUNS = BENCH_DIR / "run_all_results.json"
-ORDER = ("detection", "throughput", "verdict", "validation", "server", "cpu", "concurrency")
+ORDER = (
+    "detection",
+    "throughput",
+    "verdict",
+    "validation",
+    "server",
+    "cpu",
+    "concurrency",
+    "testcmd",
+)
 SCRIPTS = {
     "detection": ("detection_bench.py", "detection_results.json"),
     "throughput": ("throughput_bench.py", "throughput_results.json"),
@@ -44,6 +54,7 @@ SCRIPTS = {
     "server": ("server_bench.py", "server_results.json"),
     "cpu": ("cpu_bench.py", "cpu_results.json"),
     "concurrency": ("concurrency_bench.py", "concurrency_results.json"),
+    "testcmd": ("test_command_bench.py", "test_command_results.json"),
 }
 
 
@@ -69,6 +80,8 @@ def script_arguments(name: str, args: argparse.Namespace) -> list[str]:
         return ["--repeats", str(repeats), "--label", "run_all"]
     if name == "concurrency":
         return ["--repeats", str(repeats)]
+    if name == "testcmd":
+        return ["--repeats", str(1 if args.quick else repeats)]
     raise ValueError(name)
 
 
@@ -336,6 +349,15 @@ def concurrency_section(data: dict[str, Any] | None) -> list[str]:
     return [*out, stamp(data), "", *concurrency_bench.markdown(data), ""]
 
 
+def test_command_section(data: dict[str, Any] | None) -> list[str]:
+    import test_command_bench
+
+    out = ["## 8. The README's test command (issue 27)", ""]
+    if not data or not data.get("runs"):
+        return [*out, "Not measured in this run.", ""]
+    return [*out, *test_command_bench.markdown(data), ""]
+
+
 def _seconds(value: float | None) -> str:
     return "not recorded" if value is None else f"{value} s"
 
@@ -377,6 +399,7 @@ def write_report(runs: dict[str, Any]) -> None:
     lines += server_section(read("server"), "server" in runs.get("scripts", {}))
     lines += cpu_section(read("cpu"))
     lines += concurrency_section(read("concurrency"))
+    lines += test_command_section(read("testcmd"))
     REPORT.write_text("\n".join(lines) + "\n", encoding="utf-8")
     print(f"wrote {REPORT.relative_to(ROOT)}")
 
