@@ -51,7 +51,8 @@ def one_run(command: list[str]) -> dict[str, Any]:
     before_load, cpu_before, started = load(), child_cpu_seconds(), time.perf_counter()
     done = subprocess.run(command, cwd=ROOT, env=environ, capture_output=True, text=True)
     wall = time.perf_counter() - started
-    last = [line for line in done.stdout.splitlines() if " in " in line and "passed" in line]
+    lines = done.stdout.splitlines()
+    last = [line for line in lines if " in " in line and "passed" in line]
     counts = {kind: 0 for kind in ("passed", "failed", "skipped", "errors")}
     for number, kind in COUNTS.findall(last[-1] if last else ""):
         counts["errors" if kind.startswith("error") else kind] = int(number)
@@ -60,6 +61,8 @@ def one_run(command: list[str]) -> dict[str, Any]:
         "wall_seconds": round(wall, 1),
         "cpu_seconds": round(child_cpu_seconds() - cpu_before, 1),
         **counts,
+        # which tests failed, as pytest's short summary names them (a failed run is data too)
+        "failures": [line[:300] for line in lines if line.startswith(("FAILED ", "ERROR "))],
         "load_before": before_load,
         "load_after": load(),
     }
@@ -82,8 +85,10 @@ def markdown(document: dict[str, Any]) -> list[str]:
             f" {r['passed']} | {r['failed']} | {r['skipped']} | {r['load_before']} |"
             f" {r['load_after']} |"
         )
+    failures = [f"- run {n}: `{x}`" for n, r in enumerate(runs, 1) for x in r.get("failures", [])]
     out += [
         "",
+        *([*failures, ""] if failures else []),
         f"Wall: {spread(walls)} s; CPU: {spread([r['cpu_seconds'] for r in runs])} s.",
         f"Goal: at most {GOAL_SECONDS:g} s wall on 2 cores: "
         + ("met." if runs and sorted(walls)[len(walls) // 2] <= GOAL_SECONDS else "not met."),
