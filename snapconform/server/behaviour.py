@@ -196,7 +196,9 @@ class Behaviour:
     ) -> QueryResult:
         """Visible tasks matching ``spec``, in store order.
 
-        Uses the indexes unless a subclass changed what matching means, then scans.
+        Uses the indexes unless a subclass changed what matching means; then, when the class
+        that changed ``field_matches`` declares which fields (``field_matching_changed``), the
+        other fields' indexes narrow the candidates its rule judges, else it scans every task.
         """
         cls = type(self)
         if cls.task_matches is Behaviour.task_matches:
