@@ -14,7 +14,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cache
+from itertools import product
 from random import Random
+from types import MappingProxyType
 from typing import Any
 
 from hypothesis import strategies as st
@@ -129,19 +131,30 @@ _VALUE = object()
 
 
 @cache
-def union_presence(status: str) -> st.SearchStrategy[dict[str, Any]]:
+def union_presence(status: str) -> st.SearchStrategy[Mapping[str, Any]]:
     """Which status-conditional fields an Info of ``status`` holds, as ``union_part`` allows:
-    ``_VALUE`` (the universe's value, ``union_values``), None, or ``_ABSENT``."""
+    ``_VALUE`` (the universe's value, ``union_values``), None, or ``_ABSENT``.
+
+    Required fields of the case hold a value; its optional fields are absent, null or a value;
+    fields of other cases are absent or null. Every combination is equally likely and drawn as
+    one choice: a choice per field cost Hypothesis ~1.3 ms per universe, a fifth of drawing one
+    (issue 27). The first combination is every field absent (or the required ones only), so a
+    universe still shrinks towards the fewest fields, as per-field choices did.
+    """
     own = {name: bool(required) for name, required in union_cases()[status]}
-    parts: dict[str, st.SearchStrategy[Any]] = {}
-    for name in sorted(union_fields()):
+    names = sorted(union_fields())
+    options: list[tuple[Any, ...]] = []
+    for name in names:
         if own.get(name):
-            parts[name] = st.just(_VALUE)
+            options.append((_VALUE,))
         elif name in own:
-            parts[name] = st.sampled_from((_ABSENT, None, _VALUE))
+            options.append((_ABSENT, None, _VALUE))
         else:
-            parts[name] = st.sampled_from((_ABSENT, None))
-    return st.fixed_dictionaries(parts)
+            options.append((_ABSENT, None))
+    combinations = tuple(
+        MappingProxyType(dict(zip(names, chosen, strict=True))) for chosen in product(*options)
+    )
+    return st.sampled_from(combinations)
 
 
 @cache
