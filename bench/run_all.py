@@ -377,6 +377,10 @@ def write_report(runs: dict[str, Any]) -> None:
         "(this thread's, or the tool's child processes') and request counts are the robust",
         "figures. Every figure is `median [min..max] (n=repeats)`.",
         "",
+        "The product's modules are byte-compiled before anything is measured, as a wheel's are"
+        " when pip installs it (`benchlib.compile_product`). Figures of commits before 2026-12-04"
+        " also counted compiling them afresh in every CLI process (~0.25 CPU-s per run).",
+        "",
     ]
     if runs.get("scripts"):
         lines += [
