@@ -106,10 +106,11 @@ PRODUCT_SOURCES: tuple[str, ...] = ("snapconform", "strategies")
 def compile_product() -> None:
     """Byte-compile the product's modules once, before any test starts a process.
 
-    The tests start hundreds of processes that import snapconform from this checkout (the
-    selftest cells' workers, the CLI runs). Where ``PYTHONDONTWRITEBYTECODE`` is set (this
-    project's CI machines) none of them keeps the bytecode it compiled, so each compiled the
-    ~130 modules again: ~0.25 CPU-seconds per process (issue 27). ``compileall`` writes
+    Many tests start ``python -m snapconform`` processes that import it from this checkout
+    (the CLI runs; the mutation matrix's cells run in the test process itself). Where
+    ``PYTHONDONTWRITEBYTECODE`` is set (this project's CI machines) none of them keeps the
+    bytecode it compiled, so each compiled the ~130 modules again: ~0.25 CPU-seconds per
+    process (issue 27). ``compileall`` writes
     regardless, into ``__pycache__`` (ignored by git and by the no-writes guard), and every
     process reads it; a module edited later is compiled afresh as usual.
     """
