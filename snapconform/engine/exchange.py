@@ -16,7 +16,12 @@ from typing import Any, Literal
 
 import httpx
 
-from snapconform.engine.safety import DEFAULT_MAX_JSON_DEPTH, TargetSafetyError, parse_json
+from snapconform.engine.safety import (
+    DEFAULT_MAX_JSON_DEPTH,
+    DecodedBodies,
+    TargetSafetyError,
+    parse_json,
+)
 from snapconform.redaction import Redactor
 
 #: How much of a response body a recorded Exchange keeps for the report.
@@ -65,14 +70,20 @@ class Exchange:
         request_headers: Mapping[str, str] | None = None,
         elapsed: float = 0.0,
         max_json_depth: int = DEFAULT_MAX_JSON_DEPTH,
+        bodies: DecodedBodies | None = None,
     ) -> Exchange:
         """An answer's bytes decoded as every answer is: strict JSON (``safety.parse_json``: no
-        duplicate keys, bounded depth), text with undecodable bytes replaced."""
+        duplicate keys, bounded depth), text with undecodable bytes replaced. With ``bodies``
+        (whose depth limit then applies), an answer decoded before shares its document."""
         body: Any = None
         json_error: str | None = None
         if content:
             try:
-                body = parse_json(content, max_json_depth)
+                body = (
+                    bodies.decode(content)
+                    if bodies is not None
+                    else parse_json(content, max_json_depth)
+                )
             except TargetSafetyError as exc:
                 json_error = str(exc)
         return cls(

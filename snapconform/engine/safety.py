@@ -7,6 +7,8 @@ fool the harness. Everything here is transport-independent policy that ``target.
   (a gzip body that expands enormously is stopped at the cap, not after it is in memory);
 * :func:`parse_json` decodes strict UTF-8 JSON, refuses duplicate keys, refuses nesting deeper
   than a limit (deep JSON would otherwise blow the recursion of every later consumer);
+  :class:`DecodedBodies` keeps a client's decodes by their bytes, so an answer seen before is
+  not decoded again;
 * :class:`RetryPolicy` decides whether a 429/503 (``Retry-After``) or a transient failure is
   retried; every retry is recorded so that a failure that vanished on retry is reported as flaky;
   a GET whose connection closed before any response byte (an idle keep-alive connection the
@@ -31,6 +33,7 @@ import ssl
 import threading
 import time
 import zlib
+from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
@@ -304,6 +307,78 @@ def parse_json(data: bytes, max_depth: int = DEFAULT_MAX_JSON_DEPTH) -> Any:
     if json_depth(document) > max_depth:
         raise TooDeepError(f"JSON nests deeper than {max_depth} levels")
     return document
+
+
+class DecodedBodies:
+    """The strict decodes of one client's answers, kept by their bytes: an answer whose bytes
+    were decoded before gets the same document (or the same refusal) without decoding again.
+
+    A server answers the same query with the same bytes: repeated reads, the same filter in
+    several checks, the unfiltered list. In a declared or observed run about two thirds of the
+    bytes decoded had been decoded before, and a strict decode (the duplicate-key hook, the
+    depth walk) is most of what a large answer costs the harness (issue 27). Consumers share the
+    document, so none may change it (tests/engine/test_decoded_bodies.py holds whole runs to
+    that). Bounded: answers under ``min_bytes`` are decoded afresh (cheap, and they would crowd
+    the large ones out); at most ``max_entries`` answers and ``max_bytes`` of them are kept, the
+    least recently used dropped first. Safe to share between threads.
+    """
+
+    def __init__(
+        self,
+        max_depth: int = DEFAULT_MAX_JSON_DEPTH,
+        *,
+        min_bytes: int = 1024,
+        max_bytes: int = 8 * 1024 * 1024,
+        max_entries: int = 64,
+    ) -> None:
+        self.max_depth = max_depth
+        self._min_bytes = min_bytes
+        self._max_bytes = max_bytes
+        self._max_entries = max_entries
+        self._lock = threading.Lock()
+        # bytes -> (document, refusal): a refusal is kept as its type and message, and raised
+        # anew each time (raising one exception object again would grow its traceback)
+        self._entries: OrderedDict[bytes, tuple[Any, tuple[type[TargetSafetyError], str] | None]]
+        self._entries = OrderedDict()
+        self._bytes = 0
+        self.hits = 0
+
+    def decode(self, content: bytes) -> Any:
+        """``parse_json(content, self.max_depth)``, from the kept decode when there is one."""
+        if len(content) < self._min_bytes:
+            return parse_json(content, self.max_depth)
+        with self._lock:
+            kept = self._entries.get(content)
+            if kept is not None:
+                self._entries.move_to_end(content)
+                self.hits += 1
+        if kept is None:
+            try:
+                kept = (parse_json(content, self.max_depth), None)
+            except TargetSafetyError as exc:
+                kept = (None, (type(exc), str(exc)))
+            self._keep(content, kept)
+        document, refusal = kept
+        if refusal is not None:
+            raise refusal[0](refusal[1])
+        return document
+
+    def _keep(self, content: bytes, decoded: tuple[Any, Any]) -> None:
+        if len(content) > self._max_bytes:
+            return
+        with self._lock:
+            if content in self._entries:  # another thread decoded the same bytes meanwhile
+                return
+            self._entries[content] = decoded
+            self._bytes += len(content)
+            while len(self._entries) > self._max_entries or self._bytes > self._max_bytes:
+                dropped, _ = self._entries.popitem(last=False)
+                self._bytes -= len(dropped)
+
+    def kept(self) -> list[tuple[bytes, Any]]:
+        """The answers kept and their shared documents (the refusals left out)."""
+        with self._lock:
+            return [(content, kept[0]) for content, kept in self._entries.items() if not kept[1]]
 
 
 # --- retries ----------------------------------------------------------------------------------

@@ -45,6 +45,7 @@ from snapconform.engine.retrying import (
 )
 from snapconform.engine.safety import (
     DeadlineExceededError,
+    DecodedBodies,
     RateLimiter,
     RedirectRefusedError,
     RetryPolicy,
@@ -122,6 +123,8 @@ class Target(SendRetries, Authentication):
         self.redact = redactor if redactor is not None else Redactor()
         self.observers = observers if observers is not None else []
         self.exchanges: list[Exchange] = []
+        #: this client's decoded answers, by their bytes (shared documents: read-only)
+        self.bodies = DecodedBodies(settings.limits.max_json_depth)
         if settings.concurrency < 1:
             raise TargetError(f"concurrency must be at least 1, got {settings.concurrency}")
         #: shared by the run's clients (``limiter=``): one rate for the run, however many
@@ -281,7 +284,7 @@ class Target(SendRetries, Authentication):
             raw.headers,
             content,
             query=query,
-            max_json_depth=self.settings.limits.max_json_depth,
+            bodies=self.bodies,
             auth=auth,
             request_headers=self.redact.headers(raw.request.headers.multi_items()),
             elapsed=elapsed,
