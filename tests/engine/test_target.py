@@ -156,3 +156,22 @@ def test_the_documented_500_is_read_with_the_strict_parse(content: bytes, docume
     from snapconform.engine.target import is_documented_500
 
     assert is_documented_500(500, content) is documented
+
+
+def test_a_cookie_an_answer_sets_is_sent_back_as_httpx_would() -> None:
+    # AnswerCookies skips the jar only for answers without Set-Cookie: the jar's behaviour stays
+    # httpx's (a GET that sets a cookie gets it sent with the next request, and only then).
+    seen: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        headers = {"content-type": "application/json"}
+        if len(seen) == 2:
+            headers["set-cookie"] = "sticky=node-2; Path=/"
+        return httpx.Response(200, headers=headers, stream=httpx.ByteStream(b'{"items":[]}'))
+
+    settings = TargetSettings(base_url="http://127.0.0.1:1", max_requests=5)
+    target = Target(settings, transport=httpx.MockTransport(handler))
+    for _ in range(3):
+        target.list_tasks()
+    assert [request.headers.get("cookie") for request in seen] == [None, None, "sticky=node-2"]
