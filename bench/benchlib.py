@@ -423,11 +423,13 @@ def run_snapconform(
     api_version: str = "8.0.3",
     state_file: Path | None = None,
     timeout: float = 1800,
+    python: str = sys.executable,
 ) -> dict[str, Any]:
     """``snapconform run`` as a user runs it (the CLI in a subprocess, start-up included).
 
     ``controlled``: through the mock's control protocol. ``declared``: with ``state_file``.
     ``observed``: credentials only (the documented administrator and unprivileged principal).
+    ``python``: the interpreter whose installed snapconform runs (another checkout's venv).
     """
     import shutil
     import subprocess
@@ -450,7 +452,7 @@ def run_snapconform(
     started = time.perf_counter()
     try:
         done = subprocess.run(
-            [sys.executable, "-m", "snapconform", "run", *args],
+            [python, "-m", "snapconform", "run", *args],
             capture_output=True,
             text=True,
             env=env,

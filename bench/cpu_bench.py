@@ -3,6 +3,7 @@
     .venv/bin/python bench/cpu_bench.py [--repeats 3] [--label after]
                                         [--modes controlled declared observed embedded]
                                         [--results bench/cpu_results.json]
+                                        [--compare LABEL=PYTHON ...]
 
 Each run is the CLI in a subprocess with the default settings, as ``default_run_bench.py`` runs
 it (seeds 0..N-1), at 0 ms latency so that CPU, not waiting, is what a run costs:
@@ -15,8 +16,12 @@ it (seeds 0..N-1), at 0 ms latency so that CPU, not waiting, is what a run costs
 CPU is ``getrusage(RUSAGE_CHILDREN)`` (user + system of the CLI and its children): robust on a
 loaded machine, unlike wall time. Modes are interleaved per repeat so that load spreads evenly.
 ``--label`` names the measured code (e.g. ``before``/``after``); runs with another label already
-in ``--results`` are kept, so one file compares two commits measured in turn. Goal (issue 27):
-a default controlled verdict in at most 4 CPU-seconds.
+in ``--results`` are kept, so one file compares two commits measured in turn. Measured in turn,
+minutes apart, two commits differ by the machine's drift as much as by their code: ``--compare
+LABEL=PYTHON`` runs another checkout's CLI (PYTHON: the interpreter of a venv where it is
+installed) right after each run of this one, same mode and seed, against the same server, so
+the two labels share the load. Goal (issue 27): a default controlled verdict in at most 4
+CPU-seconds.
 """
 
 from __future__ import annotations
@@ -47,13 +52,13 @@ GOAL_CPU_SECONDS = 4.0
 MODES = ("controlled", "declared", "observed", "embedded")
 
 
-def embedded_run(seed: int) -> dict[str, Any]:
+def embedded_run(seed: int, python: str = sys.executable) -> dict[str, Any]:
     """``snapconform run --seed N`` with no target: the embedded reference server."""
     with tempfile.TemporaryDirectory(prefix="snapconform-cpu-") as scratch:
         report = Path(scratch) / "report"
         cpu_before = child_cpu_seconds()
         started = time.perf_counter()
-        command = [sys.executable, "-m", "snapconform", "run", "--seed", str(seed)]
+        command = [python, "-m", "snapconform", "run", "--seed", str(seed)]
         done = subprocess.run(
             [*command, "--report-dir", str(report)],
             capture_output=True,
@@ -76,12 +81,39 @@ def embedded_run(seed: int) -> dict[str, Any]:
     }
 
 
-def measure(mode: str, seed: int) -> dict[str, Any]:
+def measure(mode: str, seed: int, python: str = sys.executable) -> dict[str, Any]:
     if mode == "embedded":
-        return embedded_run(seed)
-    run = one_run(mode, 0.0, seed)
+        return embedded_run(seed, python)
+    run = one_run(mode, 0.0, seed, python)
     keep = ("mode", "seed", "exit_status", "verdict", "requests", "wall_seconds", "cpu_seconds")
     return {key: run[key] for key in keep}
+
+
+def installed_commit(python: str) -> str:
+    """The commit of the checkout whose snapconform ``python`` imports (``?`` if none)."""
+    where = subprocess.run(
+        [
+            python,
+            "-c",
+            "import pathlib, snapconform; print(pathlib.Path(snapconform.__file__).parent.parent)",
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+        cwd=tempfile.gettempdir(),
+    ).stdout.strip()
+    if not where:
+        return "?"
+    head = subprocess.run(
+        ["git", "rev-parse", "--short=10", "HEAD"],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=30,
+        cwd=where,
+    ).stdout.strip()
+    return head or "?"
 
 
 def rows(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -119,6 +151,16 @@ def markdown(document: dict[str, Any]) -> list[str]:
             f" {spread(row['wall_seconds'])} | {spread([x[0] for x in row['load'] if x])} |"
         )
     out.append("")
+    groups = list(
+        dict.fromkeys(tuple(r["interleaved"]) for r in document["runs"] if r.get("interleaved"))
+    )
+    for group in groups:
+        out.append(
+            "Measured interleaved, run by run, same mode and seed (`--compare`): "
+            + " and ".join(f"`{label}`" for label in group)
+            + ". Other labels were measured in turn."
+        )
+        out.append("")
     out.append(f"Goal: a default controlled verdict in at most {GOAL_CPU_SECONDS:g} CPU-seconds.")
     return out
 
@@ -129,25 +171,46 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--modes", nargs="+", choices=MODES, default=list(MODES))
     parser.add_argument("--label", default="current")
     parser.add_argument("--results", type=Path, default=RESULTS)
+    parser.add_argument(
+        "--compare",
+        action="append",
+        default=[],
+        metavar="LABEL=PYTHON",
+        help="also run the snapconform installed for PYTHON, interleaved, as LABEL",
+    )
     args = parser.parse_args(argv)
+    measured = [(args.label, sys.executable, git_commit())]
+    for entry in args.compare:
+        label, _, python = entry.partition("=")
+        if not label or not python or not Path(python).exists():
+            parser.error(f"--compare wants LABEL=PYTHON with an existing interpreter: {entry!r}")
+        measured.append((label, python, installed_commit(python)))
     previous = (
         json.loads(args.results.read_text("utf-8")) if args.results.exists() else {"runs": []}
     )
-    runs = [r for r in previous["runs"] if r["label"] != args.label]
-    commit = git_commit()
+    labels = {label for label, _, _ in measured}
+    runs = [r for r in previous["runs"] if r["label"] not in labels]
     started = time.monotonic()
     for seed in range(args.repeats):
         for mode in args.modes:
-            before = load()
-            result = {**measure(mode, seed), "label": args.label, "commit": commit, "load": before}
-            runs.append(result)
-            print(
-                f"[{time.monotonic() - started:5.0f}s] {args.label} {mode:10} seed {seed}:"
-                f" {result['verdict']}, {result['requests']} requests,"
-                f" {result['cpu_seconds']:.1f} CPU s, {result['wall_seconds']:.1f} s wall,"
-                f" load {before}",
-                flush=True,
-            )
+            for label, python, commit in measured:
+                before = load()
+                result = {
+                    **measure(mode, seed, python),
+                    "label": label,
+                    "commit": commit,
+                    "load": before,
+                }
+                if len(measured) > 1:
+                    result["interleaved"] = [name for name, _, _ in measured]
+                runs.append(result)
+                print(
+                    f"[{time.monotonic() - started:5.0f}s] {label} {mode:10} seed {seed}:"
+                    f" {result['verdict']}, {result['requests']} requests,"
+                    f" {result['cpu_seconds']:.1f} CPU s, {result['wall_seconds']:.1f} s wall,"
+                    f" load {before}",
+                    flush=True,
+                )
     document = {"machine": machine(), "runs": runs, "rows": rows(runs)}
     args.results.write_text(json.dumps(document, indent=1) + "\n", encoding="utf-8")
     print("\n".join(markdown(document)))

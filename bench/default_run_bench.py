@@ -48,7 +48,9 @@ GOAL_LATENCY_MS = 40.0
 MODES = ("controlled", "declared", "observed")
 
 
-def one_run(mode: str, latency_ms: float, seed: int) -> dict[str, Any]:
+def one_run(
+    mode: str, latency_ms: float, seed: int, python: str = sys.executable
+) -> dict[str, Any]:
     from dataclasses import replace
 
     from snapconform.selftest import boundary_state
@@ -63,7 +65,9 @@ def one_run(mode: str, latency_ms: float, seed: int) -> dict[str, Any]:
             state_file = Path(scratch) / "state.json"
             state_file.write_text(json.dumps(state_to_document(state)), encoding="utf-8")
         with counted_server(config) as server:
-            run = run_snapconform(server, mode, seed=seed, max_requests=None, state_file=state_file)
+            run = run_snapconform(
+                server, mode, seed=seed, max_requests=None, state_file=state_file, python=python
+            )
     return {
         **run,
         "mode": mode,
