@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
+from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
@@ -13,6 +14,7 @@ from snapconform.engine.audit import ResponseAudit
 from snapconform.engine.harness import Harness
 from snapconform.engine.requirements import requirement
 from snapconform.engine.verdicts import CheckResult
+from snapconform.selftest.worker import cell_state
 from snapconform.server.app import ServerConfig
 from snapconform.server.behaviour import Behaviour
 from snapconform.server.defaults import (
@@ -22,6 +24,33 @@ from snapconform.server.defaults import (
     NOPRIVS_USERNAME,
 )
 from snapconform.server.runner import ServerHandle, serve_in_thread
+from snapconform.state import State
+
+
+def reach_options(
+    mode: str, handle: ServerHandle, state_file: Path | None = None
+) -> dict[str, Any]:
+    """How a run in ``mode`` reaches the reference server behind ``handle``: its control
+    endpoint (controlled), or the documented administrator and unprivileged principal (declared
+    and observed; declared also names its ``state_file``)."""
+    if mode == "controlled":
+        return {"control_url": handle.control_url}
+    return {
+        "credentials": Credentials(ADMIN_USERNAME, ADMIN_PASSWORD),
+        "unprivileged": Credentials(NOPRIVS_USERNAME, NOPRIVS_PASSWORD),
+        "state_file": state_file,
+    }
+
+
+def mode_universe(mode: str, tmp_path: Path, seed: int = 0) -> tuple[State, Path | None]:
+    """The universe a selftest cell's server starts from in ``mode`` (``worker.cell_state``)
+    and, in declared mode, its state file written under ``tmp_path``."""
+    state, state_text = cell_state(mode, seed)
+    if state_text is None:
+        return state, None
+    state_file = tmp_path / "state.json"
+    state_file.write_text(state_text, encoding="utf-8")
+    return state, state_file
 
 
 @contextmanager
@@ -49,12 +78,8 @@ def harness_for(
             "base_url": handle.base_url,
             "max_examples": max_examples,
             "seed": seed,
+            **reach_options(mode, handle),
         }
-        if mode == "controlled":
-            options["control_url"] = handle.control_url
-        else:
-            options["credentials"] = Credentials(ADMIN_USERNAME, ADMIN_PASSWORD)
-            options["unprivileged"] = Credentials(NOPRIVS_USERNAME, NOPRIVS_PASSWORD)
         options.update(run or {})
         config = RunConfig(**options)
         control = handle.control_url if mode == "controlled" else None

@@ -15,21 +15,13 @@ from typing import Any, ClassVar
 
 import pytest
 
-from snapconform.config import Credentials, RunConfig
+from snapconform.config import RunConfig
 from snapconform.engine import target as target_module
 from snapconform.engine.safety import DecodedBodies, DuplicateKeyError, TooDeepError, parse_json
 from snapconform.run.runner import run
-from snapconform.selftest import boundary_state
 from snapconform.server.app import ServerConfig
-from snapconform.server.defaults import (
-    ADMIN_PASSWORD,
-    ADMIN_USERNAME,
-    NOPRIVS_PASSWORD,
-    NOPRIVS_USERNAME,
-    default_state,
-)
 from snapconform.server.runner import serve_in_thread
-from snapconform.state import state_to_document
+from tests.engine.helpers import mode_universe, reach_options
 
 
 def _body(n: int, tag: str = "t") -> bytes:
@@ -121,30 +113,18 @@ class _RecordingBodies(DecodedBodies):
 def test_no_run_changes_a_shared_document(
     mode: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    shared: ClassVar[list[tuple[bytes, Any]]] = []
+    shared: list[tuple[bytes, Any]] = []
     monkeypatch.setattr(_RecordingBodies, "shared", shared)
     monkeypatch.setattr(target_module, "DecodedBodies", _RecordingBodies)
-    state_file = None
-    state = None
-    if mode == "declared":
-        state = boundary_state(0)
-        state_file = tmp_path / "state.json"
-        state_file.write_text(json.dumps(state_to_document(state)), encoding="utf-8")
-    elif mode == "observed":
-        state = default_state(0, size=1500)
+    state, state_file = mode_universe(mode, tmp_path)
     with serve_in_thread(ServerConfig(state=state, control=mode == "controlled", seed=0)) as server:
         options: dict[str, Any] = {
             "base_url": server.base_url,
             "report_dir": tmp_path / "report",
             "seed": 0,
             "max_examples": 3,
+            **reach_options(mode, server, state_file),
         }
-        if mode == "controlled":
-            options["control_url"] = server.control_url
-        else:
-            options["credentials"] = Credentials(ADMIN_USERNAME, ADMIN_PASSWORD)
-            options["unprivileged"] = Credentials(NOPRIVS_USERNAME, NOPRIVS_PASSWORD)
-            options["state_file"] = state_file
         result = run(RunConfig(**options), out=io.StringIO(), environ={"CI": "true"})
     assert result.summary["verdict"] == "conformant"
     assert len(shared) > 10  # the run did share documents

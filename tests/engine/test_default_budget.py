@@ -14,26 +14,17 @@ waiting 40 ms per read one after another saves half a minute of the test command
 from __future__ import annotations
 
 import io
-import json
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from snapconform.config import Credentials, RunConfig
+from snapconform.config import RunConfig
 from snapconform.engine.plan import RunPlan
 from snapconform.run.runner import run
-from snapconform.selftest import boundary_state
 from snapconform.server.app import ServerConfig
-from snapconform.server.defaults import (
-    ADMIN_PASSWORD,
-    ADMIN_USERNAME,
-    NOPRIVS_PASSWORD,
-    NOPRIVS_USERNAME,
-    default_state,
-)
 from snapconform.server.runner import serve_in_thread
-from snapconform.state import state_to_document
+from tests.engine.helpers import mode_universe, reach_options
 
 pytestmark = pytest.mark.slow
 
@@ -49,14 +40,7 @@ NOT_APPLICABLE = {
 
 
 def _run(mode: str, tmp_path: Path) -> tuple[dict[str, Any], str]:
-    state = None
-    state_file = None
-    if mode == "declared":
-        state = boundary_state(0)
-        state_file = tmp_path / "state.json"
-        state_file.write_text(json.dumps(state_to_document(state)), encoding="utf-8")
-    elif mode == "observed":
-        state = default_state(0, size=1500)
+    state, state_file = mode_universe(mode, tmp_path)
     server = ServerConfig(state=state, control=mode == "controlled", seed=0, latency=LATENCY)
     with serve_in_thread(server, "127.0.0.1", 0) as handle:
         options: dict[str, Any] = {
@@ -64,13 +48,8 @@ def _run(mode: str, tmp_path: Path) -> tuple[dict[str, Any], str]:
             "report_dir": tmp_path / "report",
             "seed": 0,
             "concurrency": CONCURRENCY[mode],
+            **reach_options(mode, handle, state_file),
         }
-        if mode == "controlled":
-            options["control_url"] = handle.control_url
-        else:
-            options["credentials"] = Credentials(ADMIN_USERNAME, ADMIN_PASSWORD)
-            options["unprivileged"] = Credentials(NOPRIVS_USERNAME, NOPRIVS_PASSWORD)
-            options["state_file"] = state_file
         out = io.StringIO()
         result = run(RunConfig(**options), out=out, environ={"CI": "true"})
     return result.summary, out.getvalue()

@@ -8,7 +8,6 @@ skips what it could not finish; it never fails it.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -16,24 +15,17 @@ from typing import Any
 
 import pytest
 
-from snapconform.config import Credentials, RunConfig
+from snapconform.config import RunConfig
 from snapconform.engine.harness import Harness
 from snapconform.engine.requirements import CATALOGUE, requirement
 from snapconform.engine.verdicts import CheckResult
 from snapconform.mutants import get
 from snapconform.run.session import judge
-from snapconform.selftest import boundary_state
 from snapconform.server.app import ServerConfig
 from snapconform.server.behaviour import Behaviour
-from snapconform.server.defaults import (
-    ADMIN_PASSWORD,
-    ADMIN_USERNAME,
-    NOPRIVS_PASSWORD,
-    NOPRIVS_USERNAME,
-    default_state,
-)
+from snapconform.server.defaults import default_state
 from snapconform.server.runner import serve_in_thread
-from snapconform.state import state_to_document
+from tests.engine.helpers import mode_universe, reach_options
 
 pytestmark = pytest.mark.slow
 
@@ -53,13 +45,7 @@ def engine_against(
     when given), as selftest sets it up: controlled pushes its own universes, declared serves
     the boundary universe and hands the engine its state file, observed serves the default
     1500-task universe."""
-    state_file: Path | None = None
-    if mode == "declared":
-        state = boundary_state(seed)
-        state_file = tmp_path / "state.json"
-        state_file.write_text(json.dumps(state_to_document(state)), encoding="utf-8")
-    else:
-        state = default_state(seed, size=20 if mode == "controlled" else 1500)
+    state, state_file = mode_universe(mode, tmp_path, seed)
     base = ServerConfig(
         state=state, control=mode == "controlled", seed=seed, behaviour=behaviour or Behaviour()
     )
@@ -70,13 +56,8 @@ def engine_against(
             "seed": seed,
             "max_examples": max_examples,
             "max_requests": max_requests,
+            **reach_options(mode, server, state_file),
         }
-        if mode == "controlled":
-            options["control_url"] = server.control_url
-        else:
-            options["credentials"] = Credentials(ADMIN_USERNAME, ADMIN_PASSWORD)
-            options["unprivileged"] = Credentials(NOPRIVS_USERNAME, NOPRIVS_PASSWORD)
-            options["state_file"] = state_file
         control = server.control_url if mode == "controlled" else None
         harness = Harness.open(
             RunConfig(**options), base_url=server.base_url, control_url=control, seed=seed

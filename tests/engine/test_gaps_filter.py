@@ -15,21 +15,16 @@ from dataclasses import replace
 
 import pytest
 
-from snapconform.config import Credentials, RunConfig
+from snapconform.config import RunConfig
 from snapconform.engine.harness import Harness
 from snapconform.engine.requirements import requirement
 from snapconform.engine.verdicts import CheckResult
 from snapconform.mutants import get
 from snapconform.server.app import ServerConfig
-from snapconform.server.defaults import (
-    ADMIN_PASSWORD,
-    ADMIN_USERNAME,
-    NOPRIVS_PASSWORD,
-    NOPRIVS_USERNAME,
-)
 from snapconform.server.runner import serve_in_thread
 from snapconform.strategies.filters import informative_filters, near_misses
 from snapconform.strategies.states import HarnessPrincipals, rich_state_document
+from tests.engine.helpers import reach_options
 
 #: Whole engine checks against served mutants: minutes on 2 cores (the fast tier leaves them out).
 pytestmark = pytest.mark.slow
@@ -48,12 +43,8 @@ def engine_against(config: ServerConfig, mode: str, seed: int = 0) -> Iterator[H
             "base_url": handle.base_url,
             "max_examples": 5,
             "seed": seed,
+            **reach_options(mode, handle),
         }
-        if mode == "controlled":
-            options["control_url"] = handle.control_url
-        else:
-            options["credentials"] = Credentials(ADMIN_USERNAME, ADMIN_PASSWORD)
-            options["unprivileged"] = Credentials(NOPRIVS_USERNAME, NOPRIVS_PASSWORD)
         control = handle.control_url if mode == "controlled" else None
         harness = Harness.open(
             RunConfig(**options),  # type: ignore[arg-type]
