@@ -219,6 +219,15 @@ class Target(SendRetries, Authentication):
                 self.stats.connection_retried += 1
             except httpx.HTTPError as exc:
                 raise TargetError(f"DELETE {SESSIONS_PATH} failed: {type(exc).__name__}") from None
+            except Exception as exc:
+                # A Ctrl-C that landed inside h11 while a pooled connection changed state leaves
+                # that connection corrupt, and httpcore hands it out again: its next request
+                # fails with a bare AssertionError. A fresh connection has no such state.
+                if client is not self._client:
+                    raise TargetError(
+                        f"DELETE {SESSIONS_PATH} failed: {type(exc).__name__}"
+                    ) from None
+                self.stats.connection_retried += 1
         if session_id == self._session_id:
             self._session_id = None
 

@@ -212,6 +212,38 @@ def test_behind_the_proxy_sessions_are_deleted_although_connections_drop(
     assert proxy.stats.methods["POST"] == 1 and proxy.stats.methods["DELETE"] >= 1
 
 
+@pytest.mark.parametrize("corrupt", [1, 2], ids=["pooled-only", "fresh-too"])
+def test_a_session_is_deleted_on_a_fresh_connection_when_the_pooled_one_is_corrupt(
+    corrupt: int,
+) -> None:
+    """A Ctrl-C that lands inside h11 leaves a pooled connection corrupt; httpcore reuses it
+    and the closing DELETE fails with a bare AssertionError (seen once in the SIGINT test: a
+    session left on the server). The DELETE goes again on a fresh connection; only a failure
+    there too leaves the session, reported with its error and never its id."""
+    deletes: list[str] = []
+
+    def handle(request: httpx.Request) -> httpx.Response:
+        deletes.append(request.method)
+        if len(deletes) <= corrupt:
+            raise AssertionError
+        return httpx.Response(204)
+
+    target = Target(
+        TargetSettings(base_url="http://127.0.0.1:9"), transport=httpx.MockTransport(handle)
+    )
+    target.sessions.opened("secret-session-id")
+    target.close()
+    assert deletes == ["DELETE", "DELETE"]
+    if corrupt == 1:
+        assert (target.sessions.deleted, target.sessions.failures) == (1, [])
+    else:
+        assert target.sessions.deleted == 0
+        assert target.sessions.failures == [
+            "TargetError: DELETE /api/snapservice/sessions failed: AssertionError"
+        ]
+    assert target.stats.connection_retried == 1
+
+
 def test_a_check_result_lost_to_the_network_is_neither_failed_nor_passed() -> None:
     result = transport_not_checked("GET ...: the connection closed before any response")
     assert result == CheckResult.not_checked("transport", result.detail)
