@@ -96,7 +96,11 @@ def test_a_controlled_run_leaves_the_reference_server_as_found(
 
 @pytest.mark.slow
 def test_ctrl_c_mid_run_still_restores_the_state(tmp_path: Path) -> None:
-    with serve_in_thread(ServerConfig(), "127.0.0.1", 0) as server:
+    # 10 ms per endpoint answer (the control protocol is never delayed): the run's ~750
+    # requests take seconds after its first push, so the Ctrl-C lands mid-run. Without it a
+    # loaded CI machine once polled the first push so late that the Ctrl-C arrived in the
+    # run's closing clean-up, which holds it back (a complete verdict, exit 0).
+    with serve_in_thread(ServerConfig(latency=0.01), "127.0.0.1", 0) as server:
         before = _state(server.control_url)
         process = _run(
             ["--base-url", server.base_url, "--control-url", server.control_url], tmp_path
