@@ -94,6 +94,14 @@ class TargetSettings:
     concurrency: int = 1
 
 
+#: httpx's errors for a connection closed or reset before any byte of an answer.
+CONNECTION_LOST: tuple[type[httpx.HTTPError], ...] = (
+    httpx.RemoteProtocolError,
+    httpx.ReadError,
+    httpx.WriteError,
+)
+
+
 class AnswerCookies(httpx.Cookies):
     """httpx's cookie jar, which skips an answer that sets no cookie.
 
@@ -211,19 +219,15 @@ class Target(SendRetries, Authentication):
                     timeout=min(self.settings.timeout, 10.0),
                 )
                 break
-            except (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError) as exc:
-                if client is not self._client:
-                    raise TargetError(
-                        f"DELETE {SESSIONS_PATH} failed: {type(exc).__name__}"
-                    ) from None
-                self.stats.connection_retried += 1
-            except httpx.HTTPError as exc:
-                raise TargetError(f"DELETE {SESSIONS_PATH} failed: {type(exc).__name__}") from None
             except Exception as exc:
-                # A Ctrl-C that landed inside h11 while a pooled connection changed state leaves
-                # that connection corrupt, and httpcore hands it out again: its next request
-                # fails with a bare AssertionError. A fresh connection has no such state.
-                if client is not self._client:
+                # Sent once more on a fresh connection: a pooled one that closed before any
+                # answer (CONNECTION_LOST), or one a Ctrl-C left corrupt by landing inside h11
+                # while it changed state (httpcore hands it out again; its next request fails
+                # with a bare AssertionError). Any other HTTP error ends the attempt.
+                pooled_fault = isinstance(exc, CONNECTION_LOST) or not isinstance(
+                    exc, httpx.HTTPError
+                )
+                if client is not self._client or not pooled_fault:
                     raise TargetError(
                         f"DELETE {SESSIONS_PATH} failed: {type(exc).__name__}"
                     ) from None
@@ -349,7 +353,7 @@ class Target(SendRetries, Authentication):
         try:
             try:
                 raw = client.send(client.build_request(method, url, headers=headers), stream=True)
-            except (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError) as exc:
+            except CONNECTION_LOST as exc:
                 # No status line yet: the server (or a proxy) closed or reset the connection
                 # before answering, typically an idle keep-alive connection dropped just as
                 # the request went out. Not an answer of the server: nothing to judge.
