@@ -328,6 +328,36 @@ def use_hypothesis_storage(report_dir: Path, environ: Mapping[str, str]) -> None
     from hypothesis.configuration import set_hypothesis_home_dir
 
     set_hypothesis_home_dir(hypothesis_storage(report_dir, environ))
+    seed_unicode_table()
+
+
+#: Hypothesis' table of Unicode categories per Unicode version, as Hypothesis writes it.
+UNICODE_TABLES = Path(__file__).parent / "unicode_data"
+
+
+def seed_unicode_table() -> None:
+    """Put the shipped table of Unicode categories where this process' Hypothesis looks for it.
+
+    Hypothesis computes the table from all 1.1 million code points (~0.13 CPU-s) the first time
+    a strategy draws text, unless its storage holds it, and a run's storage is new whenever its
+    report directory is. The shipped file is what Hypothesis itself wrote for this Unicode
+    version (tests/engine/test_unicode_table.py compares them). A table already there, a
+    version with no shipped table, or a Hypothesis that keeps it elsewhere: nothing is copied,
+    and Hypothesis computes the table as it would have.
+    """
+    import shutil
+    import unicodedata
+
+    shipped = UNICODE_TABLES / f"charmap-{unicodedata.unidata_version}.json.gz"
+    try:
+        from hypothesis.internal.charmap import charmap_file
+
+        target = charmap_file()
+        if shipped.is_file() and not target.exists():
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(shipped, target)
+    except (ImportError, OSError):
+        return
 
 
 def _print_warning(message: str) -> None:
