@@ -130,7 +130,20 @@ def _one_line(error: BaseException) -> str:
     return f"{type(error).__name__}: {text}" if text else type(error).__name__
 
 
+def _skip_httpx_command_line() -> None:
+    """Keep httpx from importing its own command line into this process.
+
+    ``import httpx`` imports ``httpx._main`` (click, rich and pygments) whenever those are
+    installed, and schemathesis installs them: ~50 ms of CPU in every snapconform command,
+    which never runs httpx's command line. httpx falls back to a stub when that import fails,
+    which a ``None`` in ``sys.modules`` makes it do. Only once httpx is not yet imported.
+    """
+    if "httpx" not in sys.modules:
+        sys.modules.setdefault("httpx._main", None)  # type: ignore[arg-type]
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    _skip_httpx_command_line()
     args = parse_args(argv)
     from snapconform.settings import SettingsError
 
