@@ -103,17 +103,22 @@ class Redactor:
 
     def __init__(self) -> None:
         self._secrets: set[str] = set()
+        #: The secrets longest first, as ``mask_text`` orders them: sorted once per new secret,
+        #: not per masked text (a run masks every header value of every exchange it records).
+        self._longest_first: tuple[str, ...] = ()
         self._lock = threading.Lock()
 
     def add(self, secret: str | None) -> None:
         if secret and len(secret) >= MIN_MASKED_LENGTH:
             with self._lock:
-                self._secrets.add(secret)
+                if secret not in self._secrets:
+                    self._secrets.add(secret)
+                    self._longest_first = tuple(sorted(self._secrets, key=len, reverse=True))
 
     def __call__(self, text: str) -> str:
-        with self._lock:
-            secrets = list(self._secrets)
-        return mask_text(text, secrets)
+        for secret in self._longest_first:  # one tuple, replaced whole by ``add``
+            text = text.replace(secret, MASK)
+        return text
 
     def headers(self, headers: Iterable[tuple[str, str]]) -> dict[str, str]:
         """Credential headers masked whole (scheme included); secrets masked in the others."""

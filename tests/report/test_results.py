@@ -150,3 +150,21 @@ def test_check_result_evidence_becomes_steps_and_a_diff(sample_report: Path) -> 
     assert result["statusDetails"]["actual"] == "t-1\nt-7\nt-8"
     labels = {label["name"]: label["value"] for label in result["labels"]}
     assert labels["hypothesis_seed"] == "99"
+
+
+def test_each_attachment_file_is_named_by_one_attachment(sample_report: Path) -> None:
+    """The Allure 3 report shows a source that a second attachment names as missing: equal
+    bodies (the sample's responses repeat) each get a file of their own."""
+    results = sample_report / "allure-results"
+    sources: list[str] = []
+
+    def collect(node: dict[str, Any]) -> None:
+        sources.extend(attachment["source"] for attachment in node.get("attachments", []))
+        for step in node.get("steps", []):
+            collect(step)
+
+    for path in results.glob("*-result.json"):
+        collect(json.loads(path.read_text()))
+    files = sorted(path.name for path in results.glob("*-attachment.*"))
+    assert len(sources) > 20
+    assert sorted(sources) == files

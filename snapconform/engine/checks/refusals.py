@@ -318,8 +318,10 @@ def _small_value(universe: Universe, name: str) -> str | None:
     """A value of ``name`` that visible tasks hold, matching the fewest (at most the cap)."""
     counts = universe.vocabulary.counts.get(name, {})
     held = [v for v in universe.vocabulary.held(name) if 0 < counts[v] <= oracle.CAP // 2]
-    plain = [v for v in held if oracle.encode_query([("v", v)]) == f"v={v}"]
-    return (plain or held or [None])[0]
+    # The first that needs no percent-encoding, else the first: encoding stops at the first
+    # plain one (a universe holds ~1500 task ids, encoding them all was 2% of a run's CPU).
+    plain = (v for v in held if oracle.encode_query([("v", v)]) == f"v={v}")
+    return next(plain, held[0] if held else None)
 
 
 def every_value(h: Harness, universe: Universe) -> Mapping[str, tuple[str, ...]]:
