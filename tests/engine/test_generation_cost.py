@@ -8,6 +8,9 @@ hold exactly the characters the codec would allow, so that the data drawn does n
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 from hypothesis import strategies as st
 
 from snapconform.engine.fuzzing.runner import load_schema
@@ -87,5 +90,33 @@ def test_own_source_is_not_mined_for_constants() -> None:
     )
     done = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True
+    )
+    assert done.stdout.strip() == "False"
+
+
+def test_the_main_script_is_not_mined_for_constants(tmp_path: Path) -> None:
+    """The ``snapconform`` console script is the process' ``__main__``, a local file: its
+    literal entered the draws, and ``snapconform run --seed N`` drew other examples than
+    ``python -m snapconform run --seed N``. A script file stands in for it."""
+    import subprocess
+    import sys
+
+    script = tmp_path / "entry_point.py"
+    script.write_text(
+        "from hypothesis import strategies as st\n"
+        "from hypothesis.internal.conjecture import providers\n"
+        "from snapconform.engine.driver import drive\n"
+        "drive(st.integers(0, 3), lambda _: None, max_examples=2, seed=0)\n"
+        "print('zq-entry' in providers._get_local_constants().strings)\n",
+        encoding="utf-8",
+    )
+    done = subprocess.run(
+        [sys.executable, str(script)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+        cwd=tmp_path,
+        env={**os.environ, "HYPOTHESIS_STORAGE_DIRECTORY": str(tmp_path / "storage")},
     )
     assert done.stdout.strip() == "False"
