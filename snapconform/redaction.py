@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import base64
 import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from urllib.parse import SplitResult, urlsplit, urlunsplit
 
 from snapconform.wire import SESSION_HEADER
@@ -40,7 +40,17 @@ MIN_MASKED_LENGTH = 3
 
 def mask_text(text: str, secrets: Iterable[str] = ()) -> str:
     """``text`` with every known secret value replaced (longest first, so prefixes stay masked)."""
-    for secret in sorted((s for s in secrets if s), key=len, reverse=True):
+    return _masked(text, _longest_first(secrets))
+
+
+def _longest_first(secrets: Iterable[str]) -> tuple[str, ...]:
+    """The non-empty secrets in the order ``_masked`` needs: a secret that contains another is
+    replaced before it."""
+    return tuple(sorted((s for s in secrets if s), key=len, reverse=True))
+
+
+def _masked(text: str, longest_first: Sequence[str]) -> str:
+    for secret in longest_first:
         text = text.replace(secret, MASK)
     return text
 
@@ -113,12 +123,10 @@ class Redactor:
             with self._lock:
                 if secret not in self._secrets:
                     self._secrets.add(secret)
-                    self._longest_first = tuple(sorted(self._secrets, key=len, reverse=True))
+                    self._longest_first = _longest_first(self._secrets)
 
     def __call__(self, text: str) -> str:
-        for secret in self._longest_first:  # one tuple, replaced whole by ``add``
-            text = text.replace(secret, MASK)
-        return text
+        return _masked(text, self._longest_first)  # one tuple, replaced whole by ``add``
 
     def headers(self, headers: Iterable[tuple[str, str]]) -> dict[str, str]:
         """Credential headers masked whole (scheme included); secrets masked in the others."""

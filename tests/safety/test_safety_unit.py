@@ -28,7 +28,7 @@ from snapconform.engine.safety import (
     parse_json,
     parse_retry_after,
 )
-from snapconform.redaction import MASK
+from snapconform.redaction import MASK, Redactor, mask_text
 
 MIB = 1024 * 1024
 
@@ -330,3 +330,15 @@ def test_a_run_tunes_the_collector_and_gives_the_process_its_own_back() -> None:
         assert gc.get_threshold() == RUN_GC_THRESHOLD
         raise KeyboardInterrupt  # a run ended by Ctrl-C leaves the process as it found it
     assert gc.get_threshold() == own
+
+
+def test_a_secret_that_contains_another_is_masked_whole() -> None:
+    """Longest first: masking the shorter secret first would leave the rest of the longer one
+    (a session id that starts with a password, a Basic token that contains a user name)."""
+    text = "id=abcdef-123 user=abc"
+    expected = f"id={MASK} user={MASK}"
+    assert mask_text(text, ["abc", "abcdef-123"]) == expected
+    redactor = Redactor()
+    for secret in ("abc", "abcdef-123"):
+        redactor.add(secret)
+    assert redactor(text) == expected
