@@ -24,6 +24,7 @@ from collections.abc import Callable, Hashable
 from functools import cache
 from typing import Any
 
+from snapconform.engine.bindings_import import defer_uri_validation
 from snapconform.fastvalidate import SAFE_DATETIME
 
 #: A value's decode shape: hashable, equal for values the bindings decode alike.
@@ -61,6 +62,7 @@ class _Leaf(enum.Enum):
 @cache
 def _shaper(struct: str) -> Callable[[Any], Shape]:
     """The shape function for ``Tasks.<struct>``, built once from the bindings' type."""
+    defer_uri_validation()
     from com.vmware.snapservice_client import Tasks
     from vmware.vapi.bindings import type as bindings_type
     from vmware.vapi.bindings.datetime_helper import DateTimeConverter

@@ -17,6 +17,7 @@ from typing import Any, Literal
 from urllib.parse import urljoin
 
 from snapconform.contracts import ERROR_SCHEMAS_BY_STATUS, Contracts, default_contracts
+from snapconform.engine.bindings_import import defer_uri_validation
 from snapconform.fastvalidate import fast_validator
 
 #: The error_type each documented error status must carry (when it carries one).
@@ -456,6 +457,7 @@ def bindings_decode_error(text: str, struct: BindingsType = "ListResult") -> str
     ``struct="ListResult"`` is a whole 200 body; ``"ListItem"`` one of its items (the audit
     decodes items one by one and caches the verdicts, see ``audit.BindingsVerdicts``).
     """
+    defer_uri_validation()
     from com.vmware.snapservice_client import Tasks
     from vmware.vapi.bindings.converter import RestConverter, TypeConverter
     from vmware.vapi.data.serializers.cleanjson import DataValueConverter

@@ -5,8 +5,10 @@ from __future__ import annotations
 import base64
 import json
 import shlex
+from pathlib import Path
 
 import httpx
+import pytest
 
 from snapconform.engine.exchange import Exchange
 from snapconform.redaction import MASK, Redactor, mask_headers, mask_url
@@ -152,3 +154,15 @@ def test_set_diff_stays_short_for_huge_differences() -> None:
     assert lines[0] == "expected 1500 task ids, got 0: 1500 missing, 0 unexpected"
     assert len(lines) == 53
     assert lines[-1] == "  … and 1450 more (see the attachments)"
+
+
+def test_an_attachment_file_is_written_whole_and_never_overwritten(tmp_path: Path) -> None:
+    from snapconform.report.allure_writer import write_new_file
+
+    body = ("é" * 70_000).encode("utf-8")
+    write_new_file(tmp_path / "a-attachment.txt", body)
+    assert (tmp_path / "a-attachment.txt").read_bytes() == body
+    with pytest.raises(FileExistsError):
+        write_new_file(tmp_path / "a-attachment.txt", b"other")
+    assert (tmp_path / "a-attachment.txt").read_bytes() == body
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a-attachment.txt"]
