@@ -239,8 +239,7 @@ class BudgetAccounting:
                     "time", f"{result.detail}: the time box (--max-duration) ended first"
                 )
             return CheckResult.not_checked(
-                "budget",
-                f"{result.detail}: the request budget of {self.config.max_requests} ran out first",
+                "budget", f"{result.detail}: {self._refusing_limit()} ran out first"
             )
         lost_at = self.marks.lost_at
         if result.outcome == "failed" and not audit and lost_at is not None:
@@ -255,21 +254,24 @@ class BudgetAccounting:
         violation_at = self.marks.violation_at
         if violation_at is not None and violation_at <= refused_at:
             return result
-        share_limit = self.marks.share_limit
-        limit = (
-            f"its share of the plan ({self.marks.share_allowed} requests)"
-            if share_limit is not None and refused_at >= share_limit
-            else f"request budget of {self.config.max_requests}"
-        )
-        if self.marks.refused_why == "time":
-            limit = "the time box (--max-duration)"
         if self.marks.refused_why == "deselected":
             return stopped_not_checked(result.detail)
         return CheckResult.not_checked(
             self.marks.refused_why or "budget",
-            f"{limit} ran out during this check: not enough"
+            f"{self._refusing_limit()} ran out during this check: not enough"
             f" requests left to check this (it was cut short: {result.detail[:200]})",
         )
+
+    def _refusing_limit(self) -> str:
+        """Which limit refused the check's first refused request, in the words of a verdict:
+        its share of the plan (a plan gives each check a share), the time box or the budget."""
+        marks = self.marks
+        if marks.refused_why == "time":
+            return "the time box (--max-duration)"
+        refused_at, share_limit = marks.refused_at, marks.share_limit
+        if refused_at is not None and share_limit is not None and refused_at >= share_limit:
+            return f"its share of the plan ({marks.share_allowed} requests)"
+        return f"the request budget of {self.config.max_requests}"
 
     def first_failure_request(self, requirement_id: str, *, audit: bool) -> int | None:
         """The run's request count when ``requirement_id`` first failed (call after a failure).
