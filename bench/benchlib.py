@@ -183,6 +183,43 @@ def child_cpu_seconds() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
+#: A fixed pure-Python workload, like the harness' own work (dicts, strings, JSON, sorting,
+#: regular expressions): about 0.4 CPU-s on the 2-core machine when it is quiet.
+REFERENCE_WORKLOAD = """
+import json, re
+tasks = [
+    {"task": f"task-{i}", "status": ("RUNNING", "SUCCEEDED", "FAILED")[i % 3],
+     "user": f"user{i % 17}@vsphere.local", "progress": {"completed": i % 100, "total": 100}}
+    for i in range(1500)
+]
+pattern = re.compile(r"user(\\d+)@")
+kept = 0
+for round_ in range(60):
+    back = json.loads(json.dumps(tasks))
+    for task in back:
+        match = pattern.match(task["user"])
+        if match and int(match.group(1)) % 3 == round_ % 3 and task["status"] != "FAILED":
+            kept += task["progress"]["completed"]
+    back.sort(key=lambda task: (task["user"], task["task"]))
+    kept += len({task["user"]: task for task in back})
+print(kept)
+"""
+
+
+def reference_cpu_seconds(python: str = sys.executable) -> float:
+    """CPU of :data:`REFERENCE_WORKLOAD` in a fresh interpreter: the machine's speed right now.
+
+    These machines drift: the same run has cost 20-25% more CPU after minutes of load than
+    when the machine was quiet. Measured right before each run, the reference shows how fast
+    the machine was; a run's CPU divided by it compares runs measured at different speeds.
+    """
+    import subprocess
+
+    before = child_cpu_seconds()
+    subprocess.run([python, "-c", REFERENCE_WORKLOAD], check=True, capture_output=True, timeout=300)
+    return round(child_cpu_seconds() - before, 3)
+
+
 class RequestCounter:
     """ASGI wrapper counting the requests to the API (``/api/snapservice/*``) it forwards.
 

@@ -41,6 +41,7 @@ from benchlib import (
     git_commit,
     load,
     machine,
+    reference_cpu_seconds,
     run_summary,
     spread,
     summary,
@@ -123,6 +124,9 @@ def rows(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
         for label in labels:
             mine = [r for r in runs if r["mode"] == mode and r["label"] == label]
             if mine:
+                references = [
+                    r["reference_cpu_seconds"] for r in mine if r.get("reference_cpu_seconds")
+                ]
                 out.append(
                     {
                         "mode": mode,
@@ -134,6 +138,12 @@ def rows(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
                         "cpu_median": summary([r["cpu_seconds"] for r in mine])["median"],
                         "wall_seconds": [r["wall_seconds"] for r in mine],
                         "load": [r["load"] for r in mine],
+                        "reference_cpu_seconds": references,
+                        "per_reference": [
+                            round(r["cpu_seconds"] / r["reference_cpu_seconds"], 2)
+                            for r in mine
+                            if r.get("reference_cpu_seconds")
+                        ],
                     }
                 )
     return out
@@ -141,14 +151,17 @@ def rows(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 def markdown(document: dict[str, Any]) -> list[str]:
     out = [
-        "| mode | code | verdicts | requests | CPU s per verdict | wall s | load (1 min) |",
-        "|---|---|---|---|---|---|---|",
+        "| mode | code | verdicts | requests | CPU s per verdict | wall s | load (1 min)"
+        " | reference workload, CPU s | verdict CPU / reference |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for row in document["rows"]:
         out.append(
             f"| {row['mode']} | {row['label']} (`{row['commit']}`) | {', '.join(row['verdicts'])}"
             f" | {spread(row['requests'])} | {spread(row['cpu_seconds'])} |"
             f" {spread(row['wall_seconds'])} | {spread([x[0] for x in row['load'] if x])} |"
+            f" {spread(row.get('reference_cpu_seconds') or [])} |"
+            f" {spread(row.get('per_reference') or [])} |"
         )
     out.append("")
     groups = list(
@@ -161,6 +174,13 @@ def markdown(document: dict[str, Any]) -> list[str]:
             + ". Other labels were measured in turn."
         )
         out.append("")
+    out.append(
+        "Reference workload: the same fixed Python program (`benchlib.REFERENCE_WORKLOAD`),"
+        " run in a fresh interpreter right before each verdict. These machines drift: after"
+        " minutes of load the same work has cost 20-25% more CPU. The reference stretches with"
+        " the machine, so the last column compares runs measured at different speeds."
+    )
+    out.append("")
     out.append(f"Goal: a default controlled verdict in at most {GOAL_CPU_SECONDS:g} CPU-seconds.")
     return out
 
@@ -195,11 +215,13 @@ def main(argv: list[str] | None = None) -> int:
         for mode in args.modes:
             for label, python, commit in measured:
                 before = load()
+                reference = reference_cpu_seconds(python)
                 result = {
                     **measure(mode, seed, python),
                     "label": label,
                     "commit": commit,
                     "load": before,
+                    "reference_cpu_seconds": reference,
                 }
                 if len(measured) > 1:
                     result["interleaved"] = [name for name, _, _ in measured]
@@ -208,7 +230,7 @@ def main(argv: list[str] | None = None) -> int:
                     f"[{time.monotonic() - started:5.0f}s] {label} {mode:10} seed {seed}:"
                     f" {result['verdict']}, {result['requests']} requests,"
                     f" {result['cpu_seconds']:.1f} CPU s, {result['wall_seconds']:.1f} s wall,"
-                    f" load {before}",
+                    f" load {before}, reference {reference:.3f} CPU s",
                     flush=True,
                 )
     document = {"machine": machine(), "runs": runs, "rows": rows(runs)}
