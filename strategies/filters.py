@@ -158,15 +158,29 @@ def reorderings(spec: FilterSpec) -> st.SearchStrategy[FilterSpec]:
     constraints = spec.constraints()
     if not constraints:
         return st.just(spec)
-    parts = {
-        name: st.permutations(values).flatmap(
-            lambda perm: st.lists(st.sampled_from(perm), max_size=2).map(
-                lambda extra, p=perm: tuple(p) + tuple(extra)
-            )
+    names = tuple(constraints)
+
+    def reordered(orders: tuple[tuple[int, ...], ...]) -> FilterSpec:
+        return FilterSpec(
+            **{
+                name: tuple(constraints[name][i] for i in order)
+                for name, order in zip(names, orders, strict=True)
+            }
         )
-        for name, values in constraints.items()
-    }
-    return st.fixed_dictionaries(parts).map(lambda document: FilterSpec(**document))
+
+    return st.tuples(*(value_orders(len(constraints[name])) for name in names)).map(reordered)
+
+
+@cache
+def value_orders(count: int) -> st.SearchStrategy[tuple[int, ...]]:
+    """Positions ``0..count-1`` permuted, then up to two of them again: a field's new order.
+
+    Positions, not values, so that one strategy per field size serves every filter: strategies
+    built from a filter's values inside a ``flatmap`` were built and validated per example.
+    """
+    return st.tuples(
+        st.permutations(range(count)), st.lists(st.integers(0, count - 1), max_size=2)
+    ).map(lambda drawn: (*drawn[0], *(drawn[0][i] for i in drawn[1])))
 
 
 def invalid_status_values() -> st.SearchStrategy[str]:

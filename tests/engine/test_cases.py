@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import find, given, settings, strategies as st
 
 from snapconform.engine import oracle
 from snapconform.engine.checks.cap_fixed import CapQuestion
@@ -29,7 +29,7 @@ from snapconform.strategies.cases import (
     reordered,
     sizes_matching_under_cap,
 )
-from snapconform.strategies.filters import Vocabulary
+from snapconform.strategies.filters import Vocabulary, reorderings
 
 
 def _task(n: int, status: str = "SUCCEEDED", service: str = "svc") -> dict[str, Any]:
@@ -93,6 +93,23 @@ def test_a_reordering_names_the_same_values(reordering: Reordering) -> None:
     }
     reversed_ = Reordering.reversed_with_repeat(FilterSpec(status=("FAILED", "SUCCEEDED")))
     assert reversed_.variant == FilterSpec(status=("SUCCEEDED", "FAILED", "FAILED"))
+
+
+@pytest.mark.parametrize(
+    "shows",
+    [
+        pytest.param(lambda v: len(v) > len(set(v)), id="a value repeated"),
+        pytest.param(lambda v: len(set(v)) == 3 and list(v[:3]) != sorted(v[:3]), id="a new order"),
+    ],
+)
+def test_reorderings_reach_repeats_and_new_orders(shows: Any) -> None:
+    spec = FilterSpec(users=("a", "b", "c"))
+    found = find(
+        reorderings(spec),
+        lambda variant: shows(variant.users),
+        settings=settings(database=None, max_examples=500),
+    )
+    assert sorted(set(found.users)) == ["a", "b", "c"]
 
 
 @settings(max_examples=20, deadline=None)
