@@ -38,6 +38,7 @@ from typing import Any
 from benchlib import (
     BENCH_DIR,
     child_cpu_seconds,
+    child_system_seconds,
     git_commit,
     load,
     machine,
@@ -57,7 +58,7 @@ def embedded_run(seed: int, python: str = sys.executable) -> dict[str, Any]:
     """``snapconform run --seed N`` with no target: the embedded reference server."""
     with tempfile.TemporaryDirectory(prefix="snapconform-cpu-") as scratch:
         report = Path(scratch) / "report"
-        cpu_before = child_cpu_seconds()
+        cpu_before, system_before = child_cpu_seconds(), child_system_seconds()
         started = time.perf_counter()
         command = [python, "-m", "snapconform", "run", "--seed", str(seed)]
         done = subprocess.run(
@@ -70,6 +71,7 @@ def embedded_run(seed: int, python: str = sys.executable) -> dict[str, Any]:
         )
         wall = time.perf_counter() - started
         cpu = child_cpu_seconds() - cpu_before
+        system = child_system_seconds() - system_before
         document = run_summary(report, missing_ok=True)
     return {
         "mode": "embedded",
@@ -79,6 +81,7 @@ def embedded_run(seed: int, python: str = sys.executable) -> dict[str, Any]:
         "requests": document.get("requests"),
         "wall_seconds": round(wall, 3),
         "cpu_seconds": round(cpu, 3),
+        "system_cpu_seconds": round(system, 3),
     }
 
 
@@ -86,7 +89,10 @@ def measure(mode: str, seed: int, python: str = sys.executable) -> dict[str, Any
     if mode == "embedded":
         return embedded_run(seed, python)
     run = one_run(mode, 0.0, seed, python)
-    keep = ("mode", "seed", "exit_status", "verdict", "requests", "wall_seconds", "cpu_seconds")
+    keep = (
+        *("mode", "seed", "exit_status", "verdict", "requests", "wall_seconds", "cpu_seconds"),
+        "system_cpu_seconds",
+    )
     return {key: run[key] for key in keep}
 
 
@@ -136,6 +142,9 @@ def rows(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
                         "requests": [r["requests"] for r in mine],
                         "cpu_seconds": [r["cpu_seconds"] for r in mine],
                         "cpu_median": summary([r["cpu_seconds"] for r in mine])["median"],
+                        "system_cpu_seconds": [
+                            r["system_cpu_seconds"] for r in mine if "system_cpu_seconds" in r
+                        ],
                         "wall_seconds": [r["wall_seconds"] for r in mine],
                         "load": [r["load"] for r in mine],
                         "reference_cpu_seconds": references,
@@ -151,14 +160,15 @@ def rows(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 def markdown(document: dict[str, Any]) -> list[str]:
     out = [
-        "| mode | code | verdicts | requests | CPU s per verdict | wall s | load (1 min)"
-        " | reference workload, CPU s | verdict CPU / reference |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "| mode | code | verdicts | requests | CPU s per verdict | of which system |"
+        " wall s | load (1 min) | reference workload, CPU s | verdict CPU / reference |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for row in document["rows"]:
         out.append(
             f"| {row['mode']} | {row['label']} (`{row['commit']}`) | {', '.join(row['verdicts'])}"
             f" | {spread(row['requests'])} | {spread(row['cpu_seconds'])} |"
+            f" {spread(row.get('system_cpu_seconds') or [])} |"
             f" {spread(row['wall_seconds'])} | {spread([x[0] for x in row['load'] if x])} |"
             f" {spread(row.get('reference_cpu_seconds') or [])} |"
             f" {spread(row.get('per_reference') or [])} |"
@@ -175,10 +185,13 @@ def markdown(document: dict[str, Any]) -> list[str]:
         )
         out.append("")
     out.append(
-        "Reference workload: the same fixed Python program (`benchlib.REFERENCE_WORKLOAD`),"
-        " run in a fresh interpreter right before each verdict. These machines drift: after"
-        " minutes of load the same work has cost 20-25% more CPU. The reference stretches with"
-        " the machine, so the last column compares runs measured at different speeds."
+        "Reference workload: a fixed Python program (`benchlib.REFERENCE_WORKLOAD`), run alone"
+        " in a fresh interpreter right before each verdict: the machine's speed at plain Python"
+        " work. These machines drift: the same verdict has cost 20-25% more CPU a few minutes"
+        " into a bench than on a quiet machine. Where the reference moves with the verdicts,"
+        " the machine's speed explains the drift; where it does not, the drift lies in what a"
+        " verdict does and the reference does not (a busy server on the other core, files,"
+        " sockets, page faults: the system column is the kernel's part)."
     )
     out.append("")
     out.append(f"Goal: a default controlled verdict in at most {GOAL_CPU_SECONDS:g} CPU-seconds.")
