@@ -37,6 +37,7 @@ from typing import Any
 
 from benchlib import (
     BENCH_DIR,
+    child_blocks_read,
     child_cpu_seconds,
     child_system_seconds,
     git_commit,
@@ -59,6 +60,7 @@ def embedded_run(seed: int, python: str = sys.executable) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="snapconform-cpu-") as scratch:
         report = Path(scratch) / "report"
         cpu_before, system_before = child_cpu_seconds(), child_system_seconds()
+        blocks_before = child_blocks_read()
         started = time.perf_counter()
         command = [python, "-m", "snapconform", "run", "--seed", str(seed)]
         done = subprocess.run(
@@ -72,6 +74,7 @@ def embedded_run(seed: int, python: str = sys.executable) -> dict[str, Any]:
         wall = time.perf_counter() - started
         cpu = child_cpu_seconds() - cpu_before
         system = child_system_seconds() - system_before
+        blocks = child_blocks_read() - blocks_before
         document = run_summary(report, missing_ok=True)
     return {
         "mode": "embedded",
@@ -82,6 +85,7 @@ def embedded_run(seed: int, python: str = sys.executable) -> dict[str, Any]:
         "wall_seconds": round(wall, 3),
         "cpu_seconds": round(cpu, 3),
         "system_cpu_seconds": round(system, 3),
+        "blocks_read": blocks,
     }
 
 
@@ -91,7 +95,7 @@ def measure(mode: str, seed: int, python: str = sys.executable) -> dict[str, Any
     run = one_run(mode, 0.0, seed, python)
     keep = (
         *("mode", "seed", "exit_status", "verdict", "requests", "wall_seconds", "cpu_seconds"),
-        "system_cpu_seconds",
+        *("system_cpu_seconds", "blocks_read"),
     )
     return {key: run[key] for key in keep}
 
@@ -145,6 +149,7 @@ def rows(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
                         "system_cpu_seconds": [
                             r["system_cpu_seconds"] for r in mine if "system_cpu_seconds" in r
                         ],
+                        "blocks_read": [r["blocks_read"] for r in mine if "blocks_read" in r],
                         "wall_seconds": [r["wall_seconds"] for r in mine],
                         "load": [r["load"] for r in mine],
                         "reference_cpu_seconds": references,
@@ -161,14 +166,16 @@ def rows(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
 def markdown(document: dict[str, Any]) -> list[str]:
     out = [
         "| mode | code | verdicts | requests | CPU s per verdict | of which system |"
-        " wall s | load (1 min) | reference workload, CPU s | verdict CPU / reference |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        " blocks read from disk | wall s | load (1 min) | reference workload, CPU s |"
+        " verdict CPU / reference |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for row in document["rows"]:
         out.append(
             f"| {row['mode']} | {row['label']} (`{row['commit']}`) | {', '.join(row['verdicts'])}"
             f" | {spread(row['requests'])} | {spread(row['cpu_seconds'])} |"
             f" {spread(row.get('system_cpu_seconds') or [])} |"
+            f" {spread(row.get('blocks_read') or [])} |"
             f" {spread(row['wall_seconds'])} | {spread([x[0] for x in row['load'] if x])} |"
             f" {spread(row.get('reference_cpu_seconds') or [])} |"
             f" {spread(row.get('per_reference') or [])} |"
@@ -191,7 +198,9 @@ def markdown(document: dict[str, Any]) -> list[str]:
         " into a bench than on a quiet machine. Where the reference moves with the verdicts,"
         " the machine's speed explains the drift; where it does not, the drift lies in what a"
         " verdict does and the reference does not (a busy server on the other core, files,"
-        " sockets, page faults: the system column is the kernel's part)."
+        " sockets, page faults: the system column is the kernel's part). Blocks read from disk"
+        " (512 bytes each) show a run that found its interpreter and libraries evicted from the"
+        " page cache and read them again, which costs kernel time."
     )
     out.append("")
     out.append(f"Goal: a default controlled verdict in at most {GOAL_CPU_SECONDS:g} CPU-seconds.")
