@@ -560,6 +560,24 @@ def tls_verification(verify: bool | str) -> bool | ssl.SSLContext:
     return default_tls_context() if verify is True else verify
 
 
+def tls_context_source(
+    verify: bool | ssl.SSLContext,
+) -> ssl.SSLContext | Callable[[], ssl.SSLContext]:
+    """The TLS context of a run's own transport for ``tls_verification``'s answer: a CA
+    bundle's context as it is; the default and ``--insecure`` as functions, called on the first
+    https connection (a plain-http run never loads the CA bundle)."""
+    if isinstance(verify, ssl.SSLContext):
+        return verify
+    return default_tls_context if verify else unverified_tls_context
+
+
+def unverified_tls_context() -> ssl.SSLContext:
+    """``--insecure``: TLS without certificate or host name verification (httpx's own)."""
+    import httpx
+
+    return httpx.create_ssl_context(verify=False)
+
+
 @cache
 def default_tls_context() -> ssl.SSLContext:
     """httpx's default verifying context (certifi, or SSL_CERT_FILE/SSL_CERT_DIR), made once.

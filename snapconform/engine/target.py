@@ -38,6 +38,7 @@ from snapconform.engine.exchange import (
     Exchange,
     Stats,
 )
+from snapconform.engine.http11 import StdlibTransport
 from snapconform.engine.retrying import (
     NO_RETRY_AFTER_503 as NO_RETRY_AFTER_503,
     SendRetries,
@@ -53,6 +54,7 @@ from snapconform.engine.safety import (
     TargetSafetyError,
     check_redirect,
     read_body,
+    tls_context_source,
     tls_verification,
 )
 from snapconform.errors import (
@@ -151,18 +153,20 @@ class Target(SendRetries, Authentication):
         #: shared by the run's clients (``limiter=``): one rate for the run, however many
         self.limiter = limiter if limiter is not None else RateLimiter(settings.rate_limit)
         try:
-            verify = tls_verification(settings.verify)
+            # True stays True: httpx then builds a context only for a proxy it mounts
+            verify = True if settings.verify is True else tls_verification(settings.verify)
         except TargetSafetyError as exc:
             raise TargetError(str(exc)) from None
+        keep_alive = max(20, settings.concurrency)
         self._client = httpx.Client(
             base_url=self.base_url,
             verify=verify,
             timeout=settings.timeout,
             follow_redirects=False,
-            transport=transport,
+            transport=transport or StdlibTransport(tls_context_source(verify), max_idle=keep_alive),
             limits=httpx.Limits(
                 max_connections=max(100, settings.concurrency),
-                max_keepalive_connections=max(20, settings.concurrency),
+                max_keepalive_connections=keep_alive,
             ),
         )
         self._client._cookies = AnswerCookies()  # the setter would copy into a plain jar
@@ -175,7 +179,7 @@ class Target(SendRetries, Authentication):
             "verify": verify,
             "timeout": settings.timeout,
             "follow_redirects": False,
-            "transport": transport,
+            "transport": transport or StdlibTransport(tls_context_source(verify), max_idle=0),
             "limits": httpx.Limits(max_keepalive_connections=0),
         }
         self._credentials: tuple[str, str] | None = None

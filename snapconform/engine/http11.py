@@ -1,0 +1,243 @@
+"""An httpx transport on the standard library's HTTP/1.1 client, for a run's own clients.
+
+httpx's default transport (httpcore over h11) costs about 1 ms of CPU per request on the 2-core
+machine, more than twice ``http.client`` for the same exchange; a default verdict sends about a
+thousand (issue 27). :class:`StdlibTransport` puts ``http.client`` under the same ``httpx.Client``:
+the requests, the responses, the timeouts and the exception types the rest of the engine sees
+stay httpx's, so a connection lost before any answer is still a ``RemoteProtocolError``,
+``ReadError`` or ``WriteError`` (:data:`snapconform.engine.target.CONNECTION_LOST`).
+
+Connections are kept alive like httpcore keeps them: an idle connection is handed out again
+only while its socket has nothing to read, so one the server closed while it sat in the pool is
+dropped before a request goes out on it, never after.
+"""
+
+from __future__ import annotations
+
+import http.client
+import select
+import ssl
+import threading
+from collections.abc import Callable, Iterator
+
+import httpx
+
+#: A response's body is handed on in pieces of at most this many bytes.
+_CHUNK = 65536
+
+_Origin = tuple[str, str, int]
+
+
+class StdlibTransport(httpx.BaseTransport):
+    """HTTP/1.1 over ``http.client`` with a keep-alive pool (thread-safe).
+
+    ``ssl_context``: for https origins (the client's verification, or a function returning
+    it); ``max_idle``: connections
+    kept per origin for reuse, 0 to close each after its response (a fresh connection per
+    request).
+    """
+
+    def __init__(
+        self,
+        ssl_context: ssl.SSLContext | Callable[[], ssl.SSLContext],
+        *,
+        max_idle: int = 20,
+    ) -> None:
+        #: a context, or the function that makes it on the first https connection (loading a
+        #: CA bundle costs tens of milliseconds a plain-http run never needs)
+        self._ssl_context = ssl_context
+        self._max_idle = max_idle
+        self._idle: dict[_Origin, list[http.client.HTTPConnection]] = {}
+        self._lock = threading.Lock()
+        self._closed = False
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        url = request.url
+        if url.scheme not in ("http", "https"):
+            raise httpx.UnsupportedProtocol(f"request URL has an unsupported scheme {url.scheme!r}")
+        origin: _Origin = (url.scheme, url.host, url.port or (443 if url.scheme == "https" else 80))
+        timeouts: dict[str, float | None] = request.extensions.get("timeout", {})
+        connection = self._idle_connection(origin) or self._connect(origin, timeouts)
+        try:
+            response = _exchange(connection, request, timeouts)
+        except BaseException:
+            connection.close()
+            raise
+        version = b"HTTP/1.0" if response.version == 10 else b"HTTP/1.1"
+        return httpx.Response(
+            response.status,
+            headers=[
+                (name.encode("latin-1"), value.encode("latin-1"))
+                for name, value in response.msg.items()
+            ],
+            stream=_Body(response, connection, self, origin),
+            extensions={"http_version": version, "reason_phrase": response.reason.encode()},
+        )
+
+    def close(self) -> None:
+        with self._lock:
+            self._closed = True
+            idle = [connection for pool in self._idle.values() for connection in pool]
+            self._idle.clear()
+        for connection in idle:
+            connection.close()
+
+    # -- the pool ------------------------------------------------------------------------------
+
+    def _idle_connection(self, origin: _Origin) -> http.client.HTTPConnection | None:
+        """An idle connection to ``origin`` the server has not closed (most recent first)."""
+        while True:
+            with self._lock:
+                pool = self._idle.get(origin)
+                if not pool:
+                    return None
+                connection = pool.pop()
+            if _still_open(connection):
+                return connection
+            connection.close()
+
+    def _release(self, origin: _Origin, connection: http.client.HTTPConnection) -> None:
+        """A connection whose response was read to its end: kept for the next request."""
+        with self._lock:
+            pool = self._idle.setdefault(origin, [])
+            if not self._closed and len(pool) < self._max_idle:
+                pool.append(connection)
+                return
+        connection.close()
+
+    def _connect(
+        self, origin: _Origin, timeouts: dict[str, float | None]
+    ) -> http.client.HTTPConnection:
+        scheme, host, port = origin
+        connection: http.client.HTTPConnection
+        if scheme == "https":
+            context = (
+                self._ssl_context
+                if isinstance(self._ssl_context, ssl.SSLContext)
+                else self._ssl_context()
+            )
+            connection = http.client.HTTPSConnection(
+                host, port, timeout=timeouts.get("connect"), context=context
+            )
+        else:
+            connection = http.client.HTTPConnection(host, port, timeout=timeouts.get("connect"))
+        try:
+            connection.connect()
+        except TimeoutError as exc:
+            connection.close()
+            raise httpx.ConnectTimeout(str(exc) or "timed out") from exc
+        except (OSError, ssl.SSLError) as exc:
+            connection.close()
+            raise httpx.ConnectError(str(exc) or type(exc).__name__) from exc
+        return connection
+
+
+def _still_open(connection: http.client.HTTPConnection) -> bool:
+    """Whether an idle keep-alive connection can carry a request: nothing to read on it (a
+    readable idle socket is one the server closed, or one with bytes nobody asked for)."""
+    sock = connection.sock
+    if sock is None:
+        return False
+    try:
+        readable, _, _ = select.select([sock], [], [], 0)
+    except (OSError, ValueError):
+        return False
+    return not readable
+
+
+def _exchange(
+    connection: http.client.HTTPConnection,
+    request: httpx.Request,
+    timeouts: dict[str, float | None],
+) -> http.client.HTTPResponse:
+    """Send ``request`` on ``connection`` and read the status line and headers of the answer."""
+    sock = connection.sock
+    assert sock is not None
+    target = request.url.raw_path.decode("ascii")
+    body = request.read()
+    try:
+        sock.settimeout(timeouts.get("write"))
+        connection.putrequest(request.method, target, skip_host=True, skip_accept_encoding=True)
+        for name, value in request.headers.raw:
+            connection.putheader(name, value)
+        connection.endheaders(body or None)
+    except TimeoutError as exc:
+        raise httpx.WriteTimeout(str(exc) or "timed out") from exc
+    except (http.client.HTTPException, ValueError) as exc:
+        raise httpx.LocalProtocolError(str(exc)) from exc
+    except OSError as exc:
+        raise httpx.WriteError(str(exc) or type(exc).__name__) from exc
+    try:
+        sock.settimeout(timeouts.get("read"))
+        return connection.getresponse()
+    except TimeoutError as exc:
+        raise httpx.ReadTimeout(str(exc) or "timed out") from exc
+    except http.client.RemoteDisconnected as exc:
+        # the connection closed before a status line: what httpcore reports the same way
+        raise httpx.RemoteProtocolError("Server disconnected without sending a response.") from exc
+    except http.client.HTTPException as exc:
+        raise httpx.RemoteProtocolError(_protocol_message(exc)) from exc
+    except OSError as exc:
+        raise httpx.ReadError(str(exc) or type(exc).__name__) from exc
+
+
+def _protocol_message(exc: http.client.HTTPException) -> str:
+    if isinstance(exc, http.client.IncompleteRead):
+        return (
+            "peer closed connection without sending complete message body "
+            f"(received {len(exc.partial)} bytes"
+            + (f", expected {exc.expected})" if exc.expected is not None else ")")
+        )
+    detail = str(exc)
+    return f"malformed response ({type(exc).__name__}{': ' + detail if detail else ''})"
+
+
+class _Body(httpx.SyncByteStream):
+    """A response's body as it arrives; its connection back to the pool once read to the end."""
+
+    def __init__(
+        self,
+        response: http.client.HTTPResponse,
+        connection: http.client.HTTPConnection,
+        transport: StdlibTransport,
+        origin: _Origin,
+    ) -> None:
+        self._response = response
+        self._connection: http.client.HTTPConnection | None = connection
+        self._transport = transport
+        self._origin = origin
+        self._complete = False
+
+    def __iter__(self) -> Iterator[bytes]:
+        while True:
+            try:
+                chunk = self._response.read1(_CHUNK)
+            except TimeoutError as exc:
+                raise httpx.ReadTimeout(str(exc) or "timed out") from exc
+            except http.client.HTTPException as exc:
+                raise httpx.RemoteProtocolError(_protocol_message(exc)) from exc
+            except OSError as exc:
+                raise httpx.ReadError(str(exc) or type(exc).__name__) from exc
+            if not chunk:
+                # read1 ends quietly where read() would raise: a body cut short of its
+                # Content-Length is the peer's fault, never a complete answer
+                missing = self._response.length
+                if missing:
+                    raise httpx.RemoteProtocolError(
+                        "peer closed connection without sending complete message body "
+                        f"({missing} of the declared bytes missing)"
+                    )
+                self._complete = True
+                return
+            yield chunk
+
+    def close(self) -> None:
+        connection, self._connection = self._connection, None
+        if connection is None:
+            return
+        reusable = self._complete and not self._response.will_close and connection.sock is not None
+        self._response.close()
+        if reusable:
+            self._transport._release(self._origin, connection)
+        else:
+            connection.close()
