@@ -13,8 +13,9 @@ from typing import Any
 
 import httpx
 
-from snapconform.engine.safety import default_tls_context
-from snapconform.errors import TargetError
+from snapconform.engine.http11 import StdlibTransport
+from snapconform.engine.safety import tls_context_source, tls_verification
+from snapconform.errors import TargetError, TargetSafetyError
 
 
 class ControlClient:
@@ -25,10 +26,16 @@ class ControlClient:
 
     def __init__(self, control_url: str, *, timeout: float = 60.0, verify: bool | str = True):
         self.control_url = control_url.rstrip("/")
+        try:
+            # True stays True: httpx then builds a context only for a proxy it mounts
+            verified = True if verify is True else tls_verification(verify)
+        except TargetSafetyError as exc:
+            raise TargetError(f"control endpoint: {exc}") from None
         self._client = httpx.Client(
             timeout=timeout,
-            verify=default_tls_context() if verify is True else verify,
+            verify=verified,
             follow_redirects=False,
+            transport=StdlibTransport(tls_context_source(verified)),
         )
         self.requests = 0
         #: what the run changed on the mock (its state; a fault armed), to undo at the end

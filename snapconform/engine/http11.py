@@ -74,6 +74,12 @@ class StdlibTransport(httpx.BaseTransport):
             extensions={"http_version": version, "reason_phrase": response.reason.encode()},
         )
 
+    def tls_context(self) -> ssl.SSLContext:
+        """The context of this transport's https connections (made now if not made yet)."""
+        if not isinstance(self._ssl_context, ssl.SSLContext):
+            self._ssl_context = self._ssl_context()
+        return self._ssl_context
+
     def close(self) -> None:
         with self._lock:
             self._closed = True
@@ -111,11 +117,7 @@ class StdlibTransport(httpx.BaseTransport):
         scheme, host, port = origin
         connection: http.client.HTTPConnection
         if scheme == "https":
-            context = (
-                self._ssl_context
-                if isinstance(self._ssl_context, ssl.SSLContext)
-                else self._ssl_context()
-            )
+            context = self.tls_context()
             connection = http.client.HTTPSConnection(
                 host, port, timeout=timeouts.get("connect"), context=context
             )

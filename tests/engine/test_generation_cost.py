@@ -53,8 +53,8 @@ def test_targets_share_one_verifying_tls_context() -> None:
     from snapconform.engine.safety import default_tls_context
     from snapconform.engine.target import ControlClient, Target, TargetSettings
 
-    def context(target: Target) -> object:
-        return target._client._transport._pool._ssl_context  # type: ignore[attr-defined]
+    def context(target: Target | ControlClient) -> ssl.SSLContext:
+        return target._client._transport.tls_context()  # type: ignore[attr-defined]
 
     first = Target(TargetSettings(base_url="https://127.0.0.1:1"))
     second = Target(TargetSettings(base_url="https://127.0.0.1:2"))
@@ -62,9 +62,10 @@ def test_targets_share_one_verifying_tls_context() -> None:
     insecure = Target(TargetSettings(base_url="http://127.0.0.1:4", verify=False))
     try:
         assert context(first) is context(second) is default_tls_context()
-        assert control._client._transport._pool._ssl_context is default_tls_context()  # type: ignore[attr-defined]
+        assert context(control) is default_tls_context()
         assert default_tls_context().verify_mode == ssl.CERT_REQUIRED
         assert context(insecure) is not default_tls_context()
+        assert context(insecure).verify_mode == ssl.CERT_NONE
     finally:
         for client in (first, second, insecure):
             client._client.close()
