@@ -125,6 +125,11 @@ class RunTarget(Target):
         super().__init__(settings, **kwargs)
         self._marks = marks
 
+    def requests_admitted(self) -> int:
+        left = super().requests_admitted()
+        limit = self._marks.share_limit
+        return left if limit is None else min(left, max(0, limit - self.stats.requests))
+
     def _connection_lost(self) -> None:
         # what follows in the check stands on a missing answer (settle decides)
         if self._marks.lost_at is None:

@@ -255,6 +255,12 @@ class Target(SendRetries, Authentication):
     def remaining_budget(self) -> int:
         return max(0, self.settings.max_requests - self.stats.requests)
 
+    def requests_admitted(self) -> int:
+        """How many more requests this client would send now: the run's budget left (a
+        ``RunTarget`` also counts its check's share). A generator asks it so as not to draw
+        cases that could never go out."""
+        return self.remaining_budget
+
     def send(
         self,
         method: str,

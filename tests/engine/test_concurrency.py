@@ -162,6 +162,23 @@ def test_a_checks_share_is_exact_with_reads_in_flight(server: CountingServer) ->
     assert marks.refused_at == 5
 
 
+def test_a_run_target_admits_the_smaller_of_its_share_and_the_budget(
+    server: CountingServer,
+) -> None:
+    marks = FailureMarks(share_limit=5, share_allowed=5)
+    settings = TargetSettings(base_url=server.base_url, max_requests=8)
+    with RunTarget(settings, marks=marks) as target:
+        assert target.requests_admitted() == 5  # the share, under the budget's 8
+        with target.list_many(_specs(3)) as answers:
+            for _ in answers:
+                pass
+        assert target.requests_admitted() == 2
+        marks.share_limit = None  # between checks: only the run's budget
+        assert target.requests_admitted() == 5
+    with Target(settings) as plain:
+        assert plain.requests_admitted() == 8
+
+
 def test_stopping_early_still_records_and_audits_the_reads_in_flight(
     server: CountingServer,
 ) -> None:

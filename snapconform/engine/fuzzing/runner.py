@@ -262,6 +262,7 @@ def fuzz_target(
         send=target_sender(target),
         send_many=target_batch_sender(target),
         config=config,
+        admitted=target.requests_admitted,
     )
 
 
@@ -275,6 +276,7 @@ def run_fuzzing(
     send: Send | None = None,
     send_many: SendMany | None = None,
     config: FuzzConfig | None = None,
+    admitted: Callable[[], int] | None = None,
 ) -> FuzzReport:
     """Fuzz the list endpoint and the session calls; return every distinct deviation found.
 
@@ -283,8 +285,9 @@ def run_fuzzing(
     the wire (default: a private httpx client); ``budget`` is asked before each request and stops
     the run when it answers False (``send`` may also raise :class:`BudgetExhausted`; a caller
     that wants every exchange wraps its ``send``). ``send_many`` sends the reads of the list
-    endpoint of one scenario ahead (the Target's concurrency); not with ``budget``. Findings
-    never contain the credentials.
+    endpoint of one scenario ahead (the Target's concurrency); not with ``budget``.
+    ``admitted`` tells how many more requests ``send`` would let out (``Target.requests_admitted``):
+    a scenario draws at most one case more than that. Findings never contain the credentials.
     """
     config = config or FuzzConfig(max_examples=max_examples, seed=seed)
     base_url = base_url.rstrip("/")
@@ -309,6 +312,7 @@ def run_fuzzing(
                 budget,
                 collector,
                 run_wide,
+                admitted,
             )
     finally:
         if close is not None:
@@ -338,6 +342,7 @@ def _fuzz_scenario(
     budget: Callable[[], bool] | None,
     collector: _Collector,
     run_wide: fuzz_checks.RunWideChecks,
+    admitted: Callable[[], int] | None = None,
 ) -> None:
     builtin: list[CheckFunction] = [
         *fuzz_checks.builtin_checks(),
@@ -362,13 +367,20 @@ def _fuzz_scenario(
     # Generation first, then the requests: no response steers generation (there is no
     # shrinking), so the cases are those of sending each as it is drawn, and the reads can
     # go out up to the run's concurrency at once.
+    explicit = scenario.explicit_cases(operation)
+    examples = config.examples_for(scenario)
+    if admitted is not None:
+        # A case the budget (or the check's share) will not let out is drawn for nothing:
+        # schemathesis' negative cases cost ~10 ms of CPU each. One more than admitted, so the
+        # fuzzing still ends on the budget's own refusal, as it did when every case was drawn.
+        examples = max(1, min(examples, admitted() - len(explicit) + 1))
     drive(
         scenario.strategy(operation),
         collect,
-        max_examples=config.examples_for(scenario),
+        max_examples=examples,
         seed=config.seed,
         phases=EXPLICIT_THEN_GENERATE,  # never shrink: a finding is not re-sent
-        explicit=scenario.explicit_cases(operation),
+        explicit=explicit,
     )
     prepared = [(c, prepare(c, base_url, auth_headers, scenario.credentials)) for c in cases]
     sendable = [(case, request) for case, request in prepared if is_sendable(request)]
