@@ -47,6 +47,11 @@ positive** is the faithful server flagged at all (snapconform: a non-conformant 
 failed requirement; schemathesis: any failure). snapconform's stricter count (one of the
 mutant's declared requirements failed, selftest's rule) is reported next to it.
 
+``--append --tools controlled,observed --seeds 0,1,2`` measures snapconform again and keeps the
+runs of bare schemathesis, which depend only on the servers, the contract and schemathesis: kept
+only when ``git diff`` shows no change to the servers and the contract since they were measured
+(else an error), and the section names the commit and the tool versions of each line.
+
 Writes bench/detection_results.json (after every run: an interrupted run keeps its data) and,
 with ``--plot``, bench/detection.png.
 """
@@ -340,6 +345,19 @@ def markdown(document: dict[str, Any]) -> list[str]:
             f" Lines added by later `detection_bench.py` runs: {settings['appended']}."
             if settings.get("appended")
             else ""
+        )
+        + (
+            " Measured on: "
+            + "; ".join(
+                f"{LABELS[tool]} on {commit}"
+                f" ({_versions_text(document.get('versions_of', {}).get(tool))})"
+                for tool, commit in document["measured_on"].items()
+            )
+            + ". Runs of bare schemathesis are kept from an earlier commit only when the servers"
+            f" and the contract ({', '.join(SERVER_SOURCES)}) are unchanged since (`git diff`"
+            " empty)."
+            if len(set(document.get("measured_on", {}).values())) > 1
+            else f" Versions: {_versions_text(document.get('versions'))}."
         ),
         "",
         "| tool | budget | requests sent per run | mutants caught | strictly caught"
@@ -392,6 +410,46 @@ def like_for_like(document: dict[str, Any]) -> list[str]:
     return out
 
 
+#: What a bare schemathesis run depends on besides schemathesis itself: the servers it is run
+#: against and the contract it reads. Unchanged since its runs were measured, they still hold.
+SERVER_SOURCES = ("snapconform/server", "snapconform/mutants", "contracts")
+
+
+def tool_versions() -> dict[str, str]:
+    """The versions of the tools a detection figure depends on (from this environment)."""
+    from importlib.metadata import version
+
+    return {name: version(name) for name in ("schemathesis", "hypothesis")}
+
+
+def servers_unchanged_since(commit: str, how: str) -> None:
+    """ValueError unless the servers and the contract are as at ``commit`` (git diff is empty):
+    runs of bare schemathesis kept from ``commit`` then measure the servers of this checkout."""
+    import subprocess
+
+    from benchlib import ROOT
+
+    done = subprocess.run(
+        ["git", "diff", "--quiet", commit.removesuffix("+dirty"), "--", *SERVER_SOURCES],
+        cwd=ROOT,
+        capture_output=True,
+        check=False,
+        timeout=60,
+    )
+    if done.returncode != 0:
+        raise ValueError(
+            f"{how}: the schemathesis runs kept were measured on {commit}, and the servers or"
+            f" the contract ({', '.join(SERVER_SOURCES)}) changed since (or that commit is"
+            " unknown here): run schemathesis again (--tools with schemathesis)"
+        )
+
+
+def _versions_text(versions: dict[str, str] | None) -> str:
+    if not versions:
+        return "tool versions not recorded"
+    return ", ".join(f"{name} {version}" for name, version in versions.items())
+
+
 def combined(base: dict[str, Any], new: dict[str, Any], how: str) -> dict[str, Any]:
     """``new`` on top of ``base``: new's tools and seeds replace base's runs of them.
 
@@ -405,7 +463,23 @@ def combined(base: dict[str, Any], new: dict[str, Any], how: str) -> dict[str, A
             raise ValueError(f"{how}: other {key} than bench/{RESULTS.name}")
     ours, theirs = base["settings"], new["settings"]
     replaced = {(tool, seed) for tool in theirs["tools"] for seed in theirs["seeds"]}
+    kept_tools = {r["tool"] for r in base["runs"] if (r["tool"], r["seed"]) not in replaced}
+    measured_on = {
+        **{tool: base.get("measured_on", {}).get(tool, base["commit"]) for tool in kept_tools},
+        **{tool: new["commit"] for tool in theirs["tools"]},
+    }
+    if "schemathesis" in kept_tools and "schemathesis" not in theirs["tools"]:
+        servers_unchanged_since(measured_on["schemathesis"], how)
     return {
+        "measured_on": measured_on,
+        # per tool, the versions its kept runs were measured with (None: not recorded)
+        "versions_of": {
+            **{
+                tool: base.get("versions_of", {}).get(tool, base.get("versions"))
+                for tool in kept_tools
+            },
+            **{tool: new.get("versions") for tool in theirs["tools"]},
+        },
         **new,
         "runs": [r for r in base["runs"] if (r["tool"], r["seed"]) not in replaced] + new["runs"],
         "load_before": base["load_before"],
@@ -493,6 +567,7 @@ def main(argv: list[str] | None = None) -> int:
             calibration = {"intercept": 0, "slope": 1}
         document: dict[str, Any] = {
             "machine": machine(),
+            "versions": tool_versions(),
             "commit": git_commit(),
             "load_before": load(),
             "calibration": calibration,
