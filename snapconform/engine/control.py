@@ -27,8 +27,7 @@ class ControlClient:
     def __init__(self, control_url: str, *, timeout: float = 60.0, verify: bool | str = True):
         self.control_url = control_url.rstrip("/")
         try:
-            # True stays True: httpx then builds a context only for a proxy it mounts
-            verified = True if verify is True else tls_verification(verify)
+            verified = tls_verification(verify)
         except TargetSafetyError as exc:
             raise TargetError(f"control endpoint: {exc}") from None
         self._client = httpx.Client(

@@ -19,6 +19,7 @@ import select
 import ssl
 import threading
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 import httpx
 
@@ -32,9 +33,8 @@ class StdlibTransport(httpx.BaseTransport):
     """HTTP/1.1 over ``http.client`` with a keep-alive pool (thread-safe).
 
     ``ssl_context``: for https origins (the client's verification, or a function returning
-    it); ``max_idle``: connections
-    kept per origin for reuse, 0 to close each after its response (a fresh connection per
-    request).
+    it); ``max_idle``: connections kept per origin for reuse, 0 to close each after its response
+    (a fresh connection per request).
     """
 
     def __init__(
@@ -169,29 +169,36 @@ def _exchange(
         raise httpx.LocalProtocolError(str(exc)) from exc
     except OSError as exc:
         raise httpx.WriteError(str(exc) or type(exc).__name__) from exc
-    try:
+    with _reading():
         sock.settimeout(timeouts.get("read"))
         return connection.getresponse()
+
+
+@contextmanager
+def _reading() -> Iterator[None]:
+    """``http.client``'s errors while reading an answer (its head or its body) as httpx's."""
+    try:
+        yield
     except TimeoutError as exc:
         raise httpx.ReadTimeout(str(exc) or "timed out") from exc
     except http.client.RemoteDisconnected as exc:
         # the connection closed before a status line: what httpcore reports the same way
         raise httpx.RemoteProtocolError("Server disconnected without sending a response.") from exc
+    except http.client.IncompleteRead as exc:
+        expected = f", expected {exc.expected}" if exc.expected is not None else ""
+        raise _cut_short(f"received {len(exc.partial)} bytes{expected}") from exc
     except http.client.HTTPException as exc:
-        raise httpx.RemoteProtocolError(_protocol_message(exc)) from exc
+        detail = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+        raise httpx.RemoteProtocolError(f"malformed response ({detail})") from exc
     except OSError as exc:
         raise httpx.ReadError(str(exc) or type(exc).__name__) from exc
 
 
-def _protocol_message(exc: http.client.HTTPException) -> str:
-    if isinstance(exc, http.client.IncompleteRead):
-        return (
-            "peer closed connection without sending complete message body "
-            f"(received {len(exc.partial)} bytes"
-            + (f", expected {exc.expected})" if exc.expected is not None else ")")
-        )
-    detail = str(exc)
-    return f"malformed response ({type(exc).__name__}{': ' + detail if detail else ''})"
+def _cut_short(detail: str) -> httpx.RemoteProtocolError:
+    """A body that ended before its end (the words httpcore uses, so messages stay alike)."""
+    return httpx.RemoteProtocolError(
+        f"peer closed connection without sending complete message body ({detail})"
+    )
 
 
 class _Body(httpx.SyncByteStream):
@@ -212,23 +219,14 @@ class _Body(httpx.SyncByteStream):
 
     def __iter__(self) -> Iterator[bytes]:
         while True:
-            try:
+            with _reading():
                 chunk = self._response.read1(_CHUNK)
-            except TimeoutError as exc:
-                raise httpx.ReadTimeout(str(exc) or "timed out") from exc
-            except http.client.HTTPException as exc:
-                raise httpx.RemoteProtocolError(_protocol_message(exc)) from exc
-            except OSError as exc:
-                raise httpx.ReadError(str(exc) or type(exc).__name__) from exc
             if not chunk:
                 # read1 ends quietly where read() would raise: a body cut short of its
                 # Content-Length is the peer's fault, never a complete answer
                 missing = self._response.length
                 if missing:
-                    raise httpx.RemoteProtocolError(
-                        "peer closed connection without sending complete message body "
-                        f"({missing} of the declared bytes missing)"
-                    )
+                    raise _cut_short(f"{missing} of the declared bytes missing")
                 self._complete = True
                 return
             yield chunk

@@ -546,10 +546,11 @@ def check_redirect(request_url: str, location: str | None, hops: int, limits: Sa
 
 
 def tls_verification(verify: bool | str) -> bool | ssl.SSLContext:
-    """httpx's ``verify`` for ``--insecure`` (False), the default (True: one shared context,
-    ``default_tls_context``) or a CA bundle path.
+    """httpx's ``verify`` for ``--insecure`` (False), the default (True) or a CA bundle path.
 
-    A CA bundle becomes an explicit context trusting only that bundle (httpx deprecates paths).
+    True stays True: a run's own transport makes the shared default context on its first https
+    connection (``tls_context_source``), and httpx builds one only for a proxy it mounts. A CA
+    bundle becomes an explicit context trusting only that bundle (httpx deprecates paths).
     """
     if isinstance(verify, str):
         try:
@@ -557,7 +558,7 @@ def tls_verification(verify: bool | str) -> bool | ssl.SSLContext:
         except (OSError, ssl.SSLError) as error:
             reason = error.strerror or error.reason or type(error).__name__
             raise TargetSafetyError(f"cannot use CA bundle {verify}: {reason}") from None
-    return default_tls_context() if verify is True else verify
+    return verify
 
 
 def tls_context_source(

@@ -153,8 +153,7 @@ class Target(SendRetries, Authentication):
         #: shared by the run's clients (``limiter=``): one rate for the run, however many
         self.limiter = limiter if limiter is not None else RateLimiter(settings.rate_limit)
         try:
-            # True stays True: httpx then builds a context only for a proxy it mounts
-            verify = True if settings.verify is True else tls_verification(settings.verify)
+            verify = tls_verification(settings.verify)
         except TargetSafetyError as exc:
             raise TargetError(str(exc)) from None
         keep_alive = max(20, settings.concurrency)
