@@ -469,6 +469,65 @@ def run_arguments(
     return args, env
 
 
+def cli_run_usage(
+    server: CountedServer,
+    mode: str,
+    *,
+    seed: int,
+    checkout: Path | None = None,
+    prefix: str = "snapconform-cli-",
+) -> tuple[int | None, dict[str, float]]:
+    """``snapconform run`` (default settings) in a subprocess against ``server``: its exit
+    status and what it cost, as ``getrusage(RUSAGE_CHILDREN)`` deltas (``user``, ``system``,
+    ``minflt``, ``majflt``, ``inblock``, ``oublock``, ``nvcsw``, ``nivcsw``).
+
+    ``checkout``: put first on ``PYTHONPATH``, so that checkout's snapconform runs (no venv of
+    its own needed). For the probes that compare runs run by run (interleaved_cpu.py,
+    kernel_cpu_probe.py); the RESULTS sections use :func:`run_snapconform`.
+    """
+    import resource
+    import shutil
+    import subprocess
+    import tempfile
+
+    work = Path(tempfile.mkdtemp(prefix=prefix))
+    arguments, env = run_arguments(
+        server.base_url,
+        mode,
+        seed=seed,
+        api_version="8.0.3",
+        report_dir=work / "report",
+        control_url=server.control_url,
+    )
+    if checkout is not None:
+        env["PYTHONPATH"] = os.pathsep.join(
+            part for part in (str(checkout), env.get("PYTHONPATH")) if part
+        )
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "snapconform", "run", *arguments],
+            env=env,
+            cwd=work,
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=1800,
+        )
+        status: int | None = done.returncode
+    except subprocess.TimeoutExpired:
+        status = None
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    shutil.rmtree(work, ignore_errors=True)
+    fields = ("minflt", "majflt", "inblock", "oublock", "nvcsw", "nivcsw")
+    usage = {
+        "user": after.ru_utime - before.ru_utime,
+        "system": after.ru_stime - before.ru_stime,
+        **{name: getattr(after, f"ru_{name}") - getattr(before, f"ru_{name}") for name in fields},
+    }
+    return status, usage
+
+
 def run_snapconform(
     server: CountedServer,
     mode: str,

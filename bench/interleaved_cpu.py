@@ -17,14 +17,11 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
 import statistics
-import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
-from benchlib import child_cpu_seconds, counted_server, run_arguments, server_config
+from benchlib import cli_run_usage, counted_server, server_config
 
 
 def checkout(text: str) -> tuple[str, Path]:
@@ -47,32 +44,12 @@ def main(argv: list[str] | None = None) -> int:
         for seed in range(args.pairs):
             order = args.checkouts if seed % 2 == 0 else args.checkouts[::-1]
             for label, root in order:
-                work = Path(tempfile.mkdtemp(prefix="snapconform-interleaved-"))
-                arguments, env = run_arguments(
-                    server.base_url,
-                    args.mode,
-                    seed=seed,
-                    api_version="8.0.3",
-                    report_dir=work / "report",
-                    control_url=server.control_url,
+                status, usage = cli_run_usage(
+                    server, args.mode, seed=seed, checkout=root, prefix="snapconform-interleaved-"
                 )
-                env["PYTHONPATH"] = os.pathsep.join(
-                    part for part in (str(root), env.get("PYTHONPATH")) if part
-                )
-                before = child_cpu_seconds()
-                done = subprocess.run(
-                    [sys.executable, "-m", "snapconform", "run", *arguments],
-                    env=env,
-                    cwd=work,
-                    capture_output=True,
-                    text=True,
-                    check=False,
-                    timeout=1800,
-                )
-                spent = round(child_cpu_seconds() - before, 3)
-                shutil.rmtree(work, ignore_errors=True)
+                spent = round(usage["user"] + usage["system"], 3)
                 cpu[label].append(spent)
-                print(f"pair {seed} {label}: exit {done.returncode}, {spent} CPU-s", flush=True)
+                print(f"pair {seed} {label}: exit {status}, {spent} CPU-s", flush=True)
     for label, samples in cpu.items():
         print(f"{label}: {samples} median {statistics.median(samples)}")
     print(f"load average at the end: {os.getloadavg()}")

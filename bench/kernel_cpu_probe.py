@@ -14,14 +14,9 @@ kernel, the next five 32 to 1 376 blocks and 0.19 to 0.29 CPU-s; user CPU was 3.
 from __future__ import annotations
 
 import argparse
-import resource
-import shutil
-import subprocess
 import sys
-import tempfile
-from pathlib import Path
 
-from benchlib import counted_server, run_arguments, server_config
+from benchlib import cli_run_usage, counted_server, server_config
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -33,37 +28,17 @@ def main(argv: list[str] | None = None) -> int:
     with counted_server(config) as server:
         for number in range(args.runs):
             seed = number % 3
-            work = Path(tempfile.mkdtemp(prefix="snapconform-probe-"))
-            arguments, env = run_arguments(
-                server.base_url,
-                args.mode,
-                seed=seed,
-                api_version="8.0.3",
-                report_dir=work / "report",
-                control_url=server.control_url,
-            )
-            before = resource.getrusage(resource.RUSAGE_CHILDREN)
-            done = subprocess.run(
-                [sys.executable, "-m", "snapconform", "run", *arguments],
-                env=env,
-                cwd=work,
-                capture_output=True,
-                text=True,
-                check=False,
-                timeout=1800,
-            )
-            after = resource.getrusage(resource.RUSAGE_CHILDREN)
-            shutil.rmtree(work, ignore_errors=True)
+            status, usage = cli_run_usage(server, args.mode, seed=seed, prefix="snapconform-probe-")
             print(
-                f"run {number} seed {seed} exit {done.returncode}:"
-                f" user {after.ru_utime - before.ru_utime:.2f} s,"
-                f" system {after.ru_stime - before.ru_stime:.2f} s,"
-                f" minor faults {after.ru_minflt - before.ru_minflt},"
-                f" major faults {after.ru_majflt - before.ru_majflt},"
-                f" blocks read {after.ru_inblock - before.ru_inblock},"
-                f" blocks written {after.ru_oublock - before.ru_oublock},"
-                f" voluntary switches {after.ru_nvcsw - before.ru_nvcsw},"
-                f" involuntary {after.ru_nivcsw - before.ru_nivcsw}",
+                f"run {number} seed {seed} exit {status}:"
+                f" user {usage['user']:.2f} s,"
+                f" system {usage['system']:.2f} s,"
+                f" minor faults {usage['minflt']},"
+                f" major faults {usage['majflt']},"
+                f" blocks read {usage['inblock']},"
+                f" blocks written {usage['oublock']},"
+                f" voluntary switches {usage['nvcsw']},"
+                f" involuntary {usage['nivcsw']}",
                 flush=True,
             )
     return 0
