@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
 from snapconform.engine.audit import ResponseAudit
+from snapconform.engine.cleanup import InterruptLatch
 from snapconform.engine.target import (
     BudgetExhausted,
     Exchange,
@@ -76,6 +77,9 @@ class FailureMarks:
     #: Whether the stop applies to the current check (a non-audit check; never the pre-flight
     #: nor the error probe, whose requests every later check stands on).
     stop_armed: bool = False
+    #: The run's interrupt: once it holds a signal, nothing more is sent (KeyboardInterrupt
+    #: again, also when the first one was swallowed). None while the run closes.
+    interruption: InterruptLatch | None = None
 
     def flagged_stop(self) -> str | None:
         """The first of ``stop_when_flagged`` the audit flagged, when the stop is armed."""
@@ -140,6 +144,8 @@ class RunTarget(Target):
             # a request the network lost, sent again: the network's cost, not the check's (its
             # share stays what the plan gave it; the run's budget still counts the send)
             self._marks.share_limit += 1
+        if self._marks.interruption is not None:
+            self._marks.interruption.reraise()
         try:
             marks = self._marks
             if marks.deadline is not None and time.monotonic() >= marks.deadline:

@@ -3,7 +3,7 @@
 :class:`SessionLedger` remembers every session the harness created and deletes them all at the
 end, also on failure and on Ctrl-C; :func:`interrupts_deferred` holds Ctrl-C back while that
 cleanup (or the creation of a session whose id must be recorded) runs, so a second Ctrl-C
-cannot leak a session.
+cannot leak a session. :class:`InterruptLatch` keeps an interrupt that something swallowed.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ import signal
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 
 from snapconform.redaction import mask_text
 
@@ -93,3 +94,34 @@ def interrupts_deferred(*, deliver: bool = True) -> Iterator[None]:
                 previous(signal.SIGINT, None)
             elif previous is not signal.SIG_IGN:
                 raise KeyboardInterrupt
+
+
+@dataclass
+class InterruptLatch:
+    """The interrupting signal a run received, kept past whatever handles its KeyboardInterrupt.
+
+    The handler raises KeyboardInterrupt wherever the main thread is, and anything between
+    there and the run's ``except KeyboardInterrupt`` can swallow it: an ``except BaseException``
+    that does not re-raise, a library that turns it into an error of its own, which a check
+    then reports as a crash (seen in CI: a SIGTERM mid-run, and the run went on to its end).
+    The handler sets the latch first, and the run reads it: its target sends nothing more for
+    a check once it is set, and the session ends at the check's end without keeping the
+    outcome of the check the signal landed in.
+    """
+
+    signal: int | None = None
+
+    @property
+    def received(self) -> bool:
+        return self.signal is not None
+
+    def receive(self, signum: int) -> None:
+        """Keep ``signum`` (the first one), then interrupt."""
+        if self.signal is None:
+            self.signal = signum
+        raise KeyboardInterrupt
+
+    def reraise(self) -> None:
+        """Interrupt again if a signal was received: a swallowed interrupt still ends the run."""
+        if self.signal is not None:
+            raise KeyboardInterrupt

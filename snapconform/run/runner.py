@@ -36,6 +36,7 @@ from urllib.parse import urlsplit
 from snapconform._version import __version__
 from snapconform.config import RunConfig
 from snapconform.contracts import default_contracts
+from snapconform.engine.cleanup import InterruptLatch
 from snapconform.engine.requirements import CATALOGUE, Requirement
 from snapconform.engine.verdicts import OUTCOMES, outcome_label, verdict_of
 from snapconform.progress import ProgressDisplay
@@ -296,7 +297,7 @@ def run(
             display.follow(lambda: session.requests)
         try:
             with (
-                interrupts_as_keyboard_interrupt(),
+                interrupts_as_keyboard_interrupt(session.interruption),
                 harness_log(report_dir / HARNESS_LOG),
                 collector_tuned(),
             ):
@@ -373,13 +374,10 @@ def harness_log(path: Path) -> Iterator[None]:
 INTERRUPTING_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 
 
-def _interrupt(signum: int, frame: FrameType | None) -> None:
-    raise KeyboardInterrupt
-
-
 @contextmanager
-def interrupts_as_keyboard_interrupt() -> Iterator[None]:
-    """SIGINT, SIGTERM and SIGHUP raise KeyboardInterrupt in the block (main thread only).
+def interrupts_as_keyboard_interrupt(latch: InterruptLatch) -> Iterator[None]:
+    """SIGINT, SIGTERM and SIGHUP raise KeyboardInterrupt in the block (main thread only), and
+    ``latch`` keeps the signal, so an interrupt that a library swallows still ends the run.
 
     SIGINT is set even when it was started ignored (a command run with ``&`` from a script, a
     CI job runner): ignored signals stay ignored across exec, and the run would go on, past the
@@ -388,7 +386,11 @@ def interrupts_as_keyboard_interrupt() -> Iterator[None]:
     if threading.current_thread() is not threading.main_thread():
         yield  # only the main thread receives signals
         return
-    previous = {signum: signal.signal(signum, _interrupt) for signum in INTERRUPTING_SIGNALS}
+
+    def interrupt(signum: int, frame: FrameType | None) -> None:
+        latch.receive(signum)
+
+    previous = {signum: signal.signal(signum, interrupt) for signum in INTERRUPTING_SIGNALS}
     try:
         yield
     finally:

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from snapconform.config import RunConfig
+from snapconform.engine.cleanup import InterruptLatch
 from snapconform.engine.discovery import within_discovery
 from snapconform.engine.harness import (
     Harness,
@@ -149,6 +150,8 @@ class RunSession:
     #: why the run stopped checking (stop_when_failed), if it did
     stopped: str | None = field(default=None, init=False)
     interrupted: bool = field(default=False, init=False)
+    #: the signal that interrupts the run (set by the runner's handler; read at each request)
+    interruption: InterruptLatch = field(default_factory=InterruptLatch, init=False)
     target_label: str = field(default="", init=False)
     _server: Any = field(default=None, init=False)
     _requests_before_error: int = field(default=0, init=False)
@@ -196,6 +199,7 @@ class RunSession:
             harness.plan = self.plan
             harness.marks.deadline = self.plan.deadline
             harness.marks.stop_when_flagged = self.stop_when_failed
+            harness.marks.interruption = self.interruption
             if harness.mode == "observed":  # discovery: every request after the login
                 self.plan.record(DISCOVERY, max(0, harness.stats.requests - 1))
             self.harness = harness
@@ -216,6 +220,8 @@ class RunSession:
         with interrupts_deferred(deliver=False):
             try:
                 if self.harness is not None:
+                    # the logouts and the state's restore are sent, interrupted or not
+                    self.harness.marks.interruption = None
                     self.harness.close()
                     self.mock_state = self.harness.mock_state
             finally:
@@ -239,6 +245,9 @@ class RunSession:
         before = harness.stats.requests
         with _recorded_exchanges(harness.target) as exchanges:
             result = judge(harness, requirement)
+        # an interrupt the check swallowed (a KeyboardInterrupt inside a Hypothesis replay): its
+        # outcome may be the interrupt's doing and is not kept (the requirement: interrupted)
+        self.interruption.reraise()
         first = (
             harness.first_failure_request(requirement.id, audit=requirement.audit)
             if result.outcome == "failed"

@@ -1,0 +1,74 @@
+"""An interrupt that something swallows still ends the run, and decides nothing.
+
+Seen in CI: SIGTERM mid-run, and the run went on to its end (exit 3, no "interrupted"). The
+signal handler keeps the signal in the run's InterruptLatch before it raises KeyboardInterrupt,
+so a swallowed one is raised again: by the run's target at the next request of the check, and
+by the session at the check's end, which does not keep that check's outcome.
+"""
+
+from __future__ import annotations
+
+import signal
+from contextlib import suppress
+from typing import Any
+
+import pytest
+
+from snapconform.config import RunConfig
+from snapconform.engine.cleanup import InterruptLatch
+from snapconform.engine.oracle import FilterSpec
+from snapconform.engine.requirements import CATALOGUE
+from snapconform.engine.verdicts import CheckResult
+from snapconform.run import session as session_module
+from snapconform.run.session import RunSession
+from snapconform.server.app import ServerConfig
+from snapconform.server.runner import serve_in_thread
+from tests.engine.helpers import harness_for
+
+
+def test_once_a_signal_is_received_the_run_target_sends_nothing_until_the_run_closes() -> None:
+    latch = InterruptLatch()
+    with harness_for() as harness:
+        harness.marks.interruption = latch
+        harness.target.list_tasks(FilterSpec())
+        sent = harness.stats.requests
+        with pytest.raises(KeyboardInterrupt):
+            latch.receive(signal.SIGTERM)
+        try:
+            harness.target.list_tasks(FilterSpec())  # a caller that swallowed the first one
+        except KeyboardInterrupt:
+            pass
+        else:
+            pytest.fail("a request went out after the interrupt")
+        assert harness.stats.requests == sent
+        harness.marks.interruption = None  # closing: the logouts go out
+        harness.target.list_tasks(FilterSpec())
+        assert harness.stats.requests == sent + 1
+    assert latch.signal == signal.SIGTERM
+
+
+def test_a_check_that_swallows_the_interrupt_ends_the_run_as_interrupted(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    requirements = tuple(CATALOGUE[:3])
+    judged: list[str] = []
+    with serve_in_thread(ServerConfig(), "127.0.0.1", 0) as server:
+        config = RunConfig(
+            base_url=server.base_url, control_url=server.control_url, seed=3, max_examples=5
+        )
+        run_session = RunSession(config, 3, requirements=requirements)
+
+        def swallowing_judge(harness: Any, requirement: Any) -> CheckResult:
+            judged.append(requirement.id)
+            harness.target.list_tasks(FilterSpec())
+            with suppress(KeyboardInterrupt):  # what a library's ``except BaseException`` does
+                run_session.interruption.receive(signal.SIGINT)
+            return CheckResult.failed("a failure that is the interrupt's doing")
+
+        monkeypatch.setattr(session_module, "judge", swallowing_judge)
+        outcomes = run_session.run()
+        left = len(server.runtime.sessions)
+    assert run_session.interrupted
+    assert judged == [requirements[0].id]  # nothing was judged after it
+    assert outcomes["requirements"] == {}, outcomes["requirements"]
+    assert left == 0  # closing still logged out
