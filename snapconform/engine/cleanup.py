@@ -103,7 +103,9 @@ class InterruptLatch:
     The handler raises KeyboardInterrupt wherever the main thread is, and anything between
     there and the run's ``except KeyboardInterrupt`` can swallow it: an ``except BaseException``
     that does not re-raise, a library that turns it into an error of its own, which a check
-    then reports as a crash (seen in CI: a SIGTERM mid-run, and the run went on to its end).
+    then reports as a crash. Seen in CI: a SIGTERM while Hypothesis computed a test's digest,
+    before its engine existed; its ``except BaseException`` failed ``assert state._runner is
+    not None``, the check crashed (not checked) and the run went on to its end.
     The handler sets the latch first, and the run reads it: its target sends nothing more for
     a check once it is set, and the session ends at the check's end without keeping the
     outcome of the check the signal landed in.

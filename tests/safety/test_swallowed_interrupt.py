@@ -1,6 +1,7 @@
 """An interrupt that something swallows still ends the run, and decides nothing.
 
-Seen in CI: SIGTERM mid-run, and the run went on to its end (exit 3, no "interrupted"). The
+Seen in CI: SIGTERM mid-run, and the run went on to its end (exit 3, no "interrupted"):
+Hypothesis had turned the KeyboardInterrupt into an AssertionError (the last test). The
 signal handler keeps the signal in the run's InterruptLatch before it raises KeyboardInterrupt,
 so a swallowed one is raised again: by the run's target at the next request of the check, and
 by the session at the check's end, which does not keep that check's outcome.
@@ -72,3 +73,32 @@ def test_a_check_that_swallows_the_interrupt_ends_the_run_as_interrupted(
     assert judged == [requirements[0].id]  # nothing was judged after it
     assert outcomes["requirements"] == {}, outcomes["requirements"]
     assert left == 0  # closing still logged out
+
+
+def test_an_interrupt_hypothesis_turns_into_an_assertion_error_still_ends_the_run(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The CI failure's path: SIGTERM while Hypothesis computes the test's digest, before its
+    engine exists. Its ``except BaseException`` then fails ``assert state._runner is not None``
+    and the check saw an AssertionError (a crash: not checked), not the KeyboardInterrupt."""
+    import hypothesis.core
+
+    with serve_in_thread(ServerConfig(), "127.0.0.1", 0) as server:
+        config = RunConfig(
+            base_url=server.base_url, control_url=server.control_url, seed=3, max_examples=5
+        )
+        run_session = RunSession(config, 3)
+        digest = hypothesis.core.function_digest
+
+        def interrupted_digest(function: Any) -> bytes:
+            run_session.interruption.receive(signal.SIGTERM)
+            return digest(function)
+
+        monkeypatch.setattr(hypothesis.core, "function_digest", interrupted_digest)
+        outcomes = run_session.run()
+        left = len(server.runtime.sessions)
+    assert run_session.interrupted
+    crashed = {rid: r for rid, r in outcomes["requirements"].items() if r["reason"] == "error"}
+    assert crashed == {}  # the interrupt is no crash of a check
+    assert len(outcomes["requirements"]) < len(run_session.requirements)
+    assert left == 0
