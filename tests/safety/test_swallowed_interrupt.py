@@ -78,9 +78,10 @@ def test_a_check_that_swallows_the_interrupt_ends_the_run_as_interrupted(
 def test_an_interrupt_hypothesis_turns_into_an_assertion_error_still_ends_the_run(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """The CI failure's path: SIGTERM while Hypothesis computes the test's digest, before its
-    engine exists. Its ``except BaseException`` then fails ``assert state._runner is not None``
-    and the check saw an AssertionError (a crash: not checked), not the KeyboardInterrupt."""
+    """The CI failure's path: SIGTERM inside Hypothesis' ``run_engine`` before its engine exists
+    (there: while it computed the test's digest, which drive() no longer asks for; here: while
+    it makes the engine). Its ``except BaseException`` then fails ``assert state._runner is not
+    None``, and the check saw an AssertionError (a crash: not checked), not the interrupt."""
     import hypothesis.core
 
     with serve_in_thread(ServerConfig(), "127.0.0.1", 0) as server:
@@ -88,13 +89,13 @@ def test_an_interrupt_hypothesis_turns_into_an_assertion_error_still_ends_the_ru
             base_url=server.base_url, control_url=server.control_url, seed=3, max_examples=5
         )
         run_session = RunSession(config, 3)
-        digest = hypothesis.core.function_digest
+        make_engine = hypothesis.core.ConjectureRunner
 
-        def interrupted_digest(function: Any) -> bytes:
+        def interrupted_engine(*args: Any, **kwargs: Any) -> Any:
             run_session.interruption.receive(signal.SIGTERM)
-            return digest(function)
+            return make_engine(*args, **kwargs)
 
-        monkeypatch.setattr(hypothesis.core, "function_digest", interrupted_digest)
+        monkeypatch.setattr(hypothesis.core, "ConjectureRunner", interrupted_engine)
         outcomes = run_session.run()
         left = len(server.runtime.sessions)
     assert run_session.interrupted
