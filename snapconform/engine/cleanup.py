@@ -113,10 +113,6 @@ class InterruptLatch:
 
     signal: int | None = None
 
-    @property
-    def received(self) -> bool:
-        return self.signal is not None
-
     def receive(self, signum: int) -> None:
         """Keep ``signum`` (the first one), then interrupt."""
         if self.signal is None:

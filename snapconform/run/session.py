@@ -245,8 +245,9 @@ class RunSession:
         before = harness.stats.requests
         with _recorded_exchanges(harness.target) as exchanges:
             result = judge(harness, requirement)
-        # an interrupt the check swallowed (a KeyboardInterrupt inside a Hypothesis replay): its
-        # outcome may be the interrupt's doing and is not kept (the requirement: interrupted)
+        # an interrupt the check swallowed (Hypothesis turns one raised before its engine exists
+        # into an AssertionError): its outcome may be the interrupt's doing and is not kept (the
+        # requirement: interrupted)
         self.interruption.reraise()
         first = (
             harness.first_failure_request(requirement.id, audit=requirement.audit)
