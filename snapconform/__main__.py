@@ -1,7 +1,7 @@
 import sys
 
-from snapconform.cli import main
+from snapconform.cli import console_main
 
 # guarded: importing this module runs nothing (only `python -m snapconform` does)
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(console_main())

@@ -16,6 +16,7 @@ import sys
 from collections.abc import Callable, Collection, Sequence
 from typing import NoReturn
 
+from snapconform.collector import nothing_left_to_collect, tune_this_process
 from snapconform.errors import did_you_mean
 
 #: subcommand -> module that provides ``add_arguments(parser)`` and ``main(args) -> int``
@@ -176,5 +177,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_INTERNAL
 
 
+def console_main() -> int:
+    """The ``snapconform`` command in a process of its own (the console script, and
+    ``python -m snapconform``): :func:`main`, with the collector tuned for the whole process
+    and no collection left for its exit (:mod:`snapconform.collector`). A caller that runs
+    :func:`main` inside its own process keeps its collector as it was."""
+    tune_this_process()
+    try:
+        return main()
+    finally:
+        nothing_left_to_collect()
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(console_main())

@@ -88,8 +88,8 @@ def pytest_configure(config: pytest.Config) -> None:
     if not conformance_run:
         # The suite's processes hold a large import graph and allocate many short-lived
         # containers (Hypothesis, decoded bodies): fewer collections, as `snapconform run` has
-        # (snapconform.run.runner.RUN_GC_THRESHOLD), and the graph frozen once collected.
-        from snapconform.run.runner import RUN_GC_THRESHOLD
+        # (snapconform.collector.RUN_GC_THRESHOLD), and the graph frozen once collected.
+        from snapconform.collector import RUN_GC_THRESHOLD
 
         gc.set_threshold(*RUN_GC_THRESHOLD)
     nested = OUTER_SESSION in os.environ or hasattr(config, "workerinput")

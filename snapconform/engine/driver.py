@@ -53,6 +53,8 @@ def _own_sources_are_not_constants() -> None:
     if not isinstance(seen, set):
         return
     for name, module in list(sys.modules.items()):
+        if id(module) in seen:
+            continue  # marked, or already mined by Hypothesis: only new modules cost a look
         spec_name = getattr(getattr(module, "__spec__", None), "name", None) or name
         if name == "__main__" or spec_name == "snapconform" or spec_name.startswith("snapconform."):
             seen.add(id(module))

@@ -14,7 +14,6 @@ summary says so.
 
 from __future__ import annotations
 
-import gc
 import json
 import logging
 import os
@@ -34,6 +33,7 @@ from typing import Any, TextIO
 from urllib.parse import urlsplit
 
 from snapconform._version import __version__
+from snapconform.collector import collector_tuned
 from snapconform.config import RunConfig
 from snapconform.contracts import default_contracts
 from snapconform.engine.cleanup import InterruptLatch
@@ -329,25 +329,6 @@ def exit_code_of(summary: Mapping[str, Any]) -> int:
         "non-conformant": EXIT_NON_CONFORMANT,
         "incomplete": EXIT_INCOMPLETE,
     }.get(summary["verdict"], EXIT_NO_VERDICT)
-
-
-#: The cyclic collector's thresholds during a run (CPython's default is (700, 10, 10)). A run
-#: allocates many short-lived containers (decoded bodies, Hypothesis' choices) in a process that
-#: holds a large import graph: at the default a default embedded run did ~1070 collections
-#: (7 full ones over everything imported) costing ~0.8 CPU-s; at these, ~65 and ~0.4 CPU-s.
-RUN_GC_THRESHOLD = (10_000, 20, 20)
-
-
-@contextmanager
-def collector_tuned() -> Iterator[None]:
-    """The run's collector thresholds for the block, the process's own given back after (a run
-    inside a test session or the pytest plugin leaves the process as it found it)."""
-    previous = gc.get_threshold()
-    gc.set_threshold(*RUN_GC_THRESHOLD)
-    try:
-        yield
-    finally:
-        gc.set_threshold(*previous)
 
 
 #: Where a check's crash is told in full (its traceback, secrets masked): for debugging the

@@ -171,3 +171,44 @@ def test_python_dash_m_entry_point(project: Path) -> None:
     )
     assert result.returncode == 2
     assert result.stderr == "snapconform: --auth: expected one of session, basic; got 'kerberos'\n"
+
+
+#: What a process reports of its collector after the command: thresholds and frozen objects.
+_COLLECTOR_PROBE = (
+    "import gc, json, sys\n"
+    "from snapconform import cli\n"
+    "sys.argv = ['snapconform', 'config', '--json']\n"
+    "code = cli.ENTRY()\n"
+    "print(json.dumps([code, gc.get_threshold(), gc.get_freeze_count()]), file=sys.stderr)\n"
+)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("entry", ["console_main", "main"])
+def test_only_the_commands_own_process_gets_its_collector_tuned(project: Path, entry: str) -> None:
+    """The console script (and ``python -m``) tunes the collector for the whole process and
+    freezes what is left before the process ends, so that its shutdown collects nothing (issue
+    27); ``main`` called inside another program leaves that program's collector alone."""
+    from snapconform.collector import RUN_GC_THRESHOLD
+
+    result = subprocess.run(
+        [sys.executable, "-c", _COLLECTOR_PROBE.replace("ENTRY", entry)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    code, threshold, frozen = json.loads(result.stderr.strip().splitlines()[-1])
+    assert code == 0, result.stderr
+    if entry == "console_main":
+        assert tuple(threshold) == RUN_GC_THRESHOLD
+        assert frozen > 10_000  # the import graph, which the shutdown then skips
+    else:
+        assert tuple(threshold) == (700, 10, 10) and frozen == 0
+
+
+def test_the_entry_points_are_console_main() -> None:
+    import snapconform.__main__ as dunder_main
+
+    assert dunder_main.console_main is cli.console_main
+    pyproject = (Path(__file__).resolve().parents[2] / "pyproject.toml").read_text("utf-8")
+    assert 'snapconform = "snapconform.cli:console_main"' in pyproject

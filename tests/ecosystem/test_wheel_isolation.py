@@ -89,7 +89,7 @@ def test_the_wheel_adds_one_top_level_name(wheel: Path) -> None:
     with zipfile.ZipFile(wheel) as archive:
         (entry_points,) = [n for n in names if n.endswith(".dist-info/entry_points.txt")]
         text = archive.read(entry_points).decode()
-    assert "pytest11" not in text and "snapconform = snapconform.cli:main" in text
+    assert "pytest11" not in text and "snapconform = snapconform.cli:console_main" in text
 
 
 def test_the_installed_strategies_import_as_part_of_snapconform(installed: Path) -> None:

@@ -323,7 +323,7 @@ def test_decoding_pauses_the_collector_and_gives_it_back_as_it_was() -> None:
 def test_a_run_tunes_the_collector_and_gives_the_process_its_own_back() -> None:
     import gc
 
-    from snapconform.run.runner import RUN_GC_THRESHOLD, collector_tuned
+    from snapconform.collector import RUN_GC_THRESHOLD, collector_tuned
 
     own = gc.get_threshold()
     with pytest.raises(KeyboardInterrupt), collector_tuned():
