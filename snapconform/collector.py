@@ -31,7 +31,8 @@ def collector_tuned() -> Iterator[None]:
 def tune_this_process() -> None:
     """The run's thresholds for the whole of a ``snapconform`` process, from its first import.
 
-    Set only by the command's own entry point (a process of its own). Tuning the block alone
+    For a process of snapconform's own: the command's entry point (and the test suite's
+    processes, ``tests/conftest.py``). Tuning the block alone
     cost a process two collections over everything it held: the imports before the run, at the
     default thresholds, and the first allocation after the run, when giving the default back
     found every generation over it (~0.1 CPU-s per ``snapconform run``, measured with

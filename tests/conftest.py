@@ -89,9 +89,9 @@ def pytest_configure(config: pytest.Config) -> None:
         # The suite's processes hold a large import graph and allocate many short-lived
         # containers (Hypothesis, decoded bodies): fewer collections, as `snapconform run` has
         # (snapconform.collector.RUN_GC_THRESHOLD), and the graph frozen once collected.
-        from snapconform.collector import RUN_GC_THRESHOLD
+        from snapconform.collector import tune_this_process
 
-        gc.set_threshold(*RUN_GC_THRESHOLD)
+        tune_this_process()
     nested = OUTER_SESSION in os.environ or hasattr(config, "workerinput")
     if not nested and not conformance_run:
         os.environ[OUTER_SESSION] = str(os.getpid())
