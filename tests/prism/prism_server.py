@@ -85,7 +85,7 @@ def running_prism(arguments: list[str], workdir: Path, prism: Path | None = None
             )
         try:
             base_url = f"http://127.0.0.1:{port}"
-            if _wait_until_answering(base_url, process):
+            if _wait_until_answering(base_url, process, log_path):
                 yield base_url
                 return
             if "EADDRINUSE" not in log_path.read_text(encoding="utf-8", errors="replace"):
@@ -95,16 +95,26 @@ def running_prism(arguments: list[str], workdir: Path, prism: Path | None = None
     raise PrismFailedError(f"no free port after {PORT_TRIES} tries: {' '.join(command)}")
 
 
-def _wait_until_answering(base_url: str, process: subprocess.Popen[bytes]) -> bool:
-    """True once Prism answers any HTTP request; False when it exited first."""
+def _wait_until_answering(base_url: str, process: subprocess.Popen[bytes], log_path: Path) -> bool:
+    """True once Prism says it listens on ``base_url`` and answers there; False when it exited
+    first (the port taken: ``EADDRINUSE`` in its log).
+
+    An answer alone does not say whose it is: between :func:`free_loopback_port` and Prism's
+    bind, another test's server may take the port, answer these polls, and the test would talk
+    to it instead (seen once under xdist: a reference server's 401 taken for Prism's). Prism
+    logs ``Prism is listening on URL`` once the port is its own.
+    """
+    listening = f"Prism is listening on {base_url}"
     for _ in range(START_ATTEMPTS):
         if process.poll() is not None:
             return False
-        try:
-            httpx.get(f"{base_url}/", timeout=5)  # a 404 is an answer: Prism is listening
-            return True
-        except httpx.HTTPError:
-            time.sleep(START_POLL_SECONDS)
+        if listening in log_path.read_text(encoding="utf-8", errors="replace"):
+            try:
+                httpx.get(f"{base_url}/", timeout=5)  # a 404 is an answer: Prism is serving
+                return True
+            except httpx.HTTPError:
+                pass
+        time.sleep(START_POLL_SECONDS)
     raise PrismFailedError(f"Prism never answered on {base_url}")
 
 
