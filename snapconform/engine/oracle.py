@@ -92,7 +92,13 @@ def result_ids(body: Any) -> list[str]:
     """Task ids of a ListResult body in response order (ignoring malformed items)."""
     if not isinstance(body, Mapping) or not isinstance(body.get("items"), list):
         return []
-    return [item["task"] for item in body["items"] if isinstance(item, Mapping) and "task" in item]
+    # ``type(item) is dict`` first: decoded JSON objects are dicts, and the ABC check costs
+    # more than the rest of the test (a hostile 100 000-item answer: a third of its run)
+    return [
+        item["task"]
+        for item in body["items"]
+        if (type(item) is dict or isinstance(item, Mapping)) and "task" in item
+    ]
 
 
 def duplicate_ids(body: Any) -> list[str]:

@@ -251,6 +251,34 @@ def test_no_case_is_drawn_that_the_budget_would_not_let_out(
     assert 0 < report.requests_sent <= len(drawn) <= report.requests_sent + 1
 
 
+def test_an_answer_the_target_decoded_is_not_decoded_again_to_judge_it(
+    faithful_server: ServerHandle, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Fuzzing judges each answer from the decode the Target made of its bytes
+    (``Target.bodies``): a hostile 100 000-item list decoded a second time for every fuzzed
+    read cost a quarter of the run's CPU (issue 27)."""
+    from snapconform.engine import exchange
+
+    decoded_apart: list[int] = []
+    real_parse_json = exchange.parse_json
+
+    def counting_parse_json(content: bytes, max_depth: int) -> object:
+        decoded_apart.append(len(content))
+        return real_parse_json(content, max_depth)
+
+    # Exchange.parse decodes with this name only when no shared decodes are given
+    monkeypatch.setattr(exchange, "parse_json", counting_parse_json)
+    settings = TargetSettings(faithful_server.base_url, max_requests=40)
+    with Target(settings) as target:
+        target.login(ADMIN_USERNAME, ADMIN_PASSWORD, api_version=API_VERSION)
+        hits_before = target.bodies.hits
+        report = fuzz_target(target, max_examples=EXAMPLES, seed=SEED, api_version=API_VERSION)
+        hits = target.bodies.hits - hits_before
+    assert report.requests_sent > 0
+    assert decoded_apart == []
+    assert hits > 0  # the large lists fuzzing read were judged from the Target's decodes
+
+
 def test_no_session_calls_before_9_0() -> None:
     paths = {scenario.path for scenario in scenarios_for("8.0.3")}
     assert paths == {TASKS_PATH}

@@ -37,6 +37,7 @@ from snapconform.engine.fuzzing.wire import (
     target_sender,
 )
 from snapconform.engine.runwide import Judged
+from snapconform.engine.safety import DecodedBodies
 from snapconform.errors import BudgetExhausted, ConnectionLostError
 from snapconform.redaction import header_secrets, mask_text
 
@@ -263,6 +264,7 @@ def fuzz_target(
         send_many=target_batch_sender(target),
         config=config,
         admitted=target.requests_admitted,
+        bodies=target.bodies,
     )
 
 
@@ -277,6 +279,7 @@ def run_fuzzing(
     send_many: SendMany | None = None,
     config: FuzzConfig | None = None,
     admitted: Callable[[], int] | None = None,
+    bodies: DecodedBodies | None = None,
 ) -> FuzzReport:
     """Fuzz the list endpoint and the session calls; return every distinct deviation found.
 
@@ -287,7 +290,9 @@ def run_fuzzing(
     that wants every exchange wraps its ``send``). ``send_many`` sends the reads of the list
     endpoint of one scenario ahead (the Target's concurrency); not with ``budget``.
     ``admitted`` tells how many more requests ``send`` would let out (``Target.requests_admitted``):
-    a scenario draws at most one case more than that. Findings never contain the credentials.
+    a scenario draws at most one case more than that. ``bodies``: the decodes the answers'
+    bytes share (``Target.bodies``: the Target decoded each answer before it reached here, and
+    a large answer is not decoded twice). Findings never contain the credentials.
     """
     config = config or FuzzConfig(max_examples=max_examples, seed=seed)
     base_url = base_url.rstrip("/")
@@ -313,6 +318,7 @@ def run_fuzzing(
                 collector,
                 run_wide,
                 admitted,
+                bodies,
             )
     finally:
         if close is not None:
@@ -343,6 +349,7 @@ def _fuzz_scenario(
     collector: _Collector,
     run_wide: fuzz_checks.RunWideChecks,
     admitted: Callable[[], int] | None = None,
+    bodies: DecodedBodies | None = None,
 ) -> None:
     builtin: list[CheckFunction] = [
         *fuzz_checks.builtin_checks(),
@@ -415,7 +422,7 @@ def _fuzz_scenario(
                 continue
             collector.requests_sent += 1
             collector.per_scenario[scenario.label] += 1
-            _validate(case, response, checks, scenario, request, collector, run_wide)
+            _validate(case, response, checks, scenario, request, collector, run_wide, bodies)
 
 
 class _OneByOne:
@@ -442,6 +449,7 @@ def _validate(
     request: FuzzRequest,
     collector: _Collector,
     run_wide: fuzz_checks.RunWideChecks,
+    bodies: DecodedBodies | None = None,
 ) -> None:
     """Validate one response: schemathesis' and fuzzing's own checks, then the run-wide ones.
 
@@ -452,7 +460,12 @@ def _validate(
     """
     builtin, bounded = checks
     exchange = Exchange.parse(
-        case.method, case.path, response.status_code, response.headers, response.content
+        case.method,
+        case.path,
+        response.status_code,
+        response.headers,
+        response.content,
+        bodies=bodies,
     )
     judged = Judged(exchange)
     chosen = [*bounded] if judged.scope else [*builtin, *bounded]
