@@ -2,44 +2,31 @@
 
 from __future__ import annotations
 
-import http.server
-import threading
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
 
 from tests.prism import prism_server
+from tests.safety.hostile import HostileServer, json_response, send
 
-
-class _Squatter(http.server.BaseHTTPRequestHandler):
-    """Another test's server: answers anything with a 401 JSON body, as the reference does."""
-
-    def do_GET(self) -> None:
-        body = b'{"error_type": "UNAUTHENTICATED"}'
-        self.send_response(401)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("X-Squatter", "yes")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args: object) -> None:
-        pass
+#: Another test's server: a 401 JSON body, as the reference answers, marked as the squatter's.
+SQUATTERS_ANSWER = json_response(
+    "401 Unauthorized",
+    {"error_type": "UNAUTHENTICATED"},
+    {"X-Squatter": "yes", "Connection": "close"},
+)
 
 
 @pytest.fixture
 def squatter() -> Iterator[int]:
     """A port another server took between the helper's choice of it and Prism's bind."""
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Squatter)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield int(server.server_address[1])
-    finally:
-        server.shutdown()
-        server.server_close()
+    with HostileServer(send(SQUATTERS_ANSWER)) as server:
+        port = urlsplit(server.base_url).port
+        assert port is not None
+        yield port
 
 
 def test_a_port_taken_before_prism_binds_it_is_not_taken_for_prism(
