@@ -45,6 +45,7 @@ ORDER = (
     "cpu",
     "concurrency",
     "testcmd",
+    "testcpu",
 )
 SCRIPTS = {
     "detection": ("detection_bench.py", "detection_results.json"),
@@ -55,6 +56,7 @@ SCRIPTS = {
     "cpu": ("cpu_bench.py", "cpu_results.json"),
     "concurrency": ("concurrency_bench.py", "concurrency_results.json"),
     "testcmd": ("test_command_bench.py", "test_command_results.json"),
+    "testcpu": ("test_cpu_bench.py", "test_cpu_results.json"),
 }
 
 
@@ -82,6 +84,8 @@ def script_arguments(name: str, args: argparse.Namespace) -> list[str]:
         return ["--repeats", str(repeats)]
     if name == "testcmd":
         return ["--repeats", str(1 if args.quick else repeats)]
+    if name == "testcpu":
+        return []
     raise ValueError(name)
 
 
@@ -358,6 +362,15 @@ def test_command_section(data: dict[str, Any] | None) -> list[str]:
     return [*out, *test_command_bench.markdown(data), ""]
 
 
+def test_cpu_section(data: dict[str, Any] | None) -> list[str]:
+    import test_cpu_bench
+
+    out = ["## 9. Where the test command's CPU goes (issue 27)", ""]
+    if not data or not data.get("breakdown"):
+        return [*out, "Not measured in this run.", ""]
+    return [*out, *test_cpu_bench.markdown(data), ""]
+
+
 def _seconds(value: float | None) -> str:
     return "not recorded" if value is None else f"{value} s"
 
@@ -404,6 +417,7 @@ def write_report(runs: dict[str, Any]) -> None:
     lines += cpu_section(read("cpu"))
     lines += concurrency_section(read("concurrency"))
     lines += test_command_section(read("testcmd"))
+    lines += test_cpu_section(read("testcpu"))
     REPORT.write_text("\n".join(lines) + "\n", encoding="utf-8")
     print(f"wrote {REPORT.relative_to(ROOT)}")
 
