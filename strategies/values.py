@@ -7,7 +7,9 @@ server that decodes twice shows up only with such values.
 
 from __future__ import annotations
 
+import unicodedata
 from functools import cache
+from random import Random
 
 from hypothesis import strategies as st
 
@@ -62,6 +64,31 @@ def identifiers(known: tuple[str, ...]) -> st.SearchStrategy[str]:
 def user_names() -> st.SearchStrategy[str]:
     """Principal names: the adversarial ones first, then arbitrary text."""
     return st.one_of(st.sampled_from(ADVERSARIAL_USERS), free_text())
+
+
+#: Code points ``random_text`` never draws (``free_text``'s alphabet leaves them out).
+_EXCLUDED_CATEGORIES = frozenset({"Cs", "Cc"})
+
+
+def random_text(rng: Random, max_size: int = 12) -> str:
+    """Non-empty text from ``rng`` over ``free_text``'s alphabet (no surrogates, no control
+    characters): 1..max_size characters, mostly printable ASCII (``+``, ``&``, ``%``, space: where
+    encoding bugs are), else any other code point of the plane drawn (the basic one or above).
+
+    For values drawn from a seed (``strategies.filters.filter_value``) rather than by Hypothesis.
+    """
+    characters = []
+    for _ in range(rng.randint(1, max_size)):
+        if rng.random() < 0.7:
+            characters.append(chr(rng.randrange(0x20, 0x7F)))
+            continue
+        while True:
+            low, high = (0xA0, 0x10000) if rng.random() < 0.5 else (0x10000, 0x110000)
+            character = chr(rng.randrange(low, high))
+            if unicodedata.category(character) not in _EXCLUDED_CATEGORIES:
+                break
+        characters.append(character)
+    return "".join(characters)
 
 
 def case_variant(value: str) -> str | None:
