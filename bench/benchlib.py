@@ -469,6 +469,43 @@ def run_arguments(
     return args, env
 
 
+_IMPORTABLE: dict[Path, Path] = {}
+
+
+def importable_checkout(checkout: Path) -> Path:
+    """A directory to put first on ``PYTHONPATH`` so that ``checkout``'s snapconform is imported,
+    its mapped packages included.
+
+    The checkout's ``snapconform/`` alone is not the package: ``strategies/`` (and
+    ``contracts/``, ``tests/conformance/``) become ``snapconform.strategies`` (...) by
+    ``[tool.setuptools.package-dir]``, and with the checkout itself first on ``PYTHONPATH`` the
+    editable install of another checkout supplied them (an A/B of a change to ``strategies/``
+    compared that checkout's strategies with themselves). Here, a temporary ``snapconform/``
+    of symbolic links: every entry of the checkout's, plus each mapped package under its name.
+    Made once per checkout and process; nothing is written into the checkout.
+    """
+    import tempfile
+    import tomllib
+
+    root = checkout.resolve()
+    made = _IMPORTABLE.get(root)
+    if made is not None:
+        return made
+    top = Path(tempfile.mkdtemp(prefix="snapconform-checkout-"))
+    package = top / "snapconform"
+    package.mkdir()
+    for entry in (root / "snapconform").iterdir():
+        (package / entry.name).symlink_to(entry)
+    settings = tomllib.loads((root / "pyproject.toml").read_text(encoding="utf-8"))
+    mapped = settings.get("tool", {}).get("setuptools", {}).get("package-dir", {})
+    for name, folder in mapped.items():
+        parent, _, leaf = name.rpartition(".")
+        if parent == "snapconform" and not (package / leaf).exists():
+            (package / leaf).symlink_to(root / folder)
+    _IMPORTABLE[root] = top
+    return top
+
+
 def cli_run_usage(
     server: CountedServer,
     mode: str,
@@ -481,9 +518,10 @@ def cli_run_usage(
     status and what it cost, as ``getrusage(RUSAGE_CHILDREN)`` deltas (``user``, ``system``,
     ``minflt``, ``majflt``, ``inblock``, ``oublock``, ``nvcsw``, ``nivcsw``).
 
-    ``checkout``: put first on ``PYTHONPATH``, so that checkout's snapconform runs (no venv of
-    its own needed). For the probes that compare runs run by run (interleaved_cpu.py,
-    kernel_cpu_probe.py); the RESULTS sections use :func:`run_snapconform`.
+    ``checkout``: that checkout's snapconform runs (:func:`importable_checkout` first on
+    ``PYTHONPATH``; no venv of its own needed). For the probes that compare runs run by run
+    (interleaved_cpu.py, kernel_cpu_probe.py); the RESULTS sections use
+    :func:`run_snapconform`.
     """
     import resource
     import shutil
@@ -501,7 +539,7 @@ def cli_run_usage(
     )
     if checkout is not None:
         env["PYTHONPATH"] = os.pathsep.join(
-            part for part in (str(checkout), env.get("PYTHONPATH")) if part
+            part for part in (str(importable_checkout(checkout)), env.get("PYTHONPATH")) if part
         )
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     try:
