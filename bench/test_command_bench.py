@@ -22,6 +22,7 @@ import shlex
 import subprocess
 import sys
 import time
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -46,8 +47,10 @@ def readme_test_command(readme: Path = ROOT / "README.md") -> list[str]:
     return [sys.executable if word == "python3.11" else word for word in words]
 
 
-def one_run(command: list[str]) -> dict[str, Any]:
-    environ = {**os.environ, "CI": "true"}
+def one_run(command: list[str], environ: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """One run of ``command`` as CI runs it (``CI=true``, from the checkout; ``environ`` adds
+    variables): exit status, wall and CPU seconds, pytest's counts, failures and load."""
+    environ = {**os.environ, "CI": "true", **(environ or {})}
     before_load, cpu_before, started = load(), child_cpu_seconds(), time.perf_counter()
     done = subprocess.run(command, cwd=ROOT, env=environ, capture_output=True, text=True)
     wall = time.perf_counter() - started

@@ -19,16 +19,15 @@ import json
 import os
 import re
 import statistics
-import subprocess
 import sys
 import tempfile
-import time
 from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
-from benchlib import BENCH_DIR, ROOT, child_cpu_seconds, git_commit, load, machine
-from test_command_bench import COUNTS, readme_test_command
+import test_command_bench
+from benchlib import BENCH_DIR, git_commit, machine
+from per_test_cpu_plugin import DIRECTORY_VARIABLE
 
 RESULTS = BENCH_DIR / "test_cpu_results.json"
 PLUGIN = "per_test_cpu_plugin"
@@ -102,31 +101,15 @@ def breakdown(rows: list[tuple[str, float, float]]) -> dict[str, Any]:
 
 
 def one_run(command: list[str], directory: Path) -> dict[str, Any]:
-    environ = {
-        **os.environ,
-        "CI": "true",
-        "PYTHONPATH": os.pathsep.join(filter(None, [str(BENCH_DIR), os.environ.get("PYTHONPATH")])),
-        "SNAPCONFORM_BENCH_TEST_CPU_DIR": str(directory),
-    }
-    before_load, cpu_before, started = load(), child_cpu_seconds(), time.perf_counter()
-    done = subprocess.run(
-        [*command, "-p", PLUGIN], cwd=ROOT, env=environ, capture_output=True, text=True
+    """``test_command_bench.one_run`` with the plugin, which writes into ``directory``."""
+    python_path = [str(BENCH_DIR), os.environ.get("PYTHONPATH")]
+    return test_command_bench.one_run(
+        [*command, "-p", PLUGIN],
+        {
+            "PYTHONPATH": os.pathsep.join(part for part in python_path if part),
+            DIRECTORY_VARIABLE: str(directory),
+        },
     )
-    wall = time.perf_counter() - started
-    lines = done.stdout.splitlines()
-    last = [line for line in lines if " in " in line and "passed" in line]
-    counts = {kind: 0 for kind in ("passed", "failed", "skipped", "errors")}
-    for number, kind in COUNTS.findall(last[-1] if last else ""):
-        counts["errors" if kind.startswith("error") else kind] = int(number)
-    return {
-        "exit_status": done.returncode,
-        "wall_seconds": round(wall, 1),
-        "cpu_seconds": round(child_cpu_seconds() - cpu_before, 1),
-        **counts,
-        "failures": [line[:300] for line in lines if line.startswith(("FAILED ", "ERROR "))],
-        "load_before": before_load,
-        "load_after": load(),
-    }
 
 
 def _share(part: float, whole: float) -> str:
@@ -180,7 +163,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--results", type=Path, default=RESULTS)
     args = parser.parse_args(argv)
-    command = readme_test_command()
+    command = test_command_bench.readme_test_command()
     with tempfile.TemporaryDirectory(prefix="snapconform-test-cpu-") as directory:
         run = one_run(command, Path(directory))
         rows = read_rows(Path(directory))
