@@ -39,7 +39,9 @@ OPERATION_NAMES: tuple[str, ...] = ("create", "delete", "update", "restore", "pa
 #: as ``st.characters(codec="utf-8", exclude_categories=("Cs", "Cc"))``, which draws the same
 #: strings, but without the codec Hypothesis does not scan all 1.1 million code points through
 #: the codec (about 2 CPU-seconds per run, its cache living in the run's fresh storage).
-TEXT_CHARACTERS = st.characters(exclude_categories=("Cs", "Cc"))
+#: The categories ``free_text`` (and ``random_text``) leave out: surrogates, control characters.
+TEXT_EXCLUDED_CATEGORIES: tuple[str, ...] = ("Cs", "Cc")
+TEXT_CHARACTERS = st.characters(exclude_categories=TEXT_EXCLUDED_CATEGORIES)
 #: What ``st.text()``'s default alphabet (``codec="utf-8"``) holds: every code point but the
 #: surrogates, without the codec scan.
 UTF8_CHARACTERS = st.characters(exclude_categories=("Cs",))
@@ -66,10 +68,6 @@ def user_names() -> st.SearchStrategy[str]:
     return st.one_of(st.sampled_from(ADVERSARIAL_USERS), free_text())
 
 
-#: Code points ``random_text`` never draws (``free_text``'s alphabet leaves them out).
-_EXCLUDED_CATEGORIES = frozenset({"Cs", "Cc"})
-
-
 def random_text(rng: Random, max_size: int = 12) -> str:
     """Non-empty text from ``rng`` over ``free_text``'s alphabet (no surrogates, no control
     characters): 1..max_size characters, mostly printable ASCII (``+``, ``&``, ``%``, space: where
@@ -85,7 +83,7 @@ def random_text(rng: Random, max_size: int = 12) -> str:
         while True:
             low, high = (0xA0, 0x10000) if rng.random() < 0.5 else (0x10000, 0x110000)
             character = chr(rng.randrange(low, high))
-            if unicodedata.category(character) not in _EXCLUDED_CATEGORIES:
+            if unicodedata.category(character) not in TEXT_EXCLUDED_CATEGORIES:
                 break
         characters.append(character)
     return "".join(characters)
