@@ -38,7 +38,7 @@ from snapconform.engine.exchange import (
     Exchange,
     Stats,
 )
-from snapconform.engine.http11 import StdlibTransport
+from snapconform.engine.http11 import RunClient, StdlibTransport
 from snapconform.engine.retrying import (
     NO_RETRY_AFTER_503 as NO_RETRY_AFTER_503,
     SendRetries,
@@ -157,7 +157,7 @@ class Target(SendRetries, Authentication):
         except TargetSafetyError as exc:
             raise TargetError(str(exc)) from None
         keep_alive = max(20, settings.concurrency)
-        self._client = httpx.Client(
+        self._client = RunClient(
             base_url=self.base_url,
             verify=verify,
             timeout=settings.timeout,
@@ -241,7 +241,7 @@ class Target(SendRetries, Authentication):
     def _fresh(self) -> httpx.Client:
         with self._fresh_lock:
             if self._fresh_client is None:
-                self._fresh_client = httpx.Client(**self._fresh_options)
+                self._fresh_client = RunClient(**self._fresh_options)
             return self._fresh_client
 
     def __enter__(self) -> Target:
