@@ -6,17 +6,21 @@ one is opened; the errors are httpx's, so the engine's handling of a lost connec
 
 from __future__ import annotations
 
+import http.client
+import io
 import socket
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from typing import Any
 
 import httpx
 import pytest
+from hypothesis import given, settings, strategies as st
 
-from snapconform.engine.http11 import StdlibTransport
+from snapconform.engine.http11 import StdlibTransport, _Response, parse_header_block
 from snapconform.engine.safety import default_tls_context
 
 BODY = b'{"items": []}'
@@ -174,3 +178,103 @@ def test_a_plain_http_run_never_makes_a_tls_context() -> None:
         with httpx.Client(base_url=base_url, transport=transport) as http:
             get(http)
     assert made == []
+
+
+# -- the header block: read without the email parser when plain, as that parser reads it --------
+
+_HEADER_LINE = st.one_of(
+    # plain lines, as servers write them
+    st.builds(
+        lambda name, blanks, value, ending: f"{name}:{blanks}{value}{ending}",
+        st.sampled_from(
+            ("Content-Type", "content-length", "X-Odd_Name!", "WWW-Authenticate", "From")
+        ),
+        st.sampled_from(("", " ", "  ", "\t", " \t")),
+        st.text(st.characters(min_codepoint=0x20, max_codepoint=0xFF), max_size=20),
+        st.sampled_from(("\r\n", "\n")),
+    ),
+    # and what hostile ones write: folded lines, no name, no colon, stray CR, "From ", empty name
+    st.sampled_from(
+        (
+            " folded continuation\r\n",
+            "\tfolded\r\n",
+            "no colon here\r\n",
+            ": empty name\r\n",
+            "X-Bad\rName: v\r\n",
+            "X-Stray: a\rb\r\n",
+            "From someone\r\n",
+            "Name With Space: v\r\n",
+            "X-Trailing: value  \r\n",
+        )
+    ),
+)
+
+
+def _body_of(response: http.client.HTTPResponse) -> Any:
+    try:
+        return response.read()
+    except http.client.HTTPException as error:
+        return (type(error), str(error))
+
+
+def _stdlib_and_ours(raw: bytes) -> tuple[Any, Any]:
+    """(http.client's own reading of ``raw``, ``_Response``'s): status, headers, framing."""
+
+    class _Sock:
+        def makefile(self, mode: str) -> io.BufferedReader:
+            return io.BufferedReader(io.BytesIO(raw))  # type: ignore[arg-type]
+
+    seen = []
+    for response_class in (http.client.HTTPResponse, _Response):
+        response = response_class(_Sock(), method="GET")  # type: ignore[arg-type]
+        try:
+            response.begin()
+        except Exception as error:  # the same refusal counts as the same reading
+            seen.append((type(error), str(error)))
+            continue
+        seen.append(
+            (
+                response.status,
+                response.reason,
+                response.version,
+                response.msg.items(),
+                [(type(defect).__name__, str(defect)) for defect in response.msg.defects],
+                response.chunked,
+                response.length,
+                response.will_close,
+                _body_of(response),
+            )
+        )
+    return seen[0], seen[1]
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    status_line=st.sampled_from(
+        ("HTTP/1.1 200 OK", "HTTP/1.0 401 Unauthorized", "HTTP/1.1 204 ", "HTTP/1.1 100 Continue")
+    ),
+    lines=st.lists(_HEADER_LINE, max_size=8),
+    end=st.sampled_from(("\r\n", "\n", "")),
+    framing=st.sampled_from(
+        ("", "Content-Length: 4\r\n", "Transfer-Encoding: chunked\r\n", "Connection: close\r\n")
+    ),
+)
+def test_header_blocks_read_as_http_client_reads_them(
+    status_line: str, lines: list[str], end: str, framing: str
+) -> None:
+    head = f"{status_line}\r\n{framing}{''.join(lines)}{end}"
+    body = "4\r\nbody\r\n0\r\n\r\n" if "chunked" in framing else "body"
+    if status_line.endswith("Continue"):
+        head = f"{head}HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\n" if end else head
+    stdlib, ours = _stdlib_and_ours((head + body).encode("latin-1"))
+    assert ours == stdlib
+
+
+def test_plain_header_lines_skip_the_email_parser() -> None:
+    plain = [b"Content-Type: application/json\r\n", b"X-A:\tb \r\n", b"\r\n"]
+    message = parse_header_block(plain)
+    assert message is not None
+    assert message.items() == [("Content-Type", "application/json"), ("X-A", "b ")]
+    for odd in (b" folded\r\n", b"no colon\r\n", b"X: a\rb\r\n", b"From x\r\n"):
+        assert parse_header_block([plain[0], odd, b"\r\n"]) is None
+    assert parse_header_block(plain[:2]) is None  # the stream ended before the blank line
