@@ -57,26 +57,34 @@ def free_text(max_size: int = 12) -> st.SearchStrategy[str]:
 
 
 @cache
-def identifiers(known: tuple[str, ...]) -> st.SearchStrategy[str]:
-    """Mostly realistic identifiers, sometimes arbitrary text (identifiers are opaque strings)."""
-    return st.one_of(st.sampled_from(known), free_text())
-
-
-@cache
 def user_names() -> st.SearchStrategy[str]:
     """Principal names: the adversarial ones first, then arbitrary text."""
     return st.one_of(st.sampled_from(ADVERSARIAL_USERS), free_text())
 
 
-def random_text(rng: Random, max_size: int = 12) -> str:
-    """Non-empty text from ``rng`` over ``free_text``'s alphabet (no surrogates, no control
-    characters): 1..max_size characters, mostly printable ASCII (``+``, ``&``, ``%``, space: where
-    encoding bugs are), else any other code point of the plane drawn (the basic one or above).
+#: The control characters (category Cc) ``random_text(controls=True)`` may draw.
+CONTROL_CHARACTERS: tuple[str, ...] = tuple(
+    chr(code) for code in (*range(0x00, 0x20), *range(0x7F, 0xA0))
+)
 
-    For values drawn from a seed (``strategies.filters.filter_value``) rather than by Hypothesis.
+
+def random_text(
+    rng: Random, max_size: int = 12, *, min_size: int = 1, controls: bool = False
+) -> str:
+    """Text from ``rng`` over ``free_text``'s alphabet (no surrogates, no control characters):
+    min_size..max_size characters, mostly printable ASCII (``+``, ``&``, ``%``, space: where
+    encoding bugs are), else any other code point of the plane drawn (the basic one or above).
+    ``controls``: over ``UTF8_CHARACTERS``' alphabet instead (one character in ten a control
+    character: JSON must escape them).
+
+    For values drawn from a seed (``strategies.filters.filter_value``, a universe's pools and
+    messages) rather than by Hypothesis.
     """
     characters = []
-    for _ in range(rng.randint(1, max_size)):
+    for _ in range(rng.randint(min_size, max_size)):
+        if controls and rng.random() < 0.1:
+            characters.append(rng.choice(CONTROL_CHARACTERS))
+            continue
         if rng.random() < 0.7:
             characters.append(chr(rng.randrange(0x20, 0x7F)))
             continue
