@@ -27,10 +27,12 @@ from snapconform.strategies.contract_data import statuses
 from snapconform.strategies.values import (
     ADVERSARIAL_USERS,
     OPERATION_NAMES,
+    SEEDS,
     SERVICE_NAMES,
     case_variant,
     free_text,
     random_text,
+    random_user_name,
     user_names,
 )
 
@@ -107,10 +109,6 @@ def near_misses(value: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys(c for c in candidates if c != value))
 
 
-#: The seed one filter's values (or one field's value list) are drawn from.
-SEEDS = st.integers(0, 2**32 - 1)
-
-
 def filter_value(vocabulary: Vocabulary, name: str, rng: Random) -> str:
     """One value for field ``name``: known (most often), its case variant, a near miss of a known
     value (strict prefix, empty, extension), unknown or adversarial; each kind as likely as the
@@ -137,9 +135,7 @@ def filter_value(vocabulary: Vocabulary, name: str, rng: Random) -> str:
 def unknown_value(name: str, rng: Random) -> str:
     """A value chosen without the universe: for ``users`` an adversarial principal name half
     the time, else arbitrary text (``random_text``, what ``free_text`` draws)."""
-    if name == "users" and rng.random() < 0.5:
-        return rng.choice(ADVERSARIAL_USERS)
-    return random_text(rng)
+    return random_user_name(rng) if name == "users" else random_text(rng)
 
 
 def memoised(

@@ -25,9 +25,11 @@ from snapconform.strategies.contract_data import info_required, statuses, union_
 from snapconform.strategies.values import (
     ADVERSARIAL_USERS,
     OPERATION_NAMES,
+    SEEDS,
     SERVICE_NAMES,
     UTF8_CHARACTERS,
     random_text,
+    random_user_name,
 )
 from snapconform.wire import SYSTEM_READ
 
@@ -62,7 +64,7 @@ def pools() -> st.SearchStrategy[Pools]:
     return st.builds(
         seeded_pools,
         *(st.integers(1, largest) for largest in POOL_SIZES.values()),
-        st.integers(0, 2**32 - 1),
+        SEEDS,
     )
 
 
@@ -76,9 +78,7 @@ def seeded_pools(services: int, operations: int, users: int, seed: int) -> Pools
         return rng.choice(known) if rng.random() < 0.5 else random_text(rng)
 
     def user() -> str | None:
-        if rng.random() < 0.5:
-            return None
-        return rng.choice(ADVERSARIAL_USERS) if rng.random() < 0.5 else random_text(rng)
+        return None if rng.random() < 0.5 else random_user_name(rng)
 
     return Pools(
         services=_distinct(services, lambda: identifier(SERVICE_NAMES)),
@@ -124,7 +124,7 @@ MESSAGE_IDS: tuple[str, ...] = ("com.vmware.snapservice.task", "com.vmware.snaps
 def localizable_messages() -> st.SearchStrategy[dict[str, Any]]:
     """com.vmware.vapi.std.localizable_message with its three required fields, from a seed
     (``seeded_message``): one Hypothesis choice instead of a dozen spans (issue 27)."""
-    return st.integers(0, 2**32 - 1).map(seeded_message)
+    return SEEDS.map(seeded_message)
 
 
 def seeded_message(seed: int) -> dict[str, Any]:

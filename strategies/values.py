@@ -97,6 +97,16 @@ def random_text(
     return "".join(characters)
 
 
+#: A seed Hypothesis draws for values drawn from it (a filter's, a pool's, a message's).
+SEEDS = st.integers(0, 2**32 - 1)
+
+
+def random_user_name(rng: Random) -> str:
+    """A principal name from ``rng`` as ``user_names`` draws one: an adversarial name half the
+    time, else arbitrary text (``random_text``)."""
+    return rng.choice(ADVERSARIAL_USERS) if rng.random() < 0.5 else random_text(rng)
+
+
 def case_variant(value: str) -> str | None:
     """``value`` with its letter case changed, or None when it has no cased letters."""
     swapped = value.swapcase()
