@@ -175,6 +175,25 @@ def spread(samples: list[float]) -> str:
     return f"{f(s['median'])} [{f(s['min'])}..{f(s['max'])}] (n={s['n']})"
 
 
+def clear_rewritten_bytecode() -> int:
+    """Delete pytest's cached assertion rewrites (``*-pytest-*.pyc``) of the installed packages
+    and of this checkout; returns how many files went.
+
+    The suite's conftest caches the rewrite of the installed plugins' packages once per machine
+    (``cache_plugin_rewrites``): a run of the test command right after another found it warm,
+    where CI, on its fresh machine, finds it cold. Each measured run starts from this, as CI's.
+    """
+    import sysconfig
+
+    roots = {Path(sysconfig.get_paths()[key]) for key in ("purelib", "platlib")} | {ROOT}
+    removed = 0
+    for root in roots:
+        for cached in root.rglob("__pycache__/*-pytest-*.pyc"):
+            cached.unlink(missing_ok=True)
+            removed += 1
+    return removed
+
+
 def child_cpu_seconds() -> float:
     """User + system CPU of every waited-for child process so far (grandchildren included)."""
     import resource

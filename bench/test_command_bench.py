@@ -26,7 +26,16 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from benchlib import BENCH_DIR, ROOT, child_cpu_seconds, git_commit, load, machine, spread
+from benchlib import (
+    BENCH_DIR,
+    ROOT,
+    child_cpu_seconds,
+    clear_rewritten_bytecode,
+    git_commit,
+    load,
+    machine,
+    spread,
+)
 
 RESULTS = BENCH_DIR / "test_command_results.json"
 GOAL_SECONDS = 600.0
@@ -49,8 +58,10 @@ def readme_test_command(readme: Path = ROOT / "README.md") -> list[str]:
 
 def one_run(command: list[str], environ: Mapping[str, str] | None = None) -> dict[str, Any]:
     """One run of ``command`` as CI runs it (``CI=true``, from the checkout; ``environ`` adds
-    variables): exit status, wall and CPU seconds, pytest's counts, failures and load."""
+    variables): exit status, wall and CPU seconds, pytest's counts, failures and load. As on
+    CI's fresh machine, no assertion rewrite is cached (``benchlib.clear_rewritten_bytecode``)."""
     environ = {**os.environ, "CI": "true", **(environ or {})}
+    clear_rewritten_bytecode()
     before_load, cpu_before, started = load(), child_cpu_seconds(), time.perf_counter()
     done = subprocess.run(command, cwd=ROOT, env=environ, capture_output=True, text=True)
     wall = time.perf_counter() - started
