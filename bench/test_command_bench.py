@@ -56,14 +56,17 @@ def readme_test_command(readme: Path = ROOT / "README.md") -> list[str]:
     return [sys.executable if word == "python3.11" else word for word in words]
 
 
-def one_run(command: list[str], environ: Mapping[str, str] | None = None) -> dict[str, Any]:
-    """One run of ``command`` as CI runs it (``CI=true``, from the checkout; ``environ`` adds
-    variables): exit status, wall and CPU seconds, pytest's counts, failures and load. As on
-    CI's fresh machine, no assertion rewrite is cached (``benchlib.clear_rewritten_bytecode``)."""
+def one_run(
+    command: list[str], environ: Mapping[str, str] | None = None, cwd: Path = ROOT
+) -> dict[str, Any]:
+    """One run of ``command`` as CI runs it (``CI=true``, from the checkout ``cwd``;
+    ``environ`` adds variables): exit status, wall and CPU seconds, pytest's counts, failures
+    and load. As on CI's fresh machine, no assertion rewrite is cached
+    (``benchlib.clear_rewritten_bytecode``)."""
     environ = {**os.environ, "CI": "true", **(environ or {})}
     clear_rewritten_bytecode()
     before_load, cpu_before, started = load(), child_cpu_seconds(), time.perf_counter()
-    done = subprocess.run(command, cwd=ROOT, env=environ, capture_output=True, text=True)
+    done = subprocess.run(command, cwd=cwd, env=environ, capture_output=True, text=True)
     wall = time.perf_counter() - started
     lines = done.stdout.splitlines()
     last = [line for line in lines if " in " in line and "passed" in line]
