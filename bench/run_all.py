@@ -362,6 +362,19 @@ def test_command_section(data: dict[str, Any] | None) -> list[str]:
     return [*out, *test_command_bench.markdown(data), ""]
 
 
+def test_command_interleaved_section() -> list[str]:
+    """Section 8's command in two checkouts, interleaved (written by hand-run
+    ``test_command_interleaved.py --results bench/test_command_interleaved_results.json``)."""
+    import test_command_interleaved
+
+    path = BENCH_DIR / "test_command_interleaved_results.json"
+    if not path.is_file():
+        return []
+    data = json.loads(path.read_text(encoding="utf-8"))
+    out = ["### The test command before and after a change to the suite, interleaved", ""]
+    return [*out, *test_command_interleaved.markdown(data), ""]
+
+
 def test_cpu_section(data: dict[str, Any] | None) -> list[str]:
     import test_cpu_bench
 
@@ -417,6 +430,7 @@ def write_report(runs: dict[str, Any]) -> None:
     lines += cpu_section(read("cpu"))
     lines += concurrency_section(read("concurrency"))
     lines += test_command_section(read("testcmd"))
+    lines += test_command_interleaved_section()
     lines += test_cpu_section(read("testcpu"))
     REPORT.write_text("\n".join(lines) + "\n", encoding="utf-8")
     print(f"wrote {REPORT.relative_to(ROOT)}")

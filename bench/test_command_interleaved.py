@@ -22,7 +22,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from benchlib import load, machine
+from benchlib import load, machine, spread
 from test_command_bench import one_run, readme_test_command
 
 PRODUCT = ("snapconform", "strategies", "contracts")
@@ -50,6 +50,41 @@ def same_product(first: Path, second: Path) -> bool:
         capture_output=True,
     )
     return done.returncode == 0
+
+
+def markdown(document: dict[str, Any]) -> list[str]:
+    """The runs and each checkout's medians, for RESULTS.md."""
+    labels = list(document["commits"])
+    out = [
+        "The README's test command in "
+        + " and ".join(f"`{label}` (`{document['commits'][label]}`)" for label in labels)
+        + ", two checkouts of the same product, interleaved pair by pair (the order alternating,"
+        " `CI=true`, no cached assertion rewrite: `bench/test_command_interleaved.py`).",
+        "",
+        "| pair | checkout | exit | wall s | CPU s (all its processes) | passed | failed |"
+        " skipped | load before | load after |",
+        "|---:|---|---:|---:|---:|---:|---:|---:|---|---|",
+    ]
+    for r in document["runs"]:
+        out.append(
+            f"| {r['pair']} | {r['label']} | {r['exit_status']} | {r['wall_seconds']} |"
+            f" {r['cpu_seconds']} | {r['passed']} | {r['failed']} | {r['skipped']} |"
+            f" {r['load_before']} | {r['load_after']} |"
+        )
+    out.append("")
+    medians = {}
+    for label in labels:
+        mine = [r for r in document["runs"] if r["label"] == label]
+        walls, cpus = [r["wall_seconds"] for r in mine], [r["cpu_seconds"] for r in mine]
+        medians[label] = (statistics.median(walls), statistics.median(cpus))
+        out.append(f"- `{label}`: wall {spread(walls)} s; CPU {spread(cpus)} s.")
+    if len(labels) == 2:
+        (wall_a, cpu_a), (wall_b, cpu_b) = medians[labels[0]], medians[labels[1]]
+        out.append(
+            f"- `{labels[1]}` over `{labels[0]}`, medians: wall {wall_b / wall_a:.3f},"
+            f" CPU {cpu_b / cpu_a:.3f}."
+        )
+    return out
 
 
 def main(argv: list[str] | None = None) -> int:
