@@ -179,9 +179,10 @@ def clear_rewritten_bytecode() -> int:
     """Delete pytest's cached assertion rewrites (``*-pytest-*.pyc``) of the installed packages
     and of this checkout; returns how many files went.
 
-    The suite's conftest caches the rewrite of the installed plugins' packages once per machine
-    (``cache_plugin_rewrites``): a run of the test command right after another found it warm,
-    where CI, on its fresh machine, finds it cold. Each measured run starts from this, as CI's.
+    Where bytecode writes are on, pytest caches its rewrite of every test module and of every
+    installed plugin's package, and a run of the test command right after another finds it
+    warm; CI, on its fresh machine with writes off (``PYTHONDONTWRITEBYTECODE``), never does.
+    Each measured run starts from this, as CI's.
     """
     import sysconfig
 

@@ -65,6 +65,8 @@ def markdown(document: dict[str, Any]) -> list[str]:
         " skipped | load before | load after |",
         "|---:|---|---:|---:|---:|---:|---:|---:|---|---|",
     ]
+    if document.get("note"):
+        out[1:1] = ["", document["note"]]
     for r in document["runs"]:
         out.append(
             f"| {r['pair']} | {r['label']} | {r['exit_status']} | {r['wall_seconds']} |"
@@ -92,6 +94,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("checkouts", nargs=2, type=checkout, metavar="LABEL=CHECKOUT")
     parser.add_argument("--pairs", type=int, default=3)
     parser.add_argument("--results", type=Path)
+    parser.add_argument("--note", help="what the two checkouts differ by (shown in RESULTS.md)")
     args = parser.parse_args(argv)
     (_, first), (_, second) = args.checkouts
     if not same_product(first, second):
@@ -101,6 +104,7 @@ def main(argv: list[str] | None = None) -> int:
         "machine": machine(),
         "commits": {label: head(root) for label, root in args.checkouts},
         "load_before": load(),
+        "note": args.note,
         "runs": [],
     }
     for pair in range(args.pairs):

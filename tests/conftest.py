@@ -22,8 +22,6 @@ import gc
 import os
 import re
 import shutil
-import subprocess
-import sys
 import tempfile
 from pathlib import Path
 
@@ -98,8 +96,6 @@ def pytest_configure(config: pytest.Config) -> None:
     if not nested and not conformance_run:
         os.environ[OUTER_SESSION] = str(os.getpid())
         compile_product()
-        if sys.dont_write_bytecode and not plugin_rewrites_cached():
-            cache_plugin_rewrites()
         config.pluginmanager.register(SessionGuards(strict=ci_strict()), "snapconform-guards")
 
 
@@ -149,85 +145,6 @@ def compile_product() -> None:
 
     for directory in PRODUCT_SOURCES:
         compileall.compile_dir(ROOT / directory, quiet=1)
-
-
-#: What the suite's pytest processes import of the packages pytest rewrites: the product's
-#: engine and commands (Hypothesis and schemathesis, the OpenAPI schema loaded), and the
-#: modules of those packages and of xdist that only a later call or a worker imports.
-WARM_IMPORTS = """
-import importlib
-
-import snapconform.engine.fuzzing.runner as fuzzing
-import snapconform.capture, snapconform.diff, snapconform.run.runner, snapconform.selftest
-
-LATER = '''hypothesis.stateful hypothesis.internal.conjecture.optimiser
-hypothesis.strategies._internal.flatmapped hypothesis.strategies._internal.random
-hypothesis.strategies._internal.regex schemathesis.engine.events schemathesis.engine.summary
-schemathesis.generation.dictionaries schemathesis.reporting.allure
-schemathesis.reporting.html.writer schemathesis.reporting.junitxml
-schemathesis.transport.asgi schemathesis.transport.wsgi xdist.dsession xdist.remote
-xdist.scheduler'''
-
-
-def test_import_what_the_suite_imports():
-    fuzzing.load_schema()
-    for name in LATER.split():
-        try:
-            importlib.import_module(name)
-        except ImportError:
-            pass  # another release's layout: that module stays uncached, nothing else
-"""
-#: The module whose cached rewrite says the cache is warm (the last of the package imported).
-WARM_SENTINEL = "schemathesis.specs.openapi.schemas"
-
-
-def rewritten_bytecode(source: Path) -> Path:
-    """Where pytest keeps the assertion-rewritten bytecode of ``source``: beside its own
-    bytecode, the pytest version in the name (``_pytest.assertion.rewrite``'s ``PYC_TAIL``)."""
-    import importlib.util
-
-    cached = Path(importlib.util.cache_from_source(str(source)))
-    return cached.with_name(f"{cached.stem}-pytest-{pytest.__version__}.pyc")
-
-
-def plugin_rewrites_cached(sentinel: str = WARM_SENTINEL) -> bool:
-    import importlib.util
-
-    spec = importlib.util.find_spec(sentinel)
-    if spec is None or spec.origin is None:
-        return True  # nothing to warm
-    return rewritten_bytecode(Path(spec.origin)).exists()
-
-
-def cache_plugin_rewrites(
-    imports: str = WARM_IMPORTS, timeout: float = 300
-) -> subprocess.CompletedProcess[str] | None:
-    """Cache pytest's rewrite of the installed plugins' packages, once, before any worker starts.
-
-    pytest rewrites the asserts of every module of a distribution that installs a pytest
-    plugin (Hypothesis, schemathesis, xdist, anyio, allure-pytest), and keeps the result beside
-    the module's bytecode unless bytecode writes are off, as ``PYTHONDONTWRITEBYTECODE`` turns
-    them off on this project's CI machines. Then every pytest process rewrote the ~400 modules
-    it imports again: ~3.5 CPU-seconds in each of the suite's workers and in each of the ~20
-    pytest sessions the tests start (issue 27). One pytest session with writes on, importing
-    what they import, leaves the cache every later one reads (reading is never off): where
-    pytest writes on any machine whose writes are on. A failure leaves the cache cold, nothing
-    else: the session goes on. ``imports``: the test module that imports it all.
-    """
-    env = {
-        name: value
-        for name, value in os.environ.items()
-        if name != "PYTHONDONTWRITEBYTECODE" and not name.startswith("PYTEST_")
-    }
-    with tempfile.TemporaryDirectory(prefix="snapconform-tests-rewrites-") as scratch:
-        Path(scratch, "test_warm_rewrites.py").write_text(imports, encoding="utf-8")
-        command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", scratch]
-        try:
-            return subprocess.run(
-                command, cwd=scratch, env=env, capture_output=True, text=True, timeout=timeout
-            )
-        except (OSError, subprocess.SubprocessError):
-            return None
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:
