@@ -175,9 +175,9 @@ def spread(samples: list[float]) -> str:
     return f"{f(s['median'])} [{f(s['min'])}..{f(s['max'])}] (n={s['n']})"
 
 
-def clear_rewritten_bytecode() -> int:
+def clear_rewritten_bytecode(checkout: Path = ROOT) -> int:
     """Delete pytest's cached assertion rewrites (``*-pytest-*.pyc``) of the installed packages
-    and of this checkout; returns how many files went.
+    and of ``checkout``; returns how many files went.
 
     Where bytecode writes are on, pytest caches its rewrite of every test module and of every
     installed plugin's package, and a run of the test command right after another finds it
@@ -186,7 +186,7 @@ def clear_rewritten_bytecode() -> int:
     """
     import sysconfig
 
-    roots = {Path(sysconfig.get_paths()[key]) for key in ("purelib", "platlib")} | {ROOT}
+    roots = {Path(sysconfig.get_paths()[key]) for key in ("purelib", "platlib")} | {checkout}
     removed = 0
     for root in roots:
         for cached in root.rglob("__pycache__/*-pytest-*.pyc"):

@@ -64,7 +64,7 @@ def one_run(
     and load. As on CI's fresh machine, no assertion rewrite is cached
     (``benchlib.clear_rewritten_bytecode``)."""
     environ = {**os.environ, "CI": "true", **(environ or {})}
-    clear_rewritten_bytecode()
+    clear_rewritten_bytecode(cwd)
     before_load, cpu_before, started = load(), child_cpu_seconds(), time.perf_counter()
     done = subprocess.run(command, cwd=cwd, env=environ, capture_output=True, text=True)
     wall = time.perf_counter() - started

@@ -43,10 +43,12 @@ def head(root: Path) -> str:
     return done.stdout.strip()
 
 
-def same_product(first: Path, second: Path) -> bool:
+def same_product(first: str, second: str, where: Path) -> bool:
+    """Whether commits ``first`` and ``second`` (both in the repository at ``where``) hold the
+    same product."""
     done = subprocess.run(
-        ["git", "diff", "--quiet", head(first), head(second), "--", *PRODUCT],
-        cwd=second,
+        ["git", "diff", "--quiet", first, second, "--", *PRODUCT],
+        cwd=where,
         capture_output=True,
     )
     return done.returncode == 0
@@ -96,13 +98,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--results", type=Path)
     parser.add_argument("--note", help="what the two checkouts differ by (shown in RESULTS.md)")
     args = parser.parse_args(argv)
-    (_, first), (_, second) = args.checkouts
-    if not same_product(first, second):
+    commits = {label: head(root) for label, root in args.checkouts}
+    if not same_product(*commits.values(), where=args.checkouts[1][1]):
         print("the checkouts test different products: compare verdicts instead", file=sys.stderr)
         return 2
     document: dict[str, Any] = {
         "machine": machine(),
-        "commits": {label: head(root) for label, root in args.checkouts},
+        "commits": commits,
         "load_before": load(),
         "note": args.note,
         "runs": [],
@@ -124,13 +126,7 @@ def main(argv: list[str] | None = None) -> int:
             )
             if args.results:
                 args.results.write_text(json.dumps(document, indent=1) + "\n", encoding="utf-8")
-    for label, _ in args.checkouts:
-        mine = [r for r in document["runs"] if r["label"] == label]
-        walls, cpus = [r["wall_seconds"] for r in mine], [r["cpu_seconds"] for r in mine]
-        print(
-            f"{label} ({document['commits'][label]}): wall {walls} median"
-            f" {statistics.median(walls)} s; CPU {cpus} median {statistics.median(cpus)} s"
-        )
+    print("\n".join(markdown(document)))
     return 0 if all(r["exit_status"] == 0 for r in document["runs"]) else 1
 
 
