@@ -184,9 +184,27 @@ def console_main() -> int:
     :func:`main` inside its own process keeps its collector as it was."""
     tune_this_process()
     try:
-        return main()
+        code = main()
+    except KeyboardInterrupt:  # a signal that landed outside main's handling: as it returned
+        print("snapconform: interrupted", file=sys.stderr)
+        code = EXIT_INTERRUPTED
     finally:
         nothing_left_to_collect()
+    forget_caught_keyboard_interrupts()
+    return code
+
+
+def forget_caught_keyboard_interrupts() -> None:
+    """Keep the exit code :func:`main` returned after an interrupt it handled.
+
+    CPython (3.11) remembers a KeyboardInterrupt that left an ``exec`` or ``eval`` of a string
+    (the standard library and Hypothesis build functions that way), even one a caller then
+    caught, and at the end of ``python -m`` kills its own process with SIGINT. A signal that
+    landed in such code once turned an interrupted run, which had printed its summary and
+    returned 130, into a process killed by SIGINT (exit -2), with nothing on stderr to say why.
+    Every evaluation of a string clears that memory as it starts: this one leaves it clear.
+    """
+    exec("pass")
 
 
 if __name__ == "__main__":

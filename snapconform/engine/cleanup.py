@@ -1,9 +1,10 @@
 """Leaving nothing behind: the sessions a client created, deleted on every way out.
 
 :class:`SessionLedger` remembers every session the harness created and deletes them all at the
-end, also on failure and on Ctrl-C; :func:`interrupts_deferred` holds Ctrl-C back while that
-cleanup (or the creation of a session whose id must be recorded) runs, so a second Ctrl-C
-cannot leak a session. :class:`InterruptLatch` keeps an interrupt that something swallowed.
+end, also on failure and on Ctrl-C; :func:`interrupts_deferred` holds Ctrl-C (and SIGTERM,
+SIGHUP) back while that cleanup (or the creation of a session whose id must be recorded) runs,
+so a second Ctrl-C or a job's cancellation cannot leak a session. :class:`InterruptLatch`
+keeps an interrupt that something swallowed.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Any
 
 from snapconform.redaction import mask_text
 
@@ -50,7 +52,7 @@ class SessionLedger:
             return len(self._open)
 
     def close_all(self, delete: Callable[[str], None]) -> None:
-        """Delete every open session, with SIGINT deferred so a second Ctrl-C cannot leak one."""
+        """Delete every open session, with interrupts deferred so a second one cannot leak one."""
         with interrupts_deferred():
             while True:
                 with self._lock:
@@ -75,25 +77,44 @@ class SessionLedger:
             self.close_all(delete)
 
 
+#: The signals a clean-up holds back: Ctrl-C, a CI job's cancellation, a closed terminal. A
+#: CI runner sends SIGTERM to cancel a job, and again to a job that is still cleaning up.
+DEFERRED_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
+
 @contextmanager
 def interrupts_deferred(*, deliver: bool = True) -> Iterator[None]:
-    """Hold SIGINT back for the block (main thread only); with ``deliver``, a Ctrl-C received
-    meanwhile is delivered after it, else dropped (cleanup of a run that is ending anyway)."""
+    """Hold SIGINT, SIGTERM and SIGHUP back for the block (main thread only); with ``deliver``,
+    the first one received meanwhile is delivered after it as its handler would have taken it,
+    else dropped (cleanup of a run that is ending anyway)."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
     received: list[int] = []
-    previous = signal.getsignal(signal.SIGINT)
-    signal.signal(signal.SIGINT, lambda signum, frame: received.append(signum))
+
+    def hold(signum: int, frame: object) -> None:
+        received.append(signum)
+
+    previous = {signum: signal.signal(signum, hold) for signum in DEFERRED_SIGNALS}
     try:
         yield
     finally:
-        signal.signal(signal.SIGINT, previous)
+        for signum, handler in previous.items():
+            # None: a handler set outside Python, which cannot be put back from here
+            signal.signal(signum, signal.SIG_DFL if handler is None else handler)
         if received and deliver:
-            if callable(previous) and previous is not signal.default_int_handler:
-                previous(signal.SIGINT, None)
-            elif previous is not signal.SIG_IGN:
-                raise KeyboardInterrupt
+            _deliver(received[0], previous[received[0]])
+
+
+def _deliver(signum: int, handler: Any) -> None:
+    """What ``signum`` would have done had ``handler`` received it."""
+    if handler is signal.default_int_handler:
+        raise KeyboardInterrupt
+    if callable(handler):
+        handler(signum, None)
+    elif handler in (signal.SIG_DFL, None):
+        signal.raise_signal(signum)  # the default action: the process ends
+    # SIG_IGN: nothing
 
 
 @dataclass

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import signal
 import subprocess
 import sys
 import types
@@ -212,3 +213,60 @@ def test_python_dash_m_runs_console_main() -> None:
     import snapconform.__main__ as dunder_main
 
     assert dunder_main.console_main is cli.console_main
+
+
+#: A command whose main handles an interrupt that left a function built with ``exec``, as the
+#: standard library and Hypothesis build them, then returns 130; run with ``python -m``.
+_INTERRUPTED_IN_EXEC = """
+import sys
+
+from snapconform import cli
+
+
+def main() -> int:
+    try:
+        exec("raise KeyboardInterrupt")
+    except KeyboardInterrupt:
+        print("snapconform: interrupted", file=sys.stderr)
+        return cli.EXIT_INTERRUPTED
+    return 0
+
+
+def raising_main() -> int:
+    raise KeyboardInterrupt
+
+
+cli.main = MAIN
+sys.exit(cli.ENTRY())
+"""
+
+
+@pytest.mark.parametrize(
+    ("entry", "main", "code"),
+    [
+        ("console_main", "main", 130),
+        # main as it returned: a KeyboardInterrupt no handler of main's saw
+        ("console_main", "raising_main", 130),
+        # without console_main, CPython 3.11 ends the process with SIGINT: what it guards against
+        pytest.param(
+            "main",
+            "main",
+            -signal.SIGINT,
+            marks=pytest.mark.skipif(sys.version_info[:2] != (3, 11), reason="CPython 3.11's"),
+        ),
+    ],
+)
+def test_an_interrupted_command_exits_130_with_one_line(
+    tmp_path: Path, entry: str, main: str, code: int
+) -> None:
+    (tmp_path / "interrupted_command.py").write_text(
+        _INTERRUPTED_IN_EXEC.replace("MAIN", main).replace("ENTRY", entry), encoding="utf-8"
+    )
+    result = subprocess.run(
+        [sys.executable, "-m", "interrupted_command"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert (result.returncode, result.stderr.strip()) == (code, "snapconform: interrupted")

@@ -50,3 +50,36 @@ def test_a_ctrl_c_during_the_teardown_is_held_until_it_ends_and_then_dropped() -
         assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
     finally:
         signal.signal(signal.SIGINT, previous)
+
+
+@pytest.mark.parametrize(
+    "signum", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP], ids=lambda s: signal.Signals(s).name
+)
+def test_a_signal_during_the_teardown_is_held_then_given_to_the_handler_it_found(
+    signum: int,
+) -> None:
+    """A CI runner cancels a job with SIGTERM and sends it again to a job still cleaning up:
+    a teardown that SIGTERM cut short would leave sessions behind, as a second Ctrl-C would."""
+    taken: list[int] = []
+    seen_inside: list[list[int]] = []
+
+    def handler(received: int, frame: object) -> None:
+        taken.append(received)
+
+    previous = signal.signal(signum, handler)
+    try:
+        with interrupts_deferred():
+            os.kill(os.getpid(), signum)
+            for _ in range(1000):  # a pending handler runs at a loop's jump back
+                pass
+            seen_inside.append(list(taken))
+        assert seen_inside == [[]] and taken == [signum]
+        assert signal.getsignal(signum) is handler
+        with interrupts_deferred(deliver=False):
+            os.kill(os.getpid(), signum)
+            for _ in range(1000):
+                pass
+        assert taken == [signum]  # dropped
+        assert signal.getsignal(signum) is handler
+    finally:
+        signal.signal(signum, previous)

@@ -9,7 +9,10 @@ by the session at the check's end, which does not keep that check's outcome.
 
 from __future__ import annotations
 
+import gc
+import os
 import signal
+import sys
 from contextlib import suppress
 from typing import Any
 
@@ -21,6 +24,7 @@ from snapconform.engine.oracle import FilterSpec
 from snapconform.engine.requirements import CATALOGUE
 from snapconform.engine.verdicts import CheckResult
 from snapconform.run import session as session_module
+from snapconform.run.runner import interrupts_as_keyboard_interrupt
 from snapconform.run.session import RunSession
 from snapconform.server.app import ServerConfig
 from snapconform.server.runner import serve_in_thread
@@ -103,3 +107,41 @@ def test_an_interrupt_hypothesis_turns_into_an_assertion_error_still_ends_the_ru
     assert crashed == {}  # the interrupt is no crash of a check
     assert len(outcomes["requirements"]) < len(run_session.requirements)
     assert left == 0
+
+
+def test_an_interrupt_that_lands_in_a_gc_callback_is_kept_and_not_printed() -> None:
+    """Python runs a signal's handler wherever the main thread is, also in a garbage collector
+    callback (Hypothesis keeps one), where the KeyboardInterrupt cannot propagate: it was
+    printed with its traceback ("Exception ignored in: <function gc_cumulative_time.<locals>.
+    gc_callback ...>") above the run's "snapconform: interrupted". The latch keeps the signal
+    (the run ends at its next request) and nothing is printed; any other exception a callback
+    cannot raise still is."""
+    latch = InterruptLatch()
+    fired: list[str] = []
+    printed: list[type[BaseException]] = []
+
+    def signalling_callback(phase: str, info: dict[str, int]) -> None:
+        if phase == "start" and not fired:
+            fired.append(phase)
+            os.kill(os.getpid(), signal.SIGTERM)
+            for _ in range(1000):  # the handler runs here, inside the callback
+                pass
+
+    def failing_callback(phase: str, info: dict[str, int]) -> None:
+        if phase == "stop" and fired == ["start"]:
+            fired.append(phase)
+            raise ValueError("a callback's own bug")
+
+    previous_hook = sys.unraisablehook
+    sys.unraisablehook = lambda unraisable: printed.append(type(unraisable.exc_value))
+    gc.callbacks.extend([signalling_callback, failing_callback])
+    try:
+        with interrupts_as_keyboard_interrupt(latch):
+            gc.collect()
+    finally:
+        gc.callbacks.remove(signalling_callback)
+        gc.callbacks.remove(failing_callback)
+        sys.unraisablehook = previous_hook
+    assert fired == ["start", "stop"]
+    assert latch.signal == signal.SIGTERM
+    assert printed == [ValueError]
