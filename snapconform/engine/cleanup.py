@@ -77,9 +77,9 @@ class SessionLedger:
             self.close_all(delete)
 
 
-#: The signals a clean-up holds back: Ctrl-C, a CI job's cancellation, a closed terminal. A
-#: CI runner sends SIGTERM to cancel a job, and again to a job that is still cleaning up.
-DEFERRED_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+#: Ctrl-C, a CI job's cancellation, a closed terminal: each ends a run as interrupted, and a
+#: clean-up holds each back (a CI runner sends SIGTERM again to a job still cleaning up).
+INTERRUPTING_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 
 
 @contextmanager
@@ -95,7 +95,7 @@ def interrupts_deferred(*, deliver: bool = True) -> Iterator[None]:
     def hold(signum: int, frame: object) -> None:
         received.append(signum)
 
-    previous = {signum: signal.signal(signum, hold) for signum in DEFERRED_SIGNALS}
+    previous = {signum: signal.signal(signum, hold) for signum in INTERRUPTING_SIGNALS}
     try:
         yield
     finally:
@@ -107,9 +107,8 @@ def interrupts_deferred(*, deliver: bool = True) -> Iterator[None]:
 
 
 def _deliver(signum: int, handler: Any) -> None:
-    """What ``signum`` would have done had ``handler`` received it."""
-    if handler is signal.default_int_handler:
-        raise KeyboardInterrupt
+    """What ``signum`` would have done had ``handler`` received it (Python's own SIGINT
+    handler raises KeyboardInterrupt)."""
     if callable(handler):
         handler(signum, None)
     elif handler in (signal.SIG_DFL, None):

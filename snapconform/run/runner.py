@@ -36,7 +36,7 @@ from snapconform._version import __version__
 from snapconform.collector import collector_tuned
 from snapconform.config import RunConfig
 from snapconform.contracts import default_contracts
-from snapconform.engine.cleanup import InterruptLatch
+from snapconform.engine.cleanup import INTERRUPTING_SIGNALS, InterruptLatch
 from snapconform.engine.requirements import CATALOGUE, Requirement
 from snapconform.engine.verdicts import OUTCOMES, outcome_label, verdict_of
 from snapconform.progress import ProgressDisplay
@@ -349,10 +349,6 @@ def harness_log(path: Path) -> Iterator[None]:
     finally:
         logger.removeHandler(handler)
         handler.close()
-
-
-#: Ctrl-C, a CI job's cancellation, a closed terminal: each ends the run as interrupted.
-INTERRUPTING_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 
 
 @contextmanager
