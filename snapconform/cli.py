@@ -16,7 +16,7 @@ import sys
 from collections.abc import Callable, Collection, Sequence
 from typing import NoReturn
 
-from snapconform.collector import nothing_left_to_collect, tune_this_process
+from snapconform.collector import imports_settled, nothing_left_to_collect, tune_this_process
 from snapconform.errors import did_you_mean
 
 #: subcommand -> module that provides ``add_arguments(parser)`` and ``main(args) -> int``
@@ -143,9 +143,13 @@ def _skip_httpx_command_line() -> None:
         sys.modules.setdefault("httpx._main", None)  # type: ignore[arg-type]
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def main(argv: Sequence[str] | None = None, *, own_process: bool = False) -> int:
+    """The ``snapconform`` command; ``own_process``: the process is the command's alone
+    (:func:`console_main`), whose imports may be frozen (:func:`imports_settled`)."""
     _skip_httpx_command_line()
     args = parse_args(argv)
+    if own_process:
+        imports_settled()
     from snapconform.settings import SettingsError
 
     try:
@@ -184,7 +188,7 @@ def console_main() -> int:
     :func:`main` inside its own process keeps its collector as it was."""
     tune_this_process()
     try:
-        code = main()
+        code = main(own_process=True)
     except KeyboardInterrupt:  # a signal that landed outside main's handling: as it returned
         print("snapconform: interrupted", file=sys.stderr)
         code = EXIT_INTERRUPTED

@@ -41,6 +41,19 @@ def tune_this_process() -> None:
     gc.set_threshold(*RUN_GC_THRESHOLD)
 
 
+def imports_settled() -> None:
+    """Take what the process holds now out of every later collection (``gc.freeze``).
+
+    For a command's own process, once its arguments are parsed: the modules the command
+    imported by then (most of a run's, ~450 ms of its imports) stay for the whole process,
+    and every collection of a generation they had reached walked them again. A default
+    ``snapconform run`` spent ~0.23 CPU-s in collections, ~0.14 with this (``gc.callbacks``).
+    What is garbage at that moment (~3000 objects of the imports') is frozen with the rest,
+    never freed: bounded, once per process.
+    """
+    gc.freeze()
+
+
 def nothing_left_to_collect() -> None:
     """Spare the ending process the collections CPython runs as it shuts down.
 
