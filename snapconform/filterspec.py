@@ -107,6 +107,12 @@ def parse_canonical_query(query: str) -> FilterSpec | None:
     return spec if encode_query(spec.query_pairs()) == query else None
 
 
+#: (FilterSpec field, ListItem ``info`` property) for every field but ``tasks``, in field order.
+INFO_FIELDS: tuple[tuple[str, str], ...] = tuple(
+    (name, _INFO_PROPERTY[name]) for name in FILTER_FIELDS if name != "tasks"
+)
+
+
 def item_value(item: Mapping[str, Any], field_name: str) -> Any:
     """The value of a ListItem that FilterSpec field ``field_name`` constrains."""
     if field_name == "tasks":

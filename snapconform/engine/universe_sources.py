@@ -172,11 +172,10 @@ class ControlledSource(UniverseSource):
         ``stride``-th matching task, ``limited_visible`` of them (spread over the store, so a
         server that counts or lists invisible tasks cannot hide it behind an id prefix).
         """
-        base = replicate(templates, total, id_prefix="cap")
-        items = []
-        for index, item in enumerate(base):
-            service = marker if index < matching else f"{marker}-other"
-            items.append({"task": item["task"], "info": {**item["info"], "service": service}})
+        items = replicate(templates, total, id_prefix="cap")  # fresh dicts: set in place
+        other = f"{marker}-other"
+        for index, item in enumerate(items):
+            item["info"]["service"] = marker if index < matching else other
         from snapconform.strategies.states import principals_document
 
         stride = max(1, matching // limited_visible) if limited_visible else 1
