@@ -207,6 +207,42 @@ def test_only_the_commands_own_process_gets_its_collector_tuned(project: Path, e
         assert tuple(threshold) == (700, 10, 10) and frozen == 0
 
 
+#: What the command's handler sees of the collector: frozen objects when the command starts.
+_FROZEN_AT_START_PROBE = (
+    "import gc, json, sys\n"
+    "from snapconform import cli\n"
+    "parse, seen = cli.parse_args, []\n"
+    "def parse_args(argv):\n"
+    "    args = parse(argv)\n"
+    "    args.handler = lambda args: seen.append(gc.get_freeze_count()) or 0\n"
+    "    return args\n"
+    "cli.parse_args = parse_args\n"
+    "sys.argv = ['snapconform', 'config', '--json']\n"
+    "code = cli.ENTRY()\n"
+    "print(json.dumps([code, seen]), file=sys.stderr)\n"
+)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("entry", ["console_main", "main"])
+def test_the_commands_own_process_starts_with_its_imports_frozen(project: Path, entry: str) -> None:
+    """Once the arguments are parsed, the command's own process freezes what it imported
+    (``collector.imports_settled``): no collection of the run walks those modules again
+    (issue 27). ``main`` called inside another program freezes nothing of that program."""
+    result = subprocess.run(
+        [sys.executable, "-c", _FROZEN_AT_START_PROBE.replace("ENTRY", entry)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    code, seen = json.loads(result.stderr.strip().splitlines()[-1])
+    assert code == 0 and len(seen) == 1, result.stderr
+    if entry == "console_main":
+        assert seen[0] > 10_000  # the parser's imports: the run's engine and its libraries
+    else:
+        assert seen[0] == 0
+
+
 def test_python_dash_m_runs_console_main() -> None:
     # the console script's entry point is checked in the built wheel
     # (test_wheel_isolation.py::test_the_wheel_adds_one_top_level_name)
