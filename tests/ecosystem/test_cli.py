@@ -259,7 +259,7 @@ import sys
 from snapconform import cli
 
 
-def main() -> int:
+def main(argv=None, *, own_process=False) -> int:  # cli.main's signature
     try:
         exec("raise KeyboardInterrupt")
     except KeyboardInterrupt:
@@ -268,7 +268,7 @@ def main() -> int:
     return 0
 
 
-def raising_main() -> int:
+def raising_main(argv=None, *, own_process=False) -> int:
     raise KeyboardInterrupt
 
 
