@@ -22,7 +22,7 @@ from typing import Any, TypeVar
 
 from hypothesis import strategies as st
 
-from snapconform.filterspec import CAP, FILTER_FIELDS, INFO_FIELDS, FilterSpec, item_value
+from snapconform.filterspec import CAP, FILTER_FIELDS, FilterSpec, item_value, string_values
 from snapconform.strategies.contract_data import statuses
 from snapconform.strategies.values import (
     ADVERSARIAL_USERS,
@@ -50,18 +50,9 @@ class Vocabulary:
     @classmethod
     def of(cls, items: Iterable[Mapping[str, Any]]) -> Vocabulary:
         found: dict[str, Counter[str]] = {name: Counter() for name in FILTER_FIELDS}
-        # item_value's reading, inlined: a vocabulary is made of every universe's tasks
-        counters = [(prop, found[name]) for name, prop in INFO_FIELDS]
-        task_ids = found["tasks"]
         for item in items:
-            task_id = item.get("task")
-            if isinstance(task_id, str):
-                task_ids[task_id] += 1
-            info = item.get("info") or {}
-            for prop, counter in counters:
-                value = info.get(prop)
-                if isinstance(value, str):
-                    counter[value] += 1
+            for name, value in string_values(item):
+                found[name][value] += 1
         values = {name: set(counter) for name, counter in found.items()}
         values["status"] |= set(statuses())
         return cls(
