@@ -8,6 +8,7 @@ import subprocess
 import sys
 import types
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -174,6 +175,18 @@ def test_python_dash_m_entry_point(project: Path) -> None:
     assert result.stderr == "snapconform: --auth: expected one of session, basic; got 'kerberos'\n"
 
 
+def _probed(probe: str, entry: str) -> tuple[list[Any], str]:
+    """Run ``probe`` (``ENTRY``: the cli function it calls) in a fresh interpreter: the JSON
+    list its last stderr line reports, and the whole stderr for a failure's message."""
+    result = subprocess.run(
+        [sys.executable, "-c", probe.replace("ENTRY", entry)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    return json.loads(result.stderr.strip().splitlines()[-1]), result.stderr
+
+
 #: What a process reports of its collector after the command: thresholds and frozen objects.
 _COLLECTOR_PROBE = (
     "import gc, json, sys\n"
@@ -192,14 +205,8 @@ def test_only_the_commands_own_process_gets_its_collector_tuned(project: Path, e
     27); ``main`` called inside another program leaves that program's collector alone."""
     from snapconform.collector import RUN_GC_THRESHOLD
 
-    result = subprocess.run(
-        [sys.executable, "-c", _COLLECTOR_PROBE.replace("ENTRY", entry)],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    code, threshold, frozen = json.loads(result.stderr.strip().splitlines()[-1])
-    assert code == 0, result.stderr
+    (code, threshold, frozen), stderr = _probed(_COLLECTOR_PROBE, entry)
+    assert code == 0, stderr
     if entry == "console_main":
         assert tuple(threshold) == RUN_GC_THRESHOLD
         assert frozen > 10_000  # the import graph, which the shutdown then skips
@@ -229,14 +236,8 @@ def test_the_commands_own_process_starts_with_its_imports_frozen(project: Path, 
     """Once the arguments are parsed, the command's own process freezes what it imported
     (``collector.imports_settled``): no collection of the run walks those modules again
     (issue 27). ``main`` called inside another program freezes nothing of that program."""
-    result = subprocess.run(
-        [sys.executable, "-c", _FROZEN_AT_START_PROBE.replace("ENTRY", entry)],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    code, seen = json.loads(result.stderr.strip().splitlines()[-1])
-    assert code == 0 and len(seen) == 1, result.stderr
+    (code, seen), stderr = _probed(_FROZEN_AT_START_PROBE, entry)
+    assert code == 0 and len(seen) == 1, stderr
     if entry == "console_main":
         assert seen[0] > 10_000  # the parser's imports: the run's engine and its libraries
     else:
