@@ -182,8 +182,37 @@ def value_lists(
 
 
 @cache
-def _fields_and_seeds(fields: int) -> st.SearchStrategy[tuple[int, int]]:
+def filter_spec_draws(fields: int) -> st.SearchStrategy[tuple[int, int]]:
+    """What Hypothesis draws for one FilterSpec of ``fields`` fields: which fields (one bit per
+    field, so shrinking drops fields) and a seed for the values (``realize_filter_spec``).
+
+    The same strategy for every vocabulary: a check drawing filters for many universes draws
+    these and realizes them against each universe, and Hypothesis validates no new strategy
+    per universe (issue 27).
+    """
     return st.tuples(st.integers(0, 2**fields - 1), SEEDS)
+
+
+def realize_filter_spec(
+    vocabulary: Vocabulary,
+    drawn: tuple[int, int],
+    fields: Sequence[str] = FILTER_FIELDS,
+    *,
+    max_values: int = 3,
+) -> FilterSpec:
+    """The FilterSpec a ``filter_spec_draws(len(fields))`` draw stands for on ``vocabulary``:
+    the chosen fields, each with 1..max_values values (``filter_value``) from the seed."""
+    chosen, seed = drawn
+    rng = Random(seed)
+    return FilterSpec(
+        **{
+            name: tuple(
+                filter_value(vocabulary, name, rng) for _ in range(rng.randint(1, max_values))
+            )
+            for bit, name in enumerate(fields)
+            if chosen >> bit & 1
+        }
+    )
 
 
 def filter_specs(
@@ -199,19 +228,9 @@ def filter_specs(
     names = tuple(fields)
 
     def spec(drawn: tuple[int, int]) -> FilterSpec:
-        chosen, seed = drawn
-        rng = Random(seed)
-        return FilterSpec(
-            **{
-                name: tuple(
-                    filter_value(vocabulary, name, rng) for _ in range(rng.randint(1, max_values))
-                )
-                for bit, name in enumerate(names)
-                if chosen >> bit & 1
-            }
-        )
+        return realize_filter_spec(vocabulary, drawn, names, max_values=max_values)
 
-    return _fields_and_seeds(len(names)).map(spec)
+    return filter_spec_draws(len(names)).map(spec)
 
 
 def reorderings(spec: FilterSpec) -> st.SearchStrategy[FilterSpec]:

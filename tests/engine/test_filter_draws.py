@@ -12,19 +12,26 @@ from __future__ import annotations
 import unicodedata
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import partial
 from random import Random
+from typing import Any
 
 from hypothesis import HealthCheck, find, given, settings, strategies as st
 from hypothesis.internal.conjecture.data import ConjectureData
+from hypothesis.strategies._internal.strategies import SearchStrategy
 
+from snapconform.engine.checks.examples import on_universes, with_filters
 from snapconform.engine.driver import GENERATE, drive
+from snapconform.engine.universe import Universe
 from snapconform.filterspec import FILTER_FIELDS, FilterSpec
 from snapconform.strategies.contract_data import statuses
 from snapconform.strategies.filters import (
     Vocabulary,
+    filter_spec_draws,
     filter_specs,
     filter_value,
     near_misses,
+    realize_filter_spec,
     value_lists,
 )
 from snapconform.strategies.values import ADVERSARIAL_USERS, random_text
@@ -186,3 +193,71 @@ def test_every_field_subset_is_reachable() -> None:
     collect()
     assert frozenset() in seen and frozenset(FILTER_FIELDS) in seen
     assert all(frozenset({name}) in seen for name in FILTER_FIELDS)
+
+
+class _Universes:
+    """A stand-in harness whose source gives a new universe per example (as a pushing one does)."""
+
+    def universes(self, **options: object) -> st.SearchStrategy[Universe]:
+        return st.integers(1, 3).map(
+            lambda n: Universe(
+                items=tuple({**item, "task": f"{item['task']}-{n}"} for item in ITEMS)
+            )
+        )
+
+
+def _four_filters_at_most(universe: Universe) -> st.SearchStrategy[list[FilterSpec]]:
+    """``with_filters(harness, 4)``'s cases as one strategy per universe."""
+    return st.lists(filter_specs(universe.vocabulary), min_size=2, max_size=4)
+
+
+def _drawn_examples(strategy: st.SearchStrategy[Any], seed: int) -> list[Any]:
+    out: list[Any] = []
+    drive(
+        strategy, lambda example: out.append(example), max_examples=25, seed=seed, phases=GENERATE
+    )
+    return out
+
+
+def test_filters_realized_from_their_draws_are_the_filters_filter_specs_draws() -> None:
+    vocabulary = Vocabulary.of(ITEMS)
+    realized = filter_spec_draws(len(FILTER_FIELDS)).map(partial(realize_filter_spec, vocabulary))
+    assert _drawn_examples(realized, 5) == _drawn_examples(filter_specs(vocabulary), 5)
+    other = Vocabulary.of([{**item, "info": {"status": "FAILED"}} for item in ITEMS])
+    assert _drawn_examples(realized, 5) != _drawn_examples(filter_specs(other), 5)
+
+
+def test_filters_per_universe_are_realized_without_a_new_strategy_per_universe() -> None:
+    """``with_filters`` draws what a strategy per universe draws, and Hypothesis
+    validates no new strategy per example (issue 27: ~1 ms of CPU per pushed universe), where
+    the per-universe strategy is validated anew for every new universe."""
+    harness: Any = _Universes()
+    realized = _drawn_examples(with_filters(harness, 4), 7)
+    per_universe = _drawn_examples(on_universes(harness, _four_filters_at_most), 7)
+    # the same choices: the first example (before Hypothesis mutates spans of its own) is equal
+    assert (realized[0].universe, realized[0].case) == (
+        per_universe[0].universe,
+        per_universe[0].case,
+    )
+    assert len({id(example.universe) for example in realized}) == len(realized) == 25
+
+    made = [0]
+    original = SearchStrategy.__init__
+
+    def counting(self: SearchStrategy[Any]) -> None:
+        made[0] += 1
+        original(self)
+
+    def strategies_made_while_drawing(strategy: st.SearchStrategy[Any]) -> int:
+        made[0] = 0
+        SearchStrategy.__init__ = counting  # type: ignore[method-assign]
+        try:
+            _drawn_examples(strategy, 8)
+        finally:
+            SearchStrategy.__init__ = original  # type: ignore[method-assign]
+        return made[0]
+
+    # a few of Hypothesis' own on the first draw, none per example
+    assert strategies_made_while_drawing(with_filters(harness, 4)) < 10
+    per_universe = on_universes(harness, _four_filters_at_most)
+    assert strategies_made_while_drawing(per_universe) >= 25
