@@ -259,5 +259,4 @@ def test_filters_per_universe_are_realized_without_a_new_strategy_per_universe()
 
     # a few of Hypothesis' own on the first draw, none per example
     assert strategies_made_while_drawing(with_filters(harness, 4)) < 10
-    per_universe = on_universes(harness, _four_filters_at_most)
-    assert strategies_made_while_drawing(per_universe) >= 25
+    assert strategies_made_while_drawing(on_universes(harness, _four_filters_at_most)) >= 25
