@@ -9,6 +9,8 @@ from those marks: a check cut short by the budget or the network is not checked,
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -71,6 +73,9 @@ class FailureMarks:
     #: The request count when the current check first lost a request to the network
     #: (connection closed before any response, also on the retry): None if it never did.
     lost_at: int | None = None
+    #: Requests the current check's block sent for the plan's other lines (``outside_share``):
+    #: not the check's, neither its share nor its spent requests.
+    apart: int = 0
     #: The run stops checking once the audit flags one of these (``stop_when_failed``): the
     #: current check, when armed, is refused its next request rather than finishing its share.
     stop_when_flagged: frozenset[str] = frozenset()
@@ -199,6 +204,7 @@ class BudgetAccounting:
         marks.stop_armed = False
         marks.examples = 0
         marks.share_ended = False
+        marks.apart = 0
         marks.share_limit = marks.share_allowed = marks.minimum_examples = None
         if self.plan is not None and requirement_id is not None:
             allowed = self.plan.allowance(requirement_id, self.stats.requests)
@@ -210,6 +216,27 @@ class BudgetAccounting:
     def end_check(self) -> None:
         """The check's allowance ends with it (other users of the target are not limited)."""
         self.marks.share_limit = None
+
+    @contextmanager
+    def outside_share(self, planned_as: str | None = None) -> Iterator[None]:
+        """Requests sent in the block are not the current check's: its share moves past them.
+
+        ``planned_as``: the plan's line that pays for them (the choice probes, once per run,
+        whichever check meets them first), recorded there; None: the run's overhead (a
+        relogin). Without this the check that happened to trigger them paid from its own
+        share and could end not checked at a budget the plan called enough.
+        """
+        marks = self.marks
+        share_limit, marks.share_limit = marks.share_limit, None
+        before = self.stats.requests
+        try:
+            yield
+        finally:
+            sent = self.stats.requests - before
+            marks.share_limit = None if share_limit is None else share_limit + sent
+            marks.apart += sent
+            if planned_as is not None and self.plan is not None:
+                self.plan.record(planned_as, sent)
 
     def minimum_cases(self, requirement_id: str) -> int:
         """Cases ``requirement_id``'s check must judge to pass: the plan's (1 without a plan),

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import re
 import secrets
-from contextlib import suppress
+from collections.abc import Callable
+from contextlib import AbstractContextManager, suppress
 from typing import TYPE_CHECKING, Any
 
 from snapconform.config import Credentials, RunConfig
@@ -123,6 +124,7 @@ class Lifecycle:
     other_targets: list[Target]
     cleanup_failures: list[str]
     privileged: Credentials
+    outside_share: Callable[[], AbstractContextManager[None]]  # BudgetAccounting's
 
     @classmethod
     def open(
@@ -344,12 +346,8 @@ class Lifecycle:
         # a share spent just after a push would leave the client with an ended session, and
         # every later check would meet 401 (a retried request spends the share sooner).
         self.stats.universe += 1
-        marks = self.marks
-        share_limit, marks.share_limit = marks.share_limit, None
-        try:
+        with self.outside_share():
             self.login(self.target, self.privileged)
-        finally:
-            marks.share_limit = share_limit
 
     def close(self) -> None:
         targets = [*self.other_targets, self.target]

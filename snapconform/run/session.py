@@ -414,7 +414,7 @@ def judge(harness: Harness, requirement: Requirement) -> CheckResult:
     if result.outcome == "passed" and harness.marks.share_ended:
         result = CheckResult.passed(result.detail + harness.exploration_note())
     if harness.plan is not None:
-        harness.plan.record(requirement.id, harness.stats.requests - before)
+        harness.plan.record(requirement.id, harness.stats.requests - before - harness.marks.apart)
     return result
 
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
-from snapconform.engine import oracle
+from snapconform.engine import oracle, plan
 from snapconform.engine.alternatives import REFUSED, Reason, refusal_reasons
 from snapconform.engine.checks.common import filter_violation
 from snapconform.engine.checks.responses import (
@@ -273,18 +273,15 @@ def learn_choices(h: Harness, universe: Universe) -> None:
             )
         else:
             probes[name] = (reason, FilterSpec(services=(service,), **{name: (value,)}), base)
-    marks = h.marks
-    share_limit, marks.share_limit = marks.share_limit, None  # planned apart: no check's share
-    try:
-        for key, (reason, spec, plain) in probes.items():
-            if key in done:
-                continue
-            done.add(key)
-            _probe(h, universe, reason, spec, plain)
-    except (BudgetExhausted, TargetError):
-        pass  # the checks meet the same condition and report it
-    finally:
-        marks.share_limit = share_limit
+    with h.outside_share(plan.CHOICE_PROBE):
+        try:
+            for key, (reason, spec, plain) in probes.items():
+                if key in done:
+                    continue
+                done.add(key)
+                _probe(h, universe, reason, spec, plain)
+        except (BudgetExhausted, TargetError):
+            pass  # the checks meet the same condition and report it
 
 
 def _probe(
