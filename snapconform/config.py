@@ -33,7 +33,7 @@ class RunConfig:
     seed: int | None = None
     max_examples: int = 25  # Hypothesis examples per check (a universe with several filters each)
     #: The request budget; the run's plan divides it among the requirements (engine.plan).
-    max_requests: int = 1000
+    max_requests: int = 750
     rate_limit: float | None = None  # requests per second; None: the default for the target kind
     #: Reads of one batch in flight at once (one connection pool); the budget and the rate
     #: limit stay global caps. 1: one request at a time (the default; a shared vCenter).
